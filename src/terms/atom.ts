@@ -1,0 +1,54 @@
+/**
+ * Atom: an interned Erlang atom.
+ *
+ * Atoms are interned, so two atoms with the same name are the same object and
+ * `===` compares them. `true` and `false` are not atoms in Beamline: they are
+ * JavaScript booleans, as the codec maps them.
+ *
+ * @example
+ * ```ts
+ * import { atom } from 'beamline';
+ * atom('ok') === atom('ok'); // true
+ * ```
+ * @module
+ */
+
+const table = new Map<string, Atom>();
+
+/** An interned Erlang atom. Create with {@link atom}; compare with `===`. */
+export class Atom {
+  /** The atom's text. */
+  readonly name: string;
+  private constructor(name: string) {
+    this.name = name;
+  }
+  /** Returns the interned atom named `name` (created on first use). */
+  static of(name: string): Atom {
+    let a = table.get(name);
+    if (a === undefined) {
+      a = new Atom(name);
+      table.set(name, a);
+    }
+    return a;
+  }
+  /** Erlang syntax: `ok`, `'Elixir.Foo'`. */
+  toString(): string {
+    return /^[a-z][a-zA-Z0-9_@]*$/.test(this.name) ? this.name : `'${this.name.replace(/['\\]/g, '\\$&')}'`;
+  }
+  toJSON(): string {
+    return this.name;
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
+  }
+}
+
+/** The interned atom named `name`. */
+export function atom(name: string): Atom {
+  return Atom.of(name);
+}
+
+/** True when `value` is an Atom (optionally with the given name). */
+export function isAtom(value: unknown, name?: string): value is Atom {
+  return value instanceof Atom && (name === undefined || value.name === name);
+}
