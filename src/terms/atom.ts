@@ -16,20 +16,20 @@
 const table = new Map<string, Atom>();
 
 /** An interned Erlang atom. Create with {@link atom}; compare with `===`. */
-export class Atom {
+export class Atom<N extends string = string> {
   /** The atom's text. */
-  readonly name: string;
-  private constructor(name: string) {
+  readonly name: N;
+  private constructor(name: N) {
     this.name = name;
   }
   /** Returns the interned atom named `name` (created on first use). */
-  static of(name: string): Atom {
+  static of<const N extends string>(name: N): Atom<N> {
     let a = table.get(name);
     if (a === undefined) {
       a = new Atom(name);
       table.set(name, a);
     }
-    return a;
+    return a as Atom<N>;
   }
   /** Erlang syntax: `ok`, `'Elixir.Foo'`. */
   toString(): string {
@@ -43,12 +43,15 @@ export class Atom {
   }
 }
 
-/** The interned atom named `name`. */
-export function atom(name: string): Atom {
+/**
+ * The interned atom named `name`. The name is kept in the type, so protocols
+ * can require a specific atom: `atom('get')` has type `Atom<'get'>`.
+ */
+export function atom<const N extends string>(name: N): Atom<N> {
   return Atom.of(name);
 }
 
 /** True when `value` is an Atom (optionally with the given name). */
-export function isAtom(value: unknown, name?: string): value is Atom {
+export function isAtom<N extends string = string>(value: unknown, name?: N): value is Atom<N> {
   return value instanceof Atom && (name === undefined || value.name === name);
 }

@@ -38,8 +38,8 @@ export class Tuple<T extends readonly unknown[] = readonly unknown[]> {
 }
 
 /** Builds a tuple from its elements: `tuple(atom('ok'), 1)` is `{ok, 1}`. */
-export function tuple<const T extends readonly unknown[]>(...elements: T): Tuple<T> {
-  return new Tuple(elements);
+export function tuple<const T extends readonly unknown[]>(...elements: T): Tuple<[...T]> {
+  return new Tuple<[...T]>(elements as [...T]);
 }
 
 /** True when `value` is a Tuple (optionally of the given size). */
