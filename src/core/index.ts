@@ -1,0 +1,34 @@
+/**
+ * The node runtime: nodes, processes, messages, links, monitors and calls.
+ * @module
+ */
+export { Node, type NodeOptions, type SpawnOptions, type TimerHandle } from './node.js';
+export { Process, type ProcessHandler, type ProcessInfo, type ProcessStatus, type From } from './process.js';
+export {
+  type AnyProtocol,
+  type CallOptions,
+  type CastOf,
+  type Destination,
+  type InfoOf,
+  type Protocol,
+  type RemoteName,
+  type ReplyOf,
+  type ReplyTo,
+  type RequestOf,
+  ServerRef,
+  serverRef,
+} from './protocol.js';
+export * from './errors.js';
+export {
+  type ExitReason,
+  formatReason,
+  isCleanExit,
+  kill,
+  killed,
+  noconnection,
+  noproc,
+  normal,
+  shutdown,
+  shutdownWith,
+} from './reasons.js';
+export type { Distribution, RemoteSignals } from './distribution.js';

@@ -1,0 +1,108 @@
+/**
+ * Scheduler: runs ready processes in turn, fairly, without starving the
+ * event loop.
+ *
+ * A process that has messages is put on the run queue once. Each turn gives
+ * it up to `budget` messages (its reductions); if it still has messages, it
+ * goes to the back of the queue. A run keeps going while there are ready
+ * processes, but never longer than `sliceMs`: then it yields to the event
+ * loop with `setImmediate`, so I/O and timers run before the next slice.
+ * Short bursts run from a microtask for low latency.
+ * @module
+ */
+import { performance } from 'node:perf_hooks';
+import { Queue } from './queue.js';
+
+/** What the scheduler needs of a process. */
+export interface Runnable {
+  /** True while on the run queue. */
+  queued: boolean;
+  /** Handle up to `budget` messages; return true when more are ready now. */
+  runSlice(budget: number): boolean;
+}
+
+export interface SchedulerOptions {
+  /** Messages a process handles per turn. Default 100. */
+  readonly budget?: number;
+  /** Longest stretch of work before yielding to the event loop, in ms. Default 8. */
+  readonly sliceMs?: number;
+}
+
+export class Scheduler {
+  private readonly ready = new Queue<Runnable>(64);
+  private readonly budget: number;
+  private readonly sliceMs: number;
+  private armed = false;
+  private sliceStart = 0;
+  /** Set once the event loop has turned since the current slice began. */
+  private turned = true;
+  private marker: NodeJS.Immediate | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private readonly onTurn = (): void => {
+    this.marker = undefined;
+    this.turned = true;
+  };
+  private readonly runNow = (): void => this.run(false);
+  private readonly runAfterYield = (): void => {
+    this.immediate = undefined;
+    this.run(true);
+  };
+
+  constructor(options: SchedulerOptions = {}) {
+    this.budget = options.budget ?? 100;
+    this.sliceMs = options.sliceMs ?? 8;
+  }
+
+  /** Puts `p` on the run queue (once). */
+  schedule(p: Runnable): void {
+    if (p.queued) return;
+    p.queued = true;
+    this.ready.push(p);
+    if (!this.armed) {
+      this.armed = true;
+      queueMicrotask(this.runNow);
+    }
+  }
+
+  /** Number of processes waiting to run. */
+  get pending(): number {
+    return this.ready.length;
+  }
+
+  /** Cancels a pending yield; used when the node stops. */
+  dispose(): void {
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    if (this.marker !== undefined) clearImmediate(this.marker);
+    this.immediate = undefined;
+    this.marker = undefined;
+    this.turned = true;
+  }
+
+  private run(afterYield: boolean): void {
+    let now = performance.now();
+    // A fresh slice starts only once the event loop has turned (I/O and timers had their chance);
+    // a chain of microtask runs (async handlers settling) counts against the same slice.
+    if (afterYield || this.turned) {
+      this.sliceStart = now;
+      this.turned = false;
+      if (this.marker === undefined) this.marker = setImmediate(this.onTurn);
+    }
+    const deadline = this.sliceStart + this.sliceMs;
+    const ready = this.ready;
+    const budget = this.budget;
+    while (ready.length > 0) {
+      if (now >= deadline) {
+        this.immediate = setImmediate(this.runAfterYield);
+        return; // stay armed until the yield fires
+      }
+      const p = ready.shift() as Runnable;
+      p.queued = false;
+      if (p.runSlice(budget) && !p.queued) {
+        p.queued = true;
+        ready.push(p);
+      }
+      now = performance.now();
+    }
+    this.armed = false;
+  }
+}

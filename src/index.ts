@@ -1,0 +1,7 @@
+/**
+ * Beamline: Erlang/OTP's processes, behaviors and distribution for TypeScript.
+ * @module
+ */
+export * from './terms/index.js';
+export * from './core/index.js';
+export * from './server/index.js';

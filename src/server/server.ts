@@ -1,0 +1,457 @@
+/**
+ * Server: Erlang's gen_server for TypeScript.
+ *
+ * A server is a process that keeps a state and answers calls (a request and
+ * a reply), casts (a message with no reply) and any other message (info).
+ * On the wire a call is `{'$gen_call', {Pid, Tag}, Request}`, the reply
+ * `{Tag, Reply}`, a cast `{'$gen_cast', Msg}`, exactly as OTP, so Erlang and
+ * Elixir processes call Beamline servers and the other way round.
+ *
+ * Callbacks return what to do next: {@link reply}, {@link noreply},
+ * {@link stop}; `init` returns {@link ok}, {@link ignore} or {@link stop}.
+ * Any callback may be async: the server handles nothing else until it
+ * settles.
+ *
+ * @example
+ * ```ts
+ * type Counter = { call: [Atom<'get'>, number]; cast: Atom<'inc'> };
+ * const counter: ServerBehavior<Counter, number> = {
+ *   init: () => ok(0),
+ *   handleCall: (_req, _from, n) => reply(n, n),
+ *   handleCast: (_msg, n) => noreply(n + 1),
+ * };
+ * const ref = await startServer(node, counter, undefined, { name: 'counter' });
+ * node.cast(ref, atom('inc'));
+ * const n = await node.call(ref, atom('get')); // 1
+ * ```
+ * @module
+ */
+import { Atom, atom } from '../terms/atom.js';
+import { Pid } from '../terms/identifiers.js';
+import { Tuple, tuple } from '../terms/tuple.js';
+import { BeamlineError } from '../core/errors.js';
+import type { Node, SpawnOptions } from '../core/node.js';
+import type { From, Process, ProcessHandler } from '../core/process.js';
+import { type CastOf, type Protocol, type ReplyOf, type RequestOf, ServerRef } from '../core/protocol.js';
+import { type ExitReason, formatReason, isCleanExit, normal } from '../core/reasons.js';
+
+const A_GEN_CALL = atom('$gen_call');
+const A_GEN_CAST = atom('$gen_cast');
+const A_EXIT = atom('EXIT');
+const A_SYSTEM = atom('system');
+const A_TERMINATE = atom('terminate');
+const A_GET_STATE = atom('get_state');
+const A_OK = atom('ok');
+const A_TIMEOUT = atom('timeout');
+const A_ERROR = atom('error');
+
+/** Options that every "continue" result may carry. */
+export interface NextOptions {
+  /** Run `handleContinue(arg)` before any other message (OTP's `{continue, Arg}`). */
+  readonly continue?: unknown;
+  /** If no message arrives within this many ms, `handleInfo` receives the atom `timeout`. */
+  readonly timeout?: number;
+}
+
+/** What `init` returns. */
+export type InitResult<S> =
+  | { readonly type: 'ok'; readonly state: S; readonly next?: NextOptions }
+  | { readonly type: 'ignore' }
+  | { readonly type: 'stop'; readonly reason: ExitReason };
+
+/** What `handleCall` returns. */
+export type CallResult<R, S> =
+  | { readonly type: 'reply'; readonly reply: R; readonly state: S; readonly next?: NextOptions }
+  | NoReplyResult<S>
+  | StopResult<S, R>;
+
+/** What `handleCast`, `handleInfo` and `handleContinue` return. */
+export type NoReplyResult<S> = { readonly type: 'noreply'; readonly state: S; readonly next?: NextOptions } | StopResult<S, never>;
+
+/** Stop the server with `reason`; optionally reply to the current call first. */
+export type StopResult<S, R> = {
+  readonly type: 'stop';
+  readonly reason: ExitReason;
+  readonly state?: S;
+  readonly reply?: R;
+};
+
+/** `init` succeeded: start with `state`. */
+export function ok<S>(state: S, next?: NextOptions): InitResult<S> {
+  return next === undefined ? { type: 'ok', state } : { type: 'ok', state, next };
+}
+/** `init` asks not to start: no process, no error (the supervisor skips the child). */
+export function ignore(): { readonly type: 'ignore' } {
+  return { type: 'ignore' };
+}
+/** Reply to the current call with `value` and continue with `state`. */
+export function reply<R, S>(value: R, state: S, next?: NextOptions): { readonly type: 'reply'; readonly reply: R; readonly state: S; readonly next?: NextOptions } {
+  return next === undefined ? { type: 'reply', reply: value, state } : { type: 'reply', reply: value, state, next };
+}
+/** Continue with `state` without replying now (reply later with `ctx.reply(from, value)`). */
+export function noreply<S>(state: S, next?: NextOptions): { readonly type: 'noreply'; readonly state: S; readonly next?: NextOptions } {
+  return next === undefined ? { type: 'noreply', state } : { type: 'noreply', state, next };
+}
+/** Stop with `reason` (string for an atom: `'normal'`); `terminate` runs with `state`; `replyValue` answers the current call first. */
+export function stop<S = never, R = never>(reason: ExitReason, state?: S, ...replyValue: [] | [R]): StopResult<S, R> {
+  const r = typeof reason === 'string' ? atom(reason) : reason;
+  const base: { type: 'stop'; reason: ExitReason; state?: S; reply?: R } = { type: 'stop', reason: r };
+  if (state !== undefined) base.state = state;
+  if (replyValue.length === 1) base.reply = replyValue[0] as R;
+  return base;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * The callbacks of a server speaking protocol `P`, with state `S`, started
+ * with arguments `A`. Only `init` is required. `ctx` is the server's process.
+ */
+export interface ServerBehavior<P extends Protocol, S, A = undefined> {
+  /** A name for process info; default `'server'`. */
+  readonly behavior?: string;
+  init(args: A, ctx: Process): MaybePromise<InitResult<S>>;
+  handleCall?(request: RequestOf<P>, from: From<ReplyOf<P>>, state: S, ctx: Process): MaybePromise<CallResult<ReplyOf<P>, S>>;
+  handleCast?(message: CastOf<P>, state: S, ctx: Process): MaybePromise<NoReplyResult<S>>;
+  /** Every message that is not a call or a cast: `{'EXIT', ...}`, `{'DOWN', ...}`, timers, `timeout`... */
+  handleInfo?(message: unknown, state: S, ctx: Process): MaybePromise<NoReplyResult<S>>;
+  handleContinue?(arg: unknown, state: S, ctx: Process): MaybePromise<NoReplyResult<S>>;
+  /**
+   * Runs when the server stops: on a stop result, on a crash of a callback,
+   * on a stop asked by `stopServer`, and on an exit signal from its parent
+   * when it traps exits. Not when killed.
+   */
+  terminate?(reason: ExitReason, state: S, ctx: Process): MaybePromise<void>;
+}
+
+/** Options of {@link startServer}. */
+export interface StartOptions extends Omit<SpawnOptions, 'link'> {
+  /** Link the server to the starting process (start_link). Needs a process as starter. */
+  readonly link?: boolean;
+  /** Fail the start if `init` has not returned within this many ms (the process is killed). Default: no limit. */
+  readonly timeout?: number;
+}
+
+/** A started server: a typed reference that also knows its pid. */
+export class StartedServer<P extends Protocol> extends ServerRef<P> {
+  constructor(readonly pid: Pid) {
+    super(pid);
+  }
+}
+
+/** `init` failed: threw, rejected, or returned `stop(reason)`. `reason` is the exit reason. */
+export class InitFailedError extends BeamlineError {
+  override name = 'InitFailedError';
+  constructor(readonly reason: ExitReason) {
+    super(`server init failed: ${formatReason(reason)}`);
+  }
+}
+
+/** `init` returned `ignore()`: no server was started. */
+export class InitIgnoredError extends BeamlineError {
+  override name = 'InitIgnoredError';
+  constructor() {
+    super('server init returned ignore');
+  }
+}
+
+/** `init` did not return within the start timeout. */
+export class InitTimeoutError extends BeamlineError {
+  override name = 'InitTimeoutError';
+}
+
+function isThenable<T>(v: MaybePromise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
+}
+
+interface Ack {
+  ok(): void;
+  fail(err: Error): void;
+}
+
+/** The process handler that runs a {@link ServerBehavior}. */
+class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
+  readonly behavior: string;
+  private state!: S;
+  private timeoutTimer: { cancel(): boolean } | undefined;
+  private timeoutRef = 0;
+
+  constructor(
+    private readonly impl: ServerBehavior<P, S, A>,
+    private readonly args: A,
+    private readonly ack: Ack | undefined,
+    private readonly linkedTo: Pid | undefined,
+  ) {
+    this.behavior = impl.behavior ?? 'server';
+  }
+
+  init(ctx: Process): void | Promise<void> {
+    let result: MaybePromise<InitResult<S>>;
+    try {
+      result = this.impl.init(this.args, ctx);
+    } catch (err) {
+      return this.initFailed(ctx, err);
+    }
+    if (isThenable(result)) return result.then((r) => this.initDone(ctx, r), (err) => this.initFailed(ctx, err));
+    return this.initDone(ctx, result);
+  }
+
+  private initDone(ctx: Process, result: InitResult<S>): void | Promise<void> {
+    switch (result?.type) {
+      case 'ok':
+        this.state = result.state;
+        this.ack?.ok();
+        return this.next(ctx, result.next);
+      case 'ignore':
+        if (this.linkedTo !== undefined) ctx.unlink(this.linkedTo);
+        this.ack?.fail(new InitIgnoredError());
+        ctx.exit(normal);
+        break;
+      case 'stop':
+        return this.initFailed(ctx, result.reason, true);
+      default:
+        return this.initFailed(ctx, new TypeError(`init returned ${formatReason(result)}; expected ok(state), ignore() or stop(reason)`));
+    }
+  }
+
+  private initFailed(ctx: Process, reason: unknown, quiet = false): never {
+    if (this.linkedTo !== undefined) ctx.unlink(this.linkedTo);
+    if (!quiet && reason instanceof Error)
+      ctx.node.log('error', `server ${ctx.self.describe()} init failed: ${reason.stack ?? reason.message}`);
+    this.ack?.fail(new InitFailedError(reason));
+    ctx.exit(reason);
+  }
+
+  handleMessage(message: unknown, ctx: Process): void | Promise<void> {
+    if (this.timeoutTimer !== undefined) {
+      this.timeoutTimer.cancel();
+      this.timeoutTimer = undefined;
+    }
+    if (message instanceof Tuple) {
+      const e = message.elements;
+      const tag = e[0];
+      if (tag === A_GEN_CALL && e.length === 3) {
+        const from = e[1];
+        if (from instanceof Tuple && from.elements.length === 2 && from.elements[0] instanceof Pid)
+          return this.onCall(e[2] as RequestOf<P>, from as From<ReplyOf<P>>, ctx);
+      } else if (tag === A_GEN_CAST && e.length === 2) {
+        return this.onNoReply(ctx, 'handleCast', e[1]);
+      } else if (tag === A_EXIT && e.length === 3 && ctx.parent !== undefined && ctx.parent.equals(e[1]) && ctx.trapExit) {
+        // The parent (supervisor) asks us to stop: terminate, then exit with its reason.
+        return this.terminate(ctx, e[2]);
+      } else if (tag === A_SYSTEM && e.length === 3) {
+        return this.onSystem(ctx, e[1], e[2]);
+      } else if (typeof tag === 'number' && tag === this.timeoutRef && e.length === 2 && e[1] === A_TIMEOUT) {
+        return this.onNoReply(ctx, 'handleInfo', A_TIMEOUT);
+      }
+    }
+    return this.onNoReply(ctx, 'handleInfo', message);
+  }
+
+  private onCall(request: RequestOf<P>, from: From<ReplyOf<P>>, ctx: Process): void | Promise<void> {
+    const handler = this.impl.handleCall;
+    if (handler === undefined) return this.crash(ctx, new TypeError(`server ${String(ctx.self)} has no handleCall for ${formatReason(request)}`));
+    let result: MaybePromise<CallResult<ReplyOf<P>, S>>;
+    try {
+      result = handler.call(this.impl, request, from, this.state, ctx);
+    } catch (err) {
+      return this.crash(ctx, err);
+    }
+    if (isThenable(result)) return result.then((r) => this.afterCall(ctx, from, r), (err) => this.crash(ctx, err));
+    return this.afterCall(ctx, from, result);
+  }
+
+  private afterCall(ctx: Process, from: From<ReplyOf<P>>, result: CallResult<ReplyOf<P>, S>): void | Promise<void> {
+    switch (result?.type) {
+      case 'reply':
+        this.state = result.state;
+        ctx.reply(from, result.reply);
+        return this.next(ctx, result.next);
+      case 'noreply':
+        this.state = result.state;
+        return this.next(ctx, result.next);
+      case 'stop':
+        if (result.state !== undefined) this.state = result.state;
+        if ('reply' in result) ctx.reply(from, result.reply as ReplyOf<P>);
+        return this.terminate(ctx, result.reason);
+      default:
+        return this.crash(ctx, new TypeError(`handleCall returned ${formatReason(result)}; expected reply(), noreply() or stop()`));
+    }
+  }
+
+  private onNoReply(ctx: Process, which: 'handleCast' | 'handleInfo' | 'handleContinue', message: unknown): void | Promise<void> {
+    const handler = this.impl[which] as ((m: unknown, s: S, c: Process) => MaybePromise<NoReplyResult<S>>) | undefined;
+    if (handler === undefined) {
+      if (which === 'handleInfo') {
+        ctx.node.log('warning', `server ${ctx.self.describe()} received an unexpected message: ${formatReason(message)}`);
+        return;
+      }
+      return this.crash(ctx, new TypeError(`server ${String(ctx.self)} has no ${which} for ${formatReason(message)}`));
+    }
+    let result: MaybePromise<NoReplyResult<S>>;
+    try {
+      result = handler.call(this.impl, message, this.state, ctx);
+    } catch (err) {
+      return this.crash(ctx, err);
+    }
+    if (isThenable(result)) return result.then((r) => this.afterNoReply(ctx, which, r), (err) => this.crash(ctx, err));
+    return this.afterNoReply(ctx, which, result);
+  }
+
+  private afterNoReply(ctx: Process, which: string, result: NoReplyResult<S>): void | Promise<void> {
+    switch (result?.type) {
+      case 'noreply':
+        this.state = result.state;
+        return this.next(ctx, result.next);
+      case 'stop':
+        if (result.state !== undefined) this.state = result.state;
+        return this.terminate(ctx, result.reason);
+      default:
+        return this.crash(ctx, new TypeError(`${which} returned ${formatReason(result)}; expected noreply() or stop()`));
+    }
+  }
+
+  /** Applies `continue` and `timeout` of a result. */
+  private next(ctx: Process, next: NextOptions | undefined): void | Promise<void> {
+    if (next === undefined) return;
+    if (next.timeout !== undefined && next.timeout !== Infinity) {
+      const ref = ++this.timeoutRef;
+      this.timeoutTimer = ctx.sendAfter(ctx.self, tuple(ref, A_TIMEOUT), next.timeout);
+    }
+    if ('continue' in next) return this.onNoReply(ctx, 'handleContinue', next.continue);
+  }
+
+  private onSystem(ctx: Process, from: unknown, request: unknown): void | Promise<void> {
+    const validFrom = from instanceof Tuple && from.elements.length === 2 && from.elements[0] instanceof Pid;
+    if (request instanceof Tuple && request.elements.length === 2 && request.elements[0] === A_TERMINATE) {
+      const reason = request.elements[1];
+      const done = this.runTerminate(ctx, reason);
+      const finish = (): never => {
+        if (validFrom) ctx.reply(from as From, A_OK);
+        ctx.exit(reason);
+      };
+      return isThenable(done) ? done.then(finish) : finish();
+    }
+    if (!validFrom) return;
+    if (request === A_GET_STATE) ctx.reply(from as From, this.state);
+    else ctx.reply(from as From, tuple(A_ERROR, atom('unknown_system_msg')));
+  }
+
+  private runTerminate(ctx: Process, reason: ExitReason): void | Promise<void> {
+    const t = this.impl.terminate;
+    if (t === undefined) return;
+    try {
+      const r = t.call(this.impl, reason, this.state, ctx);
+      if (isThenable(r))
+        return r.then(undefined, (err) => ctx.node.log('error', `terminate of ${ctx.self.describe()} failed: ${formatReason(err)}`));
+    } catch (err) {
+      ctx.node.log('error', `terminate of ${ctx.self.describe()} failed: ${formatReason(err)}`);
+    }
+  }
+
+  private terminate(ctx: Process, reason: ExitReason): void | Promise<void> {
+    const done = this.runTerminate(ctx, reason);
+    const finish = (): never => {
+      if (!isCleanExit(reason)) ctx.node.log('error', `server ${ctx.self.describe()} terminating: ${formatReason(reason)}`);
+      ctx.exit(reason);
+    };
+    return isThenable(done) ? done.then(finish) : finish();
+  }
+
+  /** A callback threw: OTP runs terminate with the error, then the process exits with it. */
+  private crash(ctx: Process, err: unknown): void | Promise<void> {
+    if (err !== null && typeof err === 'object' && err.constructor.name === 'ProcessExit') throw err;
+    if (err instanceof Error) ctx.node.log('error', `server ${ctx.self.describe()} crashed: ${err.stack ?? err.message}`);
+    const done = this.runTerminate(ctx, err);
+    const finish = (): never => ctx.exit(err);
+    return isThenable(done) ? done.then(finish) : finish();
+  }
+}
+
+/**
+ * Starts a server and waits for its `init`. From a process, `link: true`
+ * links it to the caller (start_link). Resolves with a typed reference that
+ * knows the pid; rejects with {@link InitFailedError} (the reason `init`
+ * gave or threw), {@link InitIgnoredError}, or {@link InitTimeoutError}.
+ */
+export function startServer<P extends Protocol, S, A>(
+  starter: Node | Process,
+  behavior: ServerBehavior<P, S, A>,
+  args: A,
+  options: StartOptions = {},
+): Promise<StartedServer<P>> {
+  return new Promise<StartedServer<P>>((resolve, reject) => {
+    let pid: Pid | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let settled = false;
+    const ack: Ack = {
+      ok: () => {
+        if (settled) return;
+        settled = true;
+        if (timer !== undefined) clearTimeout(timer);
+        resolve(new StartedServer<P>(pid as Pid));
+      },
+      fail: (err) => {
+        if (settled) return;
+        settled = true;
+        if (timer !== undefined) clearTimeout(timer);
+        reject(err);
+      },
+    };
+    const isProcess = !('spawn' in starter && 'stop' in starter);
+    const link = options.link === true;
+    if (link && !isProcess) {
+      reject(new TypeError('startServer: link needs a process as starter'));
+      return;
+    }
+    const { timeout, ...spawnOptions } = options;
+    const linkedTo = link ? (starter as Process).self : undefined;
+    const handler = new ServerProcess<P, S, A>(behavior, args, ack, linkedTo);
+    try {
+      pid = starter.spawn(handler, spawnOptions);
+    } catch (err) {
+      reject(err);
+      return;
+    }
+    const node = isProcess ? (starter as Process).node : (starter as Node);
+    // If the process dies before acking (killed during init), fail the start.
+    node.waitExit(pid).then((reason) => ack.fail(new InitFailedError(reason)));
+    if (timeout !== undefined && timeout !== Infinity) {
+      timer = setTimeout(() => {
+        if (settled) return;
+        if (linkedTo !== undefined) (starter as Process).unlink(pid as Pid);
+        node.exit(pid as Pid, atom('kill'));
+        ack.fail(new InitTimeoutError(`server init did not return within ${timeout} ms`));
+      }, timeout);
+    }
+  });
+}
+
+/**
+ * Stops a server the way `gen_server:stop/3` does: it runs `terminate` with
+ * `reason` (default `normal`) and exits. Resolves once it has exited; rejects
+ * with a CallExitError if it is not alive, or a CallTimeoutError.
+ */
+export async function stopServer(
+  from: Node | Process,
+  server: ServerRef<Protocol> | Pid | string | Atom,
+  reason: ExitReason = normal,
+  timeout = Infinity,
+): Promise<void> {
+  const r = typeof reason === 'string' ? atom(reason) : reason;
+  const dest = server instanceof ServerRef ? server.dest : server;
+  // The system message is a call whose request is {terminate, Reason}; the reply comes just before the exit.
+  await callSystem(from, dest, tuple(A_TERMINATE, r), timeout);
+}
+
+/** Reads a server's state (`sys:get_state/1`). */
+export function getServerState(from: Node | Process, server: ServerRef<Protocol> | Pid | string | Atom, timeout = 5000): Promise<unknown> {
+  const dest = server instanceof ServerRef ? server.dest : server;
+  return callSystem(from, dest, A_GET_STATE, timeout);
+}
+
+function callSystem(from: Node | Process, dest: ServerRef<Protocol>['dest'], request: unknown, timeout: number): Promise<unknown> {
+  // `{system, From, Request}`, answered with `{Tag, Reply}` like a call.
+  return from.call(dest, request, { timeout, label: A_SYSTEM });
+}
+

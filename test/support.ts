@@ -1,0 +1,78 @@
+/**
+ * Test support: a probe process whose messages a test awaits, and event
+ * waiting helpers. Tests wait for events, never for fixed sleeps; a deadline
+ * only turns a hang into a failure.
+ * @module
+ */
+import type { Node, SpawnOptions } from '../src/core/node.js';
+import type { Process } from '../src/core/process.js';
+import type { Pid } from '../src/terms/identifiers.js';
+
+/** A process that records every message; `next()` resolves with the next one. */
+export class Probe {
+  readonly pid: Pid;
+  proc!: Process;
+  private readonly buffered: unknown[] = [];
+  private readonly waiters: ((m: unknown) => void)[] = [];
+
+  constructor(node: Node, options: SpawnOptions = {}) {
+    this.pid = node.spawn(
+      {
+        behavior: 'probe',
+        init: (proc) => {
+          this.proc = proc;
+        },
+        handleMessage: (msg) => {
+          const w = this.waiters.shift();
+          if (w !== undefined) w(msg);
+          else this.buffered.push(msg);
+        },
+      },
+      options,
+    );
+  }
+
+  /** The next message, failing after `deadlineMs` (a hang guard, not a timing assumption). */
+  next(deadlineMs = 10_000): Promise<unknown> {
+    const m = this.buffered.shift();
+    if (m !== undefined || this.buffered.length > 0) return Promise.resolve(m);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('probe: no message arrived')), deadlineMs);
+      this.waiters.push((msg) => {
+        clearTimeout(timer);
+        resolve(msg);
+      });
+    });
+  }
+
+  /** Messages received and not yet taken. */
+  get pending(): readonly unknown[] {
+    return this.buffered;
+  }
+}
+
+/** Resolves once `predicate()` is true, polling on each event-loop turn; fails after `deadlineMs`. */
+export async function eventually(predicate: () => boolean, deadlineMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!predicate()) {
+    if (Date.now() - start > deadlineMs) throw new Error('eventually: condition not met');
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+/** A promise and its resolve function. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** A logger that keeps lines, for nodes in tests. */
+export function quietLogger(): { lines: string[]; log: (level: string, message: string) => void } {
+  const lines: string[] = [];
+  return { lines, log: (level, message) => lines.push(`${level}: ${message}`) };
+}
