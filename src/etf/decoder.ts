@@ -1,0 +1,704 @@
+/**
+ * Decoder: External Term Format → JavaScript values. Reads a Buffer or
+ * Uint8Array in place with an offset (no slicing, except to copy binaries),
+ * checks every length against the remaining input and the configured limits
+ * before allocating, and reports any problem as an {@link EtfDecodeError}
+ * with the byte offset where it happened.
+ * @module
+ */
+import { inflateSync } from 'node:zlib';
+import { isUtf8 } from 'node:buffer';
+import { Atom } from '../terms/atom.js';
+import { Tuple } from '../terms/tuple.js';
+import { Pid, Port, Ref } from '../terms/identifiers.js';
+import { ImproperList } from '../terms/improper-list.js';
+import { Tag, VERSION } from './tags.js';
+import { EtfDecodeError, type EtfDecodeErrorCode } from './errors.js';
+import { Float } from './float.js';
+import { Charlist } from './charlist.js';
+import { BitString } from './bit-string.js';
+import { ExportFun, Fun } from './funs.js';
+import { ErlMap } from './erl-map.js';
+import { defaultRegistry, type TypeRegistry } from './registry.js';
+import { sharedAtomCache } from './atom-cache.js';
+import { ERROR_STRUCT, fieldsToError } from './error-term.js';
+import { DATETIME_STRUCT, fieldsToDate } from './date-term.js';
+
+/** Options of {@link Decoder}. Every option has a default that round-trips losslessly. */
+export interface DecodeOptions {
+  /**
+   * BINARY_EXT (109), the tag of every Erlang binary and Elixir string:
+   * - `'auto'` (default): a `string` when the bytes are valid UTF-8, else a `Uint8Array`;
+   * - `'string'`: always a string (invalid UTF-8 becomes U+FFFD: lossy);
+   * - `'bytes'`: always a `Uint8Array`.
+   *
+   * BIT_BINARY_EXT with 8 bits in the last byte (how Beamline sends a
+   * Uint8Array) is always a Uint8Array.
+   */
+  binaries?: 'auto' | 'string' | 'bytes';
+  /**
+   * `true` (default): every Uint8Array is a copy, so the input buffer can be
+   * reused at once. `false`: views into the input (no copy; they keep the
+   * whole input alive and change if it is overwritten).
+   */
+  copyBinaries?: boolean;
+  /**
+   * Floats: `'auto'` (default) gives a plain number, except for integral
+   * values in the safe range (`2.0`), which a plain number would send back as
+   * an integer: those give a {@link Float}. `-0.0` gives `-0`. `'number'`
+   * always gives numbers (lossy: 2.0 comes back as 2); `'box'` always gives Floats.
+   */
+  floats?: 'auto' | 'number' | 'box';
+  /**
+   * STRING_EXT (OTP's form of any list of 0..255 integers):
+   * `'charlist'` (default) gives a {@link Charlist}; `'array'` a `number[]`.
+   */
+  strings?: 'charlist' | 'array';
+  /**
+   * Maps: `'auto'` (default) gives a plain object when every key is an atom
+   * (a registered struct, Error or Date when it has `__struct__`), a JS `Map`
+   * when every key is a string, an integer, a non-integral float, a bigint,
+   * a boolean, nil/undefined or an atom, and an {@link ErlMap} otherwise.
+   * `'erlmap'`: always an ErlMap (structs are still decoded when `structs`).
+   */
+  maps?: 'auto' | 'erlmap';
+  /** Decode maps with a known `__struct__` (registered types, Error, Date) to instances. Default true. */
+  structs?: boolean;
+  /** Atoms `nil` → `null` and `undefined` → `undefined` (default true). `true`/`false` are always booleans. */
+  nullAtoms?: boolean;
+  /** The atom table for ATOM_CACHE_REF (tag 82): slot i holds the atom of cache reference i. */
+  atomCache?: ReadonlyArray<Atom | undefined>;
+  /** Deepest nesting accepted. Default 1000. */
+  maxDepth?: number;
+  /** Largest inflated size of a compressed term (tag 80). Default 64 MiB. */
+  maxInflatedBytes?: number;
+  /** Largest integer magnitude in bytes (SMALL/LARGE_BIG_EXT). Default 65536. */
+  maxBigIntBytes?: number;
+  /** Accept bytes after the term in `decode` (Erlang's `binary_to_term` ignores them). Default false. */
+  allowTrailing?: boolean;
+  /** Registered struct types. Default: the registry of {@link registerType}. */
+  registry?: TypeRegistry;
+}
+
+/** The result of {@link Decoder.decodeAt}. */
+export interface DecodeResult {
+  /** The decoded term. */
+  term: unknown;
+  /** Offset of the first byte after the term. */
+  offset: number;
+}
+
+const TRUE = Atom.of('true');
+const FALSE = Atom.of('false');
+const NIL = Atom.of('nil');
+const UNDEFINED = Atom.of('undefined');
+const STRUCT_KEY = Atom.of('__struct__');
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+function fail(code: EtfDecodeErrorCode, offset: number, detail: string): never {
+  throw new EtfDecodeError(code, offset, detail);
+}
+
+function asBuffer(input: Uint8Array): Buffer {
+  return Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+}
+
+/** Is `k` a key a JS Map compares correctly (by value, and one Erlang term per JS value)? */
+function isPrimitiveKey(k: unknown): boolean {
+  switch (typeof k) {
+    case 'string':
+    case 'boolean':
+    case 'bigint':
+    case 'undefined':
+      return true;
+    case 'number':
+      return !Object.is(k, -0);
+    case 'object':
+      return k === null || k instanceof Atom;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Decodes ETF. Reuse one Decoder per set of options; it is not re-entrant
+ * across threads but is safe to call from a registered type's `fromFields`.
+ *
+ * @example
+ * ```ts
+ * import { Decoder } from 'beamline/etf';
+ * const dec = new Decoder({ binaries: 'bytes' });
+ * dec.decode(Buffer.from([131, 109, 0, 0, 0, 2, 104, 105])); // Uint8Array [104, 105]
+ * // inside a distribution frame (no 131), with the frame's atom cache:
+ * const { term, offset } = dec.decodeAt(frame, 12, cacheAtoms);
+ * ```
+ */
+export class Decoder {
+  private readonly binMode: 0 | 1 | 2; // auto, string, bytes
+  private readonly copy: boolean;
+  private readonly floatMode: 0 | 1 | 2; // auto, number, box
+  private readonly charlists: boolean;
+  private readonly erlmaps: boolean;
+  private readonly structs: boolean;
+  private readonly nullAtoms: boolean;
+  private readonly defaultCache: ReadonlyArray<Atom | undefined> | undefined;
+  private readonly maxDepth: number;
+  private readonly maxInflated: number;
+  private readonly maxBig: number;
+  private readonly allowTrailing: boolean;
+  private readonly registry: TypeRegistry;
+  private readonly opts: DecodeOptions;
+
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  private end = 0;
+  private cache: ReadonlyArray<Atom | undefined> | undefined;
+  private busy = false;
+
+  constructor(opts: DecodeOptions = {}) {
+    this.opts = opts;
+    this.binMode = opts.binaries === 'string' ? 1 : opts.binaries === 'bytes' ? 2 : 0;
+    this.copy = opts.copyBinaries !== false;
+    this.floatMode = opts.floats === 'number' ? 1 : opts.floats === 'box' ? 2 : 0;
+    this.charlists = opts.strings !== 'array';
+    this.erlmaps = opts.maps === 'erlmap';
+    this.structs = opts.structs !== false;
+    this.nullAtoms = opts.nullAtoms !== false;
+    this.defaultCache = opts.atomCache;
+    this.maxDepth = opts.maxDepth ?? 1000;
+    this.maxInflated = opts.maxInflatedBytes ?? 64 * 1024 * 1024;
+    this.maxBig = opts.maxBigIntBytes ?? 65536;
+    this.allowTrailing = opts.allowTrailing === true;
+    this.registry = opts.registry ?? defaultRegistry;
+  }
+
+  /** Decodes a stand-alone term: 131, then the term (possibly compressed). */
+  decode(input: Uint8Array): unknown {
+    if (this.busy) return new Decoder(this.opts).decode(input);
+    const buf = asBuffer(input);
+    if (buf.length < 1) fail('truncated', 0, 'empty input');
+    if (buf[0] !== VERSION) fail('bad_version', 0, `expected version byte 131, got ${buf[0]}`);
+    const { term, offset } = this.decodeAt(buf, 1);
+    if (offset !== buf.length && !this.allowTrailing) fail('trailing_bytes', offset, `${buf.length - offset} bytes after the term`);
+    return term;
+  }
+
+  /**
+   * Decodes one term starting at `offset`, without a 131 prefix (as inside
+   * distribution frames), and returns it with the offset after it.
+   * `atomCache` resolves ATOM_CACHE_REF for this call (else the option's table).
+   * A compressed term (tag 80) is accepted here too and consumes the rest of the input.
+   */
+  decodeAt(input: Uint8Array, offset: number, atomCache?: ReadonlyArray<Atom | undefined>): DecodeResult {
+    if (this.busy) return new Decoder(this.opts).decodeAt(input, offset, atomCache);
+    const buf = asBuffer(input);
+    if (!Number.isInteger(offset) || offset < 0 || offset > buf.length) fail('truncated', offset, 'offset outside the input');
+    this.busy = true;
+    this.buf = buf;
+    this.pos = offset;
+    this.end = buf.length;
+    this.cache = atomCache ?? this.defaultCache;
+    try {
+      let term: unknown;
+      if (this.pos < this.end && buf[this.pos] === Tag.COMPRESSED) term = this.compressed();
+      else term = this.term(0);
+      return { term, offset: this.pos };
+    } catch (e) {
+      if (e instanceof EtfDecodeError) throw e;
+      // Stack overflow and the like: still a typed error.
+      throw new EtfDecodeError(e instanceof RangeError ? 'too_deep' : 'bad_value', this.pos, `decoder failed: ${String(e)}`);
+    } finally {
+      this.busy = false;
+      this.buf = Buffer.alloc(0);
+      this.cache = undefined;
+    }
+  }
+
+  // ---- primitive readers (bounds are checked by `need`) ----
+
+  private need(n: number, at: number): void {
+    if (n > this.end - this.pos) fail('truncated', at, `need ${n} bytes, ${this.end - this.pos} left`);
+  }
+
+  private u8(): number {
+    if (this.pos >= this.end) fail('truncated', this.pos, 'input ends inside a term');
+    return this.buf[this.pos++] as number;
+  }
+
+  private u16(): number {
+    this.need(2, this.pos);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 2;
+    return ((b[p] as number) << 8) | (b[p + 1] as number);
+  }
+
+  private u32(): number {
+    this.need(4, this.pos);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 4;
+    return (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0;
+  }
+
+  /** A length field for `n` items of at least `minBytes` each: rejected before any allocation if the input cannot hold them. */
+  private checkCount(n: number, minBytes: number, at: number, what: string): void {
+    if (n * minBytes > this.end - this.pos) fail('limit', at, `${what} claims ${n} elements but only ${this.end - this.pos} bytes are left`);
+  }
+
+  // ---- terms ----
+
+  private term(depth: number): unknown {
+    const at = this.pos;
+    const tag = this.u8();
+    switch (tag) {
+      case Tag.SMALL_INTEGER:
+        return this.u8();
+      case Tag.INTEGER: {
+        this.need(4, at);
+        const v = this.buf.readInt32BE(this.pos);
+        this.pos += 4;
+        return v;
+      }
+      case Tag.SMALL_ATOM_UTF8:
+      case Tag.ATOM_UTF8:
+      case Tag.ATOM:
+      case Tag.SMALL_ATOM:
+      case Tag.ATOM_CACHE_REF:
+        return this.special(this.atomBody(tag, at));
+      case Tag.SMALL_TUPLE:
+      case Tag.LARGE_TUPLE: {
+        const n = tag === Tag.SMALL_TUPLE ? this.u8() : this.u32();
+        this.checkCount(n, 1, at, 'tuple');
+        if (depth >= this.maxDepth) fail('too_deep', at, `nesting deeper than ${this.maxDepth}`);
+        const a: unknown[] = new Array<unknown>(n);
+        for (let i = 0; i < n; i++) a[i] = this.term(depth + 1);
+        return new Tuple(a);
+      }
+      case Tag.NIL:
+        return [];
+      case Tag.STRING:
+        return this.string(at);
+      case Tag.LIST:
+        return this.list(depth, at);
+      case Tag.BINARY:
+        return this.binary(at);
+      case Tag.BIT_BINARY:
+        return this.bitBinary(at);
+      case Tag.MAP:
+        return this.map(depth, at);
+      case Tag.NEW_FLOAT: {
+        this.need(8, at);
+        const v = this.buf.readDoubleBE(this.pos);
+        this.pos += 8;
+        return this.float(v, at);
+      }
+      case Tag.FLOAT:
+        return this.oldFloat(at);
+      case Tag.SMALL_BIG:
+      case Tag.LARGE_BIG:
+        return this.big(tag, at);
+      case Tag.NEW_PID:
+      case Tag.PID:
+        return this.pid(tag);
+      case Tag.NEWER_REFERENCE:
+      case Tag.NEW_REFERENCE:
+      case Tag.REFERENCE:
+        return this.ref(tag, at);
+      case Tag.NEW_PORT:
+      case Tag.V4_PORT:
+      case Tag.PORT:
+        return this.port(tag);
+      case Tag.EXPORT:
+        return this.exportFun(at);
+      case Tag.NEW_FUN:
+        return this.fun(depth, at);
+      case Tag.COMPRESSED:
+        return fail('compressed', at, 'a compressed term may only appear at the top level');
+      case Tag.FUN:
+        return fail('bad_tag', at, 'FUN_EXT (117) is obsolete and not accepted since OTP 23');
+      case Tag.LOCAL:
+        return fail('bad_tag', at, 'LOCAL_EXT (121) is node-local and cannot be decoded');
+      default:
+        return fail('bad_tag', at, `unknown tag ${tag}`);
+    }
+  }
+
+  private special(a: Atom): unknown {
+    if (a === TRUE) return true;
+    if (a === FALSE) return false;
+    if (this.nullAtoms) {
+      if (a === NIL) return null;
+      if (a === UNDEFINED) return undefined;
+    }
+    return a;
+  }
+
+  /** An atom whose tag has been read. */
+  private atomBody(tag: number, at: number): Atom {
+    let len: number;
+    let utf8: boolean;
+    switch (tag) {
+      case Tag.SMALL_ATOM_UTF8:
+        len = this.u8();
+        utf8 = true;
+        break;
+      case Tag.ATOM_UTF8:
+        len = this.u16();
+        utf8 = true;
+        break;
+      case Tag.ATOM:
+        len = this.u16();
+        utf8 = false;
+        break;
+      case Tag.SMALL_ATOM:
+        len = this.u8();
+        utf8 = false;
+        break;
+      case Tag.ATOM_CACHE_REF: {
+        const i = this.u8();
+        const table = this.cache;
+        if (table === undefined) fail('atom_cache', at, 'ATOM_CACHE_REF without an atom cache table');
+        const a = table[i];
+        if (a === undefined) fail('atom_cache', at, `atom cache slot ${i} is empty`);
+        return a;
+      }
+      default:
+        return fail('bad_tag', at, `expected an atom, got tag ${tag}`);
+    }
+    if (len > (utf8 ? 1020 : 255)) fail('bad_atom', at, `atom of ${len} bytes`);
+    this.need(len, at);
+    const a = sharedAtomCache.lookup(this.buf, this.pos, len, utf8);
+    if (a === undefined) fail('bad_atom', at, 'atom is not valid UTF-8');
+    if (len > 255) {
+      let chars = 0;
+      for (const _ of a.name) chars++;
+      if (chars > 255) fail('bad_atom', at, `atom of ${chars} characters (Erlang allows 255)`);
+    }
+    this.pos += len;
+    return a;
+  }
+
+  /** The next item must be an atom (inside pids, refs, funs...). */
+  private atom(): Atom {
+    const at = this.pos;
+    return this.atomBody(this.u8(), at);
+  }
+
+  private float(v: number, at: number): unknown {
+    if (!Number.isFinite(v)) fail('bad_float', at, 'NaN or infinite float');
+    if (this.floatMode === 1) return v;
+    if (this.floatMode === 2) return new Float(v);
+    // auto: a Float only where a plain number would come back as an integer
+    return Number.isInteger(v) && v <= MAX_SAFE && v >= -MAX_SAFE && !Object.is(v, -0) ? new Float(v) : v;
+  }
+
+  private oldFloat(at: number): unknown {
+    this.need(31, at);
+    let e = this.pos;
+    const stop = this.pos + 31;
+    while (e < stop && this.buf[e] !== 0) e++;
+    const text = this.buf.toString('latin1', this.pos, e);
+    this.pos = stop;
+    if (!/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(text)) fail('bad_float', at, `FLOAT_EXT text ${JSON.stringify(text)}`);
+    return this.float(Number.parseFloat(text), at);
+  }
+
+  private big(tag: number, at: number): number | bigint {
+    const n = tag === Tag.SMALL_BIG ? this.u8() : this.u32();
+    if (n > this.maxBig) fail('limit', at, `integer of ${n} bytes exceeds maxBigIntBytes (${this.maxBig})`);
+    this.need(n + 1, at);
+    const sign = this.buf[this.pos++] as number;
+    if (sign > 1) fail('bad_value', at, `integer sign byte ${sign}`);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos += n;
+    if (n <= 6) {
+      let v = 0;
+      for (let i = n - 1; i >= 0; i--) v = v * 256 + (b[p + i] as number);
+      return sign ? (v === 0 ? 0 : -v) : v;
+    }
+    let hi = n - 1;
+    while (hi >= 0 && b[p + hi] === 0) hi--;
+    if (hi < 0) return 0;
+    const parts = new Array<string>(hi + 2);
+    parts[0] = '0x';
+    for (let i = hi, j = 1; i >= 0; i--, j++) parts[j] = HEX[b[p + i] as number] as string;
+    let v = BigInt(parts.join(''));
+    if (sign) v = -v;
+    return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
+  }
+
+  private string(at: number): unknown {
+    const n = this.u16();
+    this.need(n, at);
+    const p = this.pos;
+    this.pos += n;
+    if (this.charlists) return new Charlist(this.buf.toString('latin1', p, p + n));
+    const a: number[] = new Array<number>(n);
+    for (let i = 0; i < n; i++) a[i] = this.buf[p + i] as number;
+    return a;
+  }
+
+  private list(depth: number, at: number): unknown {
+    if (depth >= this.maxDepth) fail('too_deep', at, `nesting deeper than ${this.maxDepth}`);
+    const items: unknown[] = [];
+    let n = this.u32();
+    // Each element takes at least one byte, and the tail one more.
+    for (;;) {
+      this.checkCount(n + 1, 1, at, 'list');
+      for (let i = 0; i < n; i++) items.push(this.term(depth + 1));
+      // The tail: continue a chain of LIST_EXT iteratively; [] or a string ends a proper list.
+      const tailAt = this.pos;
+      const tag = this.buf[tailAt];
+      if (tag === Tag.NIL) {
+        this.pos++;
+        return items;
+      }
+      if (tag === Tag.LIST) {
+        this.pos++;
+        n = this.u32();
+        continue;
+      }
+      if (tag === Tag.STRING) {
+        this.pos++;
+        const len = this.u16();
+        this.need(len, tailAt);
+        for (let i = 0; i < len; i++) items.push(this.buf[this.pos + i] as number);
+        this.pos += len;
+        return items;
+      }
+      const tail = this.term(depth + 1);
+      return items.length === 0 ? tail : new ImproperList(items, tail);
+    }
+  }
+
+  private bytesOut(p: number, n: number): Uint8Array {
+    if (!this.copy) return new Uint8Array(this.buf.buffer, this.buf.byteOffset + p, n);
+    const out = new Uint8Array(n);
+    out.set(this.buf.subarray(p, p + n));
+    return out;
+  }
+
+  private binary(at: number): unknown {
+    const n = this.u32();
+    this.need(n, at);
+    const p = this.pos;
+    this.pos += n;
+    if (this.binMode === 2) return this.bytesOut(p, n);
+    if (this.binMode === 1) return this.buf.toString('utf8', p, p + n);
+    // auto: short ASCII needs no validation
+    if (n < 32) {
+      let ascii = true;
+      for (let i = p; i < p + n; i++) {
+        if ((this.buf[i] as number) > 0x7f) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) return this.buf.toString('latin1', p, p + n);
+    }
+    const view = this.buf.subarray(p, p + n);
+    return isUtf8(view) ? view.toString('utf8') : this.bytesOut(p, n);
+  }
+
+  private bitBinary(at: number): unknown {
+    const n = this.u32();
+    const bits = this.u8();
+    if (n === 0 ? bits !== 0 : bits < 1 || bits > 8) fail('bad_value', at, `BIT_BINARY_EXT of ${n} bytes with ${bits} bits in the last byte`);
+    this.need(n, at);
+    const p = this.pos;
+    this.pos += n;
+    if (bits === 8 || n === 0) return this.bytesOut(p, n);
+    const bytes = this.bytesOut(p, n);
+    return new BitString(bytes, bits);
+  }
+
+  private map(depth: number, at: number): unknown {
+    const n = this.u32();
+    this.checkCount(n, 2, at, 'map');
+    if (depth >= this.maxDepth) fail('too_deep', at, `nesting deeper than ${this.maxDepth}`);
+    const keys: unknown[] = new Array<unknown>(n);
+    const values: unknown[] = new Array<unknown>(n);
+    let allAtoms = !this.erlmaps;
+    let allPrimitive = !this.erlmaps;
+    for (let i = 0; i < n; i++) {
+      const k = this.term(depth + 1);
+      keys[i] = k;
+      values[i] = this.term(depth + 1);
+      if (allAtoms && !(k instanceof Atom)) {
+        allAtoms = false;
+        if (k !== null && k !== undefined) allPrimitive = allPrimitive && isPrimitiveKey(k);
+      } else if (!allAtoms && allPrimitive) {
+        allPrimitive = isPrimitiveKey(k);
+      }
+    }
+    if (allAtoms || (this.structs && this.erlmaps && this.hasStruct(keys))) {
+      const obj = this.objectFrom(keys, values, at);
+      if (obj !== undefined) return obj;
+    }
+    if (allPrimitive && !allAtoms) {
+      const m = new Map<unknown, unknown>();
+      for (let i = 0; i < n; i++) {
+        const k = keys[i];
+        // nil and undefined keys were turned into null/undefined: keep them as one Erlang term each
+        if (m.has(k)) fail('duplicate_key', at, `map key ${String(k)} appears twice`);
+        m.set(k, values[i]);
+      }
+      if (m.size === n) return m;
+    }
+    const em = new ErlMap();
+    for (let i = 0; i < n; i++) {
+      const k = keys[i];
+      if (em.has(k)) fail('duplicate_key', at, `map key ${String(k)} appears twice`);
+      em.set(k, values[i]);
+    }
+    return em;
+  }
+
+  private hasStruct(keys: readonly unknown[]): boolean {
+    return keys.every((k) => k instanceof Atom);
+  }
+
+  /** A plain object (or struct instance) from atom keys; undefined when the keys are not all atoms. */
+  private objectFrom(keys: readonly unknown[], values: readonly unknown[], at: number): unknown {
+    const obj: Record<string, unknown> = {};
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      if (!(k instanceof Atom)) return undefined;
+      const name = k.name;
+      if (Object.hasOwn(obj, name)) fail('duplicate_key', at, `map key ${name} appears twice`);
+      if (name === '__proto__') Object.defineProperty(obj, name, { value: values[i], writable: true, enumerable: true, configurable: true });
+      else obj[name] = values[i];
+    }
+    if (!this.structs) return obj;
+    const struct = obj['__struct__'];
+    if (!(struct instanceof Atom)) return obj;
+    if (struct === ERROR_STRUCT) return fieldsToError(obj);
+    if (struct === DATETIME_STRUCT) return fieldsToDate(obj) ?? obj;
+    const reg = this.registry.forStruct(struct);
+    if (reg === undefined) return obj;
+    const fields: Record<string, unknown> = {};
+    for (const k of Object.keys(obj)) {
+      if (k === '__struct__') continue;
+      if (k === '__proto__') Object.defineProperty(fields, k, { value: obj[k], writable: true, enumerable: true, configurable: true });
+      else fields[k] = obj[k];
+    }
+    return reg.fromFields(fields);
+  }
+
+  private pid(tag: number): Pid {
+    const node = this.atom();
+    const id = this.u32();
+    const serial = this.u32();
+    const creation = tag === Tag.NEW_PID ? this.u32() : this.u8();
+    return new Pid(node, id, serial, creation);
+  }
+
+  private ref(tag: number, at: number): Ref {
+    if (tag === Tag.REFERENCE) {
+      const node = this.atom();
+      const id = this.u32();
+      const creation = this.u8();
+      return new Ref(node, creation, [id]);
+    }
+    const n = this.u16();
+    if (n < 1 || n > 5) fail('bad_value', at, `reference with ${n} words (1..5 allowed)`);
+    const node = this.atom();
+    const creation = tag === Tag.NEWER_REFERENCE ? this.u32() : this.u8();
+    const ids: number[] = [];
+    for (let i = 0; i < n; i++) ids.push(this.u32());
+    return new Ref(node, creation, ids);
+  }
+
+  private port(tag: number): Port {
+    const node = this.atom();
+    let id: number | bigint;
+    if (tag === Tag.V4_PORT) {
+      const hi = this.u32();
+      const lo = this.u32();
+      const v = hi * 4294967296 + lo;
+      id = v <= MAX_SAFE ? v : (BigInt(hi) << 32n) | BigInt(lo);
+    } else {
+      id = this.u32();
+    }
+    const creation = tag === Tag.PORT ? this.u8() : this.u32();
+    return new Port(node, id, creation);
+  }
+
+  private smallInt(what: string): number {
+    const at = this.pos;
+    const tag = this.u8();
+    if (tag === Tag.SMALL_INTEGER) return this.u8();
+    if (tag === Tag.INTEGER) {
+      this.need(4, at);
+      const v = this.buf.readInt32BE(this.pos);
+      this.pos += 4;
+      return v;
+    }
+    if (tag === Tag.SMALL_BIG) {
+      const v = this.big(tag, at);
+      if (typeof v === 'number') return v;
+    }
+    return fail('bad_value', at, `${what} must be an integer`);
+  }
+
+  private exportFun(at: number): ExportFun {
+    const module = this.atom();
+    const fn = this.atom();
+    const arityAt = this.pos;
+    if (this.u8() !== Tag.SMALL_INTEGER) fail('bad_value', arityAt, 'EXPORT_EXT arity must be SMALL_INTEGER_EXT');
+    void at;
+    return new ExportFun(module, fn, this.u8());
+  }
+
+  private fun(depth: number, at: number): Fun {
+    const size = this.u32();
+    if (size < 4) fail('bad_value', at, `NEW_FUN_EXT size ${size}`);
+    this.need(size - 4, at);
+    const end = at + 1 + size;
+    if (depth >= this.maxDepth) fail('too_deep', at, `nesting deeper than ${this.maxDepth}`);
+    const arity = this.u8();
+    this.need(16, at);
+    const uniq = this.bytesOut(this.pos, 16);
+    this.pos += 16;
+    const index = this.u32();
+    const numFree = this.u32();
+    this.checkCount(numFree, 1, at, 'fun free variables');
+    const module = this.atom();
+    const oldIndex = this.smallInt('fun OldIndex');
+    const oldUniq = this.smallInt('fun OldUniq');
+    const pidAt = this.pos;
+    const pidTag = this.u8();
+    if (pidTag !== Tag.NEW_PID && pidTag !== Tag.PID) fail('bad_value', pidAt, 'fun Pid must be a pid');
+    const pid = this.pid(pidTag);
+    const free: unknown[] = [];
+    for (let i = 0; i < numFree; i++) free.push(this.term(depth + 1));
+    if (this.pos !== end) fail('bad_value', at, `NEW_FUN_EXT size ${size} does not match its content`);
+    return new Fun(arity, uniq, index, module, oldIndex, oldUniq, pid, free);
+  }
+
+  private compressed(): unknown {
+    const at = this.pos;
+    this.pos++;
+    const size = this.u32();
+    if (size > this.maxInflated) fail('limit', at, `compressed term inflates to ${size} bytes (maxInflatedBytes ${this.maxInflated})`);
+    let inflated: Buffer;
+    try {
+      inflated = inflateSync(this.buf.subarray(this.pos, this.end), { maxOutputLength: Math.max(1, size) });
+    } catch (e) {
+      return fail('compressed', at, `bad zlib data: ${(e as Error).message}`);
+    }
+    if (inflated.length !== size) fail('compressed', at, `inflated to ${inflated.length} bytes, header says ${size}`);
+    const outerEnd = this.end;
+    this.buf = inflated;
+    this.pos = 0;
+    this.end = inflated.length;
+    const term = this.term(0);
+    if (this.pos !== this.end) fail('compressed', this.pos, 'bytes left over inside the compressed term');
+    this.pos = outerEnd;
+    this.end = outerEnd;
+    return term;
+  }
+}

@@ -1,0 +1,586 @@
+/**
+ * Encoder: JavaScript values → External Term Format, written into a reusable
+ * {@link EtfWriter}. Chooses the compact forms OTP itself emits (see the
+ * mapping table in `index.ts`). The entry points are {@link Encoder.writeTerm}
+ * (no 131 prefix, for the distribution layer) and {@link Encoder.encode}
+ * (a stand-alone term with 131, optionally compressed).
+ * @module
+ */
+import { deflateSync } from 'node:zlib';
+import { Atom } from '../terms/atom.js';
+import { Tuple } from '../terms/tuple.js';
+import { Pid, Port, Ref } from '../terms/identifiers.js';
+import { ImproperList } from '../terms/improper-list.js';
+import { Tag, VERSION } from './tags.js';
+import { EtfEncodeError } from './errors.js';
+import { EtfWriter } from './writer.js';
+import { Float } from './float.js';
+import { Charlist } from './charlist.js';
+import { BitString } from './bit-string.js';
+import { ExportFun, Fun } from './funs.js';
+import { ErlMap } from './erl-map.js';
+import { defaultRegistry, type TypeRegistry } from './registry.js';
+import { errorToFields } from './error-term.js';
+import { dateToFields } from './date-term.js';
+
+/** Options of {@link Encoder}. */
+export interface EncodeOptions {
+  /**
+   * `'utf8'` (default): SMALL_ATOM_UTF8_EXT / ATOM_UTF8_EXT, as on a
+   * distribution connection. `'latin1'`: ATOM_EXT for atoms whose characters
+   * are all Latin-1, like OTP 25's `term_to_binary/1` default.
+   */
+  atomEncoding?: 'utf8' | 'latin1';
+  /**
+   * Distribution atom cache: return the cache index (0..255) to emit
+   * ATOM_CACHE_REF for `atom`, or undefined to write the atom inline.
+   */
+  atomCacheIndex?: (atom: Atom) => number | undefined;
+  /**
+   * Canonical form, for hashing and equality rather than sending: binaries
+   * always as BINARY_EXT, lists of 0..255 integers always as STRING_EXT and
+   * map entries sorted by the bytes of their encoded keys, so equal Erlang
+   * terms give equal bytes.
+   */
+  canonical?: boolean;
+  /** Deepest nesting accepted (cycles end here). Default 1000. */
+  maxDepth?: number;
+  /** Registered struct types. Default: the registry of {@link registerType}. */
+  registry?: TypeRegistry;
+}
+
+/** Options of {@link Encoder.encode} and the `encode` function. */
+export interface EncodeToBufferOptions {
+  /** Compress with zlib (tag 80) when that makes the term smaller; `true` is level 6, or give 1..9. Default false. */
+  compressed?: boolean | number;
+}
+
+const TRUE = Atom.of('true');
+const FALSE = Atom.of('false');
+const NIL = Atom.of('nil');
+const UNDEFINED = Atom.of('undefined');
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+function isPlainObject(v: object): boolean {
+  const p = Object.getPrototypeOf(v) as unknown;
+  return p === Object.prototype || p === null;
+}
+
+/**
+ * Encodes JavaScript values as ETF. Reuse one Encoder (and one writer) for
+ * many terms: it keeps no per-term state.
+ *
+ * @example
+ * ```ts
+ * import { Encoder, EtfWriter } from 'beamline/etf';
+ * import { atom, tuple } from 'beamline';
+ * const enc = new Encoder();
+ * const bytes = enc.encode(tuple(atom('ok'), 'hi')); // <<131,104,2,119,2,"ok",109,...>>
+ * const w = new EtfWriter();
+ * enc.writeTerm(w, atom('ping'));                       // no 131 prefix
+ * ```
+ */
+export class Encoder {
+  private readonly latin1Atoms: boolean;
+  private readonly cacheIndex: ((atom: Atom) => number | undefined) | undefined;
+  private readonly canonical: boolean;
+  private readonly maxDepth: number;
+  private readonly registry: TypeRegistry;
+  private readonly own = new EtfWriter(4096);
+  private busy = false;
+
+  constructor(opts: EncodeOptions = {}) {
+    this.latin1Atoms = opts.atomEncoding === 'latin1';
+    this.cacheIndex = opts.atomCacheIndex;
+    this.canonical = opts.canonical === true;
+    this.maxDepth = opts.maxDepth ?? 1000;
+    this.registry = opts.registry ?? defaultRegistry;
+  }
+
+  /**
+   * A stand-alone term: 131 followed by the term (or by tag 80 and the
+   * compressed term). Returns a fresh Buffer the caller owns.
+   */
+  encode(term: unknown, opts: EncodeToBufferOptions = {}): Buffer {
+    const w = this.busy ? new EtfWriter(256) : this.own;
+    const wasBusy = this.busy;
+    this.busy = true;
+    try {
+      w.reset();
+      w.u8(VERSION);
+      this.writeTerm(w, term);
+      if (opts.compressed !== undefined && opts.compressed !== false) return compress(w, opts.compressed === true ? 6 : opts.compressed);
+      return w.toBuffer();
+    } finally {
+      this.busy = wasBusy;
+    }
+  }
+
+  /** Appends `term` to `w` without the 131 version byte (as inside distribution frames). */
+  writeTerm(w: EtfWriter, term: unknown): void {
+    this.term(w, term, 0);
+  }
+
+  /** Appends an atom (honours the atom cache and encoding options). */
+  writeAtom(w: EtfWriter, a: Atom): void {
+    if (this.cacheIndex !== undefined) {
+      const i = this.cacheIndex(a);
+      if (i !== undefined) {
+        if (!Number.isInteger(i) || i < 0 || i > 255) throw new EtfEncodeError('atom_cache', `atom cache index ${i} outside 0..255`);
+        w.u8(Tag.ATOM_CACHE_REF);
+        w.u8(i);
+        return;
+      }
+    }
+    const name = a.name;
+    const n = name.length;
+    if (n <= 255) {
+      // Fast path: ASCII names, written straight into the buffer.
+      w.ensure(n + 3);
+      const b = w.buf;
+      const start = w.length;
+      let p = start + (this.latin1Atoms ? 3 : 2);
+      let i = 0;
+      for (; i < n; i++) {
+        const c = name.charCodeAt(i);
+        if (c > 0x7f) break;
+        b[p++] = c;
+      }
+      if (i === n) {
+        if (this.latin1Atoms) {
+          b[start] = Tag.ATOM;
+          b[start + 1] = 0;
+          b[start + 2] = n;
+        } else {
+          b[start] = Tag.SMALL_ATOM_UTF8;
+          b[start + 1] = n;
+        }
+        w.length = p;
+        return;
+      }
+    }
+    this.atomSlow(w, name);
+  }
+
+  private atomSlow(w: EtfWriter, name: string): void {
+    let chars = 0;
+    let latin1 = true;
+    for (const ch of name) {
+      chars++;
+      if ((ch.codePointAt(0) as number) > 0xff) latin1 = false;
+    }
+    if (chars > 255) throw new EtfEncodeError('bad_atom', `atom of ${chars} characters (Erlang allows 255)`);
+    if (this.latin1Atoms && latin1) {
+      w.u8(Tag.ATOM);
+      w.u16(chars);
+      w.ensure(chars);
+      w.length += w.buf.write(name, w.length, chars, 'latin1');
+      return;
+    }
+    const bytes = Buffer.byteLength(name, 'utf8');
+    if (bytes <= 255) {
+      w.u8(Tag.SMALL_ATOM_UTF8);
+      w.u8(bytes);
+    } else {
+      w.u8(Tag.ATOM_UTF8);
+      w.u16(bytes);
+    }
+    w.utf8(name);
+  }
+
+  private term(w: EtfWriter, v: unknown, depth: number): void {
+    switch (typeof v) {
+      case 'string':
+        this.string(w, v);
+        return;
+      case 'number':
+        this.number(w, v);
+        return;
+      case 'boolean':
+        this.writeAtom(w, v ? TRUE : FALSE);
+        return;
+      case 'bigint':
+        this.bigint(w, v);
+        return;
+      case 'undefined':
+        this.writeAtom(w, UNDEFINED);
+        return;
+      case 'object':
+        if (v === null) {
+          this.writeAtom(w, NIL);
+          return;
+        }
+        if (depth >= this.maxDepth) throw new EtfEncodeError('too_deep', `term nested deeper than ${this.maxDepth} (a cycle?)`);
+        this.object(w, v, depth + 1);
+        return;
+      default:
+        throw new EtfEncodeError('unsupported', `cannot encode a ${typeof v}`);
+    }
+  }
+
+  private string(w: EtfWriter, s: string): void {
+    const at = w.length;
+    w.ensure(5 + s.length * 3);
+    w.length += 5;
+    const n = w.utf8(s);
+    const b = w.buf;
+    b[at] = Tag.BINARY;
+    b[at + 1] = n >>> 24;
+    b[at + 2] = (n >>> 16) & 0xff;
+    b[at + 3] = (n >>> 8) & 0xff;
+    b[at + 4] = n & 0xff;
+  }
+
+  private number(w: EtfWriter, v: number): void {
+    if (Number.isInteger(v) && v <= MAX_SAFE && v >= -MAX_SAFE && !(v === 0 && 1 / v < 0)) {
+      this.integer(w, v);
+    } else if (Number.isFinite(v)) {
+      w.u8(Tag.NEW_FLOAT);
+      w.f64(v);
+    } else {
+      throw new EtfEncodeError('bad_number', `cannot encode ${v}: Erlang floats are finite`);
+    }
+  }
+
+  /** A safe integer. */
+  private integer(w: EtfWriter, v: number): void {
+    if (v >= 0 && v <= 255) {
+      w.u8(Tag.SMALL_INTEGER);
+      w.u8(v);
+    } else if (v >= -2147483648 && v <= 2147483647) {
+      w.tagU32(Tag.INTEGER, v >>> 0);
+    } else {
+      let m = Math.abs(v);
+      const at = w.length;
+      w.ensure(10);
+      w.length += 3;
+      let n = 0;
+      while (m > 0) {
+        w.buf[w.length++] = m % 256;
+        m = Math.floor(m / 256);
+        n++;
+      }
+      w.buf[at] = Tag.SMALL_BIG;
+      w.buf[at + 1] = n;
+      w.buf[at + 2] = v < 0 ? 1 : 0;
+    }
+  }
+
+  private bigint(w: EtfWriter, v: bigint): void {
+    if (v >= -9007199254740991n && v <= 9007199254740991n) {
+      this.integer(w, Number(v));
+      return;
+    }
+    const neg = v < 0n;
+    let hex = (neg ? -v : v).toString(16);
+    if (hex.length & 1) hex = `0${hex}`;
+    const be = Buffer.from(hex, 'hex');
+    const n = be.length;
+    if (n <= 255) {
+      w.u8(Tag.SMALL_BIG);
+      w.u8(n);
+    } else {
+      w.tagU32(Tag.LARGE_BIG, n);
+    }
+    w.u8(neg ? 1 : 0);
+    w.ensure(n);
+    const b = w.buf;
+    let p = w.length;
+    for (let i = n - 1; i >= 0; i--) b[p++] = be[i] as number;
+    w.length = p;
+  }
+
+  private object(w: EtfWriter, v: object, depth: number): void {
+    if (v instanceof Atom) return this.writeAtom(w, v);
+    if (Array.isArray(v)) return this.list(w, v, depth);
+    if (v instanceof Tuple) return this.tuple(w, v.elements, depth);
+    if (v instanceof Uint8Array) return this.bytes(w, v);
+    if (v instanceof Pid) return this.pid(w, v);
+    if (v instanceof Ref) return this.ref(w, v);
+    if (v instanceof Float) {
+      if (!Number.isFinite(v.value)) throw new EtfEncodeError('bad_number', `cannot encode Float(${v.value})`);
+      w.u8(Tag.NEW_FLOAT);
+      w.f64(v.value);
+      return;
+    }
+    if (isPlainObject(v)) return this.plainObject(w, v as Record<string, unknown>, undefined, depth);
+    if (v instanceof Map || v instanceof ErlMap) return this.map(w, v, depth);
+    if (v instanceof Charlist) return this.charlist(w, v);
+    if (v instanceof ImproperList) return this.improper(w, v, depth);
+    if (v instanceof BitString) return this.bitString(w, v);
+    if (v instanceof Port) return this.port(w, v);
+    if (v instanceof ExportFun) return this.exportFun(w, v);
+    if (v instanceof Fun) return this.fun(w, v, depth);
+    if (ArrayBuffer.isView(v)) throw new EtfEncodeError('unsupported', `cannot encode a ${v.constructor.name}; use a Uint8Array`);
+    const reg = this.registry.forValue(v);
+    if (reg !== undefined) {
+      const fields = reg.toFields(v);
+      return this.plainObject(w, fields, reg.struct, depth);
+    }
+    if (v instanceof Date) {
+      const fields = dateToFields(v);
+      if (fields === undefined) throw new EtfEncodeError('bad_value', 'cannot encode an invalid Date');
+      return this.plainObject(w, fields, undefined, depth);
+    }
+    if (v instanceof Error) return this.plainObject(w, errorToFields(v), undefined, depth);
+    const name = (v as { constructor?: { name?: unknown } }).constructor?.name;
+    throw new EtfEncodeError('unsupported', `cannot encode an instance of ${typeof name === 'string' ? name : 'an unknown class'}; register it with registerType`);
+  }
+
+  private list(w: EtfWriter, a: readonly unknown[], depth: number): void {
+    const n = a.length;
+    if (n === 0) {
+      w.u8(Tag.NIL);
+      return;
+    }
+    if (this.canonical && n <= 65535 && a.every((x) => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 255 && !Object.is(x, -0))) {
+      w.u8(Tag.STRING);
+      w.u16(n);
+      for (let i = 0; i < n; i++) w.u8(a[i] as number);
+      return;
+    }
+    w.tagU32(Tag.LIST, n);
+    for (let i = 0; i < n; i++) this.term(w, a[i], depth);
+    w.u8(Tag.NIL);
+  }
+
+  private tuple(w: EtfWriter, a: readonly unknown[], depth: number): void {
+    const n = a.length;
+    if (n <= 255) {
+      w.u8(Tag.SMALL_TUPLE);
+      w.u8(n);
+    } else {
+      w.tagU32(Tag.LARGE_TUPLE, n);
+    }
+    for (let i = 0; i < n; i++) this.term(w, a[i], depth);
+  }
+
+  private bytes(w: EtfWriter, b: Uint8Array): void {
+    if (this.canonical) {
+      w.tagU32(Tag.BINARY, b.length);
+    } else {
+      // BIT_BINARY_EXT with 8 bits in the last byte: Erlang decodes an
+      // ordinary binary, Beamline decodes a Uint8Array (not a string).
+      w.tagU32(Tag.BIT_BINARY, b.length);
+      w.u8(b.length === 0 ? 0 : 8);
+    }
+    w.bytes(b);
+  }
+
+  private bitString(w: EtfWriter, b: BitString): void {
+    if (this.canonical && b.bitsInLastByte === 8) {
+      w.tagU32(Tag.BINARY, b.bytes.length);
+    } else {
+      w.tagU32(Tag.BIT_BINARY, b.bytes.length);
+      w.u8(b.bitsInLastByte);
+    }
+    w.bytes(b.bytes);
+  }
+
+  private charlist(w: EtfWriter, c: Charlist): void {
+    const s = c.value;
+    if (s.length === 0) {
+      w.u8(Tag.NIL);
+      return;
+    }
+    let small = s.length <= 65535;
+    if (small) {
+      for (let i = 0; i < s.length; i++) {
+        if (s.charCodeAt(i) > 0xff) {
+          small = false;
+          break;
+        }
+      }
+    }
+    if (small) {
+      w.u8(Tag.STRING);
+      w.u16(s.length);
+      w.ensure(s.length);
+      w.length += w.buf.write(s, w.length, s.length, 'latin1');
+      return;
+    }
+    const codes = c.codes();
+    if (this.canonical && codes.length <= 65535 && codes.every((x) => x <= 255)) {
+      this.list(w, codes, 0);
+      return;
+    }
+    w.tagU32(Tag.LIST, codes.length);
+    for (const code of codes) this.integer(w, code);
+    w.u8(Tag.NIL);
+  }
+
+  private improper(w: EtfWriter, l: ImproperList, depth: number): void {
+    const n = l.items.length;
+    if (n === 0) {
+      this.term(w, l.tail, depth);
+      return;
+    }
+    w.tagU32(Tag.LIST, n);
+    for (let i = 0; i < n; i++) this.term(w, l.items[i], depth);
+    this.term(w, l.tail, depth);
+  }
+
+  private plainObject(w: EtfWriter, o: Record<string, unknown>, struct: Atom | undefined, depth: number): void {
+    const keys = Object.keys(o);
+    const extra = struct !== undefined && !Object.hasOwn(o, '__struct__') ? 1 : 0;
+    const n = keys.length + extra;
+    if (this.canonical) {
+      const entries: Array<[unknown, unknown]> = keys.map((k) => [Atom.of(k), o[k]]);
+      if (extra) entries.push([Atom.of('__struct__'), struct]);
+      this.sortedEntries(w, entries, depth);
+      return;
+    }
+    w.tagU32(Tag.MAP, n);
+    if (extra) {
+      this.writeAtom(w, Atom.of('__struct__'));
+      this.writeAtom(w, struct as Atom);
+    }
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
+      this.writeAtom(w, Atom.of(k));
+      this.term(w, o[k], depth);
+    }
+  }
+
+  private map(w: EtfWriter, m: Map<unknown, unknown> | ErlMap, depth: number): void {
+    if (this.canonical) {
+      this.sortedEntries(w, [...m.entries()], depth);
+      return;
+    }
+    w.tagU32(Tag.MAP, m.size);
+    for (const [k, val] of m.entries()) {
+      this.term(w, k, depth);
+      this.term(w, val, depth);
+    }
+  }
+
+  private sortedEntries(w: EtfWriter, entries: Array<[unknown, unknown]>, depth: number): void {
+    const keyed = entries.map(([k, v]) => {
+      const kw = new EtfWriter(64);
+      this.term(kw, k, depth);
+      return { key: kw.view().toString('latin1'), value: v };
+    });
+    keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    w.tagU32(Tag.MAP, keyed.length);
+    for (const e of keyed) {
+      w.ensure(e.key.length);
+      w.length += w.buf.write(e.key, w.length, e.key.length, 'latin1');
+      this.term(w, e.value, depth);
+    }
+  }
+
+  private checkU32(v: number, what: string): number {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new EtfEncodeError('bad_value', `${what} ${v} is not a u32`);
+    return v;
+  }
+
+  private pid(w: EtfWriter, p: Pid): void {
+    w.u8(Tag.NEW_PID);
+    this.writeAtom(w, p.node);
+    w.u32(this.checkU32(p.id, 'pid id'));
+    w.u32(this.checkU32(p.serial, 'pid serial'));
+    w.u32(this.checkU32(p.creation, 'pid creation'));
+  }
+
+  private ref(w: EtfWriter, r: Ref): void {
+    const n = r.ids.length;
+    if (n < 1 || n > 5) throw new EtfEncodeError('bad_value', `a reference has 1..5 words, not ${n}`);
+    w.u8(Tag.NEWER_REFERENCE);
+    w.u16(n);
+    this.writeAtom(w, r.node);
+    w.u32(this.checkU32(r.creation, 'ref creation'));
+    for (let i = 0; i < n; i++) w.u32(this.checkU32(r.ids[i] as number, 'ref word'));
+  }
+
+  private port(w: EtfWriter, p: Port): void {
+    const id = p.id;
+    if (typeof id === 'number' && Number.isInteger(id) && id >= 0 && id <= 0xffffffff) {
+      w.u8(Tag.NEW_PORT);
+      this.writeAtom(w, p.node);
+      w.u32(id);
+    } else {
+      const big = typeof id === 'bigint' ? id : Number.isSafeInteger(id) ? BigInt(id) : -1n;
+      if (big < 0n || big > 0xffffffffffffffffn) throw new EtfEncodeError('bad_value', `port id ${id} is not a u64`);
+      w.u8(Tag.V4_PORT);
+      this.writeAtom(w, p.node);
+      w.u32(Number(big >> 32n));
+      w.u32(Number(big & 0xffffffffn));
+    }
+    w.u32(this.checkU32(p.creation, 'port creation'));
+  }
+
+  private exportFun(w: EtfWriter, f: ExportFun): void {
+    if (!Number.isInteger(f.arity) || f.arity < 0 || f.arity > 255) throw new EtfEncodeError('bad_value', `fun arity ${f.arity} outside 0..255`);
+    w.u8(Tag.EXPORT);
+    this.writeAtom(w, f.module);
+    this.writeAtom(w, f.function);
+    w.u8(Tag.SMALL_INTEGER);
+    w.u8(f.arity);
+  }
+
+  private fun(w: EtfWriter, f: Fun, depth: number): void {
+    if (f.uniq.length !== 16) throw new EtfEncodeError('bad_value', 'fun uniq must be 16 bytes');
+    const at = w.length;
+    w.u8(Tag.NEW_FUN);
+    w.u32(0);
+    w.u8(f.arity);
+    w.bytes(f.uniq);
+    w.u32(this.checkU32(f.index, 'fun index'));
+    w.u32(f.freeVars.length);
+    this.writeAtom(w, f.module);
+    this.number(w, f.oldIndex);
+    this.number(w, f.oldUniq);
+    this.pid(w, f.pid);
+    for (const fv of f.freeVars) this.term(w, fv, depth);
+    w.setU32(at + 1, w.length - at - 1);
+  }
+}
+
+function compress(w: EtfWriter, level: number): Buffer {
+  const raw = w.buf.subarray(1, w.length);
+  const z = deflateSync(raw, { level });
+  if (z.length + 5 >= raw.length) return w.toBuffer();
+  const out = Buffer.allocUnsafe(6 + z.length);
+  out[0] = VERSION;
+  out[1] = Tag.COMPRESSED;
+  out.writeUInt32BE(raw.length, 2);
+  z.copy(out, 6);
+  return out;
+}
+
+let canonicalEncoder: Encoder | undefined;
+const keyWriter = new EtfWriter(256);
+let keyWriterBusy = false;
+
+/**
+ * The canonical encoding of a term as a Latin-1 string: equal Erlang terms
+ * give equal strings. Used by {@link ErlMap} for structured keys.
+ */
+export function canonicalKey(term: unknown): string {
+  canonicalEncoder ??= new Encoder({ canonical: true });
+  const w = keyWriterBusy ? new EtfWriter(64) : keyWriter;
+  const was = keyWriterBusy;
+  keyWriterBusy = true;
+  try {
+    w.reset();
+    canonicalEncoder.writeTerm(w, term);
+    return w.buf.toString('latin1', 0, w.length);
+  } finally {
+    keyWriterBusy = was;
+  }
+}
+
+
+/**
+ * Exact Erlang term equality (`=:=`) of two JavaScript values, by their
+ * canonical encodings: `termEquals(tuple(1), tuple(1))` is true,
+ * `termEquals(1, new Float(1))` is false, `termEquals(5, 5n)` is true.
+ *
+ * @example
+ * ```ts
+ * termEquals(new Map([[1, 'a']]), new ErlMap([[1, 'a']])); // true
+ * ```
+ */
+export function termEquals(a: unknown, b: unknown): boolean {
+  return a === b || canonicalKey(a) === canonicalKey(b);
+}
