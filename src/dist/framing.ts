@@ -1,0 +1,484 @@
+/**
+ * The connected phase of a distribution connection: u32-length frames,
+ * ticks, liveness, batched writes with backpressure reporting, fragment
+ * reassembly and fragmentation, and atom-cache header parsing.
+ *
+ * - {@link FrameDecoder}: turns socket bytes into frame payloads; a length
+ *   above `maxFrameSize` is refused before anything is allocated for it.
+ * - {@link FrameParser}: turns payloads into {@link DistFrame}s (normal
+ *   `131,68` frames, reassembled `131,69`/`131,70` fragments, pass-through
+ *   `112` frames) with the resolved atom table and the control term's offset.
+ * - {@link encodeMessageFrames}: builds outgoing frame payloads, fragmented at
+ *   64 KiB when the peer accepts FRAGMENTS.
+ * - {@link DistConnection}: all of the above on a socket after the handshake.
+ *
+ * Terms are not decoded here: a frame gives the bytes, the offset where the
+ * control term starts and the atom table to decode ATOM_CACHE_REFs with.
+ * @module
+ */
+import type { Socket } from 'node:net';
+import type { Atom } from '../terms/atom.js';
+import { AtomCacheReader } from './atom-cache.js';
+import { DistError } from './errors.js';
+import { DFLAG } from './flags.js';
+import type { HandshakeResult } from './handshake.js';
+
+/** Default largest accepted frame: 128 MiB. */
+export const DEFAULT_MAX_FRAME_SIZE = 128 * 1024 * 1024;
+/** Fragment size OTP 25 uses, and our default: 64 KiB. */
+export const DEFAULT_FRAGMENT_SIZE = 64 * 1024;
+
+const VERSION = 131;
+const TAG_HEADER = 68;
+const TAG_FRAGMENT_START = 69;
+const TAG_FRAGMENT_CONT = 70;
+const TAG_PASS_THROUGH = 112;
+const FRAGMENT_HEAD = 18; // 131, tag, SeqId u64, FragId u64
+
+/** One received distribution message, reassembled if it came in fragments. */
+export interface DistFrame {
+  /**
+   * `header`: a `131,68` (or reassembled `131,69`) frame; its terms carry no
+   * 131 version byte and may contain ATOM_CACHE_REFs into {@link DistFrame.atoms}.
+   * `pass_through`: a `112` frame; each term starts with its own 131.
+   */
+  readonly kind: 'header' | 'pass_through';
+  /** The frame bytes (for reassembled fragments: the first fragment followed by the continuations' bodies). */
+  readonly payload: Buffer;
+  /** Resolved atom cache refs of this frame (empty for pass-through). */
+  readonly atoms: readonly Atom[];
+  /** Offset in `payload` where the control term begins. The message term, if any, follows it. */
+  readonly controlOffset: number;
+  /** How many frames carried this message (1 unless fragmented). */
+  readonly fragments: number;
+}
+
+/** Splits a byte stream into u32-length-prefixed frame payloads. A zero-length frame is a tick. */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private total = 0;
+  constructor(private readonly maxFrameSize: number = DEFAULT_MAX_FRAME_SIZE) {}
+
+  /** Bytes received and not yet returned as a frame. */
+  get pending(): number {
+    return this.total;
+  }
+
+  private peekLength(): number {
+    const first = this.chunks[0] as Buffer;
+    if (first.length >= 4) return first.readUInt32BE(0);
+    const head = Buffer.concat(this.chunks, Math.min(this.total, 8)).subarray(0, 4);
+    return head.readUInt32BE(0);
+  }
+
+  private take(n: number): Buffer {
+    const first = this.chunks[0] as Buffer;
+    let out: Buffer;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+      let filled = 0;
+      while (filled < n) {
+        const c = this.chunks[0] as Buffer;
+        const k = Math.min(c.length, n - filled);
+        c.copy(out, filled, 0, k);
+        filled += k;
+        if (k === c.length) this.chunks.shift();
+        else this.chunks[0] = c.subarray(k);
+      }
+    }
+    this.total -= n;
+    return out;
+  }
+
+  /**
+   * Adds received bytes and returns the complete frame payloads (empty
+   * Buffers for ticks). Throws `DistError('frame_too_large')` for a length
+   * above the limit, before waiting for or allocating its bytes.
+   */
+  push(chunk: Buffer): Buffer[] {
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.total += chunk.length;
+    }
+    const frames: Buffer[] = [];
+    while (this.total >= 4) {
+      const len = this.peekLength();
+      if (len > this.maxFrameSize) throw new DistError('frame_too_large', `frame of ${len} bytes exceeds the ${this.maxFrameSize}-byte limit`);
+      if (this.total < 4 + len) break;
+      this.take(4);
+      frames.push(len === 0 ? Buffer.alloc(0) : this.take(len));
+    }
+    return frames;
+  }
+}
+
+/** Limits of {@link FrameParser}. */
+export interface FrameParserOptions {
+  /** Total bytes held for incomplete fragmented messages; default 128 MiB. */
+  maxReassemblyBytes?: number;
+  /** Fragmented messages in progress at once; default 1024. */
+  maxReassemblies?: number;
+}
+
+interface Reassembly {
+  readonly atoms: readonly Atom[];
+  readonly controlOffset: number;
+  readonly parts: Buffer[];
+  bytes: number;
+  next: bigint;
+}
+
+/** Turns frame payloads into {@link DistFrame}s; keeps the connection's receive atom cache and fragment state. */
+export class FrameParser {
+  /** The receiving atom cache of the connection. */
+  readonly atomCache = new AtomCacheReader();
+  private readonly inFlight = new Map<bigint, Reassembly>();
+  private reassemblyBytes = 0;
+  private readonly maxReassemblyBytes: number;
+  private readonly maxReassemblies: number;
+
+  constructor(options: FrameParserOptions = {}) {
+    this.maxReassemblyBytes = options.maxReassemblyBytes ?? DEFAULT_MAX_FRAME_SIZE;
+    this.maxReassemblies = options.maxReassemblies ?? 1024;
+  }
+
+  /** Bytes currently held for incomplete fragmented messages. */
+  get heldBytes(): number {
+    return this.reassemblyBytes;
+  }
+
+  private hold(bytes: number): void {
+    this.reassemblyBytes += bytes;
+    if (this.reassemblyBytes > this.maxReassemblyBytes) {
+      throw new DistError('reassembly_limit', `${this.reassemblyBytes} bytes of incomplete fragments exceed ${this.maxReassemblyBytes}`);
+    }
+  }
+
+  /**
+   * Parses one non-empty frame payload. Returns the completed message, or
+   * undefined when the frame was a fragment of a message still incomplete.
+   * Throws `DistError` (`frame_protocol`, `atom_cache`, `reassembly_limit`).
+   */
+  parse(payload: Buffer): DistFrame | undefined {
+    const tag0 = payload[0];
+    if (tag0 === TAG_PASS_THROUGH) {
+      if (payload[1] !== VERSION) throw new DistError('frame_protocol', 'pass-through frame without a 131 term');
+      return { kind: 'pass_through', payload, atoms: [], controlOffset: 1, fragments: 1 };
+    }
+    if (tag0 !== VERSION) throw new DistError('frame_protocol', `frame starts with ${String(tag0)}, not 131 or 112`);
+    const tag = payload[1];
+    if (tag === TAG_HEADER) {
+      const h = this.atomCache.parse(payload, 2);
+      return { kind: 'header', payload, atoms: h.atoms, controlOffset: h.end, fragments: 1 };
+    }
+    if (tag !== TAG_FRAGMENT_START && tag !== TAG_FRAGMENT_CONT) {
+      throw new DistError('frame_protocol', `unknown distribution header tag ${String(tag)}`);
+    }
+    if (payload.length < FRAGMENT_HEAD) throw new DistError('frame_protocol', 'truncated fragment header');
+    const seqId = payload.readBigUInt64BE(2);
+    const fragId = payload.readBigUInt64BE(10);
+    if (fragId === 0n) throw new DistError('frame_protocol', 'fragment id 0');
+    if (tag === TAG_FRAGMENT_START) {
+      if (this.inFlight.has(seqId)) throw new DistError('frame_protocol', `fragment sequence ${seqId} started twice`);
+      const h = this.atomCache.parse(payload, FRAGMENT_HEAD);
+      if (fragId === 1n) return { kind: 'header', payload, atoms: h.atoms, controlOffset: h.end, fragments: 1 };
+      if (this.inFlight.size >= this.maxReassemblies) {
+        throw new DistError('reassembly_limit', `more than ${this.maxReassemblies} fragmented messages in progress`);
+      }
+      this.hold(payload.length);
+      this.inFlight.set(seqId, { atoms: h.atoms, controlOffset: h.end, parts: [payload], bytes: payload.length, next: fragId - 1n });
+      return undefined;
+    }
+    const r = this.inFlight.get(seqId);
+    if (r === undefined) throw new DistError('frame_protocol', `continuation of unknown fragment sequence ${seqId}`);
+    if (fragId !== r.next) throw new DistError('frame_protocol', `sequence ${seqId}: fragment ${fragId} where ${r.next} was due`);
+    const body = payload.subarray(FRAGMENT_HEAD);
+    this.hold(body.length);
+    r.parts.push(body);
+    r.bytes += body.length;
+    if (fragId > 1n) {
+      r.next = fragId - 1n;
+      return undefined;
+    }
+    this.inFlight.delete(seqId);
+    this.reassemblyBytes -= r.bytes;
+    const whole = Buffer.concat(r.parts, r.bytes);
+    return { kind: 'header', payload: whole, atoms: r.atoms, controlOffset: r.controlOffset, fragments: r.parts.length };
+  }
+}
+
+/** How {@link encodeMessageFrames} frames a message. */
+export interface EncodeFramesOptions {
+  /** The connection's negotiated flags (DIST_HDR_ATOM_CACHE and FRAGMENTS matter). */
+  flags: bigint;
+  /** Largest frame payload when fragmenting; default 64 KiB. */
+  fragmentSize?: number;
+  /** Sequence id for fragments (unique among this connection's in-flight sequences). */
+  seqId?: bigint;
+}
+
+/**
+ * Frame payloads (without u32 lengths) for a control term and optional
+ * message term, both encoded WITHOUT the 131 version byte. With
+ * DIST_HDR_ATOM_CACHE: `131,68,0` + terms (no atom cache refs), split into
+ * `131,69`/`131,70` fragments when larger than `fragmentSize` and the peer
+ * has FRAGMENTS. Without it: a pass-through `112` frame with a 131 before
+ * each term.
+ */
+export function encodeMessageFrames(control: Uint8Array, message: Uint8Array | undefined, options: EncodeFramesOptions): Buffer[] {
+  const terms = message === undefined ? [control] : [control, message];
+  if ((options.flags & DFLAG.DIST_HDR_ATOM_CACHE) === 0n) {
+    const parts: Uint8Array[] = [Uint8Array.of(TAG_PASS_THROUGH)];
+    for (const t of terms) parts.push(Uint8Array.of(VERSION), t);
+    return [Buffer.concat(parts)];
+  }
+  const bodyLen = terms.reduce((n, t) => n + t.length, 0);
+  const fragmentSize = options.fragmentSize ?? DEFAULT_FRAGMENT_SIZE;
+  if ((options.flags & DFLAG.FRAGMENTS) === 0n || 3 + bodyLen <= fragmentSize) {
+    return [Buffer.concat([Uint8Array.of(VERSION, TAG_HEADER, 0), ...terms], 3 + bodyLen)];
+  }
+  if (fragmentSize <= FRAGMENT_HEAD + 1) throw new RangeError('fragmentSize too small');
+  const body = Buffer.concat(terms, bodyLen);
+  const firstRoom = fragmentSize - FRAGMENT_HEAD - 1;
+  const room = fragmentSize - FRAGMENT_HEAD;
+  const count = 1 + Math.ceil(Math.max(0, bodyLen - firstRoom) / room);
+  const seqId = options.seqId ?? 1n;
+  const frames: Buffer[] = [];
+  let pos = 0;
+  for (let i = 0; i < count; i++) {
+    const first = i === 0;
+    const take = Math.min(first ? firstRoom : room, bodyLen - pos);
+    const head = Buffer.allocUnsafe(FRAGMENT_HEAD + (first ? 1 : 0));
+    head[0] = VERSION;
+    head[1] = first ? TAG_FRAGMENT_START : TAG_FRAGMENT_CONT;
+    head.writeBigUInt64BE(seqId, 2);
+    head.writeBigUInt64BE(BigInt(count - i), 10);
+    if (first) head[FRAGMENT_HEAD] = 0;
+    frames.push(Buffer.concat([head, body.subarray(pos, pos + take)]));
+    pos += take;
+  }
+  return frames;
+}
+
+/** Options of {@link DistConnection}. */
+export interface DistConnectionOptions extends FrameParserOptions {
+  /** Largest accepted frame; default 128 MiB. A longer announced frame closes the connection with `frame_too_large`. */
+  maxFrameSize?: number;
+  /** Send a tick when nothing was written for this many ms; default 15000. */
+  tickInterval?: number;
+  /** Close with `net_tick_timeout` when nothing was read for this many ms; default 60000. */
+  netTickTime?: number;
+  /** Report backpressure when the socket holds more unsent bytes than this; default 8 MiB. */
+  highWaterMark?: number;
+  /** Fragment outgoing messages larger than this (peer with FRAGMENTS); default 64 KiB. */
+  fragmentSize?: number;
+  /** Called for every received message. A throw closes the connection with `frame_protocol`. */
+  onFrame?: (frame: DistFrame) => void;
+  /** Called once when the connection closes, with the reason. */
+  onClose?: (reason: DistError) => void;
+  /** Called with true when unsent bytes pass the high-water mark, false when they drain below it. */
+  onBackpressure?: (congested: boolean) => void;
+}
+
+const TICK = Buffer.alloc(4);
+
+/**
+ * A distribution connection after a successful handshake. Reads frames and
+ * hands complete messages to `onFrame`; writes frames in batches (one
+ * writev per event-loop turn); ticks and watches liveness. Any protocol
+ * violation closes only this connection, with a typed {@link DistError}.
+ */
+export class DistConnection {
+  /** The peer's node name. */
+  readonly peerName: string;
+  /** The peer's creation. */
+  readonly peerCreation: number;
+  /** Negotiated flags. */
+  readonly flags: bigint;
+  /** Our role in the handshake. */
+  readonly role: 'initiator' | 'acceptor';
+  /** Resolves with the close reason once the connection is closed. */
+  readonly closed: Promise<DistError>;
+
+  private readonly socket: Socket;
+  private readonly decoder: FrameDecoder;
+  private readonly parser: FrameParser;
+  private readonly opts: DistConnectionOptions;
+  private readonly highWaterMark: number;
+  private readonly fragmentSize: number;
+  private resolveClosed!: (reason: DistError) => void;
+  private closeReason: DistError | undefined;
+  private corked = false;
+  private wrote = false;
+  private isCongested = false;
+  private nextSeqId = 1n;
+  private readonly tickTimer: NodeJS.Timeout;
+  private readonly livenessTimer: NodeJS.Timeout;
+
+  constructor(handshake: HandshakeResult, options: DistConnectionOptions = {}) {
+    this.peerName = handshake.peerName;
+    this.peerCreation = handshake.peerCreation;
+    this.flags = handshake.flags;
+    this.role = handshake.role;
+    this.socket = handshake.socket;
+    this.opts = options;
+    this.highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024;
+    this.fragmentSize = options.fragmentSize ?? DEFAULT_FRAGMENT_SIZE;
+    this.decoder = new FrameDecoder(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
+    const parserOptions: FrameParserOptions = {};
+    if (options.maxReassemblyBytes !== undefined) parserOptions.maxReassemblyBytes = options.maxReassemblyBytes;
+    if (options.maxReassemblies !== undefined) parserOptions.maxReassemblies = options.maxReassemblies;
+    this.parser = new FrameParser(parserOptions);
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
+
+    const tickInterval = options.tickInterval ?? 15_000;
+    const netTickTime = options.netTickTime ?? 60_000;
+    this.tickTimer = setInterval(() => this.tick(), tickInterval).unref();
+    this.livenessTimer = setTimeout(
+      () => this.fail(new DistError('net_tick_timeout', `nothing received from ${this.peerName} for ${netTickTime} ms`)),
+      netTickTime,
+    ).unref();
+
+    const s = this.socket;
+    s.on('data', (chunk: Buffer) => this.receive(chunk));
+    s.on('error', (err) => this.fail(new DistError('socket_error', err.message, { cause: err })));
+    s.on('end', () => this.fail(new DistError('connection_closed', `${this.peerName} closed the connection`)));
+    s.on('close', () => this.fail(new DistError('connection_closed', `connection to ${this.peerName} closed`)));
+    s.on('drain', () => this.checkDrained());
+    const early = handshake.buffered;
+    queueMicrotask(() => {
+      if (this.closeReason !== undefined) return;
+      if (s.destroyed) {
+        this.fail(new DistError('connection_closed', `connection to ${this.peerName} closed`));
+        return;
+      }
+      if (early.length > 0) this.receive(early);
+      s.resume();
+    });
+  }
+
+  /** True until the connection closes. */
+  get isOpen(): boolean {
+    return this.closeReason === undefined;
+  }
+
+  /** True while the socket holds more unsent bytes than the high-water mark. */
+  get congested(): boolean {
+    return this.isCongested;
+  }
+
+  /** Bytes written and not yet handed to the kernel. */
+  get bufferedBytes(): number {
+    return this.socket.writableLength;
+  }
+
+  /** Bytes held for incomplete incoming fragmented messages. */
+  get reassemblyBytes(): number {
+    return this.parser.heldBytes;
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.closeReason !== undefined) return;
+    this.livenessTimer.refresh();
+    try {
+      for (const payload of this.decoder.push(chunk)) {
+        if (payload.length === 0) continue; // tick
+        const frame = this.parser.parse(payload);
+        if (frame !== undefined) this.opts.onFrame?.(frame);
+        if (this.closeReason !== undefined) return;
+      }
+    } catch (e) {
+      this.fail(
+        e instanceof DistError ? e : new DistError('frame_protocol', e instanceof Error ? e.message : String(e), { cause: e }),
+      );
+    }
+  }
+
+  private tick(): void {
+    if (!this.wrote) this.writeRaw([TICK]);
+    this.wrote = false;
+  }
+
+  private writeRaw(buffers: Buffer[]): void {
+    if (this.closeReason !== undefined) return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
+    }
+    for (const b of buffers) this.socket.write(b);
+    this.wrote = true;
+    if (!this.isCongested && this.socket.writableLength > this.highWaterMark) {
+      this.isCongested = true;
+      this.opts.onBackpressure?.(true);
+    }
+  }
+
+  private checkDrained(): void {
+    if (this.isCongested && this.socket.writableLength <= this.highWaterMark) {
+      this.isCongested = false;
+      this.opts.onBackpressure?.(false);
+    }
+  }
+
+  /**
+   * Sends one raw frame payload (the u32 length is added). Returns false
+   * when the connection is closed or congested (the frame is still queued
+   * when only congested).
+   */
+  sendFrame(payload: Uint8Array): boolean {
+    if (this.closeReason !== undefined) return false;
+    const head = Buffer.allocUnsafe(4);
+    head.writeUInt32BE(payload.length);
+    this.writeRaw([head, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength)]);
+    return !this.isCongested;
+  }
+
+  /**
+   * Sends a control message and optional payload term, both encoded without
+   * the 131 version byte, framed by {@link encodeMessageFrames} (fragmented
+   * when large and the peer has FRAGMENTS). Returns false when closed or congested.
+   */
+  sendMessage(control: Uint8Array, message?: Uint8Array): boolean {
+    if (this.closeReason !== undefined) return false;
+    const frames = encodeMessageFrames(control, message, {
+      flags: this.flags,
+      fragmentSize: this.fragmentSize,
+      seqId: this.nextSeqId,
+    });
+    if (frames.length > 1) this.nextSeqId++;
+    for (const f of frames) this.sendFrame(f);
+    return !this.isCongested;
+  }
+
+  private fail(reason: DistError): void {
+    if (this.closeReason !== undefined) return;
+    this.closeReason = reason;
+    clearInterval(this.tickTimer);
+    clearTimeout(this.livenessTimer);
+    this.socket.destroy();
+    this.resolveClosed(reason);
+    this.opts.onClose?.(reason);
+  }
+
+  /** Closes the connection (reason `closed_locally`); unsent data is dropped. */
+  close(): void {
+    this.fail(new DistError('closed_locally', `closed connection to ${this.peerName}`));
+  }
+
+  /** Sends what is queued, then closes (reason `closed_locally`). */
+  async end(): Promise<void> {
+    if (this.closeReason !== undefined) return;
+    await new Promise<void>((resolve) => this.socket.end(resolve));
+    this.close();
+  }
+}

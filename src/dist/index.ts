@@ -1,0 +1,34 @@
+/**
+ * Erlang distribution transport: EPMD client and embedded server, the
+ * version 6 handshake, TCP/TLS sockets, and the framed connection (ticks,
+ * liveness, fragments, atom cache headers). Terms are decoded by `etf`; the
+ * runtime plugs in through `core/distribution`.
+ * @module
+ */
+export { DistError, isDistError } from './errors.js';
+export type { DistErrorCode } from './errors.js';
+export { DFLAG, DEFAULT_FLAGS, MANDATORY_FLAGS, missingMandatory, hasFlag, flagNames, negotiateFlags } from './flags.js';
+export type { DFlagName } from './flags.js';
+export {
+  initiateHandshake,
+  acceptHandshake,
+  genDigest,
+  checkDigest,
+  genChallenge,
+  simultaneousStatus,
+} from './handshake.js';
+export type { HandshakeOptions, InitiateOptions, AcceptOptions, HandshakeResult, HandshakeStatus, PeerInfo } from './handshake.js';
+export { AtomCacheReader, ATOM_CACHE_SIZE } from './atom-cache.js';
+export type { DistHeader } from './atom-cache.js';
+export {
+  DistConnection,
+  FrameDecoder,
+  FrameParser,
+  encodeMessageFrames,
+  DEFAULT_MAX_FRAME_SIZE,
+  DEFAULT_FRAGMENT_SIZE,
+} from './framing.js';
+export type { DistFrame, DistConnectionOptions, FrameParserOptions, EncodeFramesOptions } from './framing.js';
+export { connectTransport, listenTransport, loadTlsFiles, createSelfSignedCertificate } from './transport.js';
+export type { ConnectOptions, ListenOptions, TransportServer, TlsCredentials } from './transport.js';
+export * from './epmd/index.js';
