@@ -534,9 +534,10 @@ export class Decoder {
         allPrimitive = isPrimitiveKey(k);
       }
     }
-    if (allAtoms || (this.structs && this.erlmaps && this.hasStruct(keys))) {
-      const obj = this.objectFrom(keys, values, at);
-      if (obj !== undefined) return obj;
+    if (allAtoms) return this.objectFrom(keys, values, at, false);
+    if (this.erlmaps && this.structs && keys.every((k) => k instanceof Atom)) {
+      const struct = this.objectFrom(keys, values, at, true);
+      if (struct !== undefined) return struct;
     }
     if (allPrimitive && !allAtoms) {
       const m = new Map<unknown, unknown>();
@@ -557,28 +558,27 @@ export class Decoder {
     return em;
   }
 
-  private hasStruct(keys: readonly unknown[]): boolean {
-    return keys.every((k) => k instanceof Atom);
-  }
-
-  /** A plain object (or struct instance) from atom keys; undefined when the keys are not all atoms. */
-  private objectFrom(keys: readonly unknown[], values: readonly unknown[], at: number): unknown {
+  /**
+   * A plain object, or a struct instance when `__struct__` names a known
+   * type, from atom keys. With `onlyStruct`, undefined unless it is a known struct.
+   */
+  private objectFrom(keys: readonly unknown[], values: readonly unknown[], at: number, onlyStruct: boolean): unknown {
     const obj: Record<string, unknown> = {};
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];
-      if (!(k instanceof Atom)) return undefined;
-      const name = k.name;
+      const name = (k as Atom).name;
       if (Object.hasOwn(obj, name)) fail('duplicate_key', at, `map key ${name} appears twice`);
       if (name === '__proto__') Object.defineProperty(obj, name, { value: values[i], writable: true, enumerable: true, configurable: true });
       else obj[name] = values[i];
     }
-    if (!this.structs) return obj;
+    const plain = onlyStruct ? undefined : obj;
+    if (!this.structs) return plain;
     const struct = obj['__struct__'];
-    if (!(struct instanceof Atom)) return obj;
+    if (!(struct instanceof Atom)) return plain;
     if (struct === ERROR_STRUCT) return fieldsToError(obj);
-    if (struct === DATETIME_STRUCT) return fieldsToDate(obj) ?? obj;
+    if (struct === DATETIME_STRUCT) return fieldsToDate(obj) ?? plain;
     const reg = this.registry.forStruct(struct);
-    if (reg === undefined) return obj;
+    if (reg === undefined) return plain;
     const fields: Record<string, unknown> = {};
     for (const k of Object.keys(obj)) {
       if (k === '__struct__') continue;
