@@ -1,0 +1,61 @@
+/**
+ * Bridges frames and the ETF codec: decodes a received {@link DistFrame}'s
+ * control and message terms with its atom table, and encodes terms for
+ * {@link DistConnection.sendMessage} (which wants them without the 131
+ * version byte).
+ * @module
+ */
+import { Decoder, encode, type EncodeFunctionOptions } from '../etf/index.js';
+import { DistError } from './errors.js';
+import type { DistConnection, DistFrame } from './framing.js';
+
+/** The terms of a frame. */
+export interface FrameTerms {
+  /** The control message, normally a tuple whose first element is the opcode. */
+  control: unknown;
+  /** True when a message (or exit reason) term follows the control message. */
+  hasMessage: boolean;
+  /** The message term; `undefined` when {@link FrameTerms.hasMessage} is false. */
+  message: unknown;
+}
+
+const defaultDecoder = new Decoder();
+
+/**
+ * Decodes the control term and the optional message term of a frame.
+ * Throws `DistError('frame_protocol')` when the bytes are not valid terms
+ * (the codec's error is the `cause`).
+ */
+export function decodeFrameTerms(frame: DistFrame, decoder: Decoder = defaultDecoder): FrameTerms {
+  const p = frame.payload;
+  const passThrough = frame.kind === 'pass_through';
+  const at = (offset: number): number => {
+    if (!passThrough) return offset;
+    if (p[offset] !== 131) throw new DistError('frame_protocol', `pass-through term at ${offset} without 131`);
+    return offset + 1;
+  };
+  try {
+    const c = decoder.decodeAt(p, at(frame.controlOffset), frame.atoms);
+    if (c.offset >= p.length) return { control: c.term, hasMessage: false, message: undefined };
+    const m = decoder.decodeAt(p, at(c.offset), frame.atoms);
+    if (m.offset !== p.length) throw new DistError('frame_protocol', `${p.length - m.offset} bytes after the message term`);
+    return { control: c.term, hasMessage: true, message: m.term };
+  } catch (e) {
+    if (e instanceof DistError) throw e;
+    throw new DistError('frame_protocol', `undecodable frame: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Encodes a term without the 131 version byte, as distribution frames carry it. */
+export function encodeBareTerm(term: unknown, options?: EncodeFunctionOptions): Buffer {
+  return encode(term, options).subarray(1);
+}
+
+/**
+ * Encodes and sends a control message and an optional message term. Returns
+ * false when the connection is closed or congested (see {@link DistConnection.sendMessage}).
+ */
+export function sendTerms(connection: DistConnection, control: unknown, ...message: [] | [unknown]): boolean {
+  const c = encodeBareTerm(control);
+  return message.length === 0 ? connection.sendMessage(c) : connection.sendMessage(c, encodeBareTerm(message[0]));
+}
