@@ -248,7 +248,7 @@ describe('DistConnection on a socket', () => {
   it('ticks when idle and closes with net_tick_timeout when the peer is silent', async () => {
     const [a, b] = await socketPair();
     const ticks = collect(a);
-    const conn = new DistConnection(fakeHandshake(b), { tickInterval: 20, netTickTime: 150 });
+    const conn = new DistConnection(fakeHandshake(b), { tickInterval: 20, netTickTime: 1000 });
     const reason = await conn.closed;
     assert.equal(reason.code, 'net_tick_timeout');
     const bytes = await ticks;
@@ -259,12 +259,13 @@ describe('DistConnection on a socket', () => {
     const [a, b] = await socketPair();
     const peer = new DistConnection(fakeHandshake(a), { tickInterval: 10, netTickTime: 10_000 });
     let frames = 0;
-    const conn = new DistConnection(fakeHandshake(b), { tickInterval: 10, netTickTime: 120, onFrame: () => frames++ });
-    // outlive several liveness periods: wait for 30 incoming ticks
+    const conn = new DistConnection(fakeHandshake(b), { tickInterval: 10, netTickTime: 400, onFrame: () => frames++ });
+    // outlive several liveness periods: wait for 150 incoming ticks (at least 1.5 s)
     let seen = 0;
     await new Promise<void>((resolve) =>
-      b.on('data', () => {
-        if (++seen === 30) resolve();
+      b.on('data', (chunk: Buffer) => {
+        seen += chunk.length / 4;
+        if (seen >= 150) resolve();
       }),
     );
     assert.equal(conn.isOpen, true);
