@@ -5,3 +5,5 @@
 export * from './terms/index.js';
 export * from './core/index.js';
 export * from './server/index.js';
+export * from './supervisor/index.js';
+export * from './application/index.js';

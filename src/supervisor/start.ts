@@ -5,12 +5,12 @@
  * @module
  */
 import { Atom } from '../terms/atom.js';
-import { Pid } from '../terms/identifiers.js';
+import type { Pid } from '../terms/identifiers.js';
 import { Tuple } from '../terms/tuple.js';
 import type { Node } from '../core/node.js';
 import type { Process } from '../core/process.js';
-import { formatReason, shutdown } from '../core/reasons.js';
-import { InitFailedError, StartedServer, startServer, stopServer } from '../server/server.js';
+import { type ExitReason, kill, shutdown } from '../core/reasons.js';
+import { InitFailedError, StartedServer, startServer } from '../server/server.js';
 import type { ChildSpec, RestartType, StartFunction } from './child-spec.js';
 import { SupervisorStartError } from './errors.js';
 import { normalizeSupervisorSpec, type NormalizedSupervisorSpec, type SimpleSupervisorSpec, type SupervisorSpec } from './spec.js';
@@ -35,62 +35,117 @@ export interface SupervisorStartOptions {
   readonly link?: boolean;
 }
 
-const topLevel = new WeakMap<Node, Pid[]>();
+/** A supervisor started from a node, and the keeper process that is its parent. */
+export interface TopLevel {
+  readonly pid: Pid;
+  readonly keeper: Pid;
+}
 
-/** A supervisor started from a node has no parent: stop it (reverse start order) when the node stops. */
-function stopWithNode(node: Node, pid: Pid): void {
+const topLevel = new WeakMap<Node, TopLevel[]>();
+
+/**
+ * Stops a top-level supervisor the way its parent would: the keeper exits
+ * with `shutdown`, the supervisor sees `{'EXIT', Parent, shutdown}`,
+ * terminates its children in reverse order and exits. Works while the node
+ * is stopping (when calls are refused). Resolves with the supervisor's exit reason.
+ */
+export function stopTopLevel(node: Node, top: TopLevel): Promise<ExitReason> {
+  const exited = node.waitExit(top.pid);
+  node.exit(top.keeper, shutdown);
+  return exited;
+}
+
+/** A supervisor started from a node: stop it (reverse start order) when the node stops. */
+function stopWithNode(node: Node, top: TopLevel): void {
   let list = topLevel.get(node);
   if (list === undefined) {
-    const pids: Pid[] = [];
-    topLevel.set(node, (list = pids));
+    const tops: TopLevel[] = [];
+    topLevel.set(node, (list = tops));
     node.onStop(async () => {
-      for (const p of [...pids].reverse()) {
-        if (!node.isAlive(p)) continue;
-        try {
-          await stopServer(node, p, shutdown);
-        } catch (err) {
-          node.log('warning', `stopping supervisor ${p.describe()}: ${formatReason(err)}`);
-        }
-      }
-      pids.length = 0;
+      for (const t of [...tops].reverse()) if (node.isAlive(t.pid)) await stopTopLevel(node, t);
+      tops.length = 0;
     });
   }
-  const pids = list;
-  pids.push(pid);
-  void node.waitExit(pid).then(() => {
-    const i = pids.findIndex((p) => p.equals(pid));
-    if (i >= 0) pids.splice(i, 1);
+  const tops = list;
+  tops.push(top);
+  void node.waitExit(top.pid).then(() => {
+    const i = tops.indexOf(top);
+    if (i >= 0) tops.splice(i, 1);
   });
 }
 
-/** @internal Starts the supervisor process; `stopOnNodeStop` registers a top-level supervisor for node stop. */
-export async function startSupervisorProcess(
-  starter: Node | Process,
-  spec: NormalizedSupervisorSpec,
-  options: SupervisorStartOptions & { readonly env?: Readonly<Record<string, unknown>> },
-  stopOnNodeStop: boolean,
-): Promise<Pid> {
-  const { name, link, env } = options;
-  let started: StartedServer<SupervisorProtocol>;
-  try {
-    started = await startServer(starter, supervisorBehavior, spec, {
-      trapExit: true,
-      ...(name !== undefined ? { name } : {}),
-      ...(link === true ? { link: true } : {}),
-      ...(env !== undefined ? { env } : {}),
-    });
-  } catch (err) {
-    if (err instanceof InitFailedError) {
-      const r = err.reason;
-      const detail = r instanceof Tuple ? r.elements[1] : undefined;
-      if (detail instanceof Tuple && detail.elements.length === 3 && detail.elements[1] instanceof Atom)
-        throw new SupervisorStartError(detail.elements[1].name, detail.elements[2], r);
+type ProcessOptions = SupervisorStartOptions & { readonly env?: Readonly<Record<string, unknown>> };
+
+function startLinked(parent: Process, spec: NormalizedSupervisorSpec, options: ProcessOptions, link: boolean): Promise<StartedServer<SupervisorProtocol>> {
+  const { name, env } = options;
+  return startServer(parent, supervisorBehavior, spec, {
+    trapExit: true,
+    ...(name !== undefined ? { name } : {}),
+    ...(link ? { link: true } : {}),
+    ...(env !== undefined ? { env } : {}),
+  });
+}
+
+/**
+ * A supervisor started from a node gets a parent anyway: a keeper process
+ * (as OTP's supervisors always have one), so that it can be stopped by an
+ * exit signal from its parent, even while the node is stopping.
+ */
+function startUnderKeeper(node: Node, spec: NormalizedSupervisorSpec, options: ProcessOptions): Promise<TopLevel> {
+  return new Promise<TopLevel>((resolve, reject) => {
+    try {
+      node.spawn(
+        {
+          behavior: 'supervisor_keeper',
+          init(proc) {
+            startLinked(proc, spec, options, true).then(
+              (s) => resolve({ pid: s.pid, keeper: proc.self }),
+              (err: unknown) => {
+                node.exit(proc.self, kill);
+                reject(err);
+              },
+            );
+          },
+          handleMessage() {},
+        },
+        options.env !== undefined ? { env: options.env } : {},
+      );
+    } catch (err) {
+      reject(err);
     }
-    throw err;
+  });
+}
+
+function translate(err: unknown): unknown {
+  if (err instanceof InitFailedError) {
+    const r = err.reason;
+    const detail = r instanceof Tuple ? r.elements[1] : undefined;
+    if (detail instanceof Tuple && detail.elements.length === 3 && detail.elements[1] instanceof Atom)
+      return new SupervisorStartError(detail.elements[1].name, detail.elements[2], r);
   }
-  const isNode = 'stop' in starter && 'spawn' in starter;
-  if (stopOnNodeStop && isNode) stopWithNode(starter as Node, started.pid);
-  return started.pid;
+  return err;
+}
+
+/** @internal Starts a supervisor under a keeper; `stopOnNodeStop` stops it when the node stops. */
+export async function startTopLevel(node: Node, spec: NormalizedSupervisorSpec, options: ProcessOptions, stopOnNodeStop: boolean): Promise<TopLevel> {
+  let top: TopLevel;
+  try {
+    top = await startUnderKeeper(node, spec, options);
+  } catch (err) {
+    throw translate(err);
+  }
+  if (stopOnNodeStop) stopWithNode(node, top);
+  return top;
+}
+
+/** @internal Starts the supervisor process from a node (under a keeper) or from a process. */
+export async function startSupervisorProcess(starter: Node | Process, spec: NormalizedSupervisorSpec, options: ProcessOptions): Promise<Pid> {
+  if ('stop' in starter && 'spawn' in starter) return (await startTopLevel(starter as Node, spec, options, true)).pid;
+  try {
+    return (await startLinked(starter as Process, spec, options, options.link === true)).pid;
+  } catch (err) {
+    throw translate(err);
+  }
 }
 
 /**
@@ -121,7 +176,7 @@ export async function startSupervisor(
   options: SupervisorStartOptions = {},
 ): Promise<unknown> {
   const normalized = normalizeSupervisorSpec(spec);
-  return new SupervisorRef(await startSupervisorProcess(starter, normalized, options, true));
+  return new SupervisorRef(await startSupervisorProcess(starter, normalized, options));
 }
 
 /**
@@ -135,7 +190,7 @@ export async function startSupervisor(
  */
 export function supervisorStart(spec: SupervisorSpec | SimpleSupervisorSpec<never>, options: Omit<SupervisorStartOptions, 'link'> = {}): StartFunction<[]> {
   const normalized = normalizeSupervisorSpec(spec);
-  return (parent) => startSupervisorProcess(parent, normalized, { ...options, link: true }, false);
+  return (parent) => startSupervisorProcess(parent, normalized, { ...options, link: true });
 }
 
 /**

@@ -1,0 +1,234 @@
+/**
+ * Applications: start types with a normal and an abnormal stop of the root
+ * supervisor, a requested stop, dependency order on start and reverse
+ * order on node stop, missing dependencies, the environment, load/unload.
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { atom } from '../terms/atom.js';
+import type { Pid } from '../terms/identifiers.js';
+import { Node } from '../core/node.js';
+import type { Process } from '../core/process.js';
+import { kill } from '../core/reasons.js';
+import { deferred } from '../../test/support.js';
+import { stopServer } from '../server/server.js';
+import { EventLog, logWorker } from '../supervisor/test-fixtures.js';
+import {
+  applicationExit,
+  getApplication,
+  getApplicationEnv,
+  getAppEnv,
+  loadApplication,
+  loadedApplications,
+  setApplicationEnv,
+  startApplication,
+  stopApplication,
+  unloadApplication,
+  whichApplications,
+} from './controller.js';
+import {
+  AlreadyLoadedError,
+  AlreadyStartedApplicationError,
+  ApplicationRunningError,
+  ApplicationStartError,
+  MissingDependencyError,
+  NotLoadedError,
+  NotStartedError,
+} from './errors.js';
+import type { ApplicationSpec, StartType } from './spec.js';
+
+function app(name: string, log: EventLog, extra: Partial<ApplicationSpec> = {}): ApplicationSpec {
+  return {
+    name,
+    version: '1.0.0',
+    description: `the ${name} app`,
+    ...(extra.supervisor === undefined ? { children: [{ id: `${name}_worker`, start: logWorker(log, `${name}_worker`) }] } : {}),
+    start: () => log.push(`app start ${name}`),
+    stop: () => log.push(`app stop ${name}`),
+    ...extra,
+  };
+}
+
+const cases: { type: StartType; how: 'normal' | 'abnormal'; nodeStops: boolean }[] = [
+  { type: 'permanent', how: 'normal', nodeStops: true },
+  { type: 'permanent', how: 'abnormal', nodeStops: true },
+  { type: 'transient', how: 'normal', nodeStops: false },
+  { type: 'transient', how: 'abnormal', nodeStops: true },
+  { type: 'temporary', how: 'normal', nodeStops: false },
+  { type: 'temporary', how: 'abnormal', nodeStops: false },
+];
+
+for (const { type, how, nodeStops } of cases) {
+  test(`${type} application whose root exits ${how}: the node ${nodeStops ? 'stops' : 'keeps running'}`, async () => {
+    const node = new Node({ logger: () => {} });
+    try {
+      const log = new EventLog();
+      const pids = new Map<string, Pid>();
+      loadApplication(node, app('other', log));
+      loadApplication(node, app('main', log, { children: [{ id: 'w', start: logWorker(log, 'w', { pids }) }] }));
+      await startApplication(node, 'other');
+      await startApplication(node, 'main', type);
+      const root = node.processInfo(pids.get('w') as Pid)?.parent as Pid;
+      const ended = applicationExit(node, 'main');
+      if (how === 'normal') await stopServer(node, root, 'normal');
+      else node.exit(pids.get('w') as Pid, kill), node.exit(root, kill);
+      const exit = await ended;
+      assert.equal(exit.requested, false);
+      assert.equal(exit.reason, how === 'normal' ? atom('normal') : atom('killed'));
+      assert.equal(node.alive, !nodeStops);
+      if (nodeStops) {
+        await node.stop();
+        assert.ok(log.events.includes('app stop other'), 'the other application was stopped with the node');
+      } else assert.deepEqual(whichApplications(node).map((a) => a.name), ['other']);
+      assert.ok(log.events.includes('app stop main'));
+    } finally {
+      await node.stop();
+    }
+  });
+}
+
+test('an application whose root supervisor gives up (shutdown) is an abnormal exit: transient stops the node', async () => {
+  const node = new Node({ logger: () => {} });
+  try {
+    const log = new EventLog();
+    const pids = new Map<string, Pid>();
+    loadApplication(node, app('t', log, { supervisor: { strategy: 'one_for_one', intensity: 0, children: [{ id: 'w', start: logWorker(log, 'w', { pids }) }] } }));
+    await startApplication(node, 't', 'transient');
+    const ended = applicationExit(node, 't');
+    node.exit(pids.get('w') as Pid, kill);
+    assert.equal((await ended).reason, atom('shutdown'));
+    assert.equal(node.alive, false);
+  } finally {
+    await node.stop();
+  }
+});
+
+test('stopApplication never takes the node down, even for a permanent application', async () => {
+  const node = new Node({ logger: () => {} });
+  try {
+    const log = new EventLog();
+    loadApplication(node, app('p', log));
+    await startApplication(node, 'p', 'permanent');
+    await stopApplication(node, 'p');
+    assert.equal(node.alive, true);
+    assert.deepEqual(log.events, ['app start p', 'start p_worker', 'exit p_worker shutdown', 'app stop p']);
+    assert.deepEqual(whichApplications(node), []);
+    await assert.rejects(stopApplication(node, 'p'), NotStartedError);
+  } finally {
+    await node.stop();
+  }
+});
+
+test('dependencies start first; the node stops applications in reverse start order', async () => {
+  const node = new Node({ logger: () => {} });
+  const log = new EventLog();
+  loadApplication(node, app('c', log, { dependencies: ['b'] }));
+  loadApplication(node, app('b', log, { dependencies: ['a'] }));
+  loadApplication(node, app('a', log));
+  loadApplication(node, app('x', log));
+  await startApplication(node, 'c', 'permanent');
+  await startApplication(node, 'x');
+  assert.deepEqual(whichApplications(node).map((a) => a.name), ['x', 'c', 'b', 'a']);
+  await assert.rejects(startApplication(node, 'a'), AlreadyStartedApplicationError);
+  await node.stop();
+  assert.deepEqual(log.events, [
+    'app start a',
+    'start a_worker',
+    'app start b',
+    'start b_worker',
+    'app start c',
+    'start c_worker',
+    'app start x',
+    'start x_worker',
+    'exit x_worker shutdown',
+    'app stop x',
+    'exit c_worker shutdown',
+    'app stop c',
+    'exit b_worker shutdown',
+    'app stop b',
+    'exit a_worker shutdown',
+    'app stop a',
+  ]);
+});
+
+test('a missing dependency fails the start clearly and starts nothing', async () => {
+  const node = new Node({ logger: () => {} });
+  try {
+    const log = new EventLog();
+    loadApplication(node, app('web', log, { dependencies: ['db'] }));
+    loadApplication(node, app('db', log, { dependencies: ['cache'] }));
+    const err = await startApplication(node, 'web').catch((e: unknown) => e);
+    assert.ok(err instanceof MissingDependencyError);
+    assert.equal(err.application, 'db');
+    assert.equal(err.dependency, 'cache');
+    assert.match(err.message, /db depends on cache, which is not loaded/);
+    assert.deepEqual(log.events, []);
+    assert.deepEqual(whichApplications(node), []);
+    await assert.rejects(startApplication(node, 'nothing'), NotLoadedError);
+  } finally {
+    await node.stop();
+  }
+});
+
+test('the environment is readable by every process of the application', async () => {
+  const node = new Node({ logger: () => {} });
+  try {
+    const seen = deferred<[string | undefined, number | undefined, number | undefined]>();
+    const spec: ApplicationSpec = {
+      name: 'envapp',
+      env: { port: 8080 },
+      children: [
+        {
+          id: 'reader',
+          start: (parent: Process) =>
+            parent.spawnLink({
+              init(proc) {
+                // A grandchild inherits too.
+                proc.spawn({
+                  init(gc) {
+                    seen.resolve([getApplication(gc), getAppEnv<number>(gc, 'port'), getAppEnv<number>(gc, 'missing')]);
+                  },
+                  handleMessage() {},
+                });
+              },
+              handleMessage() {},
+            }),
+        },
+      ],
+    };
+    loadApplication(node, spec);
+    await startApplication(node, 'envapp');
+    assert.deepEqual(await seen.promise, ['envapp', 8080, undefined]);
+    setApplicationEnv(node, 'envapp', 'port', 9090);
+    assert.equal(getApplicationEnv(node, 'envapp', 'port'), 9090);
+    const outsideApp = deferred<string | undefined>();
+    node.spawn({ init: (p) => outsideApp.resolve(getApplication(p)), handleMessage() {} });
+    assert.equal(await outsideApp.promise, undefined);
+  } finally {
+    await node.stop();
+  }
+});
+
+test('load, unload, loaded and running lists; a failing start hook', async () => {
+  const node = new Node({ logger: () => {} });
+  try {
+    const log = new EventLog();
+    loadApplication(node, app('a', log));
+    assert.throws(() => loadApplication(node, app('a', log)), AlreadyLoadedError);
+    loadApplication(node, app('bad', log, { start: () => Promise.reject(new Error('no config')) }));
+    assert.deepEqual(loadedApplications(node), [
+      { name: 'a', description: 'the a app', version: '1.0.0' },
+      { name: 'bad', description: 'the bad app', version: '1.0.0' },
+    ]);
+    await assert.rejects(startApplication(node, 'bad'), (e: unknown) => e instanceof ApplicationStartError && /no config/.test(e.message));
+    await startApplication(node, 'a');
+    assert.throws(() => unloadApplication(node, 'a'), ApplicationRunningError);
+    await stopApplication(node, 'a');
+    unloadApplication(node, 'a');
+    assert.throws(() => unloadApplication(node, 'a'), NotLoadedError);
+    assert.deepEqual(loadedApplications(node).map((a) => a.name), ['bad']);
+  } finally {
+    await node.stop();
+  }
+});

@@ -1,0 +1,340 @@
+/**
+ * The application controller of a node: loads, starts and stops
+ * applications, starts dependencies first, applies the start type when an
+ * application stops by itself (permanent: the node stops; transient: only
+ * after an abnormal exit; temporary: logged), and stops the running
+ * applications in reverse start order when the node stops (`node.onStop`).
+ *
+ * Core knows nothing of applications: the controller attaches itself to a
+ * node the first time it is used there.
+ * @module
+ */
+import type { Node } from '../core/node.js';
+import type { Process } from '../core/process.js';
+import { type ExitReason, formatReason, normal } from '../core/reasons.js';
+import { normalizeSupervisorSpec } from '../supervisor/spec.js';
+import { startTopLevel, stopTopLevel, type TopLevel } from '../supervisor/start.js';
+import type { Pid } from '../terms/identifiers.js';
+import {
+  AlreadyLoadedError,
+  AlreadyStartedApplicationError,
+  ApplicationRunningError,
+  ApplicationStartError,
+  InvalidApplicationSpecError,
+  MissingDependencyError,
+  NotLoadedError,
+  NotStartedError,
+} from './errors.js';
+import { type ApplicationContext, type ApplicationSpec, rootSupervisorOf, type StartType } from './spec.js';
+
+/** The process environment key that names a process's application. */
+export const APPLICATION_ENV_KEY = '$application';
+
+/** A row of {@link whichApplications} / {@link loadedApplications}. */
+export interface ApplicationInfo {
+  readonly name: string;
+  readonly description: string;
+  readonly version: string;
+}
+
+/** How a running application ended. */
+export interface ApplicationExit {
+  readonly reason: ExitReason;
+  /** True when `stopApplication` (or the node's stop) asked for it. */
+  readonly requested: boolean;
+}
+
+interface Loaded {
+  readonly spec: ApplicationSpec;
+  readonly env: Map<string, unknown>;
+}
+
+interface Running {
+  readonly name: string;
+  readonly type: StartType;
+  readonly root: Pid;
+  /** The root's parent (the application master's role): stopping it stops the root. */
+  readonly top: TopLevel;
+  requested: boolean;
+  readonly ended: Promise<ApplicationExit>;
+}
+
+class Controller {
+  readonly loaded = new Map<string, Loaded>();
+  /** Running applications in start order. */
+  readonly running: Running[] = [];
+  private readonly starting = new Map<string, Promise<void>>();
+
+  constructor(readonly node: Node) {
+    node.onStop(async () => {
+      for (const app of [...this.running].reverse()) await this.stop(app.name).catch(() => undefined);
+    });
+  }
+
+  context(name: string): ApplicationContext {
+    const l = this.loaded.get(name) as Loaded;
+    return { node: this.node, name, env: l.env };
+  }
+
+  find(name: string): Running | undefined {
+    return this.running.find((r) => r.name === name);
+  }
+
+  /** Checks that every dependency is loaded (transitively) and that there is no cycle. */
+  checkDependencies(name: string, path: string[] = []): void {
+    const l = this.loaded.get(name);
+    if (l === undefined) throw new NotLoadedError(name);
+    for (const dep of l.spec.dependencies ?? []) {
+      if (path.includes(dep) || dep === name) throw new MissingDependencyError(name, dep, 'depends on it in turn (cycle)');
+      if (!this.loaded.has(dep)) throw new MissingDependencyError(name, dep);
+      this.checkDependencies(dep, [...path, name]);
+    }
+  }
+
+  async start(name: string, type: StartType): Promise<void> {
+    const pending = this.starting.get(name);
+    if (pending !== undefined) return pending;
+    const p = this.doStart(name, type).finally(() => this.starting.delete(name));
+    this.starting.set(name, p);
+    return p;
+  }
+
+  private async doStart(name: string, type: StartType): Promise<void> {
+    const l = this.loaded.get(name);
+    if (l === undefined) throw new NotLoadedError(name);
+    for (const dep of l.spec.dependencies ?? []) if (this.find(dep) === undefined) await this.start(dep, 'temporary');
+    const ctx = this.context(name);
+    try {
+      await l.spec.start?.(ctx);
+    } catch (err) {
+      throw new ApplicationStartError(name, err);
+    }
+    let top: TopLevel;
+    try {
+      const sup = normalizeSupervisorSpec(rootSupervisorOf(l.spec));
+      top = await startTopLevel(this.node, sup, { env: { [APPLICATION_ENV_KEY]: name } }, false);
+    } catch (err) {
+      throw new ApplicationStartError(name, err);
+    }
+    const root = top.pid;
+    let resolveEnded!: (e: ApplicationExit) => void;
+    const app: Running = { name, type, root, top, requested: false, ended: new Promise((r) => (resolveEnded = r)) };
+    this.running.push(app);
+    this.node.log('info', `application ${name} started (${type})`);
+    void this.node.waitExit(root).then(async (reason) => {
+      const i = this.running.indexOf(app);
+      if (i >= 0) this.running.splice(i, 1);
+      if (app.requested) {
+        resolveEnded({ reason, requested: true });
+        return;
+      }
+      await this.runStopHook(name);
+      this.node.log(reason === normal ? 'info' : 'error', `application ${name} exited: ${formatReason(reason)}, type ${type}`);
+      resolveEnded({ reason, requested: false });
+      if (type === 'permanent' || (type === 'transient' && reason !== normal)) void this.node.stop();
+    });
+  }
+
+  private async runStopHook(name: string): Promise<void> {
+    const l = this.loaded.get(name);
+    try {
+      await l?.spec.stop?.(this.context(name));
+    } catch (err) {
+      this.node.log('error', `stop hook of application ${name} failed: ${formatReason(err)}`);
+    }
+  }
+
+  async stop(name: string): Promise<void> {
+    const app = this.find(name);
+    if (app === undefined) throw new NotStartedError(name);
+    app.requested = true;
+    // As OTP's application master: the root's parent exits with `shutdown`; the root terminates its tree in order.
+    if (this.node.isAlive(app.root)) await stopTopLevel(this.node, app.top);
+    await app.ended;
+    await this.runStopHook(name);
+    this.node.log('info', `application ${name} stopped`);
+  }
+}
+
+const controllers = new WeakMap<Node, Controller>();
+
+function controllerOf(node: Node): Controller {
+  let c = controllers.get(node);
+  if (c === undefined) controllers.set(node, (c = new Controller(node)));
+  return c;
+}
+
+function info(spec: ApplicationSpec): ApplicationInfo {
+  return { name: spec.name, description: spec.description ?? '', version: spec.version ?? '' };
+}
+
+/**
+ * Loads an application on a node (nothing starts). Throws
+ * InvalidApplicationSpecError or AlreadyLoadedError.
+ *
+ * @example
+ * ```ts
+ * loadApplication(node, { name: 'db', version: '1.0.0', children: [dbWorker] });
+ * ```
+ */
+export function loadApplication(node: Node, spec: ApplicationSpec): void {
+  rootSupervisorOf(spec);
+  const c = controllerOf(node);
+  if (c.loaded.has(spec.name)) throw new AlreadyLoadedError(spec.name);
+  try {
+    normalizeSupervisorSpec(rootSupervisorOf(spec));
+  } catch (err) {
+    throw new InvalidApplicationSpecError(spec.name, `application ${spec.name}: ${(err as Error).message}`);
+  }
+  c.loaded.set(spec.name, { spec, env: new Map(Object.entries(spec.env ?? {})) });
+}
+
+/**
+ * Unloads an application that is not running. Throws NotLoadedError or ApplicationRunningError.
+ *
+ * @example
+ * ```ts
+ * await stopApplication(node, 'db');
+ * unloadApplication(node, 'db');
+ * ```
+ */
+export function unloadApplication(node: Node, name: string): void {
+  const c = controllerOf(node);
+  if (!c.loaded.has(name)) throw new NotLoadedError(name);
+  if (c.find(name) !== undefined) throw new ApplicationRunningError(name);
+  c.loaded.delete(name);
+}
+
+/**
+ * Starts a loaded application: its dependencies first (as temporary, if not
+ * running), then its start hook, then its root supervisor. Rejects with
+ * NotLoadedError, AlreadyStartedApplicationError, MissingDependencyError
+ * (nothing started) or ApplicationStartError.
+ *
+ * `type` decides what happens when the application stops by itself:
+ * `permanent` stops the node, `transient` stops it only after an abnormal
+ * exit (anything but `normal`), `temporary` (default) only logs.
+ *
+ * @example
+ * ```ts
+ * loadApplication(node, db);
+ * loadApplication(node, web); // dependencies: ['db']
+ * await startApplication(node, 'web', 'permanent'); // starts db, then web
+ * ```
+ */
+export async function startApplication(node: Node, name: string, type: StartType = 'temporary'): Promise<void> {
+  const c = controllerOf(node);
+  if (c.find(name) !== undefined) throw new AlreadyStartedApplicationError(name);
+  c.checkDependencies(name);
+  await c.start(name, type);
+}
+
+/**
+ * Stops a running application: its root supervisor terminates its tree,
+ * then the stop hook runs. A stop asked this way never stops the node.
+ * Rejects with NotStartedError.
+ *
+ * @example
+ * ```ts
+ * await stopApplication(node, 'web');
+ * ```
+ */
+export async function stopApplication(node: Node, name: string): Promise<void> {
+  await controllerOf(node).stop(name);
+}
+
+/**
+ * Resolves when the running application `name` ends, with its root's exit
+ * reason and whether the stop was requested; the start type's effect on the
+ * node has been applied by then. Rejects with NotStartedError.
+ *
+ * @example
+ * ```ts
+ * const { reason, requested } = await applicationExit(node, 'web');
+ * ```
+ */
+export async function applicationExit(node: Node, name: string): Promise<ApplicationExit> {
+  const app = controllerOf(node).find(name);
+  if (app === undefined) throw new NotStartedError(name);
+  return app.ended;
+}
+
+/**
+ * The running applications, the most recently started first (as OTP).
+ *
+ * @example
+ * ```ts
+ * whichApplications(node).map((a) => a.name); // ['web', 'db']
+ * ```
+ */
+export function whichApplications(node: Node): ApplicationInfo[] {
+  const c = controllerOf(node);
+  return [...c.running].reverse().map((r) => info((c.loaded.get(r.name) as Loaded).spec));
+}
+
+/**
+ * The loaded applications (running or not), in load order.
+ *
+ * @example
+ * ```ts
+ * loadedApplications(node).map((a) => `${a.name} ${a.version}`);
+ * ```
+ */
+export function loadedApplications(node: Node): ApplicationInfo[] {
+  return [...controllerOf(node).loaded.values()].map((l) => info(l.spec));
+}
+
+/**
+ * The application a process belongs to (processes spawned under an
+ * application's root supervisor inherit it), or undefined.
+ *
+ * @example
+ * ```ts
+ * getApplication(ctx); // 'web'
+ * ```
+ */
+export function getApplication(proc: Process): string | undefined {
+  const name = proc.getEnv<unknown>(APPLICATION_ENV_KEY);
+  return typeof name === 'string' ? name : undefined;
+}
+
+/**
+ * Reads a value of the environment of the process's application
+ * (`application:get_env/1`); undefined outside an application or for an unknown key.
+ *
+ * @example
+ * ```ts
+ * const port = getAppEnv<number>(ctx, 'port');
+ * ```
+ */
+export function getAppEnv<T = unknown>(proc: Process, key: string): T | undefined {
+  const name = getApplication(proc);
+  if (name === undefined) return undefined;
+  return controllers.get(proc.node)?.loaded.get(name)?.env.get(key) as T | undefined;
+}
+
+/**
+ * Reads a value of a loaded application's environment from anywhere (`application:get_env/2`).
+ *
+ * @example
+ * ```ts
+ * getApplicationEnv(node, 'web', 'port'); // 8080
+ * ```
+ */
+export function getApplicationEnv<T = unknown>(node: Node, application: string, key: string): T | undefined {
+  return controllers.get(node)?.loaded.get(application)?.env.get(key) as T | undefined;
+}
+
+/**
+ * Sets a value of a loaded application's environment (`application:set_env/3`).
+ *
+ * @example
+ * ```ts
+ * setApplicationEnv(node, 'web', 'port', 9090);
+ * ```
+ */
+export function setApplicationEnv(node: Node, application: string, key: string, value: unknown): void {
+  const l = controllerOf(node).loaded.get(application);
+  if (l === undefined) throw new NotLoadedError(application);
+  l.env.set(key, value);
+}
