@@ -96,6 +96,9 @@ const STRUCT_KEY = Atom.of('__struct__');
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
+/** Node's undocumented but long-standing Buffer slice methods: `toString` without argument checks. */
+type FastSlices = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
+
 function fail(code: EtfDecodeErrorCode, offset: number, detail: string): never {
   throw new EtfDecodeError(code, offset, detail);
 }
@@ -435,7 +438,7 @@ export class Decoder {
     this.need(n, at);
     const p = this.pos;
     this.pos += n;
-    if (this.charlists) return new Charlist(this.buf.toString('latin1', p, p + n));
+    if (this.charlists) return new Charlist((this.buf as FastSlices).latin1Slice(p, p + n));
     const a: number[] = new Array<number>(n);
     for (let i = 0; i < n; i++) a[i] = this.buf[p + i] as number;
     return a;
@@ -487,20 +490,16 @@ export class Decoder {
     const p = this.pos;
     this.pos += n;
     if (this.binMode === 2) return this.bytesOut(p, n);
-    if (this.binMode === 1) return this.buf.toString('utf8', p, p + n);
+    const b = this.buf as FastSlices;
+    if (this.binMode === 1) return b.utf8Slice(p, p + n);
     // auto: short ASCII needs no validation
-    if (n < 32) {
-      let ascii = true;
-      for (let i = p; i < p + n; i++) {
-        if ((this.buf[i] as number) > 0x7f) {
-          ascii = false;
-          break;
-        }
-      }
-      if (ascii) return this.buf.toString('latin1', p, p + n);
+    if (n <= 512) {
+      let i = p;
+      const e = p + n;
+      while (i < e && (b[i] as number) < 0x80) i++;
+      if (i === e) return b.latin1Slice(p, e);
     }
-    const view = this.buf.subarray(p, p + n);
-    return isUtf8(view) ? view.toString('utf8') : this.bytesOut(p, n);
+    return isUtf8(this.buf.subarray(p, p + n)) ? b.utf8Slice(p, p + n) : this.bytesOut(p, n);
   }
 
   private bitBinary(at: number): unknown {

@@ -219,11 +219,29 @@ export class Encoder {
   }
 
   private string(w: EtfWriter, s: string): void {
+    const len = s.length;
+    w.ensure(5 + len * 3);
     const at = w.length;
-    w.ensure(5 + s.length * 3);
-    w.length += 5;
-    const n = w.utf8(s);
     const b = w.buf;
+    let n = 0;
+    if (len <= 512) {
+      // Fast path: ASCII strings are copied char by char (no native call).
+      let p = at + 5;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0x7f) break;
+        b[p++] = c;
+      }
+      if (i === len) {
+        n = len;
+        w.length = p;
+      }
+    }
+    if (n !== len || len > 512) {
+      w.length = at + 5;
+      n = w.utf8(s);
+    }
     b[at] = Tag.BINARY;
     b[at + 1] = n >>> 24;
     b[at + 2] = (n >>> 16) & 0xff;

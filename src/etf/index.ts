@@ -40,7 +40,7 @@
  * Round trips: JS → ETF → JS gives back an equal value for every row above,
  * with these documented normalisations: a `Float` with a non-integral value
  * comes back as a `number`; a `bigint` in the safe range comes back as a
- * `number`; a `Map` whose keys are all atoms (including an empty `Map`) comes
+ * `number` (so does a `Port` id); a `Map` whose keys are all atoms (including an empty `Map`) comes
  * back as a plain object; a `Charlist` with a code above 255 comes back as a
  * `number[]`; a string with lone surrogates is sent with U+FFFD in their place.
  * Erlang → JS → Erlang gives back a term `=:=` to the original under the

@@ -133,8 +133,14 @@ export class EtfWriter {
 
   /** A copy of the written bytes (safe to keep while the writer is reused). */
   toBuffer(): Buffer {
-    const out = Buffer.allocUnsafe(this.length);
-    this.buf.copy(out, 0, 0, this.length);
+    const n = this.length;
+    const out = Buffer.allocUnsafe(n);
+    if (n <= 128) {
+      const b = this.buf;
+      for (let i = 0; i < n; i++) out[i] = b[i] as number;
+    } else {
+      this.buf.copy(out, 0, 0, n);
+    }
     return out;
   }
 

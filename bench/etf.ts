@@ -1,0 +1,178 @@
+/**
+ * ETF codec benchmark: encode and decode throughput of Beamline's codec
+ * next to Erlang's own term_to_binary/binary_to_term on the same terms, in
+ * the same run (a compiled Erlang module timed with erlang:monotonic_time).
+ *
+ * Scenarios: a small gen_server call message
+ * `{'$gen_call', {Pid, Ref}, {get, <<"key">>}}`, a ~1 KB map with atom keys
+ * and binary values, and a 1 MB binary.
+ *
+ * Run alone: `npx tsc -p . && node build/bench/etf.js [--quick]`
+ * @module
+ */
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { atom, tuple, Pid, Ref } from '../src/terms/index.js';
+import { Encoder, Decoder } from '../src/etf/index.js';
+
+/** One measurement. */
+export interface EtfBenchResult {
+  scenario: string;
+  impl: 'beamline' | 'erlang';
+  value: number;
+  unit: string;
+}
+
+interface Scenario {
+  id: 'small' | 'map1k' | 'bin1m';
+  term: unknown;
+}
+
+function scenarios(): Scenario[] {
+  const node = atom('nonode@nohost');
+  const small = tuple(atom('$gen_call'), tuple(new Pid(node, 85, 0, 0), new Ref(node, 0, [171190, 2350972931, 3952384173])), tuple(atom('get'), 'key'));
+  const map: Record<string, unknown> = {};
+  for (let i = 1; i <= 20; i++) map[`field_${i}`] = 'v'.repeat(36);
+  const bin = new Uint8Array(1 << 20);
+  for (let i = 0; i < bin.length; i++) bin[i] = (i * 7919) & 0xff; // not valid UTF-8: stays bytes
+  return [
+    { id: 'small', term: small },
+    { id: 'map1k', term: map },
+    { id: 'bin1m', term: bin },
+  ];
+}
+
+/** Runs `fn` in growing batches until `ms` have passed; returns operations per second. */
+function opsPerSecond(fn: () => number, ms: number): number {
+  let sink = 0;
+  for (let i = 0; i < 50; i++) sink += fn(); // warm-up
+  let n = 1;
+  let elapsed = 0;
+  let total = 0;
+  const deadline = ms * 1e6;
+  while (elapsed < deadline) {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) sink += fn();
+    elapsed += Number(process.hrtime.bigint() - t0);
+    total += n;
+    if (n < 1 << 20) n *= 2;
+  }
+  if (sink === -1) console.log(sink);
+  return total / (elapsed / 1e9);
+}
+
+function rows(impl: 'beamline' | 'erlang', id: string, op: 'encode' | 'decode', perSecond: number, bytes: number): EtfBenchResult[] {
+  const out: EtfBenchResult[] = [];
+  const mbps = (perSecond * bytes) / 1e6;
+  if (id === 'small') {
+    out.push({ scenario: `etf_${op}`, impl, value: perSecond, unit: 'terms/s' });
+    out.push({ scenario: `etf_${op}_small_mbps`, impl, value: mbps, unit: 'MB/s' });
+  } else {
+    out.push({ scenario: `etf_${op}_${id}`, impl, value: perSecond, unit: 'terms/s' });
+    out.push({ scenario: `etf_${op}_${id}_mbps`, impl, value: mbps, unit: 'MB/s' });
+  }
+  return out;
+}
+
+function beamline(quick: boolean): EtfBenchResult[] {
+  const enc = new Encoder();
+  const dec = new Decoder();
+  const out: EtfBenchResult[] = [];
+  for (const s of scenarios()) {
+    const bytes = enc.encode(s.term);
+    const ms = quick ? (s.id === 'bin1m' ? 150 : 250) : s.id === 'bin1m' ? 800 : 1200;
+    const e = opsPerSecond(() => enc.encode(s.term).length, ms);
+    const d = opsPerSecond(() => (dec.decode(bytes) === undefined ? 0 : 1), ms);
+    out.push(...rows('beamline', s.id, 'encode', e, bytes.length), ...rows('beamline', s.id, 'decode', d, bytes.length));
+  }
+  return out;
+}
+
+const ERL_MODULE = `
+-module(etf_bench).
+-export([main/1]).
+
+enc(_T, 0, Acc) -> Acc;
+enc(T, N, Acc) -> enc(T, N - 1, Acc + byte_size(term_to_binary(T))).
+dec(_B, 0, Acc) -> Acc;
+dec(B, N, Acc) -> dec(B, N - 1, Acc + check(binary_to_term(B))).
+check(T) when is_tuple(T); is_map(T); is_binary(T) -> 1;
+check(_) -> 0.
+
+rate(F, Ms) ->
+    F(50),
+    rate(F, Ms * 1000000, 1, 0, 0).
+rate(F, Limit, N, Total, Elapsed) when Elapsed < Limit ->
+    T0 = erlang:monotonic_time(),
+    F(N),
+    T1 = erlang:monotonic_time(),
+    E = erlang:convert_time_unit(T1 - T0, native, nanosecond),
+    rate(F, Limit, min(N * 2, 1 bsl 20), Total + N, Elapsed + E);
+rate(_F, _Limit, _N, Total, Elapsed) -> Total / (Elapsed / 1.0e9).
+
+main(Quick) ->
+    Small = {'$gen_call', {self(), make_ref()}, {get, <<"key">>}},
+    Map = maps:from_list([{list_to_atom("field_" ++ integer_to_list(I)), list_to_binary(lists:duplicate(36, $v))} || I <- lists:seq(1, 20)]),
+    Bin = list_to_binary([(I * 7919) band 255 || I <- lists:seq(0, (1 bsl 20) - 1)]),
+    lists:foreach(fun({Id, T}) ->
+        B = term_to_binary(T),
+        Ms = case {Quick, Id} of {true, bin1m} -> 150; {true, _} -> 250; {false, bin1m} -> 800; {false, _} -> 1200 end,
+        E = rate(fun(N) -> enc(T, N, 0) end, Ms),
+        D = rate(fun(N) -> dec(B, N, 0) end, Ms),
+        io:format("~s ~p ~f ~f~n", [Id, byte_size(B), E, D])
+    end, [{small, Small}, {map1k, Map}, {bin1m, Bin}]).
+`;
+
+function erlang(quick: boolean): Promise<EtfBenchResult[]> {
+  if (spawnSync('erl', ['-version'], { stdio: 'ignore' }).error !== undefined) {
+    console.error('etf bench: erl not found; Erlang rows skipped');
+    return Promise.resolve([]);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'beamline-etf-bench-'));
+  writeFileSync(join(dir, 'etf_bench.erl'), ERL_MODULE);
+  const code = `{ok, etf_bench} = compile:file("etf_bench", [report]), etf_bench:main(${quick}), halt(0).`;
+  return new Promise<EtfBenchResult[]>((resolve, reject) => {
+    execFile('erl', ['-noshell', '-eval', code], { cwd: dir, env: { ...process.env, ERL_CRASH_DUMP_SECONDS: '0' }, timeout: 60000 }, (err, stdout, stderr) => {
+      rmSync(dir, { recursive: true, force: true });
+      if (err) return reject(new Error(`erl bench failed: ${err.message}\n${stdout}\n${stderr}`));
+      const out: EtfBenchResult[] = [];
+      for (const line of stdout.split('\n')) {
+        const m = /^(small|map1k|bin1m) (\d+) ([\d.]+) ([\d.]+)$/.exec(line.trim());
+        if (m === null) continue;
+        const [, id, size, e, d] = m as unknown as [string, string, string, string, string];
+        out.push(...rows('erlang', id, 'encode', Number(e), Number(size)), ...rows('erlang', id, 'decode', Number(d), Number(size)));
+      }
+      resolve(out);
+    });
+  });
+}
+
+/**
+ * Runs the ETF benchmark: Beamline first, then Erlang on the same terms.
+ * About 12 s in full, under 5 s with `quick`.
+ */
+export async function runEtfBench(opts: { quick: boolean }): Promise<EtfBenchResult[]> {
+  const ours = beamline(opts.quick);
+  const theirs = await erlang(opts.quick);
+  return [...ours, ...theirs];
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const results = await runEtfBench({ quick: process.argv.includes('--quick') });
+  const byScenario = new Map<string, { beamline?: EtfBenchResult; erlang?: EtfBenchResult }>();
+  for (const r of results) {
+    const e = byScenario.get(r.scenario) ?? {};
+    e[r.impl] = r;
+    byScenario.set(r.scenario, e);
+  }
+  const fmt = (r: EtfBenchResult | undefined) => (r === undefined ? '-' : `${r.value >= 100 ? Math.round(r.value).toLocaleString('en-US') : r.value.toFixed(1)} ${r.unit}`);
+  console.log('| scenario | beamline | erlang | ratio |');
+  console.log('|---|---|---|---|');
+  for (const [scenario, e] of byScenario) {
+    const ratio = e.beamline !== undefined && e.erlang !== undefined ? (e.beamline.value / e.erlang.value).toFixed(2) : '-';
+    console.log(`| ${scenario} | ${fmt(e.beamline)} | ${fmt(e.erlang)} | ${ratio} |`);
+  }
+}
