@@ -83,7 +83,7 @@ function beamline(quick: boolean): EtfBenchResult[] {
   const out: EtfBenchResult[] = [];
   for (const s of scenarios()) {
     const bytes = enc.encode(s.term);
-    const ms = quick ? (s.id === 'bin1m' ? 150 : 250) : s.id === 'bin1m' ? 800 : 1200;
+    const ms = quick ? (s.id === 'bin1m' ? 100 : 200) : s.id === 'bin1m' ? 800 : 1200;
     const e = opsPerSecond(() => enc.encode(s.term).length, ms);
     const d = opsPerSecond(() => (dec.decode(bytes) === undefined ? 0 : 1), ms);
     out.push(...rows('beamline', s.id, 'encode', e, bytes.length), ...rows('beamline', s.id, 'decode', d, bytes.length));
@@ -119,7 +119,7 @@ main(Quick) ->
     Bin = list_to_binary([(I * 7919) band 255 || I <- lists:seq(0, (1 bsl 20) - 1)]),
     lists:foreach(fun({Id, T}) ->
         B = term_to_binary(T),
-        Ms = case {Quick, Id} of {true, bin1m} -> 150; {true, _} -> 250; {false, bin1m} -> 800; {false, _} -> 1200 end,
+        Ms = case {Quick, Id} of {true, bin1m} -> 100; {true, _} -> 200; {false, bin1m} -> 800; {false, _} -> 1200 end,
         E = rate(fun(N) -> enc(T, N, 0) end, Ms),
         D = rate(fun(N) -> dec(B, N, 0) end, Ms),
         io:format("~s ~p ~f ~f~n", [Id, byte_size(B), E, D])
