@@ -6,7 +6,9 @@
  */
 import type { Node, SpawnOptions } from '../src/core/node.js';
 import type { Process } from '../src/core/process.js';
+import { atom } from '../src/terms/atom.js';
 import type { Pid } from '../src/terms/identifiers.js';
+import { Tuple } from '../src/terms/tuple.js';
 
 /** A process that records every message; `next()` resolves with the next one. */
 export class Probe {
@@ -22,7 +24,9 @@ export class Probe {
         init: (proc) => {
           this.proc = proc;
         },
-        handleMessage: (msg) => {
+        handleMessage: (msg, proc) => {
+          // A trapping probe leaves when its node stops, instead of making stop() wait for its timeout.
+          if (!node.alive && msg instanceof Tuple && msg.elements[0] === atom('EXIT')) proc.exit(msg.elements[2]);
           const w = this.waiters.shift();
           if (w !== undefined) w(msg);
           else this.buffered.push(msg);

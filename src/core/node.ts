@@ -362,19 +362,23 @@ export class Node implements AsyncDisposable {
         this.logger('error', `stop hook failed: ${formatReason(err)}`);
       }
     }
+    // Exit signal `shutdown` to every process, newest first; then one shared wait for those that trap
+    // exits (they run their own shutdown), and `kill` for any still alive after the shutdown timeout.
     const order = [...this.procs.values()].reverse();
+    const waits: Promise<ExitReason>[] = [];
     for (const core of order) {
-      if (core.state === State.Exited) continue;
-      const exitSeen = new Promise<ExitReason>((resolve) => (core.exitWaiters ??= []).push(resolve));
       this.deliverExit(core, this.outside.pid, shutdown, false);
-      if (!exited(core)) {
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.shutdownTimeout)));
-        await Promise.race([exitSeen, timedOut]);
-        clearTimeout(timer);
-        if (!exited(core)) this.terminate(core, killed);
-      }
+      if (!exited(core)) waits.push(new Promise<ExitReason>((resolve) => (core.exitWaiters ??= []).push(resolve)));
     }
+    if (waits.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.shutdownTimeout)));
+      await Promise.race([Promise.all(waits), timedOut]);
+      clearTimeout(timer);
+      for (const core of order) if (!exited(core)) this.terminate(core, killed);
+    }
+    // Processes spawned meanwhile (a trapping process may spawn while shutting down) are killed too.
+    for (const core of [...this.procs.values()]) this.terminate(core, killed);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const w of [...this._aliases.values()]) if (isCallWaiter(w)) w.fail(new NodeStoppedError('node stopped'));
