@@ -183,6 +183,8 @@ export class Node implements AsyncDisposable {
   private nextRef = 1;
   private dist: Distribution | undefined;
   private stopping: Promise<void> | undefined;
+  /** Set once stop hooks have run: from then on no spawn, call or timer. */
+  private closing = false;
   private stopped = false;
   /** The identity of calls made from outside any process. */
   private readonly outside: ProcessCore;
@@ -340,7 +342,8 @@ export class Node implements AsyncDisposable {
   }
 
   /**
-   * Stops the node: runs the stop hooks (applications stop there), then
+   * Stops the node: runs the stop hooks (applications stop there; processes
+   * can still spawn, call and send while they run), then
    * terminates the remaining processes in reverse spawn order (exit signal
    * `shutdown`, then `kill` after the shutdown timeout for those that trap
    * exits), clears timers and closes distribution. Idempotent.
@@ -362,6 +365,7 @@ export class Node implements AsyncDisposable {
         this.logger('error', `stop hook failed: ${formatReason(err)}`);
       }
     }
+    this.closing = true;
     // Exit signal `shutdown` to every process, newest first; then one shared wait for those that trap
     // exits (they run their own shutdown), and `kill` for any still alive after the shutdown timeout.
     const order = [...this.procs.values()].reverse();
@@ -416,7 +420,7 @@ export class Node implements AsyncDisposable {
 
   /** @internal */
   _spawn(handler: ProcessHandler, options: SpawnOptions, parent: ProcessCore | undefined): Pid {
-    if (this.stopping !== undefined) throw new NodeStoppedError(`node ${this.name.name} is stopping`);
+    if (this.closing) throw new NodeStoppedError(`node ${this.name.name} is stopping`);
     if (typeof handler?.handleMessage !== 'function')
       throw new BadArgumentError('a process handler needs a handleMessage function');
     const regName = options.name === undefined ? undefined : this._atom(options.name);
@@ -584,7 +588,7 @@ export class Node implements AsyncDisposable {
   /** @internal */
   _sendAfter(from: Pid | undefined, to: Destination, message: unknown, ms: number): TimerHandle {
     if (!(ms >= 0) || !Number.isFinite(ms)) throw new BadArgumentError(`sendAfter: bad delay ${ms}`);
-    if (this.stopping !== undefined) return { cancel: () => false };
+    if (this.closing) return { cancel: () => false };
     const timers = this.timers;
     const timer = setTimeout(() => {
       timers.delete(timer);
@@ -609,7 +613,7 @@ export class Node implements AsyncDisposable {
   _call(caller: ProcessCore, to: Destination, request: unknown, options: CallOptions = {}): Promise<unknown> {
     const dest = to instanceof ServerRef ? to.dest : to;
     const targetText = typeof dest === 'string' ? dest : formatReason(dest);
-    if (this.stopping !== undefined) return Promise.reject(new NodeStoppedError(`node ${this.name.name} is stopping`));
+    if (this.closing) return Promise.reject(new NodeStoppedError(`node ${this.name.name} is stopping`));
     if (caller.state === State.Exited) return Promise.reject(callExitError(targetText, noproc));
     const timeout = options.timeout ?? 5000;
     if (!(timeout >= 0)) return Promise.reject(new BadArgumentError(`call: bad timeout ${timeout}`));

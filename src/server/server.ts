@@ -432,9 +432,9 @@ export function startServer<P extends Protocol, S, A>(
  * `reason` (default `normal`) and exits. Resolves once it has exited; rejects
  * with a CallExitError if it is not alive, or a CallTimeoutError.
  */
-export async function stopServer(
+export async function stopServer<P extends Protocol>(
   from: Node | Process,
-  server: ServerRef<Protocol> | Pid | string | Atom,
+  server: ServerRef<P> | Pid | string | Atom,
   reason: ExitReason = normal,
   timeout = Infinity,
 ): Promise<void> {
@@ -445,7 +445,7 @@ export async function stopServer(
 }
 
 /** Reads a server's state (`sys:get_state/1`). */
-export function getServerState(from: Node | Process, server: ServerRef<Protocol> | Pid | string | Atom, timeout = 5000): Promise<unknown> {
+export function getServerState<P extends Protocol>(from: Node | Process, server: ServerRef<P> | Pid | string | Atom, timeout = 5000): Promise<unknown> {
   const dest = server instanceof ServerRef ? server.dest : server;
   return callSystem(from, dest, A_GET_STATE, timeout);
 }
