@@ -32,6 +32,7 @@ import {
   ProcessCore,
   ProcessExit,
   type ProcessHandler,
+  trackCall,
   type ProcessInfo,
   State,
 } from './process.js';
@@ -91,51 +92,124 @@ export interface TimerHandle {
   cancel(): boolean;
 }
 
-interface PendingCall {
-  readonly target: string;
-  resolve(value: unknown): void;
-  reject(err: Error): void;
-}
-
 /** What an alias routes to: a process's mailbox, or a call waiting for its reply. */
 type AliasTarget = ProcessCore | CallWaiter;
 
+/** A call in flight: its alias, its monitor of the target, its deadline. */
 class CallWaiter {
-  timer: NodeJS.Timeout | undefined;
   monitor: MonitorRecord | undefined;
   onAbort: (() => void) | undefined;
   signal: AbortSignal | undefined;
+  /** Date.now() deadline, or Infinity. */
+  deadline = Infinity;
   done = false;
   constructor(
     readonly node: Node,
-    readonly ref: Ref,
     readonly key: number | string,
     readonly caller: ProcessCore,
-    readonly pending: PendingCall,
+    readonly dest: Destination,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (err: Error) => void,
   ) {}
   /** The reply `{Tag, Reply}` arrived through the alias. */
   deliver(message: unknown): void {
     if (this.done) return;
     const reply = message instanceof Tuple && message.elements.length === 2 ? message.elements[1] : message;
     this.finish();
-    this.pending.resolve(reply);
+    this.resolve(reply);
   }
   fail(err: Error): void {
     if (this.done) return;
     this.finish();
-    this.pending.reject(err);
+    this.reject(err);
   }
+  /** The target went down (the call's monitor fired). */
+  down(reason: ExitReason): void {
+    this.fail(callExitError(this.target(), reason));
+  }
+  /** The caller exited. */
   cancel(reason: ExitReason): void {
-    this.fail(callExitError(this.pending.target, reason));
+    this.fail(callExitError(this.target(), reason));
+  }
+  timedOut(timeout: number): void {
+    this.fail(new CallTimeoutError(`call to ${this.target()} timed out after ${timeout} ms`, A_TIMEOUT));
+  }
+  target(): string {
+    const d = this.dest;
+    return typeof d === 'string' ? d : formatReason(d instanceof ServerRef ? d.dest : d);
   }
   finish(): void {
     this.done = true;
     const node = this.node;
     node._aliases.delete(this.key);
-    if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.monitor !== undefined) node._dropMonitor(this.monitor);
     if (this.onAbort !== undefined) this.signal?.removeEventListener('abort', this.onAbort);
-    this.caller.calls?.delete(this);
+    if (this.deadline !== Infinity) node._timedCallDone();
+  }
+}
+
+/**
+ * Call deadlines. Calls with the same timeout have increasing deadlines, so
+ * one FIFO queue per timeout value holds them in order and one node timer,
+ * armed for the earliest head, serves them all: no timer per call.
+ */
+class CallDeadlines {
+  private readonly queues = new Map<number, Queue<CallWaiter>>();
+  private timer: NodeJS.Timeout | undefined;
+  private armedAt = Infinity;
+  private active = 0;
+  private readonly onTimer = (): void => this.fire();
+
+  add(w: CallWaiter, timeout: number): void {
+    const deadline = Date.now() + timeout;
+    w.deadline = deadline;
+    let q = this.queues.get(timeout);
+    if (q === undefined) this.queues.set(timeout, (q = new Queue<CallWaiter>(16)));
+    // Completed calls at the head are dropped here, so the queue stays as short as the calls in flight.
+    while (q.length > 0 && (q.peek() as CallWaiter).done) q.shift();
+    q.push(w);
+    if (this.active++ === 0) this.timer?.ref();
+    if (deadline < this.armedAt) this.arm(deadline);
+  }
+
+  /** A timed call finished; with none left, the timer stays armed but no longer keeps the process alive. */
+  done(): void {
+    if (--this.active === 0) this.timer?.unref();
+  }
+
+  clear(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedAt = Infinity;
+    this.queues.clear();
+  }
+
+  private arm(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.armedAt = at;
+    this.timer = setTimeout(this.onTimer, Math.max(0, at - Date.now()));
+    if (this.active === 0) this.timer.unref();
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.armedAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [timeout, q] of this.queues) {
+      while (q.length > 0) {
+        const w = q.peek() as CallWaiter;
+        if (w.done) q.shift();
+        else if (w.deadline <= now) {
+          q.shift();
+          w.timedOut(timeout);
+        } else break;
+      }
+      const head = q.peek();
+      if (head === undefined) this.queues.delete(timeout);
+      else if (head.deadline < next) next = head.deadline;
+    }
+    if (next !== Infinity) this.arm(next);
   }
 }
 
@@ -173,6 +247,7 @@ export class Node implements AsyncDisposable {
   private readonly remoteMonitors = new Map<number | string, MonitorRecord>();
   private readonly nodeWatchers = new Map<Atom, ProcessCore[]>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly deadlines = new CallDeadlines();
   private readonly stopHooks: (() => Promise<void> | void)[] = [];
   private readonly scheduler: Scheduler;
   private readonly logger: (level: 'error' | 'warning' | 'info', message: string) => void;
@@ -386,6 +461,7 @@ export class Node implements AsyncDisposable {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const w of [...this._aliases.values()]) if (isCallWaiter(w)) w.fail(new NodeStoppedError('node stopped'));
+    this.deadlines.clear();
     this.stopped = true;
     this.scheduler.dispose();
     if (this.dist !== undefined) await this.dist.stop();
@@ -612,43 +688,72 @@ export class Node implements AsyncDisposable {
   /** @internal The call protocol: monitor, send `{'$gen_call', {Self, [alias|Ref]}, Req}`, wait for `{Tag, Reply}` on the alias. */
   _call(caller: ProcessCore, to: Destination, request: unknown, options: CallOptions = {}): Promise<unknown> {
     const dest = to instanceof ServerRef ? to.dest : to;
-    const targetText = typeof dest === 'string' ? dest : formatReason(dest);
     if (this.closing) return Promise.reject(new NodeStoppedError(`node ${this.name.name} is stopping`));
-    if (caller.state === State.Exited) return Promise.reject(callExitError(targetText, noproc));
     const timeout = options.timeout ?? 5000;
     if (!(timeout >= 0)) return Promise.reject(new BadArgumentError(`call: bad timeout ${timeout}`));
     const signal = options.signal;
-    if (signal?.aborted === true)
-      return Promise.reject(new CallAbortedError(`call to ${targetText} aborted`, signal.reason));
-    return new Promise<unknown>((resolve, reject) => {
-      const ref = this.makeRef();
-      const key = this._refKey(ref);
-      const waiter = new CallWaiter(this, ref, key, caller, { target: targetText, resolve, reject });
-      this._aliases.set(key, waiter);
-      (caller.calls ??= new Set()).add(waiter);
-      let mon: MonitorRecord;
+    let resolve!: (value: unknown) => void;
+    let reject!: (err: Error) => void;
+    const promise = new Promise<unknown>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const ref = this.makeRef();
+    const key = this._refKey(ref);
+    const waiter = new CallWaiter(this, key, caller, dest, resolve, reject);
+    if (caller.state === State.Exited) {
+      waiter.cancel(noproc);
+      return promise;
+    }
+    if (signal?.aborted === true) {
+      waiter.fail(new CallAbortedError(`call to ${waiter.target()} aborted`, signal.reason));
+      return promise;
+    }
+    this._aliases.set(key, waiter);
+    if (caller !== this.outside) trackCall((caller.calls ??= []), waiter);
+    const local = this.localTarget(dest);
+    if (local !== undefined) {
+      // A local target: no monitor record, the target fails its waiting calls when it exits.
+      if (local === null) {
+        waiter.down(noproc);
+        return promise;
+      }
+      trackCall((local.awaitedBy ??= []), waiter);
+    } else {
       try {
-        mon = this.createMonitor(caller, dest, ref, key, (reason) => waiter.fail(callExitError(targetText, reason)));
+        waiter.monitor = this.createMonitor(caller, dest, ref, key, waiter);
       } catch (err) {
         waiter.fail(err as Error);
-        return;
+        return promise;
       }
-      if (waiter.done) return; // the target was already dead: noproc
-      waiter.monitor = mon;
-      if (timeout !== Infinity) {
-        waiter.timer = setTimeout(
-          () => waiter.fail(new CallTimeoutError(`call to ${targetText} timed out after ${timeout} ms`, A_TIMEOUT)),
-          timeout,
-        );
-      }
-      if (signal !== undefined) {
-        waiter.signal = signal;
-        waiter.onAbort = () => waiter.fail(new CallAbortedError(`call to ${targetText} aborted`, signal.reason));
-        signal.addEventListener('abort', waiter.onAbort, { once: true });
-      }
-      const tag = new ImproperList([A_ALIAS], ref);
-      this._send(caller.pid, dest, tuple(options.label ?? A_GEN_CALL, tuple(caller.pid, tag), request));
-    });
+      if (waiter.done) return promise; // the target was already dead: noproc
+    }
+    if (timeout !== Infinity) this.deadlines.add(waiter, timeout);
+    if (signal !== undefined) {
+      waiter.signal = signal;
+      waiter.onAbort = () => waiter.fail(new CallAbortedError(`call to ${waiter.target()} aborted`, signal.reason));
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+    }
+    const tag = new ImproperList([A_ALIAS], ref);
+    this._send(caller.pid, dest, tuple(options.label ?? A_GEN_CALL, tuple(caller.pid, tag), request));
+    return promise;
+  }
+
+  /** The local process `dest` names (null when it names a local process that does not exist); undefined for a remote destination. */
+  private localTarget(dest: Destination): ProcessCore | null | undefined {
+    if (dest instanceof Pid) {
+      if (dest.node !== this.name) return undefined;
+      return this.local(dest) ?? null;
+    }
+    if (typeof dest === 'string' || dest instanceof Atom) return this.names.get(this._atom(dest)) ?? null;
+    if (dest instanceof Ref || dest instanceof ServerRef) return undefined;
+    const [name, node] = this.remoteName(dest);
+    return node === this.name ? (this.names.get(name) ?? null) : undefined;
+  }
+
+  /** @internal A call with a deadline finished. */
+  _timedCallDone(): void {
+    this.deadlines.done();
   }
 
   /** @internal Sends `{Tag, Reply}` for a call: to the alias in `[alias | Ref]` tags, else to the caller pid. */
@@ -799,7 +904,16 @@ export class Node implements AsyncDisposable {
     if (core.aliases !== undefined) for (const k of core.aliases) this._aliases.delete(k);
     core.mailbox.clear();
     core.urgent = undefined;
-    if (core.calls !== undefined) for (const c of [...core.calls]) c.cancel(noproc);
+    if (core.calls !== undefined) {
+      const calls = core.calls;
+      core.calls = undefined;
+      for (const c of calls) if (!c.done) c.cancel(noproc);
+    }
+    if (core.awaitedBy !== undefined) {
+      const waiting = core.awaitedBy;
+      core.awaitedBy = undefined;
+      for (const c of waiting) if (!c.done) c.down(reason);
+    }
     // Monitors this process held.
     if (core.monitors !== undefined) {
       for (const m of core.monitors.values()) this._dropMonitor(m);
@@ -852,7 +966,7 @@ export class Node implements AsyncDisposable {
       if (this.monitors.get(m.key) !== m) return; // already removed
       this.monitors.delete(m.key);
       m.watcherCore?.monitors?.delete(m.key);
-      if (m.onDown !== undefined) m.onDown(reason);
+      if (m.onDown !== undefined) m.onDown.down(reason);
       else if (m.watcherCore !== undefined) this.deliverUrgent(m.watcherCore, this.downMessage(m, reason));
       return;
     }
@@ -868,7 +982,7 @@ export class Node implements AsyncDisposable {
     dest: Destination,
     ref: Ref,
     key: number | string,
-    onDown: ((reason: ExitReason) => void) | undefined,
+    onDown: { down(reason: ExitReason): void } | undefined,
   ): MonitorRecord {
     let target: Pid | undefined;
     let name: Atom | undefined;
@@ -927,10 +1041,10 @@ export class Node implements AsyncDisposable {
   }
 
   /** @internal */
-  _monitor(core: ProcessCore, target: Destination, onDown: ((reason: ExitReason) => void) | undefined): Ref {
+  _monitor(core: ProcessCore, target: Destination): Ref {
     const ref = this.makeRef();
     if (core.state === State.Exited) return ref;
-    this.createMonitor(core, target, ref, this._refKey(ref), onDown);
+    this.createMonitor(core, target, ref, this._refKey(ref), undefined);
     return ref;
   }
 

@@ -95,7 +95,7 @@ export interface MonitorRecord {
   /** Local watcher process, or undefined for a remote watcher or a call. */
   readonly watcherCore: ProcessCore | undefined;
   /** Set for the monitor a call makes: gets the DOWN instead of a mailbox. */
-  readonly onDown: ((reason: ExitReason) => void) | undefined;
+  readonly onDown: { down(reason: ExitReason): void } | undefined;
   /** The monitored pid; for a name monitor of a remote name, undefined. */
   readonly target: Pid | undefined;
   /** Set for a monitor by name. */
@@ -103,6 +103,31 @@ export interface MonitorRecord {
   readonly targetNode: Atom;
   /** Local target process. */
   targetCore: ProcessCore | undefined;
+}
+
+/** What a process remembers of a call in flight. */
+export interface CallLike {
+  readonly done: boolean;
+  /** The target exited with `reason`. */
+  down(reason: ExitReason): void;
+  /** The caller exited. */
+  cancel(reason: ExitReason): void;
+}
+
+/**
+ * Adds `call` to a list of calls, dropping finished ones once the list has
+ * doubled since the last pruning: O(1) amortized, no per-call map work.
+ */
+export function trackCall(list: CallLike[], call: CallLike): void {
+  list.push(call);
+  if (list.length >= 64 && (list.length & (list.length - 1)) === 0) {
+    let w = 0;
+    for (let r = 0; r < list.length; r++) {
+      const c = list[r] as CallLike;
+      if (!c.done) list[w++] = c;
+    }
+    list.length = w;
+  }
 }
 
 /** Internal state of one process. Not exported from the package. */
@@ -119,8 +144,10 @@ export class ProcessCore implements Runnable {
   monitoredBy: Map<number | string, MonitorRecord> | undefined;
   nodeMonitors: Atom[] | undefined;
   aliases: Set<number | string> | undefined;
-  /** Calls in flight from this process, cancelled when it exits. */
-  calls: Set<{ cancel(reason: ExitReason): void }> | undefined;
+  /** Calls made by this process (finished ones are pruned lazily); those in flight are cancelled when it exits. */
+  calls: CallLike[] | undefined;
+  /** Calls waiting on this process (finished ones pruned lazily); they fail with its exit reason. */
+  awaitedBy: CallLike[] | undefined;
   trapExit = false;
   name: Atom | undefined;
   env: Map<string, unknown> | undefined;
@@ -244,7 +271,7 @@ export class Process {
    * reference. The DOWN message is `{'DOWN', Ref, process, Target, Reason}`.
    */
   monitor(target: Destination): Ref {
-    return this.core.node._monitor(this.core, target, undefined);
+    return this.core.node._monitor(this.core, target);
   }
   /** Removes a monitor; with `flush`, also removes its DOWN message if already delivered. Returns true if the monitor was active. */
   demonitor(ref: Ref, options: { flush?: boolean } = {}): boolean {

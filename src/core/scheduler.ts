@@ -10,7 +10,6 @@
  * Short bursts run from a microtask for low latency.
  * @module
  */
-import { performance } from 'node:perf_hooks';
 import { Queue } from './queue.js';
 
 /** What the scheduler needs of a process. */
@@ -79,7 +78,7 @@ export class Scheduler {
   }
 
   private run(afterYield: boolean): void {
-    let now = performance.now();
+    let now = Date.now();
     // A fresh slice starts only once the event loop has turned (I/O and timers had their chance);
     // a chain of microtask runs (async handlers settling) counts against the same slice.
     if (afterYield || this.turned) {
@@ -101,7 +100,7 @@ export class Scheduler {
         p.queued = true;
         ready.push(p);
       }
-      now = performance.now();
+      now = Date.now();
     }
     this.armed = false;
   }
