@@ -5,6 +5,7 @@
 export { Node, type NodeOptions, type SpawnOptions, type TimerHandle } from './node.js';
 export { Process, type ProcessHandler, type ProcessInfo, type ProcessStatus, type From } from './process.js';
 export {
+  type Address,
   type AnyProtocol,
   type CallOptions,
   type CastOf,

@@ -531,6 +531,38 @@ describe('calls', () => {
     assert.equal(node._stats().aliases, 0);
   });
 
+  test('calls with different timeouts expire in deadline order; a caller that exits cancels its calls', async () => {
+    await using node = newNode();
+    const silent = node.spawn(idle);
+    const order: number[] = [];
+    const slow = node.call(silent, 'a', { timeout: 60 }).catch(() => order.push(60));
+    const fast = node.call(silent, 'b', { timeout: 10 }).catch(() => order.push(10));
+    const fast2 = node.call(silent, 'c', { timeout: 10 }).catch(() => order.push(11));
+    await Promise.all([slow, fast, fast2]);
+    assert.deepEqual(order, [10, 11, 60]);
+    const outcome = deferred<unknown>();
+    const caller = node.spawn({
+      init(p) {
+        p.call(silent, 'never', { timeout: Infinity }).catch((e: unknown) => outcome.resolve(e));
+      },
+      handleMessage() {},
+    });
+    await eventually(() => node.processInfo(caller)?.status === 'waiting');
+    node.exit(caller, atom('kill'));
+    assert.ok((await outcome.promise) instanceof CallExitError);
+  });
+
+  test('calls still work while stop hooks run', async () => {
+    const node = newNode();
+    const server = node.spawn({ handleMessage: (m, p) => p.reply((m as Tuple).elements[1] as Tuple<[Pid, unknown]>, 'still here') });
+    let answer: unknown;
+    node.onStop(async () => {
+      answer = await node.call(server, 'x');
+    });
+    await node.stop();
+    assert.equal(answer, 'still here');
+  });
+
   test('an AbortSignal cancels a call', async () => {
     await using node = newNode();
     const server = node.spawn(idle);

@@ -39,6 +39,7 @@ import {
 import {
   type CallOptions,
   type CastOf,
+  type Address,
   type Destination,
   type InfoOf,
   type Protocol,
@@ -310,7 +311,7 @@ export class Node implements AsyncDisposable {
 
   /** Sends `message`; never fails, never blocks; dropped if the destination is dead or unknown. */
   send<P extends Protocol>(to: ServerRef<P>, message: InfoOf<P>): void;
-  send(to: Destination, message: unknown): void;
+  send(to: Address, message: unknown): void;
   send(to: Destination, message: unknown): void {
     this._send(undefined, to, message);
   }
@@ -333,14 +334,14 @@ export class Node implements AsyncDisposable {
    * CallAbortedError when `signal` aborts.
    */
   call<P extends Protocol, Q extends RequestOf<P>>(to: ServerRef<P>, request: Q, options?: CallOptions): Promise<ReplyTo<P, Q>>;
-  call(to: Destination, request: unknown, options?: CallOptions): Promise<unknown>;
+  call(to: Address, request: unknown, options?: CallOptions): Promise<unknown>;
   call(to: Destination, request: unknown, options?: CallOptions): Promise<unknown> {
     return this._call(this.outside, to, request, options);
   }
 
   /** Casts `{'$gen_cast', Message}` to a server. */
   cast<P extends Protocol>(to: ServerRef<P>, message: CastOf<P>): void;
-  cast(to: Destination, message: unknown): void;
+  cast(to: Address, message: unknown): void;
   cast(to: Destination, message: unknown): void {
     this._cast(undefined, to, message);
   }

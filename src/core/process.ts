@@ -13,7 +13,7 @@
 import type { Atom } from '../terms/atom.js';
 import type { Pid, Ref } from '../terms/identifiers.js';
 import type { Tuple } from '../terms/tuple.js';
-import type { CallOptions, CastOf, Destination, InfoOf, Protocol, ReplyTo, RequestOf, ServerRef } from './protocol.js';
+import type { Address, CallOptions, CastOf, Destination, InfoOf, Protocol, ReplyTo, RequestOf, ServerRef } from './protocol.js';
 import { Queue } from './queue.js';
 import type { ExitReason } from './reasons.js';
 import type { Runnable } from './scheduler.js';
@@ -218,7 +218,7 @@ export class Process {
 
   /** Sends `message` to `to`; never fails, never blocks. A dead or unknown destination drops it. */
   send<P extends Protocol>(to: ServerRef<P>, message: InfoOf<P>): void;
-  send(to: Destination, message: unknown): void;
+  send(to: Address, message: unknown): void;
   send(to: Destination, message: unknown): void {
     if (this.core.state !== State.Exited) this.core.node._send(this.core.pid, to, message);
   }
@@ -236,7 +236,7 @@ export class Process {
 
   /** Calls a server (`{'$gen_call', ...}`) and waits for the reply. See {@link Node.call}. */
   call<P extends Protocol, Q extends RequestOf<P>>(to: ServerRef<P>, request: Q, options?: CallOptions): Promise<ReplyTo<P, Q>>;
-  call(to: Destination, request: unknown, options?: CallOptions): Promise<unknown>;
+  call(to: Address, request: unknown, options?: CallOptions): Promise<unknown>;
   call(to: Destination, request: unknown, options?: CallOptions): Promise<unknown> {
     return this.core.node._call(this.core, to, request, options);
   }
@@ -253,7 +253,7 @@ export class Process {
 
   /** Casts to a server (`{'$gen_cast', Message}`). */
   cast<P extends Protocol>(to: ServerRef<P>, message: CastOf<P>): void;
-  cast(to: Destination, message: unknown): void;
+  cast(to: Address, message: unknown): void;
   cast(to: Destination, message: unknown): void {
     if (this.core.state !== State.Exited) this.core.node._cast(this.core.pid, to, message);
   }

@@ -64,7 +64,10 @@ export interface RemoteName {
  * atom), a `{name, node}` pair (as an object or a 2-tuple of atoms), or a
  * typed {@link ServerRef}.
  */
-export type Destination = Pid | Ref | Atom | string | RemoteName | Tuple<[Atom, Atom]> | ServerRef<Protocol>;
+export type Destination = Address | ServerRef<Protocol>;
+
+/** A destination without protocol: what the untyped `send`/`call`/`cast` overloads accept. */
+export type Address = Pid | Ref | Atom | string | RemoteName | Tuple<[Atom, Atom]>;
 
 declare const protocolBrand: unique symbol;
 
@@ -73,10 +76,10 @@ declare const protocolBrand: unique symbol;
  * destination; it is only a type, checked at compile time.
  */
 export class ServerRef<P extends Protocol> {
-  declare readonly [protocolBrand]: (p: P) => P;
+  declare readonly [protocolBrand]: P | undefined;
   constructor(
     /** Where the messages go. */
-    readonly dest: Exclude<Destination, ServerRef<Protocol>>,
+    readonly dest: Address,
   ) {}
   toString(): string {
     return `ServerRef(${String(this.dest)})`;
@@ -84,7 +87,7 @@ export class ServerRef<P extends Protocol> {
 }
 
 /** A typed reference to `dest` (a pid, a name, `{name, node}`) that speaks `P`. */
-export function serverRef<P extends Protocol>(dest: Exclude<Destination, ServerRef<Protocol>>): ServerRef<P> {
+export function serverRef<P extends Protocol = AnyProtocol>(dest: Address): ServerRef<P> {
   return new ServerRef<P>(dest);
 }
 
