@@ -7,3 +7,4 @@ export * from './core/index.js';
 export * from './server/index.js';
 export * from './supervisor/index.js';
 export * from './application/index.js';
+export * from './pool/index.js';
