@@ -29,7 +29,7 @@ interface Part {
 }
 
 const PARTS: readonly Part[] = [
-  { name: 'local', module: './local.js', exportName: 'runLocalBench', budget: [25_000, 600_000] },
+  { name: 'local', module: './local.js', exportName: 'runLocalBench', budget: [18_000, 600_000] },
   { name: 'etf', module: './etf.js', exportName: 'runEtfBench', budget: [8_000, 60_000] },
   { name: 'dist', module: './dist.js', exportName: 'runDistBench', budget: [12_000, 180_000] },
   { name: 'web', module: './web.js', exportName: 'runWebBench', budget: [12_000, 180_000] },
