@@ -32,3 +32,18 @@ export type { DistFrame, DistConnectionOptions, FrameParserOptions, EncodeFrames
 export { connectTransport, listenTransport, loadTlsFiles, createSelfSignedCertificate } from './transport.js';
 export type { ConnectOptions, ListenOptions, TransportServer, TlsCredentials } from './transport.js';
 export * from './epmd/index.js';
+export {
+  startNode,
+  distributionOf,
+  exposeRpc,
+  rpc,
+  registerSpawnable,
+  remoteSpawn,
+  NodeDistribution,
+  RpcError,
+  RemoteSpawnError,
+} from './node-dist.js';
+export type { StartNodeOptions, DistTlsOptions, RpcOptions, SpawnableFactory } from './node-dist.js';
+export { ErlangThrow, ErlangExit, RpcRegistry } from './rpc.js';
+export type { RpcFunction, RpcModule, RpcOutcome } from './rpc.js';
+export { OP as CONTROL_OP } from './control.js';

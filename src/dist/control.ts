@@ -1,0 +1,92 @@
+/**
+ * Control messages of the connected phase (erl_dist_protocol.md, "Protocol
+ * between connected nodes"): opcodes, and checked accessors that turn a
+ * malformed control tuple into a `DistError('frame_protocol')` so the
+ * connection concerned is closed with a logged reason.
+ * @module
+ */
+import { Atom } from '../terms/atom.js';
+import { Pid, Ref } from '../terms/identifiers.js';
+import { Tuple } from '../terms/tuple.js';
+import { DistError } from './errors.js';
+
+/** Control message opcodes (the first element of the control tuple). */
+export const OP = {
+  LINK: 1,
+  SEND: 2,
+  EXIT: 3,
+  UNLINK: 4,
+  REG_SEND: 6,
+  GROUP_LEADER: 7,
+  EXIT2: 8,
+  SEND_TT: 12,
+  EXIT_TT: 13,
+  REG_SEND_TT: 16,
+  EXIT2_TT: 18,
+  MONITOR_P: 19,
+  DEMONITOR_P: 20,
+  MONITOR_P_EXIT: 21,
+  SEND_SENDER: 22,
+  SEND_SENDER_TT: 23,
+  PAYLOAD_EXIT: 24,
+  PAYLOAD_EXIT_TT: 25,
+  PAYLOAD_EXIT2: 26,
+  PAYLOAD_EXIT2_TT: 27,
+  PAYLOAD_MONITOR_P_EXIT: 28,
+  SPAWN_REQUEST: 29,
+  SPAWN_REQUEST_TT: 30,
+  SPAWN_REPLY: 31,
+  SPAWN_REPLY_TT: 32,
+  ALIAS_SEND: 33,
+  ALIAS_SEND_TT: 34,
+  UNLINK_ID: 35,
+  UNLINK_ID_ACK: 36,
+} as const;
+
+/** SPAWN_REPLY flag bits. */
+export const SPAWN_FLAG = { LINK: 1, MONITOR: 2 } as const;
+
+function bad(what: string, control: Tuple): never {
+  throw new DistError('frame_protocol', `malformed control message (opcode ${String(control.elements[0])}): ${what}`);
+}
+
+/** Checked reads of control tuple elements. */
+export class ControlReader {
+  constructor(readonly control: Tuple) {}
+  get size(): number {
+    return this.control.elements.length;
+  }
+  /** Requires at least `n` elements. */
+  arity(n: number): this {
+    if (this.control.elements.length < n) bad(`expected ${n} elements, got ${this.control.elements.length}`, this.control);
+    return this;
+  }
+  any(i: number): unknown {
+    return this.control.elements[i];
+  }
+  pid(i: number): Pid {
+    const v = this.control.elements[i];
+    if (!(v instanceof Pid)) bad(`element ${i} is not a pid`, this.control);
+    return v;
+  }
+  ref(i: number): Ref {
+    const v = this.control.elements[i];
+    if (!(v instanceof Ref)) bad(`element ${i} is not a reference`, this.control);
+    return v;
+  }
+  atom(i: number): Atom {
+    const v = this.control.elements[i];
+    if (!(v instanceof Atom)) bad(`element ${i} is not an atom`, this.control);
+    return v;
+  }
+  pidOrAtom(i: number): Pid | Atom {
+    const v = this.control.elements[i];
+    if (!(v instanceof Pid) && !(v instanceof Atom)) bad(`element ${i} is not a pid or an atom`, this.control);
+    return v;
+  }
+  int(i: number): number | bigint {
+    const v = this.control.elements[i];
+    if (typeof v !== 'number' && typeof v !== 'bigint') bad(`element ${i} is not an integer`, this.control);
+    return v;
+  }
+}
