@@ -8,3 +8,4 @@ export * from './server/index.js';
 export * from './supervisor/index.js';
 export * from './application/index.js';
 export * from './pool/index.js';
+export * from './web/index.js';

@@ -1,0 +1,119 @@
+/**
+ * One HTTP request in flight at the gateway: its timer, the handler process
+ * that took it, and writing the response (with backpressure for streams).
+ * @module
+ */
+import type { ServerResponse } from 'node:http';
+import type { Pid } from '../terms/identifiers.js';
+import type { Exchange } from './request.js';
+import type { WebResponse } from './response.js';
+
+/** What an exchange needs from its gateway. */
+export interface ExchangeOwner {
+  /** The handler `worker` took `ex`: watch the worker, answer 500 if it dies first. */
+  watch(worker: Pid, ex: RequestExchange): void;
+  /** `ex` is answered (or gone): stop tracking it. */
+  release(ex: RequestExchange): void;
+  /** True while the gateway drains for shutdown (responses then close their connection). */
+  readonly stopping: boolean;
+  log(message: string): void;
+}
+
+function waitWritable(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** @internal The gateway's record of one request. */
+export class RequestExchange implements Exchange {
+  done = false;
+  worker: Pid | undefined;
+  timer: NodeJS.Timeout | undefined;
+  private abort: AbortController | undefined;
+
+  constructor(
+    private readonly owner: ExchangeOwner,
+    readonly res: ServerResponse,
+    timeoutMs: number,
+  ) {
+    if (timeoutMs !== Infinity) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        // Nobody took it: every handler is busy (503). Taken but not answered: the handler is too slow (504).
+        if (this.worker === undefined) this.finish({ status: 503, headers: { 'content-type': 'text/plain', 'retry-after': '1' }, body: 'no handler available\n' });
+        else this.finish({ status: 504, headers: { 'content-type': 'text/plain' }, body: 'handler timed out\n' });
+      }, timeoutMs);
+    }
+    res.once('close', () => {
+      if (!this.done) this.finish(undefined); // the client went away first
+    });
+  }
+
+  get signal(): AbortSignal {
+    this.abort ??= new AbortController();
+    if (this.done && !this.abort.signal.aborted) this.abort.abort();
+    return this.abort.signal;
+  }
+
+  take(worker: Pid): void {
+    if (this.done || this.worker !== undefined) return;
+    this.worker = worker;
+    this.owner.watch(worker, this);
+  }
+
+  complete(response: WebResponse): boolean {
+    if (this.done) return false;
+    this.finish(response);
+    return true;
+  }
+
+  /** Ends the exchange; writes `response` unless the client is gone. */
+  finish(response: WebResponse | undefined): void {
+    if (this.done) return;
+    this.done = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.abort?.abort();
+    this.owner.release(this);
+    if (response !== undefined) this.write(response);
+  }
+
+  private write(r: WebResponse): void {
+    const res = this.res;
+    if (res.destroyed || res.headersSent) return;
+    try {
+      if (this.owner.stopping) res.setHeader('connection', 'close');
+      res.writeHead(r.status ?? 200, r.headers);
+    } catch (err) {
+      // Bad status or header from the handler.
+      this.owner.log(`web: bad response: ${(err as Error).message}`);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('bad response\n');
+      return;
+    }
+    const body = r.body;
+    if (body === undefined) res.end();
+    else if (typeof body === 'string' || body instanceof Uint8Array) res.end(body);
+    else void this.pump(body);
+  }
+
+  private async pump(chunks: AsyncIterable<string | Uint8Array>): Promise<void> {
+    const res = this.res;
+    try {
+      for await (const chunk of chunks) {
+        if (res.destroyed) break;
+        if (!res.write(chunk)) await waitWritable(res);
+      }
+      if (!res.destroyed) res.end();
+    } catch (err) {
+      this.owner.log(`web: response stream failed: ${(err as Error).message}`);
+      res.destroy();
+    }
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * Web: ergo's gen.Web on `node:http` / `node:https`. A gateway process owns
+ * the HTTP server; each route has a pool of handler processes; each request
+ * becomes a {@link WebRequest} message to its route's pool. The gateway
+ * answers what no handler can: 404/405, 413 (body over the limit), 503 (no
+ * handler took the request in time, or shutting down), 504 (the handler did
+ * not answer in time), 500 (the handler crashed; the pool restarts it).
+ * Stopping drains: no new requests, those in flight finish, then the
+ * sockets close.
+ *
+ * @example
+ * ```ts
+ * const hello: WebHandler<number> = {
+ *   init: () => ok(0),
+ *   handleRequest: (req, n) => respond(json({ hello: req.params['name'], n }), n + 1),
+ * };
+ * const web = await startWeb(node, { port: 0, routes: [route('GET', '/hello/:name', hello, { poolSize: 4 })] });
+ * const res = await fetch(`${web.url}/hello/joe`); // {"hello":"joe","n":0}
+ * ```
+ * @module
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { atom } from '../terms/atom.js';
+import { Pid } from '../terms/identifiers.js';
+import { Tuple } from '../terms/tuple.js';
+import type { Node } from '../core/node.js';
+import type { Process } from '../core/process.js';
+import { normal } from '../core/reasons.js';
+import { noreply, ok, type ServerBehavior, StartedServer, startServer, type StartOptions, stop } from '../server/server.js';
+import { shutdownAll } from '../supervisor/shutdown.js';
+import { startPool } from '../pool/pool.js';
+import { handlerServer, type WebHandler } from './handler.js';
+import { type ExchangeOwner, RequestExchange } from './exchange.js';
+import { WebRequest } from './request.js';
+import { type Method, Router } from './router.js';
+
+const A_EXIT = atom('EXIT');
+
+/** A route: method and path pattern to a pool of handlers. Build it with {@link route}. */
+export interface WebRoute {
+  readonly method: Method;
+  readonly path: string;
+  /** @internal */
+  readonly startPool: (ctx: Process, defaultSize: number) => Promise<Pid>;
+}
+
+/** Options of a {@link route}. */
+export interface RouteOptions<A> {
+  /** `init` arguments of the route's handlers. */
+  readonly args: A;
+  /** Handlers in the route's pool; default the gateway's `poolSize`. */
+  readonly poolSize?: number;
+}
+
+/**
+ * A route to a pool of `handler` processes. `path` may hold `:param`
+ * segments and a final `*rest`.
+ *
+ * @example
+ * ```ts
+ * route('GET', '/users/:id', userHandler, { poolSize: 8 });
+ * route('POST', '/files/*path', uploadHandler, { args: { dir: '/tmp' } });
+ * ```
+ */
+export function route<S>(method: Method, path: string, handler: WebHandler<S, undefined>, options?: Partial<RouteOptions<undefined>>): WebRoute;
+export function route<S, A>(method: Method, path: string, handler: WebHandler<S, A>, options: RouteOptions<A>): WebRoute;
+export function route<S, A>(method: Method, path: string, handler: WebHandler<S, A>, options: Partial<RouteOptions<A>> = {}): WebRoute {
+  const worker = handlerServer(handler);
+  return {
+    method,
+    path,
+    startPool: async (ctx, defaultSize) =>
+      (await startPool(ctx, { size: options.poolSize ?? defaultSize, worker, args: options.args as A, restartIntensity: { intensity: 1000, period: 5 } }, { link: true })).pid,
+  };
+}
+
+/** What a Web gateway serves and how. Times are in ms. */
+export interface WebSpec {
+  /** Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Default 0: a free port (read it from {@link StartedWeb.port}). */
+  readonly port?: number;
+  /** TLS: serve HTTPS with these options (key, cert...). */
+  readonly https?: HttpsOptions;
+  readonly routes: readonly WebRoute[];
+  /** Handlers per route unless the route says; default 4. */
+  readonly poolSize?: number;
+  /** A request not answered within this time gets 503 (not taken) or 504 (taken); default 5000 (ergo's). */
+  readonly requestTimeout?: number;
+  /** Largest request body in bytes; more is answered 413. Default 1 MiB. */
+  readonly maxBodySize?: number;
+  /** Keep-alive: how long an idle connection stays open; default 5000. */
+  readonly keepAliveTimeout?: number;
+  /** A client must send the request headers within this time (slow clients get 408); default 10000. */
+  readonly headersTimeout?: number;
+  /** A socket with no activity for this long is closed (a client that never reads); default 30000. */
+  readonly idleTimeout?: number;
+  /** On stop, how long requests in flight may take before their connections are closed; default 5000. */
+  readonly shutdownTimeout?: number;
+  /** Refuse connections beyond this many. */
+  readonly maxConnections?: number;
+}
+
+/** Options of {@link startWeb}. */
+export interface WebStartOptions {
+  readonly name?: string;
+  /** From a process: link the gateway to it. */
+  readonly link?: boolean;
+}
+
+/** A started gateway: its pid and where it listens. */
+export class StartedWeb extends StartedServer<Record<never, never>> {
+  constructor(
+    pid: Pid,
+    readonly host: string,
+    readonly port: number,
+    /** `http://host:port` or `https://...`. */
+    readonly url: string,
+  ) {
+    super(pid);
+  }
+}
+
+interface GatewayState extends ExchangeOwner {
+  readonly server: Server;
+  readonly pools: Pid[];
+  readonly inflight: Set<ServerResponse>;
+  stopping: boolean;
+  onDrained: (() => void) | undefined;
+}
+
+interface Listening {
+  address?: AddressInfo;
+}
+
+function plain(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...headers });
+  res.end(body);
+}
+
+function pidKey(p: Pid): string {
+  return `${p.id}.${p.serial}.${p.creation}`;
+}
+
+function gatewayBehavior(spec: WebSpec): ServerBehavior<Record<never, never>, GatewayState, Listening> {
+  const maxBody = spec.maxBodySize ?? 1024 * 1024;
+  const requestTimeout = spec.requestTimeout ?? 5000;
+  return {
+    behavior: 'web',
+    async init(listening, ctx) {
+      const router = new Router<Pid>();
+      const pools: Pid[] = [];
+      for (const r of spec.routes) {
+        const pool = await r.startPool(ctx, spec.poolSize ?? 4);
+        pools.push(pool);
+        router.add(r.method, r.path, pool);
+      }
+      const headersTimeout = spec.headersTimeout ?? 10_000;
+      const serverOptions = {
+        keepAliveTimeout: spec.keepAliveTimeout ?? 5000,
+        headersTimeout,
+        requestTimeout: Math.max(headersTimeout, 30_000),
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, headersTimeout / 2)),
+      };
+      const server = spec.https !== undefined ? createHttpsServer({ ...spec.https, ...serverOptions }) : createHttpServer(serverOptions);
+      server.setTimeout(spec.idleTimeout ?? 30_000);
+      if (spec.maxConnections !== undefined) server.maxConnections = spec.maxConnections;
+      const watched = new Map<string, Set<RequestExchange>>();
+      const state: GatewayState = {
+        server,
+        pools,
+        inflight: new Set(),
+        stopping: false,
+        onDrained: undefined,
+        watch(worker, ex) {
+          const key = pidKey(worker);
+          let set = watched.get(key);
+          if (set === undefined) {
+            const s = new Set<RequestExchange>();
+            watched.set(key, (set = s));
+            // A handler that exits before answering (a crash) leaves its requests to us: 500.
+            void ctx.node.waitExit(worker).then(() => {
+              watched.delete(key);
+              for (const e of s) e.finish({ status: 500, headers: { 'content-type': 'text/plain' }, body: 'handler crashed\n' });
+            });
+          }
+          set.add(ex);
+        },
+        release(ex) {
+          if (ex.worker !== undefined) watched.get(pidKey(ex.worker))?.delete(ex);
+        },
+        log: (m) => ctx.node.log('warning', m),
+      };
+      server.on('request', (req: IncomingMessage, res: ServerResponse) => onRequest(ctx, state, router, req, res, maxBody, requestTimeout));
+      // A killed gateway (no terminate) still closes its sockets.
+      ctx.signal.addEventListener('abort', () => {
+        server.close();
+        server.closeAllConnections();
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host: spec.host ?? '127.0.0.1', port: spec.port ?? 0 }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      server.on('error', (err) => ctx.node.log('error', `web ${ctx.self.describe()}: ${err.message}`));
+      listening.address = server.address() as AddressInfo;
+      return ok(state);
+    },
+    handleInfo(message, state) {
+      if (message instanceof Tuple && message.elements[0] === A_EXIT && message.elements.length === 3) {
+        const reason = message.elements[2];
+        const from = message.elements[1];
+        const isPool = from instanceof Pid && state.pools.some((p) => p.equals(from));
+        if (isPool || reason !== normal) return stop(reason === normal ? atom('shutdown') : reason, state);
+      }
+      return noreply(state);
+    },
+    async terminate(_reason, state, ctx) {
+      state.stopping = true;
+      const server = state.server;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (state.inflight.size > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => (state.onDrained = resolve)),
+          new Promise<void>((resolve) => (timer = setTimeout(resolve, spec.shutdownTimeout ?? 5000))),
+        ]);
+        clearTimeout(timer);
+      }
+      server.closeAllConnections();
+      await closed;
+      await shutdownAll(ctx, state.pools.filter((p) => ctx.node.isAlive(p)), 'infinity');
+    },
+  };
+}
+
+function onRequest(
+  ctx: Process,
+  state: GatewayState,
+  router: Router<Pid>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBody: number,
+  requestTimeout: number,
+): void {
+  if (state.stopping) return plain(res, 503, 'shutting down\n', { connection: 'close' });
+  state.inflight.add(res);
+  res.once('close', () => {
+    state.inflight.delete(res);
+    if (state.inflight.size === 0) state.onDrained?.();
+  });
+  const url = req.url ?? '/';
+  const q = url.indexOf('?');
+  const path = q < 0 ? url : url.slice(0, q);
+  const method = req.method ?? 'GET';
+  const m = router.match(method, path);
+  if (m.type === 'not_found') return plain(res, 404, 'not found\n');
+  if (m.type === 'method_not_allowed') return plain(res, 405, 'method not allowed\n', { allow: m.allow.join(', ') });
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > maxBody) {
+    req.resume();
+    return plain(res, 413, 'request body too large\n', { connection: 'close' });
+  }
+  const dispatch = (body: Buffer): void => {
+    const ex = new RequestExchange(state, res, requestTimeout);
+    const request = new WebRequest(method, path, m.params, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), req.headers, body, m.pattern, req.socket.remoteAddress, ex);
+    ctx.send(m.target, request);
+  };
+  if (declared === undefined && req.headers['transfer-encoding'] === undefined) return dispatch(Buffer.alloc(0));
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  req.on('data', (chunk: Buffer) => {
+    if (tooLarge) return;
+    size += chunk.length;
+    if (size > maxBody) {
+      tooLarge = true;
+      chunks.length = 0;
+      plain(res, 413, 'request body too large\n', { connection: 'close' });
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('end', () => {
+    if (!tooLarge) dispatch(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+  });
+  req.on('error', () => res.destroy());
+}
+
+/**
+ * Starts a Web gateway: its route pools, then the HTTP(S) server. Resolves
+ * once it listens. Stop it with `stopServer` or from its supervisor: it
+ * drains requests in flight, closes its sockets and stops its pools.
+ *
+ * @example
+ * ```ts
+ * const web = await startWeb(node, { routes: [route('GET', '/ping', ping)], requestTimeout: 2000 });
+ * console.log(web.url); // http://127.0.0.1:40123
+ * ```
+ */
+export async function startWeb(starter: Node | Process, spec: WebSpec, options: WebStartOptions = {}): Promise<StartedWeb> {
+  const listening: Listening = {};
+  const serverOptions: StartOptions = {
+    trapExit: true,
+    ...(options.name !== undefined ? { name: options.name } : {}),
+    ...(options.link === true ? { link: true } : {}),
+  };
+  const started = await startServer(starter, gatewayBehavior(spec), listening, serverOptions);
+  const address = listening.address as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return new StartedWeb(started.pid, address.address, address.port, `${spec.https !== undefined ? 'https' : 'http'}://${host}:${address.port}`);
+}

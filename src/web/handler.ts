@@ -1,0 +1,105 @@
+/**
+ * Web handlers: the behavior of the processes that answer HTTP requests.
+ * A handler answers now ({@link respond}), later ({@link wait}, then
+ * `req.respond(...)` from another message, ergo's "wait"), or stops.
+ * @module
+ */
+import type { Process } from '../core/process.js';
+import type { Protocol } from '../core/protocol.js';
+import { type InitResult, noreply, type NoReplyResult, type ServerBehavior, type StopResult } from '../server/server.js';
+import { WebRequest } from './request.js';
+import type { WebResponse } from './response.js';
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** What `handleRequest` returns. */
+export type WebResult<S> =
+  | { readonly type: 'respond'; readonly response: WebResponse; readonly state: S }
+  | { readonly type: 'wait'; readonly state: S }
+  | StopResult<S, never>;
+
+/**
+ * Answer the request with `response` and continue with `state`.
+ *
+ * @example
+ * ```ts
+ * handleRequest: (req, n) => respond(text(`hello #${n}`), n + 1),
+ * ```
+ */
+export function respond<S>(response: WebResponse, state: S): { readonly type: 'respond'; readonly response: WebResponse; readonly state: S } {
+  return { type: 'respond', response, state };
+}
+
+/**
+ * Keep the request unanswered and continue with `state`; answer it later
+ * with `req.respond(response)` (before the request timeout).
+ *
+ * @example
+ * ```ts
+ * handleRequest(req, pending) { pending.push(req); return wait(pending); },
+ * handleInfo(msg, pending) { for (const r of pending) r.respond(text(String(msg))); return noreply([]); },
+ * ```
+ */
+export function wait<S>(state: S): { readonly type: 'wait'; readonly state: S } {
+  return { type: 'wait', state };
+}
+
+/**
+ * The callbacks of a Web handler with state `S`, started with `A`. A
+ * handler that throws crashes: its request (and any it keeps waiting) is
+ * answered 500 and the pool restarts it.
+ *
+ * @example
+ * ```ts
+ * const hello: WebHandler<number> = {
+ *   init: () => ok(0),
+ *   handleRequest: (req, n) => respond(json({ hello: req.params['name'], n }), n + 1),
+ * };
+ * ```
+ */
+export interface WebHandler<S, A = undefined> {
+  /** A name for process info; default `'web_handler'`. */
+  readonly behavior?: string;
+  init(args: A, ctx: Process): MaybePromise<InitResult<S>>;
+  handleRequest(request: WebRequest, state: S, ctx: Process): MaybePromise<WebResult<S>>;
+  /** Any other message (timers, replies to requests the handler made...). */
+  handleInfo?(message: unknown, state: S, ctx: Process): MaybePromise<NoReplyResult<S>>;
+  terminate?: ServerBehavior<Protocol, S, A>['terminate'];
+}
+
+function isThenable<T>(v: MaybePromise<T>): v is Promise<T> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
+}
+
+/** @internal A Web handler as the Server behavior a pool runs. */
+export function handlerServer<S, A>(handler: WebHandler<S, A>): ServerBehavior<Protocol, S, A> {
+  const after = (req: WebRequest, r: WebResult<S>): NoReplyResult<S> => {
+    switch (r?.type) {
+      case 'respond':
+        req.respond(r.response);
+        return noreply(r.state);
+      case 'wait':
+        return noreply(r.state);
+      case 'stop':
+        return r;
+      default:
+        throw new TypeError(`handleRequest returned ${String(r)}; expected respond(), wait() or stop()`);
+    }
+  };
+  const behavior: ServerBehavior<Protocol, S, A> = {
+    behavior: handler.behavior ?? 'web_handler',
+    init: (args, ctx) => handler.init(args, ctx),
+    handleInfo(message, state, ctx) {
+      if (message instanceof WebRequest) {
+        if (message.answered) return noreply(state); // timed out while queued
+        message._take(ctx.self);
+        const r = handler.handleRequest(message, state, ctx);
+        return isThenable(r) ? r.then((v) => after(message, v)) : after(message, r);
+      }
+      if (handler.handleInfo === undefined) return noreply(state);
+      return handler.handleInfo(message, state, ctx);
+    },
+  };
+  if (handler.terminate !== undefined) behavior.terminate = handler.terminate;
+  return behavior;
+}
