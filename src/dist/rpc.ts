@@ -170,12 +170,23 @@ export function rexHandler(registry: RpcRegistry): ProcessHandler {
   const A_CALL = atom('call');
   const A_BLOCK_CALL = atom('block_call');
   const A_CAST = atom('cast');
+  const A_REX = atom('rex');
   return {
     handleMessage(msg, proc: Process) {
       if (!(msg instanceof Tuple)) return;
       const e = msg.elements;
       if (e.length === 2 && e[0] instanceof Pid && e[1] === A_FEATURES_REQUEST) {
         proc.send(e[0], tuple(atom('features_reply'), proc.node.name, [atom('erpc')]));
+        return;
+      }
+      if (e.length === 2 && e[0] instanceof Pid && e[1] instanceof Tuple) {
+        // ei_rpc (erl_call -a, C nodes): {Pid, {call, M, F, A, GL}} answered with {rex, Reply}.
+        const r = e[1].elements;
+        const to = e[0];
+        const node = proc.node;
+        if (r.length === 5 && (r[0] === A_CALL || r[0] === A_BLOCK_CALL)) {
+          void registry.invoke(r[1], r[2], r[3], proc.self).then((o) => node.send(to, tuple(A_REX, rexReply(o))));
+        }
         return;
       }
       if (e.length === 3 && e[0] === A_GEN_CALL && e[2] instanceof Tuple) {
