@@ -119,6 +119,12 @@ class CallWaiter {
     this.finish();
     this.resolve(reply);
   }
+  /** The reply value itself (a local server answered). */
+  resolveWith(reply: unknown): void {
+    if (this.done) return;
+    this.finish();
+    this.resolve(reply);
+  }
   fail(err: Error): void {
     if (this.done) return;
     this.finish();
@@ -254,6 +260,8 @@ export class Node implements AsyncDisposable {
   private readonly logger: (level: 'error' | 'warning' | 'info', message: string) => void;
   private readonly shutdownTimeout: number;
   private readonly refSalt: number;
+  /** Reductions of the running slice: messages handled plus messages sent. */
+  private reductions = 0;
   private nextId = 1;
   private nextSerial = 0;
   private nextRef = 1;
@@ -555,7 +563,10 @@ export class Node implements AsyncDisposable {
     }
     if (core.state !== State.Waiting) return false;
     const mailbox = core.mailbox;
-    for (let n = 0; n < budget; n++) {
+    // A slice ends after `budget` reductions: each message handled and each message sent counts,
+    // so a process that floods another yields as often as the one it floods.
+    this.reductions = 0;
+    while (this.reductions++ < budget) {
       let message: unknown;
       const urgent = core.urgent;
       if (urgent !== undefined && urgent.length > 0) message = urgent.shift();
@@ -587,6 +598,11 @@ export class Node implements AsyncDisposable {
     if (core.hasMessages()) this.scheduler.schedule(core);
   }
 
+  /** @internal `proc.stop(reason)`: the process ends now, from inside its own code. */
+  _terminateSelf(core: ProcessCore, reason: ExitReason): void {
+    this.terminate(core, reason);
+  }
+
   /** @internal A handler threw or its promise rejected. */
   _crashed(core: ProcessCore, err: unknown): void {
     if (core.state === State.Exited) return;
@@ -603,6 +619,7 @@ export class Node implements AsyncDisposable {
   /** Puts a message in a local mailbox. */
   private deliver(core: ProcessCore, message: unknown): void {
     if (core.state === State.Exited) return;
+    this.reductions++;
     core.mailbox.push(message);
     if (core.state === State.Waiting) this.scheduler.schedule(core);
   }
@@ -765,7 +782,16 @@ export class Node implements AsyncDisposable {
     let aliasTag: unknown = tag;
     if (aliasTag instanceof ImproperList && aliasTag.items[0] instanceof ImproperList) aliasTag = aliasTag.items[0];
     if (aliasTag instanceof ImproperList && aliasTag.items.length === 1 && aliasTag.items[0] === A_ALIAS && aliasTag.tail instanceof Ref) {
-      this._send(self, aliasTag.tail, tuple(tag, reply));
+      const alias = aliasTag.tail;
+      if (alias.node === this.name) {
+        // Local caller: hand the reply straight to the waiting call, or to the alias's process.
+        const target = this._aliases.get(this._refKey(alias));
+        if (target === undefined) return;
+        if (isCallWaiter(target)) target.resolveWith(reply);
+        else this.deliver(target, tuple(tag, reply));
+        return;
+      }
+      this._send(self, alias, tuple(tag, reply));
     } else {
       this._send(self, pid, tuple(tag, reply));
     }

@@ -134,7 +134,7 @@ export function trackCall(list: CallLike[], call: CallLike): void {
 export class ProcessCore implements Runnable {
   queued = false;
   state: State = State.Init;
-  readonly mailbox = new Queue<unknown>(4);
+  readonly mailbox = new Queue<unknown>(0);
   /** Exit and down messages of a trapping process: they overtake ordinary messages. */
   urgent: Queue<unknown> | undefined;
   links: Map<string, Pid> | undefined;
@@ -155,8 +155,15 @@ export class ProcessCore implements Runnable {
   abort: AbortController | undefined;
   exitWaiters: ((reason: ExitReason) => void)[] | undefined;
   readonly proc: Process;
-  readonly onSettled = (): void => this.node._settled(this);
-  readonly onRejected = (err: unknown): void => this.node._crashed(this, err);
+  private settledFn: (() => void) | undefined;
+  private rejectedFn: ((err: unknown) => void) | undefined;
+  /** Continuations for an async handler, made on the first one only. */
+  get onSettled(): () => void {
+    return (this.settledFn ??= () => this.node._settled(this));
+  }
+  get onRejected(): (err: unknown) => void {
+    return (this.rejectedFn ??= (err: unknown) => this.node._crashed(this, err));
+  }
 
   constructor(
     readonly node: Node,
@@ -297,6 +304,16 @@ export class Process {
   /** Ends this process now with `reason` (default `normal`). Throws to leave the handler: do not catch it. */
   exit(reason: ExitReason = 'normal'): never {
     throw new ProcessExit(typeof reason === 'string' ? this.core.node._atom(reason) : reason);
+  }
+
+  /**
+   * Ends this process now with `reason` (default `normal`) without throwing:
+   * links and monitors fire at once, and whatever the current handler does
+   * afterwards is inert (sends are dropped, calls fail). Cheaper than
+   * {@link Process.exit} where the handler returns right after.
+   */
+  stop(reason: ExitReason = 'normal'): void {
+    this.core.node._terminateSelf(this.core, typeof reason === 'string' ? this.core.node._atom(reason) : reason);
   }
 
   /** Sends an exit signal to `pid` (Erlang's `exit/2`): `kill` always kills, `normal` is ignored by others. */

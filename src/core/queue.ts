@@ -4,6 +4,9 @@
  * @module
  */
 
+/** Shared by every empty queue; never written (push grows first). */
+const EMPTY: never[] = [];
+
 /** FIFO queue on a power-of-two ring buffer. */
 export class Queue<T> {
   private ring: (T | undefined)[];
@@ -11,10 +14,11 @@ export class Queue<T> {
   private count = 0;
   private mask: number;
 
+  /** With capacity 0, the ring is allocated on the first push. */
   constructor(initialCapacity = 8) {
-    let cap = 4;
+    let cap = initialCapacity <= 0 ? 0 : 4;
     while (cap < initialCapacity) cap <<= 1;
-    this.ring = new Array<T | undefined>(cap);
+    this.ring = cap === 0 ? EMPTY : new Array<T | undefined>(cap);
     this.mask = cap - 1;
   }
 
@@ -57,8 +61,8 @@ export class Queue<T> {
   }
 
   clear(): void {
-    this.ring = new Array<T | undefined>(4);
-    this.mask = 3;
+    this.ring = EMPTY;
+    this.mask = -1;
     this.head = 0;
     this.count = 0;
   }
@@ -72,7 +76,7 @@ export class Queue<T> {
 
   private grow(): void {
     const old = this.ring;
-    const cap = old.length * 2;
+    const cap = old.length === 0 ? 4 : old.length * 2;
     const next = new Array<T | undefined>(cap);
     for (let i = 0; i < this.count; i++) next[i] = old[(this.head + i) & this.mask];
     this.ring = next;

@@ -326,9 +326,9 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     if (request instanceof Tuple && request.elements.length === 2 && request.elements[0] === A_TERMINATE) {
       const reason = request.elements[1];
       const done = this.runTerminate(ctx, reason);
-      const finish = (): never => {
+      const finish = (): void => {
         if (validFrom) ctx.reply(from as From, A_OK);
-        ctx.exit(reason);
+        ctx.stop(reason);
       };
       return isThenable(done) ? done.then(finish) : finish();
     }
@@ -351,9 +351,9 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
 
   private terminate(ctx: Process, reason: ExitReason): void | Promise<void> {
     const done = this.runTerminate(ctx, reason);
-    const finish = (): never => {
+    const finish = (): void => {
       if (!isCleanExit(reason)) ctx.node.log('error', `server ${ctx.self.describe()} terminating: ${formatReason(reason)}`);
-      ctx.exit(reason);
+      ctx.stop(reason);
     };
     return isThenable(done) ? done.then(finish) : finish();
   }
@@ -363,7 +363,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     if (err !== null && typeof err === 'object' && err.constructor.name === 'ProcessExit') throw err;
     if (err instanceof Error) ctx.node.log('error', `server ${ctx.self.describe()} crashed: ${err.stack ?? err.message}`);
     const done = this.runTerminate(ctx, err);
-    const finish = (): never => ctx.exit(err);
+    const finish = (): void => ctx.stop(err);
     return isThenable(done) ? done.then(finish) : finish();
   }
 }
@@ -398,7 +398,7 @@ export function startServer<P extends Protocol, S, A>(
         reject(err);
       },
     };
-    const isProcess = !('spawn' in starter && 'stop' in starter);
+    const isProcess = 'self' in starter;
     const link = options.link === true;
     if (link && !isProcess) {
       reject(new TypeError('startServer: link needs a process as starter'));

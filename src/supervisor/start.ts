@@ -140,7 +140,7 @@ export async function startTopLevel(node: Node, spec: NormalizedSupervisorSpec, 
 
 /** @internal Starts the supervisor process from a node (under a keeper) or from a process. */
 export async function startSupervisorProcess(starter: Node | Process, spec: NormalizedSupervisorSpec, options: ProcessOptions): Promise<Pid> {
-  if ('stop' in starter && 'spawn' in starter) return (await startTopLevel(starter as Node, spec, options, true)).pid;
+  if (!('self' in starter)) return (await startTopLevel(starter as Node, spec, options, true)).pid;
   try {
     return (await startLinked(starter as Process, spec, options, options.link === true)).pid;
   } catch (err) {
