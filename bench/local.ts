@@ -162,7 +162,7 @@ async function spawns(n: number): Promise<number> {
   const child: ProcessHandler = {
     init(c: Process) {
       c.send(c.parent as Pid, A_DONE);
-      c.exit();
+      c.stop(); // the idiomatic way to end from init: the process is gone once init returns
     },
     handleMessage() {},
   };
