@@ -9,3 +9,5 @@ export * from './supervisor/index.js';
 export * from './application/index.js';
 export * from './pool/index.js';
 export * from './web/index.js';
+export * from './tcp/index.js';
+export * from './udp/index.js';

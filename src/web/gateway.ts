@@ -22,21 +22,17 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { atom } from '../terms/atom.js';
 import { Pid } from '../terms/identifiers.js';
-import { Tuple } from '../terms/tuple.js';
 import type { Node } from '../core/node.js';
 import type { Process } from '../core/process.js';
-import { normal } from '../core/reasons.js';
-import { noreply, ok, type ServerBehavior, StartedServer, startServer, type StartOptions, stop } from '../server/server.js';
+import { noreply, ok, type ServerBehavior, StartedServer, startServer, stop } from '../server/server.js';
 import { shutdownAll } from '../supervisor/shutdown.js';
 import { startPool } from '../pool/pool.js';
+import { ownerExitReason, ownerStartOptions } from '../pool/owner.js';
 import { handlerServer, type WebHandler } from './handler.js';
 import { type ExchangeOwner, RequestExchange } from './exchange.js';
 import { WebRequest } from './request.js';
 import { type Method, Router } from './router.js';
-
-const A_EXIT = atom('EXIT');
 
 /** A route: method and path pattern to a pool of handlers. Build it with {@link route}. */
 export interface WebRoute {
@@ -212,13 +208,8 @@ function gatewayBehavior(spec: WebSpec): ServerBehavior<Record<never, never>, Ga
       return ok(state);
     },
     handleInfo(message, state) {
-      if (message instanceof Tuple && message.elements[0] === A_EXIT && message.elements.length === 3) {
-        const reason = message.elements[2];
-        const from = message.elements[1];
-        const isPool = from instanceof Pid && state.pools.some((p) => p.equals(from));
-        if (isPool || reason !== normal) return stop(reason === normal ? atom('shutdown') : reason, state);
-      }
-      return noreply(state);
+      const reason = ownerExitReason(message, state.pools);
+      return reason === undefined ? noreply(state) : stop(reason, state);
     },
     async terminate(_reason, state, ctx) {
       state.stopping = true;
@@ -306,12 +297,7 @@ function onRequest(
  */
 export async function startWeb(starter: Node | Process, spec: WebSpec, options: WebStartOptions = {}): Promise<StartedWeb> {
   const listening: Listening = {};
-  const serverOptions: StartOptions = {
-    trapExit: true,
-    ...(options.name !== undefined ? { name: options.name } : {}),
-    ...(options.link === true ? { link: true } : {}),
-  };
-  const started = await startServer(starter, gatewayBehavior(spec), listening, serverOptions);
+  const started = await startServer(starter, gatewayBehavior(spec), listening, ownerStartOptions(options));
   const address = listening.address as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return new StartedWeb(started.pid, address.address, address.port, `${spec.https !== undefined ? 'https' : 'http'}://${host}:${address.port}`);

@@ -1,0 +1,123 @@
+/**
+ * A TCP connection as its handler sees it: who is on the other side,
+ * writing (framed or raw) with backpressure, closing. Reading is paused
+ * while the socket's write buffer is full or the handler lags behind, so
+ * neither side's memory grows without bound.
+ * @module
+ */
+import type { Socket } from 'node:net';
+import type { Pid } from '../terms/identifiers.js';
+import { type Framing, framePacket, Framer } from './framing.js';
+
+/** Data messages in a handler's mailbox for one connection before the socket stops reading. */
+const MAX_QUEUED = 8;
+
+/**
+ * One accepted connection. Handlers receive it in every callback.
+ *
+ * @example
+ * ```ts
+ * handleData(conn, packet, state) {
+ *   if (!conn.send(packet)) await conn.drain(); // echo, waiting when the client reads slowly
+ *   return state;
+ * }
+ * ```
+ */
+export class TcpConnection {
+  /** @internal The handler process that owns the connection. */
+  owner: Pid | undefined;
+  /** @internal ergo's raw contract: bytes the handler did not consume. */
+  leftover: Buffer | undefined;
+  /** @internal */
+  readonly framer: Framer | undefined;
+  /** @internal Data messages sent to the owner and not yet handled. */
+  queued = 0;
+  private writeBlocked = false;
+  private closed = false;
+
+  /** @internal */
+  constructor(
+    /** Unique per listener. */
+    readonly id: number,
+    /** @internal */
+    readonly socket: Socket,
+    readonly framing: Framing,
+  ) {
+    this.framer = framing === 'raw' ? undefined : new Framer(framing);
+    socket.on('drain', () => {
+      this.writeBlocked = false;
+      this.flow();
+    });
+    socket.once('close', () => (this.closed = true));
+  }
+
+  /** The peer's address. */
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+  /** The peer's port. */
+  get remotePort(): number | undefined {
+    return this.socket.remotePort;
+  }
+  /** True until the connection has closed. */
+  get open(): boolean {
+    return !this.closed && !this.socket.destroyed;
+  }
+
+  /** Sends one packet, framed by the connection's framing. Returns false when the write buffer is full: wait for {@link drain}. */
+  send(packet: Uint8Array | string): boolean {
+    return this.write(framePacket(this.framing, packet));
+  }
+
+  /** Writes bytes as they are (no framing). Returns false when the write buffer is full. */
+  write(data: Uint8Array | string): boolean {
+    if (!this.open) return false;
+    const ok = this.socket.write(data);
+    if (!ok) {
+      this.writeBlocked = true;
+      this.flow();
+    }
+    return ok;
+  }
+
+  /** Resolves when the write buffer has room again (at once if it has, or if the connection closed). */
+  drain(): Promise<void> {
+    if (!this.writeBlocked || !this.open) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off('drain', done);
+        this.socket.off('close', done);
+        resolve();
+      };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  /** Closes the connection after pending writes (half-close, then the socket closes). */
+  close(): void {
+    if (this.open) this.socket.end();
+  }
+
+  /** Closes the connection at once. */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** @internal Set by the listener: told when a handler takes the connection. */
+  onClaim: ((conn: TcpConnection) => void) | undefined;
+
+  /** @internal The handler `pid` takes the connection: reading starts. */
+  claim(pid: Pid): void {
+    this.owner = pid;
+    this.onClaim?.(this);
+    this.flow();
+  }
+
+  /** @internal Pauses reading while writes are blocked or the handler lags; resumes otherwise. */
+  flow(): void {
+    if (!this.open || this.owner === undefined) return;
+    if (this.writeBlocked || this.queued >= MAX_QUEUED) this.socket.pause();
+    else this.socket.resume();
+  }
+}

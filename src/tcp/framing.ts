@@ -1,0 +1,93 @@
+/**
+ * Framing for TCP streams: cut a byte stream into whole packets, either
+ * length-prefixed (a 1, 2 or 4-byte big-endian length, like Erlang's
+ * `{packet, N}`) or line-delimited (`\n`, like `{packet, line}`); and frame
+ * outgoing packets the same way.
+ * @module
+ */
+
+/**
+ * How a TCP handler receives data. `raw`: chunks as they arrive, with
+ * ergo's contract (the handler returns how many bytes it did not consume;
+ * they are prefixed to the next chunk). `length`: whole packets after a
+ * `bytes`-byte length header. `line`: whole lines without the `\n` (and `\r`).
+ */
+export type Framing =
+  | 'raw'
+  | 'line'
+  | { readonly type: 'length'; readonly bytes: 1 | 2 | 4; readonly maxPacket?: number }
+  | { readonly type: 'line'; readonly maxLine?: number };
+
+/** A packet over the framing's size limit: the connection is closed. */
+export class FramingError extends Error {
+  override name = 'FramingError';
+}
+
+/**
+ * Accumulates chunks and yields whole packets.
+ *
+ * @example
+ * ```ts
+ * const f = new Framer({ type: 'length', bytes: 2 });
+ * f.push(Buffer.from([0, 3, 97, 98])); // []
+ * f.push(Buffer.from([99]));           // [<Buffer 61 62 63>]
+ * ```
+ */
+export class Framer {
+  private buffer: Buffer = Buffer.alloc(0);
+  private readonly kind: 'line' | 'length';
+  private readonly bytes: number;
+  private readonly max: number;
+
+  constructor(framing: Exclude<Framing, 'raw'>) {
+    if (framing === 'line' || framing.type === 'line') {
+      this.kind = 'line';
+      this.bytes = 0;
+      this.max = framing === 'line' ? 1024 * 1024 : (framing.maxLine ?? 1024 * 1024);
+    } else {
+      this.kind = 'length';
+      this.bytes = framing.bytes;
+      this.max = framing.maxPacket ?? 16 * 1024 * 1024;
+    }
+  }
+
+  /** Adds a chunk; returns the packets it completes. Throws {@link FramingError} past the size limit. */
+  push(chunk: Buffer): Buffer[] {
+    const buf = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    const out: Buffer[] = [];
+    let pos = 0;
+    if (this.kind === 'line') {
+      for (;;) {
+        const nl = buf.indexOf(10, pos);
+        if (nl < 0) break;
+        const end = nl > pos && buf[nl - 1] === 13 ? nl - 1 : nl;
+        out.push(buf.subarray(pos, end));
+        pos = nl + 1;
+      }
+      if (buf.length - pos > this.max) throw new FramingError(`line longer than ${this.max} bytes`);
+    } else {
+      const h = this.bytes;
+      while (buf.length - pos >= h) {
+        const len = h === 1 ? buf.readUInt8(pos) : h === 2 ? buf.readUInt16BE(pos) : buf.readUInt32BE(pos);
+        if (len > this.max) throw new FramingError(`packet of ${len} bytes is over the ${this.max}-byte limit`);
+        if (buf.length - pos - h < len) break;
+        out.push(buf.subarray(pos + h, pos + h + len));
+        pos += h + len;
+      }
+    }
+    this.buffer = pos === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(pos));
+    return out;
+  }
+}
+
+/** Frames one outgoing packet: adds the length header or the `\n`; `raw` sends it as is. */
+export function framePacket(framing: Framing, packet: Uint8Array | string): Uint8Array | string {
+  if (framing === 'raw') return packet;
+  if (framing === 'line' || framing.type === 'line') return typeof packet === 'string' ? `${packet}\n` : Buffer.concat([packet, Buffer.from('\n')]);
+  const body = typeof packet === 'string' ? Buffer.from(packet) : packet;
+  const header = Buffer.alloc(framing.bytes);
+  if (framing.bytes === 1) header.writeUInt8(body.length);
+  else if (framing.bytes === 2) header.writeUInt16BE(body.length);
+  else header.writeUInt32BE(body.length);
+  return Buffer.concat([header, body]);
+}

@@ -1,0 +1,194 @@
+/**
+ * TCP: ergo's gen.TCP on `node:net` / `node:tls`. A listener process
+ * accepts connections and hands each to one handler of a pool (round
+ * robin); the handler then gets the connection's events as messages.
+ * A handler that crashes loses its connections (they are closed) and is
+ * restarted; stopping the listener closes the server and every connection.
+ *
+ * @example
+ * ```ts
+ * const echo: TcpHandler<undefined> = { init: () => ok(undefined), handleData: (c, p, s) => (c.send(p), s) };
+ * const tcp = await startTcp(node, { port: 0, framing: 'line', handler: echo, args: undefined });
+ * const socket = net.connect(tcp.port, '127.0.0.1'); // "hi\n" comes back as "hi\n"
+ * ```
+ * @module
+ */
+import { createServer as createNetServer, type AddressInfo, type ListenOptions, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
+import { Pid } from '../terms/identifiers.js';
+import type { Node } from '../core/node.js';
+import type { Process } from '../core/process.js';
+import { noreply, ok, type ServerBehavior, StartedServer, startServer, stop } from '../server/server.js';
+import { shutdownAll } from '../supervisor/shutdown.js';
+import { startPool } from '../pool/pool.js';
+import { ownerExitReason, ownerStartOptions } from '../pool/owner.js';
+import { TcpConnection } from './connection.js';
+import type { Framing } from './framing.js';
+import { TcpEvent, type TcpHandler, tcpHandlerServer } from './handler.js';
+
+/** What a TCP listener serves and how. */
+export interface TcpSpec<S, A> {
+  /** Default `127.0.0.1`; `::` or `0.0.0.0` for all interfaces. */
+  readonly host?: string;
+  /** Default 0: a free port (see {@link StartedTcp.port}). */
+  readonly port?: number;
+  /** Serve TLS with these options (key, cert...). */
+  readonly tls?: TlsOptions;
+  /**
+   * Let several listeners bind the same port (SO_REUSEPORT). Passed to
+   * `listen`; Node honours it from v22.12/v23.1 on Linux and BSD, and
+   * ignores it on older runtimes (Node 20 included).
+   */
+  readonly reusePort?: boolean;
+  readonly handler: TcpHandler<S, A>;
+  readonly args: A;
+  /** Handlers in the pool; default 4. */
+  readonly poolSize?: number;
+  /** Default `raw`. */
+  readonly framing?: Framing;
+  /** Close (or call `handleTimeout` on) a connection with no activity for this many ms. Default: none. */
+  readonly idleTimeout?: number;
+  /** Refuse connections beyond this many. */
+  readonly maxConnections?: number;
+  /** TCP keep-alive probes after this many ms idle. Default: off. */
+  readonly keepAlive?: number;
+  /** Disable Nagle's algorithm; default true. */
+  readonly noDelay?: boolean;
+}
+
+/** Options of {@link startTcp}. */
+export interface TcpStartOptions {
+  readonly name?: string;
+  readonly link?: boolean;
+}
+
+/** A started listener: its pid and where it listens. */
+export class StartedTcp extends StartedServer<Record<never, never>> {
+  constructor(
+    pid: Pid,
+    readonly host: string,
+    readonly port: number,
+  ) {
+    super(pid);
+  }
+}
+
+/** The listener's state, as `getServerState` shows it. */
+export interface TcpState {
+  readonly server: Server;
+  readonly pool: Pid;
+  readonly connections: Set<TcpConnection>;
+}
+
+interface Listening {
+  address?: AddressInfo;
+}
+
+function pidKey(p: Pid): string {
+  return `${p.id}.${p.serial}.${p.creation}`;
+}
+
+function listenerBehavior<S, A>(spec: TcpSpec<S, A>): ServerBehavior<Record<never, never>, TcpState, Listening> {
+  const framing = spec.framing ?? 'raw';
+  return {
+    behavior: 'tcp',
+    async init(listening, ctx) {
+      const pool = (
+        await startPool(ctx, { size: spec.poolSize ?? 4, worker: tcpHandlerServer(spec.handler), args: spec.args, restartIntensity: { intensity: 1000, period: 5 } }, { link: true })
+      ).pid;
+      const connections = new Set<TcpConnection>();
+      const owned = new Map<string, Set<TcpConnection>>();
+      let nextId = 0;
+      // The connections of a handler that exits (crash, kill) are closed; the pool restarts the handler.
+      const onClaim = (conn: TcpConnection): void => {
+        const owner = conn.owner as Pid;
+        const key = pidKey(owner);
+        let set = owned.get(key);
+        if (set === undefined) {
+          const s = new Set<TcpConnection>();
+          owned.set(key, (set = s));
+          void ctx.node.waitExit(owner).then(() => {
+            owned.delete(key);
+            for (const c of s) c.destroy();
+          });
+        }
+        if (!connections.has(conn)) {
+          ctx.send(owner, new TcpEvent('disconnect', conn, undefined)); // it closed while queued
+          return;
+        }
+        set.add(conn);
+        conn.socket.once('close', () => set.delete(conn));
+      };
+      const onSocket = (socket: Socket): void => {
+        const conn = new TcpConnection(++nextId, socket, framing);
+        conn.onClaim = onClaim;
+        connections.add(conn);
+        socket.setNoDelay(spec.noDelay ?? true);
+        if (spec.keepAlive !== undefined) socket.setKeepAlive(true, spec.keepAlive);
+        if (spec.idleTimeout !== undefined) {
+          socket.setTimeout(spec.idleTimeout);
+          socket.on('timeout', () => conn.owner !== undefined && ctx.send(conn.owner, new TcpEvent('timeout', conn, undefined)));
+        }
+        socket.on('data', (chunk: Buffer) => {
+          if (conn.owner === undefined) return;
+          conn.queued++;
+          conn.flow();
+          ctx.send(conn.owner, new TcpEvent('data', conn, chunk));
+        });
+        socket.pause(); // until a handler takes it
+        socket.on('error', () => {}); // 'close' follows
+        socket.once('close', () => {
+          connections.delete(conn);
+          if (conn.owner !== undefined) ctx.send(conn.owner, new TcpEvent('disconnect', conn, undefined));
+        });
+        ctx.send(pool, new TcpEvent('connect', conn, undefined));
+      };
+      const server = spec.tls !== undefined ? createTlsServer(spec.tls) : createNetServer();
+      server.on(spec.tls !== undefined ? 'secureConnection' : 'connection', onSocket);
+      if (spec.tls !== undefined) server.on('tlsClientError', () => {});
+      if (spec.maxConnections !== undefined) server.maxConnections = spec.maxConnections;
+      ctx.signal.addEventListener('abort', () => {
+        server.close();
+        for (const c of connections) c.destroy();
+      });
+      const options: ListenOptions & { reusePort?: boolean } = { host: spec.host ?? '127.0.0.1', port: spec.port ?? 0 };
+      if (spec.reusePort === true) options.reusePort = true;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(options, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      server.on('error', (err) => ctx.node.log('error', `tcp ${ctx.self.describe()}: ${err.message}`));
+      listening.address = server.address() as AddressInfo;
+      return ok({ server, pool, connections });
+    },
+    handleInfo(message, state) {
+      const reason = ownerExitReason(message, [state.pool]);
+      return reason === undefined ? noreply(state) : stop(reason, state);
+    },
+    async terminate(_reason, state, ctx) {
+      const closed = new Promise<void>((resolve) => state.server.close(() => resolve()));
+      for (const c of state.connections) c.destroy();
+      await closed;
+      if (ctx.node.isAlive(state.pool)) await shutdownAll(ctx, [state.pool], 'infinity');
+    },
+  };
+}
+
+/**
+ * Starts a TCP listener and its handler pool; resolves once it listens.
+ * Stop it with `stopServer` or from its supervisor ({@link tcpChild}).
+ *
+ * @example
+ * ```ts
+ * const tcp = await startTcp(node, { framing: { type: 'length', bytes: 4 }, handler: rpc, args: db, poolSize: 8, idleTimeout: 60_000 });
+ * ```
+ */
+export async function startTcp<S, A>(starter: Node | Process, spec: TcpSpec<S, A>, options: TcpStartOptions = {}): Promise<StartedTcp> {
+  const listening: Listening = {};
+  const started = await startServer(starter, listenerBehavior(spec), listening, ownerStartOptions(options));
+  const address = listening.address as AddressInfo;
+  return new StartedTcp(started.pid, address.address, address.port);
+}
