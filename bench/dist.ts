@@ -1,0 +1,243 @@
+/**
+ * Distribution benchmark: Beamline-to-Beamline next to Erlang-to-Erlang in
+ * the same run. Each pair is two OS processes (two Node.js child processes,
+ * two erl nodes) on loopback with a private EPMD port.
+ *
+ * - `remote_send`: one sender sends N messages to a registered process on
+ *   the other node; the receiver counts them and acknowledges the last
+ *   (msgs/s, measured from the first send to the ack).
+ * - `remote_call`: sequential gen_server-style calls (calls/s).
+ * - `remote_call_8`: 8 concurrent callers (calls/s).
+ *
+ * Run alone: `npx tsc -p . && node build/bench/dist.js [--quick]`
+ * (the child role: `node build/bench/dist.js --peer receiver|sender ...`).
+ * @module
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { atom, tuple, isTuple, type Pid, type Tuple } from '../src/terms/index.js';
+import { startNode } from '../src/dist/index.js';
+
+/** One measurement. */
+export interface DistBenchResult {
+  scenario: string;
+  impl: 'beamline' | 'erlang';
+  value: number;
+  unit: string;
+}
+
+interface Counts {
+  send: number;
+  call: number;
+  call8: number;
+}
+
+const COOKIE = 'benchcookie';
+
+function counts(quick: boolean): Counts {
+  return quick ? { send: 100_000, call: 5_000, call8: 20_000 } : { send: 1_000_000, call: 50_000, call8: 200_000 };
+}
+
+/** Child role: the receiving node (a sink and an echo server). */
+async function receiver(name: string, epmdPort: number): Promise<void> {
+  const node = await startNode({ name, cookie: COOKIE, epmdPort });
+  let count = 0;
+  node.spawn(
+    {
+      handleMessage: (m, p) => {
+        count++;
+        if (isTuple(m, 3) && m.elements[0] === atom('last')) {
+          p.send(m.elements[1] as Pid, tuple(atom('ack'), count));
+          count = 0;
+        }
+      },
+    },
+    { name: 'sink' },
+  );
+  node.spawn(
+    {
+      handleMessage: (m, p) => {
+        if (isTuple(m, 3)) p.reply(m.elements[1] as Tuple<[Pid, unknown]>, m.elements[2]);
+      },
+    },
+    { name: 'echo' },
+  );
+  process.stdout.write('READY\n');
+  process.stdin.resume();
+  process.stdin.on('end', () => void node.stop().then(() => process.exit(0)));
+}
+
+/** Child role: the sending node; prints the results as JSON. */
+async function sender(name: string, epmdPort: number, peer: string, c: Counts): Promise<void> {
+  const node = await startNode({ name, cookie: COOKIE, epmdPort, embeddedEpmd: false });
+  const sink = { name: 'sink', node: peer };
+  const echo = { name: 'echo', node: peer };
+  await node.call(echo, 'warmup');
+  const results: Record<string, number> = {};
+  // remote_send
+  await new Promise<void>((resolve) => {
+    const t0 = performance.now();
+    node.spawn({
+      init: (p) => {
+        const payload = tuple(atom('msg'), 12345, 'hello');
+        let i = 0;
+        const burst = (): void => {
+          const end = Math.min(i + 5000, c.send - 1);
+          for (; i < end; i++) p.send(sink, payload);
+          if (i < c.send - 1) setImmediate(burst);
+          else p.send(sink, tuple(atom('last'), p.self, i));
+        };
+        burst();
+      },
+      handleMessage: (m) => {
+        if (isTuple(m, 2) && m.elements[0] === atom('ack')) {
+          results['remote_send'] = c.send / ((performance.now() - t0) / 1000);
+          resolve();
+        }
+      },
+    });
+  });
+  // remote_call
+  let t0 = performance.now();
+  for (let i = 0; i < c.call; i++) await node.call(echo, i);
+  results['remote_call'] = c.call / ((performance.now() - t0) / 1000);
+  // remote_call_8
+  t0 = performance.now();
+  const per = Math.floor(c.call8 / 8);
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let i = 0; i < per; i++) await node.call(echo, i);
+    }),
+  );
+  results['remote_call_8'] = (per * 8) / ((performance.now() - t0) / 1000);
+  process.stdout.write(`RESULT ${JSON.stringify(results)}\n`);
+  await node.stop();
+}
+
+function waitLine(child: ChildProcess, pattern: RegExp, timeout: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeout} ms: ${out}`)), timeout);
+    const onData = (b: Buffer): void => {
+      out += b.toString();
+      const m = pattern.exec(out);
+      if (m !== null) {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        resolve(m[1] ?? m[0]);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+    child.once('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`child exited before ${pattern}: ${out}`));
+    });
+  });
+}
+
+async function beamlinePair(c: Counts): Promise<Record<string, number>> {
+  const self = fileURLToPath(import.meta.url);
+  const epmdPort = randomInt(20000, 60000);
+  const tag = randomInt(1e6);
+  const R = `benchr${tag}@127.0.0.1`;
+  const rx = spawn(process.execPath, [self, '--peer', 'receiver', R, String(epmdPort)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  try {
+    await waitLine(rx, /READY/, 20_000);
+    const tx = spawn(process.execPath, [self, '--peer', 'sender', `benchs${tag}@127.0.0.1`, String(epmdPort), R, JSON.stringify(c)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return JSON.parse(await waitLine(tx, /RESULT (.*)\n/, 120_000)) as Record<string, number>;
+  } finally {
+    rx.stdin?.end();
+    rx.kill();
+  }
+}
+
+function erlangPair(c: Counts): Promise<Record<string, number>> {
+  const dir = mkdtempSync(join(tmpdir(), 'beamline-distbench-'));
+  const epmdPort = randomInt(20000, 60000);
+  const tag = randomInt(1e6);
+  const R = `erlr${tag}@127.0.0.1`;
+  const env = { ...process.env, ERL_EPMD_PORT: String(epmdPort), ERL_CRASH_DUMP_SECONDS: '0' };
+  const dist = ['-start_epmd', 'false', '-kernel', 'inet_dist_use_interface', '{127,0,0,1}', '-setcookie', COOKIE, '-noshell'];
+  const epmd = spawn('epmd', ['-port', String(epmdPort), '-address', '127.0.0.1'], { stdio: 'ignore' });
+  const recvEval =
+    `register(sink, spawn(fun() -> S = fun Loop(N) -> receive {last, From, _} -> From ! {ack, N + 1}, Loop(0); _ -> Loop(N + 1) end end, S(0) end)), ` +
+    `register(echo, spawn(fun E() -> receive {'$gen_call', From, Req} -> gen:reply(From, Req), E() end end)), io:format("READY~n").`;
+  const sendEval =
+    `P = '${R}', ` +
+    `Wait = fun W(0) -> ok; W(K) -> case net_adm:ping(P) of pong -> ok; pang -> timer:sleep(50), W(K - 1) end end, Wait(100), ` +
+    `gen_server:call({echo, P}, warmup), ` +
+    `T0 = erlang:monotonic_time(microsecond), ` +
+    `lists:foreach(fun(_) -> {sink, P} ! {msg, 12345, <<"hello">>} end, lists:seq(1, ${c.send - 1})), {sink, P} ! {last, self(), 0}, ` +
+    `receive {ack, _} -> ok end, T1 = erlang:monotonic_time(microsecond), ` +
+    `lists:foreach(fun(I) -> gen_server:call({echo, P}, I) end, lists:seq(1, ${c.call})), T2 = erlang:monotonic_time(microsecond), ` +
+    `Me = self(), Per = ${Math.floor(c.call8 / 8)}, ` +
+    `[spawn(fun() -> lists:foreach(fun(I) -> gen_server:call({echo, P}, I) end, lists:seq(1, Per)), Me ! done end) || _ <- lists:seq(1, 8)], ` +
+    `[receive done -> ok end || _ <- lists:seq(1, 8)], T3 = erlang:monotonic_time(microsecond), ` +
+    `io:format("RESULT {\\"remote_send\\":~p,\\"remote_call\\":~p,\\"remote_call_8\\":~p}~n", ` +
+    `[${c.send} / ((T1 - T0) / 1.0e6), ${c.call} / ((T2 - T1) / 1.0e6), Per * 8 / ((T3 - T2) / 1.0e6)]), halt(0).`;
+  const rx = spawn('erl', ['-name', R, ...dist, '-eval', recvEval], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return (async () => {
+    try {
+      await waitLine(rx, /READY/, 30_000);
+      const out = await new Promise<string>((resolve, reject) =>
+        execFile('erl', ['-name', `erls${tag}@127.0.0.1`, ...dist, '-eval', sendEval], { cwd: dir, env, timeout: 180_000 }, (err, so, se) =>
+          err === null ? resolve(so) : reject(new Error(`${err.message} ${so} ${se}`)),
+        ),
+      );
+      const m = /RESULT (.*)/.exec(out);
+      if (m === null) throw new Error(`erl sender printed no result: ${out}`);
+      return JSON.parse(m[1] as string) as Record<string, number>;
+    } finally {
+      rx.kill('SIGKILL');
+      epmd.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  })();
+}
+
+/**
+ * Runs both pairs and returns the numbers side by side. The Erlang pair is
+ * skipped (with a message on stderr) when `erl` is missing.
+ *
+ * @example
+ * ```ts
+ * const rows = await runDistBench({ quick: true });
+ * console.table(rows);
+ * ```
+ */
+export async function runDistBench(opts: { quick: boolean }): Promise<DistBenchResult[]> {
+  const c = counts(opts.quick);
+  const rows: DistBenchResult[] = [];
+  const push = (impl: 'beamline' | 'erlang', r: Record<string, number>): void => {
+    for (const scenario of ['remote_send', 'remote_call', 'remote_call_8']) {
+      const value = r[scenario];
+      if (value !== undefined) rows.push({ scenario, impl, value: Math.round(value), unit: scenario === 'remote_send' ? 'msgs/s' : 'calls/s' });
+    }
+  };
+  push('beamline', await beamlinePair(c));
+  try {
+    push('erlang', await erlangPair(c));
+  } catch (err) {
+    process.stderr.write(`dist bench: Erlang pair skipped: ${(err as Error).message.split('\n')[0] ?? ''}\n`);
+  }
+  return rows;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const args = process.argv.slice(2);
+  if (args[0] === '--peer') {
+    const [, role, name, port, peer, countsJson] = args;
+    if (role === 'receiver') await receiver(name as string, Number(port));
+    else await sender(name as string, Number(port), peer as string, JSON.parse(countsJson as string) as Counts);
+  } else {
+    const rows = await runDistBench({ quick: args.includes('--quick') });
+    console.table(rows);
+  }
+}
