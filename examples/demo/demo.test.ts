@@ -1,0 +1,127 @@
+/**
+ * The demo as a newcomer runs it: start `build/examples/demo/main.js` (what
+ * `npm start` runs after compiling), then run the README's curl commands and
+ * its Erlang command exactly as written, with only the ports changed to free
+ * ones, and the TCP line protocol with a socket.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import { assertErl, erlSkipReason } from '../../src/dist/testing/erl.js';
+
+const run = promisify(execFile);
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/** The shell lines of the fenced block after `<!-- demo:<label> -->` in README.md. */
+function readmeCommands(label: string): string[] {
+  const readme = readFileSync('README.md', 'utf8');
+  const at = readme.indexOf(`<!-- demo:${label} -->`);
+  assert.ok(at >= 0, `README.md has a demo:${label} block`);
+  const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(at));
+  assert.ok(block?.[1] !== undefined);
+  return block[1].split('\n').filter((l) => l.trim() !== '');
+}
+
+let demo: ChildProcess;
+let output = '';
+let httpPort = 0;
+let tcpPort = 0;
+let epmdPort = 0;
+let cwd = '';
+
+before(async () => {
+  [httpPort, tcpPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
+  cwd = mkdtempSync(join(tmpdir(), 'beamline-demo-'));
+  demo = spawn(process.execPath, ['build/examples/demo/main.js'], {
+    env: { ...process.env, PORT: String(httpPort), TCP_PORT: String(tcpPort), ERL_EPMD_PORT: String(epmdPort) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  demo.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  demo.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const check = (): void => {
+      if (output.includes('Press Ctrl-C to stop.')) resolve();
+    };
+    demo.stdout?.on('data', check);
+    demo.once('exit', (code) => reject(new Error(`demo exited early (${code}): ${output}`)));
+  });
+});
+
+after(async () => {
+  if (demo.exitCode === null) {
+    demo.kill('SIGINT');
+    await once(demo, 'exit');
+  }
+  rmSync(cwd, { recursive: true, force: true });
+});
+
+test('the README curl commands work against the demo', async () => {
+  const lines = readmeCommands('curl').map((l) => l.replaceAll('127.0.0.1:8080', `127.0.0.1:${httpPort}`));
+  const results: string[] = [];
+  for (const line of lines) results.push((await run('bash', ['-c', line])).stdout);
+  assert.deepEqual(JSON.parse(results[0] as string), { ok: true });
+  assert.deepEqual(JSON.parse(results[1] as string), { lang: 'erlang' });
+  assert.ok((JSON.parse(results[2] as string) as string[]).includes('greeting'));
+  assert.deepEqual(JSON.parse(results[3] as string), { ok: true });
+  assert.match(results[4] as string, /^HTTP\/1\.1 404/);
+  const page = await fetch(`http://127.0.0.1:${httpPort}/`);
+  const html = await page.text();
+  assert.match(html, /Supervision tree/);
+  assert.match(html, /kv/);
+});
+
+test('the TCP line protocol', async () => {
+  const socket = connect(tcpPort, '127.0.0.1');
+  await once(socket, 'connect');
+  const replies: string[] = [];
+  let buffered = '';
+  const got = new Promise<void>((resolve) => {
+    socket.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      const parts = buffered.split('\n');
+      buffered = parts.pop() ?? '';
+      replies.push(...parts);
+      if (replies.length === 6) resolve();
+    });
+  });
+  socket.write('PUT tcpkey {"n":1}\nGET tcpkey\nDEL tcpkey\nGET tcpkey\nPUT bad notjson\nHELLO\n');
+  await got;
+  socket.end();
+  assert.deepEqual(replies.slice(0, 4), ['OK', 'VALUE {"n":1}', 'OK', 'NOT_FOUND']);
+  assert.match(replies[4] as string, /^ERROR/);
+  assert.match(replies[5] as string, /^ERROR/);
+});
+
+test('the README Erlang command talks to kv', { skip: erlSkipReason() }, async () => {
+  assertErl();
+  const line = readmeCommands('erl')[0] ?? '';
+  assert.ok(line.startsWith('erl -name'));
+  const { stdout } = await run('bash', ['-c', line], {
+    cwd,
+    env: { ...process.env, ERL_EPMD_PORT: String(epmdPort), ERL_CRASH_DUMP_SECONDS: '0' },
+    timeout: 60_000,
+  });
+  assert.match(stdout, /<<"hello">> \[.*<<"greeting">>.*\]/);
+});
+
+test('Ctrl-C stops the demo cleanly', async () => {
+  demo.kill('SIGINT');
+  const [code] = (await once(demo, 'exit')) as [number];
+  assert.equal(code, 0);
+  assert.match(output, /stopped cleanly/);
+});
