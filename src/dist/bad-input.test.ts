@@ -36,9 +36,9 @@ describe('hostile peers', () => {
       cookie: 'c',
       epmdPort,
       stallTimeout: 300,
-      node: { logger: (_level, message) => logs.push(message) },
+      node: { logger: (_level, message) => logs.push(message), shutdownTimeout: 200 },
     });
-    good = await startNode({ name: G, cookie: 'c', epmdPort, node: { logger: () => {} } });
+    good = await startNode({ name: G, cookie: 'c', epmdPort, node: { logger: () => {}, shutdownTimeout: 200 } });
     new Inbox(v, { name: 'box' });
   });
   after(async () => {

@@ -67,7 +67,7 @@ describe('Beamline node with real erl and elixir nodes', { skip: erlSkipReason()
   }
 
   before(async () => {
-    ts = await startNode({ name: TS, cookie: COOKIE, epmdPort, node: { logger: () => {} } });
+    ts = await startNode({ name: TS, cookie: COOKIE, epmdPort, node: { logger: () => {}, shutdownTimeout: 200 } });
     await startServer<{ call: [unknown, number]; cast: [unknown] }, number, undefined>(
       ts,
       {

@@ -28,7 +28,7 @@ import { ErlangThrow } from './rpc.js';
 import { createSelfSignedCertificate } from './transport.js';
 import { Inbox } from './testing/inbox.js';
 
-const quiet = { logger: (): void => {} };
+const quiet = { logger: (): void => {}, shutdownTimeout: 200 };
 
 function isDown(m: unknown, reason?: unknown): boolean {
   return isTuple(m, 5) && m.elements[0] === atom('DOWN') && (reason === undefined || m.elements[4] === reason);
