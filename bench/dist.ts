@@ -77,6 +77,19 @@ async function sender(name: string, epmdPort: number, peer: string, c: Counts): 
   const sink = { name: 'sink', node: peer };
   const echo = { name: 'echo', node: peer };
   await node.call(echo, 'warmup');
+  // Warm-up, as the local scenarios do: the JIT compiles the send, call and codec paths before the clock starts
+  // (Erlang needs none). A tenth of each count, plus a send burst acknowledged by the sink.
+  for (let i = 0; i < Math.max(1000, c.call / 5); i++) await node.call(echo, i);
+  await new Promise<void>((resolve) => {
+    node.spawn({
+      init: (p) => {
+        const payload = tuple(atom('msg'), 12345, 'hello');
+        for (let i = 0; i < c.send / 10; i++) p.send(sink, payload);
+        p.send(sink, tuple(atom('last'), p.self, 0));
+      },
+      handleMessage: () => resolve(),
+    });
+  });
   const results: Record<string, number> = {};
   // remote_send
   await new Promise<void>((resolve) => {

@@ -116,14 +116,16 @@ class CallWaiter {
   deliver(message: unknown): void {
     if (this.done) return;
     const reply = message instanceof Tuple && message.elements.length === 2 ? message.elements[1] : message;
+    this.done = true;
+    this.resolve(reply); // first: the caller's continuation is queued before anything finish() queues
     this.finish();
-    this.resolve(reply);
   }
   /** The reply value itself (a local server answered). */
   resolveWith(reply: unknown): void {
     if (this.done) return;
-    this.finish();
+    this.done = true;
     this.resolve(reply);
+    this.finish();
   }
   fail(err: Error): void {
     if (this.done) return;

@@ -22,6 +22,8 @@ import { AtomCacheReader } from './atom-cache.js';
 import { DistError } from './errors.js';
 import { DFLAG } from './flags.js';
 import type { HandshakeResult } from './handshake.js';
+import type { Encoder } from '../etf/encoder.js';
+import { EtfWriter } from '../etf/writer.js';
 
 /** Default largest accepted frame: 128 MiB. */
 export const DEFAULT_MAX_FRAME_SIZE = 128 * 1024 * 1024;
@@ -34,6 +36,8 @@ const TAG_FRAGMENT_START = 69;
 const TAG_FRAGMENT_CONT = 70;
 const TAG_PASS_THROUGH = 112;
 const FRAGMENT_HEAD = 18; // 131, tag, SeqId u64, FragId u64
+/** Size the outgoing batch keeps between flushes. */
+const BATCH_KEEP = 64 * 1024;
 
 /** One received distribution message, reassembled if it came in fragments. */
 export interface DistFrame {
@@ -313,6 +317,8 @@ export class DistConnection {
   private resolveClosed!: (reason: DistError) => void;
   private closeReason: DistError | undefined;
   private corked = false;
+  private readonly batch = new EtfWriter(BATCH_KEEP);
+  private flushQueued = false;
   private wrote = false;
   private isCongested = false;
   private nextSeqId = 1n;
@@ -375,7 +381,7 @@ export class DistConnection {
 
   /** Bytes written and not yet handed to the kernel. */
   get bufferedBytes(): number {
-    return this.socket.writableLength;
+    return this.socket.writableLength + this.batch.length;
   }
 
   /** Bytes held for incomplete incoming fragmented messages. */
@@ -405,8 +411,70 @@ export class DistConnection {
     this.wrote = false;
   }
 
+  /**
+   * The hot path of sending: encodes `control` (and `message`) straight into
+   * the connection's outgoing batch as one `131,68,0` frame; every frame of
+   * the current turn leaves in a single socket write. Returns false, having
+   * written nothing, when the frame needs another form (no
+   * DIST_HDR_ATOM_CACHE, or large enough to fragment): use
+   * {@link DistConnection.sendMessage} then. Encoding errors are thrown with
+   * the batch left as it was.
+   */
+  sendTerms(encoder: Encoder, control: unknown, hasMessage: boolean, message: unknown): boolean {
+    if (this.closeReason !== undefined) return true;
+    if ((this.flags & DFLAG.DIST_HDR_ATOM_CACHE) === 0n) return false;
+    const w = this.batch;
+    const start = w.length;
+    try {
+      w.skip(4);
+      w.u8(VERSION);
+      w.u8(TAG_HEADER);
+      w.u8(0);
+      encoder.writeTerm(w, control);
+      if (hasMessage) encoder.writeTerm(w, message);
+    } catch (err) {
+      w.length = start;
+      throw err;
+    }
+    const len = w.length - start - 4;
+    if (len > this.fragmentSize && (this.flags & DFLAG.FRAGMENTS) !== 0n) {
+      w.length = start;
+      return false;
+    }
+    w.setU32(start, len);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      // A microtask: frames queued by continuations of this turn (the next call of a caller that just
+      // got its reply) join the same write.
+      queueMicrotask(this.flushBatch);
+    }
+    return true;
+  }
+
+  /** Writes the batched frames (one copy, one socket write). */
+  private readonly flushBatch = (): void => {
+    this.flushQueued = false;
+    const w = this.batch;
+    if (w.length === 0 || this.closeReason !== undefined) {
+      w.reset();
+      return;
+    }
+    const out = Buffer.allocUnsafe(w.length);
+    w.buf.copy(out, 0, 0, w.length);
+    // A burst may have grown the batch; give the memory back once it is sent.
+    if (w.buf.length > BATCH_KEEP) w.buf = Buffer.allocUnsafe(BATCH_KEEP);
+    w.reset();
+    this.socket.write(out);
+    this.wrote = true;
+    if (!this.isCongested && this.socket.writableLength > this.highWaterMark) {
+      this.isCongested = true;
+      this.opts.onBackpressure?.(true);
+    }
+  };
+
   private writeRaw(buffers: Buffer[]): void {
     if (this.closeReason !== undefined) return;
+    if (this.batch.length > 0) this.flushBatch(); // keep frames in order
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();

@@ -492,6 +492,19 @@ export class NodeDistribution implements Distribution {
   private out(node: Atom, ctl: Ctl, ...message: [] | [unknown]): void {
     const p = this.peerFor(node);
     if (p === undefined) return;
+    const live = p.conn;
+    if (live !== undefined && live.isOpen) {
+      // Hot path: encode straight into the connection's batch.
+      try {
+        if (live.sendTerms(this.encoder, ctl(live.flags), message.length === 1, message[0])) {
+          if (live.bufferedBytes > this.settings.maxBufferedBytes) this.closePeer(p, `peer is not reading: ${live.bufferedBytes} bytes unsent`);
+          return;
+        }
+      } catch (err) {
+        this.node.log('error', `distribution: cannot send to ${node.name}: ${err instanceof Error ? err.message : String(err)}`);
+        return;
+      }
+    }
     let msg: Buffer | undefined;
     if (message.length === 1) {
       try {
