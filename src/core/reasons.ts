@@ -44,6 +44,15 @@ export function toReason(reason: ExitReason): ExitReason {
 export function formatReason(reason: ExitReason): string {
   if (reason instanceof Error) return `${reason.name}: ${reason.message}`;
   if (typeof reason === 'string') return JSON.stringify(reason);
+  if (reason !== null && typeof reason === 'object' && Object.getPrototypeOf(reason) === Object.prototype) {
+    const r = reason as { name?: unknown; node?: unknown };
+    if (r.name !== undefined && r.node !== undefined) return `{${String(r.name)}, ${String(r.node)}}`;
+    try {
+      return JSON.stringify(reason);
+    } catch {
+      return '[object]';
+    }
+  }
   try {
     return String(reason);
   } catch {
