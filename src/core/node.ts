@@ -554,14 +554,8 @@ export class Node implements AsyncDisposable {
           this._crashed(core, err);
           return false;
         }
-        if (exited(core)) return false;
-        if (result !== undefined && typeof result.then === 'function') {
-          core.state = State.Suspended;
-          result.then(core.onSettled, core.onRejected);
-          return false;
-        }
-      }
-      core.state = State.Waiting;
+        if (!this.continueAfter(core, result)) return false;
+      } else core.state = State.Waiting;
     }
     if (core.state !== State.Waiting) return false;
     const mailbox = core.mailbox;
@@ -582,15 +576,21 @@ export class Node implements AsyncDisposable {
         this._crashed(core, err);
         return false;
       }
-      if (exited(core)) return false;
-      if (result !== undefined && typeof result.then === 'function') {
-        core.state = State.Suspended;
-        result.then(core.onSettled, core.onRejected);
-        return false;
-      }
-      core.state = State.Waiting;
+      if (!this.continueAfter(core, result)) return false;
     }
     return core.hasMessages();
+  }
+
+  /** After a handler returned: true when the process may take its next message now; false when it exited or awaits a promise. */
+  private continueAfter(core: ProcessCore, result: void | PromiseLike<void>): boolean {
+    if (exited(core)) return false;
+    if (result !== undefined && typeof result.then === 'function') {
+      core.state = State.Suspended;
+      result.then(core.onSettled, core.onRejected);
+      return false;
+    }
+    core.state = State.Waiting;
+    return true;
   }
 
   /** @internal An async handler settled. */
