@@ -60,6 +60,8 @@ export interface DistFrame {
 /** Splits a byte stream into u32-length-prefixed frame payloads. A zero-length frame is a tick. */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
+  /** Read position in `chunks[0]`: consumed bytes are skipped, not sliced off. */
+  private offset = 0;
   private total = 0;
   constructor(private readonly maxFrameSize: number = DEFAULT_MAX_FRAME_SIZE) {}
 
@@ -70,31 +72,52 @@ export class FrameDecoder {
 
   private peekLength(): number {
     const first = this.chunks[0] as Buffer;
-    if (first.length >= 4) return first.readUInt32BE(0);
-    const head = Buffer.concat(this.chunks, Math.min(this.total, 8)).subarray(0, 4);
-    return head.readUInt32BE(0);
+    if (first.length - this.offset >= 4) return first.readUInt32BE(this.offset);
+    let v = 0;
+    let k = 0;
+    let off = this.offset;
+    for (const c of this.chunks) {
+      for (; off < c.length && k < 4; off++, k++) v = v * 256 + (c[off] as number);
+      if (k === 4) break;
+      off = 0;
+    }
+    return v;
+  }
+
+  /** Drops `n` bytes from the front. */
+  private skip(n: number): void {
+    this.total -= n;
+    while (n > 0) {
+      const c = this.chunks[0] as Buffer;
+      const left = c.length - this.offset;
+      if (left > n) {
+        this.offset += n;
+        return;
+      }
+      n -= left;
+      this.chunks.shift();
+      this.offset = 0;
+    }
   }
 
   private take(n: number): Buffer {
     const first = this.chunks[0] as Buffer;
-    let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-    } else {
-      out = Buffer.allocUnsafe(n);
-      let filled = 0;
-      while (filled < n) {
-        const c = this.chunks[0] as Buffer;
-        const k = Math.min(c.length, n - filled);
-        c.copy(out, filled, 0, k);
-        filled += k;
-        if (k === c.length) this.chunks.shift();
-        else this.chunks[0] = c.subarray(k);
-      }
+    const left = first.length - this.offset;
+    if (left >= n) {
+      // The common case: the whole frame is inside one chunk, one view and no copy.
+      const out = first.subarray(this.offset, this.offset + n);
+      this.skip(n);
+      return out;
     }
-    this.total -= n;
+    const out = Buffer.allocUnsafe(n);
+    let filled = 0;
+    while (filled < n) {
+      const c = this.chunks[0] as Buffer;
+      const k = Math.min(c.length - this.offset, n - filled);
+      c.copy(out, filled, this.offset, this.offset + k);
+      filled += k;
+      this.skip(k);
+    }
     return out;
   }
 
@@ -113,12 +136,14 @@ export class FrameDecoder {
       const len = this.peekLength();
       if (len > this.maxFrameSize) throw new DistError('frame_too_large', `frame of ${len} bytes exceeds the ${this.maxFrameSize}-byte limit`);
       if (this.total < 4 + len) break;
-      this.take(4);
-      frames.push(len === 0 ? Buffer.alloc(0) : this.take(len));
+      this.skip(4);
+      frames.push(len === 0 ? EMPTY_FRAME : this.take(len));
     }
     return frames;
   }
 }
+
+const EMPTY_FRAME = Buffer.alloc(0);
 
 /** Limits of {@link FrameParser}. */
 export interface FrameParserOptions {
