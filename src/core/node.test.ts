@@ -661,6 +661,22 @@ describe('node stop', () => {
     assert.equal(node._stats().timers, 0);
   });
 
+  test('stopping while the scheduler has yielded leaves nothing on the run queue', async () => {
+    const node = newNode();
+    const busy = {
+      handleMessage() {
+        const until = performance.now() + 0.05;
+        while (performance.now() < until);
+      },
+    };
+    for (let i = 0; i < 2000; i++) node.send(node.spawn(busy), 'work');
+    // Let one slice run, so the rest waits behind a yield to the event loop.
+    await new Promise((r) => setImmediate(r));
+    assert.ok(node._stats().scheduled > 0, 'work is still queued');
+    await node.stop();
+    assert.equal(node._stats().scheduled, 0);
+  });
+
   test('await using stops the node', async () => {
     let n: Node;
     {

@@ -68,8 +68,10 @@ export class Scheduler {
     return this.ready.length;
   }
 
-  /** Cancels a pending yield; used when the node stops. */
+  /** Empties the run queue and cancels a pending yield; used when the node stops (every process has exited). */
   dispose(): void {
+    for (let p = this.ready.shift(); p !== undefined; p = this.ready.shift()) p.queued = false;
+    this.armed = false;
     if (this.immediate !== undefined) clearImmediate(this.immediate);
     if (this.marker !== undefined) clearImmediate(this.marker);
     this.immediate = undefined;
