@@ -19,6 +19,8 @@ import { distributionOf, startNode } from './node-dist.js';
 import { connectTransport } from './transport.js';
 import { closedSocket } from './testing/sockets.js';
 import { Inbox } from './testing/inbox.js';
+import { Probe, eventually } from '../../test/support.js';
+import type { Tuple } from '../terms/tuple.js';
 
 describe('hostile peers', () => {
   const tag = randomInt(1e6);
@@ -125,5 +127,34 @@ describe('hostile peers', () => {
     // the good node's call monitor is removed by a DEMONITOR_P that follows the reply
     for (let i = 0; i < 500 && v._stats().monitors !== 0; i++) await new Promise((r) => setTimeout(r, 5));
     assert.equal(v._stats().monitors, 0);
+  });
+});
+
+describe('a connection that cannot keep up before its handshake', () => {
+  it('gives up past maxBufferedBytes: logged, and monitors through it fire noconnection', async () => {
+    const logs: string[] = [];
+    const node = await startNode({
+      name: `q${randomInt(1e6)}@127.0.0.1`,
+      cookie: 'c',
+      epmdPort: randomInt(50000, 60000),
+      maxBufferedBytes: 10_000,
+      node: { logger: (_level, message) => logs.push(message), shutdownTimeout: 200 },
+    });
+    try {
+      const probe = new Probe(node);
+      await eventually(() => probe.proc !== undefined);
+      const far = { name: 'nobody', node: 'unreachable@127.0.0.1' };
+      probe.proc.monitor(far);
+      // Sent in one go: the EPMD lookup of the peer has not answered yet, so all of it waits in the queue.
+      const big = 'x'.repeat(4000);
+      for (let i = 0; i < 5; i++) probe.proc.send(far, big);
+      const down = (await probe.next()) as Tuple;
+      assert.equal(down.elements[0], atom('DOWN'));
+      assert.equal(String(down.elements[3]), "{nobody,'unreachable@127.0.0.1'}");
+      assert.equal(down.elements[4], atom('noconnection'));
+      assert.ok(logs.some((l) => l.includes('gave up connecting to unreachable@127.0.0.1')), logs.join('\n'));
+    } finally {
+      await node.stop();
+    }
   });
 });

@@ -133,6 +133,8 @@ class Peer {
   conn: DistConnection | undefined;
   /** Signals waiting for the handshake: control builders and encoded messages. */
   queue: [Ctl, Buffer | undefined, ((flags: bigint) => boolean) | undefined][] = [];
+  /** Bytes of the encoded messages in `queue`. */
+  queuedBytes = 0;
   outgoing = false;
   incoming = false;
   dead = false;
@@ -421,6 +423,7 @@ export class NodeDistribution implements Distribution {
     peer.conn = conn;
     const queue = peer.queue;
     peer.queue = [];
+    peer.queuedBytes = 0;
     for (const [ctl, msg, withMsg] of queue) this.write(peer, conn, ctl(conn.flags), withMsg === undefined || withMsg(conn.flags) ? msg : undefined);
     this.node.remote.nodeUp(peer.name);
   }
@@ -453,6 +456,20 @@ export class NodeDistribution implements Distribution {
     conn.close();
   }
 
+  /**
+   * Holds a signal while the handshake runs. The queue is bounded like a
+   * connection's unsent bytes: past `maxBufferedBytes` the connection attempt
+   * is given up (logged), and links and monitors through it fire `noconnection`.
+   */
+  private enqueue(p: Peer, ctl: Ctl, msg: Buffer | undefined, withMsg: ((flags: bigint) => boolean) | undefined): void {
+    p.queue.push([ctl, msg, withMsg]);
+    p.queuedBytes += 64 + (msg?.length ?? 0);
+    if (p.queuedBytes > this.settings.maxBufferedBytes) {
+      this.node.log('warning', `distribution: gave up connecting to ${p.name.name}: ${p.queuedBytes} bytes queued before the handshake completed`);
+      this.teardown(p);
+    }
+  }
+
   /** Forgets a peer: drops its queue, fails its spawn requests, fires `noconnection`/`nodedown`. */
   private teardown(p: Peer): void {
     if (p.dead) return;
@@ -461,6 +478,7 @@ export class NodeDistribution implements Distribution {
     if (p.waitTimer !== undefined) clearTimeout(p.waitTimer);
     if (p.stallTimer !== undefined) clearTimeout(p.stallTimer);
     p.queue = [];
+    p.queuedBytes = 0;
     const prefix = `${p.name.name}|`;
     for (const k of [...this.unlinkIds.keys()]) if (k.includes(prefix)) this.unlinkIds.delete(k);
     for (const [k, s] of [...this.pendingSpawns]) {
@@ -516,7 +534,7 @@ export class NodeDistribution implements Distribution {
     }
     const conn = p.conn;
     if (conn !== undefined) this.write(p, conn, ctl(conn.flags), msg);
-    else p.queue.push([ctl, msg, undefined]);
+    else this.enqueue(p, ctl, msg, undefined);
   }
 
   send(from: Pid | undefined, to: Pid, message: unknown): void {
@@ -580,7 +598,7 @@ export class NodeDistribution implements Distribution {
     const ctl: Ctl = (f) => build(f, payload(f));
     const conn = p.conn;
     if (conn !== undefined) this.write(p, conn, ctl(conn.flags), payload(conn.flags) ? encoded : undefined);
-    else p.queue.push([ctl, encoded, payload]);
+    else this.enqueue(p, ctl, encoded, payload);
   }
 
   monitor(from: Pid, target: Pid | Atom, node: Atom, ref: Ref): void {
