@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { assertErl, erlSkipReason } from '../../src/dist/testing/erl.js';
+import { assertErl, erlSkipReason } from '../../test/erl.js';
 
 const run = promisify(execFile);
 

@@ -20,7 +20,7 @@ import { ok, reply, noreply, startServer } from '../server/server.js';
 import { atom, Pid, Tuple, tuple, isTuple } from '../terms/index.js';
 import { distributionOf, exposeRpc, rpc, startNode } from './node-dist.js';
 import { ErlangThrow } from './rpc.js';
-import { erlSkipReason, startErl, type ErlNode } from './testing/erl.js';
+import { erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
 import { Inbox } from './testing/inbox.js';
 
 const COOKIE = 'erlnodecookie';

@@ -18,7 +18,7 @@ import { decodeFrameTerms, sendTerms, type FrameTerms } from './frame-terms.js';
 import { connectTransport, listenTransport, type TransportServer } from './transport.js';
 import { DFLAG } from './flags.js';
 import { isDistError, type DistError } from './errors.js';
-import { erlAtom, erlSkipReason, startErl, type ErlNode } from './testing/erl.js';
+import { erlAtom, erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
 
 const COOKIE = 'interopcookie';
 

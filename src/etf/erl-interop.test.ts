@@ -12,15 +12,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { atom, tuple } from '../terms/index.js';
+import { assertErl, erlSkipReason } from '../../test/erl.js';
 import { decode, Encoder, Float, charlist, ErlMap, BitString, TypeRegistry } from './index.js';
 
-const erlFound = spawnSync('erl', ['-version'], { stdio: 'ignore' }).error === undefined;
-const skip = erlFound ? false : process.env['CI'] === 'true' ? false : 'erl not found on PATH (install erlang to run the live interop test)';
+const skip = erlSkipReason();
 
 function runErl(cwd: string, code: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -140,7 +140,7 @@ function jsCases(): Array<[unknown, string]> {
 }
 
 test('live erl: Erlang terms survive decode + re-encode (=:=), and JS values arrive as documented', { skip }, async () => {
-  assert.ok(erlFound, 'CI=true but erl is not on PATH');
+  assertErl();
   const dir = mkdtempSync(join(tmpdir(), 'beamline-etf-'));
   try {
     const gen = await runErl(dir, GENERATE);

@@ -11,7 +11,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { EpmdServer, ensureEpmd, listNames, lookupNode, registerNode, encodeAlive2Req, NODE_TYPE } from './index.js';
 import { isDistError } from '../errors.js';
 import { collect } from '../testing/sockets.js';
-import { erlSkipReason, startErl, type ErlNode } from '../testing/erl.js';
+import { erlSkipReason, startErl, type ErlNode } from '../../../test/erl.js';
 
 describe('embedded EPMD server with our client', () => {
   let epmd: EpmdServer;

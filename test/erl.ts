@@ -1,6 +1,7 @@
 /**
  * Test support: start real `erl` nodes against a private EPMD port, wait for
- * their output, and stop them. Used by the interop tests only.
+ * their output, and stop them. Shared by every interop test (codec, supervisor
+ * conformance, distribution, demo).
  *
  * Interop rule: when `erl` is missing, tests skip with a one-line reason,
  * except with `CI=true`, where {@link erlSkipReason} returns false so the
