@@ -55,11 +55,15 @@ export class Probe {
   }
 }
 
-/** Resolves once `predicate()` is true, polling on each event-loop turn; fails after `deadlineMs`. */
-export async function eventually(predicate: () => boolean, deadlineMs = 10_000): Promise<void> {
+/**
+ * Resolves once `predicate()` is true, checking on every turn of the event
+ * loop (for state that changes without a message to wait for, such as a
+ * signal crossing the wire); fails after `deadlineMs` with `what` in the error.
+ */
+export async function eventually(predicate: () => boolean, deadlineMs = 10_000, what = 'condition'): Promise<void> {
   const start = Date.now();
   while (!predicate()) {
-    if (Date.now() - start > deadlineMs) throw new Error('eventually: condition not met');
+    if (Date.now() - start > deadlineMs) throw new Error(`eventually: ${what} not met within ${deadlineMs} ms`);
     await new Promise((r) => setImmediate(r));
   }
 }

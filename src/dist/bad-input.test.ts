@@ -119,13 +119,13 @@ describe('hostile peers', () => {
       await new Promise((r) => setImmediate(r));
     }
     // The paused client socket cannot see the close; wait for v's log, then drop our end.
-    for (let i = 0; i < 2000 && !logs.some((l) => /peer stopped reading/.test(l)); i++) await new Promise((r) => setTimeout(r, 10));
+    await eventually(() => logs.some((l) => /peer stopped reading/.test(l)), 20_000, 'the stall to be logged').catch(() => {});
     assert.ok(logs.some((l) => l.includes(name) && /peer stopped reading/.test(l)), logs.join(' | '));
     socket.destroy();
     await stillWorks();
     assert.equal(v.processes().length, before, 'no process left behind');
     // the good node's call monitor is removed by a DEMONITOR_P that follows the reply
-    for (let i = 0; i < 500 && v._stats().monitors !== 0; i++) await new Promise((r) => setTimeout(r, 5));
+    await eventually(() => v._stats().monitors === 0, 5_000, 'the DEMONITOR_P').catch(() => {});
     assert.equal(v._stats().monitors, 0);
   });
 });

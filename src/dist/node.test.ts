@@ -27,6 +27,7 @@ import {
 import { ErlangThrow } from './rpc.js';
 import { createSelfSignedCertificate } from './transport.js';
 import { Inbox } from './testing/inbox.js';
+import { eventually } from '../../test/support.js';
 
 const quiet = { logger: (): void => {}, shutdownTimeout: 200 };
 
@@ -138,7 +139,7 @@ for (const mode of ['tcp', 'tls'] as const) {
       a.send(linker, 'go');
       await watcherA.waitFor((m) => m === 'linked');
       // b's side sees the link
-      await waitUntil(() => (b.processInfo(victimB)?.links.length ?? 0) === 1, 'link on b');
+      await eventually(() => (b.processInfo(victimB)?.links.length ?? 0) === 1, 20_000, 'link on b');
       a.send(victimB, atom('boom'));
       await watcherA.waitFor((m) => isExit(m, atom('boom')), 'EXIT boom');
       await watcherA.waitFor((m) => isDown(m, atom('boom')), 'DOWN boom');
@@ -153,7 +154,7 @@ for (const mode of ['tcp', 'tls'] as const) {
         handleMessage: (m, p) => p.send(watcherB.pid, m),
       }, { trapExit: true });
       void ref;
-      await waitUntil(() => (a.processInfo(victimA)?.links.length ?? 0) === 1, 'link on a');
+      await eventually(() => (a.processInfo(victimA)?.links.length ?? 0) === 1, 20_000, 'link on a');
       b.send(victimA, tuple(atom('shutdown'), 'bye'));
       await watcherB.waitFor((m) => isExit(m) && isTuple((m as Tuple).elements[2], 2), 'EXIT {shutdown, bye}');
       await watcherB.waitFor((m) => isDown(m) && isTuple((m as Tuple).elements[4], 2), 'DOWN {shutdown, bye}');
@@ -170,11 +171,11 @@ for (const mode of ['tcp', 'tls'] as const) {
         },
       });
       a.send(p, 'link');
-      await waitUntil(() => (b.processInfo(victimB)?.links.length ?? 0) === 1, 'link on b');
+      await eventually(() => (b.processInfo(victimB)?.links.length ?? 0) === 1, 20_000, 'link on b');
       a.send(p, 'unlink');
-      await waitUntil(() => (b.processInfo(victimB)?.links.length ?? 1) === 0, 'unlink on b');
+      await eventually(() => (b.processInfo(victimB)?.links.length ?? 1) === 0, 20_000, 'unlink on b');
       a.send(victimB, atom('boom'));
-      await waitUntil(() => !b.isAlive(victimB), 'victim exit');
+      await eventually(() => !b.isAlive(victimB), 20_000, 'victim exit');
       // p survives: no link remains
       await inbox.waitFor((m) => m === 'unlink-done');
       assert.ok(a.isAlive(p));
@@ -222,13 +223,13 @@ for (const mode of ['tcp', 'tls'] as const) {
         { trapExit: true },
       );
       await inbox.waitFor((m) => m === 'ready');
-      await waitUntil(() => (b.processInfo(victimB)?.links.length ?? 0) === 1, 'link on b');
+      await eventually(() => (b.processInfo(victimB)?.links.length ?? 0) === 1, 20_000, 'link on b');
       assert.ok(distributionOf(b).disconnect(A));
       await inbox.waitFor((m) => isExit(m, atom('noconnection')), 'EXIT noconnection');
       await inbox.waitFor((m) => isDown(m, atom('noconnection')), 'DOWN noconnection');
       await inbox.waitFor((m) => isTuple(m, 2) && m.elements[0] === atom('nodedown'), 'nodedown');
       // b's end of the link fired too: the victim does not trap exits, so it died with noconnection
-      await waitUntil(() => !b.isAlive(victimB), 'victim on b exits');
+      await eventually(() => !b.isAlive(victimB), 20_000, 'victim on b exits');
       // and the next send reconnects
       assert.equal(typeof (await a.call({ name: 'counter', node: B }, 'get')), 'number');
     });
@@ -270,14 +271,5 @@ describe('simultaneous connects', () => {
     }
   });
 });
-
-/** Polls a condition on each turn of the event loop (a signal crossing the wire has no event to wait on). */
-export async function waitUntil(cond: () => boolean, what: string, timeout = 20_000): Promise<void> {
-  const end = Date.now() + timeout;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 void Atom;
