@@ -1,13 +1,13 @@
 /**
  * The benchmark report (`npm run bench [-- --quick]`): runs every part
- * (local, etf, dist, web), prints one table Beamline | Erlang | ratio with
+ * (local, etf, distribution, web), prints one table Beamline | Erlang | ratio with
  * the targets, and writes bench/results.json:
  * an array of `{scenario, impl, value, unit, notes?, machine: {cpus, cpuModel, node, otp}}`.
  *
  * Each part runs in its own child process (`node build/bench/run.js --part
  * <name> [--quick]`) with a time budget: a part that hangs, leaves handles
  * open or crashes costs its own rows only. A part whose module is not there
- * yet (bench/dist.ts, bench/web.ts while colleagues write them) is reported
+ * yet (bench/distribution.ts, bench/web.ts while colleagues write them) is reported
  * as "skipped: not built yet".
  *
  * Higher is better unless the unit says `lower is better`.
@@ -31,7 +31,7 @@ interface Part {
 const PARTS: readonly Part[] = [
   { name: 'local', module: './local.js', exportName: 'runLocalBench', budget: [18_000, 600_000] },
   { name: 'etf', module: './etf.js', exportName: 'runEtfBench', budget: [8_000, 60_000] },
-  { name: 'dist', module: './dist.js', exportName: 'runDistBench', budget: [12_000, 180_000] },
+  { name: 'distribution', module: './distribution.js', exportName: 'runDistributionBench', budget: [12_000, 180_000] },
   { name: 'web', module: './web.js', exportName: 'runWebBench', budget: [12_000, 180_000] },
 ];
 

@@ -16,7 +16,7 @@
  * @module
  */
 import { atom, isTuple, ok, reply, startServer, tuple, type Pid, type Tuple } from '../src/index.js';
-import { distributionOf, exposeRpc, registerSpawnable, remoteSpawn, rpc, startNode } from '../src/dist/index.js';
+import { distributionOf, exposeRpc, registerSpawnable, remoteSpawn, rpc, startNode } from '../src/distribution/index.js';
 
 const epmdPort = 4399;
 const a = await startNode({ name: 'a@127.0.0.1', cookie: 'democookie', epmdPort });

@@ -11,4 +11,4 @@ export * from './pool/index.js';
 export * from './web/index.js';
 export * from './tcp/index.js';
 export * from './udp/index.js';
-export * from './dist/index.js';
+export * from './distribution/index.js';

@@ -11,7 +11,7 @@
  * @module
  */
 import { loadApplication, serverStart, startApplication, tcpChild, webChild } from '../../src/index.js';
-import { startNode } from '../../src/dist/index.js';
+import { startNode } from '../../src/distribution/index.js';
 import { demoRoutes } from './http.js';
 import { kvServer } from './kv.js';
 import { kvLineProtocol } from './tcp.js';

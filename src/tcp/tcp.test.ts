@@ -8,7 +8,7 @@ import { Pid } from '../terms/identifiers.js';
 import { Node } from '../core/node.js';
 import { getServerState, ok, stopServer } from '../server/server.js';
 import { startSupervisor, terminateChild } from '../supervisor/index.js';
-import { createSelfSignedCertificate } from '../dist/transport.js';
+import { createSelfSignedCertificate } from '../distribution/transport.js';
 import { poolInfo } from '../pool/pool.js';
 import { tcpChild } from './child.js';
 import { Framer, framePacket } from './framing.js';

@@ -9,7 +9,7 @@ import { Pid } from '../terms/identifiers.js';
 import { Node } from '../core/node.js';
 import { getServerState, noreply, ok, stop, stopServer } from '../server/server.js';
 import { startSupervisor, terminateChild } from '../supervisor/index.js';
-import { createSelfSignedCertificate } from '../dist/transport.js';
+import { createSelfSignedCertificate } from '../distribution/transport.js';
 import { poolInfo } from '../pool/pool.js';
 import { webChild } from './child.js';
 import { route, startWeb } from './gateway.js';

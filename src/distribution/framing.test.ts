@@ -24,7 +24,7 @@ interface Vector {
 
 /** The frames of dist_vectors.txt, grouped by the connection they were captured on. */
 function loadVectors(): Vector[] {
-  const text = readFileSync(new URL('../../../src/dist/testdata/dist_vectors.txt', import.meta.url), 'utf8');
+  const text = readFileSync(new URL('../../../src/distribution/testdata/dist_vectors.txt', import.meta.url), 'utf8');
   const out: Vector[] = [];
   let conn = '';
   let current: Vector | undefined;

@@ -9,8 +9,8 @@
  * - `remote_call`: sequential gen_server-style calls (calls/s).
  * - `remote_call_8`: 8 concurrent callers (calls/s).
  *
- * Run alone: `npx tsc -p . && node build/bench/dist.js [--quick]`
- * (the child role: `node build/bench/dist.js --peer receiver|sender ...`).
+ * Run alone: `npx tsc -p . && node build/bench/distribution.js [--quick]`
+ * (the child role: `node build/bench/distribution.js --peer receiver|sender ...`).
  * @module
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { atom, tuple, isTuple, type Pid, type Tuple } from '../src/terms/index.js';
-import { startNode } from '../src/dist/index.js';
+import { startNode } from '../src/distribution/index.js';
 
 /** One measurement. */
 export interface DistBenchResult {
@@ -221,11 +221,11 @@ function erlangPair(c: Counts): Promise<Record<string, number>> {
  *
  * @example
  * ```ts
- * const rows = await runDistBench({ quick: true });
+ * const rows = await runDistributionBench({ quick: true });
  * console.table(rows);
  * ```
  */
-export async function runDistBench(opts: { quick: boolean }): Promise<DistBenchResult[]> {
+export async function runDistributionBench(opts: { quick: boolean }): Promise<DistBenchResult[]> {
   const c = counts(opts.quick);
   const rows: DistBenchResult[] = [];
   const push = (impl: 'beamline' | 'erlang', r: Record<string, number>): void => {
@@ -250,7 +250,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     if (role === 'receiver') await receiver(name as string, Number(port));
     else await sender(name as string, Number(port), peer as string, JSON.parse(countsJson as string) as Counts);
   } else {
-    const rows = await runDistBench({ quick: args.includes('--quick') });
+    const rows = await runDistributionBench({ quick: args.includes('--quick') });
     console.table(rows);
   }
 }

@@ -23,7 +23,7 @@ import { closedSocket, collect, packet16, socketPair } from './testing/sockets.j
 import { createSelfSignedCertificate, listenTransport, connectTransport } from './transport.js';
 import { ByteWriter } from './bytes.js';
 
-const vectors = readFileSync(new URL('../../../src/dist/testdata/handshake_vectors.txt', import.meta.url), 'utf8');
+const vectors = readFileSync(new URL('../../../src/distribution/testdata/handshake_vectors.txt', import.meta.url), 'utf8');
 
 const A: InitiateOptions = { name: 'a@127.0.0.1', cookie: 'secret', creation: 0x1234 };
 const B: AcceptOptions = { name: 'b@127.0.0.1', cookie: 'secret', creation: 0x5678 };
