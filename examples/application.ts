@@ -15,6 +15,7 @@ import {
   startApplication,
   whichApplications,
 } from '../src/index.js';
+import { oneLineLogger } from './one-line-logger.js';
 
 function worker(label: string): ServerBehavior<{ call: [null, null] }, null> {
   return {
@@ -27,7 +28,7 @@ function worker(label: string): ServerBehavior<{ call: [null, null] }, null> {
   };
 }
 
-const node = new Node({ name: 'apps@127.0.0.1', logger: (level, msg) => console.log(`[${level}] ${msg}`) });
+const node = new Node({ name: 'apps@127.0.0.1', logger: oneLineLogger });
 
 loadApplication(node, {
   name: 'db',

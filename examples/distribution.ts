@@ -1,7 +1,7 @@
 // Run: npx tsc -p . && node build/examples/distribution.js
 /**
  * Example: two distributed Beamline nodes (the first starts an embedded
- * EPMD on a private port), a Server called across nodes by name, rpc into
+ * EPMD on port 4399, or `ERL_EPMD_PORT` when set), a Server called across nodes by name, rpc into
  * exposed functions, a remote spawn, and a node monitor. While it waits at
  * the end, an Erlang node can join the same cluster:
  *
@@ -18,7 +18,7 @@
 import { atom, isTuple, ok, reply, startServer, tuple, type Pid, type Tuple } from '../src/index.js';
 import { distributionOf, exposeRpc, registerSpawnable, remoteSpawn, rpc, startNode } from '../src/distribution/index.js';
 
-const epmdPort = 4399;
+const epmdPort = Number(process.env['ERL_EPMD_PORT'] ?? 4399);
 const a = await startNode({ name: 'a@127.0.0.1', cookie: 'democookie', epmdPort });
 const b = await startNode({ name: 'b@127.0.0.1', cookie: 'democookie', epmdPort });
 console.log(`a listens on ${distributionOf(a).listenPort}, embedded EPMD: ${distributionOf(a).epmdEmbedded}`);

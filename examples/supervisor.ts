@@ -19,6 +19,7 @@ import {
   terminateChild,
   whichChildren,
 } from '../src/index.js';
+import { oneLineLogger } from './one-line-logger.js';
 
 type Counter = { call: [Atom<'get'>, number]; cast: Atom<'inc'> | Atom<'crash'> };
 
@@ -36,7 +37,7 @@ const counter: ServerBehavior<Counter, number> = {
 
 const quiet: ServerBehavior<{ call: [null, null] }, null> = { init: () => ok(null) };
 
-const node = new Node({ name: 'example@127.0.0.1', logger: (level, msg) => console.log(`[${level}] ${msg.split('\n')[0]}`) });
+const node = new Node({ name: 'example@127.0.0.1', logger: oneLineLogger });
 const sup = await startSupervisor(node, {
   strategy: 'rest_for_one',
   intensity: 3,

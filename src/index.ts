@@ -11,4 +11,41 @@ export * from './pool/index.js';
 export * from './web/index.js';
 export * from './tcp/index.js';
 export * from './udp/index.js';
-export * from './distribution/index.js';
+// Values with no native JavaScript form (the README's value table); the codec
+// itself is `beamline/etf`.
+export { Float, float, Charlist, charlist, BitString, ErlMap, ExportFun, Fun, registerType, structAtom } from './etf/index.js';
+export type { TypeCodec, RegisteredType, Constructor } from './etf/index.js';
+// Distribution as an application uses it; the wire layer (handshake, framing,
+// flags, EPMD messages) is `beamline/distribution`.
+export {
+  startNode,
+  distributionOf,
+  exposeRpc,
+  rpc,
+  registerSpawnable,
+  remoteSpawn,
+  NodeDistribution,
+  RpcError,
+  RemoteSpawnError,
+  DistError,
+  isDistError,
+  ErlangThrow,
+  ErlangExit,
+  EpmdServer,
+  ensureEpmd,
+  createSelfSignedCertificate,
+  loadTlsFiles,
+} from './distribution/index.js';
+export type {
+  StartNodeOptions,
+  DistTlsOptions,
+  RpcOptions,
+  SpawnableFactory,
+  DistErrorCode,
+  RpcFunction,
+  RpcModule,
+  RpcOutcome,
+  EpmdHandle,
+  EpmdServerOptions,
+  TlsCredentials,
+} from './distribution/index.js';
