@@ -119,7 +119,7 @@ export class Exits {
       return;
     }
     if (core.trapExit) {
-      this.kernel.deliverUrgent(core, tuple(A_EXIT, from, reason));
+      this.kernel.deliver(core, tuple(A_EXIT, from, reason));
       return;
     }
     if (reason === normal) {
@@ -141,7 +141,6 @@ export class Exits {
     k.procs.delete(core.key);
     this.registry.forget(core);
     core.mailbox.clear();
-    core.urgent = undefined;
     if (core.calls !== undefined) {
       const calls = core.calls;
       core.calls = undefined;

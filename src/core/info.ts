@@ -53,7 +53,7 @@ export function processInfo(core: ProcessCore): ProcessInfo {
   return {
     pid: core.pid,
     status,
-    messageQueueLength: core.mailbox.length + (core.urgent?.length ?? 0),
+    messageQueueLength: core.mailbox.length,
     links: [...(core.links?.values() ?? [])],
     monitors,
     monitoredBy: [...(core.monitoredBy?.values() ?? [])].map((m) => m.watcher),

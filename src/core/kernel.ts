@@ -14,7 +14,6 @@ import { Pid, Ref } from '../terms/identifiers.js';
 import type { Distribution } from './distribution.js';
 import { BadArgumentError } from './errors.js';
 import { type CoreRunner, ProcessCore, State } from './process-core.js';
-import { Queue } from './queue.js';
 import { Scheduler, type SchedulerOptions } from './scheduler.js';
 
 /** 2^32: pids and keys combine a serial and a 32-bit id. */
@@ -106,18 +105,16 @@ export class Kernel {
     return `${ref.node.name}|${ref.creation}|${ids.join('.')}`;
   }
 
-  /** Puts a message in a local mailbox. */
+  /**
+   * Puts a message in a local mailbox. Every signal that becomes a message
+   * (a message, an `{'EXIT', ...}` of a trapping process, a `{'DOWN', ...}`,
+   * `{nodedown, ...}`) goes through here, in the order it was sent: signals
+   * from one process to another arrive in send order, as in Erlang.
+   */
   deliver(core: ProcessCore, message: unknown): void {
     if (core.state === State.Exited) return;
     this.reductions++;
     core.mailbox.push(message);
-    if (core.state === State.Waiting) this.scheduler.schedule(core);
-  }
-
-  /** Puts an exit/down message ahead of ordinary messages. */
-  deliverUrgent(core: ProcessCore, message: unknown): void {
-    if (core.state === State.Exited) return;
-    (core.urgent ??= new Queue<unknown>(4)).push(message);
     if (core.state === State.Waiting) this.scheduler.schedule(core);
   }
 }

@@ -48,7 +48,7 @@ export class Monitors {
       this.local.delete(m.key);
       m.watcherCore?.monitors?.delete(m.key);
       if (m.onDown !== undefined) m.onDown.down(reason);
-      else if (m.watcherCore !== undefined) this.kernel.deliverUrgent(m.watcherCore, this.downMessage(m, reason));
+      else if (m.watcherCore !== undefined) this.kernel.deliver(m.watcherCore, this.downMessage(m, reason));
       return;
     }
     // Remote watcher.
@@ -136,8 +136,8 @@ export class Monitors {
     const key = this.kernel.refKey(ref);
     const m = core.monitors?.get(key);
     if (m !== undefined) this.drop(m);
-    if (flush && core.urgent !== undefined) {
-      core.urgent.removeWhere(
+    if (flush) {
+      core.mailbox.removeWhere(
         (msg) => msg instanceof Tuple && msg.elements[0] === A_DOWN && msg.elements[1] instanceof Ref && msg.elements[1].equals(ref),
       );
     }
@@ -151,7 +151,7 @@ export class Monitors {
     if (core.state === State.Exited) return;
     if (k.isLocalNode(n)) return;
     if (k.dist === undefined || !k.dist.ensureConnected(n)) {
-      k.deliverUrgent(core, tuple(A_NODEDOWN, n));
+      k.deliver(core, tuple(A_NODEDOWN, n));
       return;
     }
     let list = this.nodeWatchers.get(n);
@@ -251,7 +251,7 @@ export class Monitors {
       for (const core of watchers) {
         const i = core.nodeMonitors?.indexOf(node) ?? -1;
         if (i >= 0) core.nodeMonitors?.splice(i, 1);
-        this.kernel.deliverUrgent(core, tuple(A_NODEDOWN, node));
+        this.kernel.deliver(core, tuple(A_NODEDOWN, node));
       }
     }
   }

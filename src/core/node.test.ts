@@ -166,30 +166,6 @@ describe('messages', () => {
     node.send(probe.pid, 'direct');
     assert.equal(await probe.next(), 'direct');
   });
-
-  test('exit and down signals overtake ordinary messages', async () => {
-    await using node = newNode();
-    const gate = deferred();
-    const order: unknown[] = [];
-    const watcher = node.spawn(
-      {
-        async handleMessage(msg) {
-          if (msg === 'hold') return gate.promise;
-          order.push(msg instanceof Tuple ? (msg.elements[0] as Atom).name : msg);
-        },
-      },
-      { trapExit: true },
-    );
-    const victim = node.spawn(idle);
-    node.send(watcher, 'hold');
-    await eventually(() => node.processInfo(watcher)?.status === 'suspended');
-    node.send(watcher, 'ordinary');
-    node.exit(watcher, atom('some_reason'));
-    gate.resolve();
-    await eventually(() => order.length === 2);
-    assert.deepEqual(order, ['EXIT', 'ordinary']);
-    void victim;
-  });
 });
 
 describe('links and exit signals', () => {

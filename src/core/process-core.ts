@@ -86,9 +86,8 @@ export interface CoreRunner {
 export class ProcessCore implements Runnable {
   queued = false;
   state: State = State.Init;
+  /** Every signal that became a message, in arrival order: messages, `{'EXIT', ...}`, `{'DOWN', ...}`, `{nodedown, ...}`. */
   readonly mailbox = new Queue<unknown>(0);
-  /** Exit and down messages of a trapping process: they overtake ordinary messages. */
-  urgent: Queue<unknown> | undefined;
   links: Map<string, Pid> | undefined;
   /** Monitors held by this process, by ref key. */
   monitors: Map<number | string, MonitorRecord> | undefined;
@@ -127,7 +126,7 @@ export class ProcessCore implements Runnable {
   }
 
   hasMessages(): boolean {
-    return this.mailbox.length > 0 || (this.urgent !== undefined && this.urgent.length > 0);
+    return this.mailbox.length > 0;
   }
 }
 

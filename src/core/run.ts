@@ -40,11 +40,8 @@ export class RunLoop implements CoreRunner {
     // so a process that floods another yields as often as the one it floods.
     k.reductions = 0;
     while (k.reductions++ < budget) {
-      let message: unknown;
-      const urgent = core.urgent;
-      if (urgent !== undefined && urgent.length > 0) message = urgent.shift();
-      else if (mailbox.length > 0) message = mailbox.shift();
-      else return false;
+      if (mailbox.length === 0) return false;
+      const message = mailbox.shift();
       core.state = State.Running;
       let result: void | PromiseLike<void>;
       try {
