@@ -5,7 +5,7 @@
  * deadline passes or its AbortSignal aborts. Casts and replies live here too.
  * @module
  */
-import { atom } from '../terms/atom.js';
+import { Atom, atom } from '../terms/atom.js';
 import { Pid, Ref } from '../terms/identifiers.js';
 import { ImproperList } from '../terms/improper-list.js';
 import { Tuple, tuple } from '../terms/tuple.js';
@@ -15,7 +15,7 @@ import type { Monitors } from './monitors.js';
 import { type MonitorRecord, ProcessCore, State, trackCall } from './process-core.js';
 import { type CallOptions, type Destination, ServerRef } from './protocol.js';
 import { Queue } from './queue.js';
-import { type ExitReason, formatReason, noproc } from './reasons.js';
+import { type ExitReason, formatReason, noconnection, noproc } from './reasons.js';
 import type { Registry, ReplyWaiter } from './registry.js';
 import type { Router } from './routing.js';
 
@@ -23,6 +23,8 @@ const A_GEN_CALL = atom('$gen_call');
 const A_GEN_CAST = atom('$gen_cast');
 const A_ALIAS = atom('alias');
 const A_TIMEOUT = atom('timeout');
+const A_NODEDOWN = atom('nodedown');
+const A_CALLING_SELF = atom('calling_self');
 
 /** A call in flight: its alias, its monitor of the target, its deadline. */
 class CallWaiter implements ReplyWaiter {
@@ -60,9 +62,9 @@ class CallWaiter implements ReplyWaiter {
     this.finish();
     this.reject(err);
   }
-  /** The target went down (the call's monitor fired). */
+  /** The target went down (the call's monitor fired); a lost connection is OTP's `{nodedown, Node}`. */
   down(reason: ExitReason): void {
-    this.fail(callExitError(this.target(), reason));
+    this.fail(callExitError(this.target(), reason === noconnection ? tuple(A_NODEDOWN, this.calls.nodeOf(this.dest)) : reason));
   }
   /** The caller exited. */
   cancel(reason: ExitReason): void {
@@ -190,6 +192,10 @@ export class Calls {
         waiter.down(noproc);
         return promise;
       }
+      if (local === caller) {
+        waiter.fail(callExitError(waiter.target(), A_CALLING_SELF));
+        return promise;
+      }
       trackCall((local.awaitedBy ??= []), waiter);
     } else {
       try {
@@ -209,6 +215,14 @@ export class Calls {
     const tag = new ImproperList([A_ALIAS], ref);
     this.router.send(caller.pid, dest, tuple(options.label ?? A_GEN_CALL, tuple(caller.pid, tag), request));
     return promise;
+  }
+
+  /** The node a call's destination lives on. */
+  nodeOf(dest: Destination): Atom {
+    if (dest instanceof Pid || dest instanceof Ref) return dest.node;
+    if (typeof dest === 'string' || dest instanceof Atom) return this.kernel.name;
+    if (dest instanceof ServerRef) return this.nodeOf(dest.dest);
+    return this.router.remoteName(dest)[1];
   }
 
   /** A call finished (replied, failed or cancelled): its alias, monitor, abort listener and deadline go. */

@@ -9,6 +9,7 @@
 import { atom } from '../terms/atom.js';
 import type { Pid } from '../terms/identifiers.js';
 import { tuple } from '../terms/tuple.js';
+import { NoProcessError } from './errors.js';
 import type { Kernel } from './kernel.js';
 import type { Monitors } from './monitors.js';
 import { pidString, type ProcessCore, State } from './process-core.js';
@@ -39,7 +40,9 @@ export class Exits {
     if (k.isLocalNode(pid.node)) {
       const other = k.local(pid);
       if (other === undefined) {
-        this.deliverExit(core, pid, noproc, true, true);
+        // OTP: a trapping caller gets {'EXIT', Pid, noproc}; any other caller gets a noproc error.
+        if (!core.trapExit) throw new NoProcessError(`link: ${pid.describe()} is not alive`);
+        k.deliver(core, tuple(A_EXIT, pid, noproc));
         return;
       }
       this.addLink(core, pid, other);

@@ -137,7 +137,11 @@ export class Process {
     if (this.core.state !== State.Exited) this.rt.calls.cast(this.core.pid, to, message);
   }
 
-  /** Links this process to `pid` (both ways). A dead or unknown pid sends `noproc` back at once. */
+  /**
+   * Links this process to `pid` (both ways). A dead or unknown local pid
+   * throws `NoProcessError` (reason `noproc`), or, when this process
+   * traps exits, delivers `{'EXIT', Pid, noproc}` (OTP's `link/1`).
+   */
   link(pid: Pid): void {
     this.rt.exits.link(this.core, pid);
   }

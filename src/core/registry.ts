@@ -13,6 +13,8 @@ import { type ProcessCore, State } from './process-core.js';
 /** A call waiting on its alias for `{Tag, Reply}` (see calls.ts). */
 export interface ReplyWaiter {
   readonly done: boolean;
+  /** The calling process (the node's outside identity for calls made from outside any process). */
+  readonly caller: ProcessCore;
   /** The message `{Tag, Reply}` arrived through the alias. */
   deliver(message: unknown): void;
   /** The reply value itself (a local server answered). */

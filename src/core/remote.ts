@@ -13,13 +13,13 @@ import type { ExitReason } from './reasons.js';
 export class RemoteSignalsImpl implements RemoteSignals {
   constructor(private readonly rt: Runtime) {}
   send(to: Pid, message: unknown): void {
-    const core = this.rt.kernel.local(to);
-    if (core !== undefined) this.rt.kernel.deliver(core, message);
+    if (to.node !== this.rt.kernel.name || to.creation !== this.rt.kernel.creation) return;
+    this.rt.router.deliverLocal(to, this.rt.kernel.local(to), message);
   }
   sendToName(_from: Pid, name: Atom, message: unknown): boolean {
     const core = this.rt.registry.names.get(name);
     if (core === undefined) return false;
-    this.rt.kernel.deliver(core, message);
+    this.rt.router.deliverLocal(core.pid, core, message);
     return true;
   }
   sendToAlias(alias: Ref, message: unknown): void {

@@ -6,6 +6,7 @@
  */
 import { Atom, atom } from '../terms/atom.js';
 import { Pid, Ref } from '../terms/identifiers.js';
+import { ImproperList } from '../terms/improper-list.js';
 import { Tuple } from '../terms/tuple.js';
 import { BadArgumentError } from './errors.js';
 import { type Kernel, TWO32 } from './kernel.js';
@@ -13,6 +14,8 @@ import { ProcessCore } from './process-core.js';
 import { type Destination, ServerRef } from './protocol.js';
 import { formatReason } from './reasons.js';
 import type { Registry } from './registry.js';
+
+const A_ALIAS = atom('alias');
 
 export class Router {
   constructor(
@@ -26,8 +29,7 @@ export class Router {
     if (to instanceof Pid) {
       if (to.node === k.name) {
         if (to.creation !== k.creation) return true;
-        const core = k.procs.get(to.serial * TWO32 + to.id);
-        if (core !== undefined) k.deliver(core, message);
+        this.deliverLocal(to, k.procs.get(to.serial * TWO32 + to.id), message);
         return true;
       }
       k.dist?.send(from, to, message);
@@ -36,7 +38,7 @@ export class Router {
     if (typeof to === 'string' || to instanceof Atom) {
       const core = this.registry.names.get(typeof to === 'string' ? atom(to) : to);
       if (core === undefined) return false;
-      k.deliver(core, message);
+      this.deliverLocal(core.pid, core, message);
       return true;
     }
     if (to instanceof Ref) {
@@ -55,6 +57,27 @@ export class Router {
     if (node === k.name) return this.send(from, name, message);
     k.dist?.sendToName(from ?? k.outside.pid, name, node, message);
     return true;
+  }
+
+  /**
+   * Delivers a message that arrived for local pid `to` (`core`: its living
+   * process, if any). A `{[alias | Ref], Reply}` whose alias belongs to a
+   * call `to` is waiting on completes that call, wherever it was sent from:
+   * what OTP's `gen:call` receive does with a reply sent to the caller's pid
+   * (`Pid ! {Tag, Reply}` with `From = {Pid, Tag}`). Anything else goes to the mailbox.
+   */
+  deliverLocal(to: Pid, core: ProcessCore | undefined, message: unknown): void {
+    if (message instanceof Tuple && message.elements.length === 2) {
+      const tag = message.elements[0];
+      if (tag instanceof ImproperList && tag.tail instanceof Ref && tag.items.length === 1 && tag.items[0] === A_ALIAS) {
+        const waiter = this.registry.aliases.get(this.kernel.refKey(tag.tail));
+        if (waiter !== undefined && !(waiter instanceof ProcessCore) && waiter.caller.pid.equals(to)) {
+          waiter.deliver(message);
+          return;
+        }
+      }
+    }
+    if (core !== undefined) this.kernel.deliver(core, message);
   }
 
   /** `{name, node}` given as a 2-tuple of atoms or an object; throws BadArgumentError for anything else. */
