@@ -7,8 +7,8 @@
  * @module
  */
 import { atom } from '../terms/atom.js';
-import type { Pid } from '../terms/identifiers.js';
-import { tuple } from '../terms/tuple.js';
+import { Pid } from '../terms/identifiers.js';
+import { Tuple, tuple } from '../terms/tuple.js';
 import { NoProcessError } from './errors.js';
 import type { Kernel } from './kernel.js';
 import type { Monitors } from './monitors.js';
@@ -106,6 +106,21 @@ export class Exits {
         if (other.node === node) this.deliverExit(core, other, noconnection, true);
       }
     }
+  }
+
+  /** Takes the first `{'EXIT', Pid, Reason}` from `pid` out of `core`'s mailbox; returns whether there was one and its reason. */
+  takeExit(core: ProcessCore, pid: Pid): { found: boolean; reason: ExitReason } {
+    let found = false;
+    let reason: ExitReason;
+    core.mailbox.removeWhere((msg) => {
+      if (found || !(msg instanceof Tuple) || msg.elements.length !== 3 || msg.elements[0] !== A_EXIT) return false;
+      const from = msg.elements[1];
+      if (!(from instanceof Pid) || !from.equals(pid)) return false;
+      found = true;
+      reason = msg.elements[2];
+      return true;
+    });
+    return { found, reason };
   }
 
   /**

@@ -24,6 +24,8 @@ export interface ProcessInfo {
   readonly parent: Pid | undefined;
   readonly behavior: string | undefined;
   readonly trapExit: boolean;
+  /** True while the process is hibernating: it called `hibernate()` and has not run since (OTP's `{erlang, hibernate, 3}`). */
+  readonly hibernated: boolean;
 }
 
 /** The info of `core`. */
@@ -61,5 +63,6 @@ export function processInfo(core: ProcessCore): ProcessInfo {
     parent: core.parent,
     behavior: core.handler.behavior,
     trapExit: core.trapExit,
+    hibernated: core.hibernated,
   };
 }

@@ -100,6 +100,8 @@ export class ProcessCore implements Runnable {
   /** Calls waiting on this process (finished ones pruned lazily); they fail with its exit reason. */
   awaitedBy: CallLike[] | undefined;
   trapExit = false;
+  /** Set by `Process.hibernate()`, cleared when the process next runs. */
+  hibernated = false;
   name: Atom | undefined;
   env: Map<string, unknown> | undefined;
   exitReason: ExitReason = undefined;

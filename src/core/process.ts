@@ -192,6 +192,34 @@ export class Process {
     this.rt.exits.terminate(this.core, typeof reason === 'string' ? this.rt.kernel.atom(reason) : reason);
   }
 
+  /**
+   * Takes `{'EXIT', Pid, Reason}` from `pid` out of the mailbox if it is
+   * there, and returns its reason (undefined when there is none): Erlang's
+   * `receive {'EXIT', Pid, R} -> R after 0 -> undefined end`. For code that
+   * consumes the exit of a process it started, as OTP's `proc_lib:start_link`
+   * does when the start fails.
+   */
+  takeExit(pid: Pid): ExitReason | undefined {
+    const { found, reason } = this.rt.exits.takeExit(this.core, pid);
+    return found ? reason : undefined;
+  }
+
+  /**
+   * Hibernates (OTP's `erlang:hibernate/3`, a server's `hibernate` option):
+   * releases what the process holds only to go faster (an empty mailbox's
+   * ring buffer is freed, a non-empty one shrunk to fit) until its next
+   * message. In Erlang hibernation also discards the call stack and
+   * compacts the process heap; in JavaScript memory is V8's, so what the
+   * process's state no longer references is collected by V8 as usual, and
+   * the state itself stays as it is. Process info reports `hibernated`
+   * until the process runs again.
+   */
+  hibernate(): void {
+    if (this.core.state === State.Exited) return;
+    this.core.mailbox.compact();
+    this.core.hibernated = true;
+  }
+
   /** Sends an exit signal to `pid` (Erlang's `exit/2`): `kill` always kills, `normal` is ignored by others. */
   sendExit(pid: Pid, reason: ExitReason): void {
     this.rt.exits.exit2(this.core.pid, pid, reason);

@@ -43,6 +43,7 @@ export class RunLoop implements CoreRunner {
       if (mailbox.length === 0) return false;
       const message = mailbox.shift();
       core.state = State.Running;
+      core.hibernated = false;
       let result: void | PromiseLike<void>;
       try {
         result = handler.handleMessage(message, proc);
