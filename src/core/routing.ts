@@ -64,14 +64,19 @@ export class Router {
    * process, if any). A `{[alias | Ref], Reply}` whose alias belongs to a
    * call `to` is waiting on completes that call, wherever it was sent from:
    * what OTP's `gen:call` receive does with a reply sent to the caller's pid
-   * (`Pid ! {Tag, Reply}` with `From = {Pid, Tag}`). Anything else goes to the mailbox.
+   * (`Pid ! {Tag, Reply}` with `From = {Pid, Tag}`). A late reply, whose
+   * call (made here) has finished, is discarded, never left as a stray
+   * message. Anything else goes to the mailbox.
    */
   deliverLocal(to: Pid, core: ProcessCore | undefined, message: unknown): void {
     if (message instanceof Tuple && message.elements.length === 2) {
       const tag = message.elements[0];
       if (tag instanceof ImproperList && tag.tail instanceof Ref && tag.items.length === 1 && tag.items[0] === A_ALIAS) {
-        const waiter = this.registry.aliases.get(this.kernel.refKey(tag.tail));
-        if (waiter !== undefined && !(waiter instanceof ProcessCore) && waiter.caller.pid.equals(to)) {
+        const key = this.kernel.refKey(tag.tail);
+        const waiter = this.registry.aliases.get(key);
+        if (waiter === undefined) {
+          if (typeof key === 'number') return; // a reply to a call this node made, which has finished
+        } else if (!(waiter instanceof ProcessCore) && waiter.caller.pid.equals(to)) {
           waiter.deliver(message);
           return;
         }
