@@ -198,6 +198,14 @@ export class Process {
    * `receive {'EXIT', Pid, R} -> R after 0 -> undefined end`. For code that
    * consumes the exit of a process it started, as OTP's `proc_lib:start_link`
    * does when the start fails.
+   *
+   * @example
+   * ```ts
+   * proc.trapExit = true;
+   * const child = proc.spawnLink({ init: (p) => p.exit('failed'), handleMessage() {} });
+   * // ... once it has exited:
+   * proc.takeExit(child); // atom 'failed', and the EXIT is no longer in the mailbox
+   * ```
    */
   takeExit(pid: Pid): ExitReason | undefined {
     const { found, reason } = this.rt.exits.takeExit(this.core, pid);
@@ -213,6 +221,11 @@ export class Process {
    * process's state no longer references is collected by V8 as usual, and
    * the state itself stays as it is. Process info reports `hibernated`
    * until the process runs again.
+   *
+   * @example
+   * ```ts
+   * node.spawn({ handleMessage(msg, proc) { handle(msg); proc.hibernate(); } });
+   * ```
    */
   hibernate(): void {
     if (this.core.state === State.Exited) return;

@@ -95,6 +95,13 @@ export function ignore(): { readonly type: 'ignore' } {
  * `init` failed in an expected way (OTP 26's `{error, Reason}`): the start
  * rejects with `reason`, the process exits `normal` (no crash report) and a
  * linked starter is not killed.
+ *
+ * @example
+ * ```ts
+ * const needsUrl: ServerBehavior<Protocol, Config, string | undefined> = {
+ *   init: (url) => (url === undefined ? error('missing_url') : ok({ url })),
+ * };
+ * ```
  */
 export function error(reason: ExitReason): { readonly type: 'error'; readonly reason: ExitReason } {
   return { type: 'error', reason: typeof reason === 'string' ? atom(reason) : reason };

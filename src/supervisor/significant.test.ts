@@ -21,7 +21,7 @@ import type { ChildSpec, RestartType } from './child-spec.js';
 import { InvalidChildSpecError, SupervisorStartError } from './errors.js';
 import type { AutoShutdown } from './spec.js';
 import { startSupervisor } from './start.js';
-import { die, EventLog, logWorker } from './test-fixtures.js';
+import { die, EventLog, logWorker } from '../../test/supervisor-fixtures.js';
 
 function child(log: EventLog, pids: Map<string, Pid>, id: string, restart: RestartType, significant: boolean): ChildSpec {
   return { id, start: logWorker(log, id, { pids }), restart, significant };

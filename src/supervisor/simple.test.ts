@@ -12,7 +12,7 @@ import { stopServer } from '../server/server.js';
 import { countChildren, deleteChild, startChild, terminateChild, whichChildren } from './api.js';
 import { SimpleOneForOneError } from './errors.js';
 import { startSupervisor } from './start.js';
-import { die, EventLog, logWorker } from './test-fixtures.js';
+import { die, EventLog, logWorker } from '../../test/supervisor-fixtures.js';
 
 test('simple_one_for_one with 1,000 children: one crash restarts only that one', async () => {
   const node = new Node({ logger: () => {} });
