@@ -36,7 +36,11 @@ export interface ProcessHandler<M = unknown> {
   readonly behavior?: string;
   /** Runs first, inside the process, before any message. */
   init?(proc: Process): void | PromiseLike<void>;
-  /** Handles one message: an ordinary message, or `{'EXIT', From, Reason}` / `{'DOWN', ...}` / `{nodedown, Node}`. */
+  /**
+   * Handles one message: an ordinary message, or `{'EXIT', From, Reason}` /
+   * `{'DOWN', ...}` / `{nodedown, Node}`, all in the order their senders sent
+   * them (a result sent before an exit is handled before the EXIT or DOWN).
+   */
   handleMessage(message: M, proc: Process): void | PromiseLike<void>;
   /**
    * Runs synchronously once the process has exited, whatever the reason
