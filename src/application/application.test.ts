@@ -13,7 +13,7 @@ import type { Process } from '../core/process.js';
 import { kill } from '../core/reasons.js';
 import { deferred } from '../../test/support.js';
 import { stopServer } from '../server/server.js';
-import { EventLog, logWorker } from '../supervisor/test-fixtures.js';
+import { EventLog, logWorker } from '../../test/supervisor-fixtures.js';
 import {
   applicationExit,
   getApplication,

@@ -3,7 +3,7 @@
  * class, so `instanceof` tells them apart and `reason` carries the Erlang term.
  * @module
  */
-import { formatReason, type ExitReason } from './reasons.js';
+import { formatReason, type ExitReason, noproc } from './reasons.js';
 
 /** Base class of Beamline's runtime errors. */
 export class BeamlineError extends Error {
@@ -26,6 +26,8 @@ export class NodeStoppedError extends BeamlineError {
 /** An operation needs a living process, or a process that exists. */
 export class NoProcessError extends BeamlineError {
   override name = 'NoProcessError';
+  /** The Erlang reason: `noproc`. */
+  readonly reason: ExitReason = noproc;
 }
 
 /** Bad arguments given to a runtime function (Erlang's `badarg`). */

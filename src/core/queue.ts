@@ -60,6 +60,24 @@ export class Queue<T> {
     return removed;
   }
 
+  /** Slots allocated for items (a power of two, or 0). */
+  get capacity(): number {
+    return this.ring.length;
+  }
+
+  /** Shrinks the ring to the smallest power of two that holds the items (none: no ring at all). */
+  compact(): void {
+    let cap = this.count === 0 ? 0 : 4;
+    while (cap < this.count) cap <<= 1;
+    if (cap >= this.ring.length) return;
+    const old = this.ring;
+    const next = cap === 0 ? EMPTY : new Array<T | undefined>(cap);
+    for (let i = 0; i < this.count; i++) next[i] = old[(this.head + i) & this.mask];
+    this.ring = next;
+    this.head = 0;
+    this.mask = cap - 1;
+  }
+
   clear(): void {
     this.ring = EMPTY;
     this.mask = -1;

@@ -909,7 +909,7 @@ export class NodeDistribution implements Distribution {
    * Calls `module:fn(...args)` on `node` through its `rex` server
    * (`gen_server:call({rex, Node}, {call, M, F, A, user})`). Rejects with
    * {@link RpcError} for `{badrpc, Reason}` and with the call errors of
-   * `node.call` (noproc, noconnection, timeout).
+   * `node.call` (noproc, `{nodedown, Node}`, timeout).
    */
   async rpc(node: string | Atom, module: string, fn: string, args: unknown[] = [], options: RpcOptions = {}): Promise<unknown> {
     const target = typeof node === 'string' ? atom(node) : node;

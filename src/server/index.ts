@@ -4,6 +4,7 @@
  */
 export {
   type CallResult,
+  error,
   getServerState,
   ignore,
   type InitResult,

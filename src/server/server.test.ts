@@ -159,23 +159,8 @@ describe('Server', () => {
     await eventually(() => node.processes().length === 0);
   });
 
-  test('start_link: init failure does not kill the starter; the server dies with its parent', async () => {
+  test('start_link: the server dies with its parent', async () => {
     await using node = newNode();
-    const result = deferred<unknown>();
-    const parent = node.spawn({
-      async init(p) {
-        try {
-          await startServer(p, { init: () => stop(atom('nope')) }, undefined, { link: true });
-        } catch (e) {
-          result.resolve(e);
-        }
-      },
-      handleMessage() {},
-    });
-    assert.ok((await result.promise) instanceof InitFailedError);
-    assert.ok(node.isAlive(parent));
-    assert.equal(node.processInfo(parent)?.links.length, 0);
-
     const linked = deferred<Pid>();
     const parent2 = node.spawn({
       async init(p) {

@@ -8,7 +8,7 @@
  * Elixir processes call Beamline servers and the other way round.
  *
  * Callbacks return what to do next: {@link reply}, {@link noreply},
- * {@link stop}; `init` returns {@link ok}, {@link ignore} or {@link stop}.
+ * {@link stop}; `init` returns {@link ok}, {@link ignore}, {@link error} or {@link stop}.
  * Any callback may be async: the server handles nothing else until it
  * settles.
  *
@@ -49,14 +49,21 @@ const A_ERROR = atom('error');
 export interface NextOptions {
   /** Run `handleContinue(arg)` before any other message (OTP's `{continue, Arg}`). */
   readonly continue?: unknown;
-  /** If no message arrives within this many ms, `handleInfo` receives the atom `timeout`. */
+  /**
+   * If no message arrives within this many ms, `handleInfo` receives the atom
+   * `timeout`. A system request (`getServerState`...) that arrives meanwhile
+   * restarts the wait, as in OTP.
+   */
   readonly timeout?: number;
+  /** Hibernate until the next message (OTP's `hibernate`); see `Process.hibernate` for what that means in JavaScript. */
+  readonly hibernate?: boolean;
 }
 
 /** What `init` returns. */
 export type InitResult<S> =
   | { readonly type: 'ok'; readonly state: S; readonly next?: NextOptions }
   | { readonly type: 'ignore' }
+  | { readonly type: 'error'; readonly reason: ExitReason }
   | { readonly type: 'stop'; readonly reason: ExitReason };
 
 /** What `handleCall` returns. */
@@ -68,7 +75,7 @@ export type CallResult<R, S> =
 /** What `handleCast`, `handleInfo` and `handleContinue` return. */
 export type NoReplyResult<S> = { readonly type: 'noreply'; readonly state: S; readonly next?: NextOptions } | StopResult<S, never>;
 
-/** Stop the server with `reason`; optionally reply to the current call first. */
+/** Stop the server with `reason`; optionally reply to the current call (after `terminate` has run, as OTP). */
 export type StopResult<S, R> = {
   readonly type: 'stop';
   readonly reason: ExitReason;
@@ -84,6 +91,21 @@ export function ok<S>(state: S, next?: NextOptions): InitResult<S> {
 export function ignore(): { readonly type: 'ignore' } {
   return { type: 'ignore' };
 }
+/**
+ * `init` failed in an expected way (OTP 26's `{error, Reason}`): the start
+ * rejects with `reason`, the process exits `normal` (no crash report) and a
+ * linked starter is not killed.
+ *
+ * @example
+ * ```ts
+ * const needsUrl: ServerBehavior<Protocol, Config, string | undefined> = {
+ *   init: (url) => (url === undefined ? error('missing_url') : ok({ url })),
+ * };
+ * ```
+ */
+export function error(reason: ExitReason): { readonly type: 'error'; readonly reason: ExitReason } {
+  return { type: 'error', reason: typeof reason === 'string' ? atom(reason) : reason };
+}
 /** Reply to the current call with `value` and continue with `state`. */
 export function reply<R, S>(value: R, state: S, next?: NextOptions): { readonly type: 'reply'; readonly reply: R; readonly state: S; readonly next?: NextOptions } {
   return next === undefined ? { type: 'reply', reply: value, state } : { type: 'reply', reply: value, state, next };
@@ -92,7 +114,7 @@ export function reply<R, S>(value: R, state: S, next?: NextOptions): { readonly 
 export function noreply<S>(state: S, next?: NextOptions): { readonly type: 'noreply'; readonly state: S; readonly next?: NextOptions } {
   return next === undefined ? { type: 'noreply', state } : { type: 'noreply', state, next };
 }
-/** Stop with `reason` (string for an atom: `'normal'`); `terminate` runs with `state`; `replyValue` answers the current call first. */
+/** Stop with `reason` (string for an atom: `'normal'`); `terminate` runs with `state`; then `replyValue` answers the current call. */
 export function stop<S = never, R = never>(reason: ExitReason, state?: S, ...replyValue: [] | [R]): StopResult<S, R> {
   const r = typeof reason === 'string' ? atom(reason) : reason;
   const base: { type: 'stop'; reason: ExitReason; state?: S; reply?: R } = { type: 'stop', reason: r };
@@ -119,7 +141,9 @@ export interface ServerBehavior<P extends Protocol, S, A = undefined> {
   /**
    * Runs when the server stops: on a stop result, on a crash of a callback,
    * on a stop asked by `stopServer`, and on an exit signal from its parent
-   * when it traps exits. Not when killed.
+   * (the process that started it with a link) when it traps exits. Not when
+   * killed. A server started without a link has no parent: an exit signal
+   * from its starter goes to `handleInfo` like any other.
    */
   terminate?(reason: ExitReason, state: S, ctx: Process): MaybePromise<void>;
 }
@@ -139,7 +163,7 @@ export class StartedServer<P extends Protocol> extends ServerRef<P> {
   }
 }
 
-/** `init` failed: threw, rejected, or returned `stop(reason)`. `reason` is the exit reason. */
+/** `init` failed: threw, rejected, returned `stop(reason)` (`reason` is the exit reason) or `error(reason)` (the process exited `normal`). */
 export class InitFailedError extends BeamlineError {
   override name = 'InitFailedError';
   constructor(readonly reason: ExitReason) {
@@ -175,6 +199,8 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
   private state!: S;
   private timeoutTimer: { cancel(): boolean } | undefined;
   private timeoutRef = 0;
+  /** The timeout the last callback asked for (ms), while its timer runs. */
+  private timeoutMs = 0;
 
   constructor(
     private readonly impl: ServerBehavior<P, S, A>,
@@ -207,6 +233,12 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
         this.ack?.fail(new InitIgnoredError());
         ctx.exit(normal);
         break;
+      case 'error':
+        // OTP 26: {error, Reason} exits normal: no crash report, a linked starter lives on.
+        if (this.linkedTo !== undefined) ctx.unlink(this.linkedTo);
+        this.ack?.fail(new InitFailedError(result.reason));
+        ctx.exit(normal);
+        break;
       case 'stop':
         return this.initFailed(ctx, result.reason, true);
       default:
@@ -214,8 +246,8 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     }
   }
 
+  /** `init` returned stop(R) or threw R: the process exits with R; the link carries it to the starter (OTP 26+). */
   private initFailed(ctx: Process, reason: unknown, quiet = false): never {
-    if (this.linkedTo !== undefined) ctx.unlink(this.linkedTo);
     if (!quiet && reason instanceof Error)
       ctx.node.log('error', `server ${ctx.self.describe()} init failed: ${reason.stack ?? reason.message}`);
     this.ack?.fail(new InitFailedError(reason));
@@ -223,8 +255,9 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
   }
 
   handleMessage(message: unknown, ctx: Process): void | Promise<void> {
-    if (this.timeoutTimer !== undefined) {
-      this.timeoutTimer.cancel();
+    const timing = this.timeoutTimer !== undefined;
+    if (timing) {
+      (this.timeoutTimer as { cancel(): boolean }).cancel();
       this.timeoutTimer = undefined;
     }
     if (message instanceof Tuple) {
@@ -236,11 +269,14 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
           return this.onCall(e[2] as RequestOf<P>, from as From<ReplyOf<P>>, ctx);
       } else if (tag === A_GEN_CAST && e.length === 2) {
         return this.onNoReply(ctx, 'handleCast', e[1]);
-      } else if (tag === A_EXIT && e.length === 3 && ctx.parent !== undefined && ctx.parent.equals(e[1]) && ctx.trapExit) {
-        // The parent (supervisor) asks us to stop: terminate, then exit with its reason.
+      } else if (tag === A_EXIT && e.length === 3 && this.linkedTo !== undefined && this.linkedTo.equals(e[1]) && ctx.trapExit) {
+        // The parent (the linked starter, a supervisor) asks us to stop: terminate, then exit with its reason.
         return this.terminate(ctx, e[2]);
       } else if (tag === A_SYSTEM && e.length === 3) {
-        return this.onSystem(ctx, e[1], e[2]);
+        const done = this.onSystem(ctx, e[1], e[2]);
+        // A system request does not consume the callback's timeout: the wait starts again (OTP's sys loop).
+        if (timing && done === undefined && ctx.alive) this.armTimeout(ctx, this.timeoutMs);
+        return done;
       } else if (typeof tag === 'number' && tag === this.timeoutRef && e.length === 2 && e[1] === A_TIMEOUT) {
         return this.onNoReply(ctx, 'handleInfo', A_TIMEOUT);
       }
@@ -272,8 +308,8 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
         return this.next(ctx, result.next);
       case 'stop':
         if (result.state !== undefined) this.state = result.state;
-        if ('reply' in result) ctx.reply(from, result.reply as ReplyOf<P>);
-        return this.terminate(ctx, result.reason);
+        // OTP order: terminate runs first, the reply goes out after it, then the process exits.
+        return this.terminate(ctx, result.reason, 'reply' in result ? () => ctx.reply(from, result.reply as ReplyOf<P>) : undefined);
       default:
         return this.crash(ctx, new TypeError(`handleCall returned ${formatReason(result)}; expected reply(), noreply() or stop()`));
     }
@@ -311,14 +347,18 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     }
   }
 
-  /** Applies `continue` and `timeout` of a result. */
+  /** Applies `continue`, `timeout` and `hibernate` of a result. */
   private next(ctx: Process, next: NextOptions | undefined): void | Promise<void> {
     if (next === undefined) return;
-    if (next.timeout !== undefined && next.timeout !== Infinity) {
-      const ref = ++this.timeoutRef;
-      this.timeoutTimer = ctx.sendAfter(ctx.self, tuple(ref, A_TIMEOUT), next.timeout);
-    }
+    if (next.timeout !== undefined && next.timeout !== Infinity) this.armTimeout(ctx, next.timeout);
     if ('continue' in next) return this.onNoReply(ctx, 'handleContinue', next.continue);
+    if (next.hibernate === true) ctx.hibernate();
+  }
+
+  private armTimeout(ctx: Process, ms: number): void {
+    const ref = ++this.timeoutRef;
+    this.timeoutMs = ms;
+    this.timeoutTimer = ctx.sendAfter(ctx.self, tuple(ref, A_TIMEOUT), ms);
   }
 
   private onSystem(ctx: Process, from: unknown, request: unknown): void | Promise<void> {
@@ -349,9 +389,11 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     }
   }
 
-  private terminate(ctx: Process, reason: ExitReason): void | Promise<void> {
+  /** Runs `terminate`, then `after` (a pending reply), then exits with `reason`. */
+  private terminate(ctx: Process, reason: ExitReason, after?: () => void): void | Promise<void> {
     const done = this.runTerminate(ctx, reason);
     const finish = (): void => {
+      after?.();
       if (!isCleanExit(reason)) ctx.node.log('error', `server ${ctx.self.describe()} terminating: ${formatReason(reason)}`);
       ctx.stop(reason);
     };
@@ -370,9 +412,17 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
 
 /**
  * Starts a server and waits for its `init`. From a process, `link: true`
- * links it to the caller (start_link). Resolves with a typed reference that
- * knows the pid; rejects with {@link InitFailedError} (the reason `init`
- * gave or threw), {@link InitIgnoredError}, or {@link InitTimeoutError}.
+ * links it to the caller (start_link) and makes the caller its parent.
+ * Resolves with a typed reference that knows the pid; rejects with
+ * {@link InitFailedError} (the reason `init` gave or threw),
+ * {@link InitIgnoredError}, or {@link InitTimeoutError}.
+ *
+ * A failed start rejects once the process has exited, with OTP 26+'s
+ * synchronous semantics: when `init` returns `stop(R)` or throws R, the
+ * link carries R to the caller, so a caller that does not trap exits is
+ * killed with R; a caller that traps exits gets the rejection and its
+ * `{'EXIT', Pid, R}` is taken out of its mailbox. `ignore()` and `error(R)`
+ * exit `normal` and never kill the caller.
  */
 export function startServer<P extends Protocol, S, A>(
   starter: Node | Process,
@@ -384,6 +434,8 @@ export function startServer<P extends Protocol, S, A>(
     let pid: Pid | undefined;
     let timer: NodeJS.Timeout | undefined;
     let settled = false;
+    /** Why the start failed, as the server said; the rejection waits for its exit. */
+    let failure: Error | undefined;
     const ack: Ack = {
       ok: () => {
         if (settled) return;
@@ -392,10 +444,7 @@ export function startServer<P extends Protocol, S, A>(
         resolve(new StartedServer<P>(pid as Pid));
       },
       fail: (err) => {
-        if (settled) return;
-        settled = true;
-        if (timer !== undefined) clearTimeout(timer);
-        reject(err);
+        failure ??= err;
       },
     };
     const isProcess = 'self' in starter;
@@ -414,14 +463,22 @@ export function startServer<P extends Protocol, S, A>(
       return;
     }
     const node = isProcess ? (starter as Process).node : (starter as Node);
-    // If the process dies before acking (killed during init), fail the start.
-    node.waitExit(pid).then((reason) => ack.fail(new InitFailedError(reason)));
+    const started = pid;
+    // A failed start settles once the process has exited (killed during init included); like
+    // OTP 26's proc_lib, a trapping starter's {'EXIT', Pid, _} from the link is consumed.
+    node.waitExit(started).then((reason) => {
+      if (settled) return;
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      if (linkedTo !== undefined) (starter as Process).takeExit(started);
+      reject(failure ?? new InitFailedError(reason));
+    });
     if (timeout !== undefined && timeout !== Infinity) {
       timer = setTimeout(() => {
         if (settled) return;
-        if (linkedTo !== undefined) (starter as Process).unlink(pid as Pid);
-        node.exit(pid as Pid, atom('kill'));
-        ack.fail(new InitTimeoutError(`server init did not return within ${timeout} ms`));
+        if (linkedTo !== undefined) (starter as Process).unlink(started);
+        failure ??= new InitTimeoutError(`server init did not return within ${timeout} ms`);
+        node.exit(started, atom('kill'));
       }, timeout);
     }
   });

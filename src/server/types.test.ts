@@ -9,7 +9,7 @@ import { type Atom, atom } from '../terms/atom.js';
 import { type Tuple, tuple } from '../terms/tuple.js';
 import { Node } from '../core/node.js';
 import { serverRef } from '../core/protocol.js';
-import { noreply, ok, reply, type ServerBehavior, startServer } from './server.js';
+import { error, noreply, ok, reply, type ServerBehavior, startServer } from './server.js';
 
 type Counter = {
   call: [Atom<'get'>, number] | [Tuple<[Atom<'add'>, number]>, Atom<'ok'>];
@@ -31,6 +31,14 @@ const badReply: ServerBehavior<Counter, number, number> = {
   init: (start) => ok(start),
   // @ts-expect-error a string is not a reply of this protocol
   handleCall: (_request, _from, n) => reply('negative', n),
+};
+
+const lifecycle: ServerBehavior<Counter, number, number> = {
+  init: (start) => (start < 0 ? error('negative_start') : ok(start, { hibernate: true })),
+  // @ts-expect-error error(R) is a result of init only, not of a call
+  handleCall: (_request, _from, _n) => error('nope'),
+  // @ts-expect-error hibernate is a boolean
+  handleCast: (_msg, n) => noreply(n, { hibernate: 'yes' }),
 };
 
 async function typeChecks(node: Node): Promise<void> {
@@ -56,7 +64,7 @@ async function typeChecks(node: Node): Promise<void> {
   await node.call(byName, atom('nope')).catch(() => {});
   // Untyped destinations accept anything and give unknown.
   const anything: unknown = await node.call(ref.pid, 'free-form').catch(() => undefined);
-  void [n, okAtom, wrong, anything, badReply];
+  void [n, okAtom, wrong, anything, badReply, lifecycle];
 }
 
 test('typed protocols: replies are typed per request (checked at compile time)', async () => {

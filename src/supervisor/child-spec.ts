@@ -59,6 +59,12 @@ export interface ChildSpec<E extends readonly unknown[] = []> {
    * killed). Default: the supervisor's `startTimeout`.
    */
   readonly startTimeout?: number;
+  /**
+   * A significant child (OTP 24): when it ends on its own and is not
+   * restarted, the supervisor may shut itself down, as its `autoShutdown`
+   * says. Only for `transient` and `temporary` children. Default false.
+   */
+  readonly significant?: boolean;
 }
 
 /** A validated child spec with every default filled in. */
@@ -69,6 +75,7 @@ export interface NormalizedChildSpec {
   readonly shutdown: Shutdown;
   readonly type: ChildType;
   readonly startTimeout: number | undefined;
+  readonly significant: boolean;
 }
 
 const RESTARTS: readonly string[] = ['permanent', 'transient', 'temporary'];
@@ -107,8 +114,13 @@ export function normalizeChildSpec(spec: unknown, template = false): NormalizedC
   const startTimeout = s['startTimeout'];
   if (startTimeout !== undefined && !(typeof startTimeout === 'number' && startTimeout > 0))
     throw new InvalidChildSpecError(`child ${id}: startTimeout must be a positive number of ms, got ${String(startTimeout)}`);
+  const significant = s['significant'] ?? false;
+  if (typeof significant !== 'boolean') throw new InvalidChildSpecError(`child ${id}: significant must be a boolean, got ${String(significant)}`);
+  if (significant && restart === 'permanent')
+    throw new InvalidChildSpecError(`child ${id}: a permanent child cannot be significant (OTP's bad_combination)`);
   return {
     id,
+    significant,
     start: start as StartFunction<readonly unknown[]>,
     restart: restart as RestartType,
     shutdown: shutdown === Infinity ? 'infinity' : (shutdown as Shutdown),

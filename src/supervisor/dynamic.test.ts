@@ -26,7 +26,7 @@ import {
 } from './errors.js';
 import { startSupervisor } from './start.js';
 import { countChildren, deleteChild, restartChild, startChild, terminateChild, whichChildren } from './api.js';
-import { EventLog, logWorker } from './test-fixtures.js';
+import { EventLog, logWorker } from '../../test/supervisor-fixtures.js';
 
 test('dynamic API: start, terminate, restart, delete, which, count', async () => {
   const node = new Node({ logger: () => {} });

@@ -36,6 +36,7 @@ export {
   type NormalizedSupervisorSpec,
   type SimpleSupervisorSpec,
   type Strategy,
+  type AutoShutdown,
   type SupervisorFlags,
   type SupervisorSpec,
 } from './spec.js';

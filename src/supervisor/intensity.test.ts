@@ -14,7 +14,7 @@ import { Probe } from '../../test/support.js';
 import { RestartIntensity } from './intensity.js';
 import { startSupervisor } from './start.js';
 import { whichChildren } from './api.js';
-import { EventLog, logWorker } from './test-fixtures.js';
+import { EventLog, logWorker } from '../../test/supervisor-fixtures.js';
 import type { Pid } from '../terms/identifiers.js';
 
 test('RestartIntensity counts restarts within the period only', () => {

@@ -11,7 +11,7 @@ import { Node } from '../core/node.js';
 import { kill } from '../core/reasons.js';
 import { startSupervisor, supervisorChild } from './start.js';
 import { whichChildren } from './api.js';
-import { EventLog, logWorker } from './test-fixtures.js';
+import { EventLog, logWorker } from '../../test/supervisor-fixtures.js';
 
 test('a nested supervisor that gives up is restarted by its parent (rest_for_one), and escalation reaches the top', async () => {
   const node = new Node({ logger: () => {} });

@@ -12,7 +12,7 @@ import type { Pid } from '../terms/identifiers.js';
 import { serverStart } from './child-start.js';
 import { startSupervisor } from './start.js';
 import { terminateChild } from './api.js';
-import { EventLog, fmt, logWorker } from './test-fixtures.js';
+import { EventLog, fmt, logWorker } from '../../test/supervisor-fixtures.js';
 
 test('a child that traps exits and ignores shutdown is killed after its shutdown timeout', async () => {
   const node = new Node({ logger: () => {} });

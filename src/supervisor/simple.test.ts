@@ -5,13 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { atom } from '../terms/atom.js';
 import type { Pid } from '../terms/identifiers.js';
 import { Node } from '../core/node.js';
 import { stopServer } from '../server/server.js';
 import { countChildren, deleteChild, startChild, terminateChild, whichChildren } from './api.js';
 import { SimpleOneForOneError } from './errors.js';
 import { startSupervisor } from './start.js';
-import { die, EventLog, logWorker } from './test-fixtures.js';
+import { die, EventLog, logWorker } from '../../test/supervisor-fixtures.js';
 
 test('simple_one_for_one with 1,000 children: one crash restarts only that one', async () => {
   const node = new Node({ logger: () => {} });
@@ -23,7 +24,7 @@ test('simple_one_for_one with 1,000 children: one crash restarts only that one',
       template: { id: 'w', start: (parent, n: number) => logWorker(log, `w${n}`, { pids })(parent) },
     });
     for (let i = 0; i < 1000; i++) await startChild(node, sup, [i]);
-    assert.deepEqual(await countChildren(node, sup), { specs: 1000, active: 1000, supervisors: 0, workers: 1000 });
+    assert.deepEqual(await countChildren(node, sup), { specs: 1, active: 1000, supervisors: 0, workers: 1000 }, 'one spec: the template (OTP)');
     const before = new Map(pids);
     const victim = pids.get('w500') as Pid;
     const gone = node.waitExit(victim);
@@ -36,6 +37,7 @@ test('simple_one_for_one with 1,000 children: one crash restarts only that one',
     const rows = await whichChildren(node, sup);
     assert.equal(rows.length, 1000);
     assert.ok(rows.every((r) => r.id === undefined && r.type === 'worker'));
+    await assert.rejects(terminateChild(node, sup, 'w'), (e: unknown) => e instanceof SimpleOneForOneError && e.reason === atom('simple_one_for_one'));
     await terminateChild(node, sup, pids.get('w1') as Pid);
     assert.equal((await countChildren(node, sup)).active, 999);
     await assert.rejects(deleteChild(node, sup, 'w'), SimpleOneForOneError);

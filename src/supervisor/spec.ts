@@ -21,7 +21,19 @@ export interface SupervisorFlags {
    * Default 5000; `Infinity` for none.
    */
   readonly startTimeout?: number;
+  /**
+   * OTP 24's automatic shutdown, driven by significant children: `never`
+   * (default; significant children are then invalid), `any_significant`
+   * (shut down when any significant child ends on its own and is not
+   * restarted), `all_significant` (when the last running significant child
+   * does). The supervisor terminates its other children and exits `shutdown`.
+   * A child terminated through `terminateChild` does not count.
+   */
+  readonly autoShutdown?: AutoShutdown;
 }
+
+/** See {@link SupervisorFlags.autoShutdown}. */
+export type AutoShutdown = 'never' | 'any_significant' | 'all_significant';
 
 /**
  * A supervisor with a static list of children.
@@ -68,11 +80,19 @@ export interface NormalizedSupervisorSpec {
   readonly intensity: number;
   readonly period: number;
   readonly startTimeout: number;
+  readonly autoShutdown: AutoShutdown;
   readonly children: readonly NormalizedChildSpec[];
   readonly template: NormalizedChildSpec | undefined;
 }
 
 const STRATEGIES: readonly string[] = ['one_for_one', 'one_for_all', 'rest_for_one', 'simple_one_for_one'];
+const AUTO_SHUTDOWNS: readonly string[] = ['never', 'any_significant', 'all_significant'];
+
+/** A significant child under `autoShutdown: never` is invalid (OTP's bad_combination). Throws InvalidChildSpecError. */
+export function checkSignificant(child: NormalizedChildSpec, autoShutdown: AutoShutdown): void {
+  if (child.significant && autoShutdown === 'never')
+    throw new InvalidChildSpecError(`child ${child.id}: significant needs a supervisor autoShutdown other than never (OTP's bad_combination)`);
+}
 
 /**
  * Validates a supervisor spec: strategy, intensity, period, children (valid
@@ -94,9 +114,14 @@ export function normalizeSupervisorSpec(spec: SupervisorSpec | SimpleSupervisorS
   if (typeof period !== 'number' || !(period > 0)) throw new InvalidChildSpecError(`period must be a positive number of seconds, got ${period}`);
   const startTimeout = spec.startTimeout ?? 5000;
   if (typeof startTimeout !== 'number' || !(startTimeout > 0)) throw new InvalidChildSpecError(`startTimeout must be positive, got ${startTimeout}`);
+  const autoShutdown: unknown = spec.autoShutdown ?? 'never';
+  if (typeof autoShutdown !== 'string' || !AUTO_SHUTDOWNS.includes(autoShutdown))
+    throw new InvalidChildSpecError(`autoShutdown must be one of ${AUTO_SHUTDOWNS.join(', ')}, got ${String(autoShutdown)}`);
+  const auto = autoShutdown as AutoShutdown;
   if (spec.strategy === 'simple_one_for_one') {
     const template = normalizeChildSpec((spec as SimpleSupervisorSpec<never>).template, true);
-    return { strategy: 'simple_one_for_one', intensity, period, startTimeout, children: [], template };
+    checkSignificant(template, auto);
+    return { strategy: 'simple_one_for_one', intensity, period, startTimeout, autoShutdown: auto, children: [], template };
   }
   const list: unknown = (spec as SupervisorSpec).children;
   if (!Array.isArray(list)) throw new InvalidChildSpecError('children must be an array');
@@ -104,9 +129,10 @@ export function normalizeSupervisorSpec(spec: SupervisorSpec | SimpleSupervisorS
   const ids = new Set<string>();
   for (const c of list) {
     const n = normalizeChildSpec(c);
+    checkSignificant(n, auto);
     if (ids.has(n.id)) throw new InvalidChildSpecError(`duplicate child id ${n.id}`);
     ids.add(n.id);
     children.push(n);
   }
-  return { strategy: spec.strategy as Strategy, intensity, period, startTimeout, children, template: undefined };
+  return { strategy: spec.strategy as Strategy, intensity, period, startTimeout, autoShutdown: auto, children, template: undefined };
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RestartType } from './child-spec.js';
 import type { Strategy } from './spec.js';
-import { runScenario, type StepReason, tableScenario } from './test-fixtures.js';
+import { runScenario, type StepReason, tableScenario } from '../../test/supervisor-fixtures.js';
 
 const strategies: Strategy[] = ['one_for_one', 'one_for_all', 'rest_for_one', 'simple_one_for_one'];
 const restarts: RestartType[] = ['permanent', 'transient', 'temporary'];

@@ -31,7 +31,7 @@ import {
 } from './errors.js';
 import { RestartIntensity } from './intensity.js';
 import { shutdownAll, shutdownChild } from './shutdown.js';
-import type { NormalizedSupervisorSpec, Strategy } from './spec.js';
+import { checkSignificant, type NormalizedSupervisorSpec, type Strategy } from './spec.js';
 
 const A_EXIT = atom('EXIT');
 const A_OK = atom('ok');
@@ -66,7 +66,7 @@ export interface ChildInfo {
 
 /** The counts of `count_children`. */
 export interface ChildCounts {
-  /** Children, running or not. */
+  /** Child specs, running or not (1 for simple_one_for_one: its template). */
   readonly specs: number;
   /** Children with a living process. */
   readonly active: number;
@@ -273,14 +273,29 @@ async function childExited(ctx: Process, state: SupervisorState, child: ChildRec
   const type = child.spec.restart;
   if (type === 'temporary') {
     state.remove(child);
-    return noreply(state);
+    return autoShutdown(state, child);
   }
   if (type === 'transient' && isCleanExit(reason)) {
     if (state.simple) state.remove(child);
     else state.setPid(child, undefined);
-    return noreply(state);
+    return autoShutdown(state, child);
   }
   return restart(ctx, state, child, reason);
+}
+
+/**
+ * A child ended on its own and is not restarted: if it is significant, the
+ * supervisor's `autoShutdown` may end the supervisor (OTP 24): at once for
+ * `any_significant`, once no significant child runs for `all_significant`.
+ */
+function autoShutdown(state: SupervisorState, child: ChildRecord): Step {
+  const mode = state.spec.autoShutdown;
+  if (!child.spec.significant || mode === 'never') return noreply(state);
+  if (mode === 'all_significant') {
+    const list = state.simple ? state.dynamic : state.children;
+    for (const c of list) if (c !== child && c.spec.significant && c.pid !== undefined) return noreply(state);
+  }
+  return stop(A_SHUTDOWN, state);
 }
 
 type Reply = SupervisorReply<Pid | undefined>;
@@ -310,6 +325,7 @@ async function onStartChild(ctx: Process, state: SupervisorState, arg: unknown):
   let spec: NormalizedChildSpec;
   try {
     spec = normalizeChildSpec(arg);
+    checkSignificant(spec, state.spec.autoShutdown);
   } catch (err) {
     return errorReply(err);
   }
@@ -330,7 +346,9 @@ async function onStartChild(ctx: Process, state: SupervisorState, arg: unknown):
 }
 
 async function onTerminateChild(ctx: Process, state: SupervisorState, idOrPid: string | Pid): Promise<Reply> {
-  const child = idOrPid instanceof Pid ? state.findPid(idOrPid) : state.simple ? undefined : state.findId(idOrPid);
+  // OTP: a simple_one_for_one supervisor's children have no id; terminate_child by id is {error, simple_one_for_one}.
+  if (state.simple && !(idOrPid instanceof Pid)) return errorReply(new SimpleOneForOneError('terminateChild by id'));
+  const child = idOrPid instanceof Pid ? state.findPid(idOrPid) : state.findId(idOrPid);
   if (child === undefined) return errorReply(new ChildNotFoundError(String(idOrPid)));
   if (state.simple) {
     if (child.pid instanceof Pid) await shutdownChild(ctx, child.pid, child.spec.shutdown);
@@ -378,7 +396,8 @@ function countChildren(ctx: Process, state: SupervisorState): ChildCounts {
     if (c.pid instanceof Pid && ctx.node.isAlive(c.pid)) active++;
     if (c.spec.type === 'supervisor') supervisors++;
   }
-  return { specs: list.length, active, supervisors, workers: list.length - supervisors };
+  // OTP: a simple_one_for_one supervisor has one spec, its template, however many children run.
+  return { specs: state.simple ? 1 : list.length, active, supervisors, workers: list.length - supervisors };
 }
 
 /** `init` failed because child `id` did not start: OTP's `{shutdown, {failed_to_start_child, Id, Reason}}`. */

@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { Scenario, ScenarioStep } from './test-fixtures.js';
+import type { Scenario, ScenarioStep } from './supervisor-fixtures.js';
 
 const run = promisify(execFile);
 

@@ -6,17 +6,17 @@
  * by the table-driven tests and the Erlang conformance test.
  * @module
  */
-import { Atom, atom } from '../terms/atom.js';
-import { Pid } from '../terms/identifiers.js';
-import { Tuple, tuple } from '../terms/tuple.js';
-import { Node } from '../core/node.js';
-import type { Process, ProcessHandler } from '../core/process.js';
-import { type ExitReason, kill } from '../core/reasons.js';
-import { stopServer } from '../server/server.js';
-import type { RestartType, Shutdown, StartFunction } from './child-spec.js';
-import type { Strategy } from './spec.js';
-import { startSupervisor, type SupervisorRef } from './start.js';
-import { deleteChild, restartChild, startChild, terminateChild, whichChildren } from './api.js';
+import { Atom, atom } from '../src/terms/atom.js';
+import { Pid } from '../src/terms/identifiers.js';
+import { Tuple, tuple } from '../src/terms/tuple.js';
+import { Node } from '../src/core/node.js';
+import type { Process, ProcessHandler } from '../src/core/process.js';
+import { type ExitReason, kill } from '../src/core/reasons.js';
+import { stopServer } from '../src/server/server.js';
+import type { RestartType, Shutdown, StartFunction } from '../src/supervisor/child-spec.js';
+import type { Strategy } from '../src/supervisor/spec.js';
+import { startSupervisor, type SupervisorRef } from '../src/supervisor/start.js';
+import { deleteChild, restartChild, startChild, terminateChild, whichChildren } from '../src/supervisor/api.js';
 
 /** Formats a reason as Erlang's `~w` would (atoms, tuples); an Error as `error`. */
 export function fmt(reason: ExitReason): string {

@@ -1,0 +1,183 @@
+/**
+ * Calls as OTP's gen:call makes them: calling_self, replies sent to the
+ * caller's pid, `{nodedown, Node}` for unreachable nodes, and link to a dead
+ * pid. Erlang expectations: ordering_probe.erl beside this file.
+ */
+import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
+import { describe, test } from 'node:test';
+import { eventually, quietLogger } from '../../test/support.js';
+import { startNode } from '../distribution/node-dist.js';
+import { atom } from '../terms/atom.js';
+import { Pid } from '../terms/identifiers.js';
+import { Tuple, tuple } from '../terms/tuple.js';
+import { CallExitError, CallTimeoutError, NoProcessError } from './errors.js';
+import { Node } from './node.js';
+import type { Process } from './process.js';
+import { noproc } from './reasons.js';
+
+function newNode(): Node {
+  return new Node({ name: 'calls@127.0.0.1', logger: quietLogger().log, shutdownTimeout: 100 });
+}
+
+/** A hand-written server (no Server behavior): answers `{'$gen_call', {Pid, Tag}, Req}` with `Pid ! {Tag, Req * 2}`. */
+const handWritten = {
+  handleMessage(msg: unknown, proc: Process) {
+    if (msg instanceof Tuple && msg.elements[0] === atom('$gen_call')) {
+      const from = msg.elements[1] as Tuple;
+      proc.send(from.elements[0] as Pid, tuple(from.elements[1], (msg.elements[2] as number) * 2));
+    }
+  },
+};
+
+function isExit(reason: unknown) {
+  return (err: unknown) => {
+    assert.ok(err instanceof CallExitError, `expected CallExitError, got ${String(err)}`);
+    assert.deepEqual(err.reason, reason);
+    return true;
+  };
+}
+
+describe('calls', () => {
+  test('a call to the caller itself fails at once with calling_self, by pid and by name', async () => {
+    await using node = newNode();
+    const results: unknown[] = [];
+    const pid = node.spawn(
+      {
+        async handleMessage(_msg, proc) {
+          for (const to of [proc.self, 'me']) {
+            try {
+              await proc.call(to, 'x', { timeout: Infinity });
+            } catch (err) {
+              results.push(err instanceof CallExitError ? err.reason : err);
+            }
+          }
+        },
+      },
+      { name: 'me' },
+    );
+    node.send(pid, 'go');
+    await eventually(() => results.length === 2);
+    assert.deepEqual(results, [atom('calling_self'), atom('calling_self')]);
+  });
+
+  test('a reply sent to the caller pid as {Tag, Reply} completes the call and leaves no stray message', async () => {
+    await using node = newNode();
+    const server = node.spawn(handWritten);
+    const seen: unknown[] = [];
+    let result: unknown;
+    const caller = node.spawn({
+      async handleMessage(msg, proc) {
+        if (msg === 'go') result = await proc.call(server, 21, { timeout: Infinity });
+        else seen.push(msg);
+      },
+    });
+    node.send(caller, 'go');
+    await eventually(() => result !== undefined);
+    assert.equal(result, 42);
+    node.send(caller, 'after');
+    await eventually(() => seen.length === 1);
+    assert.deepEqual(seen, ['after'], 'the reply did not land in the mailbox');
+    assert.equal(node._stats().aliases, 0);
+  });
+
+  test('a reply to the pid completes a call made from outside any process', async () => {
+    await using node = newNode();
+    const server = node.spawn(handWritten);
+    assert.equal(await node.call(server, 5, { timeout: Infinity }), 10);
+  });
+
+  test('a late {Tag, Reply} sent to the pid after the call timed out is discarded, never a stray message', async () => {
+    await using node = newNode();
+    let from: Tuple | undefined;
+    const server = node.spawn({ handleMessage: (m: unknown) => void (from = (m as Tuple).elements[1] as Tuple) });
+    const seen: unknown[] = [];
+    let failed: unknown;
+    const caller = node.spawn({
+      async handleMessage(msg, proc) {
+        if (msg !== 'go') return void seen.push(msg);
+        failed = await proc.call(server, 1, { timeout: 1 }).catch((e: unknown) => e);
+      },
+    });
+    node.send(caller, 'go');
+    await eventually(() => failed !== undefined && from !== undefined);
+    assert.ok(failed instanceof CallTimeoutError);
+    node.send(from?.elements[0] as Pid, tuple(from?.elements[1], 'late'));
+    node.send(caller, 'next');
+    await eventually(() => seen.length === 1);
+    assert.deepEqual(seen, ['next']);
+    assert.equal(node.processInfo(caller)?.messageQueueLength, 0);
+  });
+
+  test('a call to {name, node} fails with {nodedown, Node} when the node has no distribution', async () => {
+    await using node = newNode();
+    await assert.rejects(
+      node.call({ name: 'srv', node: 'nowhere@127.0.0.1' }, 'x', { timeout: Infinity }),
+      isExit(tuple(atom('nodedown'), atom('nowhere@127.0.0.1'))),
+    );
+    await assert.rejects(
+      node.call(new Pid(atom('nowhere@127.0.0.1'), 1, 0, 1), 'x', { timeout: Infinity }),
+      isExit(tuple(atom('nodedown'), atom('nowhere@127.0.0.1'))),
+    );
+  });
+
+  test('a call to {name, node} fails with {nodedown, Node} when the node cannot be reached', async () => {
+    const node = await startNode({
+      name: `calls${randomInt(1e6)}@127.0.0.1`,
+      cookie: 'c',
+      epmdPort: randomInt(40000, 50000),
+      node: { logger: () => {}, shutdownTimeout: 100 },
+    });
+    try {
+      await assert.rejects(
+        node.call({ name: 'srv', node: 'missing@127.0.0.1' }, 'x', { timeout: 30_000 }),
+        isExit(tuple(atom('nodedown'), atom('missing@127.0.0.1'))),
+      );
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
+describe('link to a dead pid', () => {
+  test('throws a noproc error in a caller that does not trap exits, which lives on', async () => {
+    await using node = newNode();
+    const dead = node.spawn({ handleMessage() {} });
+    node.exit(dead, atom('kill'));
+    let caught: unknown;
+    const caller = node.spawn({
+      handleMessage(_msg, proc) {
+        try {
+          proc.link(dead);
+        } catch (err) {
+          caught = err;
+        }
+      },
+    });
+    node.send(caller, 'go');
+    await eventually(() => caught !== undefined);
+    assert.ok(caught instanceof NoProcessError);
+    assert.equal(caught.reason, noproc);
+    assert.ok(node.isAlive(caller));
+  });
+
+  test("a trapping caller gets {'EXIT', Pid, noproc}", async () => {
+    await using node = newNode();
+    const dead = node.spawn({ handleMessage() {} });
+    node.exit(dead, atom('kill'));
+    const seen: unknown[] = [];
+    const caller = node.spawn(
+      {
+        handleMessage(msg, proc) {
+          if (msg === 'go') proc.link(dead);
+          else seen.push(msg);
+        },
+      },
+      { trapExit: true },
+    );
+    node.send(caller, 'go');
+    await eventually(() => seen.length === 1);
+    assert.deepEqual((seen[0] as Tuple).elements, [atom('EXIT'), dead, noproc]);
+    assert.ok(node.isAlive(caller));
+  });
+});

@@ -1,0 +1,269 @@
+/**
+ * Calls: the gen_server call protocol. A call monitors its target, sends
+ * `{'$gen_call', {Self, [alias | Ref]}, Request}` and waits for `{Tag, Reply}`
+ * on the alias; it fails when the target goes down, the caller exits, the
+ * deadline passes or its AbortSignal aborts. Casts and replies live here too.
+ * @module
+ */
+import { Atom, atom } from '../terms/atom.js';
+import { Pid, Ref } from '../terms/identifiers.js';
+import { ImproperList } from '../terms/improper-list.js';
+import { Tuple, tuple } from '../terms/tuple.js';
+import { BadArgumentError, CallAbortedError, CallTimeoutError, callExitError, NodeStoppedError } from './errors.js';
+import type { Kernel } from './kernel.js';
+import type { Monitors } from './monitors.js';
+import { type MonitorRecord, ProcessCore, State, trackCall } from './process-core.js';
+import { type CallOptions, type Destination, ServerRef } from './protocol.js';
+import { Queue } from './queue.js';
+import { type ExitReason, formatReason, noconnection, noproc } from './reasons.js';
+import type { Registry, ReplyWaiter } from './registry.js';
+import type { Router } from './routing.js';
+
+const A_GEN_CALL = atom('$gen_call');
+const A_GEN_CAST = atom('$gen_cast');
+const A_ALIAS = atom('alias');
+const A_TIMEOUT = atom('timeout');
+const A_NODEDOWN = atom('nodedown');
+const A_CALLING_SELF = atom('calling_self');
+
+/** A call in flight: its alias, its monitor of the target, its deadline. */
+class CallWaiter implements ReplyWaiter {
+  monitor: MonitorRecord | undefined;
+  onAbort: (() => void) | undefined;
+  signal: AbortSignal | undefined;
+  /** Date.now() deadline, or Infinity. */
+  deadline = Infinity;
+  done = false;
+  constructor(
+    readonly calls: Calls,
+    readonly key: number | string,
+    readonly caller: ProcessCore,
+    readonly dest: Destination,
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (err: Error) => void,
+  ) {}
+  /** The reply `{Tag, Reply}` arrived through the alias. */
+  deliver(message: unknown): void {
+    if (this.done) return;
+    const reply = message instanceof Tuple && message.elements.length === 2 ? message.elements[1] : message;
+    this.done = true;
+    this.resolve(reply); // first: the caller's continuation is queued before anything finish() queues
+    this.finish();
+  }
+  /** The reply value itself (a local server answered). */
+  resolveWith(reply: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.resolve(reply);
+    this.finish();
+  }
+  fail(err: Error): void {
+    if (this.done) return;
+    this.finish();
+    this.reject(err);
+  }
+  /** The target went down (the call's monitor fired); a lost connection is OTP's `{nodedown, Node}`. */
+  down(reason: ExitReason): void {
+    this.fail(callExitError(this.target(), reason === noconnection ? tuple(A_NODEDOWN, this.calls.nodeOf(this.dest)) : reason));
+  }
+  /** The caller exited. */
+  cancel(reason: ExitReason): void {
+    this.fail(callExitError(this.target(), reason));
+  }
+  timedOut(timeout: number): void {
+    this.fail(new CallTimeoutError(`call to ${this.target()} timed out after ${timeout} ms`, A_TIMEOUT));
+  }
+  target(): string {
+    const d = this.dest;
+    return typeof d === 'string' ? d : formatReason(d instanceof ServerRef ? d.dest : d);
+  }
+  finish(): void {
+    this.done = true;
+    this.calls.finished(this);
+  }
+}
+
+/**
+ * Call deadlines. Calls with the same timeout have increasing deadlines, so
+ * one FIFO queue per timeout value holds them in order and one node timer,
+ * armed for the earliest head, serves them all: no timer per call.
+ */
+class CallDeadlines {
+  private readonly queues = new Map<number, Queue<CallWaiter>>();
+  private timer: NodeJS.Timeout | undefined;
+  private armedAt = Infinity;
+  private active = 0;
+  private readonly onTimer = (): void => this.fire();
+
+  add(w: CallWaiter, timeout: number): void {
+    const deadline = Date.now() + timeout;
+    w.deadline = deadline;
+    let q = this.queues.get(timeout);
+    if (q === undefined) this.queues.set(timeout, (q = new Queue<CallWaiter>(16)));
+    // Completed calls at the head are dropped here, so the queue stays as short as the calls in flight.
+    while (q.length > 0 && (q.peek() as CallWaiter).done) q.shift();
+    q.push(w);
+    if (this.active++ === 0) this.timer?.ref();
+    if (deadline < this.armedAt) this.arm(deadline);
+  }
+
+  /** A timed call finished; with none left, the timer stays armed but no longer keeps the process alive. */
+  done(): void {
+    if (--this.active === 0) this.timer?.unref();
+  }
+
+  clear(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.armedAt = Infinity;
+    this.queues.clear();
+  }
+
+  private arm(at: number): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.armedAt = at;
+    this.timer = setTimeout(this.onTimer, Math.max(0, at - Date.now()));
+    if (this.active === 0) this.timer.unref();
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.armedAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const [timeout, q] of this.queues) {
+      while (q.length > 0) {
+        const w = q.peek() as CallWaiter;
+        if (w.done) q.shift();
+        else if (w.deadline <= now) {
+          q.shift();
+          w.timedOut(timeout);
+        } else break;
+      }
+      const head = q.peek();
+      if (head === undefined) this.queues.delete(timeout);
+      else if (head.deadline < next) next = head.deadline;
+    }
+    if (next !== Infinity) this.arm(next);
+  }
+}
+
+export class Calls {
+  private readonly deadlines = new CallDeadlines();
+
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly registry: Registry,
+    private readonly router: Router,
+    private readonly monitors: Monitors,
+  ) {}
+
+  /** The call protocol: monitor, send `{'$gen_call', {Self, [alias|Ref]}, Req}`, wait for `{Tag, Reply}` on the alias. */
+  call(caller: ProcessCore, to: Destination, request: unknown, options: CallOptions = {}): Promise<unknown> {
+    const k = this.kernel;
+    const dest = to instanceof ServerRef ? to.dest : to;
+    if (k.closing) return Promise.reject(new NodeStoppedError(`node ${k.name.name} is stopping`));
+    const timeout = options.timeout ?? 5000;
+    if (!(timeout >= 0)) return Promise.reject(new BadArgumentError(`call: bad timeout ${timeout}`));
+    const signal = options.signal;
+    let resolve!: (value: unknown) => void;
+    let reject!: (err: Error) => void;
+    const promise = new Promise<unknown>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const ref = k.makeRef();
+    const key = k.refKey(ref);
+    const waiter = new CallWaiter(this, key, caller, dest, resolve, reject);
+    if (caller.state === State.Exited) {
+      waiter.cancel(noproc);
+      return promise;
+    }
+    if (signal?.aborted === true) {
+      waiter.fail(new CallAbortedError(`call to ${waiter.target()} aborted`, signal.reason));
+      return promise;
+    }
+    this.registry.aliases.set(key, waiter);
+    if (caller !== k.outside) trackCall((caller.calls ??= []), waiter);
+    const local = this.router.localTarget(dest);
+    if (local !== undefined) {
+      // A local target: no monitor record, the target fails its waiting calls when it exits.
+      if (local === null) {
+        waiter.down(noproc);
+        return promise;
+      }
+      if (local === caller) {
+        waiter.fail(callExitError(waiter.target(), A_CALLING_SELF));
+        return promise;
+      }
+      trackCall((local.awaitedBy ??= []), waiter);
+    } else {
+      try {
+        waiter.monitor = this.monitors.create(caller, dest, ref, key, waiter);
+      } catch (err) {
+        waiter.fail(err as Error);
+        return promise;
+      }
+      if (waiter.done) return promise; // the target was already dead: noproc
+    }
+    if (timeout !== Infinity) this.deadlines.add(waiter, timeout);
+    if (signal !== undefined) {
+      waiter.signal = signal;
+      waiter.onAbort = () => waiter.fail(new CallAbortedError(`call to ${waiter.target()} aborted`, signal.reason));
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+    }
+    const tag = new ImproperList([A_ALIAS], ref);
+    this.router.send(caller.pid, dest, tuple(options.label ?? A_GEN_CALL, tuple(caller.pid, tag), request));
+    return promise;
+  }
+
+  /** The node a call's destination lives on. */
+  nodeOf(dest: Destination): Atom {
+    if (dest instanceof Pid || dest instanceof Ref) return dest.node;
+    if (typeof dest === 'string' || dest instanceof Atom) return this.kernel.name;
+    if (dest instanceof ServerRef) return this.nodeOf(dest.dest);
+    return this.router.remoteName(dest)[1];
+  }
+
+  /** A call finished (replied, failed or cancelled): its alias, monitor, abort listener and deadline go. */
+  finished(w: CallWaiter): void {
+    this.registry.aliases.delete(w.key);
+    if (w.monitor !== undefined) this.monitors.drop(w.monitor);
+    if (w.onAbort !== undefined) w.signal?.removeEventListener('abort', w.onAbort);
+    if (w.deadline !== Infinity) this.deadlines.done();
+  }
+
+  /** Casts `{'$gen_cast', Message}`. */
+  cast(from: Pid | undefined, to: Destination, message: unknown): void {
+    this.router.send(from, to, tuple(A_GEN_CAST, message));
+  }
+
+  /** Sends `{Tag, Reply}` for a call: to the alias in `[alias | Ref]` tags, else to the caller pid. */
+  reply(self: Pid | undefined, from: unknown, reply: unknown): void {
+    if (!(from instanceof Tuple) || from.elements.length !== 2 || !(from.elements[0] instanceof Pid))
+      throw new BadArgumentError(`reply: not a {Pid, Tag} from: ${formatReason(from)}`);
+    const [pid, tag] = from.elements;
+    let aliasTag: unknown = tag;
+    if (aliasTag instanceof ImproperList && aliasTag.items[0] instanceof ImproperList) aliasTag = aliasTag.items[0];
+    if (aliasTag instanceof ImproperList && aliasTag.items.length === 1 && aliasTag.items[0] === A_ALIAS && aliasTag.tail instanceof Ref) {
+      const alias = aliasTag.tail;
+      if (alias.node === this.kernel.name) {
+        // Local caller: hand the reply straight to the waiting call, or to the alias's process.
+        const target = this.registry.aliases.get(this.kernel.refKey(alias));
+        if (target === undefined) return;
+        if (target instanceof ProcessCore) this.kernel.deliver(target, tuple(tag, reply));
+        else target.resolveWith(reply);
+        return;
+      }
+      this.router.send(self, alias, tuple(tag, reply));
+    } else {
+      this.router.send(self, pid, tuple(tag, reply));
+    }
+  }
+
+  /** The node stopped: calls still waiting fail with NodeStoppedError, deadlines are cleared. */
+  stop(): void {
+    for (const w of [...this.registry.aliases.values()]) if (!(w instanceof ProcessCore)) w.fail(new NodeStoppedError('node stopped'));
+    this.deadlines.clear();
+  }
+}

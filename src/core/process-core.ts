@@ -1,0 +1,143 @@
+/**
+ * Process core: the runtime's record of one process (its mailbox, links,
+ * monitors, calls and status). The runtime's parts read and change it; code
+ * running in a process sees it only through its {@link Process} handle.
+ * @module
+ */
+import type { Atom } from '../terms/atom.js';
+import type { Pid, Ref } from '../terms/identifiers.js';
+import { Queue } from './queue.js';
+import type { ExitReason } from './reasons.js';
+import type { Runnable } from './scheduler.js';
+
+export const enum State {
+  Init = 0,
+  Waiting = 1,
+  Running = 2,
+  Suspended = 3,
+  Exited = 4,
+}
+
+/** Thrown by `Process.exit` to end the process from inside a handler. */
+export class ProcessExit {
+  constructor(readonly reason: ExitReason) {}
+}
+
+/**
+ * The code of a process as the runtime runs it. The handle it is given is the
+ * process's `Process` (see process.ts, where `ProcessHandler` types it).
+ */
+export interface CoreHandler {
+  readonly behavior?: string | undefined;
+  init?(proc: object): void | PromiseLike<void>;
+  handleMessage(message: unknown, proc: object): void | PromiseLike<void>;
+  cleanup?(reason: ExitReason, proc: object): void;
+}
+
+/** A monitor this node knows about: the watcher is local, or the target is. */
+export interface MonitorRecord {
+  readonly ref: Ref;
+  readonly key: number | string;
+  readonly watcher: Pid;
+  /** Local watcher process, or undefined for a remote watcher or a call. */
+  readonly watcherCore: ProcessCore | undefined;
+  /** Set for the monitor a call makes: gets the DOWN instead of a mailbox. */
+  readonly onDown: { down(reason: ExitReason): void } | undefined;
+  /** The monitored pid; for a name monitor of a remote name, undefined. */
+  readonly target: Pid | undefined;
+  /** Set for a monitor by name. */
+  readonly name: Atom | undefined;
+  readonly targetNode: Atom;
+  /** Local target process. */
+  targetCore: ProcessCore | undefined;
+}
+
+/** What a process remembers of a call in flight. */
+export interface CallLike {
+  readonly done: boolean;
+  /** The target exited with `reason`. */
+  down(reason: ExitReason): void;
+  /** The caller exited. */
+  cancel(reason: ExitReason): void;
+}
+
+/**
+ * Adds `call` to a list of calls, dropping finished ones once the list has
+ * doubled since the last pruning: O(1) amortized, no per-call map work.
+ */
+export function trackCall(list: CallLike[], call: CallLike): void {
+  list.push(call);
+  if (list.length >= 64 && (list.length & (list.length - 1)) === 0) {
+    let w = 0;
+    for (let r = 0; r < list.length; r++) {
+      const c = list[r] as CallLike;
+      if (!c.done) list[w++] = c;
+    }
+    list.length = w;
+  }
+}
+
+/** Runs a process's slice; given by the run loop (run.ts), so this file does not import it. */
+export interface CoreRunner {
+  runSlice(core: ProcessCore, budget: number): boolean;
+}
+
+/** Internal state of one process. Not exported from the package. */
+export class ProcessCore implements Runnable {
+  queued = false;
+  state: State = State.Init;
+  /** Every signal that became a message, in arrival order: messages, `{'EXIT', ...}`, `{'DOWN', ...}`, `{nodedown, ...}`. */
+  readonly mailbox = new Queue<unknown>(0);
+  links: Map<string, Pid> | undefined;
+  /** Monitors held by this process, by ref key. */
+  monitors: Map<number | string, MonitorRecord> | undefined;
+  /** Monitors on this process, by ref key. */
+  monitoredBy: Map<number | string, MonitorRecord> | undefined;
+  nodeMonitors: Atom[] | undefined;
+  aliases: Set<number | string> | undefined;
+  /** Calls made by this process (finished ones are pruned lazily); those in flight are cancelled when it exits. */
+  calls: CallLike[] | undefined;
+  /** Calls waiting on this process (finished ones pruned lazily); they fail with its exit reason. */
+  awaitedBy: CallLike[] | undefined;
+  trapExit = false;
+  /** Set by `Process.hibernate()`, cleared when the process next runs. */
+  hibernated = false;
+  name: Atom | undefined;
+  env: Map<string, unknown> | undefined;
+  exitReason: ExitReason = undefined;
+  abort: AbortController | undefined;
+  exitWaiters: ((reason: ExitReason) => void)[] | undefined;
+  /** The `Process` handle its code acts through (made by the kernel's handle factory). */
+  proc: object;
+  /** Continuations for an async handler, made by the run loop on the first one only. */
+  onSettled: (() => void) | undefined;
+  onRejected: ((err: unknown) => void) | undefined;
+
+  constructor(
+    private readonly runner: CoreRunner,
+    readonly pid: Pid,
+    readonly key: number,
+    readonly handler: CoreHandler,
+    readonly parent: Pid | undefined,
+  ) {
+    this.proc = this;
+  }
+
+  runSlice(budget: number): boolean {
+    return this.runner.runSlice(this, budget);
+  }
+
+  hasMessages(): boolean {
+    return this.mailbox.length > 0;
+  }
+}
+
+/** Reads the state through a call, so TypeScript does not narrow it across handler calls. */
+export function exited(core: ProcessCore): boolean {
+  return core.state === State.Exited;
+}
+
+/** Key of a pid in maps: its node, id, serial and creation. */
+export function pidString(pid: Pid): string {
+  return `${pid.node.name}|${pid.id}|${pid.serial}|${pid.creation}`;
+}

@@ -1,0 +1,56 @@
+/**
+ * Remote signals: what the distribution layer calls (`node.remote`) when a
+ * signal arrives from another node. Each applies Erlang's semantics to the
+ * local processes concerned.
+ * @module
+ */
+import type { Atom } from '../terms/atom.js';
+import type { Pid, Ref } from '../terms/identifiers.js';
+import type { RemoteSignals } from './distribution.js';
+import type { Runtime } from './runtime.js';
+import type { ExitReason } from './reasons.js';
+
+export class RemoteSignalsImpl implements RemoteSignals {
+  constructor(private readonly rt: Runtime) {}
+  send(to: Pid, message: unknown): void {
+    if (to.node !== this.rt.kernel.name || to.creation !== this.rt.kernel.creation) return;
+    this.rt.router.deliverLocal(to, this.rt.kernel.local(to), message);
+  }
+  sendToName(_from: Pid, name: Atom, message: unknown): boolean {
+    const core = this.rt.registry.names.get(name);
+    if (core === undefined) return false;
+    this.rt.router.deliverLocal(core.pid, core, message);
+    return true;
+  }
+  sendToAlias(alias: Ref, message: unknown): void {
+    const k = this.rt.kernel;
+    if (alias.node !== k.name || alias.creation !== k.creation) return;
+    this.rt.router.send(undefined, alias, message);
+  }
+  link(from: Pid, to: Pid): void {
+    this.rt.exits.remoteLink(from, to);
+  }
+  unlink(from: Pid, to: Pid): void {
+    this.rt.exits.remoteUnlink(from, to);
+  }
+  exitLink(from: Pid, to: Pid, reason: ExitReason): void {
+    this.rt.exits.remoteExit(from, to, reason, true);
+  }
+  exit2(from: Pid, to: Pid, reason: ExitReason): void {
+    this.rt.exits.remoteExit(from, to, reason, false);
+  }
+  monitor(watcher: Pid, target: Pid | Atom, ref: Ref): void {
+    this.rt.monitors.remoteMonitor(watcher, target, ref);
+  }
+  demonitor(_watcher: Pid, _target: Pid | Atom, ref: Ref): void {
+    this.rt.monitors.remoteDemonitor(ref);
+  }
+  monitorExit(_target: Pid | Atom, _watcher: Pid, ref: Ref, reason: ExitReason): void {
+    this.rt.monitors.remoteMonitorExit(ref, reason);
+  }
+  nodeUp(_node: Atom): void {}
+  nodeDown(node: Atom, _reason: ExitReason): void {
+    this.rt.exits.nodeDown(node);
+    this.rt.monitors.nodeDown(node);
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Run loop: runs one process's slice for the scheduler. `init` first, then
+ * one message at a time up to the reduction budget; a handler that returns a
+ * promise suspends the process until it settles; a throw or a rejection ends
+ * the process with the error as its reason.
+ * @module
+ */
+import { atom } from '../terms/atom.js';
+import type { Exits } from './exits.js';
+import type { Kernel } from './kernel.js';
+import { type CoreRunner, exited, type ProcessCore, ProcessExit, State } from './process-core.js';
+
+export class RunLoop implements CoreRunner {
+  constructor(
+    private readonly kernel: Kernel,
+    private readonly exits: Exits,
+  ) {}
+
+  /** Called by the scheduler. Returns true if the process has more to do now. */
+  runSlice(core: ProcessCore, budget: number): boolean {
+    const handler = core.handler;
+    const proc = core.proc;
+    const k = this.kernel;
+    if (core.state === State.Init) {
+      core.state = State.Running;
+      if (handler.init !== undefined) {
+        let result: void | PromiseLike<void>;
+        try {
+          result = handler.init(proc);
+        } catch (err) {
+          this.crashed(core, err);
+          return false;
+        }
+        if (!this.continueAfter(core, result)) return false;
+      } else core.state = State.Waiting;
+    }
+    if (core.state !== State.Waiting) return false;
+    const mailbox = core.mailbox;
+    // A slice ends after `budget` reductions: each message handled and each message sent counts,
+    // so a process that floods another yields as often as the one it floods.
+    k.reductions = 0;
+    while (k.reductions++ < budget) {
+      if (mailbox.length === 0) return false;
+      const message = mailbox.shift();
+      core.state = State.Running;
+      core.hibernated = false;
+      let result: void | PromiseLike<void>;
+      try {
+        result = handler.handleMessage(message, proc);
+      } catch (err) {
+        this.crashed(core, err);
+        return false;
+      }
+      if (!this.continueAfter(core, result)) return false;
+    }
+    return core.hasMessages();
+  }
+
+  /** After a handler returned: true when the process may take its next message now; false when it exited or awaits a promise. */
+  private continueAfter(core: ProcessCore, result: void | PromiseLike<void>): boolean {
+    if (exited(core)) return false;
+    if (result !== undefined && typeof result.then === 'function') {
+      core.state = State.Suspended;
+      core.onSettled ??= () => this.settled(core);
+      core.onRejected ??= (err: unknown) => this.crashed(core, err);
+      result.then(core.onSettled, core.onRejected);
+      return false;
+    }
+    core.state = State.Waiting;
+    return true;
+  }
+
+  /** An async handler settled. */
+  private settled(core: ProcessCore): void {
+    if (core.state !== State.Suspended) return;
+    core.state = State.Waiting;
+    if (core.hasMessages()) this.kernel.scheduler.schedule(core);
+  }
+
+  /** A handler threw or its promise rejected. */
+  crashed(core: ProcessCore, err: unknown): void {
+    if (core.state === State.Exited) return;
+    if (err instanceof ProcessExit) {
+      this.exits.terminate(core, err.reason);
+      return;
+    }
+    const reason = err === undefined ? atom('undefined') : err;
+    if (reason instanceof Error)
+      this.kernel.logger(
+        'error',
+        `process ${core.pid.describe()}${core.name ? ` (${core.name.name})` : ''} crashed: ${reason.stack ?? reason.message}`,
+      );
+    this.exits.terminate(core, reason);
+  }
+}
