@@ -1,6 +1,10 @@
 // Runs every compiled test file (build/**/*.test.js) with node:test.
-// Usage: node scripts/test.mjs [substring ...]   only files whose path contains one of the substrings.
-import { readdirSync, statSync } from 'node:fs';
+// Usage: node scripts/test.mjs [--erlang] [substring ...]
+//   substring: only files whose path contains one of the substrings;
+//   --erlang:  only the interop test files (those that start erl or elixir),
+//              to run them again against another Erlang/OTP release put first
+//              on PATH (see scripts/otp-chroots.sh).
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -14,8 +18,14 @@ function walk(dir, out) {
   return out;
 }
 
-const filters = process.argv.slice(2);
-const files = walk('build', []).sort().filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
+const args = process.argv.slice(2);
+const erlangOnly = args.includes('--erlang');
+const filters = args.filter((a) => a !== '--erlang');
+const INTEROP = /test\/erl\.js|erlang-runner\.js|['"](erl|elixir|elixirc|iex)['"]/;
+const files = walk('build', [])
+  .sort()
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .filter((f) => !erlangOnly || INTEROP.test(readFileSync(f, 'utf8')));
 if (files.length === 0) {
   console.error('no test files found under build/ (run tsc first)');
   process.exit(1);

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { randomInt } from 'node:crypto';
+import { privatePort } from './support.js';
 import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('../examples/', import.meta.url));
@@ -19,7 +19,7 @@ function runExample(file: string): Promise<{ code: number | null; stdout: string
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [file], {
       cwd: dir,
-      env: { ...process.env, ERL_EPMD_PORT: String(randomInt(20_000, 60_000)) },
+      env: { ...process.env, ERL_EPMD_PORT: String(privatePort()) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

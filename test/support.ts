@@ -4,6 +4,7 @@
  * only turns a hang into a failure.
  * @module
  */
+import { randomInt } from 'node:crypto';
 import type { Node, SpawnOptions } from '../src/core/node.js';
 import type { Process } from '../src/core/process.js';
 import { atom } from '../src/terms/atom.js';
@@ -83,4 +84,13 @@ export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => 
 export function quietLogger(): { lines: string[]; log: (level: string, message: string) => void } {
   const lines: string[] = [];
   return { lines, log: (level, message) => lines.push(`${level}: ${message}`) };
+}
+
+/**
+ * A random TCP port for a test's private EPMD or listener, below Linux's
+ * ephemeral range (32768-60999), so an outgoing connection made by another
+ * test cannot be holding it.
+ */
+export function privatePort(): number {
+  return randomInt(10_000, 32_000);
 }

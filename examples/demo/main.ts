@@ -7,11 +7,11 @@
  *
  * Environment: BEAMLINE_NODE (default demo@127.0.0.1), BEAMLINE_COOKIE
  * (default beamline), PORT (8080), TCP_PORT (7070), ERL_EPMD_PORT (4369; an
- * embedded EPMD starts when none runs there).
+ * embedded EPMD starts when none runs there), BEAMLINE_DEBUG=1 (print the
+ * node's reports when the start fails).
  * @module
  */
-import { loadApplication, serverStart, startApplication, tcpChild, webChild } from '../../src/index.js';
-import { startNode } from '../../src/distribution/index.js';
+import { isDistError, loadApplication, serverStart, startApplication, startNode, stopOnSignals, tcpChild, webChild } from '../../src/index.js';
 import { demoRoutes } from './http.js';
 import { kvServer } from './kv.js';
 import { kvLineProtocol } from './tcp.js';
@@ -22,7 +22,38 @@ const httpPort = Number(process.env['PORT'] ?? 8080);
 const tcpPort = Number(process.env['TCP_PORT'] ?? 7070);
 const host = '127.0.0.1';
 
-const node = await startNode({ name, cookie });
+/** One line saying what went wrong and which variable changes it, instead of a stack trace. */
+function explain(err: unknown): string {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (isDistError(e) && e.code === 'epmd_name_taken') return `the node name ${name} is taken on this host: set BEAMLINE_NODE to another name`;
+    if (isDistError(e) && e.code === 'epmd_unreachable') return `EPMD cannot be reached or started (${e.message}): set ERL_EPMD_PORT`;
+  }
+  const text = err instanceof Error ? err.message : String(err);
+  const inUse = /EADDRINUSE[^\n]*?:(\d+)\b/.exec(text);
+  if (inUse !== null) {
+    const port = Number(inUse[1]);
+    const variable = port === httpPort ? 'PORT' : port === tcpPort ? 'TCP_PORT' : 'PORT or TCP_PORT';
+    return `port ${port} is already in use: set ${variable} to a free port`;
+  }
+  return text;
+}
+
+// While the node starts, its reports are held back: a start that fails prints
+// one line saying why (BEAMLINE_DEBUG=1 prints the reports too).
+const held: string[] = [];
+let starting = true;
+const logger = (level: string, message: string): void => {
+  const line = `[beamline ${level}] ${message}`;
+  if (starting) held.push(line);
+  else console.error(line);
+};
+function failed(err: unknown): never {
+  if (process.env['BEAMLINE_DEBUG'] === '1') for (const line of held) console.error(line);
+  console.error(`demo failed to start: ${explain(err)}`);
+  process.exit(1);
+}
+
+const node = await startNode({ name, cookie, node: { logger } }).catch(failed);
 
 loadApplication(node, {
   name: 'demo',
@@ -40,13 +71,9 @@ loadApplication(node, {
   },
 });
 
-try {
-  await startApplication(node, 'demo', 'permanent');
-} catch (err) {
-  console.error(`demo failed to start: ${(err as Error).message}`);
-  await node.stop();
-  process.exit(1);
-}
+await startApplication(node, 'demo', 'permanent').catch(failed);
+starting = false;
+for (const line of held) console.error(line);
 
 console.log(`Beamline node ${node.name.name} is up (cookie ${cookie}).
   HTTP  http://${host}:${httpPort}/          status page (processes, applications, supervision tree)
@@ -55,21 +82,4 @@ console.log(`Beamline node ${node.name.name} is up (cookie ${cookie}).
   Erlang: gen_server:call({kv, '${node.name.name}'}, {get, <<"key">>})
 Press Ctrl-C to stop.`);
 
-let stopping = false;
-const shutdown = (signal: string): void => {
-  if (stopping) return;
-  stopping = true;
-  console.log(`${signal}: stopping ${node.name.name}...`);
-  node.stop().then(
-    () => {
-      console.log('stopped cleanly');
-      process.exit(0);
-    },
-    (err: unknown) => {
-      console.error('stop failed', err);
-      process.exit(1);
-    },
-  );
-};
-process.on('SIGINT', () => shutdown('SIGINT'));
-process.on('SIGTERM', () => shutdown('SIGTERM'));
+stopOnSignals(node);

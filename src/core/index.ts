@@ -33,3 +33,4 @@ export {
   shutdownWith,
 } from './reasons.js';
 export type { Distribution, RemoteSignals } from './distribution.js';
+export { stopOnSignals, type StopOnSignalsOptions } from './stop-on-signals.js';

@@ -19,14 +19,14 @@ import { distributionOf, startNode } from './node-dist.js';
 import { connectTransport } from './transport.js';
 import { closedSocket } from './testing/sockets.js';
 import { Inbox } from './testing/inbox.js';
-import { Probe, eventually } from '../../test/support.js';
+import { Probe, eventually, privatePort } from '../../test/support.js';
 import type { Tuple } from '../terms/tuple.js';
 
 describe('hostile peers', () => {
   const tag = randomInt(1e6);
   const V = `v${tag}@127.0.0.1`;
   const G = `g${tag}@127.0.0.1`;
-  const epmdPort = randomInt(50000, 60000);
+  const epmdPort = privatePort();
   const logs: string[] = [];
   let v: Node;
   let good: Node;
@@ -136,7 +136,7 @@ describe('a connection that cannot keep up before its handshake', () => {
     const node = await startNode({
       name: `q${randomInt(1e6)}@127.0.0.1`,
       cookie: 'c',
-      epmdPort: randomInt(50000, 60000),
+      epmdPort: privatePort(),
       maxBufferedBytes: 10_000,
       node: { logger: (_level, message) => logs.push(message), shutdownTimeout: 200 },
     });

@@ -21,6 +21,7 @@ import { atom, Pid, Tuple, tuple, isTuple } from '../terms/index.js';
 import { distributionOf, exposeRpc, rpc, startNode } from './node-dist.js';
 import { ErlangThrow } from './rpc.js';
 import { erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
+import { privatePort } from '../../test/support.js';
 import { Inbox } from './testing/inbox.js';
 
 const COOKIE = 'erlnodecookie';
@@ -47,7 +48,7 @@ describe('Beamline node with real erl and elixir nodes', { skip: erlSkipReason()
   const tag = randomInt(1e6);
   const TS = `ts${tag}@127.0.0.1`;
   const E = `e${tag}@127.0.0.1`;
-  const epmdPort = randomInt(40000, 50000);
+  const epmdPort = privatePort();
   const env = { ...process.env, ERL_EPMD_PORT: String(epmdPort), ERL_CRASH_DUMP_SECONDS: '0' };
   let ts: Node;
   let erl: ErlNode;

@@ -27,7 +27,7 @@ import {
 import { ErlangThrow } from './rpc.js';
 import { createSelfSignedCertificate } from './transport.js';
 import { Inbox } from './testing/inbox.js';
-import { eventually } from '../../test/support.js';
+import { eventually, privatePort } from '../../test/support.js';
 
 const quiet = { logger: (): void => {}, shutdownTimeout: 200 };
 
@@ -52,7 +52,7 @@ describe(`two Beamline nodes over ${mode}`, () => {
     const tag = `${mode}${randomInt(1e6)}`;
     const A = `a${tag}@127.0.0.1`;
     const B = `b${tag}@127.0.0.1`;
-    const epmdPort = randomInt(20000, 30000);
+    const epmdPort = privatePort();
     before(async () => {
       let tls: DistTlsOptions | undefined;
       if (mode === 'tls') tls = await createSelfSignedCertificate();
@@ -254,7 +254,7 @@ describe(`two Beamline nodes over ${mode}`, () => {
 
 describe('simultaneous connects', () => {
   it('two nodes that connect to each other at once end with one connection', async () => {
-    const epmdPort = randomInt(30000, 40000);
+    const epmdPort = privatePort();
     const tag = randomInt(1e6);
     const x = await startNode({ name: `x${tag}@127.0.0.1`, cookie: 'c', epmdPort, node: quiet });
     const y = await startNode({ name: `y${tag}@127.0.0.1`, cookie: 'c', epmdPort, node: quiet });
