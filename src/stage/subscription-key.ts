@@ -1,0 +1,25 @@
+/**
+ * Subscription keys: subscriptions are keyed by their tag, which is a
+ * reference in practice but may be any term. References compare
+ * structurally, so they are turned into a string for Map lookups.
+ * @module
+ */
+import { Atom } from '../terms/atom.js';
+import { Pid, Ref } from '../terms/identifiers.js';
+import { formatReason } from '../core/reasons.js';
+import type { Subscription } from './types.js';
+
+/** A Map key for a subscription tag: equal tags give equal keys. */
+export function tagKey(tag: unknown): string | number {
+  if (tag instanceof Ref) return `r${tag.node.name}|${tag.creation}|${tag.ids.join('.')}`;
+  if (typeof tag === 'number') return tag;
+  if (typeof tag === 'string') return `s${tag}`;
+  if (tag instanceof Atom) return `a${tag.name}`;
+  if (tag instanceof Pid) return `p${tag.describe()}|${tag.creation}`;
+  return `t${formatReason(tag)}`;
+}
+
+/** The key of a subscription `{Pid, Tag}`. */
+export function subKey(sub: Subscription): string | number {
+  return tagKey(sub.elements[1]);
+}
