@@ -43,6 +43,8 @@ defmodule BT do
   def ev(:tuple, i), do: {:e, i, [i]}
   def ev(:map, i), do: %{i: i, s: "x"}
   def even?(e), do: rem(e, 2) == 0
+  def parity(e) when rem(e, 100) == 0, do: :none
+  def parity(e), do: {e, if(rem(e, 2) == 0, do: :even, else: :odd)}
 end
 
 defmodule BT.Control do

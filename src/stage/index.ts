@@ -11,3 +11,5 @@ export { type Dispatcher, type DispatcherContext, type DispatcherFactory, type D
 export { demandDispatcher, type DemandDispatcherOptions } from './demand-dispatcher.js';
 export { startStage, StartedStage } from './stage.js';
 export * from './api.js';
+export { broadcastDispatcher, remoteSelector, type BroadcastDispatcherOptions } from './broadcast-dispatcher.js';
+export { partitionDispatcher, UnknownPartitionError, type PartitionDispatcherOptions } from './partition-dispatcher.js';

@@ -23,7 +23,7 @@ import { Tuple, tuple } from '../terms/tuple.js';
 import type { Node } from '../core/node.js';
 import { noconnection, normal } from '../core/reasons.js';
 import { noreply, stopServer } from '../server/server.js';
-import { cancel, cancelConsumer, emit, producer, producerConsumer, startStage, syncResubscribe, syncSubscribe, type CancelMode, type StageBehavior, type Subscription } from './index.js';
+import { broadcastDispatcher, cancel, cancelConsumer, emit, partitionDispatcher, remoteSelector, setDemand, producer, producerConsumer, startStage, syncResubscribe, syncSubscribe, type CancelMode, type StageBehavior, type Subscription } from './index.js';
 
 const COOKIE = 'stagecookie';
 
@@ -390,5 +390,82 @@ describe('Stage interop with Elixir GenStage', { skip: elixirSkipReason() }, () 
     } finally {
       await victim.kill();
     }
+  });
+
+  describe('Broadcast and Partition dispatchers', () => {
+    const N = 3000;
+    const all = Array.from({ length: N }, (_, i) => i);
+
+    test('Beamline broadcast producer with a selector -> Elixir consumers', async () => {
+      const p = await startStage(
+        ts,
+        counterProducer(N, { demand: 'accumulate', dispatcher: broadcastDispatcher<number>({ selectors: { 'Elixir.BT.even?': (n) => n % 2 === 0 } }) }),
+        0,
+      );
+      const cAll = await exConsumer(p.pid, '[max_demand: 100]');
+      const cEven = (await ev('{:ok, c} = GenStage.start(BT.Consumer, {sink, []}); {:ok, _} = GenStage.sync_subscribe(c, to: to, max_demand: 300, selector: &BT.even?/1); c', { sink: inbox.pid, to: p.pid })) as Pid;
+      // An Elixir closure cannot run here: that subscription is refused with a reason, the producer lives.
+      const cBad = (await ev('{:ok, c} = GenStage.start(BT.Consumer, {sink, []}); {:ok, _} = GenStage.sync_subscribe(c, to: to, cancel: :temporary, selector: fn _ -> true end); c', { sink: inbox.pid, to: p.pid })) as Pid;
+      const refused = await inbox.waitFor<Tuple>((m) => m instanceof Tuple && m.elements[0] === atom('cancelled') && cBad.equals(m.elements[1]));
+      assert.equal(((refused.elements[3] as Tuple).elements[0]), atom('bad_opts'));
+      setDemand(ts, p, 'forward');
+      assert.deepEqual(await collect(cAll, N), all);
+      assert.deepEqual(await collect(cEven, N / 2), all.filter((n) => n % 2 === 0));
+      noExcess();
+    });
+
+    test('Elixir broadcast producer with a selector -> Beamline consumers', async () => {
+      const p = await exProducer(N, 'int', '[dispatcher: GenStage.BroadcastDispatcher, demand: :accumulate]');
+      const sAll = new Sink<number>();
+      const sEven = new Sink<number>();
+      const cAll = await startStage(ts, recorder(sAll), undefined);
+      const cEven = await startStage(ts, recorder(sEven), undefined);
+      await syncSubscribe(ts, cAll, { to: p, maxDemand: 100 });
+      await syncSubscribe(ts, cEven, { to: p, maxDemand: 300, selector: remoteSelector('Elixir.BT', 'even?') });
+      await ev('GenStage.demand(p, :forward)', { p });
+      await sAll.waitFor(N);
+      await sEven.waitFor(N / 2);
+      assert.deepEqual(sAll.events, all);
+      assert.deepEqual(sEven.events, all.filter((n) => n % 2 === 0));
+      // A second subscription of the same process is refused with already_subscribed (and the consumer stays).
+      await syncSubscribe(ts, cAll, { to: p });
+      await sAll.waitCancels(1);
+      assert.deepEqual(sAll.cancels[0], { kind: 'cancel', reason: atom('already_subscribed') });
+      assert.ok(ts.isAlive(cAll.pid));
+      noExcess();
+    });
+
+    // A discarded event uses up demand that no consumer sees again: in GenStage (and Beamline, alike) the
+    // flow stalls once the discards exceed what the consumers leave pending (min demand). Discard 30 of 3000.
+    test('Beamline partition producer (named partitions, a discarding hash) -> Elixir consumers', async () => {
+      const hash = (n: number): unknown => (n % 100 === 0 ? null : atom(n % 2 === 0 ? 'even' : 'odd'));
+      const p = await startStage(ts, counterProducer(N, { demand: 'accumulate', dispatcher: partitionDispatcher<number>({ partitions: [atom('odd'), atom('even')], hash }) }), 0);
+      const cOdd = await exConsumer(p.pid, '[partition: :odd, max_demand: 50]');
+      const cEven = await exConsumer(p.pid, '[partition: :even, max_demand: 70]');
+      setDemand(ts, p, 'forward');
+      const odd = all.filter((n) => n % 100 !== 0 && n % 2 === 1);
+      const even = all.filter((n) => n % 100 !== 0 && n % 2 === 0);
+      assert.deepEqual(await collect(cOdd, odd.length), odd);
+      assert.deepEqual(await collect(cEven, even.length), even);
+      noExcess();
+    });
+
+    test('Elixir partition producer (named partitions, a discarding hash) -> Beamline consumers', async () => {
+      const p = await exProducer(N, 'int', '[dispatcher: {GenStage.PartitionDispatcher, partitions: [:odd, :even], hash: &BT.parity/1}, demand: :accumulate]');
+      const sOdd = new Sink<number>();
+      const sEven = new Sink<number>();
+      const cOdd = await startStage(ts, recorder(sOdd), undefined);
+      const cEven = await startStage(ts, recorder(sEven), undefined);
+      await syncSubscribe(ts, cOdd, { to: p, partition: atom('odd'), maxDemand: 50 });
+      await syncSubscribe(ts, cEven, { to: p, partition: atom('even'), maxDemand: 70 });
+      await ev('GenStage.demand(p, :forward)', { p });
+      const odd = all.filter((n) => n % 100 !== 0 && n % 2 === 1);
+      const even = all.filter((n) => n % 100 !== 0 && n % 2 === 0);
+      await sOdd.waitFor(odd.length);
+      await sEven.waitFor(even.length);
+      assert.deepEqual(sOdd.events, odd);
+      assert.deepEqual(sEven.events, even);
+      noExcess();
+    });
   });
 });
