@@ -8,7 +8,12 @@
  * which then need a `hash`.
  *
  * As in GenStage, demand is pooled: the producer cannot tell which
- * partition asked, so uneven partitions queue events in the busy ones.
+ * partition asked, so uneven partitions queue events in the busy ones; and
+ * demand spent on discarded events is not asked again, so consumers whose
+ * pending demand stays above their `minDemand` stop asking when many events
+ * are discarded. One difference: a discarded event counts against the demand
+ * it was produced for (GenStage leaves that demand open, which lets later
+ * events overtake events still buffered).
  * @module
  */
 import { atom } from '../terms/atom.js';
@@ -160,6 +165,9 @@ class PartitionDispatcher<E> implements Dispatcher<E> {
     for (; i < length && this.waiting > 0; i++) {
       const event = events[i] as E;
       const name = this.hash(event);
+      // Unlike GenStage, a discarded event uses up the demand it was produced for: otherwise the
+      // dispatcher would take later events ahead of those still in the producer's buffer.
+      this.waiting--;
       if (name === null || name === undefined) continue;
       const p = this.partitions.get(tagKey(name));
       if (p === undefined)
@@ -167,7 +175,6 @@ class PartitionDispatcher<E> implements Dispatcher<E> {
       let list = per.get(p);
       if (list === undefined) per.set(p, (list = []));
       list.push(event);
-      this.waiting--;
     }
     for (const [p, list] of per) {
       if (p.queue === undefined) {

@@ -17,6 +17,9 @@ import { noproc, normal, shutdownWith } from '../core/reasons.js';
 import { InitFailedError, noreply, stop, stopServer } from '../server/server.js';
 import {
   ask,
+  broadcastDispatcher,
+  partitionDispatcher,
+  UnknownPartitionError,
   asyncInfo,
   asyncSubscribe,
   cancel,
@@ -470,4 +473,71 @@ test('a pid from elsewhere is accepted as a target and events carry the producer
   await sink.waitFor(5);
   assert.ok(sink.subscriptions[0]?.elements[0] instanceof Pid);
   assert.ok((sink.subscriptions[0]?.elements[0] as Pid).equals(prod.pid));
+});
+
+describe('Stage: broadcast and partition dispatchers, locally', () => {
+  test('broadcast: all consumers get every event, selectors filter, a duplicate subscription is refused', async () => {
+    const { node } = newNode();
+    await using _n = node;
+    const prod = await startStage(node, counterProducer(1000, { demand: 'accumulate', dispatcher: broadcastDispatcher<number>() }), 0);
+    const all = new Sink<number>();
+    const odd = new Sink<number>();
+    const ca = await startStage(node, recorder(all), undefined);
+    const co = await startStage(node, recorder(odd), undefined);
+    await syncSubscribe(node, ca, { to: prod, maxDemand: 30 });
+    await syncSubscribe(node, co, { to: prod, maxDemand: 70, selector: (n: number) => n % 2 === 1 });
+    setDemand(node, prod, 'forward');
+    await all.waitFor(1000);
+    await odd.waitFor(500);
+    assert.deepEqual(all.events, Array.from({ length: 1000 }, (_, i) => i));
+    assert.deepEqual(odd.events, Array.from({ length: 500 }, (_, i) => 2 * i + 1));
+    await syncSubscribe(node, ca, { to: prod });
+    await all.waitCancels(1);
+    assert.deepEqual(all.cancels[0], { kind: 'cancel', reason: atom('already_subscribed') });
+    assert.ok(node.isAlive(ca.pid), 'already_subscribed does not stop a permanent consumer');
+    const bad = new Sink<number>();
+    const cb = await startStage(node, recorder(bad), undefined);
+    await syncSubscribe(node, cb, { to: prod, cancel: 'temporary', extra: [tuple(atom('selector'), 42)] });
+    await bad.waitCancels(1);
+    assert.equal(((bad.cancels[0]?.reason) as Tuple).elements[0], atom('bad_opts'));
+    assert.ok(node.isAlive(prod.pid));
+  });
+
+  test('partition: one consumer per partition; missing, unknown and taken partitions are refused; the producer lives', async () => {
+    const { node } = newNode();
+    await using _n = node;
+    const prod = await startStage(node, counterProducer(900, { demand: 'accumulate', dispatcher: partitionDispatcher<number>({ partitions: 3 }) }), 0);
+    const sinks = [new Sink<number>(), new Sink<number>(), new Sink<number>()];
+    for (let p = 0; p < 3; p++) {
+      const c = await startStage(node, recorder(sinks[p] as Sink<number>), undefined);
+      await syncSubscribe(node, c, { to: prod, partition: p, maxDemand: 40 });
+    }
+    setDemand(node, prod, 'forward');
+    for (let p = 0; p < 3; p++) {
+      await (sinks[p] as Sink<number>).waitFor(300);
+      assert.deepEqual((sinks[p] as Sink<number>).events, Array.from({ length: 300 }, (_, i) => 3 * i + p));
+    }
+    for (const [o, re] of [[{}, /required/], [{ partition: 7 }, /must be one of/], [{ partition: 1 }, /already taken/]] as const) {
+      const s = new Sink<number>();
+      const c = await startStage(node, recorder(s), undefined);
+      await syncSubscribe(node, c, { to: prod, cancel: 'temporary', ...o });
+      await s.waitCancels(1);
+      const reason = s.cancels[0]?.reason as Tuple;
+      assert.equal(reason.elements[0], atom('bad_opts'));
+      assert.match(String(reason.elements[1]), re);
+    }
+    assert.ok(node.isAlive(prod.pid));
+  });
+
+  test('partition: a hash naming an unknown partition stops the producer with a typed error', async () => {
+    const { node } = newNode();
+    await using _n = node;
+    const prod = await startStage(node, counterProducer(10, { dispatcher: partitionDispatcher<number>({ partitions: [atom('a')], hash: () => atom('b') }) }), 0);
+    const exit = node.waitExit(prod.pid);
+    const c = await startStage(node, recorder(new Sink<number>()), undefined);
+    await syncSubscribe(node, c, { to: prod, partition: atom('a'), cancel: 'temporary' });
+    const reason = await exit;
+    assert.ok(reason instanceof UnknownPartitionError);
+    await assert.rejects(startStage(node, counterProducer(10, { dispatcher: partitionDispatcher<number>({ partitions: [atom('a')] }) }), 0), InitFailedError);
+  });
 });
