@@ -13,3 +13,4 @@ export { startStage, StartedStage } from './stage.js';
 export * from './api.js';
 export { broadcastDispatcher, remoteSelector, type BroadcastDispatcherOptions } from './broadcast-dispatcher.js';
 export { partitionDispatcher, UnknownPartitionError, type PartitionDispatcherOptions } from './partition-dispatcher.js';
+export { fromIterable, stageStream, StreamError, type FromIterableOptions, type StreamOptions } from './iterable.js';

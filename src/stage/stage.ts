@@ -49,6 +49,7 @@ const A_SUBSCRIBE = atom('subscribe');
 const A_ASK = atom('ask');
 const A_CANCEL = atom('cancel');
 const A_DOWN = atom('DOWN');
+const A_DEFERRED_DOWN = atom('$stage_down');
 const A_INFO = atom('$info');
 const A_DEMAND = atom('$demand');
 const A_SUBSCRIBE_REQ = atom('$subscribe');
@@ -237,9 +238,20 @@ class StageEngine<S, In, Out> {
       if (tag === A_GEN_CONSUMER && e.length === 3 && isSubscription(e[1])) return this.onConsumerMessage(msg, e[1], e[2]);
       if (tag === A_DOWN && e.length === 5 && e[1] instanceof Ref) {
         const key = tagKey(e[1]);
-        if (this.producers.has(key)) return this.consumerCancel(key, 'down', e[4]);
+        if (this.producers.has(key) || this.monitors.has(key)) {
+          // Workaround: the runtime delivers DOWN ahead of ordinary messages, so events or a cancel the other
+          // side sent before it exited may still be queued. Go through the mailbox once so they come first.
+          this.ctx.send(this.ctx.self, tuple(A_DEFERRED_DOWN, msg));
+          return undefined;
+        }
+      }
+      if (tag === A_DEFERRED_DOWN && e.length === 2 && e[1] instanceof Tuple) {
+        const down = e[1].elements;
+        const key = tagKey(down[1]);
+        if (this.producers.has(key)) return this.consumerCancel(key, 'down', down[4]);
         const consumerKey = this.monitors.get(key);
-        if (consumerKey !== undefined) return this.producerCancel(consumerKey, 'down', e[4]);
+        if (consumerKey !== undefined) return this.producerCancel(consumerKey, 'down', down[4]);
+        return undefined;
       }
     }
     return this.userInfo(msg);
