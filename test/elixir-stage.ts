@@ -112,6 +112,33 @@ defmodule BT.Consumer do
   def terminate(reason, sink), do: send(sink, {:terminated, self(), reason})
 end
 
+defmodule BT.Count do
+  use GenStage
+  def init({sink, n}), do: {:consumer, {sink, n, 0}}
+  def handle_events(events, _from, {sink, n, c}) do
+    c = c + length(events)
+    if c >= n, do: send(sink, {:counted, self(), c})
+    {:noreply, [], {sink, n, c}}
+  end
+end
+
+defmodule BT.Bench do
+  # Events/s through producer -> consumer with max_demand max; the producer runs on node (this one by default).
+  def run(n, max, node \\ node()) do
+    {:ok, p} = :rpc.call(node, GenStage, :start, [BT.Producer, {n, :int, []}])
+    {:ok, c} = GenStage.start(BT.Count, {self(), n})
+    t0 = System.monotonic_time(:microsecond)
+    {:ok, _} = GenStage.sync_subscribe(c, to: p, max_demand: max, cancel: :temporary)
+    receive do
+      {:counted, ^c, _} -> :ok
+    end
+    t1 = System.monotonic_time(:microsecond)
+    GenStage.stop(c)
+    :rpc.call(node, GenStage, :stop, [p])
+    n * 1_000_000 / max(t1 - t0, 1)
+  end
+end
+
 defmodule BT.Doubler do
   use GenStage
   def init(opts), do: {:producer_consumer, nil, opts}
