@@ -25,7 +25,7 @@ import type { From, Process } from '../core/process.js';
 import type { Protocol } from '../core/protocol.js';
 import { type ExitReason, formatReason, isCleanExit, noproc } from '../core/reasons.js';
 import { noreply, reply, stop, startServer, StartedServer, type CallResult, type NoReplyResult, type ServerBehavior, type StartOptions } from '../server/server.js';
-import { splitBatches } from './batches.js';
+import { type Batch, splitBatches } from './batches.js';
 import { StageBuffer } from './buffer.js';
 import { type Dispatcher, type DispatcherContext, type DispatcherSpec, SubscriptionRefused } from './dispatcher.js';
 import { demandDispatcher } from './demand-dispatcher.js';
@@ -99,6 +99,7 @@ interface Halt {
 }
 
 type Step = Halt | undefined;
+type MaybeStep = Step | Promise<Step>;
 
 function isThenable<T>(v: T | Promise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
@@ -203,7 +204,7 @@ class StageEngine<S, In, Out> {
   // ------------------------------------------------------------ user results
 
   /** Applies a noreply/stop result: new state, events dispatched. */
-  private async apply(result: StageResult<Out, S> | StageCallResult<unknown, Out, S>, callback: string): Promise<Step> {
+  private apply(result: StageResult<Out, S> | StageCallResult<unknown, Out, S>, callback: string): Step {
     switch (result?.type) {
       case 'noreply':
       case 'reply': {
@@ -228,9 +229,14 @@ class StageEngine<S, In, Out> {
     return isThenable(r) ? await r : r;
   }
 
+  /** Applies a callback's result now when it is synchronous, else when it settles. */
+  private settle<R extends StageResult<Out, S> | StageCallResult<unknown, Out, S>>(r: R | Promise<R>, callback: string): MaybeStep {
+    return isThenable(r) ? r.then((v) => this.apply(v, callback)) : this.apply(r, callback);
+  }
+
   // ------------------------------------------------------------ messages
 
-  async onInfo(msg: unknown): Promise<Step> {
+  onInfo(msg: unknown): MaybeStep {
     if (msg instanceof Tuple) {
       const e = msg.elements;
       const tag = e[0];
@@ -257,16 +263,16 @@ class StageEngine<S, In, Out> {
     return this.userInfo(msg);
   }
 
-  async userInfo(msg: unknown): Promise<Step> {
+  userInfo(msg: unknown): MaybeStep {
     const h = this.impl.handleInfo;
     if (h === undefined) {
       this.ctx.node.log('warning', `stage ${this.ctx.self.describe()} received an unexpected message: ${formatReason(msg)}`);
       return undefined;
     }
-    return this.apply(await this.callback(h.call(this.impl, msg, this.s, this.ctx)), 'handleInfo');
+    return this.settle(h.call(this.impl, msg, this.s, this.ctx), 'handleInfo');
   }
 
-  private async onProducerMessage(msg: Tuple, from: Subscription, body: unknown): Promise<Step> {
+  private onProducerMessage(msg: Tuple, from: Subscription, body: unknown): MaybeStep {
     if (!this.isProducer) {
       this.ctx.node.log('error', `GenStage consumer ${this.ctx.self.describe()} received $gen_producer message: ${formatReason(msg)}`);
       return undefined;
@@ -275,23 +281,7 @@ class StageEngine<S, In, Out> {
     const b = body.elements;
     const consumerPid = from.elements[0];
     const key = tagKey(from.elements[1]);
-    if (b[0] === A_SUBSCRIBE && b.length === 3) {
-      if (this.consumers.has(key)) {
-        this.ctx.node.log('error', `GenStage producer ${this.ctx.self.describe()} received duplicated subscription from: ${formatReason(from)}`);
-        this.ctx.send(consumerPid, tuple(A_GEN_CONSUMER, tuple(this.ctx.self, from.elements[1]), tuple(A_CANCEL, A_DUPLICATED)));
-        return undefined;
-      }
-      const current = b[1];
-      if (current instanceof Tuple && current.elements.length === 2) {
-        const halt = await this.producerCancel(tagKey(current.elements[0]), 'cancel', current.elements[1]);
-        if (halt !== undefined) return halt;
-      }
-      if (!(consumerPid instanceof Pid)) return undefined;
-      const monitor = this.ctx.monitor(consumerPid);
-      this.monitors.set(tagKey(monitor), key);
-      this.consumers.set(key, { sub: from, monitor });
-      return this.producerSubscribe(asKeywordList(b[2]), from, key);
-    }
+    if (b[0] === A_SUBSCRIBE && b.length === 3) return this.onSubscribe(from, key, consumerPid, b[1], b[2]);
     if (b[0] === A_ASK && b.length === 2) {
       const n = demandValue(b[1]);
       if (n === undefined) return this.userInfo(msg);
@@ -310,7 +300,26 @@ class StageEngine<S, In, Out> {
     return this.userInfo(msg);
   }
 
-  private async onConsumerMessage(msg: Tuple, from: Subscription, body: unknown): Promise<Step> {
+  private async onSubscribe(from: Subscription, key: string | number, consumerPid: StageAddress, current: unknown, rawOpts: unknown): Promise<Step> {
+    {
+      if (this.consumers.has(key)) {
+        this.ctx.node.log('error', `GenStage producer ${this.ctx.self.describe()} received duplicated subscription from: ${formatReason(from)}`);
+        this.ctx.send(consumerPid, tuple(A_GEN_CONSUMER, tuple(this.ctx.self, from.elements[1]), tuple(A_CANCEL, A_DUPLICATED)));
+        return undefined;
+      }
+      if (current instanceof Tuple && current.elements.length === 2) {
+        const halt = await this.producerCancel(tagKey(current.elements[0]), 'cancel', current.elements[1]);
+        if (halt !== undefined) return halt;
+      }
+      if (!(consumerPid instanceof Pid)) return undefined;
+      const monitor = this.ctx.monitor(consumerPid);
+      this.monitors.set(tagKey(monitor), key);
+      this.consumers.set(key, { sub: from, monitor });
+      return this.producerSubscribe(asKeywordList(rawOpts), from, key);
+    }
+  }
+
+  private onConsumerMessage(msg: Tuple, from: Subscription, body: unknown): MaybeStep {
     if (this.kind === 'producer') {
       this.ctx.node.log('error', `GenStage producer ${this.ctx.self.describe()} received $gen_consumer message: ${formatReason(msg)}`);
       return undefined;
@@ -335,20 +344,33 @@ class StageEngine<S, In, Out> {
   }
 
   /** Splits into batches (automatic demand) and runs `handleEvents` on each, asking as GenStage does. */
-  private async consumeEvents(events: unknown[], from: Subscription, entry: ProducerEntry | undefined): Promise<Step> {
+  private consumeEvents(events: unknown[], from: Subscription, entry: ProducerEntry | undefined): MaybeStep {
     if (events.length === 0) return undefined;
     const h = this.impl.handleEvents;
-    if (entry === undefined || entry.manual) {
-      if (h === undefined) return this.missing('handleEvents');
-      return this.apply(await this.callback(h.call(this.impl, events as In[], from, this.s, this.ctx)), 'handleEvents');
-    }
+    if (h === undefined) return this.missing('handleEvents');
+    if (entry === undefined || entry.manual) return this.settle(h.call(this.impl, events as In[], from, this.s, this.ctx), 'handleEvents');
     const split = splitBatches(events, entry.min, entry.max, entry.demand);
     entry.demand = split.demand;
     if (split.excess > 0)
       this.ctx.node.log('error', `GenStage consumer ${this.ctx.self.describe()} has received ${split.excess} events in excess from: ${formatReason(from)}`);
-    if (h === undefined) return this.missing('handleEvents');
-    for (const [batch, ask] of split.batches) {
-      const halt = await this.apply(await this.callback(h.call(this.impl, batch as In[], from, this.s, this.ctx)), 'handleEvents');
+    return this.runBatches(split.batches, 0, from, entry, h);
+  }
+
+  /** Handles batches from `i` on: synchronously while `handleEvents` is, continuing when it settles otherwise. */
+  private runBatches(batches: Batch<unknown>[], i: number, from: Subscription, entry: ProducerEntry, h: NonNullable<StageBehavior<S, never, In, Out, Protocol>['handleEvents']>): MaybeStep {
+    for (; i < batches.length; i++) {
+      const [batch, ask] = batches[i] as Batch<unknown>;
+      const r = h.call(this.impl, batch as In[], from, this.s, this.ctx);
+      if (isThenable(r)) {
+        const next = i + 1;
+        return r.then((v) => {
+          const halt = this.apply(v, 'handleEvents');
+          if (halt !== undefined) return halt;
+          if (ask > 0) this.ctx.send(from.elements[0], tuple(A_GEN_PRODUCER, tuple(this.ctx.self, entry.tag), tuple(A_ASK, ask)));
+          return this.runBatches(batches, next, from, entry, h);
+        });
+      }
+      const halt = this.apply(r, 'handleEvents');
       if (halt !== undefined) return halt;
       if (ask > 0) this.ctx.send(from.elements[0], tuple(A_GEN_PRODUCER, tuple(this.ctx.self, entry.tag), tuple(A_ASK, ask)));
     }
@@ -389,25 +411,23 @@ class StageEngine<S, In, Out> {
     this.ctx.send(entry.sub.elements[0], tuple(A_GEN_CONSUMER, tuple(this.ctx.self, entry.sub.elements[1]), tuple(A_CANCEL, reason)));
     const hc = this.impl.handleCancel;
     if (hc !== undefined) {
-      const halt = await this.apply(await this.callback(hc.call(this.impl, { kind, reason }, entry.sub, this.s, this.ctx)), 'handleCancel');
+      const halt = this.apply(await this.callback(hc.call(this.impl, { kind, reason }, entry.sub, this.s, this.ctx)), 'handleCancel');
       if (halt !== undefined) return halt;
     }
     return this.dispatcherResult((this.dispatcher as Dispatcher<Out>).cancel(entry.sub));
   }
 
-  private async dispatcherResult(counter: number): Promise<Step> {
+  private dispatcherResult(counter: number): MaybeStep {
     if (this.kind === 'producer_consumer') {
       this.pcDemand += counter;
-      const halt = await this.takeFromBuffer(this.pcDemand);
-      if (halt !== undefined && typeof halt === 'object') return halt;
-      return this.takePcEvents();
+      this.takeFromBuffer(this.pcDemand);
+      return this.pcHead < this.pcQueue.length ? this.takePcEvents() : undefined;
     }
     return this.takeFromBufferOrHandleDemand(counter);
   }
 
-  private async takeFromBufferOrHandleDemand(counter: number): Promise<Step> {
-    const left = await this.takeFromBuffer(counter);
-    if (typeof left === 'object') return left;
+  private takeFromBufferOrHandleDemand(counter: number): MaybeStep {
+    const left = this.takeFromBuffer(counter);
     if (left === 0) return undefined;
     if (this.accumulated !== undefined) {
       this.accumulated.push({ demand: left });
@@ -415,24 +435,23 @@ class StageEngine<S, In, Out> {
     }
     const hd = this.impl.handleDemand;
     if (hd === undefined) return this.missing('handleDemand');
-    return this.apply(await this.callback(hd.call(this.impl, left, this.s, this.ctx)), 'handleDemand');
+    return this.settle(hd.call(this.impl, left, this.s, this.ctx), 'handleDemand');
   }
 
   /** Sends buffered events for `counter` of demand; returns the demand left. */
-  private async takeFromBuffer(counter: number): Promise<number | Halt> {
+  private takeFromBuffer(counter: number): number {
     const buffer = this.buffer as StageBuffer<Out>;
     let left = counter;
     for (;;) {
       const taken = buffer.take(left);
       if (taken === undefined) return left;
       left -= taken.events.length;
-      const halt = await this.dispatchEvents(taken.events, taken.events.length);
-      if (halt !== undefined) return halt;
+      this.dispatchEvents(taken.events, taken.events.length);
       for (const m of taken.infos) (this.dispatcher as Dispatcher<Out>).info(m);
     }
   }
 
-  async dispatchEvents(events: readonly Out[], length: number): Promise<Step> {
+  dispatchEvents(events: readonly Out[], length: number): Step {
     if (length === 0) return undefined;
     if (this.kind === 'consumer') {
       this.ctx.node.log('error', `GenStage consumer ${this.ctx.self.describe()} cannot dispatch events (an empty list must be returned): ${formatReason(events)}`);
@@ -521,7 +540,7 @@ class StageEngine<S, In, Out> {
     if (hs !== undefined) {
       const r = await this.callback(hs.call(this.impl, 'producer', opts, sub, this.s, this.ctx));
       if (r?.type === 'stop') {
-        const halt = (await this.apply(r, 'handleSubscribe')) as Halt;
+        const halt = (this.apply(r, 'handleSubscribe')) as Halt;
         return { reply: tuple(A_OK, tag), halt };
       }
       if (r?.type !== 'automatic' && r?.type !== 'manual') return { reply: tuple(A_OK, tag), halt: { reason: tuple(A_BAD_RETURN, r), hasReply: false } };
@@ -562,7 +581,7 @@ class StageEngine<S, In, Out> {
   private async invokeCancel(mode: CancelMode, info: CancelInfo, from: Subscription): Promise<Step> {
     const hc = this.impl.handleCancel;
     if (hc !== undefined) {
-      const halt = await this.apply(await this.callback(hc.call(this.impl, info, from, this.s, this.ctx)), 'handleCancel');
+      const halt = this.apply(await this.callback(hc.call(this.impl, info, from, this.s, this.ctx)), 'handleCancel');
       if (halt !== undefined) return halt;
     }
     const reason = info.reason;
@@ -618,10 +637,10 @@ class StageEngine<S, In, Out> {
     const r = await this.callback(hc.call(this.impl, request as never, from as never, this.s, this.ctx));
     if (r?.type === 'reply') {
       // Reply first, then dispatch (GenStage dispatches before replying; the order is not observable by the caller).
-      const step = await this.apply(r, 'handleCall');
+      const step = this.apply(r, 'handleCall');
       return { step, replied: true, reply: r.reply };
     }
-    return { step: await this.apply(r, 'handleCall'), replied: false };
+    return { step: this.apply(r, 'handleCall'), replied: false };
   }
 
   async onCast(message: unknown): Promise<Step> {
@@ -681,8 +700,9 @@ function stageServer<S, A, In, Out, P extends Protocol>(impl: StageBehavior<S, A
     async handleCast(message, engine) {
       return halted(engine, await engine.onCast(message));
     },
-    async handleInfo(message, engine) {
-      return halted(engine, await engine.onInfo(message));
+    handleInfo(message, engine) {
+      const step = engine.onInfo(message);
+      return isThenable(step) ? step.then((st) => halted(engine, st)) : halted(engine, step);
     },
     async terminate(reason, engine, ctx) {
       const t = impl.terminate;
