@@ -14,3 +14,4 @@ export * from './api.js';
 export { broadcastDispatcher, remoteSelector, type BroadcastDispatcherOptions } from './broadcast-dispatcher.js';
 export { partitionDispatcher, UnknownPartitionError, type PartitionDispatcherOptions } from './partition-dispatcher.js';
 export { fromIterable, stageStream, StreamError, type FromIterableOptions, type StreamOptions } from './iterable.js';
+export { startConsumerSupervisor, countConsumerChildren, type ConsumerSupervisorSpec, type ChildStarted } from './consumer-supervisor.js';
