@@ -23,7 +23,7 @@ import { Tuple, tuple } from '../terms/tuple.js';
 import type { Node } from '../core/node.js';
 import { noconnection, normal } from '../core/reasons.js';
 import { noreply, stopServer } from '../server/server.js';
-import { broadcastDispatcher, cancel, cancelConsumer, emit, partitionDispatcher, remoteSelector, setDemand, producer, producerConsumer, startStage, syncResubscribe, syncSubscribe, type CancelMode, type StageBehavior, type Subscription } from './index.js';
+import { broadcastDispatcher, startConsumerSupervisor, stageStream, cancel, cancelConsumer, emit, partitionDispatcher, remoteSelector, setDemand, producer, producerConsumer, startStage, syncResubscribe, syncSubscribe, type CancelMode, type StageBehavior, type Subscription } from './index.js';
 
 const COOKIE = 'stagecookie';
 
@@ -467,5 +467,51 @@ describe('Stage interop with Elixir GenStage', { skip: elixirSkipReason() }, () 
       assert.deepEqual(sEven.events, even);
       noExcess();
     });
+  });
+
+  test('an Elixir consumer subscribes to a Beamline producer by {name, node}; a Beamline stream reads an Elixir producer', async () => {
+    await startStage(ts, counterProducer(2000), 0, { name: `bp${tag}` });
+    const c = (await ev(`{:ok, c} = GenStage.start(BT.Consumer, {sink, []}); {:ok, _} = GenStage.sync_subscribe(c, to: {:"bp${tag}", :"ts${tag}@127.0.0.1"}, max_demand: 300); c`, { sink: inbox.pid })) as Pid;
+    const got = await collect(c, 2000);
+    assert.deepEqual(got, Array.from({ length: 2000 }, (_, i) => i));
+    const p = await exProducer(777);
+    const streamed: number[] = [];
+    for await (const n of stageStream<number>(ts, [{ to: p, maxDemand: 100 }])) {
+      streamed.push(n);
+      if (streamed.length === 777) break; // cancels the subscription on the Elixir producer
+    }
+    assert.deepEqual(streamed, Array.from({ length: 777 }, (_, i) => i));
+    const subs = async (): Promise<number> => ((await ev('GenStage.call(p, :subs)', { p })) as unknown[]).length;
+    for (let i = 0; i < 500 && (await subs()) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(await subs(), 0);
+  });
+
+  test('a ConsumerSupervisor on an Elixir producer: a child per event, bounded by maxDemand', async () => {
+    const p = await exProducer(200);
+    const done: number[] = [];
+    let alive = 0;
+    let peak = 0;
+    const sup = await startConsumerSupervisor<number>(ts, {
+      start: (e, ctx) => {
+        alive++;
+        peak = Math.max(peak, alive);
+        return ctx.spawnLink({
+          init: (proc) => {
+            setImmediate(() => proc.send(proc.self, atom('go')));
+          },
+          handleMessage: (_m, proc) => {
+            done.push(e);
+            alive--;
+            proc.exit(normal);
+          },
+        });
+      },
+      subscribeTo: [{ to: p, maxDemand: 8 }],
+    });
+    await eventually(() => done.length === 200, 30_000, 'all jobs');
+    assert.deepEqual([...done].sort((x, y) => x - y), Array.from({ length: 200 }, (_, i) => i));
+    assert.ok(peak <= 8, `peak ${peak}`);
+    assert.ok(ts.isAlive(sup.pid));
+    noExcess();
   });
 });
