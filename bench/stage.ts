@@ -39,7 +39,7 @@ const MAX_DEMAND = 1000;
 const COOKIE = 'stagebench';
 
 function counts(quick: boolean): { local: number; remote: number; runs: number } {
-  return quick ? { local: 1_000_000, remote: 300_000, runs: 2 } : { local: 5_000_000, remote: 2_000_000, runs: 3 };
+  return quick ? { local: 3_000_000, remote: 600_000, runs: 2 } : { local: 10_000_000, remote: 3_000_000, runs: 3 };
 }
 
 /** A consumer that resolves `done` once it has seen `n` events. */
