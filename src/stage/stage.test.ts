@@ -541,3 +541,54 @@ describe('Stage: broadcast and partition dispatchers, locally', () => {
     await assert.rejects(startStage(node, counterProducer(10, { dispatcher: partitionDispatcher<number>({ partitions: [atom('a')] }) }), 0), InitFailedError);
   });
 });
+
+describe('Stage: several subscriptions and bad input', () => {
+  test('one consumer subscribed to two producers gets both streams, each in order', async () => {
+    const { node } = newNode();
+    await using _n = node;
+    const sink = new Sink<number>();
+    const p1 = await startStage(node, counterProducer(1000), 0);
+    const p2 = await startStage(node, counterProducer(101_000), 100_000);
+    const cons = await startStage(node, recorder(sink, { subscribeTo: [{ to: p1, maxDemand: 30 }, { to: p2, maxDemand: 70 }] }), undefined);
+    await sink.waitFor(2000);
+    const a = sink.events.filter((e) => e < 100_000);
+    const b = sink.events.filter((e) => e >= 100_000);
+    assert.deepEqual(a, Array.from({ length: 1000 }, (_, i) => i));
+    assert.deepEqual(b, Array.from({ length: 1000 }, (_, i) => 100_000 + i));
+    assert.equal(sink.subscriptions.length, 2);
+    assert.ok(node.isAlive(cons.pid));
+  });
+
+  test('malformed protocol messages and bad asks never crash a stage', async () => {
+    const { node, lines } = newNode();
+    await using _n = node;
+    const sink = new Sink<number>();
+    const prod = await startStage(node, counterProducer(), 0);
+    const cons = await startStage(node, recorder(sink), undefined);
+    await syncSubscribe(node, cons, { to: prod, maxDemand: 10 });
+    await sink.waitFor(10);
+    const probe = new Probe(node);
+    const bad: unknown[] = [
+      tuple(atom('$gen_producer')),
+      tuple(atom('$gen_producer'), 'not a from', tuple(atom('ask'), 1)),
+      tuple(atom('$gen_producer'), tuple(probe.pid, node.makeRef()), 'garbage'),
+      tuple(atom('$gen_producer'), tuple(probe.pid, node.makeRef()), tuple(atom('ask'), 'ten')),
+      tuple(atom('$gen_producer'), tuple(probe.pid, (sink.subscriptions[0] as Subscription).elements[1]), tuple(atom('ask'), -5)),
+      tuple(atom('$gen_consumer'), tuple(probe.pid, node.makeRef()), tuple(atom('cancel'))),
+      tuple(atom('$gen_consumer'), tuple(probe.pid, node.makeRef()), 42),
+      tuple(atom('DOWN'), node.makeRef(), atom('process'), probe.pid, atom('normal')),
+      tuple(atom('$stage_down'), 'junk'),
+    ];
+    for (const m of bad) {
+      node.send(prod.pid, m);
+      node.send(cons.pid, m);
+    }
+    await syncInfo(node, prod, atom('sync'));
+    await getDemand(node, prod);
+    await eventually(() => lines.some((l) => /received \$gen_producer message/.test(l)));
+    assert.ok(node.isAlive(prod.pid) && node.isAlive(cons.pid));
+    // The subscription still works.
+    const before = sink.events.length;
+    await sink.waitFor(before + 10);
+  });
+});

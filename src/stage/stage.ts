@@ -636,7 +636,7 @@ class StageEngine<S, In, Out> {
     if (hc === undefined) return { step: this.missing('handleCall'), replied: false };
     const r = await this.callback(hc.call(this.impl, request as never, from as never, this.s, this.ctx));
     if (r?.type === 'reply') {
-      // Reply first, then dispatch (GenStage dispatches before replying; the order is not observable by the caller).
+      // Events are dispatched before the reply goes out, as GenStage does.
       const step = this.apply(r, 'handleCall');
       return { step, replied: true, reply: r.reply };
     }
