@@ -10,6 +10,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { randomInt } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Sink, counterProducer, recorder } from '../../test/stages.js';
 import { eventually } from '../../test/support.js';
 import { compileStages, elixirSkipReason, evalElixir, startElixirStageNode, type CompiledStages } from '../../test/elixir-stage.js';
@@ -513,5 +515,35 @@ describe('Stage interop with Elixir GenStage', { skip: elixirSkipReason() }, () 
     assert.ok(peak <= 8, `peak ${peak}`);
     assert.ok(ts.isAlive(sup.pid));
     noExcess();
+  });
+
+  test('a Beamline node killed (SIGKILL) under Elixir consumers: permanent and transient exit with noconnection, temporary stays', async () => {
+    const peerName = `bk${tag}@127.0.0.1`;
+    const script = fileURLToPath(new URL('../../test/stage-peer.js', import.meta.url));
+    const child = spawn(process.execPath, [script, peerName, COOKIE, String(epmdPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout?.on('data', (b: Buffer) => (b.toString().includes('READY') ? resolve() : undefined));
+        child.once('exit', () => reject(new Error('peer exited')));
+      });
+      const consumers: [CancelMode, Pid][] = [];
+      for (const mode of ['permanent', 'transient', 'temporary'] as const) {
+        const c = (await ev(`{:ok, c} = GenStage.start(BT.Consumer, {sink, []}); {:ok, _} = GenStage.sync_subscribe(c, to: {:peer_producer, :"${peerName}"}, cancel: :${mode}, max_demand: 10); c`, { sink: inbox.pid })) as Pid;
+        await inbox.waitFor((m) => m instanceof Tuple && m.elements[0] === atom('events') && c.equals(m.elements[1]));
+        consumers.push([mode, c]);
+      }
+      child.kill('SIGKILL');
+      for (const [mode, c] of consumers) {
+        const cancelled = await inbox.waitFor<Tuple>((m) => m instanceof Tuple && m.elements[0] === atom('cancelled') && c.equals(m.elements[1]), 'cancel', 30_000);
+        assert.deepEqual(cancelled.elements.slice(2), [atom('down'), noconnection]);
+        if (mode === 'temporary') assert.ok(await exAlive(c));
+        else {
+          const t = await inbox.waitFor<Tuple>((m) => m instanceof Tuple && m.elements[0] === atom('terminated') && c.equals(m.elements[1]));
+          assert.equal(t.elements[2], noconnection);
+        }
+      }
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
