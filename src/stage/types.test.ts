@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { type Atom, atom } from '../terms/atom.js';
 import { Node } from '../core/node.js';
 import { noreply, reply } from '../server/server.js';
-import { consumer, emit, producer, producerConsumer, replyEmit, startStage, syncSubscribe, type StageBehavior } from './index.js';
+import { broadcastDispatcher, consumer, emit, partitionDispatcher, producer, producerConsumer, replyEmit, startStage, syncSubscribe, type StageBehavior } from './index.js';
 
 const numbers: StageBehavior<number, number, never, number> = {
   init: (n) => producer(n),
@@ -42,6 +42,16 @@ const lengths: StageBehavior<null, undefined, string, number> = {
   handleEvents: (events, _from, s) => emit(events.map((e) => e.length), s),
 };
 
+const wrongDispatcher: StageBehavior<number, number, never, number> = {
+  // @ts-expect-error a dispatcher of strings cannot serve a producer of numbers
+  init: (n) => producer(n, { dispatcher: broadcastDispatcher<string>() }),
+  handleDemand: (_d, n) => noreply(n),
+};
+const partitioned: StageBehavior<number, number, never, number> = {
+  init: (n) => producer(n, { dispatcher: partitionDispatcher<number>({ partitions: 2, hash: (e) => e % 2 }) }),
+  handleDemand: (_d, n) => noreply(n),
+};
+
 type Query = { call: [Atom<'count'>, number] };
 const counting: StageBehavior<number, undefined, never, number, Query> = {
   init: () => producer(0),
@@ -68,7 +78,7 @@ async function typeChecks(node: Node): Promise<void> {
   await node.call(q, atom('reset'));
   // @ts-expect-error start arguments are a number
   await startStage(node, numbers, 'zero');
-  void [n, wrongEvents, wrongState, badReply];
+  void [n, wrongEvents, wrongState, badReply, wrongDispatcher, partitioned];
 }
 
 test('stage type tests compile (the checks are in tsc)', () => {
