@@ -139,6 +139,25 @@ defmodule BT.Bench do
   end
 end
 
+defmodule BT.Job do
+  def start_link(sink, event) do
+    Task.start_link(fn -> send(sink, {:job, self(), event}) end)
+  end
+end
+
+defmodule BT.Jobs do
+  use ConsumerSupervisor
+  def start(sink, to) do
+    {:ok, s} = ConsumerSupervisor.start_link(__MODULE__, {sink, to})
+    Process.unlink(s)
+    {:ok, s}
+  end
+  def init({sink, to}) do
+    children = [%{id: BT.Job, start: {BT.Job, :start_link, [sink]}, restart: :transient}]
+    ConsumerSupervisor.init(children, strategy: :one_for_one, subscribe_to: [{to, max_demand: 7}])
+  end
+end
+
 defmodule BT.Doubler do
   use GenStage
   def init(opts), do: {:producer_consumer, nil, opts}

@@ -546,4 +546,16 @@ describe('Stage interop with Elixir GenStage', { skip: elixirSkipReason() }, () 
       child.kill('SIGKILL');
     }
   });
+
+  test("Elixir's ConsumerSupervisor on a Beamline producer: a child per event, never more than asked", async () => {
+    const p = await startStage(ts, counterProducer(300), 0);
+    await ev('{:ok, _} = BT.Jobs.start(sink, p)', { sink: inbox.pid, p: p.pid });
+    const seen: number[] = [];
+    while (seen.length < 300) {
+      const m = await inbox.waitFor<Tuple>((x) => x instanceof Tuple && x.elements[0] === atom('job'), `job ${seen.length}`);
+      seen.push(m.elements[2] as number);
+    }
+    assert.deepEqual([...seen].sort((x, y) => x - y), Array.from({ length: 300 }, (_, i) => i));
+    noExcess();
+  });
 });

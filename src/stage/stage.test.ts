@@ -37,6 +37,7 @@ import {
   syncInfo,
   syncResubscribe,
   syncSubscribe,
+  type DispatcherFactory,
   type ProducerOptions,
   type StageBehavior,
   type SubscribeOptions,
@@ -591,4 +592,45 @@ describe('Stage: several subscriptions and bad input', () => {
     const before = sink.events.length;
     await sink.waitFor(before + 10);
   });
+});
+
+test('a custom dispatcher (round robin over consumers with demand) plugs into a producer', async () => {
+  const { node } = newNode();
+  await using _n = node;
+  const roundRobin: DispatcherFactory<number> = (ctx) => {
+    const subs: { sub: Subscription; key: unknown; demand: number }[] = [];
+    let next = 0;
+    return {
+      subscribe: (_opts, sub) => (subs.push({ sub, key: sub.elements[1], demand: 0 }), 0),
+      cancel: (sub) => {
+        const i = subs.findIndex((s) => s.key === sub.elements[1]);
+        if (i >= 0) subs.splice(i, 1);
+        return 0;
+      },
+      ask: (n, sub) => {
+        const s = subs.find((x) => x.key === sub.elements[1]);
+        if (s !== undefined) s.demand += n;
+        return n;
+      },
+      dispatch: (events) => {
+        let i = 0;
+        for (let tries = 0; i < events.length && tries < subs.length * events.length + 1; tries++) {
+          const s = subs[next++ % subs.length];
+          if (s === undefined || s.demand === 0) continue;
+          ctx.sendEvents(s.sub, [events[i++] as number]);
+          s.demand--;
+        }
+        return events.slice(i);
+      },
+      info: (m) => ctx.sendInfo(m),
+    };
+  };
+  const prod = await startStage(node, counterProducer(600, { demand: 'accumulate', dispatcher: roundRobin }), 0);
+  const sinks = [new Sink<number>(), new Sink<number>()];
+  for (const s of sinks) await syncSubscribe(node, await startStage(node, recorder(s), undefined), { to: prod, maxDemand: 20 });
+  setDemand(node, prod, 'forward');
+  await eventually(() => (sinks[0] as Sink<number>).events.length + (sinks[1] as Sink<number>).events.length === 600);
+  const all = [...(sinks[0] as Sink<number>).events, ...(sinks[1] as Sink<number>).events].sort((a, b) => a - b);
+  assert.deepEqual(all, Array.from({ length: 600 }, (_, i) => i));
+  assert.ok(Math.abs((sinks[0] as Sink<number>).events.length - 300) <= 20);
 });
