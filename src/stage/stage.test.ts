@@ -634,3 +634,16 @@ test('a custom dispatcher (round robin over consumers with demand) plugs into a 
   assert.deepEqual(all, Array.from({ length: 600 }, (_, i) => i));
   assert.ok(Math.abs((sinks[0] as Sink<number>).events.length - 300) <= 20);
 });
+
+test('demand of any integer size: a bigint ask reaches handleDemand as a number', async () => {
+  const { node } = newNode();
+  await using _n = node;
+  const seen: number[] = [];
+  const prod = await startStage(node, { init: () => producer(null), handleDemand: (d: number, s: null) => (seen.push(d), noreply(s)) }, undefined);
+  const probe = new Probe(node);
+  const tag = node.makeRef();
+  node.send(prod.pid, tuple(atom('$gen_producer'), tuple(probe.pid, tag), tuple(atom('subscribe'), null, [])));
+  node.send(prod.pid, tuple(atom('$gen_producer'), tuple(probe.pid, tag), tuple(atom('ask'), 2n ** 70n)));
+  await eventually(() => seen.length === 1);
+  assert.equal(seen[0], 2 ** 70);
+});
