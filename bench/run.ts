@@ -33,6 +33,7 @@ const PARTS: readonly Part[] = [
   { name: 'etf', module: './etf.js', exportName: 'runEtfBench', budget: [8_000, 60_000] },
   { name: 'distribution', module: './distribution.js', exportName: 'runDistributionBench', budget: [12_000, 180_000] },
   { name: 'web', module: './web.js', exportName: 'runWebBench', budget: [12_000, 180_000] },
+  { name: 'stage', module: './stage.js', exportName: 'runStageBench', budget: [90_000, 600_000] },
 ];
 
 /** Target ratio Beamline/Erlang per scenario: `min` (at least) or `max` (at most). */
@@ -43,6 +44,8 @@ const TARGETS: Readonly<Record<string, { readonly op: '>=' | '<='; readonly rati
   remote_call_8: { op: '>=', ratio: 2 },
   process_bytes: { op: '<=', ratio: 1 },
   spawn_rate: { op: '>=', ratio: 1 },
+  stage_throughput: { op: '>=', ratio: 2 },
+  stage_remote: { op: '>=', ratio: 1.5 },
 };
 
 const RESULTS_LINE = '@@beamline-bench-results@@ ';
