@@ -56,6 +56,7 @@ import { DistError } from './errors.js';
 import { DEFAULT_FLAGS, DFLAG } from './flags.js';
 import { decodeFrameTerms } from './frame-terms.js';
 import { DistConnection, type DistFrame } from './framing.js';
+import { NodeEvents, type NodeEventListener, type NodeKind } from './node-events.js';
 import { acceptHandshake, initiateHandshake, simultaneousStatus, type HandshakeResult, type HandshakeStatus, type PeerInfo } from './handshake.js';
 import { RpcRegistry, erpcReason, netKernelHandler, rexHandler, type RpcModule } from './rpc.js';
 import { connectTransport, createSelfSignedCertificate, listenTransport, loadTlsFiles, type TlsCredentials, type TransportServer } from './transport.js';
@@ -141,6 +142,8 @@ class Peer {
   waitTimer: NodeJS.Timeout | undefined;
   stallTimer: NodeJS.Timeout | undefined;
   closeNote: string | undefined;
+  /** Set once the connection is installed: a visible (published both ways) or hidden connection. */
+  visible: boolean | undefined;
   constructor(readonly name: Atom) {}
 }
 
@@ -210,6 +213,7 @@ export class NodeDistribution implements Distribution {
   private readonly incomingSockets = new Set<Socket>();
   private nextUnlinkId = 1n;
   private stopping: Promise<void> | undefined;
+  private readonly events = new NodeEvents();
 
   /** @internal Use {@link startNode}. */
   constructor(
@@ -426,6 +430,8 @@ export class NodeDistribution implements Distribution {
     peer.queuedBytes = 0;
     for (const [ctl, msg, withMsg] of queue) this.write(peer, conn, ctl(conn.flags), withMsg === undefined || withMsg(conn.flags) ? msg : undefined);
     this.node.remote.nodeUp(peer.name);
+    peer.visible = (this.settings.flags & DFLAG.PUBLISHED) !== 0n && (hs.peerFlags & DFLAG.PUBLISHED) !== 0n;
+    this.events.emit({ kind: 'up', node: peer.name, visible: peer.visible }, (m) => this.node.log('warning', m));
   }
 
   private onClose(p: Peer, conn: DistConnection, reason: DistError): void {
@@ -489,6 +495,9 @@ export class NodeDistribution implements Distribution {
       }
     }
     if (this.node !== undefined) this.node.remote.nodeDown(p.name, noconnection);
+    if (p.visible !== undefined && this.node !== undefined) {
+      this.events.emit({ kind: 'down', node: p.name, visible: p.visible }, (m) => this.node.log('warning', m));
+    }
   }
 
   // --------------------------------------------------------------- sending
@@ -626,6 +635,33 @@ export class NodeDistribution implements Distribution {
     const out: Atom[] = [];
     for (const p of this.peers.values()) if (p.conn !== undefined) out.push(p.name);
     return out;
+  }
+
+  /**
+   * Connected nodes as `erlang:nodes/1` lists them: `visible` (default, the
+   * `nodes()` of Erlang), `hidden`, or `connected` (both).
+   */
+  nodes(kind: NodeKind = 'visible'): Atom[] {
+    const out: Atom[] = [];
+    for (const p of this.peers.values()) {
+      if (p.conn === undefined || p.visible === undefined) continue;
+      if (kind === 'connected' || p.visible === (kind === 'visible')) out.push(p.name);
+    }
+    return out;
+  }
+
+  /** True when this node is published (appears in its peers' `nodes()`). */
+  get published(): boolean {
+    return (this.settings.flags & DFLAG.PUBLISHED) !== 0n;
+  }
+
+  /**
+   * Calls `listener` on every connection that comes up or goes down, like
+   * `net_kernel:monitor_nodes(true, [{node_type, all}])`. Returns the
+   * function that stops it.
+   */
+  monitorNodes(listener: NodeEventListener): () => void {
+    return this.events.subscribe(listener);
   }
 
   /** Closes the connection to `node` (like `erlang:disconnect_node/1`). Returns false when not connected. */
