@@ -21,11 +21,10 @@
  * - on connection loss, fires links and monitors through it with
  *   `noconnection` and node monitors with `nodedown`.
  *
- * Nodes are hidden by default: a published node gets `global`'s
- * `init_connect` from every Erlang node it meets, which Beamline does not
- * take part in, so `global:sync()` on those Erlang nodes may hang and they do
- * not connect to each other through it. Use `published: true` only when
- * you need to appear in `nodes()` and do not rely on `global`.
+ * Nodes are published by default and run `global` (see `global.ts`), so
+ * they appear in `nodes()` of Erlang peers and take part in global's name
+ * registration and sync. `published: false` makes a hidden node (only in
+ * `nodes(hidden)`, no `global`).
  *
  * @example
  * ```ts
@@ -58,6 +57,7 @@ import { decodeFrameTerms } from './frame-terms.js';
 import { DistConnection, type DistFrame } from './framing.js';
 import { NodeEvents, type NodeEventListener, type NodeKind } from './node-events.js';
 import { acceptHandshake, initiateHandshake, simultaneousStatus, type HandshakeResult, type HandshakeStatus, type PeerInfo } from './handshake.js';
+import { startGlobal } from './global.js';
 import { RpcRegistry, erpcReason, netKernelHandler, rexHandler, type RpcModule } from './rpc.js';
 import { connectTransport, createSelfSignedCertificate, listenTransport, loadTlsFiles, type TlsCredentials, type TransportServer } from './transport.js';
 
@@ -83,8 +83,10 @@ export interface StartNodeOptions {
   readonly listen?: { readonly host?: string; readonly port?: number };
   /** TLS distribution (every node of the cluster must use it). */
   readonly tls?: DistTlsOptions;
-  /** Appear in `nodes()` of Erlang peers (default false: hidden). See the module notes on `global`. */
+  /** Appear in `nodes()` of Erlang peers (default true). A hidden node appears only in `nodes(hidden)`. */
   readonly published?: boolean;
+  /** Run `global`'s name server (default: when published), so `global:sync()` and global names work with Erlang peers. */
+  readonly global?: boolean;
   /** Tick when idle for this many ms; default 15000. */
   readonly tickInterval?: number;
   /** Drop a connection silent for this many ms; default 60000. */
@@ -1015,7 +1017,7 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
       (s) => (dist === undefined ? early.push(s) : dist.accept(s)),
     );
     cleanups.push(() => listener.close());
-    const published = options.published === true;
+    const published = options.published !== false;
     const registration = await registerNode({
       host: epmdHost,
       port: epmdPort,
@@ -1050,6 +1052,7 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
     node.attachDistribution(dist);
     node.spawn(netKernelHandler(), { name: 'net_kernel' });
     node.spawn(rexHandler(registry), { name: 'rex' });
+    if (options.global ?? published) startGlobal(node);
     for (const s of early.splice(0)) dist.accept(s);
     return node;
   } catch (err) {
