@@ -56,6 +56,7 @@ import { DEFAULT_FLAGS, DFLAG } from './flags.js';
 import { decodeFrameTerms } from './frame-terms.js';
 import { DistConnection, type DistFrame } from './framing.js';
 import { NodeEvents, type NodeEventListener, type NodeKind } from './node-events.js';
+import { connectProblem, nameDomainOf, ownNameProblem, splitNodeName, type NameDomain } from './node-names.js';
 import { acceptHandshake, initiateHandshake, simultaneousStatus, type HandshakeResult, type HandshakeStatus, type PeerInfo } from './handshake.js';
 import { startGlobal } from './global.js';
 import { RpcRegistry, erpcReason, netKernelHandler, rexHandler, type RpcModule } from './rpc.js';
@@ -69,8 +70,16 @@ export type DistTlsOptions =
 
 /** Options of {@link startNode}. */
 export interface StartNodeOptions {
-  /** `name@host`; connections to `x@host` go to EPMD at `host`. */
+  /**
+   * `name@host`; connections to `x@host` go to EPMD at `host`. A host
+   * without dots (`ts@myhost`) makes a short name, like `erl -sname`.
+   */
   readonly name: string;
+  /**
+   * Short or long names (default: long when the host has a dot or is an IP
+   * address). As in OTP, a node connects only to nodes of its own kind.
+   */
+  readonly nameDomain?: NameDomain;
   /** The shared secret (Erlang's cookie). */
   readonly cookie: string;
   /** EPMD port; default `ERL_EPMD_PORT` or 4369. */
@@ -173,13 +182,14 @@ const A_BADRPC = atom('badrpc');
 const A_REX = atom('rex');
 
 function validNodeName(n: Atom): boolean {
-  return /^[^@\s]+@[^@\s]+$/.test(n.name);
+  return splitNodeName(n.name) !== undefined;
 }
 
 /** Settings of a {@link NodeDistribution}, resolved from {@link StartNodeOptions}. */
 interface Settings {
   readonly name: string;
   readonly cookie: string;
+  readonly nameDomain: NameDomain;
   readonly flags: bigint;
   readonly epmdPort: number;
   readonly clientTls: ConnectionOptions | undefined;
@@ -327,6 +337,11 @@ export class NodeDistribution implements Distribution {
     const p = this.peers.get(node);
     if (p !== undefined) return p;
     if (this.stopping !== undefined || this.node === undefined || node === this.node.name || !validNodeName(node)) return undefined;
+    const problem = connectProblem(node.name, this.settings.nameDomain);
+    if (problem !== undefined) {
+      this.node.log('error', `distribution: will not connect to ${node.name}: ${problem}`);
+      return undefined;
+    }
     const fresh = new Peer(node);
     this.peers.set(node, fresh);
     this.connect(fresh);
@@ -650,6 +665,11 @@ export class NodeDistribution implements Distribution {
       if (kind === 'connected' || p.visible === (kind === 'visible')) out.push(p.name);
     }
     return out;
+  }
+
+  /** Short or long names (`net_kernel:longnames/0` is `nameDomain === 'longnames'`). */
+  get nameDomain(): NameDomain {
+    return this.settings.nameDomain;
   }
 
   /** True when this node is published (appears in its peers' `nodes()`). */
@@ -1001,8 +1021,10 @@ async function resolveTls(tls: DistTlsOptions | undefined): Promise<{ server: Tl
  */
 export async function startNode(options: StartNodeOptions): Promise<Node> {
   const { name, cookie } = options;
+  const nameDomain = options.nameDomain ?? nameDomainOf(name);
+  const problem = ownNameProblem(name, nameDomain);
+  if (problem !== undefined) throw new RangeError(problem);
   const at = name.indexOf('@');
-  if (at <= 0 || at === name.length - 1 || name.indexOf('@', at + 1) >= 0) throw new RangeError(`node name must be name@host, got ${JSON.stringify(name)}`);
   const epmdHost = options.epmdHost ?? '127.0.0.1';
   const epmd = options.embeddedEpmd === false ? undefined : await ensureEpmd({ host: epmdHost, ...(options.epmdPort === undefined ? {} : { port: options.epmdPort }) });
   const epmdPort = epmd?.port ?? options.epmdPort ?? defaultEpmdPort();
@@ -1031,6 +1053,7 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
       {
         name,
         cookie,
+        nameDomain,
         flags: published ? DEFAULT_FLAGS | DFLAG.PUBLISHED : DEFAULT_FLAGS,
         epmdPort,
         clientTls: tls?.client,
