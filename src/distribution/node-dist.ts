@@ -279,6 +279,7 @@ export class NodeDistribution implements Distribution {
       creation: this.node.creation,
       flags: this.settings.flags,
       timeout: this.settings.handshakeTimeout,
+      packetHeader: this.serverTls === undefined ? 2 : 4,
       decide: (info) => {
         const r = this.decide(info);
         peer = r.peer;
@@ -377,6 +378,7 @@ export class NodeDistribution implements Distribution {
         creation: this.node.creation,
         flags: this.settings.flags,
         timeout: this.settings.handshakeTimeout,
+        packetHeader: this.settings.clientTls === undefined ? 2 : 4,
         peerName: name,
       });
     })().then(

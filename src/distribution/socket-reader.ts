@@ -84,6 +84,26 @@ export class SocketReader {
   }
 
   /**
+   * The next packet with a `header`-byte length (2, or 4 as in TLS
+   * distribution, whose handshake keeps `{packet, 4}`); same checks as
+   * {@link SocketReader.readPacket16}.
+   */
+  async readPacket(header: 2 | 4, maxLength: number): Promise<Buffer> {
+    if (header === 2) return this.readPacket16(maxLength);
+    await this.waitFor(4);
+    const len = this.buffered.readUInt32BE(0);
+    if (len === 0 || len > maxLength) {
+      const err = new DistError(this.protocolCode, len === 0 ? 'empty packet' : `packet of ${len} bytes exceeds ${maxLength}`);
+      this.fail(err);
+      throw err;
+    }
+    await this.waitFor(4 + len);
+    const body = this.buffered.subarray(4, 4 + len);
+    this.buffered = this.buffered.subarray(4 + len);
+    return body;
+  }
+
+  /**
    * Detaches from the socket and pauses it; returns the bytes received after
    * the last packet read. Call once, when the handshake is over.
    */
