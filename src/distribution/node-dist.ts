@@ -55,7 +55,7 @@ import { DistError } from './errors.js';
 import { DEFAULT_FLAGS, DFLAG } from './flags.js';
 import { decodeFrameTerms } from './frame-terms.js';
 import { DistConnection, type DistFrame } from './framing.js';
-import { NodeEvents, type NodeEventListener, type NodeKind } from './node-events.js';
+import { NodeEvents, nodesOf, type NodeEventListener, type NodeKind } from './node-events.js';
 import { connectProblem, nameDomainOf, ownNameProblem, splitNodeName, type NameDomain } from './node-names.js';
 import { acceptHandshake, initiateHandshake, simultaneousStatus, type HandshakeResult, type HandshakeStatus, type PeerInfo } from './handshake.js';
 import { startGlobal } from './global.js';
@@ -96,9 +96,13 @@ export interface StartNodeOptions {
   readonly published?: boolean;
   /** Run `global`'s name server (default: when published), so `global:sync()` and global names work with Erlang peers. */
   readonly global?: boolean;
-  /** Tick when idle for this many ms; default 15000. */
+  /** Tick when idle for this many ms; default `netTickTime / 4` (OTP's `net_tickintensity` of 4). */
   readonly tickInterval?: number;
-  /** Drop a connection silent for this many ms; default 60000. */
+  /**
+   * Erlang's `net_ticktime` in ms: drop a connection silent this long
+   * (default 60000). Use the same value as the Erlang nodes of the cluster
+   * (`-kernel net_ticktime Seconds`), so both ends tick often enough for the other.
+   */
   readonly netTickTime?: number;
   /** Handshake deadline in ms; default 7000. */
   readonly handshakeTimeout?: number;
@@ -674,6 +678,11 @@ export class NodeDistribution implements Distribution {
     return this.settings.nameDomain;
   }
 
+  /** Erlang's `net_ticktime` of this node, in ms (`net_kernel:get_net_ticktime/0` × 1000). */
+  get netTickTime(): number {
+    return this.settings.netTickTime;
+  }
+
   /** True when this node is published (appears in its peers' `nodes()`). */
   get published(): boolean {
     return (this.settings.flags & DFLAG.PUBLISHED) !== 0n;
@@ -1059,7 +1068,7 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
         flags: published ? DEFAULT_FLAGS | DFLAG.PUBLISHED : DEFAULT_FLAGS,
         epmdPort,
         clientTls: tls?.client,
-        tickInterval: options.tickInterval ?? 15_000,
+        tickInterval: options.tickInterval ?? netTickTime / 4,
         netTickTime,
         handshakeTimeout: options.handshakeTimeout ?? 7000,
         maxFrameSize: options.maxFrameSize ?? 128 * 1024 * 1024,
@@ -1072,7 +1081,13 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
       tls?.server,
     );
     const node = new Node({ ...(options.node ?? {}), name, creation: registration.creation });
-    const registry = new RpcRegistry(node, () => dist?.connectedNodes() ?? []);
+    const registry = new RpcRegistry(node, (arg) => {
+      try {
+        return nodesOf(arg, node.name, (k) => dist?.nodes(k) ?? []);
+      } catch {
+        throw A_BADARG; // erlang:nodes/1's error for a bad argument
+      }
+    });
     dist.bind(node, registry);
     node.attachDistribution(dist);
     node.spawn(netKernelHandler(), { name: 'net_kernel' });

@@ -8,7 +8,7 @@
  * hidden. `pg` and `global` follow visible connections only, as in OTP.
  * @module
  */
-import type { Atom } from '../terms/atom.js';
+import { Atom } from '../terms/atom.js';
 
 /** What happened to a connection. */
 export interface NodeEvent {
@@ -47,4 +47,25 @@ export class NodeEvents {
       }
     }
   }
+}
+
+/**
+ * The answer of `erlang:nodes(Arg)` for a node named `self` whose connected
+ * nodes `list(kind)` gives: `Arg` is undefined (`nodes()`), `visible`,
+ * `hidden`, `connected`, `this`, `known`, or a list of these. Throws
+ * `badarg` (a `TypeError`) for anything else.
+ */
+export function nodesOf(arg: unknown, self: Atom, list: (kind: NodeKind) => Atom[]): Atom[] {
+  const kinds: unknown[] = arg === undefined ? [Atom.of('visible')] : Array.isArray(arg) ? arg : [arg];
+  const out = new Set<Atom>();
+  for (const k of kinds) {
+    const name = k instanceof Atom ? k.name : undefined;
+    if (name === 'visible' || name === 'hidden' || name === 'connected') for (const n of list(name)) out.add(n);
+    else if (name === 'this') out.add(self);
+    else if (name === 'known') {
+      out.add(self);
+      for (const n of list('connected')) out.add(n);
+    } else throw new TypeError(`badarg: erlang:nodes/1 does not take ${String(k)}`);
+  }
+  return [...out];
 }
