@@ -159,3 +159,43 @@ describe('global in a cluster with real OTP 25 nodes', { skip: erlSkipReason() }
     assert.equal((await call(A, 'global:whereis_name(ts_srv2).')).out, '{ok,undefined}');
   });
 });
+
+describe('global name conflicts when partitions meet, with OTP 25', { skip: erlSkipReason() }, () => {
+  const tag = randomInt(1e6);
+  const epmdPort = randomInt(40000, 50000);
+  const erls: ErlNode[] = [];
+  const nodes: Node[] = [];
+  const call = (node: string, expr: string): Promise<{ code: number; out: string }> => erlCall({ node, cookie: COOKIE, epmdPort, expr });
+  after(async () => {
+    for (const e of erls) await e.kill();
+    for (const n of nodes) await n.stop();
+  });
+
+  // random_exit_name (the default method) keeps the pid on the node with the smaller name and kills the other.
+  for (const [tsFirst, label] of [[true, 'Beamline resolves (its name is smaller)'], [false, 'Erlang resolves (its name is smaller)']] as const) {
+    it(`${label}: one owner is killed and every node agrees on the other`, async () => {
+      const TS = `${tsFirst ? 'gca' : 'gcz'}${tag}@127.0.0.1`;
+      const E = `${tsFirst ? 'gcb' : 'gcy'}${tag}@127.0.0.1`;
+      const ts = await startNode({ name: TS, cookie: COOKIE, epmdPort, node: quiet });
+      nodes.push(ts);
+      const mine = ts.spawn(echo);
+      assert.equal(await globalRegister(ts, atom('dup'), mine), 'yes');
+      const e = startErl({ name: E, cookie: COOKIE, epmdPort, eval: `Echo = fun Loop() -> receive {'$gen_call', From, Req} -> gen:reply(From, {echo, Req}), Loop() end end, P = spawn(Echo), register(dup_local, P), yes = global:register_name(dup, P), io:format("ready~n").` });
+      erls.push(e);
+      await e.waitForOutput(/ready/);
+      assert.ok(distributionOf(ts).ensureConnected(atom(E)));
+      await eventually(() => distributionOf(ts).nodes().includes(atom(E)), 10_000, 'connected');
+      await globalSync(ts, 15_000);
+      assert.equal((await call(E, 'global:sync().')).out, '{ok,ok}');
+      if (tsFirst) {
+        await eventually(() => globalWhereis(ts, atom('dup'))?.equals(mine) === true, 10_000, 'ts keeps its pid');
+        assert.equal((await call(E, 'node(global:whereis_name(dup)).')).out, `{ok,${erlAtom(TS)}}`);
+        await eventuallyAsync(() => call(E, 'whereis(dup_local).'), (r) => r.out === '{ok,undefined}', 10_000, 'the Erlang owner was killed');
+      } else {
+        await eventually(() => !ts.isAlive(mine), 10_000, 'the Beamline owner was killed');
+        await eventually(() => globalWhereis(ts, atom('dup'))?.node === atom(E), 10_000, 'ts agrees on the Erlang pid');
+        assert.equal((await call(E, 'node(global:whereis_name(dup)).')).out, `{ok,${erlAtom(E)}}`);
+      }
+    });
+  }
+});
