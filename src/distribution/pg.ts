@@ -250,6 +250,7 @@ function scopeHandler(state: ScopeState): ProcessHandler {
     for (const [group, old] of r.groups) if (!next.has(group)) state.remove(group, old, proc);
     for (const [group, pids] of next) {
       const old = r.groups.get(group);
+      if (old !== undefined && old.length === pids.length && old.every((p, i) => p.equals(pids[i]))) continue; // unchanged
       if (old !== undefined) state.remove(group, old, proc);
       state.add(group, pids, false, proc);
     }
