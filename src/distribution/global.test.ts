@@ -9,13 +9,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import type { Node } from '../core/node.js';
 import type { ProcessHandler } from '../core/process.js';
 import { atom, Pid, tuple, Tuple } from '../terms/index.js';
 import { distributionOf, startNode } from './node-dist.js';
 import { GlobalError, globalRegister, globalRegisteredNames, globalSend, globalSync, globalUnregister, globalWhereis, startGlobal } from './global.js';
 import { comparePids, theBoss } from './global-locker.js';
-import { erlAtom, erlCall, erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
+import { erlAtom, erlCall, erlSkipReason, startErl, startProgram, type ErlNode } from '../../test/erl.js';
 import { eventually, eventuallyAsync, Probe } from '../../test/support.js';
 
 const COOKIE = 'globalcookie';
@@ -70,6 +71,38 @@ describe('global between Beamline nodes', () => {
     a.exit(p, 'kill');
     await eventually(() => globalWhereis(b, atom('svc')) === undefined, 10_000, 'released on b');
     assert.equal(globalWhereis(a, atom('svc')), undefined);
+  });
+
+  it('survives malformed global messages from the network', async () => {
+    const bad = [
+      atom('junk'),
+      tuple(atom('$gen_cast'), atom('junk')),
+      tuple(atom('$gen_cast'), tuple(atom('init_connect'), 1, 2, 3)),
+      tuple(atom('$gen_cast'), tuple(atom('exchange'), b.name, 'notalist', [], 1)),
+      tuple(atom('$gen_cast'), tuple(atom('resolved'), b.name, 1, 2, 3, 4, 5)),
+      tuple(atom('$gen_cast'), tuple(atom('new_nodes'), b.name, 'x', [], 'y', [])),
+      tuple(atom('$gen_cast'), tuple(atom('lock_set'), 1, true, [], 1)),
+      tuple(atom('$gen_call'), tuple(b.spawn(echo), atom('t')), tuple(atom('set_lock'), 'notatuple')),
+      tuple(atom('init_connect_ack'), 1, 2),
+      tuple(atom('cancel_connect'), b.name, 99),
+      tuple(atom('DOWN'), 1, 2, 3, 4),
+    ];
+    for (const m of bad) b.send(tuple(atom('global_name_server'), a.name), m);
+    const p = a.spawn(echo);
+    assert.equal(await globalRegister(b, atom('after_bad'), p), 'yes');
+    assert.ok(globalWhereis(a, atom('after_bad'))?.equals(p));
+    assert.equal(await a.call(atom('global_name_server'), atom('get_protocol_version')), 8);
+  });
+
+  it('is not started on hidden nodes unless asked, and says so', async () => {
+    const h = await startNode({ name: `glh${tag}@127.0.0.1`, cookie: COOKIE, epmdPort, published: false, node: quiet });
+    try {
+      assert.equal(h.whereis('global_name_server'), undefined);
+      assert.equal(globalWhereis(h, atom('svc')), undefined);
+      await assert.rejects(globalRegister(h, atom('x'), h.spawn(echo)), (e: unknown) => e instanceof GlobalError && e.reason === 'not_started');
+    } finally {
+      await h.stop();
+    }
   });
 
   it('unregisters everywhere, sends by name and rejects bad input', async () => {
@@ -157,6 +190,23 @@ describe('global in a cluster with real OTP 25 nodes', { skip: erlSkipReason() }
     assert.equal(await globalRegister(ts, atom('ts_srv2'), q), 'yes');
     await globalUnregister(ts, atom('ts_srv2'));
     assert.equal((await call(A, 'global:whereis_name(ts_srv2).')).out, '{ok,undefined}');
+  });
+
+  it('a SIGKILLed Beamline node\'s global names are released on the Erlang nodes', async () => {
+    const M = `glkill${tag}@127.0.0.1`;
+    const script = fileURLToPath(new URL('../../test/cluster-member.js', import.meta.url));
+    const member = startProgram(process.execPath, [script], M, epmdPort, {
+      BEAMLINE_MEMBER: JSON.stringify({ name: M, cookie: COOKIE, epmdPort, connect: A, globalName: 'killed_srv' }),
+    });
+    erls.push(member);
+    await member.waitForOutput(/ready/);
+    assert.equal((await call(B, 'node(global:whereis_name(killed_srv)).')).out, `{ok,${erlAtom(M)}}`);
+    await eventually(() => globalWhereis(ts, atom('killed_srv'))?.node === atom(M), 10_000, 'ts sees it too');
+    member.process.kill('SIGKILL');
+    await member.exited;
+    await eventuallyAsync(() => call(A, 'global:whereis_name(killed_srv).'), (r) => r.out === '{ok,undefined}', 15_000, 'released on a');
+    await eventuallyAsync(() => call(B, 'global:whereis_name(killed_srv).'), (r) => r.out === '{ok,undefined}', 15_000, 'released on b');
+    await eventually(() => globalWhereis(ts, atom('killed_srv')) === undefined, 15_000, 'released on ts');
   });
 });
 

@@ -36,7 +36,7 @@ import { termEquals } from '../etf/encoder.js';
 import { ErlMap } from '../etf/erl-map.js';
 import { ExportFun } from '../etf/funs.js';
 import { Atom, atom } from '../terms/atom.js';
-import { Pid, type Ref } from '../terms/identifiers.js';
+import { Pid, Ref } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
 import { A_GLOBAL_NAME_SERVER, deleteGlobalLock, lockerHandler, multiCall, setLockOn, theBoss } from './global-locker.js';
 import { distributionOf, exposeRpc, rpc } from './node-dist.js';
@@ -619,7 +619,7 @@ function serverHandler(g: GlobalState): ProcessHandler {
         if (e.length === 3 && e[2] instanceof Tuple) proc.reply(e[2] as From, g.where(e[1]) ?? atom('undefined'));
         return;
       case A.down: {
-        if (e.length !== 5) return;
+        if (e.length !== 5 || !(e[1] instanceof Ref)) return;
         const key = refKey(g.node, e[1] as Ref);
         const w = g.monitors.get(key);
         if (w === undefined) return;
@@ -650,9 +650,14 @@ function serverHandler(g: GlobalState): ProcessHandler {
     handleMessage(msg, proc) {
       if (!(msg instanceof Tuple)) return;
       const e = msg.elements;
-      if (e[0] === A.genCast && e.length === 2) return handleCast(proc, e[1]);
-      if (e[0] === A.genCall && e.length === 3 && e[1] instanceof Tuple && e[1].elements[0] instanceof Pid) return handleCall(proc, e[1] as From, e[2]);
-      handleInfo(proc, e);
+      try {
+        if (e[0] === A.genCast && e.length === 2) return handleCast(proc, e[1]);
+        if (e[0] === A.genCall && e.length === 3 && e[1] instanceof Tuple && e[1].elements[0] instanceof Pid) return handleCall(proc, e[1] as From, e[2]);
+        handleInfo(proc, e);
+      } catch (err) {
+        // A message of an unexpected shape from the network must not take global down.
+        proc.node.log('warning', `global_name_server: ignored ${String(msg)}: ${String(err)}`);
+      }
     },
     cleanup() {
       unsubscribe?.();

@@ -94,7 +94,7 @@ describe('pg between Beamline nodes', () => {
   it('survives malformed pg messages from the network', async () => {
     const scope = a.whereis('pg');
     assert.ok(scope !== undefined);
-    for (const bad of [atom('x'), tuple(atom('join'), 1, 2, 3), tuple(atom('leave'), a.spawn({ handleMessage() {} }), 1, 2), tuple(atom('$gen_cast'), tuple(atom('sync'), 1, 2)), tuple(atom('discover'), 'notapid')]) {
+    for (const bad of [atom('x'), tuple(atom('join'), 1, 2, 3), tuple(atom('leave'), a.spawn({ handleMessage() {} }), 1, 2), tuple(atom('$gen_cast'), tuple(atom('sync'), 1, 2)), tuple(atom('discover'), 'notapid'), tuple(atom('DOWN'), 1, 2, 3, 4), tuple(atom('$gen_call'), tuple(1, 2), tuple(atom('monitor')))]) {
       b.send(tuple(atom('pg'), a.name), bad);
     }
     const w = a.spawn({ handleMessage() {} });

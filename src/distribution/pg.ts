@@ -34,7 +34,7 @@ import type { From, Process, ProcessHandler } from '../core/process.js';
 import { termEquals } from '../etf/encoder.js';
 import { ErlMap } from '../etf/erl-map.js';
 import { Atom, atom } from '../terms/atom.js';
-import { Pid, type Ref } from '../terms/identifiers.js';
+import { Pid, Ref } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
 import { distributionOf } from './node-dist.js';
 import type { NodeEvent } from './node-events.js';
@@ -287,52 +287,61 @@ function scopeHandler(state: ScopeState): ProcessHandler {
       for (const n of dist.nodes('visible')) discover(proc, n);
     },
     handleMessage(msg, proc) {
-      if (!(msg instanceof Tuple)) return proc.node.log('warning', `pg scope ${state.name.name}: unexpected message ${String(msg)}`);
-      const e = msg.elements;
-      if (e[0] === A_GEN_CALL && e.length === 3 && e[1] instanceof Tuple) return handleCall(proc, e[1] as From, e[2]);
-      if (e[0] === A_GEN_CAST && e.length === 2 && e[1] instanceof Tuple) {
-        const c = e[1].elements;
-        if (c[0] === A_SYNC && c.length === 3 && c[1] instanceof Pid) return sync(proc, c[1], c[2]);
-        return proc.node.log('warning', `pg scope ${state.name.name}: unexpected cast ${String(e[1])}`);
+      try {
+        handle(msg, proc);
+      } catch (err) {
+        // A message of an unexpected shape from the network must not take the scope down.
+        proc.node.log('warning', `pg scope ${state.name.name}: ignored ${String(msg)}: ${String(err)}`);
       }
-      if (e[0] === A_DISCOVER && (e.length === 2 || e.length === 3) && e[1] instanceof Pid) {
-        const peer = e[1];
-        proc.send(peer, tuple(A_GEN_CAST, tuple(A_SYNC, proc.self, localGroups())));
-        if (!state.remote.has(pidKey(peer))) {
-          learnPeer(proc, peer);
-          proc.send(peer, tuple(A_DISCOVER, proc.self));
-        }
-        return;
-      }
-      if (e[0] === A_JOIN && e.length === 4 && e[1] instanceof Pid) {
-        const r = state.remote.get(pidKey(e[1]));
-        const pids = pidList(e[3]);
-        if (r === undefined || pids === undefined) return; // not (or no longer) in the overlay network
-        state.add(e[2], pids, false, proc);
-        r.groups.set(e[2], [...pids, ...(r.groups.get(e[2]) ?? [])]);
-        return;
-      }
-      if (e[0] === A_LEAVE && e.length === 4 && e[1] instanceof Pid && Array.isArray(e[3])) {
-        const r = state.remote.get(pidKey(e[1]));
-        const pids = pidList(e[2]);
-        if (r === undefined || pids === undefined) return;
-        for (const group of e[3] as unknown[]) {
-          state.remove(group, pids, proc);
-          const left = (r.groups.get(group) ?? []).filter((p) => !pids.some((q) => q.equals(p)));
-          if (left.length === 0) r.groups.delete(group);
-          else r.groups.set(group, left);
-        }
-        return;
-      }
-      if (e[0] === A_DOWN && e.length === 5) return down(proc, e[1] as Ref, e[3]);
-      if (e[0] === A_NODEUP && e.length === 2 && e[1] instanceof Atom) return discover(proc, e[1]);
-      if (e[0] === A_NODEDOWN) return; // the DOWN of the peer's scope cleans up
-      proc.node.log('warning', `pg scope ${state.name.name}: unexpected message ${String(msg)}`);
     },
     cleanup() {
       unsubscribe?.();
     },
   };
+
+  function handle(msg: unknown, proc: Process): void {
+    if (!(msg instanceof Tuple)) return proc.node.log('warning', `pg scope ${state.name.name}: unexpected message ${String(msg)}`);
+    const e = msg.elements;
+    if (e[0] === A_GEN_CALL && e.length === 3 && e[1] instanceof Tuple) return handleCall(proc, e[1] as From, e[2]);
+    if (e[0] === A_GEN_CAST && e.length === 2 && e[1] instanceof Tuple) {
+      const c = e[1].elements;
+      if (c[0] === A_SYNC && c.length === 3 && c[1] instanceof Pid) return sync(proc, c[1], c[2]);
+      return proc.node.log('warning', `pg scope ${state.name.name}: unexpected cast ${String(e[1])}`);
+    }
+    if (e[0] === A_DISCOVER && (e.length === 2 || e.length === 3) && e[1] instanceof Pid) {
+      const peer = e[1];
+      proc.send(peer, tuple(A_GEN_CAST, tuple(A_SYNC, proc.self, localGroups())));
+      if (!state.remote.has(pidKey(peer))) {
+        learnPeer(proc, peer);
+        proc.send(peer, tuple(A_DISCOVER, proc.self));
+      }
+      return;
+    }
+    if (e[0] === A_JOIN && e.length === 4 && e[1] instanceof Pid) {
+      const r = state.remote.get(pidKey(e[1]));
+      const pids = pidList(e[3]);
+      if (r === undefined || pids === undefined) return; // not (or no longer) in the overlay network
+      state.add(e[2], pids, false, proc);
+      r.groups.set(e[2], [...pids, ...(r.groups.get(e[2]) ?? [])]);
+      return;
+    }
+    if (e[0] === A_LEAVE && e.length === 4 && e[1] instanceof Pid && Array.isArray(e[3])) {
+      const r = state.remote.get(pidKey(e[1]));
+      const pids = pidList(e[2]);
+      if (r === undefined || pids === undefined) return;
+      for (const group of e[3] as unknown[]) {
+        state.remove(group, pids, proc);
+        const left = (r.groups.get(group) ?? []).filter((p) => !pids.some((q) => q.equals(p)));
+        if (left.length === 0) r.groups.delete(group);
+        else r.groups.set(group, left);
+      }
+      return;
+    }
+    if (e[0] === A_DOWN && e.length === 5 && e[1] instanceof Ref) return down(proc, e[1], e[3]);
+    if (e[0] === A_NODEUP && e.length === 2 && e[1] instanceof Atom) return discover(proc, e[1]);
+    if (e[0] === A_NODEDOWN) return; // the DOWN of the peer's scope cleans up
+    proc.node.log('warning', `pg scope ${state.name.name}: unexpected message ${String(msg)}`);
+  }
 }
 
 /**
