@@ -12,9 +12,9 @@ import { randomInt } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Node } from '../core/node.js';
 import type { ProcessHandler } from '../core/process.js';
-import { atom, Pid, tuple, Tuple } from '../terms/index.js';
+import { atom, Pid, tuple, Tuple, type Atom } from '../terms/index.js';
 import { distributionOf, startNode } from './node-dist.js';
-import { GlobalError, globalRegister, globalRegisteredNames, globalSend, globalSync, globalUnregister, globalWhereis, startGlobal } from './global.js';
+import { GlobalError, globalReRegister, globalRegister, globalRegisteredNames, globalSend, globalServerRef, globalSync, globalUnregister, globalWhereis, startGlobal } from './global.js';
 import { comparePids, theBoss } from './global-locker.js';
 import { erlAtom, erlCall, erlSkipReason, startErl, startProgram, type ErlNode } from '../../test/erl.js';
 import { eventually, eventuallyAsync, Probe } from '../../test/support.js';
@@ -71,6 +71,29 @@ describe('global between Beamline nodes', () => {
     a.exit(p, 'kill');
     await eventually(() => globalWhereis(b, atom('svc')) === undefined, 10_000, 'released on b');
     assert.equal(globalWhereis(a, atom('svc')), undefined);
+  });
+
+  it('re-registers a taken name everywhere and gives typed references', async () => {
+    type Echo = { call: [string, Tuple<[Atom<'echo'>, string]>] };
+    const first = a.spawn(echo);
+    const second = b.spawn(echo);
+    assert.equal(await globalRegister(a, atom('moving'), first), 'yes');
+    assert.equal(await globalReRegister(b, atom('moving'), second), 'yes');
+    assert.ok(globalWhereis(a, atom('moving'))?.equals(second));
+    const ref = globalServerRef<Echo>(a, atom('moving'));
+    assert.ok(ref !== undefined);
+    const r: Tuple<[Atom<'echo'>, string]> = await a.call(ref, 'typed');
+    assert.deepEqual(r, tuple(atom('echo'), 'typed'));
+    // Type tests: tsc fails the build if either line compiles. Never run.
+    const typeOnly = async (): Promise<void> => {
+      // @ts-expect-error a number is not a request of Echo
+      await a.call(ref, 42);
+      // @ts-expect-error the reply to a string request is a tuple, not a number
+      const wrong: number = await a.call(ref, 'x');
+      void wrong;
+    };
+    void typeOnly;
+    assert.equal(globalServerRef(a, atom('nobody')), undefined);
   });
 
   it('survives malformed global messages from the network', async () => {

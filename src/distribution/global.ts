@@ -32,6 +32,7 @@
  */
 import type { Node } from '../core/node.js';
 import type { From, Process, ProcessHandler } from '../core/process.js';
+import { serverRef, type AnyProtocol, type Protocol, type ServerRef } from '../core/protocol.js';
 import { termEquals } from '../etf/encoder.js';
 import { ErlMap } from '../etf/erl-map.js';
 import { ExportFun } from '../etf/funs.js';
@@ -801,6 +802,43 @@ export async function globalUnregister(node: Node, name: unknown): Promise<void>
  */
 export function globalWhereis(node: Node, name: unknown): Pid | undefined {
   return states.get(node)?.where(name);
+}
+
+/**
+ * A typed reference to the process registered globally as `name` (the pid
+ * it resolves to now), or undefined. Calls through it are checked against
+ * protocol `P`, as for any `ServerRef`.
+ *
+ * @example
+ * ```ts
+ * type Counter = { call: [Atom<'get'>, number] };
+ * const ref = globalServerRef<Counter>(node, atom('counter'));
+ * if (ref) console.log(await node.call(ref, atom('get'))); // a number
+ * ```
+ */
+export function globalServerRef<P extends Protocol = AnyProtocol>(node: Node, name: unknown): ServerRef<P> | undefined {
+  const pid = globalWhereis(node, name);
+  return pid === undefined ? undefined : serverRef<P>(pid);
+}
+
+/**
+ * Registers `pid` as `name` even when the name is taken, moving it (like
+ * `global:re_register_name/3`). Always resolves `'yes'`.
+ *
+ * @example
+ * ```ts
+ * await globalReRegister(node, atom('leader'), newLeader);
+ * ```
+ */
+export async function globalReRegister(node: Node, name: unknown, pid: Pid, method: ExportFun = RANDOM_EXIT_NAME): Promise<'yes'> {
+  if (!(pid instanceof Pid)) throw new GlobalError('badarg', 'globalReRegister needs a pid');
+  const g = stateOf(node);
+  return inRegistrar(node, (proc) =>
+    transAllKnown(g, proc, async (nodes) => {
+      await multiCall(proc, nodes, tuple(A.register, name, pid, method));
+      return 'yes' as const;
+    }),
+  );
 }
 
 /**

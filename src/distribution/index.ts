@@ -52,6 +52,8 @@ export { startPgScope, pgJoin, pgLeave, pgMembers, pgLocalMembers, pgWhichGroups
 export {
   startGlobal,
   globalRegister,
+  globalReRegister,
+  globalServerRef,
   globalUnregister,
   globalWhereis,
   globalRegisteredNames,
