@@ -16,7 +16,7 @@ import { atom, Pid, tuple, Tuple, type Atom } from '../terms/index.js';
 import { distributionOf, startNode } from './node-dist.js';
 import { GlobalError, globalReRegister, globalRegister, globalRegisteredNames, globalSend, globalServerRef, globalSync, globalUnregister, globalWhereis, startGlobal } from './global.js';
 import { comparePids, theBoss } from './global-locker.js';
-import { erlAtom, erlCall, erlSkipReason, startErl, startProgram, type ErlNode } from '../../test/erl.js';
+import { elixirSkipReason, erlAtom, erlCall, erlSkipReason, startElixir, startErl, startProgram, type ErlNode } from '../../test/erl.js';
 import { eventually, eventuallyAsync, Probe } from '../../test/support.js';
 
 const COOKIE = 'globalcookie';
@@ -271,4 +271,41 @@ describe('global name conflicts when partitions meet, with OTP 25', { skip: erlS
       }
     });
   }
+});
+
+describe('Elixir :global with a Beamline node', { skip: elixirSkipReason() }, () => {
+  const tag = randomInt(1e6);
+  const epmdPort = randomInt(40000, 50000);
+  const TS = `gxts${tag}@127.0.0.1`;
+  let ts: Node;
+  let ex: ErlNode | undefined;
+  before(async () => {
+    ts = await startNode({ name: TS, cookie: COOKIE, epmdPort, node: quiet });
+  });
+  after(async () => {
+    await ex?.kill();
+    await ts?.stop();
+  });
+
+  it('GenServer.call({:global, name}) reaches a Beamline process, and :global names from Elixir resolve on Beamline', async () => {
+    assert.equal(await globalRegister(ts, atom('counter'), ts.spawn(echo)), 'yes');
+    ex = startElixir({
+      name: `gxex${tag}@127.0.0.1`,
+      cookie: COOKIE,
+      epmdPort,
+      script: `
+        true = Node.connect(:"${TS}")
+        :ok = :global.sync()
+        IO.puts("CALL #{inspect(GenServer.call({:global, :counter}, :hello))}")
+        {:ok, agent} = Agent.start(fn -> 0 end)
+        :yes = :global.register_name(:elixir_agent, agent)
+        IO.puts("registered")
+        Process.sleep(:infinity)
+      `,
+    });
+    await ex.waitForOutput(/registered/, 60_000);
+    assert.match(ex.output(), /CALL \{:echo, :hello\}/);
+    await eventually(() => globalWhereis(ts, atom('elixir_agent')) !== undefined, 10_000, 'elixir name known');
+    assert.equal(globalWhereis(ts, atom('elixir_agent'))?.node, atom(`gxex${tag}@127.0.0.1`));
+  });
 });

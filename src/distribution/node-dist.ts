@@ -1020,8 +1020,9 @@ async function resolveTls(tls: DistTlsOptions | undefined): Promise<{ server: Tl
 /**
  * Starts a distributed node: EPMD (embedded when none runs on the port),
  * the listener, the EPMD registration (which gives the creation), the
- * {@link Node}, its {@link NodeDistribution}, and the `net_kernel` and `rex`
- * processes that Erlang expects. Stop it with `node.stop()`.
+ * {@link Node}, its {@link NodeDistribution}, the `net_kernel` and `rex`
+ * processes that Erlang expects and, for a published node, `global`'s
+ * name server (see `startGlobal`). Stop it with `node.stop()`.
  *
  * @example
  * ```ts
