@@ -63,7 +63,7 @@ function erl(name: string, evalExpr: string, env: NodeJS.ProcessEnv, cwd: string
 export async function runClusterBench(opts: { quick: boolean }): Promise<BenchResult[]> {
   const joins = opts.quick ? 3 : 10;
   const tag = randomInt(1e6);
-  const epmdPort = randomInt(20000, 60000);
+  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
   const env = { ...process.env, ERL_EPMD_PORT: String(epmdPort), ERL_CRASH_DUMP_SECONDS: '0' };
   const dir = mkdtempSync(join(tmpdir(), 'beamline-clusterbench-'));
   const epmd = spawn('epmd', ['-port', String(epmdPort), '-address', '127.0.0.1'], { stdio: 'ignore' });

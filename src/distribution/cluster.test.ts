@@ -35,7 +35,7 @@ describe('erlang:nodes/1 arguments', () => {
 
 describe('net_kernel details with real OTP 25 nodes', { skip: erlSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = randomInt(20000, 30000);
+  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
   const P = `clp${tag}@127.0.0.1`;
   const H = `clh${tag}@127.0.0.1`;
   const E = `cle${tag}@127.0.0.1`;

@@ -21,7 +21,7 @@ const COOKIE = 'pgcookie';
 const quiet = { logger: () => {}, shutdownTimeout: 200 };
 
 describe('pg between Beamline nodes', () => {
-  const epmdPort = randomInt(20000, 30000);
+  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
   const tag = randomInt(1e6);
   let a: Node;
   let b: Node;
@@ -106,7 +106,7 @@ describe('pg between Beamline nodes', () => {
 
 describe('pg with real OTP 25 nodes', { skip: erlSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = randomInt(30000, 40000);
+  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
   const TS = `pgts${tag}@127.0.0.1`;
   const E = `pge${tag}@127.0.0.1`;
   let ts: Node;
@@ -178,7 +178,7 @@ describe('pg with real OTP 25 nodes', { skip: erlSkipReason() }, () => {
 
 describe('Phoenix.PubSub-style broadcast over pg with Elixir', { skip: elixirSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = randomInt(40000, 50000);
+  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
   const TS = `pubts${tag}@127.0.0.1`;
   const EX = `pubex${tag}@127.0.0.1`;
   let ts: Node;

@@ -58,7 +58,7 @@ describe('node name rules', () => {
 });
 
 describe('short-named Beamline nodes', () => {
-  const epmdPort = randomInt(20000, 30000);
+  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
   const tag = randomInt(1e6);
   let s1: Node;
   let s2: Node;
@@ -92,7 +92,7 @@ describe('short-named Beamline nodes', () => {
 });
 
 describe('iex --sname and erl -sname with a short-named Beamline node', { skip: elixirSkipReason() }, () => {
-  const epmdPort = randomInt(30000, 40000);
+  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
   const tag = randomInt(1e6);
   const TS = `sts${tag}@${HOST}`;
   let ts: Node;

@@ -21,7 +21,7 @@ const COOKIE = 'tlscookie';
 
 describe('TLS distribution with Erlang inet_tls', { skip: erlSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = randomInt(40000, 50000);
+  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
   const TS = `tlsts${tag}@127.0.0.1`;
   let ca: TestCa;
   let rogue: TestCa;
