@@ -48,7 +48,8 @@ export type { StartNodeOptions, DistTlsOptions, RpcOptions, SpawnableFactory } f
 export { ErlangThrow, ErlangExit, RpcRegistry } from './rpc.js';
 export type { RpcFunction, RpcModule, RpcOutcome } from './rpc.js';
 export { OP as CONTROL_OP } from './control.js';
-export { startPgScope, pgJoin, pgLeave, pgMembers, pgLocalMembers, pgWhichGroups, PgError, DEFAULT_PG_SCOPE } from './pg.js';
+export { startPgScope, pgJoin, pgLeave, pgMembers, pgLocalMembers, pgWhichGroups, pgMonitor, pgMonitorScope, pgDemonitor, PgError, DEFAULT_PG_SCOPE } from './pg.js';
+export type { PgSubscription } from './pg.js';
 export {
   startGlobal,
   globalRegister,

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Node } from '../core/node.js';
 import { atom, Pid, tuple, Tuple } from '../terms/index.js';
 import { distributionOf, startNode } from './node-dist.js';
-import { PgError, pgJoin, pgLeave, pgLocalMembers, pgMembers, pgWhichGroups, startPgScope } from './pg.js';
+import { PgError, pgDemonitor, pgJoin, pgLeave, pgLocalMembers, pgMembers, pgMonitor, pgMonitorScope, pgWhichGroups, startPgScope } from './pg.js';
 import { elixirSkipReason, erlAtom, erlCall, erlSkipReason, startElixir, startErl, startProgram, type ErlNode } from '../../test/erl.js';
 import { eventually, eventuallyAsync, Probe } from '../../test/support.js';
 
@@ -67,20 +67,27 @@ describe('pg between Beamline nodes', () => {
   it('reports membership changes to pg:monitor subscribers', async () => {
     const watcher = new Probe(a);
     await eventually(() => watcher.proc !== undefined, 5000, 'probe started');
-    const reply = (await watcher.proc.call(atom('pg'), tuple(atom('monitor'), atom('watched')))) as Tuple;
-    const ref = reply.elements[0] as { equals(x: unknown): boolean };
-    assert.deepEqual(reply.elements[1], []);
+    const sub = await pgMonitor(watcher.proc, atom('watched'));
+    assert.deepEqual(sub.members, []);
     const w = b.spawn({ handleMessage() {} });
     await pgJoin(b, atom('watched'), w);
     const m = (await watcher.next()) as Tuple;
-    assert.ok(ref.equals(m.elements[0]));
+    assert.ok(sub.ref.equals(m.elements[0]));
     assert.equal(m.elements[1], atom('join'));
     assert.ok((m.elements[3] as Pid[])[0]?.equals(w));
     b.exit(w, 'kill');
     const m2 = (await watcher.next()) as Tuple;
     assert.equal(m2.elements[1], atom('leave'));
-    assert.equal(await watcher.proc.call(atom('pg'), tuple(atom('demonitor'), m.elements[0])), atom('ok'));
-    assert.equal(await watcher.proc.call(atom('pg'), tuple(atom('demonitor'), m.elements[0])), false);
+    assert.equal(await pgDemonitor(watcher.proc, sub.ref), true);
+    assert.equal(await pgDemonitor(watcher.proc, sub.ref), false);
+    // the whole scope
+    const all = await pgMonitorScope(watcher.proc);
+    const w2 = a.spawn({ handleMessage() {} });
+    await pgJoin(a, atom('any_group'), w2);
+    const m3 = (await watcher.next()) as Tuple;
+    assert.ok(all.ref.equals(m3.elements[0]));
+    assert.deepEqual([m3.elements[1], m3.elements[2]], [atom('join'), atom('any_group')]);
+    assert.equal(await pgDemonitor(watcher.proc, all.ref), true);
   });
 
   it('rejects remote pids, unknown scopes and a taken scope name with PgError', async () => {

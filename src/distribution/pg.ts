@@ -458,3 +458,58 @@ export function pgWhichGroups(node: Node, scope: string | Atom = DEFAULT_PG_SCOP
   const s = scopeOf(node, scope);
   return s === undefined ? [] : [...s.groups].map(([g]) => g);
 }
+
+/** A subscription made with {@link pgMonitor} or {@link pgMonitorScope}. */
+export interface PgSubscription<T> {
+  /** Tags the notifications `{Ref, join | leave, Group, Pids}` the subscriber receives. */
+  readonly ref: Ref;
+  /** Membership when the subscription started. */
+  readonly members: T;
+}
+
+/**
+ * Subscribes `proc` to the changes of `group` (like `pg:monitor/2`, OTP
+ * 25.1): it receives `{Ref, join, Group, Pids}` and `{Ref, leave, Group,
+ * Pids}` messages. Resolves with the ref and the current members.
+ *
+ * @example
+ * ```ts
+ * const { ref, members } = await pgMonitor(proc, atom('room'));
+ * ```
+ */
+export async function pgMonitor(proc: Process, group: unknown, scope: string | Atom = DEFAULT_PG_SCOPE): Promise<PgSubscription<Pid[]>> {
+  const s = requireScope(proc.node, scope);
+  const r = await proc.call(s.name, tuple(A_MONITOR, group), { timeout: 30_000 });
+  const [ref, members] = (r as Tuple).elements as [Ref, Pid[]];
+  return { ref, members };
+}
+
+/**
+ * Subscribes `proc` to every change in the scope (like `pg:monitor_scope/1`).
+ * Resolves with the ref and a map of every group to its members.
+ *
+ * @example
+ * ```ts
+ * const { ref, members } = await pgMonitorScope(proc);
+ * ```
+ */
+export async function pgMonitorScope(proc: Process, scope: string | Atom = DEFAULT_PG_SCOPE): Promise<PgSubscription<ErlMap<unknown, Pid[]>>> {
+  const s = requireScope(proc.node, scope);
+  const r = await proc.call(s.name, A_MONITOR, { timeout: 30_000 });
+  const [ref, members] = (r as Tuple).elements as [Ref, ErlMap<unknown, Pid[]>];
+  return { ref, members };
+}
+
+/**
+ * Ends a subscription (like `pg:demonitor/2`); false when it was not active.
+ * Notifications already in the mailbox stay there.
+ *
+ * @example
+ * ```ts
+ * await pgDemonitor(proc, ref);
+ * ```
+ */
+export async function pgDemonitor(proc: Process, ref: Ref, scope: string | Atom = DEFAULT_PG_SCOPE): Promise<boolean> {
+  const s = requireScope(proc.node, scope);
+  return (await proc.call(s.name, tuple(A_DEMONITOR, ref), { timeout: 30_000 })) === A_OK;
+}
