@@ -231,6 +231,21 @@ describe('global in a cluster with real OTP 25 nodes', { skip: erlSkipReason() }
     await eventuallyAsync(() => call(B, 'global:whereis_name(killed_srv).'), (r) => r.out === '{ok,undefined}', 15_000, 'released on b');
     await eventually(() => globalWhereis(ts, atom('killed_srv')) === undefined, 15_000, 'released on ts');
   });
+
+  it('honours overlapping-partition prevention: a lost link isolates the Beamline node, which then rejoins', async () => {
+    await globalSync(ts, 10_000);
+    assert.deepEqual(distributionOf(ts).nodes().map((n) => n.name).sort(), [A, B].sort());
+    // b drops its link to ts: b tells a (lost_connection), a asks ts to disconnect (remove_connection)
+    assert.equal((await call(B, `erlang:disconnect_node(${erlAtom(TS)}).`)).out, '{ok,true}');
+    await eventually(() => distributionOf(ts).nodes().length === 0, 10_000, 'ts isolated');
+    // reconnecting heals the cluster: global syncs again and names resolve again
+    assert.ok(distributionOf(ts).ensureConnected(atom(A)));
+    await eventually(() => distributionOf(ts).nodes().includes(atom(A)), 10_000, 'reconnected to a');
+    const r = await call(A, `{T, ok} = timer:tc(global, sync, []), T div 1000.`);
+    assert.ok(Number(/\{ok,(\d+)\}/.exec(r.out)?.[1] ?? 'NaN') < 1000, r.out);
+    await eventuallyAsync(() => call(B, 'lists:member(' + erlAtom(TS) + ', nodes()).'), (x) => x.out === '{ok,true}', 10_000, 'b reconnected through global');
+    await eventually(() => globalWhereis(ts, atom('late_srv'))?.node === atom(B), 10_000, 'names known again');
+  });
 });
 
 describe('global name conflicts when partitions meet, with OTP 25', { skip: erlSkipReason() }, () => {

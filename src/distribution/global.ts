@@ -86,6 +86,7 @@ const A = {
   ok: atom('ok'),
   none: atom('none'),
   prepareShutdown: atom('prepare_shutdown'),
+  removeConnection: atom('remove_connection'),
   randomExitName: atom('random_exit_name'),
   randomNotifyName: atom('random_notify_name'),
   notifyAllName: atom('notify_all_name'),
@@ -634,8 +635,16 @@ function serverHandler(g: GlobalState): ProcessHandler {
       case A.prepareShutdown:
         if (e.length === 3 && e[1] instanceof Pid) proc.send(e[1], tuple(e[2], A.ok));
         return;
+      case A.removeConnection:
+        // A peer preventing overlapping partitions asks us to drop our connection to it (OTP 25+).
+        if (e.length === 2 && e[1] instanceof Atom && (g.known.has(e[1]) || g.pending.has(e[1]))) {
+          proc.node.log('warning', `global: disconnecting ${e[1].name} at its request, to prevent overlapping partitions`);
+          handleNodedown(proc, e[1]);
+          dist.disconnect(e[1]);
+        }
+        return;
       default:
-        return; // lost_connection, remove_connection (overlapping partitions are not prevented here)
+        return; // lost_connection: this node does not itself prevent overlapping partitions
     }
   };
 
