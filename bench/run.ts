@@ -1,6 +1,6 @@
 /**
  * The benchmark report (`npm run bench [-- --quick]`): runs every part
- * (local, etf, distribution, web), prints one table Beamline | Erlang | ratio with
+ * (local, etf, distribution, web, cluster), prints one table Beamline | Erlang | ratio with
  * the targets, and writes bench/results.json:
  * an array of `{scenario, impl, value, unit, notes?, machine: {cpus, cpuModel, node, otp}}`.
  *
@@ -34,6 +34,7 @@ const PARTS: readonly Part[] = [
   { name: 'distribution', module: './distribution.js', exportName: 'runDistributionBench', budget: [12_000, 180_000] },
   { name: 'web', module: './web.js', exportName: 'runWebBench', budget: [12_000, 180_000] },
   { name: 'stage', module: './stage.js', exportName: 'runStageBench', budget: [90_000, 600_000] },
+  { name: 'cluster', module: './cluster.js', exportName: 'runClusterBench', budget: [30_000, 120_000] },
 ];
 
 /** Target ratio Beamline/Erlang per scenario: `min` (at least) or `max` (at most). */
