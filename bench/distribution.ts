@@ -8,6 +8,11 @@
  *   (msgs/s, measured from the first send to the ack).
  * - `remote_call`: sequential gen_server-style calls (calls/s).
  * - `remote_call_8`: 8 concurrent callers (calls/s).
+ * - `tcp_pingpong`: the wire's limit for `remote_call`: the same two Node.js
+ *   processes exchange length-prefixed byte messages over a plain `node:net`
+ *   socket, sequentially, each the size of a call's request frame and reply
+ *   frame (round trips/s). `remote_call` / `tcp_pingpong` is printed as
+ *   `remote_call_vs_wire`.
  *
  * Run alone: `npx tsc -p . && node build/bench/distribution.js [--quick]`
  * (the child role: `node build/bench/distribution.js --peer receiver|sender ...`).
@@ -15,19 +20,22 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { atom, tuple, isTuple, type Pid, type Tuple } from '../src/terms/index.js';
+import { atom, tuple, isTuple, ImproperList, Pid, Ref, type Tuple } from '../src/terms/index.js';
 import { startNode } from '../src/distribution/index.js';
+import { Encoder } from '../src/etf/encoder.js';
 
 /** One measurement. */
 export interface DistBenchResult {
   scenario: string;
-  impl: 'beamline' | 'erlang';
+  impl: 'beamline' | 'erlang' | 'node_net';
   value: number;
   unit: string;
+  notes?: string;
 }
 
 interface Counts {
@@ -66,13 +74,97 @@ async function receiver(name: string, epmdPort: number): Promise<void> {
     },
     { name: 'echo' },
   );
-  process.stdout.write('READY\n');
+  const wire = await pingpongServer();
+  process.stdout.write(`READY ${wire}\n`);
   process.stdin.resume();
   process.stdin.on('end', () => void node.stop().then(() => process.exit(0)));
 }
 
+/**
+ * The bytes of one sequential call on the wire, as Beamline sends them today:
+ * the REG_SEND frame of `{'$gen_call', {Pid, [alias | Ref]}, I}` and the
+ * ALIAS_SEND frame of its reply (u32 length included, no atom cache).
+ */
+function callFrameSizes(self: string, peer: string): { request: number; reply: number } {
+  const e = new Encoder();
+  const pid = new Pid(atom(self), 1, 0, 1);
+  const ref = new Ref(atom(self), 1, [1, 2, 3]);
+  const tag = new ImproperList([atom('alias')], ref);
+  const bare = (t: unknown): number => e.encode(t).length - 1;
+  return {
+    request: 4 + 3 + bare(tuple(6, pid, atom(''), atom('echo'))) + bare(tuple(atom('$gen_call'), tuple(pid, tag), 12345)),
+    reply: 4 + 3 + bare(tuple(33, new Pid(atom(peer), 1, 0, 1), ref)) + bare(tuple(tag, 12345)),
+  };
+}
+
+/**
+ * Receiver side of `tcp_pingpong`: each connection first sends `u32 request, u32 reply` sizes;
+ * then every whole request of that size is answered with a reply of that size. Returns the port.
+ */
+async function pingpongServer(): Promise<number> {
+  const server = createServer((s) => {
+    s.setNoDelay(true);
+    let requestSize = 0;
+    let reply: Buffer | undefined;
+    let have = 0;
+    s.on('data', (chunk: Buffer) => {
+      let at = 0;
+      if (reply === undefined) {
+        requestSize = chunk.readUInt32BE(0);
+        reply = Buffer.alloc(chunk.readUInt32BE(4), 7);
+        at = 8;
+      }
+      have += chunk.length - at;
+      while (have >= requestSize) {
+        have -= requestSize;
+        s.write(reply);
+      }
+    });
+    s.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  return (server.address() as AddressInfo).port;
+}
+
+/** Sender side of `tcp_pingpong`: `n` sequential round trips; resolves with round trips/s. */
+async function pingpong(port: number, sizes: { request: number; reply: number }, n: number, warmup: number): Promise<number> {
+  const s: Socket = connect(port, '127.0.0.1');
+  s.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => s.once('connect', resolve).once('error', reject));
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(sizes.request, 0);
+  head.writeUInt32BE(sizes.reply, 4);
+  s.write(head);
+  const request = Buffer.alloc(sizes.request, 5);
+  const run = (count: number): Promise<number> =>
+    new Promise((resolve) => {
+      let left = count;
+      let have = 0;
+      const t0 = performance.now();
+      const onData = (chunk: Buffer): void => {
+        have += chunk.length;
+        while (have >= sizes.reply) {
+          have -= sizes.reply;
+          if (--left === 0) {
+            s.off('data', onData);
+            resolve(count / ((performance.now() - t0) / 1000));
+            return;
+          }
+          s.write(request);
+        }
+      };
+      s.on('data', onData);
+      s.write(request);
+    });
+  await run(warmup);
+  const rate = await run(n);
+  s.destroy();
+  return rate;
+}
+
 /** Child role: the sending node; prints the results as JSON. */
-async function sender(name: string, epmdPort: number, peer: string, c: Counts): Promise<void> {
+async function sender(name: string, epmdPort: number, peer: string, c: Counts, wirePort: number): Promise<void> {
   const node = await startNode({ name, cookie: COOKIE, epmdPort, embeddedEpmd: false });
   const sink = { name: 'sink', node: peer };
   const echo = { name: 'echo', node: peer };
@@ -127,6 +219,11 @@ async function sender(name: string, epmdPort: number, peer: string, c: Counts): 
     }),
   );
   results['remote_call_8'] = (per * 8) / ((performance.now() - t0) / 1000);
+  // tcp_pingpong: the same processes, the same count and warm-up as remote_call, bare sockets.
+  const sizes = callFrameSizes(name, peer);
+  results['tcp_pingpong'] = await pingpong(wirePort, sizes, c.call, Math.max(1000, c.call / 5));
+  results['request_bytes'] = sizes.request;
+  results['reply_bytes'] = sizes.reply;
   process.stdout.write(`RESULT ${JSON.stringify(results)}\n`);
   await node.stop();
 }
@@ -153,15 +250,21 @@ function waitLine(child: ChildProcess, pattern: RegExp, timeout: number): Promis
   });
 }
 
+/** `BEAMLINE_BENCH_PROF=<dir>`: both Beamline nodes run with `--cpu-prof` and write their profiles there. */
+function profileFlags(role: string): string[] {
+  const dir = process.env['BEAMLINE_BENCH_PROF'];
+  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${role}.cpuprofile`];
+}
+
 async function beamlinePair(c: Counts): Promise<Record<string, number>> {
   const self = fileURLToPath(import.meta.url);
   const epmdPort = randomInt(20000, 60000);
   const tag = randomInt(1e6);
   const R = `benchr${tag}@127.0.0.1`;
-  const rx = spawn(process.execPath, [self, '--peer', 'receiver', R, String(epmdPort)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const rx = spawn(process.execPath, [...profileFlags('receiver'), self, '--peer', 'receiver', R, String(epmdPort)], { stdio: ['pipe', 'pipe', 'pipe'] });
   try {
-    await waitLine(rx, /READY/, 20_000);
-    const tx = spawn(process.execPath, [self, '--peer', 'sender', `benchs${tag}@127.0.0.1`, String(epmdPort), R, JSON.stringify(c)], {
+    const wirePort = await waitLine(rx, /READY (\d+)\n/, 20_000);
+    const tx = spawn(process.execPath, [...profileFlags('sender'), self, '--peer', 'sender', `benchs${tag}@127.0.0.1`, String(epmdPort), R, JSON.stringify(c), wirePort], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     return JSON.parse(await waitLine(tx, /RESULT (.*)\n/, 120_000)) as Record<string, number>;
@@ -234,7 +337,17 @@ export async function runDistributionBench(opts: { quick: boolean }): Promise<Di
       if (value !== undefined) rows.push({ scenario, impl, value: Math.round(value), unit: scenario === 'remote_send' ? 'msgs/s' : 'calls/s' });
     }
   };
-  push('beamline', await beamlinePair(c));
+  const ours = await beamlinePair(c);
+  push('beamline', ours);
+  const wire = ours['tcp_pingpong'];
+  const call = ours['remote_call'];
+  if (wire !== undefined && call !== undefined) {
+    const notes = `two Node.js processes, node:net, sequential, ${ours['request_bytes']}-byte request / ${ours['reply_bytes']}-byte reply (a call's frames), n=${c.call}`;
+    rows.push(
+      { scenario: 'tcp_pingpong', impl: 'node_net', value: Math.round(wire), unit: 'round trips/s', notes },
+      { scenario: 'remote_call_vs_wire', impl: 'beamline', value: Math.round((call / wire) * 100) / 100, unit: 'x tcp_pingpong', notes: 'remote_call / tcp_pingpong, same run, same processes' },
+    );
+  }
   try {
     push('erlang', await erlangPair(c));
   } catch (err) {
@@ -246,9 +359,9 @@ export async function runDistributionBench(opts: { quick: boolean }): Promise<Di
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
   if (args[0] === '--peer') {
-    const [, role, name, port, peer, countsJson] = args;
+    const [, role, name, port, peer, countsJson, wirePort] = args;
     if (role === 'receiver') await receiver(name as string, Number(port));
-    else await sender(name as string, Number(port), peer as string, JSON.parse(countsJson as string) as Counts);
+    else await sender(name as string, Number(port), peer as string, JSON.parse(countsJson as string) as Counts, Number(wirePort));
   } else {
     const rows = await runDistributionBench({ quick: args.includes('--quick') });
     console.table(rows);
