@@ -7,6 +7,18 @@
  * loopback, for a fixed time; it reports requests/s and latency
  * percentiles.
  *
+ * The `*_kv` scenarios are the path users write: a handler process that
+ * makes one call to a local Server and answers with what it got.
+ *
+ * - `web_kv`: the demo's own `GET /kv/:key` (examples/demo: its routes, its
+ *   pool of 4, its `kv` Server) against a bare `node:http` server doing the
+ *   same work (a Map lookup and `JSON.stringify`), loaded by `autocannon` in
+ *   a separate process, 32 connections (full run: 1, 32 and 256). Prints
+ *   req/s, the ratio to node:http and both p99s.
+ * - `tcp_kv`: the demo's TCP line protocol (`GET key` -> `VALUE json`, one
+ *   `kv` call per line, pool of 4) against a bare `node:net` server doing
+ *   the same, 32 connections, one request in flight per connection.
+ *
  * Run alone: `node build/bench/web.js [--quick]`; `npm run bench` runs it as a part.
  *
  * @example
@@ -16,7 +28,8 @@
  * ```
  * @module
  */
-import { fork } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { Agent, createServer as createHttpServer, request } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -24,6 +37,11 @@ import { Node } from '../src/core/node.js';
 import { ok } from '../src/server/server.js';
 import { json, respond, route, startWeb, type WebHandler } from '../src/web/index.js';
 import { startTcp, type TcpHandler } from '../src/tcp/index.js';
+import { startServer } from '../src/server/server.js';
+import { atom, tuple } from '../src/terms/index.js';
+import { kvServer } from '../examples/demo/kv.js';
+import { demoRoutes } from '../examples/demo/http.js';
+import { kvLineProtocol } from '../examples/demo/tcp.js';
 
 /** One measured value. */
 export interface WebBenchResult {
@@ -106,27 +124,69 @@ async function httpClient(url: string, connections: number, ms: number): Promise
   return { rps: latencies.length / elapsed, p50: percentile(sorted, 50), p99: percentile(sorted, 99), requests: latencies.length, errors };
 }
 
-async function tcpClient(port: number, connections: number, ms: number): Promise<{ rtps: number }> {
-  let trips = 0;
-  const end = performance.now() + ms;
-  const start = performance.now();
+interface TcpLoad {
+  rtps: number;
+  p99: number;
+  /** Replies that were not `expect`. */
+  errors: number;
+}
+
+/**
+ * `connections` sockets, each sending `line` and waiting for one reply line, for `ms`
+ * (after a warm-up of `warmMs` that is not counted).
+ */
+async function tcpClient(port: number, connections: number, ms: number, line = 'ping', expect = line, warmMs = 0): Promise<TcpLoad> {
+  const latencies: number[] = [];
+  let errors = 0;
+  const startAt = performance.now() + warmMs;
+  const end = startAt + ms;
+  const request = `${line}\n`;
   await Promise.all(Array.from({ length: connections }, () => new Promise<void>((resolve) => {
     const s = connect(port, '127.0.0.1');
     s.setNoDelay(true);
     let buf = '';
-    s.on('connect', () => s.write('ping\n'));
+    let t0 = 0;
+    const send = (): void => {
+      t0 = performance.now();
+      s.write(request);
+    };
+    s.on('connect', send);
     s.on('data', (d) => {
       buf += d.toString();
       if (!buf.endsWith('\n')) return;
+      const now = performance.now();
+      if (t0 >= startAt && now < end) {
+        if (buf.slice(0, -1) === expect) latencies.push(now - t0);
+        else errors++;
+      }
       buf = '';
-      trips++;
-      if (performance.now() < end) s.write('ping\n');
+      if (now < end) send();
       else s.end();
     });
     s.on('close', () => resolve());
     s.on('error', () => resolve());
   })));
-  return { rtps: trips / ((performance.now() - start) / 1000) };
+  const sorted = Float64Array.from(latencies).sort();
+  return { rtps: latencies.length / (ms / 1000), p99: percentile(sorted, 99), errors };
+}
+
+/** Runs autocannon (a separate process) against `url`: a warm-up, then the measured run. */
+async function autocannon(url: string, connections: number, seconds: number): Promise<HttpLoad> {
+  const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+  const run = (d: number): Promise<{ requests: { total: number }; duration: number; latency: { p50: number; p99: number }; non2xx: number; errors: number; timeouts: number }> =>
+    new Promise((resolve, reject) =>
+      execFile(process.execPath, [bin, '-j', '-n', '-c', String(connections), '-d', String(d), url], { maxBuffer: 8 << 20 }, (err, out, errOut) => {
+        if (err !== null) return reject(new Error(`autocannon failed: ${err.message} ${errOut}`));
+        try {
+          resolve(JSON.parse(out) as never);
+        } catch (e) {
+          reject(new Error(`autocannon printed no JSON: ${String(e)} ${out.slice(0, 200)}`));
+        }
+      }),
+    );
+  await run(1);
+  const r = await run(seconds);
+  return { rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, errors: r.non2xx + r.errors + r.timeouts };
 }
 
 // ------------------------------------------------------------------ driver
@@ -146,6 +206,115 @@ function runClient<T>(args: string[]): Promise<T> {
       }
     });
   });
+}
+
+// ------------------------------------------------------------------ the kv scenarios
+
+const KV_KEY = 'greeting';
+const KV_VALUE = 'hello from the store';
+
+/** A bare node:http server doing the demo's GET /kv/:key work: a Map lookup and JSON.stringify. */
+async function bareKvHttp(): Promise<{ url: string; close: () => Promise<void> }> {
+  const store = new Map<string, unknown>([[KV_KEY, KV_VALUE]]);
+  const server = createHttpServer((req, res) => {
+    const m = /^\/kv\/([^/?]+)/.exec(req.url ?? '');
+    const key = m === null ? undefined : decodeURIComponent(m[1] as string);
+    if (req.method !== 'GET' || key === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    const found = store.get(key);
+    res.writeHead(found === undefined ? 404 : 200, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify(found === undefined ? { error: 'not_found', key } : found));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+/** A bare node:net line server: each line is answered with `answer(line)` and a newline, at once. */
+async function bareLineServer(answer: (line: string) => string): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = createNetServer((s) => {
+    s.setNoDelay(true);
+    let buf = '';
+    s.on('data', (d) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        s.write(`${answer(line)}\n`);
+      }
+    });
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as AddressInfo).port, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** A bare node:net server doing the demo's TCP `GET key` work (its regex, a Map lookup, JSON.stringify). */
+function bareKvTcp(): Promise<{ port: number; close: () => Promise<void> }> {
+  const store = new Map<string, unknown>([[KV_KEY, KV_VALUE]]);
+  return bareLineServer((line) => {
+    const m = /^(PUT|GET|DEL)\s+(\S+)(?:\s+(.*))?$/.exec(line.replace(/\r$/, ''));
+    const found = m === null ? undefined : store.get(m[2] as string);
+    return found === undefined ? 'NOT_FOUND' : `VALUE ${JSON.stringify(found)}`;
+  });
+}
+
+/**
+ * web_kv and tcp_kv: the demo's kv Server, HTTP routes and TCP line protocol on one node,
+ * against bare servers doing the same work, measured one after the other in this run.
+ */
+async function kvScenarios(node: Node, quick: boolean): Promise<WebBenchResult[]> {
+  const results: WebBenchResult[] = [];
+  await startServer(node, kvServer, undefined, { name: 'kv' });
+  await node.call('kv', tuple(atom('put'), KV_KEY, KV_VALUE));
+  const web = await startWeb(node, { routes: demoRoutes() });
+  const bare = await bareKvHttp();
+  const seconds = quick ? 2 : 5;
+  try {
+    for (const conns of quick ? [CONNECTIONS] : [1, CONNECTIONS, 256]) {
+      const ours = await autocannon(`${web.url}/kv/${KV_KEY}`, conns, seconds);
+      const theirs = await autocannon(`${bare.url}/kv/${KV_KEY}`, conns, seconds);
+      const scenario = conns === CONNECTIONS ? 'web_kv' : `web_kv_c${conns}`;
+      const notes = `demo GET /kv/:key (pool of 4, one kv call) vs bare node:http (Map lookup + JSON.stringify); autocannon, ${conns} connections, ${seconds} s after 1 s warm-up`;
+      results.push(
+        { scenario, impl: 'beamline', value: Math.round(ours.rps), unit: 'req/s', notes: `${notes}; ${ours.errors} errors` },
+        { scenario, impl: 'node_http', value: Math.round(theirs.rps), unit: 'req/s', notes },
+        { scenario: `${scenario}_ratio`, impl: 'beamline', value: round2(ours.rps / theirs.rps), unit: 'x node_http (target >= 0.8)' },
+        { scenario: `${scenario}_p99`, impl: 'beamline', value: round2(ours.p99), unit: 'ms (lower is better)' },
+        { scenario: `${scenario}_p99`, impl: 'node_http', value: round2(theirs.p99), unit: 'ms (lower is better)' },
+      );
+    }
+  } finally {
+    await bare.close();
+  }
+  const tcp = await startTcp(node, { framing: 'line', handler: kvLineProtocol, args: undefined, poolSize: 4, idleTimeout: 300_000 });
+  const bareTcp = await bareKvTcp();
+  try {
+    const ms = seconds * 1000;
+    const expect = `VALUE ${JSON.stringify(KV_VALUE)}`;
+    const load = (port: number): Promise<TcpLoad> => runClient<TcpLoad>(['tcpline', String(port), String(CONNECTIONS), String(ms), `GET ${KV_KEY}`, expect, '1000']);
+    const ours = await load(tcp.port);
+    const theirs = await load(bareTcp.port);
+    const notes = `demo line protocol GET key (pool of 4, one kv call) vs bare node:net; ${CONNECTIONS} connections, one request in flight each, ${seconds} s after 1 s warm-up`;
+    results.push(
+      { scenario: 'tcp_kv', impl: 'beamline', value: Math.round(ours.rtps), unit: 'req/s', notes: `${notes}; ${ours.errors} errors` },
+      { scenario: 'tcp_kv', impl: 'node_net', value: Math.round(theirs.rtps), unit: 'req/s', notes },
+      { scenario: 'tcp_kv_ratio', impl: 'beamline', value: round2(ours.rtps / theirs.rtps), unit: 'x node_net (target >= 0.8)' },
+      { scenario: 'tcp_kv_p99', impl: 'beamline', value: round2(ours.p99), unit: 'ms (lower is better)' },
+      { scenario: 'tcp_kv_p99', impl: 'node_net', value: round2(theirs.p99), unit: 'ms (lower is better)' },
+    );
+  } finally {
+    await bareTcp.close();
+  }
+  return results;
 }
 
 async function plainHttp(ms: number): Promise<HttpLoad> {
@@ -173,24 +342,11 @@ async function beamlineHttp(node: Node, poolSize: number, ms: number): Promise<H
 }
 
 async function plainTcp(ms: number, conns: number): Promise<number> {
-  const server = createNetServer((s) => {
-    s.setNoDelay(true);
-    let buf = '';
-    s.on('data', (d) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        s.write(`${buf.slice(0, nl)}\n`);
-        buf = buf.slice(nl + 1);
-      }
-    });
-    s.on('error', () => {});
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const server = await bareLineServer((line) => line);
   try {
-    return (await runClient<{ rtps: number }>(['tcp', String((server.address() as AddressInfo).port), String(conns), String(ms)])).rtps;
+    return (await runClient<TcpLoad>(['tcp', String(server.port), String(conns), String(ms)])).rtps;
   } finally {
-    await new Promise((r) => server.close(r));
+    await server.close();
   }
 }
 
@@ -203,7 +359,7 @@ async function plainTcp(ms: number, conns: number): Promise<number> {
  * ```
  */
 export async function runWebBench(opts: { quick: boolean }): Promise<WebBenchResult[]> {
-  const ms = opts.quick ? 1200 : 5000;
+  const ms = opts.quick ? 1000 : 5000;
   const tcpConns = 8;
   const results: WebBenchResult[] = [];
   const node = new Node({ name: 'webbench@127.0.0.1', logger: () => {} });
@@ -222,13 +378,14 @@ export async function runWebBench(opts: { quick: boolean }): Promise<WebBenchRes
       );
     }
     const tcp = await startTcp(node, { framing: 'line', handler: tcpEcho, args: undefined, poolSize: 4 });
-    const ours = (await runClient<{ rtps: number }>(['tcp', String(tcp.port), String(tcpConns), String(ms)])).rtps;
+    const ours = (await runClient<TcpLoad>(['tcp', String(tcp.port), String(tcpConns), String(ms)])).rtps;
     const theirs = await plainTcp(ms, tcpConns);
     const tnotes = `${tcpConns} connections, line echo, one message in flight per connection`;
     results.push(
       { scenario: 'tcp_echo_rtt', impl: 'beamline', value: Math.round(ours), unit: 'round trips/s', notes: tnotes },
       { scenario: 'tcp_echo_rtt', impl: 'node_net', value: Math.round(theirs), unit: 'round trips/s', notes: tnotes },
     );
+    results.push(...(await kvScenarios(node, opts.quick)));
   } finally {
     await node.stop();
   }
@@ -240,8 +397,13 @@ function round2(x: number): number {
 }
 
 async function clientMain(args: string[]): Promise<void> {
-  const [kind, target, conns, ms] = args;
-  const out = kind === 'http' ? await httpClient(target as string, Number(conns), Number(ms)) : await tcpClient(Number(target), Number(conns), Number(ms));
+  const [kind, target, conns, ms, line, expect, warm] = args;
+  const out =
+    kind === 'http'
+      ? await httpClient(target as string, Number(conns), Number(ms))
+      : kind === 'tcpline'
+        ? await tcpClient(Number(target), Number(conns), Number(ms), line, expect, Number(warm))
+        : await tcpClient(Number(target), Number(conns), Number(ms));
   process.stdout.write(JSON.stringify(out));
 }
 
