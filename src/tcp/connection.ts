@@ -104,9 +104,11 @@ export class TcpConnection {
     if (this.open) this.socket.end();
   }
 
-  /** Closes the connection at once. */
+  /** Closes the connection at once (what was written before is handed to the kernel first, as it would have been without batching). */
   destroy(): void {
-    this.socket.destroy();
+    const s = this.socket;
+    while (s.writableCorked > 0 && !s.destroyed) s.uncork();
+    s.destroy();
   }
 
   /** @internal Set by the listener: told when a handler takes the connection. */
