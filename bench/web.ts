@@ -58,6 +58,8 @@ interface HttpLoad {
   p99: number;
   requests: number;
   errors: number;
+  /** CPU microseconds (user + system) this process spent per request while serving the measured run. */
+  cpuPerRequest?: number;
 }
 
 const CONNECTIONS = 32;
@@ -129,6 +131,8 @@ interface TcpLoad {
   p99: number;
   /** Replies that were not `expect`. */
   errors: number;
+  /** Requests answered in all, warm-up included. */
+  all: number;
 }
 
 /**
@@ -138,6 +142,7 @@ interface TcpLoad {
 async function tcpClient(port: number, connections: number, ms: number, line = 'ping', expect = line, warmMs = 0): Promise<TcpLoad> {
   const latencies: number[] = [];
   let errors = 0;
+  let all = 0;
   const startAt = performance.now() + warmMs;
   const end = startAt + ms;
   const request = `${line}\n`;
@@ -155,6 +160,7 @@ async function tcpClient(port: number, connections: number, ms: number, line = '
       buf += d.toString();
       if (!buf.endsWith('\n')) return;
       const now = performance.now();
+      all++;
       if (t0 >= startAt && now < end) {
         if (buf.slice(0, -1) === expect) latencies.push(now - t0);
         else errors++;
@@ -167,7 +173,7 @@ async function tcpClient(port: number, connections: number, ms: number, line = '
     s.on('error', () => resolve());
   })));
   const sorted = Float64Array.from(latencies).sort();
-  return { rtps: latencies.length / (ms / 1000), p99: percentile(sorted, 99), errors };
+  return { rtps: latencies.length / (ms / 1000), p99: percentile(sorted, 99), errors, all };
 }
 
 /** Runs autocannon (a separate process) against `url`: a warm-up, then the measured run. */
@@ -185,8 +191,18 @@ async function autocannon(url: string, connections: number, seconds: number): Pr
       }),
     );
   await run(1);
+  // The server runs in this process: its CPU per request is measured over the measured run.
+  const cpu0 = process.cpuUsage();
   const r = await run(seconds);
-  return { rps: r.requests.total / r.duration, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, errors: r.non2xx + r.errors + r.timeouts };
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    rps: r.requests.total / r.duration,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    requests: r.requests.total,
+    errors: r.non2xx + r.errors + r.timeouts,
+    cpuPerRequest: (cpu.user + cpu.system) / Math.max(1, r.requests.total),
+  };
 }
 
 // ------------------------------------------------------------------ driver
@@ -285,8 +301,8 @@ async function kvScenarios(node: Node, quick: boolean): Promise<WebBenchResult[]
       const scenario = conns === CONNECTIONS ? 'web_kv' : `web_kv_c${conns}`;
       const notes = `demo GET /kv/:key (pool of 4, one kv call) vs bare node:http (Map lookup + JSON.stringify); autocannon, ${conns} connections, ${seconds} s after 1 s warm-up`;
       results.push(
-        { scenario, impl: 'beamline', value: Math.round(ours.rps), unit: 'req/s', notes: `${notes}; ${ours.errors} errors` },
-        { scenario, impl: 'node_http', value: Math.round(theirs.rps), unit: 'req/s', notes },
+        { scenario, impl: 'beamline', value: Math.round(ours.rps), unit: 'req/s', notes: `${notes}; ${ours.errors} errors; server CPU ${cpuText(ours.cpuPerRequest)} us/request` },
+        { scenario, impl: 'node_http', value: Math.round(theirs.rps), unit: 'req/s', notes: `${notes}; server CPU ${cpuText(theirs.cpuPerRequest)} us/request` },
         { scenario: `${scenario}_ratio`, impl: 'beamline', value: round2(ours.rps / theirs.rps), unit: 'x node_http (target >= 0.8)' },
         { scenario: `${scenario}_p99`, impl: 'beamline', value: round2(ours.p99), unit: 'ms (lower is better)' },
         { scenario: `${scenario}_p99`, impl: 'node_http', value: round2(theirs.p99), unit: 'ms (lower is better)' },
@@ -300,13 +316,18 @@ async function kvScenarios(node: Node, quick: boolean): Promise<WebBenchResult[]
   try {
     const ms = seconds * 1000;
     const expect = `VALUE ${JSON.stringify(KV_VALUE)}`;
-    const load = (port: number): Promise<TcpLoad> => runClient<TcpLoad>(['tcpline', String(port), String(CONNECTIONS), String(ms), `GET ${KV_KEY}`, expect, '1000']);
+    const load = async (port: number): Promise<TcpLoad & { cpuPerRequest: number }> => {
+      const cpu0 = process.cpuUsage();
+      const r = await runClient<TcpLoad>(['tcpline', String(port), String(CONNECTIONS), String(ms), `GET ${KV_KEY}`, expect, '1000']);
+      const cpu = process.cpuUsage(cpu0);
+      return { ...r, cpuPerRequest: (cpu.user + cpu.system) / Math.max(1, r.all) };
+    };
     const ours = await load(tcp.port);
     const theirs = await load(bareTcp.port);
     const notes = `demo line protocol GET key (pool of 4, one kv call) vs bare node:net; ${CONNECTIONS} connections, one request in flight each, ${seconds} s after 1 s warm-up`;
     results.push(
-      { scenario: 'tcp_kv', impl: 'beamline', value: Math.round(ours.rtps), unit: 'req/s', notes: `${notes}; ${ours.errors} errors` },
-      { scenario: 'tcp_kv', impl: 'node_net', value: Math.round(theirs.rtps), unit: 'req/s', notes },
+      { scenario: 'tcp_kv', impl: 'beamline', value: Math.round(ours.rtps), unit: 'req/s', notes: `${notes}; ${ours.errors} errors; server CPU ${cpuText(ours.cpuPerRequest)} us/request` },
+      { scenario: 'tcp_kv', impl: 'node_net', value: Math.round(theirs.rtps), unit: 'req/s', notes: `${notes}; server CPU ${cpuText(theirs.cpuPerRequest)} us/request` },
       { scenario: 'tcp_kv_ratio', impl: 'beamline', value: round2(ours.rtps / theirs.rtps), unit: 'x node_net (target >= 0.8)' },
       { scenario: 'tcp_kv_p99', impl: 'beamline', value: round2(ours.p99), unit: 'ms (lower is better)' },
       { scenario: 'tcp_kv_p99', impl: 'node_net', value: round2(theirs.p99), unit: 'ms (lower is better)' },
@@ -390,6 +411,10 @@ export async function runWebBench(opts: { quick: boolean }): Promise<WebBenchRes
     await node.stop();
   }
   return results;
+}
+
+function cpuText(us: number | undefined): string {
+  return us === undefined ? '?' : us.toFixed(1);
 }
 
 function round2(x: number): number {
