@@ -32,7 +32,7 @@ const PARTS: readonly Part[] = [
   { name: 'local', module: './local.js', exportName: 'runLocalBench', budget: [18_000, 600_000] },
   { name: 'etf', module: './etf.js', exportName: 'runEtfBench', budget: [8_000, 60_000] },
   { name: 'distribution', module: './distribution.js', exportName: 'runDistributionBench', budget: [25_000, 300_000] },
-  { name: 'web', module: './web.js', exportName: 'runWebBench', budget: [35_000, 300_000] },
+  { name: 'web', module: './web.js', exportName: 'runWebBench', budget: [50_000, 400_000] },
 ];
 
 /** Target ratio Beamline/Erlang per scenario: `min` (at least) or `max` (at most). */
