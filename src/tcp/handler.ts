@@ -111,7 +111,12 @@ function onData<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, chunk: Buffer
     if (conn.framer !== undefined && !conn.open) break;
     const p = packets[i] as Buffer;
     const r = h.handleData(conn, p, state, ctx);
-    if (isThenable(r)) return r.then((v) => rest(h, conn, packets, i + 1, stateOf(conn, p, v), ctx));
+    if (isThenable(r)) {
+      const next = i + 1;
+      // The usual case, one packet per chunk: no further loop to run.
+      if (next === packets.length) return r.then((v) => stateOf(conn, p, v));
+      return r.then((v) => rest(h, conn, packets, next, stateOf(conn, p, v), ctx));
+    }
     state = stateOf(conn, p, r);
   }
   return state;
