@@ -7,7 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Pid } from '../terms/identifiers.js';
-import { corkForTurn } from '../io/turn-cork.js';
+import { corkForTurn } from './turn-cork.js';
 import { type Framing, framePacket, Framer } from './framing.js';
 
 /** Data messages in a handler's mailbox for one connection before the socket stops reading. */
