@@ -31,8 +31,8 @@ interface Part {
 const PARTS: readonly Part[] = [
   { name: 'local', module: './local.js', exportName: 'runLocalBench', budget: [18_000, 600_000] },
   { name: 'etf', module: './etf.js', exportName: 'runEtfBench', budget: [8_000, 60_000] },
-  { name: 'distribution', module: './distribution.js', exportName: 'runDistributionBench', budget: [12_000, 180_000] },
-  { name: 'web', module: './web.js', exportName: 'runWebBench', budget: [12_000, 180_000] },
+  { name: 'distribution', module: './distribution.js', exportName: 'runDistributionBench', budget: [25_000, 300_000] },
+  { name: 'web', module: './web.js', exportName: 'runWebBench', budget: [50_000, 400_000] },
   { name: 'stage', module: './stage.js', exportName: 'runStageBench', budget: [90_000, 600_000] },
   { name: 'cluster', module: './cluster.js', exportName: 'runClusterBench', budget: [30_000, 120_000] },
 ];
@@ -42,6 +42,7 @@ const TARGETS: Readonly<Record<string, { readonly op: '>=' | '<='; readonly rati
   local_send: { op: '>=', ratio: 2 },
   local_call: { op: '>=', ratio: 2 },
   remote_send: { op: '>=', ratio: 3 },
+  remote_call: { op: '>=', ratio: 1.2 },
   remote_call_8: { op: '>=', ratio: 2 },
   process_bytes: { op: '<=', ratio: 1 },
   spawn_rate: { op: '>=', ratio: 1 },
