@@ -210,3 +210,14 @@ export function asEvent(m: unknown): SagaEvent {
   const [e, saga, tx, detail] = m.elements as [Atom, string, Ref, unknown];
   return { event: e.name, saga, tx, detail };
 }
+
+/** Collects probe events until `done(events)` holds. */
+export async function until(probe: { next(deadlineMs?: number): Promise<unknown> }, done: (events: SagaEvent[]) => boolean, events: SagaEvent[] = []): Promise<SagaEvent[]> {
+  while (!done(events)) events.push(asEvent(await probe.next()));
+  return events;
+}
+
+/** The first `event` reported by `saga`. */
+export function has(events: readonly SagaEvent[], event: string, saga: string): SagaEvent | undefined {
+  return events.find((e) => e.event === event && e.saga === saga);
+}
