@@ -12,6 +12,7 @@ import { noreply, stop } from '../src/server/server.js';
 import type { SagaBehavior } from '../src/saga/saga.js';
 import { voteNo, voteYes, type TxOptions } from '../src/saga/types.js';
 import type { WorkerBehavior } from '../src/saga/worker.js';
+import type { JournalRecord, SagaJournal } from '../src/saga/journal.js';
 
 /** What travels: the rest of the route and a payload. */
 export interface Hop {
@@ -220,4 +221,36 @@ export async function until(probe: { next(deadlineMs?: number): Promise<unknown>
 /** The first `event` reported by `saga`. */
 export function has(events: readonly SagaEvent[], event: string, saga: string): SagaEvent | undefined {
   return events.find((e) => e.event === event && e.saga === saga);
+}
+
+/**
+ * A journal that "crashes" its saga at a chosen record: the record is kept
+ * (it reached the disk), the append never completes, and `crash()` runs on
+ * the next turn (the test kills the saga there). With `after`, the append
+ * completes first, so the message that follows the record goes out.
+ */
+export class CrashingJournal implements SagaJournal {
+  private armed: { match: (r: JournalRecord) => boolean; after: boolean; crash: () => void } | undefined;
+  constructor(readonly inner: SagaJournal) {}
+  crashAt(match: (r: JournalRecord) => boolean, crash: () => void, after = false): void {
+    this.armed = { match, after, crash };
+  }
+  load(): Promise<readonly JournalRecord[]> {
+    return this.inner.load();
+  }
+  async append(record: JournalRecord, sync: boolean): Promise<void> {
+    await this.inner.append(record, sync);
+    const a = this.armed;
+    if (a === undefined || !a.match(record)) return;
+    this.armed = undefined;
+    if (a.after) {
+      setTimeout(a.crash, 5);
+      return;
+    }
+    setImmediate(a.crash);
+    await new Promise<never>(() => {});
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }
