@@ -15,6 +15,7 @@ export {
   type SagaErrorCode,
   type SagaOptions,
   SagaReason,
+  type SagaTracePoint,
   type SagaType,
   type SagaTypes,
   type TxId,

@@ -92,6 +92,7 @@ import {
   type SagaOptions,
   SagaReason,
   type SagaType,
+  type SagaTracePoint,
   type SagaTypes,
   type TxId,
   type TxOptions,
@@ -251,6 +252,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
   private readonly prepareTimeout: number;
   /** @internal */
   readonly journal: SagaJournal | undefined;
+  private readonly trace: ((point: SagaTracePoint, tx: TxId) => void) | undefined;
 
   /** @internal */
   constructor(
@@ -264,6 +266,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     this.retryInterval = options.retryInterval ?? 1000;
     this.prepareTimeout = options.prepareTimeout ?? 5000;
     this.journal = options.journal;
+    this.trace = options.trace;
     proc.signal.addEventListener('abort', () => {
       for (const t of this.timers) clearTimeout(t);
       this.timers.clear();
@@ -685,6 +688,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
         const n = tx?.nexts.get(refKey(m.next));
         if (tx === undefined || n === undefined || tx.phase !== 'committing' || n.acked) return;
         n.acked = true;
+        this.trace?.('ack_received', tx.id);
         return this.maybeCommitted(tx);
       }
       case 'query': {
@@ -737,6 +741,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
       if (tx.phase !== 'preparing' || n.votedYes) return;
       n.votedYes = true;
       n.peer = m.from;
+      this.trace?.('vote_received', tx.id);
       return this.maybeVoted(tx);
     }
     // A cancel from a next, or its no vote.
@@ -886,6 +891,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
       if (!j.done || j.dead) return this.cancelTx(tx, j.dead ? SagaReason.noResult : SagaReason.notReady, 'self');
     }
     const wait = Math.max(0, Math.min(timeout, tx.deadline - Date.now()));
+    this.trace?.('prepare', tx.id);
     for (const n of tx.nexts.values()) this.sendTo(n.peer, n.dest, sagaMessage(A_PREPARE, this.self, tx.id, n.id, Math.floor(wait)));
     for (const j of tx.jobs.values()) this.process.send(j.pid, tuple(A_JOB_PREPARE, j.id, Math.floor(wait)));
     if (tx.nexts.size + tx.jobs.size > 0) tx.voteTimer = this.arm(wait, tuple(A_TIMER, atom('vote'), tx.key));
@@ -910,6 +916,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
           tx.phase = 'preparing';
           return this.cancelTx(tx, tuple(SagaReason.journalError, err), 'self');
         }
+        this.trace?.('decision_recorded', tx.id);
         return this.commit(tx, tx.final);
       });
       return;
@@ -930,7 +937,9 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
         this.clear(tx.lifespanTimer);
         tx.lifespanTimer = undefined;
         tx.lastContact = Date.now();
+        this.trace?.('prepared', tx.id);
         this.process.send(parent.pid, sagaMessage(A_VOTE, this.self, tx.id, tx.parentNext, A_YES));
+        this.trace?.('voted', tx.id);
         this.ensureRetry();
       },
     );
@@ -967,6 +976,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     // The end is durable before the ack: once acked, the parent may forget the decision.
     if (!tx.journaled) return this.process.send(parent.pid, ack);
     this.record({ type: 'end', tx: tx.id }, true, async () => {
+      this.trace?.('ack', tx.id);
       this.process.send(durable(parent), ack);
     });
   }
@@ -1123,12 +1133,13 @@ export function startSaga<S, T extends SagaTypes, A, P extends Protocol = Protoc
   args: A,
   options: StartSagaOptions = {},
 ): Promise<StartedServer<P>> {
-  const { maxTransactions, journal, retryInterval, prepareTimeout, ...serverOptions } = options;
+  const { maxTransactions, journal, retryInterval, prepareTimeout, trace, ...serverOptions } = options;
   const sagaOptions: SagaOptions = {
     ...(maxTransactions === undefined ? {} : { maxTransactions }),
     ...(journal === undefined ? {} : { journal }),
     ...(retryInterval === undefined ? {} : { retryInterval }),
     ...(prepareTimeout === undefined ? {} : { prepareTimeout }),
+    ...(trace === undefined ? {} : { trace }),
   };
   return startServer<P, SagaProcess<T>, A>(starter, new SagaServer<S, T, A, P>(behavior, sagaOptions), args, serverOptions);
 }

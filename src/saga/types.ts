@@ -83,7 +83,18 @@ export interface SagaOptions {
   readonly retryInterval?: number;
   /** Ms the origin waits for the votes (clipped to the remaining lifespan); default 5000. */
   readonly prepareTimeout?: number;
+  /** Called synchronously at each point of the two-phase commit (like `sys:trace`): for logs, metrics and fault tests. */
+  readonly trace?: (point: SagaTracePoint, tx: TxId) => void;
 }
+
+/**
+ * The points of the two-phase commit a saga reports to `trace`:
+ * `prepare` (about to ask its participants), `vote_received` (a yes from a
+ * next saga), `decision_recorded` (origin: commit is durable, not yet sent),
+ * `prepared` (participant: yes is durable, not yet sent), `voted` (yes
+ * sent), `ack_received`, `ack` (participant: about to acknowledge).
+ */
+export type SagaTracePoint = 'prepare' | 'vote_received' | 'decision_recorded' | 'prepared' | 'voted' | 'ack_received' | 'ack';
 
 /** A participant's answer to `prepare`: yes, or no with a reason (the transaction is then cancelled with it). */
 export type VoteResult<S> = { readonly type: 'vote'; readonly yes: boolean; readonly reason?: unknown; readonly state: S };
