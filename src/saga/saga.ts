@@ -154,6 +154,11 @@ const MAX_TIMER = 2_147_483_647;
 const DEFAULT_LIFESPAN = 60_000;
 const DEFAULT_HOP_LIMIT = 65_535;
 
+/** A timer of this saga; its handle changes when a long timer re-arms. */
+interface Timer {
+  handle: NodeJS.Timeout | undefined;
+}
+
 type Phase = 'active' | 'preparing' | 'deciding' | 'prepared' | 'committing';
 
 interface NextRec {
@@ -162,7 +167,7 @@ interface NextRec {
   readonly dest: Address;
   peer: Peer | undefined;
   mon: Ref | undefined;
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
   done: boolean;
   readonly trapCancel: boolean;
   votedYes: boolean;
@@ -174,7 +179,7 @@ interface JobRec {
   readonly key: string;
   readonly pid: Pid;
   mon: Ref | undefined;
-  timer: NodeJS.Timeout | undefined;
+  timer: Timer | undefined;
   done: boolean;
   dead: boolean;
   votedYes: boolean;
@@ -183,8 +188,8 @@ interface JobRec {
 class Tx {
   readonly key: string;
   parentMon: Ref | undefined;
-  lifespanTimer: NodeJS.Timeout | undefined;
-  voteTimer: NodeJS.Timeout | undefined;
+  lifespanTimer: Timer | undefined;
+  voteTimer: Timer | undefined;
   readonly nexts = new Map<string, NextRec>();
   readonly jobs = new Map<string, JobRec>();
   phase: Phase = 'active';
@@ -241,7 +246,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
   private readonly nextIndex = new Map<string, Tx>();
   private readonly jobIndex = new Map<string, Tx>();
   private readonly monIndex = new Map<string, MonEntry>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Set<Timer>();
   private readonly continuations = new Map<number, (err: unknown) => Promise<void>>();
   private continuationSeq = 0;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -268,7 +273,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     this.journal = options.journal;
     this.trace = options.trace;
     proc.signal.addEventListener('abort', () => {
-      for (const t of this.timers) clearTimeout(t);
+      for (const t of this.timers) clearTimeout(t.handle);
       this.timers.clear();
       if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     });
@@ -440,36 +445,28 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     if (tx.deadline !== Infinity) tx.lifespanTimer = this.arm(tx.deadline - Date.now(), tuple(A_TIMER, atom('lifespan'), tx.key));
   }
 
-  /** A timer that delivers `msg` to this saga after `ms` (longer than setTimeout's limit too). */
-  private arm(ms: number, msg: Tuple): NodeJS.Timeout {
+  /** A timer that delivers `msg` to this saga after `ms` (beyond setTimeout's 2^31-1 ms limit too). */
+  private arm(ms: number, msg: Tuple): Timer {
     const at = Date.now() + ms;
+    const timer: Timer = { handle: undefined };
     const fire = (): void => {
-      this.timers.delete(t);
       const left = at - Date.now();
       if (left > 0) {
-        t = setTimeout(fire, Math.min(left, MAX_TIMER));
-        this.timers.add(t);
-        holder.t = t;
+        timer.handle = setTimeout(fire, Math.min(left, MAX_TIMER));
         return;
       }
+      this.timers.delete(timer);
       this.process.send(this.process.self, msg);
     };
-    let t = setTimeout(fire, Math.max(0, Math.min(ms, MAX_TIMER)));
-    const holder = { t };
-    this.timers.add(t);
-    // The handle may be replaced on re-arm; clear() goes through the holder.
-    this.holders.set(t, holder);
-    return t;
+    timer.handle = setTimeout(fire, Math.max(0, Math.min(ms, MAX_TIMER)));
+    this.timers.add(timer);
+    return timer;
   }
-  private readonly holders = new Map<NodeJS.Timeout, { t: NodeJS.Timeout }>();
 
-  private clear(t: NodeJS.Timeout | undefined): void {
+  private clear(t: Timer | undefined): void {
     if (t === undefined) return;
-    const h = this.holders.get(t);
-    this.holders.delete(t);
-    const real = h?.t ?? t;
-    clearTimeout(real);
-    this.timers.delete(real);
+    clearTimeout(t.handle);
+    this.timers.delete(t);
   }
 
   private demonitor(ref: Ref | undefined): void {
