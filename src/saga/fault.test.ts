@@ -117,6 +117,38 @@ describe('two-phase commit under SIGKILL, three OS processes with file journals'
     return out;
   }
 
+
+  /**
+   * Waits until no journal holds an open transaction and each transaction in
+   * `keys` has one outcome everywhere; returns the outcomes.
+   */
+  async function settle(dir: string, keys: string[], victim: Role): Promise<('commit' | 'cancel')[]> {
+    const settledOne = (key: string): boolean => {
+      const o = outcomes(dir, key);
+      const committed = [...o.values()].some((s) => s.has('commit'));
+      if (committed) return PARTICIPANTS.every((x) => o.get(x)?.has('commit') === true);
+      // Not committed: with no journal holding the transaction open, no decision can still come, once the
+      // origin has cancelled (or was the process killed: restarted, it has no commit record). A participant
+      // the transaction never reached, or one that never prepared in the killed process, has nothing to undo.
+      return victim === 'o' || o.get('bank@o')?.has('cancel') === true;
+    };
+    const describeState = (): string =>
+      `journals open: ${openInJournals(dir)}, outcomes: ${JSON.stringify(keys.map((k) => [...outcomes(dir, k)].map(([w, v]) => [w, [...v]])))}`;
+    await poll(() => openInJournals(dir) === 0 && keys.every(settledOne), 20_000, describeState);
+    return keys.map((key) => {
+      const o = outcomes(dir, key);
+      for (const [who, s] of o) assert.equal(s.size, 1, `${who} reported both outcomes of ${key}: ${describeState()}`);
+      return [...o.values()].some((s) => s.has('commit')) ? 'commit' : 'cancel';
+    });
+  }
+
+  const TREE = (): FaultTree => ({
+    to: [
+      { name: 'bank', node: nodeName('m'), to: [{ name: 'bank', node: nodeName('l'), to: [] }] },
+      { name: 'audit', node: nodeName('l'), to: [] },
+    ],
+  });
+
   for (const p of POINTS) {
     it(`SIGKILL ${p.kill.saga}@${p.role} at ${p.kill.point}: one outcome everywhere, nothing in doubt`, async () => {
       const dir = mkdtempSync(join(root, `${p.role}-${p.kill.saga}-${p.kill.point}-`));
@@ -126,32 +158,44 @@ describe('two-phase commit under SIGKILL, three OS processes with file journals'
         await Promise.all((['o', 'm', 'l'] as const).map(async (r) => procs.set(r, await startChild(cfg(r, r === p.role ? p.kill : undefined)))));
         const victim = procs.get(p.role)!;
         const victimExit = new Promise<void>((resolve) => victim.once('exit', () => resolve()));
-        const tree: FaultTree = {
-          to: [
-            { name: 'bank', node: nodeName('m'), to: [{ name: 'bank', node: nodeName('l'), to: [] }] },
-            { name: 'audit', node: nodeName('l'), to: [] },
-          ],
-        };
-        const tx = await driver.call({ name: 'bank', node: nodeName('o') }, tuple(atom('start'), tree), { timeout: 10_000 });
+        const tx = await driver.call({ name: 'bank', node: nodeName('o') }, tuple(atom('start'), TREE()), { timeout: 10_000 });
         assert.ok(tx instanceof Ref);
         const key = refKey(tx);
         await Promise.race([victimExit, wait(15_000).then(() => Promise.reject(new Error(`${p.role} was not killed at ${p.kill.point}`)))]);
         procs.set(p.role, await startChild(cfg(p.role)));
-        const victims = PARTICIPANTS.filter((x) => x.endsWith(`@${p.role}`));
-        const settled = (): boolean => {
-          if (openInJournals(dir) > 0) return false;
-          const o = outcomes(dir, key);
-          const committed = [...o.values()].some((s) => s.has('commit'));
-          if (committed) return PARTICIPANTS.every((x) => o.get(x)?.has('commit') === true);
-          // All cancelled: every participant outside the killed process says so (inside it, one that never
-          // prepared has nothing to undo and may never hear of the transaction again).
-          return PARTICIPANTS.every((x) => victims.includes(x) || o.get(x)?.has('cancel') === true);
-        };
-        await poll(settled, 20_000, () => `journals open: ${openInJournals(dir)}, outcomes: ${JSON.stringify([...outcomes(dir, key)].map(([k, v]) => [k, [...v]]))}`);
-        const o = outcomes(dir, key);
-        for (const [who, s] of o) assert.equal(s.size, 1, `${who} reported both outcomes`);
-        const outcome = [...o.values()].some((s) => s.has('commit')) ? 'commit' : 'cancel';
-        if (p.expect !== undefined) assert.equal(outcome, p.expect);
+        const outcome = await settle(dir, [key], p.role);
+        if (p.expect !== undefined) assert.equal(outcome[0], p.expect);
+      } finally {
+        for (const c of procs.values()) c.kill('SIGKILL');
+        await poll(() => [...procs.values()].every((c) => c.exitCode !== null || c.signalCode !== null), 5000, () => 'children exit');
+      }
+    });
+  }
+
+  // Kill points chosen at random: a victim is SIGKILLed from outside at a random moment while
+  // five transactions run. The seed is in the test name (SAGA_FAULT_SEED=... replays it).
+  const seed = Number(process.env['SAGA_FAULT_SEED'] ?? randomInt(2 ** 31));
+  const rand = mulberry32(seed);
+  for (let i = 0; i < 6; i++) {
+    const victim = (['o', 'm', 'l'] as const)[Math.floor(rand() * 3)]!;
+    const delay = Math.floor(rand() * 60);
+    it(`seed ${seed} #${i}: SIGKILL ${victim} ${delay} ms into five transactions`, async () => {
+      const dir = mkdtempSync(join(root, `random-${i}-`));
+      const cfg = (role: Role): FaultNodeConfig => ({ role, name: nodeName(role), epmdPort, dir });
+      const procs = new Map<Role, ChildProcess>();
+      try {
+        await Promise.all((['o', 'm', 'l'] as const).map(async (r) => procs.set(r, await startChild(cfg(r)))));
+        const origin = { name: 'bank', node: nodeName('o') };
+        const calls = Promise.allSettled(Array.from({ length: 5 }, () => driver.call(origin, tuple(atom('start'), TREE()), { timeout: 10_000 })));
+        await wait(delay);
+        const v = procs.get(victim)!;
+        const exited = new Promise<void>((resolve) => v.once('exit', () => resolve()));
+        v.kill('SIGKILL');
+        await exited;
+        // Calls to a killed origin fail; their transactions never existed anywhere else.
+        const keys = (await calls).flatMap((r) => (r.status === 'fulfilled' && r.value instanceof Ref ? [refKey(r.value)] : []));
+        procs.set(victim, await startChild(cfg(victim)));
+        await settle(dir, keys, victim);
       } finally {
         for (const c of procs.values()) c.kill('SIGKILL');
         await poll(() => [...procs.values()].every((c) => c.exitCode !== null || c.signalCode !== null), 5000, () => 'children exit');
@@ -159,3 +203,15 @@ describe('two-phase commit under SIGKILL, three OS processes with file journals'
     });
   }
 });
+
+/** A small seeded PRNG, so a failing random sweep can be replayed. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
