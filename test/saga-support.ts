@@ -10,7 +10,7 @@ import { Tuple, tuple } from '../src/terms/tuple.js';
 import type { Address } from '../src/core/protocol.js';
 import { noreply, stop } from '../src/server/server.js';
 import type { SagaBehavior } from '../src/saga/saga.js';
-import { voteNo, voteYes, type TxOptions } from '../src/saga/types.js';
+import { SagaError, voteNo, voteYes, type TxOptions } from '../src/saga/types.js';
 import type { WorkerBehavior } from '../src/saga/worker.js';
 import type { JournalRecord, SagaJournal } from '../src/saga/journal.js';
 
@@ -127,12 +127,19 @@ export function testSaga(config: TestSagaConfig): SagaBehavior<State, TestTypes,
       const [first, ...rest] = value.route;
       if (first !== undefined) {
         p.waiting++;
-        saga.next(tx, {
-          saga: first,
-          value: { route: rest, payload: value.payload },
-          ...(config.nextTimeout === undefined ? {} : { timeout: config.nextTimeout }),
-          ...(config.trapCancel === true ? { trapCancel: true } : {}),
-        });
+        try {
+          saga.next(tx, {
+            saga: first,
+            value: { route: rest, payload: value.payload },
+            ...(config.nextTimeout === undefined ? {} : { timeout: config.nextTimeout }),
+            ...(config.trapCancel === true ? { trapCancel: true } : {}),
+          });
+        } catch (err) {
+          // A refused hop (hop_limit, lifespan...) cancels the transaction with the error's code.
+          if (!(err instanceof SagaError)) throw err;
+          saga.cancelTransaction(tx, atom(err.code));
+          return noreply(state);
+        }
       }
       if (config.job === true) {
         p.waiting++;

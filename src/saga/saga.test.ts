@@ -149,6 +149,17 @@ test('a transaction that comes back to a saga is a loop: loop_detected everywher
   for (const s of ['o1', 'o2', 'o3']) assert.deepEqual(has(ev, 'cancel', s)?.detail, atom('loop_detected'));
 });
 
+test('hopLimit: a hop beyond the limit is refused and the transaction cancelled with hop_limit', async () => {
+  const { node, probe, start } = await setup([{ name: 'x1' }, { name: 'x2' }, { name: 'x3' }]);
+  await using _ = node;
+  await start('x1', ['x2', 'x3'], { hopLimit: 1 });
+  const ev = await until(probe, (es) => has(es, 'cancel', 'x1') !== undefined && has(es, 'cancel', 'x2') !== undefined);
+  assert.deepEqual(has(ev, 'cancel', 'x1')?.detail, atom('hop_limit'));
+  assert.equal(has(ev, 'new', 'x3'), undefined);
+  await start('x1', ['x2', 'x3'], { hopLimit: 2 });
+  await until(probe, (es) => has(es, 'done', 'x1') !== undefined);
+});
+
 test('maxTransactions: a saga at its limit refuses with exceed_tx_limit', async () => {
   const { node, probe, start } = await setup([{ name: 'm1' }, { name: 'm2', silent: true }], { maxTransactions: 1 });
   await using _ = node;
