@@ -224,6 +224,14 @@ function isThenable<T>(v: MaybePromise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
+/** A step of the saga: done now, or a promise when a callback is async (sync callbacks allocate no promise). */
+type Step = void | Promise<void>;
+
+/** Runs `f` after `r`: at once if `r` is done, else when it settles. */
+function then(r: Step, f: () => Step): Step {
+  return r === undefined ? f() : r.then(f);
+}
+
 function destOf(d: Address | ServerRef<Protocol>): Address {
   return d instanceof ServerRef ? d.dest : d;
 }
@@ -247,7 +255,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
   private readonly jobIndex = new Map<string, Tx>();
   private readonly monIndex = new Map<string, MonEntry>();
   private readonly timers = new Set<Timer>();
-  private readonly continuations = new Map<number, (err: unknown) => Promise<void>>();
+  private readonly continuations = new Map<number, (err: unknown) => Step>();
   private continuationSeq = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopRequest: { reason: ExitReason } | undefined;
@@ -512,9 +520,13 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     if (this.txs.get(tx.key) === tx) this.removeTx(tx);
   }
 
-  private async invoke(r: MaybePromise<NoReplyResult<unknown>> | undefined): Promise<void> {
+  private invoke(r: MaybePromise<NoReplyResult<unknown>> | undefined): Step {
     if (r === undefined) return;
-    const res = isThenable(r) ? await r : r;
+    if (isThenable(r)) return r.then((res) => this.apply(res));
+    this.apply(r);
+  }
+
+  private apply(res: NoReplyResult<unknown>): void {
     if (res?.type === 'noreply') this.state = res.state;
     else if (res?.type === 'stop') {
       if (res.state !== undefined) this.state = res.state;
@@ -526,20 +538,21 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     this.process.send(peer?.pid ?? fallback, msg);
   }
 
-  /** Appends a record; with sync, `then` runs in the saga once it is durable (others keep flowing meanwhile). */
-  private record(rec: JournalRecord, sync: boolean, then?: (err: unknown) => Promise<void>): void {
+  /**
+   * Appends a record. With `after`, it runs in the saga once the record is
+   * durable (other messages keep flowing meanwhile, so the syncs of
+   * concurrent transactions are batched); without a journal it runs now.
+   */
+  private record(rec: JournalRecord, sync: boolean, after?: (err: unknown) => Step): Step {
     const j = this.journal;
-    if (j === undefined) {
-      if (then !== undefined) this.continuations.set(++this.continuationSeq, then), this.process.send(this.process.self, tuple(A_SYNCED, this.continuationSeq, undefined));
-      return;
-    }
+    if (j === undefined) return after?.(undefined);
     const p = j.append(rec, sync);
-    if (then === undefined) {
+    if (after === undefined) {
       p.catch((err) => this.process.node.log('error', `saga ${this.process.self.describe()}: journal: ${formatReason(err)}`));
       return;
     }
     const seq = ++this.continuationSeq;
-    this.continuations.set(seq, then);
+    this.continuations.set(seq, after);
     const proc = this.process;
     p.then(
       () => proc.send(proc.self, tuple(A_SYNCED, seq, undefined)),
@@ -564,66 +577,54 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
 
   // ------------------------------------------------------------ message handling
 
-  /** @internal Handles one message; returns false if it is not the saga's. */
-  async handle(message: unknown): Promise<boolean> {
+  /** @internal Handles one message: false if it is not the saga's, else done now or a promise. */
+  handle(message: unknown): false | Step {
     if (!(message instanceof Tuple)) return false;
     const e = message.elements;
     const tag = e[0];
     if (isSagaTag(message)) {
       const m = parseSagaMessage(message);
-      if (m === undefined) this.process.node.log('warning', `saga ${this.process.self.describe()} dropped a malformed saga message: ${formatReason(message)}`);
-      else await this.onSagaMessage(m);
-      return true;
+      if (m !== undefined) return this.onSagaMessage(m);
+      this.process.node.log('warning', `saga ${this.process.self.describe()} dropped a malformed saga message: ${formatReason(message)}`);
+      return;
     }
     if (tag === A_DOWN && e.length === 5 && e[1] instanceof Ref) {
       if (!this.monIndex.has(refKey(e[1]))) return false;
       // The runtime delivers DOWN ahead of ordinary messages; a result sent just before the exit
       // must still count, so the DOWN goes to the back of the mailbox first (Erlang's signal order).
       this.process.send(this.process.self, tuple(A_DOWN_LATER, e[1], e[4]));
-      return true;
+      return;
     }
     if (tag === A_DOWN_LATER && e.length === 3 && e[1] instanceof Ref) {
       const entry = this.monIndex.get(refKey(e[1]));
-      if (entry === undefined) return true;
+      if (entry === undefined) return;
       this.monIndex.delete(refKey(e[1]));
-      await this.onDown(entry, e[2]);
-      return true;
+      return this.onDown(entry, e[2]);
     }
-    if (tag === A_TIMER && e.length === 3) {
-      await this.onTimer(e[1] as Atom, e[2] as string);
-      return true;
-    }
+    if (tag === A_TIMER && e.length === 3) return this.onTimer(e[1] as Atom, e[2] as string);
     if (tag === A_SYNCED && e.length === 3) {
       const k = this.continuations.get(e[1] as number);
-      if (k !== undefined) {
-        this.continuations.delete(e[1] as number);
-        await k(e[2]);
-      }
-      return true;
+      if (k === undefined) return;
+      this.continuations.delete(e[1] as number);
+      return k(e[2]);
     }
-    if ((tag === A_JOB_RESULT || tag === A_JOB_INTERIM || tag === A_JOB_VOTE) && e.length === 3 && e[1] instanceof Ref) {
-      await this.onJobMessage(tag, e[1], e[2]);
-      return true;
-    }
+    if ((tag === A_JOB_RESULT || tag === A_JOB_INTERIM || tag === A_JOB_VOTE) && e.length === 3 && e[1] instanceof Ref) return this.onJobMessage(tag, e[1], e[2]);
     if (tag === A_START && e.length === 3 && e[1] instanceof Ref) {
       const tx = this.txs.get(refKey(e[1]));
-      if (tx !== undefined) await this.invoke(this.impl.handleTxNew(tx.id, e[2] as SagaType<T, 'value'>, this.state, this));
-      return true;
+      if (tx !== undefined) return this.invoke(this.impl.handleTxNew(tx.id, e[2] as SagaType<T, 'value'>, this.state, this));
+      return;
     }
     if (tag === A_DONE && e.length === 3 && e[1] instanceof Ref) {
       const tx = this.txs.get(refKey(e[1]));
-      if (tx !== undefined) await this.onDone(tx, e[2]);
-      return true;
+      if (tx !== undefined) return this.onDone(tx, e[2]);
+      return;
     }
     if (tag === A_CANCEL_SELF && e.length === 3 && e[1] instanceof Ref) {
       const tx = this.txs.get(refKey(e[1]));
-      if (tx !== undefined && (tx.phase === 'active' || tx.phase === 'preparing')) await this.cancelTx(tx, e[2], 'self');
-      return true;
+      if (tx !== undefined && (tx.phase === 'active' || tx.phase === 'preparing')) return this.cancelTx(tx, e[2], 'self');
+      return;
     }
-    if (tag === A_RECOVER) {
-      await this.recover();
-      return true;
-    }
+    if (tag === A_RECOVER) return this.recover();
     return false;
   }
 
@@ -634,7 +635,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     return s;
   }
 
-  private async onSagaMessage(m: SagaMessage): Promise<void> {
+  private onSagaMessage(m: SagaMessage): Step {
     switch (m.tag) {
       case 'next':
         return this.onNext(m);
@@ -653,9 +654,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
         this.clear(n.timer);
         n.timer = undefined;
         if (!tx.twoPC) this.dropNext(tx, n);
-        await this.invoke(this.impl.handleTxResult(tx.id, n.id, m.value as SagaType<T, 'nextResult'>, this.state, this));
-        this.maybeFinished(tx);
-        return;
+        return then(this.invoke(this.impl.handleTxResult(tx.id, n.id, m.value as SagaType<T, 'nextResult'>, this.state, this)), () => this.maybeFinished(tx));
       }
       case 'cancel':
       case 'vote':
@@ -705,7 +704,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     }
   }
 
-  private async onNext(m: Extract<SagaMessage, { tag: 'next' }>): Promise<void> {
+  private onNext(m: Extract<SagaMessage, { tag: 'next' }>): Step {
     const key = refKey(m.tx);
     if (this.txs.has(key)) {
       this.process.send(m.from.pid, sagaMessage(A_CANCEL, this.self, m.tx, m.next, SagaReason.loopDetected));
@@ -721,10 +720,10 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     this.addTx(tx);
     tx.parentMon = this.process.monitor(m.from.pid);
     this.monIndex.set(refKey(tx.parentMon), { tx, what: 'parent' });
-    await this.invoke(this.impl.handleTxNew(tx.id, m.value as SagaType<T, 'value'>, this.state, this));
+    return this.invoke(this.impl.handleTxNew(tx.id, m.value as SagaType<T, 'value'>, this.state, this));
   }
 
-  private async onCancelOrVote(m: Extract<SagaMessage, { tag: 'cancel' | 'vote' }>): Promise<void> {
+  private onCancelOrVote(m: Extract<SagaMessage, { tag: 'cancel' | 'vote' }>): Step {
     const tx = this.txs.get(refKey(m.tx));
     if (tx === undefined) return;
     if (tx.parentNext !== undefined && tx.parentNext.equals(m.next)) {
@@ -747,7 +746,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
   }
 
   /** A next saga cancelled, went down or timed out. */
-  private async nextFailed(tx: Tx, n: NextRec, reason: unknown, tellIt: boolean): Promise<void> {
+  private nextFailed(tx: Tx, n: NextRec, reason: unknown, tellIt: boolean): Step {
     if (n.trapCancel && tx.phase === 'active' && this.impl.handleNextCancel !== undefined) {
       this.dropNext(tx, n);
       if (tellIt) this.sendTo(n.peer, n.dest, sagaMessage(A_CANCEL, this.self, tx.id, n.id, reason));
@@ -756,7 +755,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     return this.cancelTx(tx, reason, tellIt ? 'self' : n);
   }
 
-  private async onDown(entry: MonEntry, reason: unknown): Promise<void> {
+  private onDown(entry: MonEntry, reason: unknown): Step {
     const { tx, what } = entry;
     if (this.txs.get(tx.key) !== tx) return;
     if (what === 'parent') {
@@ -780,7 +779,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     if (tx.phase === 'preparing') return this.cancelTx(tx, reason, what);
   }
 
-  private async onTimer(kind: Atom, key: string): Promise<void> {
+  private onTimer(kind: Atom, key: string): Step {
     switch (kind.name) {
       case 'lifespan': {
         const tx = this.txs.get(key);
@@ -817,13 +816,13 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     }
   }
 
-  private async onJobMessage(tag: unknown, jobId: Ref, value: unknown): Promise<void> {
+  private onJobMessage(tag: unknown, jobId: Ref, value: unknown): Step {
     const key = refKey(jobId);
     const tx = this.jobIndex.get(key);
     const j = tx?.jobs.get(key);
     if (tx === undefined || j === undefined) return;
     if (tag === A_JOB_INTERIM) {
-      if (!j.done) await this.invoke(this.impl.handleJobInterim?.(tx.id, j.id, value as SagaType<T, 'jobInterim'>, this.state, this));
+      if (!j.done) return this.invoke(this.impl.handleJobInterim?.(tx.id, j.id, value as SagaType<T, 'jobInterim'>, this.state, this));
       return;
     }
     if (tag === A_JOB_RESULT) {
@@ -832,9 +831,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
       this.clear(j.timer);
       j.timer = undefined;
       if (!tx.twoPC) this.dropJob(tx, j);
-      await this.invoke(this.impl.handleJobResult?.(tx.id, j.id, value as SagaType<T, 'jobResult'>, this.state, this));
-      this.maybeFinished(tx);
-      return;
+      return then(this.invoke(this.impl.handleJobResult?.(tx.id, j.id, value as SagaType<T, 'jobResult'>, this.state, this)), () => this.maybeFinished(tx));
     }
     // A vote.
     if (tx.phase !== 'preparing' || j.votedYes) return;
@@ -850,37 +847,44 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
    * Cancels `tx` here and sends the cancel to every participant but
    * `source`; `handleTxCancel` runs last.
    */
-  private async cancelTx(tx: Tx, reason: unknown, source: Source): Promise<void> {
+  private cancelTx(tx: Tx, reason: unknown, source: Source): Step {
     if (this.txs.get(tx.key) !== tx) return;
     this.removeTx(tx);
     if (tx.parent !== undefined && source !== 'parent') this.process.send(tx.parent.pid, sagaMessage(A_CANCEL, this.self, tx.id, tx.parentNext, reason));
     for (const n of tx.nexts.values()) if (n !== source) this.sendTo(n.peer, n.dest, sagaMessage(A_CANCEL, this.self, tx.id, n.id, reason));
     for (const j of tx.jobs.values()) if (j !== source) this.process.send(j.pid, tuple(A_JOB_CANCEL, j.id, reason));
     if (tx.journaled) this.record({ type: 'end', tx: tx.id }, false);
-    await this.invoke(this.impl.handleTxCancel(tx.id, reason, this.state, this));
+    return this.invoke(this.impl.handleTxCancel(tx.id, reason, this.state, this));
   }
 
-  private async onDone(tx: Tx, result: unknown): Promise<void> {
+  private onDone(tx: Tx, result: unknown): Step {
     tx.doneDelivered = true;
-    await this.invoke(this.impl.handleTxDone?.(tx.id, result as SagaType<T, 'result'>, this.state, this));
-    if (this.txs.get(tx.key) !== tx) return;
-    if (!tx.twoPC) return this.maybeFinished(tx);
-    if (tx.phase !== 'active') return;
-    tx.final = result;
-    return this.startPrepare(tx, this.prepareTimeout);
+    return then(this.invoke(this.impl.handleTxDone?.(tx.id, result as SagaType<T, 'result'>, this.state, this)), () => {
+      if (this.txs.get(tx.key) !== tx) return;
+      if (!tx.twoPC) return this.maybeFinished(tx);
+      if (tx.phase !== 'active') return;
+      tx.final = result;
+      return this.startPrepare(tx, this.prepareTimeout);
+    });
   }
 
   /** Asks every participant below this saga to prepare, and votes itself. */
-  private async startPrepare(tx: Tx, timeout: number): Promise<void> {
+  private startPrepare(tx: Tx, timeout: number): Step {
     tx.phase = 'preparing';
     const h = this.impl.handleTxPrepare;
-    if (h !== undefined) {
-      const r = h.call(this.impl, tx.id, this.state, this);
-      const v = isThenable(r) ? await r : r;
+    if (h === undefined) return this.askParticipants(tx, timeout);
+    const r = h.call(this.impl, tx.id, this.state, this);
+    const voted = (v: VoteResult<unknown>): Step => {
       this.state = v.state;
       if (this.txs.get(tx.key) !== tx || tx.phase !== 'preparing') return;
       if (!v.yes) return this.cancelTx(tx, v.reason, 'self');
-    }
+      return this.askParticipants(tx, timeout);
+    };
+    return isThenable(r) ? r.then(voted) : voted(r);
+  }
+
+  /** This saga votes yes itself: ask its next sagas and workers. */
+  private askParticipants(tx: Tx, timeout: number): Step {
     for (const n of tx.nexts.values()) {
       if (!n.done) return this.cancelTx(tx, SagaReason.notReady, 'self');
     }
@@ -895,7 +899,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     return this.maybeVoted(tx);
   }
 
-  private async maybeVoted(tx: Tx): Promise<void> {
+  private maybeVoted(tx: Tx): Step {
     if (tx.phase !== 'preparing') return;
     for (const n of tx.nexts.values()) if (!n.votedYes) return;
     for (const j of tx.jobs.values()) if (!j.votedYes) return;
@@ -907,7 +911,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
       // The origin: every vote is yes. Record the decision before anyone hears of it.
       if (children.length === 0) return this.commit(tx, tx.final);
       tx.journaled = this.journal !== undefined;
-      this.record({ type: 'decision', tx: tx.id, final: tx.final, children }, true, async (err) => {
+      return this.record({ type: 'decision', tx: tx.id, final: tx.final, children }, true, (err) => {
         if (this.txs.get(tx.key) !== tx) return;
         if (err !== undefined) {
           tx.phase = 'preparing';
@@ -916,15 +920,14 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
         this.trace?.('decision_recorded', tx.id);
         return this.commit(tx, tx.final);
       });
-      return;
     }
     // A participant: record the yes, then send it.
     tx.journaled = this.journal !== undefined;
     const parent = tx.parent;
-    this.record(
+    return this.record(
       { type: 'prepared', tx: tx.id, parentPid: parent.pid, parentName: parent.name, parentNext: tx.parentNext as Ref, children },
       true,
-      async (err) => {
+      (err) => {
         if (this.txs.get(tx.key) !== tx || tx.phase !== 'deciding') return;
         if (err !== undefined) {
           tx.phase = 'preparing';
@@ -943,7 +946,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
   }
 
   /** The decision is commit: pass it down, run the commit callbacks, wait for the acks. */
-  private async commit(tx: Tx, final: unknown): Promise<void> {
+  private commit(tx: Tx, final: unknown): Step {
     tx.phase = 'committing';
     tx.final = final;
     this.clear(tx.lifespanTimer);
@@ -956,11 +959,10 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
       this.process.send(j.pid, tuple(A_JOB_COMMIT, j.id, final));
     }
     if (tx.nexts.size > 0) this.ensureRetry();
-    await this.invoke(this.impl.handleTxCommit?.(tx.id, final, this.state, this));
-    return this.maybeCommitted(tx);
+    return then(this.invoke(this.impl.handleTxCommit?.(tx.id, final, this.state, this)), () => this.maybeCommitted(tx));
   }
 
-  private async maybeCommitted(tx: Tx): Promise<void> {
+  private maybeCommitted(tx: Tx): Step {
     if (this.txs.get(tx.key) !== tx || tx.phase !== 'committing') return;
     for (const n of tx.nexts.values()) if (!n.acked) return;
     this.removeTx(tx);
@@ -972,7 +974,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     const ack = sagaMessage(A_ACK, this.self, tx.id, tx.parentNext);
     // The end is durable before the ack: once acked, the parent may forget the decision.
     if (!tx.journaled) return this.process.send(parent.pid, ack);
-    this.record({ type: 'end', tx: tx.id }, true, async () => {
+    return this.record({ type: 'end', tx: tx.id }, true, () => {
       this.trace?.('ack', tx.id);
       this.process.send(durable(parent), ack);
     });
@@ -1070,29 +1072,39 @@ class SagaServer<S, T extends SagaTypes, A, P extends Protocol> implements Serve
     return r.next === undefined ? noreply(saga) : noreply(saga, r.next);
   }
 
-  async handleInfo(message: unknown, saga: SagaProcess<T>): Promise<NoReplyResult<SagaProcess<T>>> {
-    if (await saga.handle(message)) {
-      const s = saga.takeStop();
-      return s === undefined ? noreply(saga) : stop(s.reason, saga);
-    }
+  private afterSaga(saga: SagaProcess<T>): NoReplyResult<SagaProcess<T>> {
+    const s = saga.takeStop();
+    return s === undefined ? noreply(saga) : stop(s.reason, saga);
+  }
+
+  handleInfo(message: unknown, saga: SagaProcess<T>): MaybePromise<NoReplyResult<SagaProcess<T>>> {
+    const r = saga.handle(message);
+    if (r === undefined) return this.afterSaga(saga);
+    if (r !== false) return r.then(() => this.afterSaga(saga));
     const h = this.impl.handleInfo;
     if (h === undefined) {
       saga.process.node.log('warning', `saga ${saga.process.self.describe()} received an unexpected message: ${formatReason(message)}`);
       return noreply(saga);
     }
-    return this.lift(saga, await h.call(this.impl, message, saga.state as S, saga));
+    const u = h.call(this.impl, message, saga.state as S, saga);
+    return isThenable(u) ? u.then((x) => this.lift(saga, x)) : this.lift(saga, u);
   }
 
-  async handleCast(message: CastOf<P>, saga: SagaProcess<T>): Promise<NoReplyResult<SagaProcess<T>>> {
+  handleCast(message: CastOf<P>, saga: SagaProcess<T>): MaybePromise<NoReplyResult<SagaProcess<T>>> {
     const h = this.impl.handleCast;
     if (h === undefined) throw new TypeError(`saga ${String(saga.process.self)} has no handleCast for ${formatReason(message)}`);
-    return this.lift(saga, await h.call(this.impl, message, saga.state as S, saga));
+    const u = h.call(this.impl, message, saga.state as S, saga);
+    return isThenable(u) ? u.then((x) => this.lift(saga, x)) : this.lift(saga, u);
   }
 
-  async handleCall(request: RequestOf<P>, from: From<ReplyOf<P>>, saga: SagaProcess<T>): Promise<CallResult<ReplyOf<P>, SagaProcess<T>>> {
+  handleCall(request: RequestOf<P>, from: From<ReplyOf<P>>, saga: SagaProcess<T>): MaybePromise<CallResult<ReplyOf<P>, SagaProcess<T>>> {
     const h = this.impl.handleCall;
     if (h === undefined) throw new TypeError(`saga ${String(saga.process.self)} has no handleCall for ${formatReason(request)}`);
-    const r = await h.call(this.impl, request, from, saga.state as S, saga);
+    const u = h.call(this.impl, request, from, saga.state as S, saga);
+    return isThenable(u) ? u.then((x) => this.liftCall(saga, x)) : this.liftCall(saga, u);
+  }
+
+  private liftCall(saga: SagaProcess<T>, r: CallResult<ReplyOf<P>, S>): CallResult<ReplyOf<P>, SagaProcess<T>> {
     if (r.type === 'reply') {
       saga.state = r.state;
       const pending = saga.takeStop();
@@ -1107,7 +1119,7 @@ class SagaServer<S, T extends SagaTypes, A, P extends Protocol> implements Serve
   }
 
   /** A `continue` from `init` (sagas have no handleContinue of their own) goes to `handleInfo`. */
-  handleContinue(arg: unknown, saga: SagaProcess<T>): Promise<NoReplyResult<SagaProcess<T>>> {
+  handleContinue(arg: unknown, saga: SagaProcess<T>): MaybePromise<NoReplyResult<SagaProcess<T>>> {
     return this.handleInfo(arg, saga);
   }
 
