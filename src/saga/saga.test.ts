@@ -10,8 +10,13 @@ import { Tuple, tuple } from '../terms/tuple.js';
 import { Ref } from '../terms/identifiers.js';
 import { Probe, quietLogger } from '../../test/support.js';
 import { has, type SagaEvent, testSaga, type TestSagaConfig, type Hop, until } from '../../test/saga-support.js';
-import { startSaga } from './saga.js';
+import { type SagaProcess, startSaga } from './saga.js';
+import { getServerState } from '../server/server.js';
 import { MemoryJournal } from './journal.js';
+import { FileJournal } from './file-journal.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TxOptions } from './types.js';
 import type { Address } from '../core/protocol.js';
 
@@ -78,6 +83,43 @@ test('trapCancel: the DOWN of a next saga goes to handleNextCancel, which re-rou
   assert.equal(has(ev, 'done', 't1')?.detail, 't1>t4>t3');
   assert.ok(has(ev, 'done', 't1')!.tx.equals(tx));
   assert.equal(has(ev, 'cancel', 't1'), undefined);
+});
+
+test('trapCancel: a hop timeout goes to handleNextCancel (the slow saga is cancelled with timeout) and the saga re-routes', async () => {
+  const { node, probe, start } = await setup([{ name: 'q1', trapCancel: true, nextTimeout: 100, reroute: ['q3'] }, { name: 'q2', silent: true }, { name: 'q3' }]);
+  await using _ = node;
+  await start('q1', ['q2']);
+  const ev = await until(probe, (es) => has(es, 'done', 'q1') !== undefined && has(es, 'cancel', 'q2') !== undefined);
+  assert.deepEqual(has(ev, 'next_cancel', 'q1')?.detail, atom('timeout'));
+  assert.deepEqual(has(ev, 'cancel', 'q2')?.detail, atom('timeout'));
+  assert.equal(has(ev, 'done', 'q1')?.detail, 'q1>q3');
+});
+
+test('a journal given as a path is a file journal: a 2PC leaves it with nothing open', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'saga-path-'));
+  try {
+    const log = quietLogger();
+    const node = new Node({ name: 'path@127.0.0.1', logger: log.log });
+    const probe = new Probe(node);
+    await startSaga(node, testSaga({ name: 'fp1', probe: probe.pid }), undefined, { name: 'fp1', journal: join(dir, 'fp1.journal') });
+    await startSaga(node, testSaga({ name: 'fp2', probe: probe.pid }), undefined, { name: 'fp2', journal: join(dir, 'fp2.journal') });
+    await node.call('fp1', tuple(atom('start'), { route: ['fp2'], payload: 'p' }, { twoPhaseCommit: true }));
+    await until(probe, (es) => has(es, 'commit', 'fp1') !== undefined && has(es, 'commit', 'fp2') !== undefined);
+    // The origin forgets the transaction once fp2's ack is in.
+    for (;;) {
+      const origin = (await getServerState(node, 'fp1')) as SagaProcess;
+      if (origin.transactions().length === 0) break;
+    }
+    await node.stop();
+    for (const f of ['fp1', 'fp2']) {
+      const j = await FileJournal.open(join(dir, `${f}.journal`));
+      assert.ok(j.replay.records >= 2, `${f}: ${j.replay.records} records`);
+      assert.equal(j.open, 0);
+      await j.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('without trapCancel the DOWN of a next saga cancels the transaction with the exit reason', async () => {

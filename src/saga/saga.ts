@@ -55,6 +55,7 @@ import {
   stop,
 } from '../server/server.js';
 import type { JournalChild, JournalRecord, SagaJournal } from './journal.js';
+import { FileJournal } from './file-journal.js';
 import {
   A_ACK,
   A_CANCEL,
@@ -140,7 +141,10 @@ export interface SagaBehavior<S, T extends SagaTypes = SagaTypes, A = undefined,
 }
 
 /** Options of {@link startSaga}. */
-export interface StartSagaOptions extends StartOptions, SagaOptions {}
+export interface StartSagaOptions extends StartOptions, Omit<SagaOptions, 'journal'> {
+  /** A journal, or the path of a file journal (opened here, closed when the saga exits). */
+  readonly journal?: SagaJournal | string;
+}
 
 const A_DOWN = atom('DOWN');
 const A_TIMER = atom('$saga_timer');
@@ -1132,17 +1136,25 @@ class SagaServer<S, T extends SagaTypes, A, P extends Protocol> implements Serve
  * Starts a saga and waits for its `init`. Options are the Server's (`name`
  * matters: a saga that takes part in durable two-phase commits must be
  * registered, so that its peers find it again after a restart) and the
- * saga's: `maxTransactions`, `journal`, `retryInterval`, `prepareTimeout`.
- * With a journal, transactions left open by a crash are resolved after
- * `init`.
+ * saga's: `maxTransactions`, `journal` (a {@link SagaJournal} or a file
+ * path for a {@link FileJournal}), `retryInterval`, `prepareTimeout`,
+ * `trace`. With a journal, transactions left open by a crash are resolved
+ * after `init`.
+ *
+ * @example
+ * ```ts
+ * await startSaga(node, bank, undefined, { name: 'bank', journal: '/var/lib/app/bank.journal' });
+ * ```
  */
-export function startSaga<S, T extends SagaTypes, A, P extends Protocol = Protocol>(
+export async function startSaga<S, T extends SagaTypes, A, P extends Protocol = Protocol>(
   starter: Node | Process,
   behavior: SagaBehavior<S, T, A, P>,
   args: A,
   options: StartSagaOptions = {},
 ): Promise<StartedServer<P>> {
-  const { maxTransactions, journal, retryInterval, prepareTimeout, trace, ...serverOptions } = options;
+  const { maxTransactions, journal: journalOption, retryInterval, prepareTimeout, trace, ...serverOptions } = options;
+  const opened = typeof journalOption === 'string' ? await FileJournal.open(journalOption) : undefined;
+  const journal = opened ?? (journalOption as SagaJournal | undefined);
   const sagaOptions: SagaOptions = {
     ...(maxTransactions === undefined ? {} : { maxTransactions }),
     ...(journal === undefined ? {} : { journal }),
@@ -1150,5 +1162,15 @@ export function startSaga<S, T extends SagaTypes, A, P extends Protocol = Protoc
     ...(prepareTimeout === undefined ? {} : { prepareTimeout }),
     ...(trace === undefined ? {} : { trace }),
   };
-  return startServer<P, SagaProcess<T>, A>(starter, new SagaServer<S, T, A, P>(behavior, sagaOptions), args, serverOptions);
+  try {
+    const started = await startServer<P, SagaProcess<T>, A>(starter, new SagaServer<S, T, A, P>(behavior, sagaOptions), args, serverOptions);
+    if (opened !== undefined) {
+      const node = 'self' in starter ? starter.node : starter;
+      void node.waitExit(started.pid).then(() => opened.close());
+    }
+    return started;
+  } catch (err) {
+    await opened?.close();
+    throw err;
+  }
 }
