@@ -8,7 +8,7 @@ import { Node } from '../core/node.js';
 import { atom } from '../terms/atom.js';
 import { Tuple, tuple } from '../terms/tuple.js';
 import { Ref } from '../terms/identifiers.js';
-import { Probe, quietLogger } from '../../test/support.js';
+import { eventually, Probe, quietLogger } from '../../test/support.js';
 import { has, type SagaEvent, testSaga, type TestSagaConfig, type Hop, until } from '../../test/saga-support.js';
 import { type SagaProcess, startSaga } from './saga.js';
 import { getServerState } from '../server/server.js';
@@ -258,6 +258,23 @@ test('two-phase commit: a vote that does not come in time is a no (timeout)', as
   const ev = await until(probe, (es) => has(es, 'cancel', 'v1') !== undefined && has(es, 'cancel', 'v2') !== undefined);
   assert.deepEqual(has(ev, 'cancel', 'v1')?.detail, atom('timeout'));
   assert.deepEqual(has(ev, 'cancel', 'v2')?.detail, atom('timeout'));
+});
+
+test('nothing is left behind: after many transactions (committed, cancelled, plain) no transaction, monitor, worker or timer remains', async () => {
+  const { node, probe, start } = await setup([{ name: 'z1', job: true }, { name: 'z2', job: true }, { name: 'z3', job: true, refuse: 'sometimes' }], { journal: true });
+  await using _ = node;
+  const before = node.processes().length;
+  for (let i = 0; i < 60; i++) await start('z1', i % 3 === 2 ? ['z2'] : ['z2', 'z3'], { twoPhaseCommit: i % 2 === 0 });
+  // 60 transactions: each ends with done (plain), commit or cancel at z1.
+  await until(probe, (es) => es.filter((e) => e.saga === 'z1' && (e.event === 'cancel' || e.event === 'commit' || (e.event === 'done' && !es.some((x) => x.tx.equals(e.tx) && x.event === 'prepare')))).length >= 60);
+  for (const name of ['z1', 'z2', 'z3']) {
+    for (;;) {
+      const saga = (await getServerState(node, name)) as SagaProcess;
+      if (saga.transactions().length === 0 && saga.process.info().monitors.length === 0) break;
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+  await eventually(() => node.processes().length === before, 10_000, 'every worker gone');
 });
 
 test('bad input: malformed saga messages and unknown transactions do not take the saga down', async () => {
