@@ -147,13 +147,15 @@ export interface StartSagaOptions extends StartOptions, Omit<SagaOptions, 'journ
 }
 
 const A_DOWN = atom('DOWN');
-const A_TIMER = atom('$saga_timer');
-const A_SYNCED = atom('$saga_synced');
-const A_START = atom('$saga_start');
-const A_DONE = atom('$saga_done');
-const A_CANCEL_SELF = atom('$saga_cancel_self');
-const A_DOWN_LATER = atom('$saga_down');
-const A_RECOVER = atom('$saga_recover');
+/** The saga's messages to itself: `{'$saga_self', Token, Kind, A, B}`; only its own token is accepted. */
+const A_SELF = atom('$saga_self');
+const A_TIMER = atom('timer');
+const A_SYNCED = atom('synced');
+const A_START = atom('start');
+const A_DONE = atom('done');
+const A_CANCEL_SELF = atom('cancel');
+const A_DOWN_LATER = atom('down');
+const A_RECOVER = atom('recover');
 const MAX_TIMER = 2_147_483_647;
 const DEFAULT_LIFESPAN = 60_000;
 const DEFAULT_HOP_LIMIT = 65_535;
@@ -264,6 +266,8 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
   private retryTimer: NodeJS.Timeout | undefined;
   private stopRequest: { reason: ExitReason } | undefined;
   private readonly self: Tuple;
+  /** Makes the saga's messages to itself unforgeable. */
+  private readonly token: Ref;
   private readonly maxTransactions: number;
   private readonly retryInterval: number;
   private readonly prepareTimeout: number;
@@ -279,6 +283,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
   ) {
     this.process = proc;
     this.self = tuple(proc.self, proc.registeredName);
+    this.token = proc.makeRef();
     this.maxTransactions = options.maxTransactions ?? 0;
     this.retryInterval = options.retryInterval ?? 1000;
     this.prepareTimeout = options.prepareTimeout ?? 5000;
@@ -306,7 +311,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     const id = this.process.makeRef();
     const tx = new Tx(id, undefined, undefined, options.twoPhaseCommit === true, hopLimit, 0, Date.now() + lifespan);
     this.addTx(tx);
-    this.process.send(this.process.self, tuple(A_START, id, value));
+    this.toSelf(A_START, id, value);
     return id;
   }
 
@@ -344,7 +349,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     this.nextIndex.set(rec.key, tx);
     rec.mon = proc.monitor(dest);
     this.monIndex.set(refKey(rec.mon), { tx, what: rec });
-    if (options.timeout !== undefined && options.timeout < remaining) rec.timer = this.arm(options.timeout, tuple(A_TIMER, atom('next'), rec.key));
+    if (options.timeout !== undefined && options.timeout < remaining) rec.timer = this.arm(options.timeout, this.internal(A_TIMER, atom('next'), rec.key));
     proc.send(dest, sagaMessage(A_NEXT, this.self, id, tx.id, options.value, opts));
     return id;
   }
@@ -370,7 +375,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     rec.mon = proc.monitor(pid);
     this.monIndex.set(refKey(rec.mon), { tx, what: rec });
     const timeout = Math.min(options.timeout ?? Infinity, remaining);
-    if (timeout !== Infinity) rec.timer = this.arm(timeout, tuple(A_TIMER, atom('job'), rec.key));
+    if (timeout !== Infinity) rec.timer = this.arm(timeout, this.internal(A_TIMER, atom('job'), rec.key));
     return id;
   }
 
@@ -384,7 +389,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     if (tx.resultSent) throw new SagaError('result_already_sent', `transaction ${String(txId)}: result already sent`);
     tx.resultSent = true;
     if (tx.parent === undefined) {
-      this.process.send(this.process.self, tuple(A_DONE, tx.id, result));
+      this.toSelf(A_DONE, tx.id, result);
       return;
     }
     this.process.send(tx.parent.pid, sagaMessage(A_RESULT, this.self, tx.id, tx.parentNext, result));
@@ -407,7 +412,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
   cancelTransaction(txId: TxId, reason: unknown): void {
     const tx = this.txs.get(refKey(txId));
     if (tx === undefined || tx.phase === 'prepared' || tx.phase === 'committing' || tx.phase === 'deciding') return;
-    this.process.send(this.process.self, tuple(A_CANCEL_SELF, tx.id, reason));
+    this.toSelf(A_CANCEL_SELF, tx.id, reason);
   }
 
   /** Cancels one job: its worker runs `handleJobCancel` and exits. */
@@ -446,7 +451,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
   private remaining(tx: Tx): number {
     const remaining = tx.deadline - Date.now();
     if (remaining <= 0) {
-      this.process.send(this.process.self, tuple(A_CANCEL_SELF, tx.id, SagaReason.lifespan));
+      this.toSelf(A_CANCEL_SELF, tx.id, SagaReason.lifespan);
       throw new SagaError('lifespan', `transaction ${String(tx.id)}: lifespan is over`);
     }
     return remaining;
@@ -454,7 +459,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
 
   private addTx(tx: Tx): void {
     this.txs.set(tx.key, tx);
-    if (tx.deadline !== Infinity) tx.lifespanTimer = this.arm(tx.deadline - Date.now(), tuple(A_TIMER, atom('lifespan'), tx.key));
+    if (tx.deadline !== Infinity) tx.lifespanTimer = this.arm(tx.deadline - Date.now(), this.internal(A_TIMER, atom('lifespan'), tx.key));
   }
 
   /** A timer that delivers `msg` to this saga after `ms` (beyond setTimeout's 2^31-1 ms limit too). */
@@ -557,10 +562,9 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     }
     const seq = ++this.continuationSeq;
     this.continuations.set(seq, after);
-    const proc = this.process;
     p.then(
-      () => proc.send(proc.self, tuple(A_SYNCED, seq, undefined)),
-      (err: unknown) => proc.send(proc.self, tuple(A_SYNCED, seq, err instanceof Error ? err.message : formatReason(err))),
+      () => this.toSelf(A_SYNCED, seq, undefined),
+      (err: unknown) => this.toSelf(A_SYNCED, seq, err instanceof Error ? err.message : formatReason(err)),
     );
   }
 
@@ -572,10 +576,9 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
 
   private ensureRetry(): void {
     if (this.retryTimer !== undefined) return;
-    const proc = this.process;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      proc.send(proc.self, tuple(A_TIMER, atom('retry'), ''));
+      this.toSelf(A_TIMER, atom('retry'), '');
     }, this.retryInterval);
   }
 
@@ -596,40 +599,58 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
       if (!this.monIndex.has(refKey(e[1]))) return false;
       // The runtime delivers DOWN ahead of ordinary messages; a result sent just before the exit
       // must still count, so the DOWN goes to the back of the mailbox first (Erlang's signal order).
-      this.process.send(this.process.self, tuple(A_DOWN_LATER, e[1], e[4]));
+      this.toSelf(A_DOWN_LATER, e[1], e[4]);
       return;
-    }
-    if (tag === A_DOWN_LATER && e.length === 3 && e[1] instanceof Ref) {
-      const entry = this.monIndex.get(refKey(e[1]));
-      if (entry === undefined) return;
-      this.monIndex.delete(refKey(e[1]));
-      return this.onDown(entry, e[2]);
-    }
-    if (tag === A_TIMER && e.length === 3) return this.onTimer(e[1] as Atom, e[2] as string);
-    if (tag === A_SYNCED && e.length === 3) {
-      const k = this.continuations.get(e[1] as number);
-      if (k === undefined) return;
-      this.continuations.delete(e[1] as number);
-      return k(e[2]);
     }
     if ((tag === A_JOB_RESULT || tag === A_JOB_INTERIM || tag === A_JOB_VOTE) && e.length === 3 && e[1] instanceof Ref) return this.onJobMessage(tag, e[1], e[2]);
-    if (tag === A_START && e.length === 3 && e[1] instanceof Ref) {
-      const tx = this.txs.get(refKey(e[1]));
-      if (tx !== undefined) return this.invoke(this.impl.handleTxNew(tx.id, e[2] as SagaType<T, 'value'>, this.state, this));
-      return;
-    }
-    if (tag === A_DONE && e.length === 3 && e[1] instanceof Ref) {
-      const tx = this.txs.get(refKey(e[1]));
-      if (tx !== undefined) return this.onDone(tx, e[2]);
-      return;
-    }
-    if (tag === A_CANCEL_SELF && e.length === 3 && e[1] instanceof Ref) {
-      const tx = this.txs.get(refKey(e[1]));
-      if (tx !== undefined && (tx.phase === 'active' || tx.phase === 'preparing')) return this.cancelTx(tx, e[2], 'self');
-      return;
-    }
-    if (tag === A_RECOVER) return this.recover();
+    if (tag === A_SELF && e.length === 5 && e[1] === this.token) return this.onInternal(e[2], e[3], e[4]);
     return false;
+  }
+
+  private onInternal(kind: unknown, a: unknown, b: unknown): Step {
+    switch (kind) {
+      case A_DOWN_LATER: {
+        const entry = this.monIndex.get(refKey(a as Ref));
+        if (entry === undefined) return;
+        this.monIndex.delete(refKey(a as Ref));
+        return this.onDown(entry, b);
+      }
+      case A_TIMER:
+        return this.onTimer(a as Atom, b as string);
+      case A_SYNCED: {
+        const k = this.continuations.get(a as number);
+        if (k === undefined) return;
+        this.continuations.delete(a as number);
+        return k(b);
+      }
+      case A_START: {
+        const tx = this.txs.get(refKey(a as Ref));
+        if (tx !== undefined) return this.invoke(this.impl.handleTxNew(tx.id, b as SagaType<T, 'value'>, this.state, this));
+        return;
+      }
+      case A_DONE: {
+        const tx = this.txs.get(refKey(a as Ref));
+        if (tx !== undefined) return this.onDone(tx, b);
+        return;
+      }
+      case A_CANCEL_SELF: {
+        const tx = this.txs.get(refKey(a as Ref));
+        if (tx !== undefined && (tx.phase === 'active' || tx.phase === 'preparing')) return this.cancelTx(tx, b, 'self');
+        return;
+      }
+      case A_RECOVER:
+        return this.recover();
+    }
+  }
+
+  /** A message to itself, with the saga's token. */
+  private internal(kind: Atom, a: unknown, b: unknown): Tuple {
+    return tuple(A_SELF, this.token, kind, a, b);
+  }
+
+  /** @internal Sends a message to itself, with the saga's token. */
+  toSelf(kind: Atom, a: unknown, b: unknown): void {
+    this.process.send(this.process.self, tuple(A_SELF, this.token, kind, a, b));
   }
 
   /** @internal The stop a callback asked for, taken once. */
@@ -899,7 +920,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     this.trace?.('prepare', tx.id);
     for (const n of tx.nexts.values()) this.sendTo(n.peer, n.dest, sagaMessage(A_PREPARE, this.self, tx.id, n.id, Math.floor(wait)));
     for (const j of tx.jobs.values()) this.process.send(j.pid, tuple(A_JOB_PREPARE, j.id, Math.floor(wait)));
-    if (tx.nexts.size + tx.jobs.size > 0) tx.voteTimer = this.arm(wait, tuple(A_TIMER, atom('vote'), tx.key));
+    if (tx.nexts.size + tx.jobs.size > 0) tx.voteTimer = this.arm(wait, this.internal(A_TIMER, atom('vote'), tx.key));
     return this.maybeVoted(tx);
   }
 
@@ -1061,7 +1082,7 @@ class SagaServer<S, T extends SagaTypes, A, P extends Protocol> implements Serve
     const r = await this.impl.init(args, saga);
     if (r.type !== 'ok') return r;
     saga.state = r.state;
-    if (saga.journal !== undefined) ctx.send(ctx.self, tuple(A_RECOVER));
+    if (saga.journal !== undefined) saga.toSelf(A_RECOVER, undefined, undefined);
     return ok(saga, r.next);
   }
 
