@@ -113,6 +113,14 @@ describe('sagas on three Beamline nodes', () => {
     assert.ok(ev.every((e: SagaEvent) => !(e.event === 'cancel' && n.includes(e.saga))));
   });
 
+  it('hop and job timeouts across nodes: a silent remote hop times out, a remote job that hangs fails with timeout', async () => {
+    const { addrs, names: n } = await chain([{ nextTimeout: 150 }, { job: true, workerMode: 'hang', jobTimeout: 60 }, { silent: true }]);
+    await start(addrs[0]!, addrs.slice(1));
+    const ev = await until(probe, (es) => has(es, 'job_failed', n[1]!) !== undefined && n.every((s) => has(es, 'cancel', s) !== undefined));
+    assert.deepEqual(has(ev, 'job_failed', n[1]!)?.detail, atom('timeout'));
+    for (const s of n) assert.deepEqual(has(ev, 'cancel', s)?.detail, atom('timeout'));
+  });
+
   it('a loop across nodes is detected', async () => {
     const { addrs, names: n } = await chain([{}, {}, {}]);
     await start(addrs[0]!, [addrs[1]!, addrs[2]!, addrs[0]!]);

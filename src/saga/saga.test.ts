@@ -12,7 +12,7 @@ import { eventually, Probe, quietLogger } from '../../test/support.js';
 import { has, type SagaEvent, testSaga, type TestSagaConfig, type Hop, until } from '../../test/saga-support.js';
 import { type SagaProcess, startSaga } from './saga.js';
 import { getServerState } from '../server/server.js';
-import { MemoryJournal } from './journal.js';
+import { MemoryJournal, type SagaJournal } from './journal.js';
 import { FileJournal } from './file-journal.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -275,6 +275,26 @@ test('nothing is left behind: after many transactions (committed, cancelled, pla
     }
   }
   await eventually(() => node.processes().length === before, 10_000, 'every worker gone');
+});
+
+test('a journal that cannot record a yes vote turns it into a no: the transaction is cancelled with journal_error', async () => {
+  const log = quietLogger();
+  const node = new Node({ name: 'jfail@127.0.0.1', logger: log.log });
+  await using _ = node;
+  const probe = new Probe(node);
+  const failing: SagaJournal = {
+    load: async () => [],
+    append: async (r) => {
+      if (r.type === 'prepared') throw new Error('disk full');
+    },
+    close: async () => {},
+  };
+  await startSaga(node, testSaga({ name: 'f1', probe: probe.pid }), undefined, { name: 'f1', journal: new MemoryJournal() });
+  await startSaga(node, testSaga({ name: 'f2', probe: probe.pid }), undefined, { name: 'f2', journal: failing });
+  await node.call('f1', tuple(atom('start'), { route: ['f2'], payload: 'p' }, { twoPhaseCommit: true }));
+  const ev = await until(probe, (es) => has(es, 'cancel', 'f1') !== undefined && has(es, 'cancel', 'f2') !== undefined);
+  assert.deepEqual(has(ev, 'cancel', 'f1')?.detail, tuple(atom('journal_error'), 'disk full'));
+  assert.ok(ev.every((e) => e.event !== 'commit'));
 });
 
 test('bad input: malformed saga messages and unknown transactions do not take the saga down', async () => {
