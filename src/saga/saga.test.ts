@@ -277,6 +277,18 @@ test('nothing is left behind: after many transactions (committed, cancelled, pla
   await eventually(() => node.processes().length === before, 10_000, 'every worker gone');
 });
 
+test('workers exit with their saga', async () => {
+  const { node, probe, start } = await setup([{ name: 'g1', job: true, workerMode: 'hang' }]);
+  await using _ = node;
+  const before = node.processes().length;
+  await start('g1', []);
+  await start('g1', []);
+  await until(probe, (es) => es.filter((e) => e.event === 'new').length === 2);
+  await eventually(() => node.processes().length === before + 2, 10_000, 'two workers');
+  node.exit(node.whereis('g1')!, atom('kill'));
+  await eventually(() => node.processes().length === before - 1, 10_000, 'the saga and its workers gone');
+});
+
 test('a journal that cannot record a yes vote turns it into a no: the transaction is cancelled with journal_error', async () => {
   const log = quietLogger();
   const node = new Node({ name: 'jfail@127.0.0.1', logger: log.log });

@@ -65,6 +65,7 @@ export interface WorkerProcess<T extends SagaTypes> {
 }
 
 const A_DOWN = atom('DOWN');
+const A_SAGA_GONE = atom('$saga_gone');
 
 function isThenable<T>(v: MaybePromise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
@@ -108,7 +109,12 @@ export class WorkerProcessHandler<T extends SagaTypes, S> implements ProcessHand
       if (tag === A_JOB_PREPARE) return this.prepare();
     }
     if (message instanceof Tuple && message.elements[0] === A_DOWN && message.elements[1] === this.sagaMonitor) {
-      proc.stop(message.elements[4]);
+      // The runtime delivers DOWN ahead of messages already queued: take the saga's last words first.
+      proc.send(proc.self, tuple(A_SAGA_GONE, this.sagaMonitor, message.elements[4]));
+      return;
+    }
+    if (message instanceof Tuple && message.elements[0] === A_SAGA_GONE && message.elements[1] === this.sagaMonitor) {
+      proc.stop(message.elements[2]);
       return;
     }
     const h = this.impl.handleInfo;
