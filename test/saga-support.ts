@@ -7,8 +7,8 @@
 import { atom, type Atom } from '../src/terms/atom.js';
 import type { Pid, Ref } from '../src/terms/identifiers.js';
 import { Tuple, tuple } from '../src/terms/tuple.js';
-import type { Address } from '../src/core/protocol.js';
-import { noreply, stop } from '../src/server/server.js';
+import type { Address } from '../src/core/index.js';
+import { noreply, stop } from '../src/server/index.js';
 import type { SagaBehavior } from '../src/saga/saga.js';
 import { SagaError, voteNo, voteYes, type TxOptions } from '../src/saga/types.js';
 import type { WorkerBehavior } from '../src/saga/worker.js';

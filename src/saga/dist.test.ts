@@ -6,11 +6,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import type { Node } from '../core/node.js';
+import type { Address, Node } from '../core/index.js';
 import { atom } from '../terms/atom.js';
 import { Ref } from '../terms/identifiers.js';
 import { tuple } from '../terms/tuple.js';
-import type { Address } from '../core/protocol.js';
 import { startNode } from '../distribution/node-dist.js';
 import { Probe } from '../../test/support.js';
 import { has, type SagaEvent, testSaga, type TestSagaConfig, until } from '../../test/saga-support.js';

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
-import type { Node } from '../core/node.js';
+import type { Node } from '../core/index.js';
 import { atom } from '../terms/atom.js';
 import { Ref } from '../terms/identifiers.js';
 import { tuple } from '../terms/tuple.js';

@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Node } from '../core/node.js';
+import type { Node } from '../core/index.js';
 import { atom } from '../terms/atom.js';
 import { Ref } from '../terms/identifiers.js';
 import { tuple } from '../terms/tuple.js';

@@ -4,7 +4,7 @@
 // the same outcome, none in doubt.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Node } from '../core/node.js';
+import { Node } from '../core/index.js';
 import { atom } from '../terms/atom.js';
 import { Ref } from '../terms/identifiers.js';
 import { tuple } from '../terms/tuple.js';

@@ -4,21 +4,20 @@
 // result) and the two-phase commit (commit everywhere, refusal, vote timeout).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Node } from '../core/node.js';
+import { type Address, Node } from '../core/index.js';
 import { atom } from '../terms/atom.js';
 import { Tuple, tuple } from '../terms/tuple.js';
 import { Ref } from '../terms/identifiers.js';
 import { eventually, Probe, quietLogger } from '../../test/support.js';
 import { has, type SagaEvent, testSaga, type TestSagaConfig, type Hop, until } from '../../test/saga-support.js';
 import { type SagaProcess, startSaga } from './saga.js';
-import { getServerState } from '../server/server.js';
+import { getServerState } from '../server/index.js';
 import { MemoryJournal, type SagaJournal } from './journal.js';
 import { FileJournal } from './file-journal.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TxOptions } from './types.js';
-import type { Address } from '../core/protocol.js';
 
 async function setup(configs: Omit<TestSagaConfig, 'probe'>[], options: { maxTransactions?: number; journal?: boolean } = {}) {
   const log = quietLogger();

@@ -38,10 +38,20 @@
 import { Atom, atom } from '../terms/atom.js';
 import { Pid, Ref } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
-import type { Node } from '../core/node.js';
-import type { From, Process } from '../core/process.js';
-import { type Address, type CastOf, type Protocol, type ReplyOf, type RequestOf, ServerRef } from '../core/protocol.js';
-import { type ExitReason, formatReason, normal } from '../core/reasons.js';
+import {
+  type Address,
+  type CastOf,
+  type ExitReason,
+  type From,
+  formatReason,
+  type Node,
+  normal,
+  type Process,
+  type Protocol,
+  type ReplyOf,
+  type RequestOf,
+  ServerRef,
+} from '../core/index.js';
 import {
   type CallResult,
   type InitResult,
@@ -53,7 +63,7 @@ import {
   type StartedServer,
   startServer,
   stop,
-} from '../server/server.js';
+} from '../server/index.js';
 import type { JournalChild, JournalRecord, SagaJournal } from './journal.js';
 import { FileJournal } from './file-journal.js';
 import {

@@ -5,8 +5,7 @@
  */
 import { atom } from '../terms/atom.js';
 import type { Ref } from '../terms/identifiers.js';
-import { BeamlineError } from '../core/errors.js';
-import type { Address, Protocol, ServerRef } from '../core/protocol.js';
+import { type Address, BeamlineError, type Protocol, type ServerRef } from '../core/index.js';
 import type { SagaJournal } from './journal.js';
 
 /**

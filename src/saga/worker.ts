@@ -21,9 +21,8 @@
 import { atom } from '../terms/atom.js';
 import type { Pid, Ref } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
-import type { Process, ProcessHandler } from '../core/process.js';
-import { formatReason } from '../core/reasons.js';
-import type { NoReplyResult } from '../server/server.js';
+import { formatReason, type Process, type ProcessHandler } from '../core/index.js';
+import type { NoReplyResult } from '../server/index.js';
 import { A_JOB_CANCEL, A_JOB_COMMIT, A_JOB_INTERIM, A_JOB_PREPARE, A_JOB_RESULT, A_JOB_VOTE, A_NO, A_YES } from './protocol.js';
 import { type JobId, SagaError, SagaReason, type SagaType, type SagaTypes, type TxId, type VoteResult } from './types.js';
 
