@@ -43,6 +43,8 @@ export interface TestSagaConfig {
   readonly slowPrepareMs?: number;
   /** Never send a result (the hop times out upstream). */
   readonly silent?: boolean;
+  /** Cancel the job right after starting it, with this reason. */
+  readonly cancelJob?: string;
 }
 
 export type TestTypes = {
@@ -143,7 +145,11 @@ export function testSaga(config: TestSagaConfig): SagaBehavior<State, TestTypes,
       }
       if (config.job === true) {
         p.waiting++;
-        saga.startJob(tx, { value: config.name, ...(config.jobTimeout === undefined ? {} : { timeout: config.jobTimeout }) });
+        const job = saga.startJob(tx, { value: config.name, ...(config.jobTimeout === undefined ? {} : { timeout: config.jobTimeout }) });
+        if (config.cancelJob !== undefined) {
+          saga.cancelJob(tx, job, config.cancelJob);
+          p.waiting--;
+        }
       }
       if (config.cancelOnNew !== undefined) {
         saga.cancelTransaction(tx, config.cancelOnNew);

@@ -276,6 +276,17 @@ test('nothing is left behind: after many transactions (committed, cancelled, pla
   await eventually(() => node.processes().length === before, 10_000, 'every worker gone');
 });
 
+test('cancelJob: the worker runs handleJobCancel with the reason and exits; the transaction goes on', async () => {
+  const { node, probe, start } = await setup([{ name: 'cj', job: true, workerMode: 'hang', cancelJob: 'not_needed' }]);
+  await using _ = node;
+  const before = node.processes().length;
+  await start('cj', []);
+  const ev = await until(probe, (es) => has(es, 'job_cancel', 'cj') !== undefined && has(es, 'done', 'cj') !== undefined);
+  assert.equal(has(ev, 'job_cancel', 'cj')?.detail, 'not_needed');
+  assert.equal(has(ev, 'job_failed', 'cj'), undefined);
+  await eventually(() => node.processes().length === before, 10_000, 'the worker gone');
+});
+
 test('workers exit with their saga', async () => {
   const { node, probe, start } = await setup([{ name: 'g1', job: true, workerMode: 'hang' }]);
   await using _ = node;
