@@ -12,3 +12,4 @@ export * from './web/index.js';
 export * from './tcp/index.js';
 export * from './udp/index.js';
 export * from './distribution/index.js';
+export * from './raft/index.js';

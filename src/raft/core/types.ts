@@ -14,10 +14,15 @@ export interface ClusterConfig {
   readonly learners: readonly PeerId[];
 }
 
-/** A client's request id: entries with the same `(client, seq)` are applied once. */
+/**
+ * A client's request id: entries with the same `(client, seq)` are applied
+ * once. `ack` is the lowest seq the client still waits for (default `seq`):
+ * the state machine may forget results below it.
+ */
 export interface RequestId {
   readonly client: string;
   readonly seq: number;
+  readonly ack?: number;
 }
 
 /** One log entry. `noop` is a new leader's first entry; `config` carries a membership change. */
