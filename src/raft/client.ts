@@ -74,11 +74,16 @@ export class RaftClient<V, Q = never, R = never> {
 
   /** Appends `value` under `key`; resolves with its serial (log index) once committed and applied on the leader. */
   async append(key: string, value: V, options: RaftCallOptions = {}): Promise<number> {
+    return (await this.appendResult(key, value, options)).serial;
+  }
+
+  /** Like {@link append}, also resolving with what `handleApply` returned through `applied(state, result)` (else null). */
+  async appendResult<T = unknown>(key: string, value: V, options: RaftCallOptions = {}): Promise<{ readonly serial: number; readonly result: T }> {
     const seq = ++this.seq;
     this.inflight.add(seq);
     try {
       const r = await this.request((timeout) => ({ op: 'append', key, value, client: this.id, seq, timeout, ack: Math.min(...this.inflight) }), options);
-      return r.serial;
+      return { serial: r.serial, result: r.value as T };
     } finally {
       this.inflight.delete(seq);
     }

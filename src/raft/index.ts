@@ -5,7 +5,7 @@
  * exported for custom drivers.
  * @module
  */
-export { startRaft, type RaftBehavior, type RaftInit, type RaftQuorum, type RaftStartOptions, type RaftStatusReply, type RaftProtocol } from './server.js';
+export { Applied, applied, startRaft, type RaftBehavior, type RaftInit, type RaftQuorum, type RaftStartOptions, type RaftStatusReply, type RaftProtocol } from './server.js';
 export { RaftClient, RaftRequestError, RaftTimeoutError, type RaftCallOptions, type RaftCaller } from './client.js';
 export type { RaftPeer, RaftCommand, RaftSnapshotData, RaftFailure, RaftReply, RaftRequest } from './wire.js';
 export { RaftCore, type RaftOptions, type RaftStatus, type ProposeResult, type ProposeRefusal } from './core/raft.js';

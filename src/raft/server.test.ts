@@ -14,7 +14,7 @@ import { atom } from '../terms/atom.js';
 import { tuple } from '../terms/tuple.js';
 import { eventually } from '../../test/support.js';
 import { RaftClient, RaftRequestError, RaftTimeoutError } from './client.js';
-import { type RaftBehavior, type RaftQuorum, startRaft } from './server.js';
+import { applied, type RaftBehavior, type RaftQuorum, startRaft } from './server.js';
 import type { RaftPeer } from './wire.js';
 
 const quiet = { logger: (): void => {}, shutdownTimeout: 200 };
@@ -32,6 +32,8 @@ function kvBehavior(events: Events): RaftBehavior<Kv, string, string, string | n
     handleApply: (key, value, serial, state) => {
       events.applied.push(serial);
       if (value === 'boom') throw new Error('bad value');
+      const cas = /^cas (\S*) (\S*)$/.exec(value);
+      if (cas !== null) return state.get(key) === cas[1] ? applied(new Map(state).set(key, cas[2]!), true) : applied(state, false);
       return new Map(state).set(key, value);
     },
     handleRead: (key, state) => state.get(key) ?? null,
@@ -100,6 +102,14 @@ describe('raft behavior on three nodes', () => {
     const li = peers.findIndex((p) => p.node === leader.node);
     await eventually(() => events[li]!.applied.includes(first.serial), 5000, 'first applied');
     assert.ok(events.every((e) => e.applied.filter((s) => s === first.serial).length <= 1));
+  });
+
+  test('appendResult hands back what handleApply returned (a compare-and-set)', async () => {
+    await client.append('c', 'one');
+    assert.deepEqual((await client.appendResult<boolean>('c', 'cas one two')).result, true);
+    assert.deepEqual((await client.appendResult<boolean>('c', 'cas one three')).result, false);
+    assert.equal(await client.read('c'), 'two');
+    assert.equal((await client.appendResult('c', 'plain')).result, null);
   });
 
   test('a handleApply that throws does not stop the peer', async () => {

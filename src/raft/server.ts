@@ -31,7 +31,7 @@ import { noreply, ok, reply, type ServerBehavior, startServer, type StartedServe
 import { ConfigError } from './core/config.js';
 import { RaftCore, type RaftOptions } from './core/raft.js';
 import type { ClusterConfig, Entry, Ready } from './core/types.js';
-import { Sessions } from './sessions.js';
+import { type SessionRecord, Sessions } from './sessions.js';
 import { FileStore, type StoreCodec } from './storage/file-store.js';
 import { MemoryStore } from './storage/memory-store.js';
 import { persistBatch, type RaftStore } from './storage/store.js';
@@ -46,6 +46,19 @@ export interface RaftQuorum {
   readonly learners: readonly RaftPeer[];
 }
 
+/** What `handleApply` returns when the append has a result for its caller (a compare-and-set's outcome, say). */
+export class Applied<S> {
+  constructor(
+    readonly state: S,
+    readonly result: unknown,
+  ) {}
+}
+
+/** The next state and a result for the appender: `return applied(next, swapped)`. */
+export function applied<S>(state: S, result: unknown): Applied<S> {
+  return new Applied(state, result);
+}
+
 /** What `init` returns: the state machine's initial state (before any entry is applied). */
 export interface RaftInit<S> {
   readonly state: S;
@@ -58,8 +71,12 @@ export interface RaftInit<S> {
  */
 export interface RaftBehavior<S, V, Q = never, R = never, A = undefined> {
   init(args: A): MaybePromise<RaftInit<S>>;
-  /** Applies a committed `append(key, value)` at `serial` (its log index); returns the next state. */
-  handleApply(key: string, value: V, serial: number, state: S): S;
+  /**
+   * Applies a committed `append(key, value)` at `serial` (its log index);
+   * returns the next state, or {@link applied}(state, result) to hand the
+   * appender a result (see `RaftClient.appendResult`).
+   */
+  handleApply(key: string, value: V, serial: number, state: S): S | Applied<S>;
   /** Answers a linearizable read: runs once the state reflects every write committed before the read began. */
   handleRead?(query: Q, state: S): R;
   /** An image of the state for log compaction (default: the state itself; it must be a term). */
@@ -122,7 +139,7 @@ interface Host<S, V, Q, R> {
   readonly tickMs: number;
   readonly snapshotEvery: number;
   state: S;
-  sessions: Sessions<number>;
+  sessions: Sessions<readonly [number, unknown]>;
   applied: number;
   snapshotIndex: number;
   readonly appends: Map<number, PendingAppend[]>;
@@ -266,7 +283,7 @@ function apply<S, V, Q, R>(host: Host<S, V, Q, R>, r: Ready<RaftCommand<V>, Raft
   if (r.restore !== null) {
     const image = r.restore.data.user;
     host.state = host.behavior.restore === undefined ? (image as S) : host.behavior.restore(image);
-    host.sessions = Sessions.fromRecords(r.restore.data.sessions);
+    host.sessions = Sessions.fromRecords(r.restore.data.sessions as SessionRecord<readonly [number, unknown]>[]);
     host.applied = r.restore.index;
     host.snapshotIndex = r.restore.index;
   }
@@ -295,24 +312,29 @@ function apply<S, V, Q, R>(host: Host<S, V, Q, R>, r: Ready<RaftCommand<V>, Raft
 function applyEntry<S, V, Q, R>(host: Host<S, V, Q, R>, e: Entry<RaftCommand<V>>, ctx: Process): void {
   host.applied = e.index;
   let serial = e.index;
+  let result: unknown = null;
   if (e.kind === 'command') {
     const done = e.request === undefined ? null : host.sessions.applied(e.request);
-    if (done !== null) serial = done.result ?? e.index;
+    if (done !== null) [serial, result] = done.result ?? [e.index, null];
     else {
       try {
-        host.state = host.behavior.handleApply(e.command.key, e.command.value, e.index, host.state);
+        const next = host.behavior.handleApply(e.command.key, e.command.value, e.index, host.state);
+        if (next instanceof Applied) {
+          host.state = next.state as S;
+          result = next.result;
+        } else host.state = next;
       } catch (err) {
         // The same entry fails the same way everywhere: log it and go on, like a rejected command.
         ctx.node.log('error', `raft ${host.name}: handleApply failed at ${e.index}: ${(err as Error).message}`);
       }
-      if (e.request !== undefined) host.sessions.record(e.request, e.index);
+      if (e.request !== undefined) host.sessions.record(e.request, [e.index, result]);
     }
   }
   const waiting = host.appends.get(e.index);
   if (waiting !== undefined) {
     host.appends.delete(e.index);
     for (const p of waiting) {
-      if (p.term === e.term) ctx.reply(p.from, { ok: true, serial, value: null } satisfies RaftReply<R>);
+      if (p.term === e.term) ctx.reply(p.from, { ok: true, serial, value: result } as RaftReply<R>);
       else ctx.reply(p.from, failure<R>('not_leader', host.core.status().leader, 'the entry was overwritten by a new leader'));
     }
   }

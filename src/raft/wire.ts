@@ -23,7 +23,7 @@ export interface RaftCommand<V> {
 /** What a snapshot holds: the user's image and the session table for exactly-once appends. */
 export interface RaftSnapshotData {
   readonly user: unknown;
-  readonly sessions: readonly SessionRecord<number>[];
+  readonly sessions: readonly SessionRecord<unknown>[];
 }
 
 export type WireMessage<V> = Message<RaftCommand<V>, RaftSnapshotData>;
