@@ -59,3 +59,22 @@ export const kvModel: Model<string, KvInput, KvOutput> = {
     return [...byKey.values()];
   },
 };
+
+/** A register operation on one of many keys. */
+export type KeyedRegisterInput = RegisterInput & { readonly key: string };
+
+/** Many independent registers (read, write, cas), checked per key. */
+export const keyedRegisterModel: Model<string | null, KeyedRegisterInput, RegisterOutput> = {
+  init: registerModel.init,
+  key: registerModel.key,
+  step: registerModel.step,
+  partition: (ops) => {
+    const byKey = new Map<string, Operation<KeyedRegisterInput, RegisterOutput>[]>();
+    for (const op of ops) {
+      const list = byKey.get(op.input.key);
+      if (list === undefined) byKey.set(op.input.key, [op]);
+      else list.push(op);
+    }
+    return [...byKey.values()];
+  },
+};
