@@ -6,6 +6,17 @@
  */
 import { type Model, type Operation, unknown, type Unknown } from './linearizability.js';
 
+/** Splits a history into one per key (P-compositionality: each key is checked on its own). */
+export function partitionByKey<I extends { readonly key: string }, O>(ops: readonly Operation<I, O>[]): Operation<I, O>[][] {
+  const byKey = new Map<string, Operation<I, O>[]>();
+  for (const op of ops) {
+    const list = byKey.get(op.input.key);
+    if (list === undefined) byKey.set(op.input.key, [op]);
+    else list.push(op);
+  }
+  return [...byKey.values()];
+}
+
 /** A register operation; the register starts empty (`null`). */
 export type RegisterInput = { readonly f: 'read' } | { readonly f: 'write'; readonly value: string } | { readonly f: 'cas'; readonly from: string; readonly to: string };
 /** A read's value, or whether a cas took effect; writes return `null`. */
@@ -49,15 +60,7 @@ export const kvModel: Model<string, KvInput, KvOutput> = {
         return { ok: true, state: state + input.value };
     }
   },
-  partition: (ops) => {
-    const byKey = new Map<string, Operation<KvInput, KvOutput>[]>();
-    for (const op of ops) {
-      const list = byKey.get(op.input.key);
-      if (list === undefined) byKey.set(op.input.key, [op]);
-      else list.push(op);
-    }
-    return [...byKey.values()];
-  },
+  partition: partitionByKey,
 };
 
 /** A register operation on one of many keys. */
@@ -68,13 +71,5 @@ export const keyedRegisterModel: Model<string | null, KeyedRegisterInput, Regist
   init: registerModel.init,
   key: registerModel.key,
   step: registerModel.step,
-  partition: (ops) => {
-    const byKey = new Map<string, Operation<KeyedRegisterInput, RegisterOutput>[]>();
-    for (const op of ops) {
-      const list = byKey.get(op.input.key);
-      if (list === undefined) byKey.set(op.input.key, [op]);
-      else list.push(op);
-    }
-    return [...byKey.values()];
-  },
+  partition: partitionByKey,
 };
