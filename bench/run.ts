@@ -33,6 +33,7 @@ const PARTS: readonly Part[] = [
   { name: 'etf', module: './etf.js', exportName: 'runEtfBench', budget: [8_000, 60_000] },
   { name: 'distribution', module: './distribution.js', exportName: 'runDistributionBench', budget: [12_000, 180_000] },
   { name: 'web', module: './web.js', exportName: 'runWebBench', budget: [12_000, 180_000] },
+  { name: 'raft', module: './raft.js', exportName: 'runRaftBench', budget: [40_000, 180_000] },
 ];
 
 /** Target ratio Beamline/Erlang per scenario: `min` (at least) or `max` (at most). */

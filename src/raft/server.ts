@@ -267,8 +267,12 @@ async function flush<S, V, Q, R>(host: Host<S, V, Q, R>, ctx: Process): Promise<
   while (host.core.hasReady()) {
     const r = host.core.ready();
     const batch = persistBatch(r);
+    // A leader's appends go out while its own write runs (Raft thesis 10.2.1): the acknowledgements
+    // that could commit them are handled only after this write completes, as this process waits for it.
+    // Everything else (votes, acknowledgements) promises durable state and goes out after the write.
+    for (const m of r.messages) if (m.type === 'append' || m.type === 'snapshot') ctx.send(peerOf(m.to), tuple(A_RAFT, m));
     if (batch !== null) await host.store.save(batch);
-    for (const m of r.messages) ctx.send(peerOf(m.to), tuple(A_RAFT, m));
+    for (const m of r.messages) if (m.type !== 'append' && m.type !== 'snapshot') ctx.send(peerOf(m.to), tuple(A_RAFT, m));
     apply(host, r, ctx);
     if (host.applied - host.snapshotIndex >= host.snapshotEvery) {
       const image = host.behavior.snapshot === undefined ? host.state : host.behavior.snapshot(host.state);

@@ -62,7 +62,9 @@ export class FileStore<C, S> implements RaftStore<C, S> {
   private segment = 0;
   private segmentSize = 0;
   private file: FileHandle | null = null;
-  private queue: { chunks: Buffer[]; snapshot: Snapshot<S> | null; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private queue: { chunks: Buffer[]; snapshot: Snapshot<S> | null; durable: boolean; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private savedTerm = 0;
+  private savedVote: string | null = null;
   private writing = false;
   private closed = false;
   private failed: Error | null = null;
@@ -98,17 +100,27 @@ export class FileStore<C, S> implements RaftStore<C, S> {
     if (this.failed !== null) return Promise.reject(this.failed);
     this.fresh = false;
     applyBatch(this.image, batch);
+    const hs = batch.hardState;
+    // A change of the commit index alone is written lazily, with the next durable record: a lower
+    // commit index after a crash is safe (the leader tells it again). Term and vote are never lazy.
+    const durable = batch.snapshot !== null || batch.entries.length > 0 || (hs !== null && (hs.term !== this.savedTerm || hs.vote !== this.savedVote));
+    if (hs !== null) {
+      this.savedTerm = hs.term;
+      this.savedVote = hs.vote;
+    }
+    if (!durable) return Promise.resolve();
     const chunks: Buffer[] = [];
     let snapshot: Snapshot<S> | null = null;
     if (batch.snapshot !== null) {
       // A snapshot starts a new segment holding the full state; older files go.
       snapshot = batch.snapshot;
     } else {
-      if (batch.hardState !== null) chunks.push(this.record(recHard, batch.hardState));
+      // The latest hard state (it may carry a lazily kept commit index).
+      chunks.push(this.record(recHard, this.image.hardState));
       for (const e of batch.entries) chunks.push(this.entryRecord(e));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ chunks, snapshot, resolve, reject });
+      this.queue.push({ chunks, snapshot, durable, resolve, reject });
       if (!this.writing) void this.flush();
     });
   }
@@ -149,9 +161,10 @@ export class FileStore<C, S> implements RaftStore<C, S> {
           else {
             const data = Buffer.concat(burst.flatMap((b) => b.chunks));
             if (data.length > 0) {
-              await this.file!.write(data);
+              // Into the page cache synchronously (a copy, no disk wait); only the sync goes to the thread pool.
+              writeSync(this.file!.fd, data);
               this.segmentSize += data.length;
-              if (this.sync) await this.file!.datasync();
+              if (this.sync && burst.some((b) => b.durable)) await this.file!.datasync();
               this.bursts++;
             }
             if (this.segmentSize > this.segmentBytes) await this.rotateWithImage();
@@ -254,6 +267,8 @@ export class FileStore<C, S> implements RaftStore<C, S> {
       off = rec.end;
     }
     this.segmentSize = off;
+    this.savedTerm = this.image.hardState.term;
+    this.savedVote = this.image.hardState.vote;
   }
 
   private replay(type: number, value: unknown, path: string): void {

@@ -20,7 +20,7 @@ import { RaftClient } from '../client.js';
 import type { RaftPeer } from '../wire.js';
 import { checkOperations, type Operation, unknown } from './linearizability.js';
 import { type KeyedRegisterInput, keyedRegisterModel, type RegisterOutput } from './models.js';
-import type { RegisterCommand } from './peer-process.js';
+import type { RegisterCommand } from './register-store.js';
 
 const script = fileURLToPath(new URL('./peer-process.js', import.meta.url));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
