@@ -1,6 +1,6 @@
 // The file-backed Raft store: round trips, recovery, torn tails, corruption, compaction, batching.
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
@@ -71,7 +71,14 @@ test('file store: a torn last record is cut; a bad checksum mid-file is refused'
   for (let i = 1; i <= 3; i++) await s.save({ hardState: null, snapshot: null, replacesLog: false, entries: [cmd(i, 1, `v${i}`)] });
   await s.close();
   const seg = join(dir, readdirSync(dir).find((f) => f.endsWith('.log'))!);
-  appendFileSync(seg, Buffer.from([40, 0, 0, 0, 1, 2, 3])); // a partial record
+  // A partial record right after the last whole one, in the preallocated zeros.
+  const image = readFileSync(seg);
+  let end = image.length;
+  while (end > 0 && image[end - 1] === 0) end--;
+  assert.ok(image.length > end, 'the segment is preallocated');
+  const fd = openSync(seg, 'r+');
+  writeSync(fd, Buffer.from([40, 0, 0, 0, 1, 2, 3]), 0, 7, end);
+  closeSync(fd);
   const torn = await FileStore.open<string, string>({ dir });
   assert.equal((await torn.load())?.entries.length, 3);
   await torn.save({ hardState: null, snapshot: null, replacesLog: false, entries: [cmd(4, 1, 'v4')] });

@@ -3,13 +3,15 @@
  * (hard state, entries, snapshot references), snapshots in their own files,
  * one `fdatasync` per write burst (every save() waiting while a sync runs
  * joins the next one), and recovery on open that replays the segments,
- * cuts a torn last record and refuses any other corruption.
+ * cuts a torn last record and refuses any other corruption. Segments are
+ * preallocated with zeros (as etcd's WAL does) so that a sync flushes data,
+ * not a changed file size; a zero length marks the end of the records.
  *
  * Record layout: u32 length of body, u32 CRC-32 of body, body = u8 type + JSON.
  * @module
  */
-import { closeSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { open as openFile, type FileHandle } from 'node:fs/promises';
+import { closeSync, fdatasync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import type { Entry, HardState, PersistedState, Snapshot } from '../core/types.js';
 import { crc32 } from './crc32.js';
@@ -31,6 +33,8 @@ export interface FileStoreOptions<C, S> {
   readonly segmentBytes?: number;
   /** fdatasync each burst (default true; false only for throwaway benchmarks). */
   readonly sync?: boolean;
+  /** Zeros written ahead of the records at a time. Default 1 MiB (at most segmentBytes). */
+  readonly preallocateBytes?: number;
 }
 
 /** A store file failed its checksum or structure check somewhere other than a torn tail. */
@@ -60,8 +64,12 @@ export class FileStore<C, S> implements RaftStore<C, S> {
   private image: Image<C, S> = { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, entries: [] };
   private fresh = true;
   private segment = 0;
+  /** Where the next record goes in the current segment. */
   private segmentSize = 0;
-  private file: FileHandle | null = null;
+  /** The current segment's file size (records and zeros after them). */
+  private allocated = 0;
+  private fd = -1;
+  private readonly preallocate: number;
   private queue: { chunks: Buffer[]; snapshot: Snapshot<S> | null; durable: boolean; resolve: () => void; reject: (e: Error) => void }[] = [];
   private savedTerm = 0;
   private savedVote: string | null = null;
@@ -78,6 +86,7 @@ export class FileStore<C, S> implements RaftStore<C, S> {
     this.codec = options.codec ?? identityCodec();
     this.segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
     this.sync = options.sync ?? true;
+    this.preallocate = Math.max(0, Math.min(options.preallocateBytes ?? 1024 * 1024, this.segmentBytes));
   }
 
   /** Opens (creating if needed) the store in `options.dir`, recovering what it holds. */
@@ -85,7 +94,7 @@ export class FileStore<C, S> implements RaftStore<C, S> {
     mkdirSync(options.dir, { recursive: true });
     const store = new FileStore<C, S>(options.dir, options);
     store.recover();
-    store.file = await openFile(join(options.dir, segmentName(store.segment)), 'a');
+    store.openSegment();
     return store;
   }
 
@@ -129,8 +138,8 @@ export class FileStore<C, S> implements RaftStore<C, S> {
     if (this.closed) return;
     while (this.writing || this.queue.length > 0) await new Promise((r) => setImmediate(r));
     this.closed = true;
-    await this.file?.close();
-    this.file = null;
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
   }
 
   // ----------------------------------------------------------------- writes
@@ -161,10 +170,8 @@ export class FileStore<C, S> implements RaftStore<C, S> {
           else {
             const data = Buffer.concat(burst.flatMap((b) => b.chunks));
             if (data.length > 0) {
-              // Into the page cache synchronously (a copy, no disk wait); only the sync goes to the thread pool.
-              writeSync(this.file!.fd, data);
-              this.segmentSize += data.length;
-              if (this.sync && burst.some((b) => b.durable)) await this.file!.datasync();
+              this.append(data);
+              if (this.sync && burst.some((b) => b.durable)) await syncData(this.fd);
               this.bursts++;
             }
             if (this.segmentSize > this.segmentBytes) await this.rotateWithImage();
@@ -198,14 +205,37 @@ export class FileStore<C, S> implements RaftStore<C, S> {
     this.writeAtomically(tmp, data);
     renameSync(join(this.dir, tmp), join(this.dir, segmentName(next)));
     this.syncDir();
-    await this.file!.close();
-    this.file = await openFile(join(this.dir, segmentName(next)), 'a');
+    closeSync(this.fd);
     this.segment = next;
+    this.openSegment();
     this.segmentSize = data.length;
     const keepSnap = img.snapshot === null ? null : `snap-${String(img.snapshot.index).padStart(12, '0')}.bin`;
     for (const f of readdirSync(this.dir)) {
       if ((f.endsWith('.log') && f < segmentName(next)) || (f.startsWith('snap-') && f !== keepSnap)) rmSync(join(this.dir, f), { force: true });
     }
+  }
+
+  /** Opens the current segment for positional writes after its records. */
+  private openSegment(): void {
+    const path = join(this.dir, segmentName(this.segment));
+    this.fd = openSync(path, existsFile(path) ? 'r+' : 'w+');
+    this.allocated = fstatSync(this.fd).size;
+  }
+
+  /** Into the page cache synchronously (a copy, no disk wait); only the sync goes to the thread pool. */
+  private append(data: Buffer): void {
+    const end = this.segmentSize + data.length;
+    if (end > this.allocated) {
+      // Extend with zeros ahead of need, and make the new size durable once.
+      const target = Math.max(end, this.allocated + this.preallocate);
+      const zeros = Buffer.alloc(Math.min(1024 * 1024, target - this.allocated));
+      for (let pos = this.allocated; pos < target; pos += zeros.length) writeSync(this.fd, zeros, 0, Math.min(zeros.length, target - pos), pos);
+      if (this.sync) fsyncSync(this.fd);
+      this.allocated = target;
+    }
+    let done = 0;
+    while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, this.segmentSize + done);
+    this.segmentSize = end;
   }
 
   private writeAtomically(name: string, data: Buffer): void {
@@ -249,12 +279,15 @@ export class FileStore<C, S> implements RaftStore<C, S> {
     const buf = readFileSync(path);
     let off = 0;
     while (off < buf.length) {
+      if (off + 4 <= buf.length && buf.readUInt32LE(off) === 0) break; // the preallocated zeros: the end
       const rec = readRecord(buf, off);
       if (rec === 'torn') {
-        // A crash mid-write: cut the partial tail.
+        // A crash mid-write: zero the partial tail so the next record starts clean.
+        let last = buf.length;
+        while (last > off && buf[last - 1] === 0) last--;
         const fd = openSync(path, 'r+');
         try {
-          ftruncateSync(fd, off);
+          writeSync(fd, Buffer.alloc(last - off), 0, last - off, off);
           fsyncSync(fd);
         } finally {
           closeSync(fd);
@@ -313,7 +346,7 @@ function readRecord(buf: Buffer, off: number): { type: number; value: unknown; e
   const end = off + 8 + len;
   if (len < 1 || end > buf.length) return 'torn';
   const body = buf.subarray(off + 8, end);
-  if (crc32(body) !== buf.readUInt32LE(off + 4)) return end === buf.length ? 'torn' : 'corrupt';
+  if (crc32(body) !== buf.readUInt32LE(off + 4)) return allZero(buf, end) ? 'torn' : 'corrupt';
   let value: unknown;
   try {
     value = JSON.parse(body.subarray(1).toString('utf8'));
@@ -322,3 +355,11 @@ function readRecord(buf: Buffer, off: number): { type: number; value: unknown; e
   }
   return { type: body[0]!, value, end };
 }
+
+/** True when every byte from `from` on is zero (what follows a torn last record). */
+function allZero(buf: Buffer, from: number): boolean {
+  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+const syncData = promisify(fdatasync);
