@@ -218,6 +218,8 @@ class Simulation {
   private ackedInCalm = 0;
   private readCtx = 0;
   private readonly snapshotEvery: number;
+  /** Entries per append message; 1 makes the old-term commit situations of the paper's figure 8 reachable. */
+  private readonly batch: number;
 
   // Store loss: the lost peer and its replacement.
   private lost: PeerId | null = null;
@@ -235,6 +237,7 @@ class Simulation {
     this.dupRate = this.rnd.pick([0, 0.02, 0.1]);
     this.maxDelay = this.rnd.pick([2, 5, 10, 20]);
     this.snapshotEvery = this.rnd.pick([5, 16, 64, 1000]);
+    this.batch = this.rnd.pick([1, 2, 8, 64]);
     this.stats = {
       seed: options.seed,
       events: 0,
@@ -270,7 +273,7 @@ class Simulation {
 
   private startPeer(id: PeerId, store: MemoryStore<Cmd, SnapData>, bootstrap: ClusterConfig | null, incarnation: number): void {
     const core = new RaftCore<Cmd, SnapData>(
-      { id, electionTicks, heartbeatTicks: 2, voterPolicy: { min: 1, max: 11 }, random: () => this.rnd.next(), maxEntriesPerMessage: 8, maxInflightEntries: 64 },
+      { id, electionTicks, heartbeatTicks: 2, voterPolicy: { min: 1, max: 11 }, random: () => this.rnd.next(), maxEntriesPerMessage: this.batch, maxInflightEntries: this.batch * 8 },
       store.loadSync(),
       bootstrap,
     );
@@ -384,7 +387,7 @@ class Simulation {
   private fault(): void {
     if (this.calm) return;
     const ids = [...this.peers.keys()];
-    const kind = this.rnd.pick(['partition', 'partition', 'heal', 'crash', 'crash', 'transfer']);
+    const kind = this.rnd.pick(['partition', 'partition', 'heal', 'crash', 'crash', 'crashLeader', 'transfer']);
     switch (kind) {
       case 'partition': {
         this.stats.partitions++;
@@ -406,10 +409,12 @@ class Simulation {
       case 'heal':
         this.groups = null;
         break;
-      case 'crash': {
+      case 'crash':
+      case 'crashLeader': {
+        // Leaders die mid-replication: the situations of the paper's figure 8.
         const up = [...this.peers.values()].filter((p) => p.up && p.id !== this.lost);
         if (up.length === 0) return;
-        const victim = this.rnd.pick(up);
+        const victim = (kind === 'crashLeader' ? this.currentLeader() : null) ?? this.rnd.pick(up);
         this.crash(victim);
         this.queue.push(this.now + this.rnd.int(20, 400), () => this.restart(victim));
         break;
