@@ -30,6 +30,15 @@ interface Target {
   get(key: string): Promise<unknown>;
 }
 
+/** A running three-member cluster. */
+interface Cluster {
+  readonly impl: string;
+  readonly target: Target;
+  /** SIGKILLs the leader; ms until the next append succeeds. */
+  failover(): Promise<number>;
+  stop(): Promise<void>;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function rate(seconds: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<number> {
@@ -47,16 +56,31 @@ async function rate(seconds: number, concurrency: number, op: (i: number) => Pro
   return done / ((Date.now() - started) / 1000);
 }
 
-async function measure(impl: string, t: Target, seconds: number): Promise<BenchResult[]> {
-  await rate(0.5, 8, (i) => t.put(`warm${i % 100}`, 'x'));
-  const commit = await rate(seconds, 1, (i) => t.put(`k${i % 1000}`, `v${i}`));
-  const commit64 = await rate(seconds, 64, (i) => t.put(`k${i % 1000}`, `v${i}`));
-  const read = await rate(seconds, 1, (i) => t.get(`k${i % 1000}`));
-  return [
-    { scenario: 'raft_commit', impl, value: commit, unit: 'appends/s' },
-    { scenario: 'raft_commit_64', impl, value: commit64, unit: 'appends/s' },
-    { scenario: 'raft_read', impl, value: read, unit: 'reads/s' },
-  ];
+type Scenario = 'raft_commit' | 'raft_commit_64' | 'raft_read';
+
+const SCENARIOS: readonly { readonly name: Scenario; readonly unit: string; readonly concurrency: number; readonly read: boolean }[] = [
+  { name: 'raft_commit', unit: 'appends/s', concurrency: 1, read: false },
+  { name: 'raft_commit_64', unit: 'appends/s', concurrency: 64, read: false },
+  { name: 'raft_read', unit: 'reads/s', concurrency: 1, read: true },
+];
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+/** Rounds of each scenario alternate between the clusters, so a noisy machine slows both alike; the median round counts. */
+async function measureInterleaved(clusters: readonly Cluster[], rounds: number, seconds: number): Promise<BenchResult[]> {
+  for (const c of clusters) await rate(0.5, 8, (i) => c.target.put(`warm${i % 100}`, 'x'));
+  const results: BenchResult[] = [];
+  for (const sc of SCENARIOS) {
+    const samples = clusters.map((): number[] => []);
+    for (let r = 0; r < rounds; r++) {
+      for (const [ci, c] of clusters.entries()) {
+        const op = sc.read ? (i: number) => c.target.get(`k${i % 1000}`) : (i: number) => c.target.put(`k${i % 1000}`, `v${i}`);
+        samples[ci]!.push(await rate(seconds, sc.concurrency, op));
+      }
+    }
+    for (const [ci, c] of clusters.entries()) results.push({ scenario: sc.name, impl: c.impl, value: median(samples[ci]!), unit: sc.unit, notes: `median of ${rounds} rounds` });
+  }
+  return results;
 }
 
 async function until<T>(what: string, ms: number, attempt: () => Promise<T>): Promise<T> {
@@ -73,7 +97,7 @@ async function until<T>(what: string, ms: number, attempt: () => Promise<T>): Pr
 
 // ------------------------------------------------------------------ Beamline
 
-async function beamline(seconds: number): Promise<BenchResult[]> {
+async function startBeamline(): Promise<Cluster> {
   const tag = randomInt(1e6);
   const epmdPort = randomInt(20000, 60000);
   const home = await startNode({ name: `benchhome${tag}@127.0.0.1`, cookie: 'raftbench', epmdPort, node: { logger: () => {}, shutdownTimeout: 200 } });
@@ -81,6 +105,11 @@ async function beamline(seconds: number): Promise<BenchResult[]> {
   const dirs = peers.map(() => mkdtempSync(join(tmpdir(), 'raft-bench-')));
   const script = fileURLToPath(new URL('../src/raft/testing/peer-process.js', import.meta.url));
   const procs: ChildProcess[] = [];
+  const stop = async (): Promise<void> => {
+    for (const p of procs) p?.kill('SIGKILL');
+    await home.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  };
   try {
     await Promise.all(
       peers.map(async (p, i) => {
@@ -93,23 +122,26 @@ async function beamline(seconds: number): Promise<BenchResult[]> {
         });
       }),
     );
-    const client = new RaftClient<RegisterCommand, string, string | null>(home, peers, { timeout: 10_000 });
-    const results = await measure('beamline', { put: (k, v) => client.append(k, { op: 'put', value: v }).then(() => undefined), get: (k) => client.read(k) }, seconds);
-    // Failover: SIGKILL the leader, time the next successful append through the others.
-    let leader = -1;
-    for (let i = 0; i < 3 && leader < 0; i++) if ((await client.status(peers[i]!)).role === 'leader') leader = i;
-    const others = new RaftClient<RegisterCommand, string, string | null>(home, peers.filter((_, i) => i !== leader), { timeout: 10_000 });
-    await others.append('pre', { op: 'put', value: 'x' });
-    const t0 = Date.now();
-    procs[leader]!.kill('SIGKILL');
-    await others.append('post', { op: 'put', value: 'y' });
-    results.push({ scenario: 'raft_failover', impl: 'beamline', value: Date.now() - t0, unit: 'ms (lower is better)', notes: 'tick 50 ms, election 10..20 ticks' });
-    return results;
-  } finally {
-    for (const p of procs) p?.kill('SIGKILL');
-    await home.stop();
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  } catch (e) {
+    await stop();
+    throw e;
   }
+  const client = new RaftClient<RegisterCommand, string, string | null>(home, peers, { timeout: 10_000 });
+  return {
+    impl: 'beamline',
+    target: { put: (k, v) => client.append(k, { op: 'put', value: v }).then(() => undefined), get: (k) => client.read(k) },
+    failover: async () => {
+      let leader = -1;
+      for (let i = 0; i < 3 && leader < 0; i++) if ((await client.status(peers[i]!)).role === 'leader') leader = i;
+      const others = new RaftClient<RegisterCommand, string, string | null>(home, peers.filter((_, i) => i !== leader), { timeout: 10_000 });
+      await others.append('pre', { op: 'put', value: 'x' });
+      const t0 = Date.now();
+      procs[leader]!.kill('SIGKILL');
+      await others.append('post', { op: 'put', value: 'y' });
+      return Date.now() - t0;
+    },
+    stop,
+  };
 }
 
 // ---------------------------------------------------------------------- etcd
@@ -141,7 +173,7 @@ function post(port: number, path: string, body: unknown): Promise<Record<string,
 
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
-async function etcd(bin: string, seconds: number): Promise<BenchResult[]> {
+async function startEtcd(bin: string): Promise<Cluster> {
   const base = randomInt(20000, 60000);
   const members = [0, 1, 2].map((i) => ({ name: `e${i}`, client: base + i * 2, peer: base + i * 2 + 1, dir: mkdtempSync(join(tmpdir(), 'etcd-bench-')) }));
   const cluster = members.map((m) => `${m.name}=http://127.0.0.1:${m.peer}`).join(',');
@@ -161,53 +193,73 @@ async function etcd(bin: string, seconds: number): Promise<BenchResult[]> {
         '--heartbeat-interval=50',
         '--election-timeout=500',
         '--log-level=error',
+        '--pre-vote=true',
       ],
       { stdio: 'ignore' },
     ),
   );
-  try {
-    const leaderOf = async (among: typeof members): Promise<(typeof members)[number]> => {
-      for (const m of among) {
-        const s = await post(m.client, '/v3/maintenance/status', {}).catch(() => null);
-        const header = s?.['header'] as { member_id?: string } | undefined;
-        if (s !== null && header?.member_id !== undefined && header.member_id === s['leader']) return m;
-      }
-      throw new Error('no etcd leader yet');
-    };
-    let leader = await until('etcd leader', 30_000, () => leaderOf(members));
-    const target: Target = {
-      put: async (k, v) => void (await post(leader.client, '/v3/kv/put', { key: b64(k), value: b64(v) })),
-      get: (k) => post(leader.client, '/v3/kv/range', { key: b64(k) }),
-    };
-    const results = await measure('etcd', target, seconds);
-    const others = members.filter((m) => m !== leader);
-    const t0 = Date.now();
-    procs[members.indexOf(leader)]!.kill('SIGKILL');
-    await until('etcd failover', 30_000, async () => {
-      leader = await leaderOf(others);
-      await target.put('post', 'y');
-    });
-    results.push({ scenario: 'raft_failover', impl: 'etcd', value: Date.now() - t0, unit: 'ms (lower is better)', notes: 'heartbeat 50 ms, election 500 ms' });
-    return results;
-  } finally {
+  const stop = (): Promise<void> => {
     for (const p of procs) p.kill('SIGKILL');
     agent.destroy();
     for (const m of members) rmSync(m.dir, { recursive: true, force: true });
+    return Promise.resolve();
+  };
+  const leaderOf = async (among: typeof members): Promise<(typeof members)[number]> => {
+    for (const m of among) {
+      const s = await post(m.client, '/v3/maintenance/status', {}).catch(() => null);
+      const header = s?.['header'] as { member_id?: string } | undefined;
+      if (s !== null && header?.member_id !== undefined && header.member_id === s['leader']) return m;
+    }
+    throw new Error('no etcd leader yet');
+  };
+  let leader: (typeof members)[number];
+  try {
+    leader = await until('etcd leader', 30_000, () => leaderOf(members));
+  } catch (e) {
+    await stop();
+    throw e;
   }
+  const target: Target = {
+    put: async (k, v) => void (await post(leader.client, '/v3/kv/put', { key: b64(k), value: b64(v) })),
+    get: (k) => post(leader.client, '/v3/kv/range', { key: b64(k) }),
+  };
+  return {
+    impl: 'etcd',
+    target,
+    failover: async () => {
+      const others = members.filter((m) => m !== leader);
+      const t0 = Date.now();
+      procs[members.indexOf(leader)]!.kill('SIGKILL');
+      await until('etcd failover', 30_000, async () => {
+        leader = await leaderOf(others);
+        await target.put('post', 'y');
+      });
+      return Date.now() - t0;
+    },
+    stop,
+  };
 }
 
-/** Both clusters, one after the other, and the ratios in the notes. */
+/** Both clusters side by side (rounds interleaved), the ratios in the notes. */
 export async function runRaftBench(options: { quick: boolean }): Promise<BenchResult[]> {
-  const seconds = options.quick ? 2 : 8;
-  const ours = await beamline(seconds);
+  const [rounds, seconds] = options.quick ? [3, 1] : [7, 2];
   const bin = etcdBinary();
-  if (bin === null) return ours.map((r) => ({ ...r, notes: `${r.notes ?? ''}${r.notes === undefined ? '' : '; '}etcd not installed: no ratio` }));
-  const theirs = await etcd(bin, seconds);
-  for (const r of ours) {
-    const t = theirs.find((x) => x.scenario === r.scenario);
-    if (t !== undefined && t.value > 0) r.notes = `${r.notes ?? ''}${r.notes === undefined ? '' : '; '}vs etcd ${(r.value / t.value).toFixed(2)}x`;
+  const clusters: Cluster[] = [await startBeamline()];
+  try {
+    if (bin !== null) clusters.push(await startEtcd(bin));
+    const results = await measureInterleaved(clusters, rounds, seconds);
+    const notes = { beamline: 'tick 50 ms, election 10..20 ticks, pre-vote', etcd: 'heartbeat 50 ms, election 500 ms, pre-vote' } as const;
+    for (const c of clusters) results.push({ scenario: 'raft_failover', impl: c.impl, value: await c.failover(), unit: 'ms (lower is better)', notes: notes[c.impl as keyof typeof notes] });
+    for (const r of results) {
+      if (r.impl !== 'beamline') continue;
+      const t = results.find((x) => x.scenario === r.scenario && x.impl === 'etcd');
+      const note = t === undefined ? 'etcd not installed: no ratio' : `vs etcd ${(r.value / t.value).toFixed(2)}x`;
+      r.notes = r.notes === undefined ? note : `${r.notes}; ${note}`;
+    }
+    return results;
+  } finally {
+    for (const c of clusters) await c.stop();
   }
-  return [...ours, ...theirs];
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

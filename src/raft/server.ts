@@ -227,8 +227,9 @@ export async function startRaft<S, V, Q = never, R = never, A = undefined>(
       queueFlush(host, ctx);
       return ok(host);
     },
-    handleCall: (request, from, host, ctx) => {
+    handleCall: async (request, from, host, ctx) => {
       const r = handleRequest(host, request as RaftRequest<V, Q>, from, ctx);
+      await flushSoon(host, ctx);
       return r === null ? noreply(host) : reply(r, host);
     },
     handleInfo: async (message, host, ctx) => {
@@ -244,7 +245,7 @@ export async function startRaft<S, V, Q = never, R = never, A = undefined>(
         const m = parseWireMessage<V>(message.elements[1]);
         if (m !== null) {
           host.core.step(m);
-          queueFlush(host, ctx);
+          await flushSoon(host, ctx);
         } else ctx.node.log('warning', `raft ${host.name}: dropped a malformed message`);
       }
       return noreply(host);
@@ -254,6 +255,17 @@ export async function startRaft<S, V, Q = never, R = never, A = undefined>(
     },
   };
   return startServer(node, server, undefined, { name: options.name });
+}
+
+/**
+ * Flushes now when no other message waits (lowest latency), else queues a
+ * flush behind the waiting messages so that one write burst covers them all.
+ */
+function flushSoon<S, V, Q, R>(host: Host<S, V, Q, R>, ctx: Process): Promise<void> | undefined {
+  if (host.flushQueued || !host.core.hasReady()) return undefined;
+  if (ctx.info().messageQueueLength === 0) return flush(host, ctx);
+  queueFlush(host, ctx);
+  return undefined;
 }
 
 function queueFlush<S, V, Q, R>(host: Host<S, V, Q, R>, ctx: Process): void {
@@ -390,6 +402,11 @@ function expire<S, V, Q, R>(host: Host<S, V, Q, R>, ctx: Process): void {
     if (live.length === 0) host.appends.delete(index);
     else host.appends.set(index, live);
   }
+  for (const [index, p] of host.changes) {
+    if (p.deadline > now) continue;
+    host.changes.delete(index);
+    ctx.reply(p.from, failure<R>('timeout', host.core.status().leader, 'membership change not committed in time'));
+  }
   for (const [id, p] of host.reads) {
     if (p.deadline > now) continue;
     host.reads.delete(id);
@@ -410,14 +427,12 @@ function handleRequest<S, V, Q, R>(host: Host<S, V, Q, R>, req: RaftRequest<V, Q
       const list = host.appends.get(r.index) ?? [];
       list.push({ from, term: r.term, deadline: Date.now() + timeout });
       host.appends.set(r.index, list);
-      queueFlush(host, ctx);
       return null;
     }
     case 'read': {
       const id = `${host.self.node}/${++host.readSeq}`;
       host.reads.set(id, { from, query: req.query, deadline: Date.now() + timeout, index: -1 });
       core.read(id);
-      queueFlush(host, ctx);
       return null;
     }
     case 'change': {
@@ -428,7 +443,6 @@ function handleRequest<S, V, Q, R>(host: Host<S, V, Q, R>, req: RaftRequest<V, Q
         const r = core.proposeChange({ type: req.change, peer: peerId(req.peer) });
         if (!r.ok) return failure<R>('not_leader', r.leader, r.reason);
         host.changes.set(r.index, { from, term: r.term, deadline: Date.now() + timeout });
-        queueFlush(host, ctx);
         return null;
       } catch (e) {
         if (e instanceof ConfigError) return failure<R>('refused', core.status().leader, e.message);
@@ -437,9 +451,9 @@ function handleRequest<S, V, Q, R>(host: Host<S, V, Q, R>, req: RaftRequest<V, Q
     }
     case 'transfer': {
       if (typeof req.peer?.name !== 'string' || typeof req.peer?.node !== 'string') return failure<R>('bad_request', null, 'transfer needs a peer');
+      if (core.status().role !== 'leader') return failure<R>('not_leader', core.status().leader, 'not the leader');
       const done = core.transferLeadership(peerId(req.peer));
-      queueFlush(host, ctx);
-      return done ? ({ ok: true, serial: core.status().commit, value: null } satisfies RaftReply<R>) : failure<R>('refused', core.status().leader, 'not the leader, or not a voter');
+      return done ? ({ ok: true, serial: core.status().commit, value: null } satisfies RaftReply<R>) : failure<R>('refused', core.status().leader, 'the target is not a voter, or a transfer is running');
     }
     case 'status': {
       const s = core.status();
