@@ -150,6 +150,23 @@ describe('raft behavior on three nodes', () => {
     assert.ok((await client.append('t', 'x')) > 0);
   });
 
+  test('membership: a new peer joins as learner, becomes a voter, and serves reads', async () => {
+    const name = `r4x${tag}@127.0.0.1`;
+    const fourth = await startNode({ name, cookie: 'raft', epmdPort, node: quiet });
+    nodes.push(fourth);
+    const peer: RaftPeer = { name: 'kv', node: name };
+    const ev: Events = { leaders: [], quorums: [], applied: [] };
+    await startRaft(fourth, kvBehavior(ev), undefined, { name: 'kv', peers, join: true });
+    await client.changeMembership('addLearner', peer);
+    await assert.rejects(client.changeMembership('addLearner', peer), RaftRequestError);
+    await client.changeMembership('addVoter', peer);
+    await eventually(() => ev.quorums.at(-1)?.voters.length === 4, 10_000, 'the new voter knows the new quorum');
+    const viaNew = new RaftClient<string, string, string | null>(home, [peer], { timeout: 10_000 });
+    assert.equal(await viaNew.read('a'), '1');
+    await client.changeMembership('remove', peer);
+    await eventually(() => events.every((e) => e.quorums.at(-1)?.voters.length === 3), 10_000, 'back to three voters');
+  });
+
   test('timeouts always fire: no reachable peer fails in time', async () => {
     const lost = new RaftClient<string, string, string | null>(home, [{ name: 'kv', node: `ghost${tag}@127.0.0.1` }], { timeout: 300 });
     const started = Date.now();

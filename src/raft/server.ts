@@ -35,7 +35,7 @@ import { type SessionRecord, Sessions } from './sessions.js';
 import { FileStore, type StoreCodec } from './storage/file-store.js';
 import { MemoryStore } from './storage/memory-store.js';
 import { persistBatch, type RaftStore } from './storage/store.js';
-import { parseWireMessage, peerId, peerOf, type RaftCommand, type RaftPeer, type RaftReply, type RaftRequest, type RaftSnapshotData, type WireMessage } from './wire.js';
+import { parseWireMessage, peerId, peerOf, type RaftCommand, type RaftFailure, type RaftPeer, type RaftReply, type RaftRequest, type RaftSnapshotData, type WireMessage } from './wire.js';
 import { encode, decode } from '../etf/index.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -163,7 +163,7 @@ const etfCodec: StoreCodec<RaftCommand<unknown>, RaftSnapshotData> = {
   decodeSnapshot: (v) => decode(Buffer.from(v as string, 'base64')) as RaftSnapshotData,
 };
 
-function failure<R>(reason: RaftReply<R> extends infer X ? (X extends { ok: false; reason: infer F } ? F : never) : never, leader: string | null, detail: string): RaftReply<R> {
+function failure<R>(reason: RaftFailure, leader: string | null, detail: string): RaftReply<R> {
   return { ok: false, reason, leader: leader === null ? null : peerOf(leader), detail };
 }
 
