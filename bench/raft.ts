@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startNode } from '../src/distribution/index.js';
 import { RaftClient } from '../src/raft/client.js';
+import { freePort } from '../src/raft/testing/free-port.js';
 import type { RegisterCommand } from '../src/raft/testing/register-store.js';
 import type { RaftPeer } from '../src/raft/wire.js';
 import type { BenchResult } from './local.js';
@@ -99,7 +100,7 @@ async function until<T>(what: string, ms: number, attempt: () => Promise<T>): Pr
 
 async function startBeamline(): Promise<Cluster> {
   const tag = randomInt(1e6);
-  const epmdPort = randomInt(20000, 60000);
+  const epmdPort = await freePort();
   const home = await startNode({ name: `benchhome${tag}@127.0.0.1`, cookie: 'raftbench', epmdPort, node: { logger: () => {}, shutdownTimeout: 200 } });
   const peers: RaftPeer[] = [1, 2, 3].map((i) => ({ name: 'reg', node: `bench${i}x${tag}@127.0.0.1` }));
   const dirs = peers.map(() => mkdtempSync(join(tmpdir(), 'raft-bench-')));
@@ -174,8 +175,8 @@ function post(port: number, path: string, body: unknown): Promise<Record<string,
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
 async function startEtcd(bin: string): Promise<Cluster> {
-  const base = randomInt(20000, 60000);
-  const members = [0, 1, 2].map((i) => ({ name: `e${i}`, client: base + i * 2, peer: base + i * 2 + 1, dir: mkdtempSync(join(tmpdir(), 'etcd-bench-')) }));
+  const members: { name: string; client: number; peer: number; dir: string }[] = [];
+  for (const i of [0, 1, 2]) members.push({ name: `e${i}`, client: await freePort(), peer: await freePort(), dir: mkdtempSync(join(tmpdir(), 'etcd-bench-')) });
   const cluster = members.map((m) => `${m.name}=http://127.0.0.1:${m.peer}`).join(',');
   const procs = members.map((m) =>
     spawn(

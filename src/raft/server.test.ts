@@ -14,6 +14,7 @@ import { atom } from '../terms/atom.js';
 import { tuple } from '../terms/tuple.js';
 import { eventually } from '../../test/support.js';
 import { RaftClient, RaftRequestError, RaftTimeoutError } from './client.js';
+import { freePort } from './testing/free-port.js';
 import { applied, type RaftBehavior, type RaftQuorum, startRaft } from './server.js';
 import type { RaftPeer } from './wire.js';
 
@@ -46,7 +47,7 @@ function kvBehavior(events: Events): RaftBehavior<Kv, string, string, string | n
 
 describe('raft behavior on three nodes', () => {
   const tag = randomInt(1e6);
-  const epmdPort = randomInt(40000, 50000);
+  let epmdPort = 0;
   const names = ['r1', 'r2', 'r3'].map((n) => `${n}x${tag}@127.0.0.1`);
   const peers: RaftPeer[] = names.map((node) => ({ name: 'kv', node }));
   const dirs = names.map(() => mkdtempSync(join(tmpdir(), 'raft-srv-')));
@@ -60,6 +61,7 @@ describe('raft behavior on three nodes', () => {
   };
 
   before(async () => {
+    epmdPort = await freePort();
     home = await startNode({ name: `home${tag}@127.0.0.1`, cookie: 'raft', epmdPort, node: quiet });
     for (const name of names) nodes.push(await startNode({ name, cookie: 'raft', epmdPort, node: quiet }));
     for (let i = 0; i < 3; i++) await start(i);

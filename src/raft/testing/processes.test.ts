@@ -18,6 +18,7 @@ import { tuple } from '../../terms/tuple.js';
 import { eventually } from '../../../test/support.js';
 import { RaftClient } from '../client.js';
 import type { RaftPeer } from '../wire.js';
+import { freePort } from './free-port.js';
 import { checkOperations, type Operation, unknown } from './linearizability.js';
 import { type KeyedRegisterInput, keyedRegisterModel, type RegisterOutput } from './models.js';
 import type { RegisterCommand } from './register-store.js';
@@ -28,7 +29,7 @@ type Client = RaftClient<RegisterCommand, string, string | null>;
 
 class ProcessCluster {
   readonly tag = randomInt(1e6);
-  readonly epmdPort = randomInt(50000, 60000);
+  epmdPort = 0;
   readonly nodes = [1, 2, 3, 4, 5].map((i) => `p${i}x${this.tag}@127.0.0.1`);
   readonly peers: RaftPeer[] = this.nodes.map((node) => ({ name: 'reg', node }));
   readonly dirs = this.nodes.map(() => mkdtempSync(join(tmpdir(), 'raft-proc-')));
@@ -37,6 +38,7 @@ class ProcessCluster {
   home!: Node;
 
   async startHome(): Promise<void> {
+    this.epmdPort = await freePort();
     this.home = await startNode({ name: `home${this.tag}@127.0.0.1`, cookie: 'raftproc', epmdPort: this.epmdPort, node: { logger: () => {}, shutdownTimeout: 200 } });
   }
 
