@@ -77,3 +77,4 @@ export type {
 } from './distribution/index.js';
 export * from './stage/index.js';
 export * from './saga/index.js';
+export * from './raft/index.js';

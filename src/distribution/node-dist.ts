@@ -538,8 +538,16 @@ export class NodeDistribution implements Distribution {
     }
   }
 
+  /**
+   * Fault hook for nemesis tests, off (undefined) by default: while it
+   * returns true for a node, every message and signal sent there is dropped,
+   * as a network partition would (the connection itself stays up).
+   */
+  dropOutgoing: ((node: Atom) => boolean) | undefined = undefined;
+
   /** Sends a control message (built for the connection's flags) and an optional message term. */
   private out(node: Atom, ctl: Ctl, ...message: [] | [unknown]): void {
+    if (this.dropOutgoing?.(node) === true) return;
     const p = this.peerFor(node);
     if (p === undefined) return;
     const live = p.conn;
@@ -616,6 +624,7 @@ export class NodeDistribution implements Distribution {
    * An unencodable reason is replaced by `unencodable_reason`.
    */
   private sendWithReason(node: Atom, reason: unknown, build: (flags: bigint, payload: boolean) => unknown): void {
+    if (this.dropOutgoing?.(node) === true) return;
     let encoded: Buffer;
     let r = reason;
     try {
