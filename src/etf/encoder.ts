@@ -43,7 +43,10 @@ export interface EncodeOptions {
    * terms give equal bytes.
    */
   canonical?: boolean;
-  /** Deepest nesting accepted (cycles end here). Default 1000. */
+  /**
+   * Deepest nesting accepted. Default: unlimited (the encoder keeps its own
+   * stack). A value that contains itself fails with code `'cycle'` either way.
+   */
   maxDepth?: number;
   /** Registered struct types. Default: the registry of {@link registerType}. */
   registry?: TypeRegistry;
@@ -60,6 +63,55 @@ const FALSE = Atom.of('false');
 const NIL = Atom.of('nil');
 const UNDEFINED = Atom.of('undefined');
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+const STRUCT_KEY = Atom.of('__struct__');
+/** Below this depth no cycle is possible without going deeper: the path is only tracked beyond it. */
+const PATH_CHECK_DEPTH = 64;
+/** Frames kept between terms (a very deep term's frames are let go). */
+const KEEP_FRAMES = 1024;
+const E_ITEMS = 0;
+const E_OBJECT = 1;
+const E_MAP = 2;
+const E_SORTED = 3;
+/** Frame trailers: a tag byte written after the children (>= 0), none, or the size field of NEW_FUN_EXT. */
+const NO_TRAILER = -1;
+const TRAILER_FUN_SIZE = -2;
+const NO_ITEMS: readonly unknown[] = [];
+const NO_KEYS: string[] = [];
+const NO_RECORD: Record<string, unknown> = {};
+const NO_OBJECT: object = {};
+
+interface SortedEntry {
+  readonly key: string;
+  readonly value: unknown;
+}
+
+const NO_SORTED: SortedEntry[] = [];
+
+/** One container being written on the explicit stack (reused across terms). */
+class EFrame {
+  kind = E_ITEMS;
+  /** The JS value of the container (for the cycle check). */
+  obj: object = NO_OBJECT;
+  /** Children in total and the next one. */
+  n = 0;
+  i = 0;
+  trailer = NO_TRAILER;
+  /** NEW_FUN_EXT: offset of its tag. */
+  at = 0;
+  items: readonly unknown[] = NO_ITEMS;
+  keys: string[] = NO_KEYS;
+  record: Record<string, unknown> = NO_RECORD;
+  iter: Iterator<[unknown, unknown]> | undefined = undefined;
+  pending: unknown = undefined;
+  sorted: SortedEntry[] = NO_SORTED;
+}
+
+function describe(v: object): string {
+  if (Array.isArray(v)) return 'list';
+  const name = (v as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' ? name : 'an unknown class';
+}
 
 function isPlainObject(v: object): boolean {
   const p = Object.getPrototypeOf(v) as unknown;
@@ -88,12 +140,17 @@ export class Encoder {
   private readonly registry: TypeRegistry;
   private readonly own = new EtfWriter(4096);
   private busy = false;
+  /** The explicit stack: frames[0 .. sp) are the containers being written. */
+  private readonly frames: EFrame[] = [];
+  private sp = 0;
+  /** The JS objects on the current path, kept once the path is {@link PATH_CHECK_DEPTH} deep. */
+  private path: Set<object> | undefined;
 
   constructor(opts: EncodeOptions = {}) {
     this.latin1Atoms = opts.atomEncoding === 'latin1';
     this.cacheIndex = opts.atomCacheIndex;
     this.canonical = opts.canonical === true;
-    this.maxDepth = opts.maxDepth ?? 1000;
+    this.maxDepth = opts.maxDepth ?? Infinity;
     this.registry = opts.registry ?? defaultRegistry;
   }
 
@@ -118,7 +175,7 @@ export class Encoder {
 
   /** Appends `term` to `w` without the 131 version byte (as inside distribution frames). */
   writeTerm(w: EtfWriter, term: unknown): void {
-    this.term(w, term, 0);
+    this.term(w, term);
   }
 
   /** Appends an atom (honours the atom cache and encoding options). */
@@ -188,34 +245,127 @@ export class Encoder {
     w.utf8(name);
   }
 
-  private term(w: EtfWriter, v: unknown, depth: number): void {
-    switch (typeof v) {
-      case 'string':
-        this.string(w, v);
-        return;
-      case 'number':
-        this.number(w, v);
-        return;
-      case 'boolean':
-        this.writeAtom(w, v ? TRUE : FALSE);
-        return;
-      case 'bigint':
-        this.bigint(w, v);
-        return;
-      case 'undefined':
-        this.writeAtom(w, UNDEFINED);
-        return;
-      case 'object':
-        if (v === null) {
-          this.writeAtom(w, NIL);
-          return;
+  /**
+   * Writes `root` with an explicit stack: a container writes its header and
+   * pushes a frame, and the loop then writes the frame's children in order.
+   * Nesting is bounded only by memory; a value that contains itself is found
+   * by the objects on the current path (checked once the path is deep).
+   * Re-entrant: a nested run (canonical map keys) works above `base`.
+   */
+  private term(w: EtfWriter, root: unknown): void {
+    const base = this.sp;
+    let v = root;
+    try {
+      for (;;) {
+        switch (typeof v) {
+          case 'string':
+            this.string(w, v);
+            break;
+          case 'number':
+            this.number(w, v);
+            break;
+          case 'boolean':
+            this.writeAtom(w, v ? TRUE : FALSE);
+            break;
+          case 'bigint':
+            this.bigint(w, v);
+            break;
+          case 'undefined':
+            this.writeAtom(w, UNDEFINED);
+            break;
+          case 'object':
+            if (v === null) this.writeAtom(w, NIL);
+            else this.object(w, v);
+            break;
+          default:
+            throw new EtfEncodeError('unsupported', `cannot encode a ${typeof v}`);
         }
-        if (depth >= this.maxDepth) throw new EtfEncodeError('too_deep', `term nested deeper than ${this.maxDepth} (a cycle?)`);
-        this.object(w, v, depth + 1);
-        return;
-      default:
-        throw new EtfEncodeError('unsupported', `cannot encode a ${typeof v}`);
+        // The next child of the innermost unfinished container.
+        for (;;) {
+          if (this.sp === base) return;
+          const f = this.frames[this.sp - 1] as EFrame;
+          const i = f.i++;
+          if (i < f.n) {
+            if (f.kind === E_ITEMS) {
+              v = f.items[i];
+            } else if (f.kind === E_OBJECT) {
+              const k = f.keys[i] as string;
+              this.writeAtom(w, Atom.of(k));
+              v = f.record[k];
+            } else if (f.kind === E_MAP) {
+              if ((i & 1) === 0) {
+                const e = (f.iter as Iterator<[unknown, unknown]>).next();
+                if (e.done === true) throw new EtfEncodeError('bad_value', 'map changed size while being encoded');
+                v = e.value[0];
+                f.pending = e.value[1];
+              } else {
+                v = f.pending;
+                f.pending = undefined;
+              }
+            } else {
+              // E_SORTED: pre-encoded key bytes, then the value
+              const e = f.sorted[i] as SortedEntry;
+              w.ensure(e.key.length);
+              w.length += w.buf.write(e.key, w.length, e.key.length, 'latin1');
+              v = e.value;
+            }
+            break;
+          }
+          if (f.trailer >= 0) w.u8(f.trailer);
+          else if (f.trailer === TRAILER_FUN_SIZE) w.setU32(f.at + 1, w.length - f.at - 1);
+          this.pop(f);
+        }
+      }
+    } catch (err) {
+      while (this.sp > base) this.pop(this.frames[this.sp - 1] as EFrame);
+      throw err;
     }
+  }
+
+  /** Starts a container: `obj` is the JS value (for the cycle check), the children follow. */
+  private push(kind: number, obj: object, n: number, trailer: number): EFrame {
+    const sp = this.sp;
+    if (sp >= this.maxDepth) throw new EtfEncodeError('too_deep', `term nested deeper than ${this.maxDepth}`);
+    let path = this.path;
+    if (path === undefined && sp >= PATH_CHECK_DEPTH) {
+      path = new Set<object>();
+      for (let i = 0; i < sp; i++) path.add((this.frames[i] as EFrame).obj);
+      this.path = path;
+    }
+    if (path !== undefined) {
+      if (path.has(obj)) throw new EtfEncodeError('cycle', `a ${describe(obj)} contains itself (found ${sp} levels deep)`);
+      path.add(obj);
+    }
+    let f = this.frames[sp];
+    if (f === undefined) {
+      f = new EFrame();
+      this.frames[sp] = f;
+    }
+    this.sp = sp + 1;
+    f.kind = kind;
+    f.obj = obj;
+    f.n = n;
+    f.i = 0;
+    f.trailer = trailer;
+    return f;
+  }
+
+  private pop(f: EFrame): void {
+    const path = this.path;
+    if (path !== undefined) {
+      path.delete(f.obj);
+      // Dropped well below the depth where checks start, so a wide term at that depth does not rebuild it each time.
+      if (this.sp - 1 < PATH_CHECK_DEPTH / 2) this.path = undefined;
+    }
+    f.obj = NO_OBJECT;
+    f.items = NO_ITEMS;
+    f.record = NO_RECORD;
+    f.keys = NO_KEYS;
+    f.iter = undefined;
+    f.pending = undefined;
+    f.sorted = NO_SORTED;
+    this.sp--;
+    if (this.sp === 0 && this.frames.length > KEEP_FRAMES) this.frames.length = KEEP_FRAMES;
   }
 
   private string(w: EtfWriter, s: string): void {
@@ -308,10 +458,10 @@ export class Encoder {
     w.length = p;
   }
 
-  private object(w: EtfWriter, v: object, depth: number): void {
+  private object(w: EtfWriter, v: object): void {
     if (v instanceof Atom) return this.writeAtom(w, v);
-    if (Array.isArray(v)) return this.list(w, v, depth);
-    if (v instanceof Tuple) return this.tuple(w, v.elements, depth);
+    if (Array.isArray(v)) return this.list(w, v);
+    if (v instanceof Tuple) return this.tuple(w, v);
     if (v instanceof Uint8Array) return this.bytes(w, v);
     if (v instanceof Pid) return this.pid(w, v);
     if (v instanceof Ref) return this.ref(w, v);
@@ -321,31 +471,27 @@ export class Encoder {
       w.f64(v.value);
       return;
     }
-    if (isPlainObject(v)) return this.plainObject(w, v as Record<string, unknown>, undefined, depth);
-    if (v instanceof Map || v instanceof ErlMap) return this.map(w, v, depth);
+    if (isPlainObject(v)) return this.plainObject(w, v, v as Record<string, unknown>, undefined);
+    if (v instanceof Map || v instanceof ErlMap) return this.map(w, v);
     if (v instanceof Charlist) return this.charlist(w, v);
-    if (v instanceof ImproperList) return this.improper(w, v, depth);
+    if (v instanceof ImproperList) return this.improper(w, v);
     if (v instanceof BitString) return this.bitString(w, v);
     if (v instanceof Port) return this.port(w, v);
     if (v instanceof ExportFun) return this.exportFun(w, v);
-    if (v instanceof Fun) return this.fun(w, v, depth);
+    if (v instanceof Fun) return this.fun(w, v);
     if (ArrayBuffer.isView(v)) throw new EtfEncodeError('unsupported', `cannot encode a ${v.constructor.name}; use a Uint8Array`);
     const reg = this.registry.forValue(v);
-    if (reg !== undefined) {
-      const fields = reg.toFields(v);
-      return this.plainObject(w, fields, reg.struct, depth);
-    }
+    if (reg !== undefined) return this.plainObject(w, v, reg.toFields(v), reg.struct);
     if (v instanceof Date) {
       const fields = dateToFields(v);
       if (fields === undefined) throw new EtfEncodeError('bad_value', 'cannot encode an invalid Date');
-      return this.plainObject(w, fields, undefined, depth);
+      return this.plainObject(w, v, fields, undefined);
     }
-    if (v instanceof Error) return this.plainObject(w, errorToFields(v), undefined, depth);
-    const name = (v as { constructor?: { name?: unknown } }).constructor?.name;
-    throw new EtfEncodeError('unsupported', `cannot encode an instance of ${typeof name === 'string' ? name : 'an unknown class'}; register it with registerType`);
+    if (v instanceof Error) return this.plainObject(w, v, errorToFields(v), undefined);
+    throw new EtfEncodeError('unsupported', `cannot encode an instance of ${describe(v)}; register it with registerType`);
   }
 
-  private list(w: EtfWriter, a: readonly unknown[], depth: number): void {
+  private list(w: EtfWriter, a: readonly unknown[]): void {
     const n = a.length;
     if (n === 0) {
       w.u8(Tag.NIL);
@@ -358,11 +504,11 @@ export class Encoder {
       return;
     }
     w.tagU32(Tag.LIST, n);
-    for (let i = 0; i < n; i++) this.term(w, a[i], depth);
-    w.u8(Tag.NIL);
+    this.push(E_ITEMS, a, n, Tag.NIL).items = a;
   }
 
-  private tuple(w: EtfWriter, a: readonly unknown[], depth: number): void {
+  private tuple(w: EtfWriter, t: Tuple): void {
+    const a = t.elements;
     const n = a.length;
     if (n <= 255) {
       w.u8(Tag.SMALL_TUPLE);
@@ -370,17 +516,20 @@ export class Encoder {
     } else {
       w.tagU32(Tag.LARGE_TUPLE, n);
     }
-    for (let i = 0; i < n; i++) this.term(w, a[i], depth);
+    if (n > 0) this.push(E_ITEMS, t, n, NO_TRAILER).items = a;
   }
 
   private bytes(w: EtfWriter, b: Uint8Array): void {
-    if (this.canonical) {
+    if (this.canonical || b.length === 0) {
+      // An empty Uint8Array has no faithful form: BIT_BINARY_EXT of 0 bytes is
+      // rejected by OTP 26+ (the connection drops), so it goes as `<<>>`,
+      // which decodes back as '' under `binaries: 'auto'`.
       w.tagU32(Tag.BINARY, b.length);
     } else {
       // BIT_BINARY_EXT with 8 bits in the last byte: Erlang decodes an
       // ordinary binary, Beamline decodes a Uint8Array (not a string).
       w.tagU32(Tag.BIT_BINARY, b.length);
-      w.u8(b.length === 0 ? 0 : 8);
+      w.u8(8);
     }
     w.bytes(b);
   }
@@ -419,7 +568,7 @@ export class Encoder {
     }
     const codes = c.codes();
     if (this.canonical && codes.length <= 65535 && codes.every((x) => x <= 255)) {
-      this.list(w, codes, 0);
+      this.list(w, codes);
       return;
     }
     w.tagU32(Tag.LIST, codes.length);
@@ -427,64 +576,53 @@ export class Encoder {
     w.u8(Tag.NIL);
   }
 
-  private improper(w: EtfWriter, l: ImproperList, depth: number): void {
+  private improper(w: EtfWriter, l: ImproperList): void {
     const n = l.items.length;
-    if (n === 0) {
-      this.term(w, l.tail, depth);
-      return;
-    }
-    w.tagU32(Tag.LIST, n);
-    for (let i = 0; i < n; i++) this.term(w, l.items[i], depth);
-    this.term(w, l.tail, depth);
+    if (n > 0) w.tagU32(Tag.LIST, n);
+    // The items, then the tail as the last child.
+    this.push(E_ITEMS, l, n + 1, NO_TRAILER).items = n === 0 ? [l.tail] : [...l.items, l.tail];
   }
 
-  private plainObject(w: EtfWriter, o: Record<string, unknown>, struct: Atom | undefined, depth: number): void {
+  /** A map with atom keys from an object's own enumerable keys; `v` is the JS value being encoded. */
+  private plainObject(w: EtfWriter, v: object, o: Record<string, unknown>, struct: Atom | undefined): void {
     const keys = Object.keys(o);
     const extra = struct !== undefined && !Object.hasOwn(o, '__struct__') ? 1 : 0;
-    const n = keys.length + extra;
     if (this.canonical) {
       const entries: Array<[unknown, unknown]> = keys.map((k) => [Atom.of(k), o[k]]);
-      if (extra) entries.push([Atom.of('__struct__'), struct]);
-      this.sortedEntries(w, entries, depth);
+      if (extra) entries.push([STRUCT_KEY, struct]);
+      this.sortedEntries(w, v, entries);
       return;
     }
-    w.tagU32(Tag.MAP, n);
+    w.tagU32(Tag.MAP, keys.length + extra);
     if (extra) {
-      this.writeAtom(w, Atom.of('__struct__'));
+      this.writeAtom(w, STRUCT_KEY);
       this.writeAtom(w, struct as Atom);
     }
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i] as string;
-      this.writeAtom(w, Atom.of(k));
-      this.term(w, o[k], depth);
-    }
+    if (keys.length === 0) return;
+    const f = this.push(E_OBJECT, v, keys.length, NO_TRAILER);
+    f.keys = keys;
+    f.record = o;
   }
 
-  private map(w: EtfWriter, m: Map<unknown, unknown> | ErlMap, depth: number): void {
+  private map(w: EtfWriter, m: Map<unknown, unknown> | ErlMap): void {
     if (this.canonical) {
-      this.sortedEntries(w, [...m.entries()], depth);
+      this.sortedEntries(w, m, [...m.entries()]);
       return;
     }
-    w.tagU32(Tag.MAP, m.size);
-    for (const [k, val] of m.entries()) {
-      this.term(w, k, depth);
-      this.term(w, val, depth);
-    }
+    const n = m.size;
+    w.tagU32(Tag.MAP, n);
+    if (n > 0) this.push(E_MAP, m, 2 * n, NO_TRAILER).iter = m.entries();
   }
 
-  private sortedEntries(w: EtfWriter, entries: Array<[unknown, unknown]>, depth: number): void {
-    const keyed = entries.map(([k, v]) => {
+  private sortedEntries(w: EtfWriter, v: object, entries: Array<[unknown, unknown]>): void {
+    const keyed: SortedEntry[] = entries.map(([k, val]) => {
       const kw = new EtfWriter(64);
-      this.term(kw, k, depth);
-      return { key: kw.view().toString('latin1'), value: v };
+      this.term(kw, k);
+      return { key: kw.view().toString('latin1'), value: val };
     });
     keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     w.tagU32(Tag.MAP, keyed.length);
-    for (const e of keyed) {
-      w.ensure(e.key.length);
-      w.length += w.buf.write(e.key, w.length, e.key.length, 'latin1');
-      this.term(w, e.value, depth);
-    }
+    if (keyed.length > 0) this.push(E_SORTED, v, keyed.length, NO_TRAILER).sorted = keyed;
   }
 
   private checkU32(v: number, what: string): number {
@@ -536,7 +674,7 @@ export class Encoder {
     w.u8(f.arity);
   }
 
-  private fun(w: EtfWriter, f: Fun, depth: number): void {
+  private fun(w: EtfWriter, f: Fun): void {
     if (f.uniq.length !== 16) throw new EtfEncodeError('bad_value', 'fun uniq must be 16 bytes');
     const at = w.length;
     w.u8(Tag.NEW_FUN);
@@ -549,8 +687,10 @@ export class Encoder {
     this.number(w, f.oldIndex);
     this.number(w, f.oldUniq);
     this.pid(w, f.pid);
-    for (const fv of f.freeVars) this.term(w, fv, depth);
-    w.setU32(at + 1, w.length - at - 1);
+    // The size is filled in when the last free variable is written.
+    const frame = this.push(E_ITEMS, f, f.freeVars.length, TRAILER_FUN_SIZE);
+    frame.items = f.freeVars;
+    frame.at = at;
   }
 }
 

@@ -51,7 +51,7 @@ test('each list, tuple and map element needs a byte: claims just beyond the inpu
   rejects([131, 116, 0, 0, 0, 3, 97, 1, 97, 2], 'limit', 1);
 });
 
-test('deep nesting is bounded by maxDepth, without stack overflow', () => {
+test('deep nesting decodes without a limit, and maxDepth still bounds it when set', () => {
   const n = 200000;
   const deep = Buffer.alloc(2 + n * 2);
   deep[0] = 131;
@@ -60,10 +60,16 @@ test('deep nesting is bounded by maxDepth, without stack overflow', () => {
     deep[2 + i * 2] = 1;
   }
   deep[1 + n * 2] = 106;
-  rejects(deep, 'too_deep');
-  // nested lists and maps too
+  let t = new Decoder().decode(deep);
+  for (let i = 0; i < n; i++) t = (t as { elements: unknown[] }).elements[0];
+  assert.deepEqual(t, []);
+  rejects(deep, 'too_deep', undefined, new Decoder({ maxDepth: 1000 }));
+  // nested lists too
   const lists = Buffer.concat([Buffer.from([131]), Buffer.alloc(n * 5, Buffer.from([108, 0, 0, 0, 1])), Buffer.alloc(n + 1, 106)]);
-  rejects(lists, 'too_deep');
+  let l = new Decoder().decode(lists);
+  for (let i = 0; i < n; i++) l = (l as unknown[])[0];
+  assert.deepEqual(l, []);
+  rejects(lists, 'too_deep', undefined, new Decoder({ maxDepth: 1000 }));
   const shallow = new Decoder({ maxDepth: 3 });
   rejects(encode([[[[1]]]]), 'too_deep', undefined, shallow);
   assert.deepEqual(shallow.decode(encode([[[1]]])), [[[1]]]);
