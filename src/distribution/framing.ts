@@ -558,10 +558,10 @@ export class DistConnection {
   /**
    * The hot path of sending: encodes `control` (and `message`) straight into
    * the connection's outgoing batch as one `131,68,0` frame; every frame of
-   * the current turn leaves in a single socket write. Returns false, having
-   * written nothing, when the frame needs another form (no
-   * DIST_HDR_ATOM_CACHE, or large enough to fragment): use
-   * {@link DistConnection.sendMessage} then. Encoding errors are thrown with
+   * the current turn leaves in a single socket write. A message larger than
+   * `fragmentSize` (peer with FRAGMENTS) leaves in fragments cut from the
+   * same encoding. Returns false, having written nothing, when the peer
+   * lacks DIST_HDR_ATOM_CACHE: use {@link DistConnection.sendMessage} then. Encoding errors are thrown with
    * the batch left as it was.
    */
   sendTerms(encoder: Encoder, control: unknown, hasMessage: boolean, message: unknown): boolean {
@@ -582,8 +582,12 @@ export class DistConnection {
     }
     const len = w.length - start - 4;
     if (len > this.fragmentSize && (this.flags & DFLAG.FRAGMENTS) !== 0n) {
+      // Too large for one frame: the encoded terms leave in fragments, cut from one copy (no second encode).
+      const body = Buffer.from(w.buf.subarray(start + 7, w.length));
       w.length = start;
-      return false;
+      if (start === 0 && w.buf.length > BATCH_KEEP) w.buf = Buffer.allocUnsafe(BATCH_KEEP);
+      this.writeFragments(body);
+      return true;
     }
     w.setU32(start, len);
     if (!this.flushQueued) {
@@ -640,6 +644,31 @@ export class DistConnection {
       this.isCongested = false;
       this.opts.onBackpressure?.(false);
     }
+  }
+
+  /** Writes `body` (terms without 131) as `131,69`/`131,70` fragments of at most `fragmentSize` bytes, views into `body`. */
+  private writeFragments(body: Buffer): void {
+    const firstRoom = this.fragmentSize - FRAGMENT_HEAD - 1;
+    const room = this.fragmentSize - FRAGMENT_HEAD;
+    const count = 1 + Math.ceil(Math.max(0, body.length - firstRoom) / room);
+    const seqId = this.nextSeqId++;
+    const out: Buffer[] = [];
+    let pos = 0;
+    for (let i = 0; i < count; i++) {
+      const first = i === 0;
+      const take = Math.min(first ? firstRoom : room, body.length - pos);
+      const headLen = FRAGMENT_HEAD + (first ? 1 : 0);
+      const head = Buffer.allocUnsafe(4 + headLen);
+      head.writeUInt32BE(headLen + take, 0);
+      head[4] = VERSION;
+      head[5] = first ? TAG_FRAGMENT_START : TAG_FRAGMENT_CONT;
+      head.writeBigUInt64BE(seqId, 6);
+      head.writeBigUInt64BE(BigInt(count - i), 14);
+      if (first) head[4 + FRAGMENT_HEAD] = 0;
+      out.push(head, body.subarray(pos, pos + take));
+      pos += take;
+    }
+    this.writeRaw(out);
   }
 
   /**

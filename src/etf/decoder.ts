@@ -236,6 +236,8 @@ export class Decoder {
   /** Estimated heap taken by the term so far, and the most it may take. */
   private mem = 0;
   private budget = Infinity;
+  /** `[]` elements already charged by their container (see `chargeElements`). */
+  private nilCredit = 0;
   private budgetSource = '';
   private budgetOption = '';
 
@@ -352,6 +354,23 @@ export class Decoder {
     if (this.mem > this.budget) this.overBudget(at);
   }
 
+  /**
+   * Charges a container of `n` elements before any is allocated. The counts
+   * come before the elements, so a lower bound of what they take is known
+   * now: every element needs 2 bytes of input except `[]` (1 byte), so when
+   * `n` elements share fewer than `2n` bytes, at least `2n - left` of them
+   * are `[]`, an allocation each (charged here, then not again).
+   */
+  private chargeElements(n: number, head: number, perSlot: number, at: number): void {
+    const nils = 2 * n - (this.end - this.pos);
+    if (nils > 0) {
+      this.nilCredit += nils;
+      this.charge(head + perSlot * n + 32 * nils, at);
+    } else {
+      this.charge(head + perSlot * n, at);
+    }
+  }
+
   private overBudget(at: number): never {
     throw new EtfDecodeError(
       'memory',
@@ -368,6 +387,7 @@ export class Decoder {
    */
   private setBudget(): void {
     this.mem = 0;
+    this.nilCredit = 0;
     const explicit = this.maxHeap;
     if (explicit !== undefined) {
       this.budget = explicit;
@@ -434,7 +454,7 @@ export class Decoder {
         case Tag.LARGE_TUPLE: {
           const n = tag === Tag.SMALL_TUPLE ? this.u8() : this.u32();
           this.checkCount(n, 1, at, 'tuple');
-          this.charge(64 + 8 * n, at);
+          this.chargeElements(n, 64, 8, at);
           if (n === 0) {
             v = new Tuple([]);
             break;
@@ -444,7 +464,8 @@ export class Decoder {
           continue next;
         }
         case Tag.NIL:
-          if ((this.mem += 32) > this.budget) this.overBudget(at);
+          if (this.nilCredit > 0) this.nilCredit--;
+          else if ((this.mem += 32) > this.budget) this.overBudget(at);
           v = [];
           break;
         case Tag.STRING:
@@ -453,7 +474,7 @@ export class Decoder {
         case Tag.LIST: {
           const n = this.u32();
           this.checkCount(n + 1, 1, at, 'list');
-          this.charge(32 + 12 * n, at);
+          this.chargeElements(n, 32, 12, at);
           const f = this.frame(K_LIST, n, at);
           f.items = [];
           f.tail = false;
@@ -620,7 +641,7 @@ export class Decoder {
         this.pos++;
         const n = this.u32();
         this.checkCount(n + 1, 1, tailAt, 'list');
-        this.charge(12 * n, tailAt);
+        this.chargeElements(n, 0, 12, tailAt);
         if (n === 0) continue;
         f.n = n;
         f.i = 0;

@@ -124,7 +124,8 @@ export class EtfWriter {
 
   /** Writes `s` as UTF-8 and returns the number of bytes written. */
   utf8(s: string): number {
-    const max = s.length * 3;
+    // Long strings are measured first rather than given room for 3 bytes a character.
+    const max = s.length > 65536 ? Buffer.byteLength(s, 'utf8') : s.length * 3;
     this.ensure(max);
     const n = this.buf.write(s, this.length, max, 'utf8');
     this.length += n;
