@@ -26,6 +26,7 @@ export {
   FrameParser,
   encodeMessageFrames,
   DEFAULT_MAX_FRAME_SIZE,
+  DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_FRAGMENT_SIZE,
 } from './framing.js';
 export type { DistFrame, DistConnectionOptions, DistLimits, FrameParserOptions, EncodeFramesOptions } from './framing.js';
