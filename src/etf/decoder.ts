@@ -119,8 +119,8 @@ const EXPANSION = 48;
 /** Inputs whose worst case stays under this need no heap budget. */
 const SMALL_INPUT_HEAP = 48 * 1024 * 1024;
 const HEAP_RESERVE = 64 * 1024 * 1024;
-/** Frames kept between decodes (a very deep term's frames are let go). */
-const KEEP_FRAMES = 1024;
+/** Frames kept between decodes (beyond this, a very deep term's frames are let go). */
+const KEEP_FRAMES = 1 << 16;
 const K_TUPLE = 0;
 const K_LIST = 1;
 const K_MAP = 2;
@@ -760,10 +760,17 @@ export class Decoder {
     let hi = n - 1;
     while (hi >= 0 && b[p + hi] === 0) hi--;
     if (hi < 0) return 0;
-    const parts = new Array<string>(hi + 2);
-    parts[0] = '0x';
-    for (let i = hi, j = 1; i >= 0; i--, j++) parts[j] = HEX[b[p + i] as number] as string;
-    let v = BigInt(parts.join(''));
+    let hex: string;
+    if (hi < 64) {
+      hex = '0x';
+      for (let i = hi; i >= 0; i--) hex += HEX[b[p + i] as number] as string;
+    } else {
+      // Big-endian copy, then one native hex conversion.
+      const be = Buffer.allocUnsafe(hi + 1);
+      for (let i = hi, j = 0; i >= 0; i--, j++) be[j] = b[p + i] as number;
+      hex = `0x${be.toString('hex')}`;
+    }
+    let v = BigInt(hex);
     if (sign) v = -v;
     return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
   }

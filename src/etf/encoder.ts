@@ -65,10 +65,8 @@ const UNDEFINED = Atom.of('undefined');
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 const STRUCT_KEY = Atom.of('__struct__');
-/** Below this depth no cycle is possible without going deeper: the path is only tracked beyond it. */
-const PATH_CHECK_DEPTH = 64;
-/** Frames kept between terms (a very deep term's frames are let go). */
-const KEEP_FRAMES = 1024;
+/** Frames kept between terms (beyond this, a very deep term's frames are let go). */
+const KEEP_FRAMES = 1 << 16;
 const E_ITEMS = 0;
 const E_OBJECT = 1;
 const E_MAP = 2;
@@ -143,8 +141,6 @@ export class Encoder {
   /** The explicit stack: frames[0 .. sp) are the containers being written. */
   private readonly frames: EFrame[] = [];
   private sp = 0;
-  /** The JS objects on the current path, kept once the path is {@link PATH_CHECK_DEPTH} deep. */
-  private path: Set<object> | undefined;
 
   constructor(opts: EncodeOptions = {}) {
     this.latin1Atoms = opts.atomEncoding === 'latin1';
@@ -249,7 +245,7 @@ export class Encoder {
    * Writes `root` with an explicit stack: a container writes its header and
    * pushes a frame, and the loop then writes the frame's children in order.
    * Nesting is bounded only by memory; a value that contains itself is found
-   * by the objects on the current path (checked once the path is deep).
+   * by comparing each new container with an ancestor on the current path.
    * Re-entrant: a nested run (canonical map keys) works above `base`.
    */
   private term(w: EtfWriter, root: unknown): void {
@@ -326,15 +322,12 @@ export class Encoder {
   private push(kind: number, obj: object, n: number, trailer: number): EFrame {
     const sp = this.sp;
     if (sp >= this.maxDepth) throw new EtfEncodeError('too_deep', `term nested deeper than ${this.maxDepth}`);
-    let path = this.path;
-    if (path === undefined && sp >= PATH_CHECK_DEPTH) {
-      path = new Set<object>();
-      for (let i = 0; i < sp; i++) path.add((this.frames[i] as EFrame).obj);
-      this.path = path;
-    }
-    if (path !== undefined) {
-      if (path.has(obj)) throw new EtfEncodeError('cycle', `a ${describe(obj)} contains itself (found ${sp} levels deep)`);
-      path.add(obj);
+    if (sp > 0) {
+      // A value containing itself repeats forever down the path. Compare with one ancestor, the one at the
+      // largest power of two not above this depth (Brent's cycle finding): a cycle of length p starting at
+      // depth m is found by depth 4 * max(m, p), at the cost of one comparison a level.
+      const anchor = this.frames[(1 << (31 - Math.clz32(sp))) - 1] as EFrame;
+      if (anchor.obj === obj) throw new EtfEncodeError('cycle', `a ${describe(obj)} contains itself (found ${sp} levels deep)`);
     }
     let f = this.frames[sp];
     if (f === undefined) {
@@ -351,12 +344,6 @@ export class Encoder {
   }
 
   private pop(f: EFrame): void {
-    const path = this.path;
-    if (path !== undefined) {
-      path.delete(f.obj);
-      // Dropped well below the depth where checks start, so a wide term at that depth does not rebuild it each time.
-      if (this.sp - 1 < PATH_CHECK_DEPTH / 2) this.path = undefined;
-    }
     f.obj = NO_OBJECT;
     f.items = NO_ITEMS;
     f.record = NO_RECORD;
