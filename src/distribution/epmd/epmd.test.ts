@@ -14,6 +14,16 @@ import { collect } from '../testing/sockets.js';
 import { erlSkipReason, startErl, type ErlNode } from '../../../test/erl.js';
 import { eventually } from '../../../test/support.js';
 
+/** A port nothing listens on (just now). */
+function freePort(): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const s = createServer().listen({ host: '127.0.0.1', port: 0 }, () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
 describe('embedded EPMD server with our client', () => {
   let epmd: EpmdServer;
   before(async () => {
@@ -119,12 +129,7 @@ describe('embedded EPMD server with our client', () => {
   });
 
   it('ensureEpmd starts an embedded server on a free port and reuses a running one', async () => {
-    const free = await new Promise<number>((resolve) => {
-      const s = createServer().listen({ host: '127.0.0.1', port: 0 }, () => {
-        const p = (s.address() as AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const free = await freePort();
     const first = await ensureEpmd({ port: free, detached: false });
     assert.equal(first.embedded, true);
     const second = await ensureEpmd({ port: free, detached: false });
@@ -139,12 +144,7 @@ describe('embedded EPMD server with our client', () => {
 
 describe('the detached EPMD daemon', () => {
   it('is started once, outlives its starter, is found again, and exits on KILL_REQ once empty', async () => {
-    const free = await new Promise<number>((resolve) => {
-      const s = createServer().listen({ host: '127.0.0.1', port: 0 }, () => {
-        const p = (s.address() as AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const free = await freePort();
     const first = await ensureEpmd({ port: free });
     assert.equal(first.embedded, true);
     assert.equal(first.server, undefined);
@@ -171,12 +171,7 @@ describe('the detached EPMD daemon', () => {
   });
 
   it('exits by itself once no node has been registered for idleExitMs', async () => {
-    const free = await new Promise<number>((resolve) => {
-      const s = createServer().listen({ host: '127.0.0.1', port: 0 }, () => {
-        const p = (s.address() as AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
+    const free = await freePort();
     const h = await ensureEpmd({ port: free, idleExitMs: 200 });
     const reg = await registerNode({ port: free, name: 'brief', nodePort: 9 });
     await reg.close();
