@@ -126,9 +126,67 @@ const K_LIST = 1;
 const K_MAP = 2;
 const K_FUN = 3;
 const NO_ITEMS: unknown[] = [];
+/** What `buf` holds between decodes (the input is let go). */
+const NO_INPUT = Buffer.alloc(0);
 
 function mb(n: number): string {
   return `${Math.round(n / 1048576)} MiB`;
+}
+
+/** A sequence of atom keys seen in maps, and once seen again, a compiled maker of objects with those keys. */
+interface Shape {
+  readonly keys: readonly Atom[];
+  seen: number;
+  make: ((values: readonly unknown[]) => Record<string, unknown>) | undefined;
+  /** `__struct__`, `__proto__` or a generated-code failure: never compiled. */
+  plain: boolean;
+}
+
+const shapesByFirstKey = new Map<Atom, Shape[]>();
+let compiledShapes = 0;
+const MAX_SHAPES = 512;
+const SHAPES_PER_KEY = 8;
+const MAX_SHAPE_KEYS = 64;
+
+function shapeOf(keys: readonly unknown[]): Shape | undefined {
+  const n = keys.length;
+  if (n > MAX_SHAPE_KEYS) return undefined;
+  const list = shapesByFirstKey.get(keys[0] as Atom);
+  if (list === undefined) return undefined;
+  outer: for (const s of list) {
+    const k = s.keys;
+    if (k.length !== n) continue;
+    for (let i = 1; i < n; i++) if (k[i] !== keys[i]) continue outer;
+    return s;
+  }
+  return undefined;
+}
+
+function rememberShape(keys: readonly unknown[]): void {
+  const n = keys.length;
+  if (n > MAX_SHAPE_KEYS || compiledShapes >= MAX_SHAPES) return;
+  const first = keys[0] as Atom;
+  let list = shapesByFirstKey.get(first);
+  if (list === undefined) {
+    list = [];
+    shapesByFirstKey.set(first, list);
+  }
+  if (list.length >= SHAPES_PER_KEY) return;
+  const atoms = keys as readonly Atom[];
+  const plain = atoms.some((a) => a === STRUCT_KEY || a.name === '__proto__');
+  list.push({ keys: atoms.slice(), seen: 1, make: undefined, plain });
+}
+
+function compileShape(shape: Shape): void {
+  if (shape.plain || compiledShapes >= MAX_SHAPES) return;
+  compiledShapes++;
+  // Property names are JSON string literals (valid JS, no code can be injected); values come by index.
+  const body = shape.keys.map((k, i) => `${JSON.stringify(k.name)}: v[${i}]`).join(', ');
+  try {
+    shape.make = new Function('v', `return { ${body} };`) as (values: readonly unknown[]) => Record<string, unknown>;
+  } catch {
+    shape.plain = true; // code generation disallowed (--disallow-code-generation-from-strings)
+  }
 }
 
 /** NEW_FUN_EXT read up to its free variables. */
@@ -225,7 +283,7 @@ export class Decoder {
   private readonly registry: TypeRegistry;
   private readonly opts: DecodeOptions;
 
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = NO_INPUT;
   private pos = 0;
   private end = 0;
   private cache: ReadonlyArray<Atom | undefined> | undefined;
@@ -309,7 +367,7 @@ export class Decoder {
       }
       this.sp = 0;
       if (this.frames.length > KEEP_FRAMES) this.frames.length = KEEP_FRAMES;
-      this.buf = Buffer.alloc(0);
+      this.buf = NO_INPUT;
       this.cache = undefined;
     }
   }
@@ -832,7 +890,16 @@ export class Decoder {
     const values = f.values;
     const n = keys.length;
     const at = f.at;
-    if (f.allAtoms) return this.objectFrom(keys, values, at, false);
+    if (f.allAtoms) {
+      // Maps of the same atom keys in the same order (records, structs, JSON-like data) are built by a
+      // compiled object literal: one allocation with a stable shape, no per-key stores or duplicate checks.
+      const shape = shapeOf(keys);
+      if (shape?.make !== undefined) return shape.make(values);
+      const obj = this.objectFrom(keys, values, at, false);
+      if (shape === undefined) rememberShape(keys);
+      else if (++shape.seen >= 2) compileShape(shape);
+      return obj;
+    }
     if (this.erlmaps && this.structs && keys.every((k) => k instanceof Atom)) {
       const struct = this.objectFrom(keys, values, at, true);
       if (struct !== undefined) return struct;

@@ -446,6 +446,13 @@ export class Encoder {
   }
 
   private object(w: EtfWriter, v: object): void {
+    // The common classes by constructor identity first (cheaper than a chain of instanceof).
+    const ctor = (v as { constructor?: unknown }).constructor;
+    if (ctor === Atom) return this.writeAtom(w, v as Atom);
+    if (ctor === Tuple) return this.tuple(w, v as Tuple);
+    if (ctor === Pid) return this.pid(w, v as Pid);
+    if (ctor === Ref) return this.ref(w, v as Ref);
+    if (ctor === Array) return this.list(w, v as unknown[]);
     if (v instanceof Atom) return this.writeAtom(w, v);
     if (Array.isArray(v)) return this.list(w, v);
     if (v instanceof Tuple) return this.tuple(w, v);
@@ -613,7 +620,7 @@ export class Encoder {
   }
 
   private checkU32(v: number, what: string): number {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new EtfEncodeError('bad_value', `${what} ${v} is not a u32`);
+    if (v >>> 0 !== v) throw new EtfEncodeError('bad_value', `${what} ${v} is not a u32`);
     return v;
   }
 
