@@ -14,6 +14,7 @@ import {
   Decoder,
   EtfWriter,
   EtfEncodeError,
+  EtfDecodeError,
   Float,
   float,
   Charlist,
@@ -303,4 +304,28 @@ test('value classes print like Erlang', () => {
   assert.equal(charlist('日本').length, 2);
   assert.equal(float(2).valueOf() + 1, 3);
   assert.ok(Atom.of('x') === atom('x'));
+});
+
+test('maps of a repeated key sequence decode the same through the compiled shape, whatever the key names', () => {
+  const odd = { 'a"b': 1, 'back\\slash': 2, '日本': 3, '1': 4, "it's": 5, '\u2028': 6, constructor: 7, 'x y': [tuple()] };
+  const bytes = encode(odd);
+  for (let i = 0; i < 5; i++) {
+    const back = decode(bytes) as Record<string, unknown>;
+    assert.deepEqual(back, odd);
+    assert.equal(Object.getPrototypeOf(back), Object.prototype);
+    back['a"b'] = 9; // each decode is a fresh object
+  }
+  assert.deepEqual(decode(bytes), odd);
+  // __proto__ keys never go through generated code and never touch the prototype
+  const proto = Buffer.from([131, 116, 0, 0, 0, 2, 119, 9, ...Buffer.from('__proto__'), 97, 1, 119, 1, 121, 97, 2]);
+  for (let i = 0; i < 4; i++) {
+    const o = decode(proto) as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(o), Object.prototype);
+    assert.deepEqual(Object.keys(o), ['__proto__', 'y']);
+  }
+  // a duplicate key is still refused after the shape was compiled
+  const dup = Buffer.from([131, 116, 0, 0, 0, 2, 119, 1, 122, 97, 1, 119, 1, 122, 97, 2]);
+  const once = Buffer.from([131, 116, 0, 0, 0, 1, 119, 1, 122, 97, 1]);
+  for (let i = 0; i < 3; i++) decode(once);
+  assert.throws(() => decode(dup), (e: unknown) => e instanceof EtfDecodeError && e.code === 'duplicate_key');
 });
