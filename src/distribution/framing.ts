@@ -321,7 +321,7 @@ export interface DistLimits {
   readonly maxMessageBytes?: number;
   /** Bytes held for incomplete fragmented messages at once; default {@link DEFAULT_MAX_MESSAGE_BYTES}. */
   readonly maxReassemblyBytes?: number;
-  /** Largest integer in bytes; default 16 MiB (OTP 25 makes `1 bsl 8000000`, 1 MB). */
+  /** Largest integer in bytes; default 4 MiB, the widest OTP 25 makes (2^25 bits). */
   readonly maxBigIntBytes?: number;
   /** Largest inflated compressed term; default 1 GiB. */
   readonly maxInflatedBytes?: number;

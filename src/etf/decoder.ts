@@ -86,8 +86,9 @@ export interface DecodeOptions {
   maxInflatedBytes?: number;
   /**
    * Largest integer magnitude in bytes (SMALL/LARGE_BIG_EXT). Default
-   * 16 MiB, above the largest integer OTP 25 makes (`1 bsl 8000000` is
-   * 1 MB; OTP 26+ makes none above 4,194,240 bits, 512 KiB).
+   * 4 MiB: the largest integer OTP 25 makes is `1 bsl 33554367` (2^25
+   * bits; `1 bsl 8000000` is 1 MB); OTP 26+ makes none above 4,194,240
+   * bits (512 KiB).
    */
   maxBigIntBytes?: number;
   /** Accept bytes after the term in `decode` (Erlang's `binary_to_term` ignores them). Default false. */
@@ -110,8 +111,8 @@ const NIL = Atom.of('nil');
 const UNDEFINED = Atom.of('undefined');
 const STRUCT_KEY = Atom.of('__struct__');
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-/** Default of {@link DecodeOptions.maxBigIntBytes}: 16 MiB. */
-export const DEFAULT_MAX_BIGINT_BYTES = 16 * 1024 * 1024;
+/** Default of {@link DecodeOptions.maxBigIntBytes}: 4 MiB, the widest integer OTP 25 makes (2^25 bits). */
+export const DEFAULT_MAX_BIGINT_BYTES = 4 * 1024 * 1024;
 /** Default of {@link DecodeOptions.maxInflatedBytes}: 1 GiB. */
 export const DEFAULT_MAX_INFLATED_BYTES = 1024 * 1024 * 1024;
 /** Most heap bytes one input byte can become (a 1-byte `[]` is a 32-byte array plus its 8-byte slot). */
