@@ -327,7 +327,7 @@ export class Encoder {
       // largest power of two not above this depth (Brent's cycle finding): a cycle of length p starting at
       // depth m is found by depth 4 * max(m, p), at the cost of one comparison a level.
       const anchor = this.frames[(1 << (31 - Math.clz32(sp))) - 1] as EFrame;
-      if (anchor.obj === obj) throw new EtfEncodeError('cycle', `a ${describe(obj)} contains itself (found ${sp} levels deep)`);
+      if (anchor.obj === obj) throw new EtfEncodeError('cycle', `${describe(obj)} value contains itself (found ${sp} levels deep)`);
     }
     let f = this.frames[sp];
     if (f === undefined) {
