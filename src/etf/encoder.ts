@@ -65,6 +65,10 @@ const UNDEFINED = Atom.of('undefined');
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 const STRUCT_KEY = Atom.of('__struct__');
+/** The slab stand-alone terms are written into and handed out from as views. */
+const SLAB_SIZE = 16 * 1024;
+/** Below this much room left, the next term starts a new slab. */
+const SLAB_MIN_ROOM = 1024;
 /** Frames kept between terms (beyond this, a very deep term's frames are let go). */
 const KEEP_FRAMES = 1 << 16;
 const E_ITEMS = 0;
@@ -136,7 +140,7 @@ export class Encoder {
   private readonly canonical: boolean;
   private readonly maxDepth: number;
   private readonly registry: TypeRegistry;
-  private readonly own = new EtfWriter(4096);
+  private readonly own = new EtfWriter(SLAB_SIZE);
   private busy = false;
   /** The explicit stack: frames[0 .. sp) are the containers being written. */
   private readonly frames: EFrame[] = [];
@@ -152,21 +156,45 @@ export class Encoder {
 
   /**
    * A stand-alone term: 131 followed by the term (or by tag 80 and the
-   * compressed term). Returns a fresh Buffer the caller owns.
+   * compressed term). Returns a Buffer the caller owns; like
+   * `Buffer.allocUnsafe`'s, small ones are views of a shared slab (other
+   * terms live in the rest of its `.buffer`).
    */
   encode(term: unknown, opts: EncodeToBufferOptions = {}): Buffer {
-    const w = this.busy ? new EtfWriter(256) : this.own;
-    const wasBusy = this.busy;
-    this.busy = true;
-    try {
-      w.reset();
+    if (this.busy) {
+      // Re-entered (a registered type's toFields encoding): a writer of its own.
+      const w = new EtfWriter(256);
       w.u8(VERSION);
       this.writeTerm(w, term);
-      if (opts.compressed !== undefined && opts.compressed !== false) return compress(w, opts.compressed === true ? 6 : opts.compressed);
-      return w.toBuffer();
-    } finally {
-      this.busy = wasBusy;
+      return opts.compressed !== undefined && opts.compressed !== false ? compress(w, 0, opts.compressed === true ? 6 : opts.compressed) : w.toBuffer();
     }
+    // Terms are written one after another into a slab and handed out as views of it (as Node's Buffer
+    // pool hands out allocUnsafe buffers): no copy and no allocation per term but the view.
+    const w = this.own;
+    if (w.buf.length - w.length < SLAB_MIN_ROOM) {
+      w.buf = Buffer.allocUnsafeSlow(SLAB_SIZE);
+      w.length = 0;
+    }
+    const start = w.length;
+    this.busy = true;
+    try {
+      w.u8(VERSION);
+      this.writeTerm(w, term);
+    } catch (err) {
+      w.length = start;
+      throw err;
+    } finally {
+      this.busy = false;
+    }
+    if (opts.compressed !== undefined && opts.compressed !== false) {
+      const out = compress(w, start, opts.compressed === true ? 6 : opts.compressed);
+      w.length = start;
+      return out;
+    }
+    const out = w.buf.subarray(start, w.length);
+    // A term that made the slab grow leaves it to its view; the next term starts a new slab.
+    if (w.buf.length > SLAB_SIZE) w.length = w.buf.length;
+    return out;
   }
 
   /** Appends `term` to `w` without the 131 version byte (as inside distribution frames). */
@@ -688,10 +716,11 @@ export class Encoder {
   }
 }
 
-function compress(w: EtfWriter, level: number): Buffer {
-  const raw = w.buf.subarray(1, w.length);
+/** The term written in `w` from `start` (131 first), compressed when that makes it smaller; a Buffer of its own. */
+function compress(w: EtfWriter, start: number, level: number): Buffer {
+  const raw = w.buf.subarray(start + 1, w.length);
   const z = deflateSync(raw, { level });
-  if (z.length + 5 >= raw.length) return w.toBuffer();
+  if (z.length + 5 >= raw.length) return Buffer.from(w.buf.subarray(start, w.length));
   const out = Buffer.allocUnsafe(6 + z.length);
   out[0] = VERSION;
   out[1] = Tag.COMPRESSED;
