@@ -127,6 +127,8 @@ const K_LIST = 1;
 const K_MAP = 2;
 const K_FUN = 3;
 const NO_ITEMS: unknown[] = [];
+/** `{}`: immutable, so every empty tuple is this one (no allocation each); `[]` and `#{}` are mutable JS values and are not shared. */
+const EMPTY_TUPLE = new Tuple(Object.freeze([]) as readonly unknown[]);
 /** What `buf` holds between decodes (the input is let go). */
 const NO_INPUT = Buffer.alloc(0);
 
@@ -513,11 +515,11 @@ export class Decoder {
         case Tag.LARGE_TUPLE: {
           const n = tag === Tag.SMALL_TUPLE ? this.u8() : this.u32();
           this.checkCount(n, 1, at, 'tuple');
-          this.chargeElements(n, 64, 8, at);
           if (n === 0) {
-            v = new Tuple([]);
+            v = EMPTY_TUPLE;
             break;
           }
+          this.chargeElements(n, 64, 8, at);
           const f = this.frame(K_TUPLE, n, at);
           f.items = n <= 65536 ? new Array<unknown>(n) : [];
           continue next;
