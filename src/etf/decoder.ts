@@ -326,7 +326,8 @@ export class Decoder {
     const buf = asBuffer(input);
     if (buf.length < 1) fail('truncated', 0, 'empty input');
     if (buf[0] !== VERSION) fail('bad_version', 0, `expected version byte 131, got ${buf[0]}`);
-    const { term, offset } = this.decodeAt(buf, 1);
+    const term = this.run(buf, 1, this.defaultCache);
+    const offset = this.pos;
     if (offset !== buf.length && !this.allowTrailing) fail('trailing_bytes', offset, `${buf.length - offset} bytes after the term`);
     return term;
   }
@@ -341,38 +342,44 @@ export class Decoder {
     if (this.busy) return new Decoder(this.opts).decodeAt(input, offset, atomCache);
     const buf = asBuffer(input);
     if (!Number.isInteger(offset) || offset < 0 || offset > buf.length) fail('truncated', offset, 'offset outside the input');
+    const term = this.run(buf, offset, atomCache ?? this.defaultCache);
+    return { term, offset: this.pos };
+  }
+
+  /** Decodes the term at `offset` of `buf`; `pos` is after it on return. */
+  private run(buf: Buffer, offset: number, cache: ReadonlyArray<Atom | undefined> | undefined): unknown {
     this.busy = true;
     this.buf = buf;
     this.pos = offset;
     this.end = buf.length;
-    this.cache = atomCache ?? this.defaultCache;
+    this.cache = cache;
     try {
-      let term: unknown;
-      if (this.pos < this.end && buf[this.pos] === Tag.COMPRESSED) term = this.compressed();
-      else {
-        this.setBudget();
-        term = this.term();
-      }
-      return { term, offset: this.pos };
+      if (this.pos < this.end && buf[this.pos] === Tag.COMPRESSED) return this.compressed();
+      this.setBudget();
+      return this.term();
     } catch (e) {
+      this.release();
       if (e instanceof EtfDecodeError) throw e;
       // A registered type's fromFields that throws, an array beyond V8's length limit: still a typed error.
       if (e instanceof RangeError) throw new EtfDecodeError('memory', this.pos, `decoder failed: ${String(e)}`, 'maxHeapBytes');
       throw new EtfDecodeError('bad_value', this.pos, `decoder failed: ${String(e)}`);
     } finally {
       this.busy = false;
-      // After an error, frames still hold parts of the term: let them go.
-      for (let i = 0; i < this.sp; i++) {
-        const f = this.frames[i] as Frame;
-        f.items = NO_ITEMS;
-        f.values = NO_ITEMS;
-        f.fun = undefined;
-      }
-      this.sp = 0;
-      if (this.frames.length > KEEP_FRAMES) this.frames.length = KEEP_FRAMES;
       this.buf = NO_INPUT;
       this.cache = undefined;
+      if (this.frames.length > KEEP_FRAMES) this.frames.length = KEEP_FRAMES;
     }
+  }
+
+  /** After an error: the frames still hold parts of the term; let them go. */
+  private release(): void {
+    for (let i = 0; i < this.sp; i++) {
+      const f = this.frames[i] as Frame;
+      f.items = NO_ITEMS;
+      f.values = NO_ITEMS;
+      f.fun = undefined;
+    }
+    this.sp = 0;
   }
 
   // ---- primitive readers (bounds are checked by `need`) ----
