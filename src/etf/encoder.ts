@@ -65,6 +65,10 @@ const UNDEFINED = Atom.of('undefined');
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 const STRUCT_KEY = Atom.of('__struct__');
+/** Object keys whose encodings an encoder keeps. */
+const MAX_KEY_CACHE = 4096;
+/** Strings up to this length are tried as ASCII in JavaScript before the native UTF-8 write. */
+const SHORT_STRING = 24;
 /** The slab stand-alone terms are written into and handed out from as views. */
 const SLAB_SIZE = 16 * 1024;
 /** Below this much room left, the next term starts a new slab. */
@@ -145,6 +149,8 @@ export class Encoder {
   /** The explicit stack: frames[0 .. sp) are the containers being written. */
   private readonly frames: EFrame[] = [];
   private sp = 0;
+  /** Encoded atoms of object keys seen (see `writeKey`). */
+  private readonly keyBytes = new Map<string, Uint8Array>();
 
   constructor(opts: EncodeOptions = {}) {
     this.latin1Atoms = opts.atomEncoding === 'latin1';
@@ -243,6 +249,27 @@ export class Encoder {
     this.atomSlow(w, name);
   }
 
+  /** An object key as an atom: its encoding is kept per key string (objects of one shape repeat their keys). */
+  private writeKey(w: EtfWriter, k: string): void {
+    if (this.cacheIndex !== undefined) {
+      this.writeAtom(w, Atom.of(k));
+      return;
+    }
+    let bytes = this.keyBytes.get(k);
+    if (bytes === undefined) {
+      const kw = new EtfWriter(16);
+      this.writeAtom(kw, Atom.of(k));
+      bytes = kw.toBuffer();
+      if (this.keyBytes.size < MAX_KEY_CACHE) this.keyBytes.set(k, bytes);
+    }
+    const n = bytes.length;
+    w.ensure(n);
+    const b = w.buf;
+    let p = w.length;
+    for (let i = 0; i < n; i++) b[p++] = bytes[i] as number;
+    w.length = p;
+  }
+
   private atomSlow(w: EtfWriter, name: string): void {
     let chars = 0;
     let latin1 = true;
@@ -314,7 +341,7 @@ export class Encoder {
               v = f.items[i];
             } else if (f.kind === E_OBJECT) {
               const k = f.keys[i] as string;
-              this.writeAtom(w, Atom.of(k));
+              this.writeKey(w, k);
               v = f.record[k];
             } else if (f.kind === E_MAP) {
               if ((i & 1) === 0) {
@@ -385,12 +412,11 @@ export class Encoder {
 
   private string(w: EtfWriter, s: string): void {
     const len = s.length;
-    w.ensure(5 + len * 3);
-    const at = w.length;
-    const b = w.buf;
-    let n = 0;
-    if (len <= 512) {
-      // Fast path: ASCII strings are copied char by char (no native call).
+    if (len <= SHORT_STRING) {
+      // Short ASCII strings are copied char by char (cheaper than a native call).
+      w.ensure(5 + len * 3);
+      const b = w.buf;
+      const at = w.length;
       let p = at + 5;
       let i = 0;
       for (; i < len; i++) {
@@ -399,20 +425,28 @@ export class Encoder {
         b[p++] = c;
       }
       if (i === len) {
-        n = len;
+        b[at] = Tag.BINARY;
+        b[at + 1] = 0;
+        b[at + 2] = 0;
+        b[at + 3] = 0;
+        b[at + 4] = len;
         w.length = p;
+        return;
       }
     }
-    if (n !== len || len > 512) {
-      w.length = at + 5;
-      n = w.utf8(s);
-    }
+    // One native UTF-8 write (the writer measures long strings first rather than reserving 3 bytes a character).
+    w.ensure(5);
+    const at = w.length;
+    w.length = at + 5;
+    const n = w.utf8(s);
+    const b = w.buf;
     b[at] = Tag.BINARY;
     b[at + 1] = n >>> 24;
     b[at + 2] = (n >>> 16) & 0xff;
     b[at + 3] = (n >>> 8) & 0xff;
     b[at + 4] = n & 0xff;
   }
+
 
   private number(w: EtfWriter, v: number): void {
     if (Number.isInteger(v) && v <= MAX_SAFE && v >= -MAX_SAFE && !(v === 0 && 1 / v < 0)) {
