@@ -182,3 +182,15 @@ export function elixirSkipReason(): string | false {
   if (ok || process.env['CI'] === 'true') return false;
   return 'elixir not found on PATH';
 }
+
+let release: number | undefined;
+
+/** The OTP release of the `erl` on PATH (25, 27, 29...), read once. */
+export function erlOtpRelease(): number {
+  if (release === undefined) {
+    const r = spawnSync('erl', ['-noshell', '-eval', 'io:format("~s", [erlang:system_info(otp_release)]), halt().'], { encoding: 'utf8', timeout: 60_000 });
+    release = Number.parseInt(r.stdout, 10);
+    if (!Number.isInteger(release)) throw new Error(`cannot read the OTP release of erl: ${r.stdout} ${r.stderr}`);
+  }
+  return release;
+}

@@ -213,7 +213,13 @@ export class Calls {
       signal.addEventListener('abort', waiter.onAbort, { once: true });
     }
     const tag = new ImproperList([A_ALIAS], ref);
-    this.router.send(caller.pid, dest, tuple(options.label ?? A_GEN_CALL, tuple(caller.pid, tag), request));
+    try {
+      this.router.send(caller.pid, dest, tuple(options.label ?? A_GEN_CALL, tuple(caller.pid, tag), request));
+    } catch (err) {
+      // The request could not be sent (a value with no Erlang term, an integer too wide for the
+      // peer): the call fails with that error now, and its alias, monitor and deadline go.
+      waiter.fail(err instanceof Error ? err : new Error(String(err)));
+    }
     return promise;
   }
 

@@ -3,7 +3,8 @@
  * down: against a real erl node, in both directions, through Servers:
  *
  * - 100,000-deep tuple, list and map, a left-nested iolist of 200,000
- *   appends, a 1 MB integer and a 200 MB binary round-trip equal, and
+ *   appends, the widest integer the peer's OTP makes (1 MB on OTP 25,
+ *   4,194,240 bits on OTP 26 and later) and a 200 MB binary round-trip equal, and
  *   `monitor_node` on the erl side sees no `nodedown`;
  * - a reply that cannot be encoded (a function, a cycle) gives the caller,
  *   Erlang or Beamline, an exit with a typed reason at once (not a timeout);
@@ -27,7 +28,8 @@ import { ok, reply, noreply, startServer } from '../server/server.js';
 import { atom, tuple, Tuple, type Atom } from '../terms/index.js';
 import { termEquals } from '../etf/index.js';
 import { distributionOf, startNode } from './node-dist.js';
-import { erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
+import { erlOtpRelease, erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
+import { EtfEncodeError, MAX_PORTABLE_BIGINT_BYTES } from '../etf/index.js';
 import { eventually } from '../../test/support.js';
 
 const COOKIE = 'bigtermscookie';
@@ -46,7 +48,7 @@ make(tuple) -> lists:foldl(fun(_, A) -> {A} end, leaf, lists:seq(1, 100000));
 make(list) -> lists:foldl(fun(_, A) -> [A] end, [], lists:seq(1, 100000));
 make(map) -> lists:foldl(fun(_, A) -> #{k => A} end, 0, lists:seq(1, 100000));
 make(iolist) -> lists:foldl(fun(_, A) -> [A, <<"chunk">>] end, [], lists:seq(1, 200000));
-make(integer) -> 1 bsl 8000000;
+make(integer) -> 1 bsl INTEGER_BITS;
 make(binary) -> binary:copy(<<1, 2, 3, 255>>, 50000000).
 
 %% Sends each term to the Beamline echo Server and compares the reply; watches the connection.
@@ -84,6 +86,10 @@ describe('terms of any depth and size cross the wire; no message takes the node 
   const epmdPort = randomInt(40000, 50000);
   const env = { ...process.env, ERL_EPMD_PORT: String(epmdPort), ERL_CRASH_DUMP_SECONDS: '0' };
   const logs: string[] = [];
+  // OTP 25 makes integers up to 2^25 bits; OTP 26 and later up to 4,194,240 bits.
+  const otp25 = erlSkipReason() === false && erlOtpRelease() < 26;
+  const integerBits = otp25 ? 8_000_001 : MAX_PORTABLE_BIGINT_BYTES * 8;
+  const limits = otp25 ? { limits: { maxSentBigIntBytes: 4 * 1024 * 1024 } } : {};
   const dir = mkdtempSync(join(tmpdir(), 'beamline-bigterms-'));
   let ts: Node;
   let ts2: Node;
@@ -104,6 +110,7 @@ describe('terms of any depth and size cross the wire; no message takes the node 
       name: TS,
       cookie: COOKIE,
       epmdPort,
+      ...limits,
       node: { logger: (level, message) => logs.push(`${level} ${message}`), shutdownTimeout: 200 },
     });
     await startServer<{ call: [unknown, unknown] }, undefined, undefined>(ts, { init: () => ok(undefined), handleCall: (req, _f, s) => reply(req, s) }, undefined, {
@@ -121,7 +128,7 @@ describe('terms of any depth and size cross the wire; no message takes the node 
     );
     ts.spawn({ handleMessage() {} }, { name: 'sink' });
     ts2 = await startNode({ name: TS2, cookie: COOKIE, epmdPort, node: { logger: () => {}, shutdownTimeout: 200 } });
-    writeFileSync(join(dir, 'big_terms.erl'), BIG_MOD);
+    writeFileSync(join(dir, 'big_terms.erl'), BIG_MOD.replace('INTEGER_BITS', String(integerBits - 1)));
     erl = startErl({
       name: E,
       cookie: COOKIE,
@@ -145,7 +152,7 @@ describe('terms of any depth and size cross the wire; no message takes the node 
     });
   }
 
-  it('Erlang → Beamline → Erlang: 100,000-deep tuple, list and map, a 200,000-append iolist, a 1 MB integer and a 200 MB binary', async () => {
+  it('Erlang → Beamline → Erlang: 100,000-deep tuple, list and map, a 200,000-append iolist, the widest integer and a 200 MB binary', async () => {
     const out = await erlCall(`big_terms:roundtrip('${TS}', [tuple, list, map, iolist, integer, binary]).`);
     assert.equal(out, '{ok,{[{tuple,true},{list,true},{map,true},{iolist,true},{integer,true},{binary,true}],up}}', out);
     assert.ok(!logs.some((l) => /connection to .* closed/.test(l)), logs.join('\n'));
@@ -165,7 +172,7 @@ describe('terms of any depth and size cross the wire; no message takes the node 
     let io: unknown = [];
     for (let i = 0; i < 200_000; i++) io = [io, 'chunk'];
     cases.push(['iolist', io]);
-    cases.push(['integer', 1n << 8_000_000n]);
+    cases.push(['integer', 1n << BigInt(integerBits - 1)]);
     const bin = new Uint8Array(200_000_000);
     for (let i = 0; i < bin.length; i += 4096) bin[i] = (i >>> 12) & 0xff; // not UTF-8: comes back as bytes
     cases.push(['binary', bin]);
@@ -181,6 +188,13 @@ describe('terms of any depth and size cross the wire; no message takes the node 
     }
     const erlSide = await erlCall(`lists:member('${TS}', nodes(hidden)) orelse lists:member('${TS}', nodes()).`);
     assert.equal(erlSide, '{ok,true}');
+  });
+
+  it('an integer wider than the peers decode throws EtfEncodeError to its sender, and the connection stays up', async () => {
+    const tooWide = 1n << BigInt((otp25 ? 4 * 1024 * 1024 : MAX_PORTABLE_BIGINT_BYTES) * 8);
+    await assert.rejects(ts.call({ name: 'big_echo', node: E }, tooWide, { timeout: 60_000 }), (e: unknown) => e instanceof EtfEncodeError && e.code === 'bad_value');
+    assert.ok(distributionOf(ts).connectedNodes().includes(atom(E)), 'still connected');
+    assert.equal(await ts.call({ name: 'big_echo', node: E }, atom('after'), { timeout: 60_000 }), atom('after'));
   });
 
   it('a reply that cannot be encoded gives an Erlang caller an exit with the typed reason at once', async () => {

@@ -323,6 +323,13 @@ export interface DistLimits {
   readonly maxReassemblyBytes?: number;
   /** Largest integer in bytes; default 4 MiB, the widest OTP 25 makes (2^25 bits). */
   readonly maxBigIntBytes?: number;
+  /**
+   * Widest integer this node sends, in bytes; default 524,280 (4,194,240
+   * bits), the widest OTP 26 and later decode: a wider one throws to its
+   * sender instead of closing the receiver's connection. Raise it (up to
+   * 4 MiB) when every peer runs OTP 25.
+   */
+  readonly maxSentBigIntBytes?: number;
   /** Largest inflated compressed term; default 1 GiB. */
   readonly maxInflatedBytes?: number;
   /** Heap one decoded message may take; default: what the V8 heap has free (`v8.getHeapStatistics()`). */

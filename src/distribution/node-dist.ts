@@ -225,7 +225,7 @@ export class NodeDistribution implements Distribution {
   private node!: Node;
   private registry!: RpcRegistry;
   private readonly peers = new Map<Atom, Peer>();
-  private readonly encoder = new Encoder();
+  private readonly encoder: Encoder;
   private decoder = new Decoder();
   private readonly spawnables = new Map<string, SpawnableFactory>();
   private readonly pendingSpawns = new Map<string, PendingSpawn>();
@@ -242,7 +242,10 @@ export class NodeDistribution implements Distribution {
     private readonly registration: EpmdRegistration,
     private readonly epmd: EpmdHandle | undefined,
     private readonly serverTls: TlsOptions | undefined,
-  ) {}
+  ) {
+    const maxBigIntBytes = settings.limits.maxSentBigIntBytes;
+    this.encoder = new Encoder(maxBigIntBytes === undefined ? {} : { maxBigIntBytes });
+  }
 
   /** Functions exposed to `rpc:call`/`erpc:call`. */
   get rpcRegistry(): RpcRegistry {

@@ -14,6 +14,7 @@ import {
   Decoder,
   EtfWriter,
   EtfEncodeError,
+  MAX_PORTABLE_BIGINT_BYTES,
   EtfDecodeError,
   Float,
   float,
@@ -328,4 +329,14 @@ test('maps of a repeated key sequence decode the same through the compiled shape
   const once = Buffer.from([131, 116, 0, 0, 0, 1, 119, 1, 122, 97, 1]);
   for (let i = 0; i < 3; i++) decode(once);
   assert.throws(() => decode(dup), (e: unknown) => e instanceof EtfDecodeError && e.code === 'duplicate_key');
+});
+
+test('integers: the encoder emits only what every supported OTP decodes (4,194,240 bits), unless told otherwise', () => {
+  const widest = (1n << 4_194_240n) - 1n; // 4,194,240 bits: 524,280 bytes of magnitude
+  assert.equal(decode(encode(widest)), widest);
+  assert.equal(decode(encode(-widest)), -widest);
+  assert.throws(() => encode(1n << 4_194_240n), (e: unknown) => e instanceof EtfEncodeError && e.code === 'bad_value' && /maxBigIntBytes/.test(e.message));
+  const otp25 = 1n << 8_000_000n;
+  assert.equal(decode(new Encoder({ maxBigIntBytes: 4 * 1024 * 1024 }).encode(otp25)), otp25);
+  assert.equal(MAX_PORTABLE_BIGINT_BYTES, 524_280);
 });

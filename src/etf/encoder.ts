@@ -50,7 +50,18 @@ export interface EncodeOptions {
   maxDepth?: number;
   /** Registered struct types. Default: the registry of {@link registerType}. */
   registry?: TypeRegistry;
+  /**
+   * Widest integer to encode, in bytes of magnitude. Default
+   * {@link MAX_PORTABLE_BIGINT_BYTES} (524,280 bytes, 4,194,240 bits): the
+   * widest `binary_to_term` accepts on OTP 26 and later, so a wider one fails
+   * here with code `'bad_value'` instead of costing the receiver's
+   * connection. OTP 25 accepts up to 2^25 bits: raise it for OTP 25 peers.
+   */
+  maxBigIntBytes?: number;
 }
+
+/** The widest integer every supported OTP (25 to 29) decodes: 4,194,240 bits. */
+export const MAX_PORTABLE_BIGINT_BYTES = 524_280;
 
 /** Options of {@link Encoder.encode} and the `encode` function. */
 export interface EncodeToBufferOptions {
@@ -144,6 +155,7 @@ export class Encoder {
   private readonly canonical: boolean;
   private readonly maxDepth: number;
   private readonly registry: TypeRegistry;
+  private readonly maxBigIntBytes: number;
   private readonly own = new EtfWriter(SLAB_SIZE);
   private busy = false;
   /** The explicit stack: frames[0 .. sp) are the containers being written. */
@@ -158,6 +170,7 @@ export class Encoder {
     this.canonical = opts.canonical === true;
     this.maxDepth = opts.maxDepth ?? Infinity;
     this.registry = opts.registry ?? defaultRegistry;
+    this.maxBigIntBytes = opts.maxBigIntBytes ?? MAX_PORTABLE_BIGINT_BYTES;
   }
 
   /**
@@ -491,8 +504,11 @@ export class Encoder {
     const neg = v < 0n;
     let hex = (neg ? -v : v).toString(16);
     if (hex.length & 1) hex = `0${hex}`;
+    const n = hex.length >>> 1;
+    if (n > this.maxBigIntBytes) {
+      throw new EtfEncodeError('bad_value', `an integer of ${n} bytes is wider than maxBigIntBytes (${this.maxBigIntBytes}; OTP 26 and later decode at most ${MAX_PORTABLE_BIGINT_BYTES})`);
+    }
     const be = Buffer.from(hex, 'hex');
-    const n = be.length;
     if (n <= 255) {
       w.u8(Tag.SMALL_BIG);
       w.u8(n);
@@ -772,7 +788,7 @@ let keyWriterBusy = false;
  * give equal strings. Used by {@link ErlMap} for structured keys.
  */
 export function canonicalKey(term: unknown): string {
-  canonicalEncoder ??= new Encoder({ canonical: true });
+  canonicalEncoder ??= new Encoder({ canonical: true, maxBigIntBytes: Infinity });
   const w = keyWriterBusy ? new EtfWriter(64) : keyWriter;
   const was = keyWriterBusy;
   keyWriterBusy = true;

@@ -63,7 +63,7 @@
  * @module
  */
 export { encode, decode, type EncodeFunctionOptions } from './codec.js';
-export { Encoder, canonicalKey, termEquals, type EncodeOptions, type EncodeToBufferOptions } from './encoder.js';
+export { Encoder, canonicalKey, termEquals, MAX_PORTABLE_BIGINT_BYTES, type EncodeOptions, type EncodeToBufferOptions } from './encoder.js';
 export { Decoder, type DecodeOptions, type DecodeResult } from './decoder.js';
 export { EtfWriter } from './writer.js';
 export { EtfDecodeError, EtfEncodeError, type EtfDecodeErrorCode, type EtfEncodeErrorCode } from './errors.js';
