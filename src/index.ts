@@ -49,3 +49,4 @@ export type {
   EpmdServerOptions,
   TlsCredentials,
 } from './distribution/index.js';
+export * from './observer/index.js';

@@ -107,10 +107,10 @@ export class RequestExchange implements Exchange {
     const res = this.res;
     try {
       for await (const chunk of chunks) {
-        if (res.destroyed) break;
+        if (res.destroyed || res.writableEnded) break;
         if (!res.write(chunk)) await waitWritable(res);
       }
-      if (!res.destroyed) res.end();
+      if (!res.destroyed && !res.writableEnded) res.end();
     } catch (err) {
       this.owner.log(`web: response stream failed: ${(err as Error).message}`);
       res.destroy();

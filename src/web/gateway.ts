@@ -216,6 +216,8 @@ function gatewayBehavior(spec: WebSpec): ServerBehavior<Record<never, never>, Ga
       const server = state.server;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Event streams (Server-Sent Events) never finish on their own: end them now; their clients reconnect elsewhere.
+      for (const res of state.inflight) if (String(res.getHeader('content-type') ?? '').startsWith('text/event-stream')) res.end();
       if (state.inflight.size > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
