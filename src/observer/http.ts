@@ -85,7 +85,16 @@ async function get(hub: ObserverHub, req: WebRequest): Promise<WebResponse> {
   const name = req.params['name'] ?? '';
   if (name === 'nodes') return json(hub.nodes());
   const src = await hub.source(req.query.get('node'));
-  if (name === 'state') return json({ pid: required(req.query, 'pid'), state: await src.serverState(required(req.query, 'pid')) });
+  if (name === 'state') {
+    // A process that is not a Server (or does not answer) is a normal answer for the page: 200 with the reason.
+    const pid = required(req.query, 'pid');
+    try {
+      return json({ pid, state: await src.serverState(pid) });
+    } catch (err) {
+      if (err instanceof ObserverRequestError && err.status === 409) return json({ pid, state: null, reason: err.message });
+      throw err;
+    }
+  }
   if (name === 'events') {
     const view = req.query.get('view') ?? 'overview';
     await viewData(hub, src, view, req.query); // bad input is answered 4xx before the stream starts

@@ -297,7 +297,7 @@ function list(items) {
 function loadState(pid) {
   var pre = $('server-state');
   if (!pre) return;
-  fetch(apiUrl('state', { pid: pid })).then(function (r) { return r.json().then(function (b) { pre.textContent = r.ok ? b.state : b.error; }); }).catch(function (e) { pre.textContent = e.message; });
+  fetch(apiUrl('state', { pid: pid })).then(function (r) { return r.json().then(function (b) { pre.textContent = r.ok ? (b.state === null ? b.reason : b.state) : b.error; }); }).catch(function (e) { pre.textContent = e.message; });
 }
 
 function renderProcess(m, p, fresh) {
