@@ -8,6 +8,9 @@ import type { Pid } from '../terms/identifiers.js';
 import type { Exchange } from './request.js';
 import type { WebResponse } from './response.js';
 
+/** Responses that are event streams (`text/event-stream`): they never end on their own, so a stopping gateway ends them. */
+export const eventStreams = new WeakSet<ServerResponse>();
+
 /** What an exchange needs from its gateway. */
 export interface ExchangeOwner {
   /** The handler `worker` took `ex`: watch the worker, answer 500 if it dies first. */
@@ -100,7 +103,10 @@ export class RequestExchange implements Exchange {
     const body = r.body;
     if (body === undefined) res.end();
     else if (typeof body === 'string' || body instanceof Uint8Array) res.end(body);
-    else void this.pump(body);
+    else {
+      if (String(r.headers?.['content-type'] ?? '').startsWith('text/event-stream')) eventStreams.add(res);
+      void this.pump(body);
+    }
   }
 
   private async pump(chunks: AsyncIterable<string | Uint8Array>): Promise<void> {
