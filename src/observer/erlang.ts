@@ -6,8 +6,8 @@
  * @module
  */
 import type { Node } from '../core/node.js';
-import { rpc } from '../distribution/node-dist.js';
-import { Charlist } from '../etf/charlist.js';
+import { rpc, RpcError } from '../distribution/node-dist.js';
+import { Charlist, charlist } from '../etf/charlist.js';
 import { type Atom, atom } from '../terms/atom.js';
 import { Pid } from '../terms/identifiers.js';
 import { Tuple } from '../terms/tuple.js';
@@ -20,7 +20,7 @@ import type { ApplicationView, DistributionView, OverviewView, ProcessPage, Proc
 /** Processes detailed for the table; the rest are counted. */
 const MAX_ROWS = 5000;
 /** How long process rows are reused between refreshes. */
-const ROWS_TTL_MS = 400;
+const ROWS_TTL_MS = 1000;
 
 const ROW_ITEMS = ['registered_name', 'status', 'message_queue_len', 'reductions', 'memory', 'links', 'initial_call'].map((k) => atom(k));
 const PAGE_ITEMS = ['registered_name', 'status', 'message_queue_len', 'reductions', 'memory', 'links', 'monitors', 'monitored_by', 'trap_exit', 'current_function', 'initial_call', 'parent'].map((k) => atom(k));
@@ -61,7 +61,6 @@ export class ErlangSource implements ObserverSource {
   readonly node: string;
   private readonly target: Atom;
   private rows: { at: number; rows: Promise<{ rows: ProcessRow[]; all: number }> } | undefined;
-  private creation: number | undefined;
 
   constructor(
     private readonly local: Node,
@@ -71,18 +70,35 @@ export class ErlangSource implements ObserverSource {
     this.target = atom(remote);
   }
 
+  /** An rpc; a node that cannot be reached is a 502. */
   private call(module: string, fn: string, args: unknown[] = []): Promise<unknown> {
-    return rpc(this.local, this.target, module, fn, args, { timeout: 5000 });
+    return rpc(this.local, this.target, module, fn, args, { timeout: 5000 }).catch((err: unknown) => {
+      if (err instanceof RpcError) throw err;
+      throw new ObserverRequestError(502, `${this.node}: ${(err as Error).message}`);
+    });
   }
 
+  /** An rpc about one pid: `badrpc` (a pid the node rejects) reads as no such process. */
+  private about(pid: Pid, module: string, fn: string, args: unknown[]): Promise<unknown> {
+    return this.call(module, fn, args).catch((err: unknown) => {
+      if (err instanceof RpcError) return undefined;
+      throw err;
+    });
+  }
+
+  /**
+   * The pid `<0.X.Y>` made on the Erlang node itself (`erlang:list_to_pid/1`):
+   * a pid it would reject on the wire (out of range) must never be sent, as
+   * it would close the connection. Not a pid there: 404.
+   */
   private async pid(t: string): Promise<Pid> {
-    const { id, serial } = parsePidText(t);
-    if (this.creation === undefined) {
-      const self = await this.call('erlang', 'whereis', [atom('init')]);
-      if (!(self instanceof Pid)) throw new ObserverRequestError(502, `${this.node} has no init process`);
-      this.creation = self.creation;
-    }
-    return new Pid(this.target, id, serial, this.creation);
+    parsePidText(t);
+    const pid = await this.call('erlang', 'list_to_pid', [charlist(t)]).catch((err: unknown) => {
+      if (err instanceof RpcError) return undefined;
+      throw err;
+    });
+    if (!(pid instanceof Pid)) throw new ObserverRequestError(404, `no process ${t} on ${this.node}`);
+    return pid;
   }
 
   async overview(): Promise<OverviewView> {
@@ -116,17 +132,18 @@ export class ErlangSource implements ObserverSource {
     const rows = (async () => {
       const pids = await this.call('erlang', 'processes');
       const list = Array.isArray(pids) ? (pids as unknown[]).filter((p): p is Pid => p instanceof Pid) : [];
-      const first = list[0];
-      if (first !== undefined) this.creation = first.creation;
       const out = await Promise.all(
         list.slice(0, MAX_ROWS).map(async (p): Promise<ProcessRow | undefined> => {
           const info = await this.call('erlang', 'process_info', [p, ROW_ITEMS]).catch(() => undefined);
           if (!Array.isArray(info)) return undefined; // exited meanwhile
           const i = proplist(info);
+          // Processes started by proc_lib (gen_server, supervisor...) say which module they run.
+          let behavior = mfa(i.get('initial_call'));
+          if (behavior === 'proc_lib:init_p/5') behavior = mfa(await this.call('proc_lib', 'translate_initial_call', [p]).catch(() => undefined)) || behavior;
           return {
             pid: pidText(p),
             name: text(i.get('registered_name')),
-            behavior: mfa(i.get('initial_call')),
+            behavior,
             status: text(i.get('status')),
             mailbox: num(i.get('message_queue_len')),
             reductions: num(i.get('reductions')),
@@ -149,7 +166,7 @@ export class ErlangSource implements ObserverSource {
 
   async process(t: string): Promise<ProcessView | undefined> {
     const pid = await this.pid(t);
-    const info = await this.call('erlang', 'process_info', [pid, PAGE_ITEMS]);
+    const info = await this.about(pid, 'erlang', 'process_info', [pid, PAGE_ITEMS]);
     if (!Array.isArray(info)) return undefined;
     const i = proplist(info);
     const pids = (v: unknown): string[] => (Array.isArray(v) ? (v as unknown[]).map((p) => (p instanceof Pid ? (p.node === this.target ? pidText(p) : p.describe()) : text(p))) : []);
@@ -162,10 +179,12 @@ export class ErlangSource implements ObserverSource {
         })
       : [];
     const parent = i.get('parent');
+    let behavior = mfa(i.get('initial_call'));
+    if (behavior === 'proc_lib:init_p/5') behavior = mfa(await this.call('proc_lib', 'translate_initial_call', [pid]).catch(() => undefined)) || behavior;
     return {
       pid: t,
       name: text(i.get('registered_name')),
-      behavior: mfa(i.get('initial_call')),
+      behavior,
       status: text(i.get('status')),
       mailbox: num(i.get('message_queue_len')),
       reductions: num(i.get('reductions')),
@@ -248,7 +267,7 @@ export class ErlangSource implements ObserverSource {
   async kill(t: string, reason: string): Promise<boolean> {
     const r = parseReason(reason);
     const pid = await this.pid(t);
-    if ((await this.call('erlang', 'is_process_alive', [pid])) !== true) return false;
+    if ((await this.about(pid, 'erlang', 'is_process_alive', [pid])) !== true) return false;
     this.local.exit(pid, r);
     return true;
   }
@@ -258,6 +277,8 @@ export class ErlangSource implements ObserverSource {
   }
 
   async stopApplication(name: string): Promise<boolean> {
+    // Only names of running applications become atoms there (atoms are never collected).
+    if (!(await this.applications()).some((a) => a.name === name)) return false;
     const r = await this.call('application', 'stop', [atom(name)]);
     return r === atom('ok');
   }

@@ -97,6 +97,7 @@ export class ObserverHub {
 
   /** `compute()` once per tick for `key`, shared by every stream that asks. */
   cached<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    if (this.subscribers === 0) return compute(); // no ticks: nothing would expire the entry
     let p = this.cache.get(key) as Promise<T> | undefined;
     if (p === undefined) {
       p = compute();

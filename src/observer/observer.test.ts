@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eventually, privatePort, quietLogger } from '../../test/support.js';
+import { erlSkipReason, startErl } from '../../test/erl.js';
 import { loadApplication, startApplication, whichApplications } from '../application/controller.js';
 import { BadArgumentError } from '../core/errors.js';
 import { Node } from '../core/node.js';
@@ -232,4 +233,51 @@ test('with 100,000 processes a table page is sorted and cut on the server', asyn
   const last = (await getJson(`${observer.url}api/processes?sort=pid&dir=desc&limit=1&offset=99990`)).body as unknown as ProcessPage;
   assert.equal(last.rows.length, 1);
   await observer.stop();
+});
+
+test('an Erlang node through rpc: processes, a process page, applications, kill, stop an application', { skip: erlSkipReason() }, async () => {
+  const epmdPort = privatePort();
+  const local = await startNode({ name: `obsl${process.pid}@127.0.0.1`, cookie: COOKIE, epmdPort, node: { logger: quietLogger().log } });
+  const erlName = `obse${process.pid}@127.0.0.1`;
+  const erl = startErl({
+    name: erlName,
+    cookie: COOKIE,
+    epmdPort,
+    eval: `application:start(sasl), register(erl_victim, spawn(fun() -> receive stop -> ok end end)), io:format("READY~n").`,
+  });
+  try {
+    await erl.waitForOutput(/READY/);
+    const observer = await startObserver(local, { token: TOKEN });
+    const api = `${observer.url}api/`;
+    await rpc(local, erlName, 'erlang', 'node', []);
+    const page = (await getJson(`${api}processes?node=${erlName}&filter=erl_victim`)).body as unknown as ProcessPage;
+    assert.equal(page.rows.length, 1);
+    const victim = page.rows[0]?.pid ?? '';
+    const kernelSup = ((await getJson(`${api}processes?node=${erlName}&filter=kernel_sup`)).body as unknown as ProcessPage).rows[0];
+    assert.equal(kernelSup?.behavior, 'supervisor:kernel/1', 'proc_lib processes show what they run (proc_lib:translate_initial_call)');
+    const view = (await getJson(`${api}process?node=${erlName}&pid=${encodeURIComponent(victim)}`)).body as unknown as ProcessView;
+    assert.equal(view.name, 'erl_victim');
+    assert.match(view.currentFunction ?? '', /^\w+:\w+\/\d+$/, 'current_function as M:F/A');
+    const unknown = await getJson(`${api}process?node=${erlName}&pid=%3C0.999999.0%3E`);
+    assert.equal(unknown.status, 404, unknown.body.error);
+    const state = (await getJson(`${api}state?node=${erlName}&pid=${encodeURIComponent(kernelSup?.pid ?? '')}`)).body;
+    assert.match(String(state['state']), /kernel_sup|one_for_all|state/);
+    const apps = JSON.stringify((await getJson(`${api}applications?node=${erlName}`)).body);
+    assert.match(apps, /"name":"kernel"/);
+    assert.match(apps, /"id":"kernel_safe_sup","pid":"<0\.\d+\.\d+>","type":"supervisor"/);
+    assert.equal((await postJson(`${api}trace`, JSON.stringify({ node: erlName, pid: victim, seconds: 5 }))).status, 409);
+    assert.equal((await postJson(`${api}stop-application`, JSON.stringify({ node: erlName, name: 'no_such_app' }))).status, 404);
+    assert.equal((await postJson(`${api}stop-application`, JSON.stringify({ node: erlName, name: 'sasl' }))).status, 200);
+    assert.doesNotMatch(JSON.stringify((await getJson(`${api}applications?node=${erlName}`)).body), /"name":"sasl"/);
+    assert.equal((await postJson(`${api}kill`, JSON.stringify({ node: erlName, pid: victim, reason: 'bye' }))).status, 200);
+    for (let i = 0; ; i++) {
+      const r = await getJson(`${api}process?node=${erlName}&pid=${encodeURIComponent(victim)}`);
+      if (r.status === 404) break;
+      assert.ok(i < 200, 'the Erlang process exits');
+    }
+    await observer.stop();
+  } finally {
+    await erl.kill();
+    await local.stop();
+  }
 });
