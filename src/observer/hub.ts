@@ -6,6 +6,7 @@
  * @module
  */
 import { timingSafeEqual } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { Node } from '../core/node.js';
 import { NodeDistribution, rpc, RpcError } from '../distribution/node-dist.js';
 import { atom } from '../terms/atom.js';
@@ -31,7 +32,8 @@ export class ObserverHub {
   private subscribers = 0;
   private timer: NodeJS.Timeout | undefined;
   private tickWaiters: (() => void)[] = [];
-  private cache = new Map<string, Promise<unknown>>();
+  /** Views computed this tick (or earlier, for views so costly that recomputing them each tick would hog the node). */
+  private cache = new Map<string, { value: Promise<unknown>; at: number; cost: number }>();
   private readonly token: Buffer;
 
   constructor(
@@ -98,13 +100,23 @@ export class ObserverHub {
   /** `compute()` once per tick for `key`, shared by every stream that asks. */
   cached<T>(key: string, compute: () => Promise<T>): Promise<T> {
     if (this.subscribers === 0) return compute(); // no ticks: nothing would expire the entry
-    let p = this.cache.get(key) as Promise<T> | undefined;
-    if (p === undefined) {
-      p = compute();
-      this.cache.set(key, p);
-      p.catch(() => this.cache.delete(key));
-    }
-    return p;
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit.value as Promise<T>;
+    const at = performance.now();
+    const value = compute();
+    const entry = { value, at, cost: 0 };
+    this.cache.set(key, entry);
+    value.then(
+      () => (entry.cost = performance.now() - at),
+      () => this.cache.delete(key),
+    );
+    return value;
+  }
+
+  /** At a tick: forget the views computed before it, except costly ones, kept for 5 times what they cost (the observer takes at most a fifth of the node). */
+  private expire(): void {
+    const now = performance.now();
+    for (const [key, e] of this.cache) if (now - e.at >= e.cost * 5) this.cache.delete(key);
   }
 
   /** An event stream opened: tick while any is open. */
@@ -112,7 +124,7 @@ export class ObserverHub {
     if (this.subscribers++ > 0) return;
     samplerOf(this.node).acquire();
     this.timer = setInterval(() => {
-      this.cache = new Map();
+      this.expire();
       const waiters = this.tickWaiters;
       this.tickWaiters = [];
       for (const w of waiters) w();

@@ -36,14 +36,12 @@ function tracesOf(node: Node): Map<string, Trace> {
   return t;
 }
 
-function compareRows(key: ProcessQuery['sort']): (a: ProcessRow, b: ProcessRow) => number {
+function compareRows(key: Exclude<ProcessQuery['sort'], 'pid'>): (a: ProcessRow, b: ProcessRow) => number {
   switch (key) {
     case 'name':
     case 'behavior':
     case 'status':
       return (a, b) => (a[key] < b[key] ? -1 : a[key] > b[key] ? 1 : 0);
-    case 'pid':
-      return (a, b) => pidOrder(a.pid) - pidOrder(b.pid);
     default:
       return (a, b) => a[key] - b[key];
   }
@@ -56,12 +54,25 @@ function pidOrder(text: string): number {
   return Number(text.slice(b + 1, -1)) * 2 ** 32 + Number(text.slice(a, b));
 }
 
-/** Filters, sorts and pages process rows (shared by every source). */
-export function pageOf(rows: ProcessRow[], all: number, q: ProcessQuery): ProcessPage {
+/** Filters, sorts and pages process rows (shared by every source); `inPidOrder`: the rows come sorted by pid already. */
+export function pageOf(rows: ProcessRow[], all: number, q: ProcessQuery, inPidOrder = false): ProcessPage {
   const f = q.filter.toLowerCase();
   const kept = f === '' ? rows : rows.filter((r) => r.pid.includes(f) || r.name.toLowerCase().includes(f) || r.behavior.toLowerCase().includes(f));
+  const sign = q.dir === 'asc' ? 1 : -1;
+  if (q.sort === 'pid' && inPidOrder) {
+    if (q.dir === 'desc') kept.reverse();
+    return { all, total: kept.length, offset: q.offset, limit: q.limit, rows: kept.slice(q.offset, q.offset + q.limit) };
+  }
+  if (q.sort === 'pid') {
+    // Decorate once: parsing pids inside the comparator would cost n log n parses.
+    const keys = new Float64Array(kept.length);
+    for (let i = 0; i < kept.length; i++) keys[i] = sign * pidOrder((kept[i] as ProcessRow).pid);
+    const order = Uint32Array.from(keys.keys()).sort((a, b) => (keys[a] as number) - (keys[b] as number));
+    const sorted = Array.from(order, (i) => kept[i] as ProcessRow);
+    return { all, total: sorted.length, offset: q.offset, limit: q.limit, rows: sorted.slice(q.offset, q.offset + q.limit) };
+  }
   const cmp = compareRows(q.sort);
-  kept.sort(q.dir === 'asc' ? cmp : (a, b) => cmp(b, a));
+  kept.sort((a, b) => sign * cmp(a, b));
   return { all, total: kept.length, offset: q.offset, limit: q.limit, rows: kept.slice(q.offset, q.offset + q.limit) };
 }
 
@@ -128,7 +139,8 @@ export class LocalSource implements ObserverSource {
         links: i.links.length,
       });
     }
-    return Promise.resolve(pageOf(rows, rows.length, q));
+    // Pids grow with each spawn and processes() lists them in spawn order: already in pid order.
+    return Promise.resolve(pageOf(rows, rows.length, q, true));
   }
 
   process(text: string): Promise<ProcessView | undefined> {
