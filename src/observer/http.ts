@@ -80,8 +80,17 @@ async function* events(hub: ObserverHub, src: ObserverSource, view: string, para
   }
 }
 
+/** `Host: 127.0.0.1:8080`, `localhost`, `[::1]:80`: a name that only reaches this machine (DNS rebinding sends another). */
+function loopbackHost(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
+  return name === 'localhost' || name === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name);
+}
+
 async function get(hub: ObserverHub, req: WebRequest): Promise<WebResponse> {
-  if (hub.tokenForReads) hub.checkToken(bearer(req));
+  // Reads are open on loopback, but only to pages served from a loopback name: another
+  // site that rebinds its name to 127.0.0.1 must present the token.
+  if (hub.tokenForReads || !loopbackHost(req.headers.host)) hub.checkToken(bearer(req));
   const name = req.params['name'] ?? '';
   if (name === 'nodes') return json(hub.nodes());
   const src = await hub.source(req.query.get('node'));

@@ -5,6 +5,8 @@
  * 100,000-process table page.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { eventually, privatePort, quietLogger } from '../../test/support.js';
 import { erlSkipReason, startErl } from '../../test/erl.js';
@@ -39,6 +41,17 @@ async function getJson(url: string, headers: Record<string, string> = {}): Promi
 async function postJson(url: string, body: string, token: string | null = TOKEN): Promise<{ status: number; body: Record<string, unknown> & { error?: string } }> {
   const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) }, body });
   return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+}
+
+/** A GET with a chosen Host header (fetch does not let a test set it). */
+async function rawGet(port: number, path: string, host: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+  let out = '';
+  socket.on('data', (d: Buffer) => (out += d.toString()));
+  await once(socket, 'close');
+  return out;
 }
 
 describe('the observer API on one node', () => {
@@ -127,6 +140,10 @@ describe('the observer API on one node', () => {
     assert.ok(node.isAlive(victim), 'nothing was killed');
     assert.equal(await node.call(node.whereis('cache') as Pid, 'get'), 41, 'the node still works');
     assert.equal((await fetch(`${observer.url}nowhere`)).status, 404);
+    // DNS rebinding: a page of another site whose name now points at 127.0.0.1.
+    const rebound = await rawGet(observer.web.port, '/api/overview', 'evil.example:80');
+    assert.match(rebound, /^HTTP\/1\.1 401/);
+    assert.match(await rawGet(observer.web.port, '/api/overview', `localhost:${observer.web.port}`), /^HTTP\/1\.1 200/);
     assert.equal((await fetch(`${api}overview`, { method: 'DELETE' })).status, 405);
   });
 
