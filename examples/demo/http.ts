@@ -1,13 +1,10 @@
 /**
  * The demo's HTTP API on the Web behavior: the key-value store as JSON
- * (`PUT /kv/:key`, `GET /kv/:key`, `DELETE /kv/:key`, `GET /kv`) and the
- * observer: a live view of the node, its processes, applications and
- * supervision tree, and the nodes it is connected to.
+ * (`PUT /kv/:key`, `GET /kv/:key`, `DELETE /kv/:key`, `GET /kv`) and `GET /health`.
  * @module
  */
 import {
   atom,
-  type Node,
   ok,
   respond,
   route,
@@ -19,7 +16,6 @@ import {
   type WebHandler,
   type WebRoute,
 } from '../../src/index.js';
-import { observerRoutes } from '../../src/observer/index.js';
 import { toJson } from './json.js';
 import type { KvProtocol } from './kv.js';
 
@@ -54,13 +50,9 @@ const kvApi: WebHandler<undefined> = {
   },
 };
 
-/**
- * The demo's routes: the observer (the page at `/`, its API under `/api/`;
- * actions need `token`) and the store.
- */
-export function demoRoutes(node: Node, token: string): WebRoute[] {
+/** The demo's store routes (main.ts mounts the observer beside them). */
+export function demoRoutes(): WebRoute[] {
   return [
-    ...observerRoutes(node, { token }).routes,
     route('GET', '/kv', kvApi, { poolSize: 4 }),
     route('GET', '/kv/:key', kvApi, { poolSize: 4 }),
     route('PUT', '/kv/:key', kvApi, { poolSize: 4 }),

@@ -14,8 +14,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isDistError, loadApplication, serverStart, startApplication, startNode, stopOnSignals, tcpChild, webChild } from '../../src/index.js';
+import { observerRoutes } from '../../src/observer/index.js';
 import { demoRoutes } from './http.js';
 import { kvServer } from './kv.js';
+import { ErlMap } from '../../src/etf/index.js';
 import { kvLineProtocol } from './tcp.js';
 
 const name = process.env['BEAMLINE_NODE'] ?? 'demo@127.0.0.1';
@@ -58,6 +60,9 @@ function failed(err: unknown): never {
 
 const node = await startNode({ name, cookie, node: { logger } }).catch(failed);
 
+// The store belongs to the application, not to the kv worker: a restarted worker finds the same data.
+const store = new ErlMap();
+
 loadApplication(node, {
   name: 'demo',
   version: '0.1.0',
@@ -67,8 +72,8 @@ loadApplication(node, {
     intensity: 5,
     period: 10,
     children: [
-      { id: 'kv', start: serverStart(kvServer, undefined, { name: 'kv' }) },
-      webChild('web', { host, port: httpPort, routes: demoRoutes(node, observerToken) }),
+      { id: 'kv', start: serverStart(kvServer(store), undefined, { name: 'kv' }) },
+      webChild('web', { host, port: httpPort, routes: [...observerRoutes(node, { token: observerToken }).routes, ...demoRoutes()] }),
       tcpChild('tcp', { host, port: tcpPort, framing: 'line', handler: kvLineProtocol, args: undefined, poolSize: 4, idleTimeout: 300_000 }),
     ],
   },
