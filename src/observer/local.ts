@@ -107,7 +107,9 @@ export class LocalSource implements ObserverSource {
 
   overview(): Promise<OverviewView> {
     const mem = process.memoryUsage();
-    const s = samplerOf(this.local).last;
+    const sampler = samplerOf(this.local);
+    sampler.touch(); // read without an event stream here (JSON, or a remote observer): sample from now on
+    const s = sampler.last;
     return Promise.resolve({
       node: this.node,
       kind: 'beamline',

@@ -47,6 +47,19 @@ export class Sampler {
     this.timer = undefined;
   }
 
+  private touchTimer: NodeJS.Timeout | undefined;
+
+  /** Someone read the sample (a remote observer's rpc): keep sampling for the next 10 s. */
+  touch(): void {
+    if (this.touchTimer === undefined) {
+      this.acquire();
+      this.touchTimer = setTimeout(() => {
+        this.touchTimer = undefined;
+        this.release();
+      }, 10_000).unref();
+    } else this.touchTimer.refresh();
+  }
+
   private sample(): void {
     const h = this.histogram;
     if (h === undefined) return;
