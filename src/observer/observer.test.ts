@@ -20,7 +20,7 @@ import { atom } from '../terms/atom.js';
 import type { Pid } from '../terms/identifiers.js';
 import { startObserver, type StartedObserver } from './observer.js';
 import { exposeObserver } from './remote.js';
-import type { ProcessPage, ProcessView } from './views.js';
+import type { ProcessPage, ProcessQuery, ProcessView } from './views.js';
 
 const TOKEN = 'api-test-token';
 const COOKIE = 'observer-api';
@@ -298,3 +298,15 @@ test('an Erlang node through rpc: processes, a process page, applications, kill,
     await local.stop();
   }
 });
+
+// Compile-time checks: tsc fails if any of these lines compiles.
+export function typeChecks(node: Node): void {
+  // @ts-expect-error: not an option of startObserver
+  void startObserver(node, { prot: 8080 });
+  // @ts-expect-error: the token is a string
+  void startObserver(node, { token: 42 });
+  const q: ProcessQuery = { sort: 'memory', dir: 'desc', filter: '', offset: 0, limit: 10 };
+  // @ts-expect-error: not a sort key
+  const bad: ProcessQuery = { ...q, sort: 'colour' };
+  void bad;
+}
