@@ -78,3 +78,4 @@ export type {
 export * from './stage/index.js';
 export * from './saga/index.js';
 export * from './raft/index.js';
+export * from './observer/index.js';

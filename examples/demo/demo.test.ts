@@ -79,10 +79,11 @@ test('the README curl commands work against the demo', async () => {
   assert.ok((JSON.parse(results[2] as string) as string[]).includes('greeting'));
   assert.deepEqual(JSON.parse(results[3] as string), { ok: true });
   assert.match(results[4] as string, /^HTTP\/1\.1 404/);
+  // The observer at `/`: its page, and the supervision tree with kv in its applications view.
   const page = await fetch(`http://127.0.0.1:${httpPort}/`);
-  const html = await page.text();
-  assert.match(html, /Supervision tree/);
-  assert.match(html, /kv/);
+  assert.match(await page.text(), /Beamline observer/);
+  const apps = await fetch(`http://127.0.0.1:${httpPort}/api/applications`);
+  assert.match(await apps.text(), /"name":"demo".*"id":"kv","pid":"<0\.\d+\.\d+>"/);
 });
 
 test('the TCP line protocol', async () => {

@@ -2,16 +2,19 @@
 /**
  * The demo node: `demo@127.0.0.1` running the `demo` application, a
  * supervision tree with the `kv` Server, the Web behavior serving the store
- * as JSON on PORT (8080) with a status page, and a TCP line protocol for the
+ * as JSON on PORT (8080) with the observer (a live view of the node) at `/`, and a TCP line protocol for the
  * store on TCP_PORT (7070). Erlang and Elixir nodes call `kv` directly.
  *
  * Environment: BEAMLINE_NODE (default demo@127.0.0.1), BEAMLINE_COOKIE
  * (default beamline), PORT (8080), TCP_PORT (7070), ERL_EPMD_PORT (4369; an
- * embedded EPMD starts when none runs there), BEAMLINE_DEBUG=1 (print the
+ * embedded EPMD starts when none runs there), OBSERVER_TOKEN (the token the
+ * observer's actions need; default a random one, printed), BEAMLINE_DEBUG=1 (print the
  * node's reports when the start fails).
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import { isDistError, loadApplication, serverStart, startApplication, startNode, stopOnSignals, tcpChild, webChild } from '../../src/index.js';
+import { observerRoutes } from '../../src/observer/index.js';
 import { demoRoutes } from './http.js';
 import { kvServer } from './kv.js';
 import { ErlMap } from '../../src/etf/index.js';
@@ -22,6 +25,7 @@ const cookie = process.env['BEAMLINE_COOKIE'] ?? 'beamline';
 const httpPort = Number(process.env['PORT'] ?? 8080);
 const tcpPort = Number(process.env['TCP_PORT'] ?? 7070);
 const host = '127.0.0.1';
+const observerToken = process.env['OBSERVER_TOKEN'] ?? randomBytes(12).toString('base64url');
 
 /** One line saying what went wrong and which variable changes it, instead of a stack trace. */
 function explain(err: unknown): string {
@@ -69,7 +73,7 @@ loadApplication(node, {
     period: 10,
     children: [
       { id: 'kv', start: serverStart(kvServer(store), undefined, { name: 'kv' }) },
-      webChild('web', { host, port: httpPort, routes: demoRoutes() }),
+      webChild('web', { host, port: httpPort, routes: [...observerRoutes(node, { token: observerToken }).routes, ...demoRoutes()] }),
       tcpChild('tcp', { host, port: tcpPort, framing: 'line', handler: kvLineProtocol, args: undefined, poolSize: 4, idleTimeout: 300_000 }),
     ],
   },
@@ -80,7 +84,8 @@ starting = false;
 for (const line of held) console.error(line);
 
 console.log(`Beamline node ${node.name.name} is up (cookie ${cookie}).
-  HTTP  http://${host}:${httpPort}/          status page (processes, applications, supervision tree)
+  HTTP  http://${host}:${httpPort}/          observer: live processes, applications, supervision trees, cluster
+                                            (actions need the token ${observerToken})
         http://${host}:${httpPort}/kv        the store as JSON: PUT/GET/DELETE /kv/:key, GET /kv
   TCP   ${host}:${tcpPort}                   line protocol: PUT key json | GET key | DEL key
   Erlang: gen_server:call({kv, '${node.name.name}'}, {get, <<"key">>})

@@ -273,6 +273,18 @@ export function whichApplications(node: Node): ApplicationInfo[] {
 }
 
 /**
+ * The root supervisor of a running application, or undefined when it is not running.
+ *
+ * @example
+ * ```ts
+ * const root = applicationSupervisor(node, 'web'); // whichChildren(node, root!)
+ * ```
+ */
+export function applicationSupervisor(node: Node, name: string): Pid | undefined {
+  return controllerOf(node).running.find((r) => r.name === name)?.root;
+}
+
+/**
  * The loaded applications (running or not), in load order.
  *
  * @example

@@ -17,6 +17,7 @@ export * from './errors.js';
 export { type ApplicationContext, type ApplicationSpec, type StartType } from './spec.js';
 export {
   applicationExit,
+  applicationSupervisor,
   type ApplicationExit,
   type ApplicationInfo,
   getApplication,

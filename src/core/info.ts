@@ -26,6 +26,26 @@ export interface ProcessInfo {
   readonly trapExit: boolean;
   /** True while the process is hibernating: it called `hibernate()` and has not run since (OTP's `{erlang, hibernate, 3}`). */
   readonly hibernated: boolean;
+  /** Messages the process has handled (its reductions: Beamline counts one per message). */
+  readonly reductions: number;
+  /**
+   * Estimated bytes the process holds: its record, link and monitor tables
+   * and mailbox (ring slots plus a flat per-message estimate). JavaScript
+   * cannot measure the heap per object, so this is an estimate, good for
+   * comparing processes, not for accounting.
+   */
+  readonly memory: number;
+}
+
+/** Estimated bytes of one process record with its handle, and of one table entry or queued message. */
+const BASE_BYTES = 480;
+const ENTRY_BYTES = 96;
+const MESSAGE_BYTES = 64;
+
+/** The estimated memory of `core` (see {@link ProcessInfo.memory}). */
+export function memoryEstimate(core: ProcessCore): number {
+  const entries = (core.links?.size ?? 0) + (core.monitors?.size ?? 0) + (core.monitoredBy?.size ?? 0) + (core.env?.size ?? 0);
+  return BASE_BYTES + entries * ENTRY_BYTES + core.mailbox.capacity * 8 + core.mailbox.length * MESSAGE_BYTES;
 }
 
 /** The info of `core`. */
@@ -64,5 +84,7 @@ export function processInfo(core: ProcessCore): ProcessInfo {
     behavior: core.handler.behavior,
     trapExit: core.trapExit,
     hibernated: core.hibernated,
+    reductions: core.handled,
+    memory: memoryEstimate(core),
   };
 }

@@ -46,6 +46,8 @@ export class Kernel {
   closing = false;
   /** Reductions of the running slice: messages handled plus messages sent. */
   reductions = 0;
+  /** Messages put in local mailboxes since the node started. */
+  delivered = 0;
   private readonly refSalt: number;
   private nextId = 1;
   private nextSerial = 0;
@@ -114,6 +116,8 @@ export class Kernel {
   deliver(core: ProcessCore, message: unknown): void {
     if (core.state === State.Exited) return;
     this.reductions++;
+    this.delivered++;
+    if (core.tracer !== undefined) core.tracer(message);
     core.mailbox.push(message);
     if (core.state === State.Waiting) this.scheduler.schedule(core);
   }

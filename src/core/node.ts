@@ -224,6 +224,29 @@ export class Node implements AsyncDisposable {
     return core === undefined ? undefined : processInfo(core);
   }
 
+  /**
+   * Traces the messages of the local process `pid`: `onMessage` is called
+   * with each message as it is put in the mailbox, until `traceMessages(pid,
+   * undefined)` or the process exits. One tracer per process (a new one
+   * replaces the old). Returns false when `pid` is not a living local process.
+   *
+   * @example
+   * ```ts
+   * node.traceMessages(pid, (m) => console.log('got', m));
+   * ```
+   */
+  traceMessages(pid: Pid, onMessage: ((message: unknown) => void) | undefined): boolean {
+    const core = this.rt.kernel.local(pid);
+    if (core === undefined) return false;
+    core.tracer = onMessage;
+    return true;
+  }
+
+  /** Messages delivered to this node's processes since it started (signals that became messages included). */
+  messagesDelivered(): number {
+    return this.rt.kernel.delivered;
+  }
+
   /** Resolves with the exit reason once `pid` has exited (at once, with `noproc`, if it is not alive). */
   waitExit(pid: Pid): Promise<ExitReason> {
     const core = this.rt.kernel.local(pid);

@@ -102,6 +102,10 @@ export class ProcessCore implements Runnable {
   trapExit = false;
   /** Set by `Process.hibernate()`, cleared when the process next runs. */
   hibernated = false;
+  /** Messages handled so far (the process's reductions). */
+  handled = 0;
+  /** Set while the process's messages are traced: called with each message put in its mailbox. */
+  tracer: ((message: unknown) => void) | undefined;
   name: Atom | undefined;
   env: Map<string, unknown> | undefined;
   exitReason: ExitReason = undefined;

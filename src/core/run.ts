@@ -42,6 +42,7 @@ export class RunLoop implements CoreRunner {
     while (k.reductions++ < budget) {
       if (mailbox.length === 0) return false;
       const message = mailbox.shift();
+      core.handled++;
       core.state = State.Running;
       core.hibernated = false;
       let result: void | PromiseLike<void>;

@@ -453,6 +453,9 @@ export class DistConnection {
   private wrote = false;
   private isCongested = false;
   private nextSeqId = 1n;
+  /** Frames (messages and signals, ticks excluded) received and sent. */
+  framesIn = 0;
+  framesOut = 0;
   private readonly tickTimer: NodeJS.Timeout;
   private readonly livenessTimer: NodeJS.Timeout;
 
@@ -516,6 +519,14 @@ export class DistConnection {
     return this.socket.writableLength + this.batch.length;
   }
 
+  /** Bytes received and sent on the socket since the connection was set up (handshake included). */
+  get bytesIn(): number {
+    return this.socket.bytesRead;
+  }
+  get bytesOut(): number {
+    return this.socket.bytesWritten + this.batch.length;
+  }
+
   /** Bytes held for incomplete incoming fragmented messages. */
   get reassemblyBytes(): number {
     return this.parser.heldBytes;
@@ -539,6 +550,7 @@ export class DistConnection {
     try {
       for (const payload of this.decoder.push(chunk)) {
         if (payload.length === 0) continue; // tick
+        this.framesIn++;
         const frame = this.parser.parse(payload);
         if (frame !== undefined) {
           try {
@@ -597,6 +609,7 @@ export class DistConnection {
       return true;
     }
     w.setU32(start, len);
+    this.framesOut++;
     if (!this.flushQueued) {
       this.flushQueued = true;
       // A microtask: frames queued by continuations of this turn (the next call of a caller that just
@@ -704,6 +717,7 @@ export class DistConnection {
       seqId: this.nextSeqId,
     });
     if (frames.length > 1) this.nextSeqId++;
+    this.framesOut++;
     for (const f of frames) this.sendFrame(f);
     return !this.isCongested;
   }

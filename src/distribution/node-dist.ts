@@ -262,6 +262,11 @@ export class NodeDistribution implements Distribution {
     return this.serverTls !== undefined;
   }
 
+  /** The port of the EPMD this node registered with. */
+  get epmdPort(): number {
+    return this.settings.epmdPort;
+  }
+
   /** The EPMD in use: embedded (we started it) or external. */
   get epmdEmbedded(): boolean {
     return this.epmd?.embedded === true;
@@ -666,6 +671,16 @@ export class NodeDistribution implements Distribution {
 
   ensureConnected(node: Atom): boolean {
     return this.peerFor(node) !== undefined;
+  }
+
+  /** Each open connection: its node, bytes and frames (messages and signals) in and out, and whether it is TLS. */
+  connectionStats(): { node: Atom; bytesIn: number; bytesOut: number; messagesIn: number; messagesOut: number; tls: boolean }[] {
+    const out = [];
+    for (const p of this.peers.values()) {
+      const c = p.conn;
+      if (c !== undefined && c.isOpen) out.push({ node: p.name, bytesIn: c.bytesIn, bytesOut: c.bytesOut, messagesIn: c.framesIn, messagesOut: c.framesOut, tls: this.tls });
+    }
+    return out;
   }
 
   connectedNodes(): Atom[] {

@@ -12,6 +12,9 @@ import type { Exchange } from './request.js';
 import type { WebResponse } from './response.js';
 import type { DeadlineQueue } from './deadlines.js';
 
+/** Responses that are event streams (`text/event-stream`): they never end on their own, so a stopping gateway ends them. */
+export const eventStreams = new WeakSet<ServerResponse>();
+
 /** What an exchange needs from its gateway. */
 export interface ExchangeOwner {
   /** The handler `worker` took `ex`: watch the worker, answer 500 if it dies first. */
@@ -104,17 +107,20 @@ export class RequestExchange implements Exchange {
     const body = r.body;
     if (body === undefined) res.end();
     else if (typeof body === 'string' || body instanceof Uint8Array) res.end(body);
-    else void this.pump(body);
+    else {
+      if (String(r.headers?.['content-type'] ?? '').startsWith('text/event-stream')) eventStreams.add(res);
+      void this.pump(body);
+    }
   }
 
   private async pump(chunks: AsyncIterable<string | Uint8Array>): Promise<void> {
     const res = this.res;
     try {
       for await (const chunk of chunks) {
-        if (res.destroyed) break;
+        if (res.destroyed || res.writableEnded) break;
         if (!res.write(chunk)) await waitWritable(res);
       }
-      if (!res.destroyed) res.end();
+      if (!res.destroyed && !res.writableEnded) res.end();
     } catch (err) {
       this.owner.log(`web: response stream failed: ${(err as Error).message}`);
       res.destroy();

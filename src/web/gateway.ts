@@ -31,7 +31,7 @@ import { startPool } from '../pool/pool.js';
 import { ownerExitReason, ownerStartOptions } from '../pool/owner.js';
 import { handlerServer, type WebHandler } from './handler.js';
 import { DeadlineQueue } from './deadlines.js';
-import { type ExchangeOwner, RequestExchange } from './exchange.js';
+import { eventStreams, type ExchangeOwner, RequestExchange } from './exchange.js';
 import { WebRequest } from './request.js';
 import { type Method, Router } from './router.js';
 
@@ -216,6 +216,8 @@ function gatewayBehavior(spec: WebSpec): ServerBehavior<Record<never, never>, Ga
       const server = state.server;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Event streams (Server-Sent Events) never finish on their own: end them now; their clients reconnect elsewhere.
+      for (const res of state.inflight) if (eventStreams.has(res)) res.end();
       if (state.inflight.size > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
