@@ -24,6 +24,7 @@ import { DFLAG } from './flags.js';
 import type { HandshakeResult } from './handshake.js';
 import type { Encoder } from '../etf/encoder.js';
 import { EtfWriter } from '../etf/writer.js';
+import { RESOLVED } from '../core/scheduler.js';
 
 /** Default largest accepted frame: 128 MiB. */
 export const DEFAULT_MAX_FRAME_SIZE = 128 * 1024 * 1024;
@@ -471,7 +472,7 @@ export class DistConnection {
       this.flushQueued = true;
       // A microtask: frames queued by continuations of this turn (the next call of a caller that just
       // got its reply) join the same write.
-      queueMicrotask(this.flushBatch);
+      void RESOLVED.then(this.flushBatch);
     }
     return true;
   }
