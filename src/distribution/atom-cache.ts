@@ -114,16 +114,15 @@ interface CachedAtom {
   readonly text: Buffer;
 }
 
-const cachedAtoms = new WeakMap<Atom, CachedAtom>();
-
+/** Kept on the atom itself (atoms are interned for the life of the process): no lookup per send. */
 function cachedAtom(a: Atom): CachedAtom {
-  let c = cachedAtoms.get(a);
+  let c = a.distCache;
   if (c === undefined) {
     const text = Buffer.from(a.name, 'utf8');
     let h = 0;
     for (let i = 0; i < text.length; i++) h = (Math.imul(h, 31) + (text[i] as number)) | 0;
     c = { slot: (h >>> 0) % ATOM_CACHE_SIZE, text };
-    cachedAtoms.set(a, c);
+    a.distCache = c;
   }
   return c;
 }
