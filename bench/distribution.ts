@@ -28,6 +28,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { atom, tuple, isTuple, ImproperList, Pid, Ref, type Tuple } from '../src/terms/index.js';
 import { startNode } from '../src/distribution/index.js';
 import { Encoder } from '../src/etf/encoder.js';
+import { EtfWriter } from '../src/etf/writer.js';
+import { AtomCacheWriter } from '../src/distribution/atom-cache.js';
 
 /** One measurement. */
 export interface DistBenchResult {
@@ -115,17 +117,31 @@ async function receiver(name: string, epmdPort: number): Promise<void> {
 /**
  * The bytes of one sequential call on the wire, as Beamline sends them today:
  * the REG_SEND frame of `{'$gen_call', {Pid, [alias | Ref]}, I}` and the
- * ALIAS_SEND frame of its reply (u32 length included, no atom cache).
+ * ALIAS_SEND frame of its reply (u32 length included), in the steady state of
+ * the outgoing atom cache (every atom already sent once: 2-byte refs).
  */
 function callFrameSizes(self: string, peer: string): { request: number; reply: number } {
-  const e = new Encoder();
+  const frame = (control: unknown, message: unknown): number => {
+    const cache = new AtomCacheWriter();
+    const e = new Encoder({ atomCacheIndex: cache.index });
+    let size = 0;
+    for (let i = 0; i < 2; i++) {
+      const w = new EtfWriter(256);
+      cache.begin();
+      e.writeTerm(w, control);
+      e.writeTerm(w, message);
+      const head = new EtfWriter(64);
+      cache.writeHeader(head);
+      size = 4 + 2 + head.length + w.length;
+    }
+    return size;
+  };
   const pid = new Pid(atom(self), 1, 0, 1);
   const ref = new Ref(atom(self), 1, [1, 2, 3]);
   const tag = new ImproperList([atom('alias')], ref);
-  const bare = (t: unknown): number => e.encode(t).length - 1;
   return {
-    request: 4 + 3 + bare(tuple(6, pid, atom(''), atom('echo'))) + bare(tuple(atom('$gen_call'), tuple(pid, tag), 12345)),
-    reply: 4 + 3 + bare(tuple(33, new Pid(atom(peer), 1, 0, 1), ref)) + bare(tuple(tag, 12345)),
+    request: frame(tuple(6, pid, atom(''), atom('echo')), tuple(atom('$gen_call'), tuple(pid, tag), 12345)),
+    reply: frame(tuple(33, new Pid(atom(peer), 1, 0, 1), ref), tuple(tag, 12345)),
   };
 }
 

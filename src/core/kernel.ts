@@ -52,6 +52,7 @@ export class Kernel {
   private nextId = 1;
   private nextSerial = 0;
   private nextRef = 1;
+  private readonly refSpaces = new RefSpaces();
 
   constructor(options: KernelOptions, readonly runner: CoreRunner) {
     const name = options.name;
@@ -99,11 +100,26 @@ export class Kernel {
     return new Ref(this.name, this.creation, [n % 262144, Math.floor(n / 262144) >>> 0, this.refSalt]);
   }
 
-  /** Key of a ref in maps: a number for refs made here, a string otherwise. */
+  /**
+   * Key of a ref in maps, a number without allocation for the refs of the hot
+   * paths: refs made here map to `ids[0] + ids[1] * 2^18` (non-negative);
+   * 3-word refs made elsewhere map to a negative number, `-(1 + space * 2^32 +
+   * low 32 bits of the counter)`, where `space` numbers each (node, creation,
+   * ids[2], high bits of ids[1]) seen. Anything else (other word counts, more
+   * than 2^20 spaces) gets a string.
+   */
   refKey(ref: Ref): number | string {
     const ids = ref.ids;
-    if (ref.node === this.name && ref.creation === this.creation && ids.length === 3 && ids[2] === this.refSalt)
-      return (ids[0] as number) + (ids[1] as number) * 262144;
+    if (ids.length === 3) {
+      const id0 = ids[0] as number;
+      const id1 = ids[1] as number;
+      const id2 = ids[2] as number;
+      if (ref.node === this.name && ref.creation === this.creation && id2 === this.refSalt) return id0 + id1 * 262144;
+      if (id0 < 262144) {
+        const space = this.refSpaces.index(ref.node, ref.creation, id2, id1 >>> 14);
+        if (space >= 0) return -(1 + space * 4294967296 + id0 + (id1 & 0x3fff) * 262144);
+      }
+    }
     return `${ref.node.name}|${ref.creation}|${ids.join('.')}`;
   }
 
@@ -120,5 +136,44 @@ export class Kernel {
     if (core.tracer !== undefined) core.tracer(message);
     core.mailbox.push(message);
     if (core.state === State.Waiting) this.scheduler.schedule(core);
+  }
+}
+
+/**
+ * Numbers the key spaces of refs made on other nodes for {@link Kernel.refKey}:
+ * a space is (node, creation, third word, high bits of the second word). The
+ * last few spaces are found by comparison, without hashing or allocating.
+ */
+class RefSpaces {
+  private static readonly MAX = 1 << 20;
+  private static readonly RECENT = 4;
+  private readonly all = new Map<string, number>();
+  private readonly nodes: (Atom | undefined)[] = new Array<Atom | undefined>(RefSpaces.RECENT).fill(undefined);
+  private readonly words = new Float64Array(RefSpaces.RECENT * 3);
+  private readonly indexes = new Int32Array(RefSpaces.RECENT);
+  private next = 0;
+
+  /** The space's number, or -1 once there are too many. */
+  index(node: Atom, creation: number, word2: number, high1: number): number {
+    const w = this.words;
+    for (let i = 0; i < RefSpaces.RECENT; i++) {
+      if (this.nodes[i] === node && w[i * 3] === creation && w[i * 3 + 1] === word2 && w[i * 3 + 2] === high1)
+        return this.indexes[i] as number;
+    }
+    const name = `${node.name}|${creation}|${word2}|${high1}`;
+    let index = this.all.get(name);
+    if (index === undefined) {
+      if (this.all.size >= RefSpaces.MAX) return -1;
+      index = this.all.size;
+      this.all.set(name, index);
+    }
+    const slot = this.next;
+    this.next = (slot + 1) % RefSpaces.RECENT;
+    this.nodes[slot] = node;
+    w[slot * 3] = creation;
+    w[slot * 3 + 1] = word2;
+    w[slot * 3 + 2] = high1;
+    this.indexes[slot] = index;
+    return index;
   }
 }

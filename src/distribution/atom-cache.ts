@@ -10,9 +10,15 @@
  * and the atom text and updates the table; an old ref carries only the slot.
  * The header yields this frame's ref table: ATOM_CACHE_REF (tag 82) index i
  * in the terms means `atoms[i]`.
+ *
+ * {@link AtomCacheReader} keeps the receiving table; {@link AtomCacheWriter}
+ * the sending one, as OTP does: each atom has a fixed slot (a hash of its
+ * text), the first frame that uses it sends the text, later frames only the
+ * slot, so a node name in every pid and ref costs 2 bytes instead of ~20.
  * @module
  */
 import { Atom } from '../terms/atom.js';
+import type { EtfWriter } from '../etf/writer.js';
 import { DistError } from './errors.js';
 
 /** Number of slots of a per-direction atom cache (8 segments x 256). */
@@ -99,5 +105,110 @@ export class AtomCacheReader {
   /** The atom in a slot, if any (for tests and debugging). */
   slot(segment: number, index: number): Atom | undefined {
     return this.slots[segment * 256 + index];
+  }
+}
+
+/** What sending an atom through the cache needs, computed once per atom: its slot and its UTF-8 text. */
+interface CachedAtom {
+  readonly slot: number;
+  readonly text: Buffer;
+}
+
+/** Kept on the atom itself (atoms are interned for the life of the process): no lookup per send. */
+function cachedAtom(a: Atom): CachedAtom {
+  let c = a.distCache;
+  if (c === undefined) {
+    const text = Buffer.from(a.name, 'utf8');
+    let h = 0;
+    for (let i = 0; i < text.length; i++) h = (Math.imul(h, 31) + (text[i] as number)) | 0;
+    c = { slot: (h >>> 0) % ATOM_CACHE_SIZE, text };
+    a.distCache = c;
+  }
+  return c;
+}
+
+/** Most atom cache refs one header can carry (the count is a byte). */
+const MAX_REFS = 255;
+
+/**
+ * The sending atom cache of one connection. Per frame: {@link begin}, encode
+ * the terms with {@link index} as the Encoder's `atomCacheIndex` (it numbers
+ * the frame's refs), then {@link writeHeader} writes the header and records
+ * the new entries as sent. A frame that is abandoned before `writeHeader`
+ * leaves the table as it was. An atom whose slot another atom of the same
+ * frame took, or past 255 refs, is written inline.
+ */
+export class AtomCacheWriter {
+  /** What the peer holds in each slot, as far as frames written so far tell it. */
+  private readonly slots: (Atom | undefined)[] = new Array<Atom | undefined>(ATOM_CACHE_SIZE).fill(undefined);
+  /** The frame number that last used each slot, and the ref it got there. */
+  private readonly usedIn = new Int32Array(ATOM_CACHE_SIZE);
+  private readonly refOfSlot = new Uint8Array(ATOM_CACHE_SIZE);
+  private readonly refAtoms: Atom[] = [];
+  private readonly refEntries: CachedAtom[] = [];
+  private readonly refIsNew = new Uint8Array(MAX_REFS);
+  private count = 0;
+  private frame = 0;
+
+  /** Starts a frame with no refs. */
+  begin(): void {
+    this.count = 0;
+    if (++this.frame === 0x7fffffff) {
+      this.usedIn.fill(0);
+      this.frame = 1;
+    }
+  }
+
+  /** Refs of the current frame so far. */
+  get refCount(): number {
+    return this.count;
+  }
+
+  /** The Encoder's `atomCacheIndex`: the frame's ref index for `a`, or undefined to write it inline. */
+  readonly index = (a: Atom): number | undefined => {
+    const c = cachedAtom(a);
+    const slot = c.slot;
+    if (this.usedIn[slot] === this.frame) {
+      const i = this.refOfSlot[slot] as number;
+      return this.refAtoms[i] === a ? i : undefined;
+    }
+    const i = this.count;
+    if (i >= MAX_REFS) return undefined;
+    this.count = i + 1;
+    this.usedIn[slot] = this.frame;
+    this.refOfSlot[slot] = i;
+    this.refAtoms[i] = a;
+    this.refEntries[i] = c;
+    this.refIsNew[i] = this.slots[slot] === a ? 0 : 1;
+    return i;
+  };
+
+  /**
+   * Writes the current frame's header from NumberOfAtomCacheRefs on (after
+   * `131,68`) and records its new entries as sent.
+   */
+  writeHeader(w: EtfWriter): void {
+    const n = this.count;
+    w.u8(n);
+    if (n === 0) return;
+    let long = false;
+    for (let i = 0; i < n; i++) if (this.refIsNew[i] === 1 && (this.refEntries[i] as CachedAtom).text.length > 255) long = true;
+    const flagsAt = w.skip((n >> 1) + 1);
+    const b = w.buf;
+    b.fill(0, flagsAt, flagsAt + (n >> 1) + 1);
+    for (let i = 0; i <= n; i++) {
+      const nibble = i === n ? (long ? 1 : 0) : (this.refIsNew[i] === 1 ? 8 : 0) | ((this.refEntries[i] as CachedAtom).slot >> 8);
+      b[flagsAt + (i >> 1)] = (b[flagsAt + (i >> 1)] as number) | ((i & 1) === 0 ? nibble : nibble << 4);
+    }
+    for (let i = 0; i < n; i++) {
+      const c = this.refEntries[i] as CachedAtom;
+      w.u8(c.slot & 255);
+      if (this.refIsNew[i] === 1) {
+        if (long) w.u16(c.text.length);
+        else w.u8(c.text.length);
+        w.bytes(c.text);
+        this.slots[c.slot] = this.refAtoms[i];
+      }
+    }
   }
 }

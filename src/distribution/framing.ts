@@ -19,12 +19,13 @@
 import type { Socket } from 'node:net';
 import { constants as bufferConstants } from 'node:buffer';
 import type { Atom } from '../terms/atom.js';
-import { AtomCacheReader } from './atom-cache.js';
+import { AtomCacheReader, AtomCacheWriter } from './atom-cache.js';
 import { DistError } from './errors.js';
 import { DFLAG } from './flags.js';
 import type { HandshakeResult } from './handshake.js';
-import type { Encoder } from '../etf/encoder.js';
+import { Encoder } from '../etf/encoder.js';
 import { EtfWriter } from '../etf/writer.js';
+import { RESOLVED } from '../core/scheduler.js';
 
 /**
  * Default largest accepted message, whole frame or reassembled fragments:
@@ -449,6 +450,10 @@ export class DistConnection {
   private closeReason: DistError | undefined;
   private corked = false;
   private readonly batch = new EtfWriter(BATCH_KEEP);
+  /** Outgoing atom cache (DIST_HDR_ATOM_CACHE), the encoder that uses it, and where a frame's terms are encoded before its header is known. */
+  private readonly atomCache = new AtomCacheWriter();
+  private readonly cachingEncoder = new Encoder({ atomCacheIndex: this.atomCache.index });
+  private scratch = new EtfWriter(BATCH_KEEP);
   private flushQueued = false;
   private wrote = false;
   private isCongested = false;
@@ -575,46 +580,55 @@ export class DistConnection {
   }
 
   /**
-   * The hot path of sending: encodes `control` (and `message`) straight into
-   * the connection's outgoing batch as one `131,68,0` frame; every frame of
-   * the current turn leaves in a single socket write. A message larger than
-   * `fragmentSize` (peer with FRAGMENTS) leaves in fragments cut from the
-   * same encoding. Returns false, having written nothing, when the peer
-   * lacks DIST_HDR_ATOM_CACHE: use {@link DistConnection.sendMessage} then. Encoding errors are thrown with
-   * the batch left as it was.
+   * The hot path of sending: encodes `control` (and `message`) into the
+   * connection's outgoing batch as one `131,68` frame whose header carries
+   * the atom cache refs (OTP's outgoing atom cache: an atom's text is sent
+   * once per connection, then a 2-byte ref); every frame of the current turn
+   * leaves in a single socket write. A message larger than `fragmentSize`
+   * (peer with FRAGMENTS) leaves in fragments with its atoms inline,
+   * encoded by `encoder` (one without a cache) if the cached encoding used
+   * refs. Returns false, having written nothing, when the peer lacks
+   * DIST_HDR_ATOM_CACHE: use {@link DistConnection.sendMessage} then.
+   * Encoding errors are thrown with the batch left as it was.
    */
   sendTerms(encoder: Encoder, control: unknown, hasMessage: boolean, message: unknown): boolean {
     if (this.closeReason !== undefined) return true;
     if ((this.flags & DFLAG.DIST_HDR_ATOM_CACHE) === 0n) return false;
-    const w = this.batch;
-    const start = w.length;
-    try {
-      w.skip(4);
-      w.u8(VERSION);
-      w.u8(TAG_HEADER);
-      w.u8(0);
-      encoder.writeTerm(w, control);
-      if (hasMessage) encoder.writeTerm(w, message);
-    } catch (err) {
-      w.length = start;
-      throw err;
-    }
-    const len = w.length - start - 4;
-    if (len > this.fragmentSize && (this.flags & DFLAG.FRAGMENTS) !== 0n) {
-      // Too large for one frame: the encoded terms leave in fragments, cut from one copy (no second encode).
-      const body = Buffer.from(w.buf.subarray(start + 7, w.length));
-      w.length = start;
-      if (start === 0 && w.buf.length > BATCH_KEEP) w.buf = Buffer.allocUnsafe(BATCH_KEEP);
+    // The terms go to a scratch writer first: the header before them lists the atom cache refs they use.
+    const s = this.scratch;
+    const cache = this.atomCache;
+    s.reset();
+    cache.begin();
+    this.cachingEncoder.writeTerm(s, control); // an encoding error is thrown here, nothing written
+    if (hasMessage) this.cachingEncoder.writeTerm(s, message);
+    if (s.length > this.fragmentSize && (this.flags & DFLAG.FRAGMENTS) !== 0n) {
+      // Too large for one frame: fragments, with the atoms inline (no cache refs, whose header would have to fit the first fragment).
+      let body: Buffer;
+      if (cache.refCount === 0) body = Buffer.from(s.view());
+      else {
+        s.reset();
+        encoder.writeTerm(s, control);
+        if (hasMessage) encoder.writeTerm(s, message);
+        body = Buffer.from(s.view());
+      }
+      if (s.buf.length > BATCH_KEEP) this.scratch = new EtfWriter(BATCH_KEEP);
       this.writeFragments(body);
       return true;
     }
-    w.setU32(start, len);
+    const w = this.batch;
+    const start = w.skip(4);
+    w.u8(VERSION);
+    w.u8(TAG_HEADER);
+    cache.writeHeader(w);
+    w.bytes(s.view());
+    w.setU32(start, w.length - start - 4);
+    if (s.buf.length > BATCH_KEEP) this.scratch = new EtfWriter(BATCH_KEEP);
     this.framesOut++;
     if (!this.flushQueued) {
       this.flushQueued = true;
       // A microtask: frames queued by continuations of this turn (the next call of a caller that just
       // got its reply) join the same write.
-      queueMicrotask(this.flushBatch);
+      void RESOLVED.then(this.flushBatch);
     }
     return true;
   }

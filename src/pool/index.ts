@@ -9,5 +9,5 @@
  * ```
  * @module
  */
-export { type PoolSpec, type PoolStartOptions, type PoolState, StartedPool, startPool, poolInfo } from './pool.js';
+export { type PoolSpec, type PoolStartOptions, type PoolState, StartedPool, startPool, poolInfo, pickPoolWorker } from './pool.js';
 export { poolChild, type PoolChildOptions } from './child.js';

@@ -8,7 +8,7 @@ import { Node } from '../core/node.js';
 import { InitFailedError, getServerState, noreply, ok, reply, type ServerBehavior, stopServer } from '../server/server.js';
 import { startSupervisor, terminateChild } from '../supervisor/index.js';
 import { poolChild } from './child.js';
-import { poolInfo, startPool } from './pool.js';
+import { pickPoolWorker, poolInfo, startPool } from './pool.js';
 
 function newNode(): Node {
   return new Node({ name: 'pool@127.0.0.1', logger: quietLogger().log, shutdownTimeout: 200 });
@@ -42,6 +42,34 @@ describe('Pool', () => {
     assert.equal(workers.length, 4);
     const counts = await Promise.all(workers.map((w) => node.call(w as Pid, atom('count'))));
     assert.deepEqual(counts, [250, 250, 250, 250]);
+  });
+
+  test('pickPoolWorker: a local sender picks the workers in the pool\'s own round robin, counted as forwarded', async () => {
+    await using node = newNode();
+    const pool = await startPool(node, { size: 3, worker, args: 'w' });
+    const { workers } = await poolInfo(node, pool);
+    const picked = [0, 1, 2, 3, 4, 5].map(() => pickPoolWorker(pool.pid));
+    assert.deepEqual(picked.map((p) => p?.id), [...workers, ...workers].map((p) => (p as Pid).id));
+    // The pool's own forwarding continues the same rotation: the 7th message goes to the first worker.
+    assert.equal(((await node.call(pool, atom('who'))) as Pid).id, (workers[0] as Pid).id);
+    assert.deepEqual((await poolInfo(node, pool)).forwarded, [3, 2, 2]);
+  });
+
+  test('pickPoolWorker: passes over a dead worker the pool has not replaced yet; undefined for a non-pool, a stopped pool, a remote pid', async () => {
+    await using node = newNode();
+    const pool = await startPool(node, { size: 2, worker, args: 'w' });
+    const { workers } = await poolInfo(node, pool);
+    const [w0, w1] = workers as [Pid, Pid];
+    // Suspend the pool's view: kill w0 and pick before the pool handles the EXIT (same synchronous turn).
+    node.exit(w0, atom('kill'));
+    assert.equal(pickPoolWorker(pool.pid)?.id, w1.id);
+    assert.equal(pickPoolWorker(pool.pid)?.id, w1.id);
+    await eventually(() => (pickPoolWorker(pool.pid)?.id ?? w1.id) !== w1.id, 10_000, 'the replacement worker is picked');
+    const plain = node.spawn({ handleMessage() {} });
+    assert.equal(pickPoolWorker(plain), undefined);
+    assert.equal(pickPoolWorker(new Pid(atom('other@h'), 1, 0, 1)), undefined);
+    await stopServer(node, pool);
+    assert.equal(pickPoolWorker(pool.pid), undefined);
   });
 
   test('a call through the pool returns the worker reply, round robin', async () => {

@@ -105,6 +105,63 @@ function isBusy(node: Node, pid: Pid, limit: number | undefined): boolean {
   return info !== undefined && info.messageQueueLength >= limit;
 }
 
+/**
+ * The next worker in round robin: skips restarting slots and (with
+ * `maxWorkerQueue`) busy workers, unless all are busy; counts the message as
+ * forwarded by that slot. Undefined when every worker is restarting.
+ */
+function nextWorker(node: Node, state: PoolState, maxWorkerQueue: number | undefined): Pid | undefined {
+  const n = state.workers.length;
+  for (let tries = 0; tries < n; tries++) {
+    const slot = state.next;
+    state.next = (slot + 1) % n;
+    const pid = state.workers[slot];
+    if (pid === undefined) continue;
+    if (tries < n - 1 && isBusy(node, pid, maxWorkerQueue)) continue;
+    state.forwarded[slot] = (state.forwarded[slot] ?? 0) + 1;
+    return pid;
+  }
+  return undefined;
+}
+
+/** What a local sender needs to pick a pool's worker itself: the pool process and its state. */
+interface Picker {
+  readonly ctx: Process;
+  readonly state: PoolState;
+  readonly maxWorkerQueue: number | undefined;
+}
+
+/** Running pools of this JavaScript realm, by the pool's pid object. */
+const pickers = new WeakMap<Pid, Picker>();
+
+/**
+ * Picks the worker of a local pool that the pool itself would forward the
+ * next message to (round robin over live workers, busy workers skipped),
+ * and counts it as forwarded: a sender on the pool's node that sends to
+ * the returned pid saves the hop through the pool process. Undefined when
+ * `pool` is not a running local pool (or every worker is restarting): then
+ * send to the pool as usual.
+ *
+ * @example
+ * ```ts
+ * const pool = await startPool(node, { size: 4, worker: handler, args: undefined });
+ * node.send(pickPoolWorker(pool.pid) ?? pool.pid, request);
+ * ```
+ */
+export function pickPoolWorker(pool: Pid): Pid | undefined {
+  const p = pickers.get(pool);
+  if (p === undefined || !p.ctx.alive) return undefined;
+  const node = p.ctx.node;
+  const n = p.state.workers.length;
+  // A worker that died and whose exit the pool has not handled yet is passed over here, as in no other path.
+  for (let tries = 0; tries < n; tries++) {
+    const pid = nextWorker(node, p.state, p.maxWorkerQueue);
+    if (pid === undefined) return undefined;
+    if (node.isAlive(pid)) return pid;
+  }
+  return undefined;
+}
+
 /** The pool process as a {@link ServerBehavior}: `handleCall`/`handleCast`/`handleInfo` forward. */
 function poolBehavior<P extends Protocol, S, A>(spec: PoolSpec<P, S, A>): ServerBehavior<Protocol, PoolState> {
   const intensity = new RestartIntensity(spec.restartIntensity?.intensity ?? 100, spec.restartIntensity?.period ?? 5);
@@ -113,18 +170,9 @@ function poolBehavior<P extends Protocol, S, A>(spec: PoolSpec<P, S, A>): Server
     startServer(ctx, spec.worker, argsFor(spec.args, index), { ...workerOptions, link: true }).then((s) => s.pid);
 
   const forward = (ctx: Process, state: PoolState, message: unknown): void => {
-    const n = state.workers.length;
-    for (let tries = 0; tries < n; tries++) {
-      const slot = state.next;
-      state.next = (slot + 1) % n;
-      const pid = state.workers[slot];
-      if (pid === undefined) continue;
-      if (tries < n - 1 && isBusy(ctx.node, pid, spec.maxWorkerQueue)) continue;
-      state.forwarded[slot] = (state.forwarded[slot] ?? 0) + 1;
-      ctx.send(pid, message);
-      return;
-    }
-    state.backlog.push(message); // every worker is restarting
+    const pid = nextWorker(ctx.node, state, spec.maxWorkerQueue);
+    if (pid !== undefined) ctx.send(pid, message);
+    else state.backlog.push(message); // every worker is restarting
   };
 
   const restart = (ctx: Process, state: PoolState, slot: number, reason: ExitReason): void => {
@@ -153,7 +201,9 @@ function poolBehavior<P extends Protocol, S, A>(spec: PoolSpec<P, S, A>): Server
       if (!Number.isInteger(spec.size) || spec.size < 1) throw new RangeError(`pool size must be a positive integer, got ${spec.size}`);
       const workers: Pid[] = [];
       for (let i = 0; i < spec.size; i++) workers.push(await startWorker(ctx, i));
-      return ok<PoolState>({ workers, forwarded: workers.map(() => 0), restarts: 0, next: 0, backlog: [] });
+      const state: PoolState = { workers, forwarded: workers.map(() => 0), restarts: 0, next: 0, backlog: [] };
+      pickers.set(ctx.self, { ctx, state, maxWorkerQueue: spec.maxWorkerQueue });
+      return ok(state);
     },
     handleCall(request, from: From, state, ctx) {
       forward(ctx, state, tuple(A_GEN_CALL, from, request));
@@ -178,6 +228,7 @@ function poolBehavior<P extends Protocol, S, A>(spec: PoolSpec<P, S, A>): Server
       return noreply(state);
     },
     async terminate(_reason, state, ctx) {
+      pickers.delete(ctx.self);
       const alive = state.workers.filter((w): w is Pid => w !== undefined && ctx.node.isAlive(w));
       await shutdownAll(ctx, alive, spec.workerShutdown ?? 5000);
     },

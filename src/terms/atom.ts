@@ -19,6 +19,8 @@ const table = new Map<string, Atom>();
 export class Atom<N extends string = string> {
   /** The atom's text. */
   readonly name: N;
+  /** @internal The distribution atom cache's facts about this atom (its slot, its UTF-8 text), set on first send. */
+  distCache: { readonly slot: number; readonly text: Buffer } | undefined = undefined;
   private constructor(name: N) {
     this.name = name;
   }

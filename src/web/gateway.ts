@@ -27,7 +27,7 @@ import type { Node } from '../core/node.js';
 import type { Process } from '../core/process.js';
 import { noreply, ok, type ServerBehavior, StartedServer, startServer, stop } from '../server/server.js';
 import { shutdownAll } from '../supervisor/shutdown.js';
-import { startPool } from '../pool/pool.js';
+import { pickPoolWorker, startPool } from '../pool/pool.js';
 import { ownerExitReason, ownerStartOptions } from '../pool/owner.js';
 import { handlerServer, type WebHandler } from './handler.js';
 import { DeadlineQueue } from './deadlines.js';
@@ -265,7 +265,8 @@ function onRequest(
   const dispatch = (body: Buffer): void => {
     ex = new RequestExchange(state, res);
     const request = new WebRequest(method, path, m.params, q < 0 ? '' : url.slice(q + 1), req.headers, body, m.pattern, req.socket.remoteAddress, ex);
-    ctx.send(m.target, request);
+    // Straight to the worker the pool would pick (one process hop less); through the pool while its workers restart.
+    ctx.send(pickPoolWorker(m.target) ?? m.target, request);
   };
   if (declared === undefined && req.headers['transfer-encoding'] === undefined) return dispatch(Buffer.alloc(0));
   const chunks: Buffer[] = [];
