@@ -50,3 +50,4 @@ export type {
   TlsCredentials,
 } from './distribution/index.js';
 export * from './stage/index.js';
+export * from './cluster/index.js';

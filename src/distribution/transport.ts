@@ -83,7 +83,8 @@ export async function listenTransport(options: ListenOptions, onSocket: (socket:
   server.on('tlsClientError', () => {});
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host, port: options.port ?? 0 }, () => {
+    // exclusive: in a node:cluster worker (a local cluster's node) the distribution port is this node's own, never shared.
+    server.listen({ host, port: options.port ?? 0, exclusive: true }, () => {
       server.off('error', reject);
       resolve();
     });

@@ -1,0 +1,58 @@
+/**
+ * Test support: the start function of every node of the local clusters in
+ * src/cluster tests. Each node runs an `echo` server (a call replies
+ * `{NodeName, Request}`), an rpc module `ct` that makes the node call,
+ * link to and monitor processes on its peers and report what it saw, and
+ * a Web gateway on the port the cluster shares (`/who` answers the node name).
+ * @module
+ */
+import { atom, isTuple, tuple, type Pid } from '../src/terms/index.js';
+import type { Node } from '../src/core/node.js';
+import { ok, reply, startServer } from '../src/server/server.js';
+import { exposeRpc, registerSpawnable } from '../src/distribution/node-dist.js';
+import { json, respond, route, startWeb, type WebHandler } from '../src/web/index.js';
+import type { ClusterNodeContext } from '../src/cluster/index.js';
+
+export async function start(node: Node, context: ClusterNodeContext): Promise<void> {
+  const me = atom(node.name.name);
+  await startServer<{ call: [unknown, unknown] }, undefined, undefined>(
+    node,
+    { init: () => ok(undefined), handleCall: (req, _from, s) => reply(tuple(me, req), s) },
+    undefined,
+    { name: 'echo' },
+  );
+  // Watchers: processes that link to and monitor a remote pid and keep what arrives.
+  const seen = new Map<string, unknown[]>();
+  exposeRpc(node, 'ct', {
+    call: (peer: unknown, req: unknown) => node.call({ name: 'echo', node: peer as string }, req),
+    echo_pid: () => node.whereis('echo'),
+    echo_watchers: () => {
+      const info = node.processInfo(node.whereis('echo') as Pid);
+      return (info?.links.length ?? 0) + (info?.monitoredBy.length ?? 0);
+    },
+    watch: (target: unknown) => {
+      const got: unknown[] = [];
+      const pid = node.spawn(
+        {
+          init: (p) => {
+            p.link(target as Pid);
+            p.monitor(target as Pid);
+          },
+          handleMessage: (m) => void got.push(m),
+        },
+        { trapExit: true },
+      );
+      seen.set(pid.describe(), got);
+      return pid;
+    },
+    seen: (watcher: unknown) => {
+      const got = seen.get((watcher as Pid).describe()) ?? [];
+      return got.map((m) => (isTuple(m) ? tuple(m.elements[0], m.elements[m.elements.length - 1]) : m));
+    },
+    context: () => tuple(context.index, context.size, context.peers.map((p) => atom(p))),
+  });
+  registerSpawnable(node, 'sink', () => ({ handleMessage() {} }));
+  const who: WebHandler<undefined> = { init: () => ok(undefined), handleRequest: (_req, s) => respond(json({ node: me.name }), s) };
+  const web = await startWeb(node, { port: 0, routes: [route('GET', '/who', who)] });
+  exposeRpc(node, 'web', { port: () => web.port });
+}
