@@ -208,7 +208,7 @@ export class LocalCluster {
     try {
       for (const s of this.slots) this.fork(s, false);
       await Promise.race([Promise.all(registered), Promise.all(ready)]);
-      for (const s of this.slots) this.tell(s, { type: 'connect', peers: this.names.filter((n) => n !== s.name) });
+      for (const s of this.slots) this.tell(s, { type: 'connect', peers: this.names.filter((n) => n !== s.name), initiateAll: false });
       await Promise.all(ready);
     } catch (err) {
       await this.stop();
@@ -257,7 +257,7 @@ export class LocalCluster {
         s.creation = m.creation;
         if (restart) {
           const peers = this.slots.filter((x) => x !== s && x.state === 'up').map((x) => x.name);
-          this.tell(s, { type: 'connect', peers });
+          this.tell(s, { type: 'connect', peers, initiateAll: true });
         } else s.registered?.();
         return;
       case 'ready':

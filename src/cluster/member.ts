@@ -18,8 +18,12 @@ function tell(message: FromMember): void {
   process.send?.(message);
 }
 
-/** Resolves once `peer` is connected; asks again every second (a peer may still be registering), up to `deadline` ms. */
-function connectTo(node: Node, peer: Atom, deadline: number): Promise<void> {
+/**
+ * Resolves once `peer` is connected: connects at once when `initiate`, else
+ * waits for the peer to connect; asks again every second (a peer may still be
+ * registering), up to `deadline` ms.
+ */
+function connectTo(node: Node, peer: Atom, initiate: boolean, deadline: number): Promise<void> {
   const dist = distributionOf(node);
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
@@ -35,7 +39,7 @@ function connectTo(node: Node, peer: Atom, deadline: number): Promise<void> {
       else reject(err);
     };
     if (dist.connectedNodes().includes(peer)) return done();
-    dist.ensureConnected(peer);
+    if (initiate) dist.ensureConnected(peer);
     timer = setInterval(() => {
       if (dist.connectedNodes().includes(peer)) done();
       else dist.ensureConnected(peer);
@@ -87,7 +91,7 @@ async function main(config: MemberConfig): Promise<void> {
     if (m.type === 'connect' && !started) {
       started = true;
       const context: ClusterNodeContext = { index: config.index, size: config.size, base: config.base, peers: m.peers, args: config.args };
-      Promise.all(m.peers.map((p) => connectTo(node, atom(p), 30_000)))
+      Promise.all(m.peers.map((p) => connectTo(node, atom(p), m.initiateAll || p < config.name, 30_000)))
         .then(() => (start as ClusterStart)(node, context))
         .then(
           () => tell({ type: 'ready' }),
@@ -101,6 +105,8 @@ async function main(config: MemberConfig): Promise<void> {
     } else if (m.type === 'stats') tell({ type: 'stats', id: m.id, stats: stats(node, since) });
     else if (m.type === 'stop') void node.stop().finally(() => process.exit(0));
   });
+  // Ctrl-C reaches the whole process group: the primary stops the nodes in order, so a node ignores it.
+  process.on('SIGINT', () => {});
   // The primary gone: this node goes too (as a node:cluster worker does).
   process.on('disconnect', () => void node.stop().finally(() => process.exit(0)));
   tell({ type: 'registered', creation: node.creation });

@@ -24,7 +24,8 @@ export interface MemberConfig {
 
 /** Primary → member. */
 export type ToMember =
-  | { readonly type: 'connect'; readonly peers: readonly string[] }
+  /** Connect to `peers`; at the first start each pair is connected from one side only (no simultaneous connects). */
+  | { readonly type: 'connect'; readonly peers: readonly string[]; readonly initiateAll: boolean }
   | { readonly type: 'stats'; readonly id: number }
   | { readonly type: 'stop' };
 
