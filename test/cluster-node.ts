@@ -8,10 +8,11 @@
  */
 import { atom, isTuple, tuple, type Pid } from '../src/terms/index.js';
 import type { Node } from '../src/core/node.js';
-import { ok, reply, startServer } from '../src/server/server.js';
+import { ok, reply, startServer, type ServerBehavior } from '../src/server/server.js';
 import { exposeRpc, registerSpawnable } from '../src/distribution/node-dist.js';
 import { json, respond, route, startWeb, type WebHandler } from '../src/web/index.js';
-import type { ClusterNodeContext } from '../src/cluster/index.js';
+import { registerPoolWorker, startSpreadPool, type ClusterNodeContext } from '../src/cluster/index.js';
+import { poolInfo } from '../src/pool/index.js';
 
 export async function start(node: Node, context: ClusterNodeContext): Promise<void> {
   const me = atom(node.name.name);
@@ -52,6 +53,24 @@ export async function start(node: Node, context: ClusterNodeContext): Promise<vo
     context: () => tuple(context.index, context.size, context.peers.map((p) => atom(p))),
   });
   registerSpawnable(node, 'sink', () => ({ handleMessage() {} }));
+  // A spread pool: workers answer with their node's name.
+  const whoWorker: ServerBehavior<{ call: [unknown, unknown] }, undefined, undefined> = { init: () => ok(undefined), handleCall: (_req, _from, s) => reply(me, s) };
+  registerPoolWorker(node, 'who', whoWorker);
+  exposeRpc(node, 'pool', {
+    spread: async (size: unknown) => {
+      const pool = await startSpreadPool(node, {
+        size: size as number,
+        name: 'who',
+        worker: whoWorker,
+        args: undefined,
+        nodes: [node.name, ...context.peers],
+      });
+      const answers: unknown[] = [];
+      for (let i = 0; i < (size as number); i++) answers.push(await node.call(pool, i));
+      const { workers } = await poolInfo(node, pool.pid);
+      return tuple(answers, workers.map((w) => w?.node));
+    },
+  });
   const who: WebHandler<undefined> = { init: () => ok(undefined), handleRequest: (_req, s) => respond(json({ node: me.name }), s) };
   const web = await startWeb(node, { port: 0, routes: [route('GET', '/who', who)] });
   exposeRpc(node, 'web', { port: () => web.port });

@@ -67,6 +67,12 @@ describe('a 2-node local cluster', () => {
     assert.deepEqual(await rpc(t, n1, 'ct', 'call', [n0, 42]), tuple(atom(n0), 42));
   });
 
+  it('a Pool spread over the nodes places its workers round robin', async () => {
+    const answers = await rpc(t, n0, 'pool', 'spread', [4]);
+    const order = [atom(n0), atom(n1), atom(n0), atom(n1)];
+    assert.deepEqual(answers, tuple(order, order));
+  });
+
   it('reports each node: name, OS pid, event-loop utilization, processes, connections', async () => {
     const stats = await cluster.stats();
     assert.deepEqual(stats.map((s) => s.name), [n0, n1]);
