@@ -35,6 +35,7 @@ const PARTS: readonly Part[] = [
   { name: 'web', module: './web.js', exportName: 'runWebBench', budget: [50_000, 400_000] },
   { name: 'stage', module: './stage.js', exportName: 'runStageBench', budget: [90_000, 600_000] },
   { name: 'cluster', module: './cluster.js', exportName: 'runClusterBench', budget: [30_000, 120_000] },
+  { name: 'cores', module: './cores.js', exportName: 'runCoresBench', budget: [90_000, 300_000] },
 ];
 
 /** Target ratio Beamline/Erlang per scenario: `min` (at least) or `max` (at most). */
