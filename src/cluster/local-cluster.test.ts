@@ -80,6 +80,8 @@ describe('a 2-node local cluster', () => {
       assert.ok(s.osPid > 0 && s.eventLoopUtilization >= 0 && s.eventLoopUtilization <= 1 && s.processes > 0 && s.rssBytes > 0);
       assert.ok(s.connectedNodes.includes(s.name === n0 ? n1 : n0));
     }
+    // The nodes reached each other over the in-host transport (n1 connected to n0), not TCP.
+    assert.equal(stats.reduce((sum, s) => sum + s.inHostConnects, 0), 1);
   });
 
   it('a killed node: link and monitor fire noconnection, it restarts with a new creation, its old pids are dead', async () => {

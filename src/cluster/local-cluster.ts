@@ -15,7 +15,9 @@
  * @module
  */
 import cluster, { type Worker } from 'node:cluster';
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Node } from '../core/node.js';
 import { ensureEpmd, type EpmdHandle } from '../distribution/epmd/index.js';
@@ -71,6 +73,11 @@ export interface LocalClusterOptions {
   readonly netTickTime?: number;
   /** Milliseconds for every node to start at first (default 60000). */
   readonly startTimeout?: number;
+  /**
+   * Nodes of the cluster reach each other over Unix domain sockets instead of
+   * TCP (default true); they still listen on TCP for Erlang and other hosts.
+   */
+  readonly inHost?: boolean;
 }
 
 /** One node of a local cluster, as {@link LocalCluster.members} lists it. */
@@ -124,7 +131,7 @@ export class LocalCluster {
 
   /** @internal Use {@link startLocalCluster}. */
   constructor(
-    private readonly options: Required<Omit<LocalClusterOptions, 'start' | 'args' | 'epmdPort'>> & { module: string; args: unknown },
+    private readonly options: Required<Omit<LocalClusterOptions, 'start' | 'args' | 'epmdPort' | 'inHost'>> & { module: string; args: unknown; inHostDir: string | undefined },
     private readonly epmd: EpmdHandle,
   ) {
     this.slots = Array.from({ length: options.size }, (_, index) => ({
@@ -239,6 +246,7 @@ export class LocalCluster {
       exportName: o.exportName,
       args: o.args,
       netTickTime: o.netTickTime,
+      inHostDir: o.inHostDir,
     };
     cluster.setupPrimary({ exec: fileURLToPath(new URL('./member.js', import.meta.url)), args: [], serialization: 'advanced' });
     const worker = cluster.fork({ [MEMBER_ENV]: JSON.stringify(config) });
@@ -317,6 +325,7 @@ export class LocalCluster {
       }),
     );
     await this.epmd.close();
+    if (this.options.inHostDir !== undefined) rmSync(this.options.inHostDir, { recursive: true, force: true });
     this.emit({ kind: 'shutdown', reason });
     this.resolveClosed(reason);
   }
@@ -344,6 +353,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(options.base)) throw new RangeError(`base must be a node name prefix (letters, digits, _ and -), got ${JSON.stringify(options.base)}`);
   const module = options.start instanceof URL ? options.start.href : options.start.startsWith('file:') ? options.start : pathToFileURL(options.start).href;
   const epmd = await ensureEpmd(options.epmdPort === undefined ? {} : { port: options.epmdPort });
+  // Short: a Unix socket path has a length limit of about 100 bytes.
+  const inHostDir = options.inHost === false ? undefined : mkdtempSync(join(tmpdir(), 'bl-'));
   const c = new LocalCluster(
     {
       base: options.base,
@@ -357,6 +368,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       period: options.period ?? 5,
       netTickTime: options.netTickTime ?? 60_000,
       startTimeout: options.startTimeout ?? 60_000,
+      inHostDir,
     },
     epmd,
   );

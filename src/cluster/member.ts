@@ -11,6 +11,7 @@ import { atom, type Atom } from '../terms/atom.js';
 import type { Node } from '../core/node.js';
 import { distributionOf, startNode } from '../distribution/node-dist.js';
 import { isDistError } from '../distribution/errors.js';
+import { useInHostTransport } from './inhost-transport.js';
 import { MEMBER_ENV, type FromMember, type MemberConfig, type MemberStats, type ToMember } from './protocol.js';
 import type { ClusterNodeContext, ClusterStart } from './local-cluster.js';
 
@@ -47,7 +48,7 @@ function connectTo(node: Node, peer: Atom, initiate: boolean, deadline: number):
   });
 }
 
-function stats(node: Node, since: { elu: ReturnType<typeof performance.eventLoopUtilization> }): MemberStats {
+function stats(node: Node, since: { elu: ReturnType<typeof performance.eventLoopUtilization> }, inHostConnects: () => number): MemberStats {
   const now = performance.eventLoopUtilization();
   const elu = performance.eventLoopUtilization(now, since.elu).utilization;
   since.elu = now;
@@ -62,6 +63,7 @@ function stats(node: Node, since: { elu: ReturnType<typeof performance.eventLoop
     heapUsedBytes: mem.heapUsed,
     rssBytes: mem.rss,
     connectedNodes: distributionOf(node).connectedNodes().map((a) => a.name),
+    inHostConnects: inHostConnects(),
   };
 }
 
@@ -84,6 +86,7 @@ async function main(config: MemberConfig): Promise<void> {
   const mod = (await import(config.module)) as Record<string, unknown>;
   const start = mod[config.exportName];
   if (typeof start !== 'function') throw new Error(`${config.module} does not export a function ${config.exportName}`);
+  const inHostConnects = config.inHostDir === undefined ? () => 0 : useInHostTransport(config.inHostDir);
   const node = await startRegistered(config);
   const since = { elu: performance.eventLoopUtilization() };
   let started = false;
@@ -102,7 +105,7 @@ async function main(config: MemberConfig): Promise<void> {
             void node.stop().finally(() => process.exit(1));
           },
         );
-    } else if (m.type === 'stats') tell({ type: 'stats', id: m.id, stats: stats(node, since) });
+    } else if (m.type === 'stats') tell({ type: 'stats', id: m.id, stats: stats(node, since, inHostConnects) });
     else if (m.type === 'stop') void node.stop().finally(() => process.exit(0));
   });
   // Ctrl-C reaches the whole process group: the primary stops the nodes in order, so a node ignores it.

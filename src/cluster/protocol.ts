@@ -20,6 +20,8 @@ export interface MemberConfig {
   readonly args: unknown;
   /** Distribution's `net_ticktime` in ms. */
   readonly netTickTime: number;
+  /** The directory of the in-host transport's sockets; undefined: nodes connect over TCP. */
+  readonly inHostDir: string | undefined;
 }
 
 /** Primary → member. */
@@ -47,6 +49,8 @@ export interface MemberStats {
   readonly rssBytes: number;
   /** Nodes it is connected to. */
   readonly connectedNodes: readonly string[];
+  /** Distribution connections it made over the in-host transport (not TCP). */
+  readonly inHostConnects: number;
 }
 
 export const MEMBER_ENV = 'BEAMLINE_CLUSTER_MEMBER';
