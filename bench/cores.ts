@@ -5,11 +5,11 @@
  * - `cluster_pingpong`: N independent ping-pong pairs (N = cores), round
  *   trips/s in total: all pairs on 1 node vs one pair on each of N nodes. The
  *   ratio N nodes / 1 node is the scaling (target ≥ 0.8 per core).
- * - `inhost_call`: sequential calls from one node of a local cluster to a
- *   `echo` server on another (the distribution over loopback TCP, what
- *   `remote_call` measures), next to a bare round trip between two threads
- *   over a MessagePort and between two processes over node:cluster's IPC
- *   channel (the floors of an in-host transport).
+ * - `inhost_call`: sequential calls from one node of a local cluster to an
+ *   `echo` server on another, over the in-host transport (Unix domain
+ *   sockets) and over loopback TCP (`inHost: false`, what `remote_call`
+ *   measures), next to a bare round trip between two threads over a
+ *   MessagePort.
  * - `web_cluster`: req/s of one gateway (`GET /who`, handler pool of 4)
  *   served by N nodes on one shared port vs by 1 node, loaded by autocannon
  *   (a separate process, 32 keep-alive connections). On a 2-core machine
@@ -36,10 +36,10 @@ import type { BenchResult } from './local.js';
 const COOKIE = 'coresbench';
 const START = new URL('./cores-node.js', import.meta.url);
 
-async function withCluster<T>(size: number, run: (cluster: LocalCluster, t: Node) => Promise<T>): Promise<T> {
+async function withCluster<T>(size: number, run: (cluster: LocalCluster, t: Node) => Promise<T>, inHost = true): Promise<T> {
   const epmdPort = 20_000 + randomInt(20_000);
   const base = `b${randomInt(1e6)}`;
-  const cluster = await startLocalCluster({ base, cookie: COOKIE, start: START, size, epmdPort });
+  const cluster = await startLocalCluster({ base, cookie: COOKIE, start: START, size, epmdPort, inHost });
   const t = await startNode({ name: `t${base}@127.0.0.1`, cookie: COOKIE, epmdPort, embeddedEpmd: false, node: { logger: () => {} } });
   try {
     return await run(cluster, t);
@@ -59,13 +59,17 @@ async function pingPongRate(size: number, pairs: number, ms: number): Promise<nu
   });
 }
 
-/** Calls/s from node 0 to node 1 of a 2-node cluster. */
-async function inHostCallRate(ms: number): Promise<number> {
-  return withCluster(2, async (cluster, t) => {
-    const [a, b] = cluster.names as [string, string];
-    await rpc(t, a, 'bench', 'calls', [b, 300], { timeout: 60_000 });
-    return ((await rpc(t, a, 'bench', 'calls', [b, ms], { timeout: ms + 60_000 })) as number) / (ms / 1000);
-  });
+/** Calls/s from node 0 to node 1 of a 2-node cluster, over the in-host transport or TCP. */
+async function inHostCallRate(ms: number, inHost: boolean): Promise<number> {
+  return withCluster(
+    2,
+    async (cluster, t) => {
+      const [a, b] = cluster.names as [string, string];
+      await rpc(t, a, 'bench', 'calls', [b, 300], { timeout: 60_000 });
+      return ((await rpc(t, a, 'bench', 'calls', [b, ms], { timeout: ms + 60_000 })) as number) / (ms / 1000);
+    },
+    inHost,
+  );
 }
 
 /** Round trips/s between this thread and a worker over a MessagePort. */
@@ -124,12 +128,14 @@ export async function runCoresBench({ quick }: { quick: boolean }): Promise<Benc
   out.push({ scenario: 'cluster_pingpong', impl: '1 node', value: one, unit: 'round trips/s', notes: scaling });
   console.log(`cluster_pingpong: 1 node ${Math.round(one)}/s, ${cores} nodes ${Math.round(many)}/s (${(many / one).toFixed(2)}x)`);
 
-  const call = await inHostCallRate(ms);
+  const call = await inHostCallRate(ms, true);
+  const tcp = await inHostCallRate(ms, false);
   const port = await messagePortRate(ms);
-  const callNote = `sequential calls node 0 -> node 1 over the distribution on loopback TCP; a bare MessagePort round trip between threads: ${Math.round(port)}/s (${(call / port).toFixed(2)}x of it)`;
+  const callNote = `sequential calls node 0 -> node 1: in-host transport (Unix socket) ${(call / tcp).toFixed(2)}x the same over loopback TCP (target >= 3x), ${(call / port).toFixed(2)}x a bare MessagePort round trip between threads (target >= 0.8x)`;
   out.push({ scenario: 'inhost_call', impl: 'beamline', value: call, unit: 'calls/s', notes: callNote });
+  out.push({ scenario: 'inhost_call', impl: 'tcp', value: tcp, unit: 'calls/s', notes: callNote });
   out.push({ scenario: 'inhost_call', impl: 'messageport', value: port, unit: 'calls/s', notes: callNote });
-  console.log(`inhost_call: ${Math.round(call)} calls/s; MessagePort round trip ${Math.round(port)}/s`);
+  console.log(`inhost_call: in-host ${Math.round(call)} calls/s, TCP ${Math.round(tcp)} calls/s, MessagePort round trip ${Math.round(port)}/s`);
 
   const seconds = quick ? 3 : 10;
   const webOne = await webRate(1, seconds);
