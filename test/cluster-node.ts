@@ -51,6 +51,14 @@ export async function start(node: Node, context: ClusterNodeContext): Promise<vo
       return got.map((m) => (isTuple(m) ? tuple(m.elements[0], m.elements[m.elements.length - 1]) : m));
     },
     context: () => tuple(context.index, context.size, context.peers.map((p) => atom(p))),
+    /** Ends this node's process after replying: `exit` calls process.exit(7), `throw` throws an uncaught error. */
+    die: (how: unknown) => {
+      setImmediate(() => {
+        if (how === 'exit') process.exit(7);
+        throw new Error('uncaught in a cluster node (on purpose)');
+      });
+      return atom('ok');
+    },
   });
   registerSpawnable(node, 'sink', () => ({ handleMessage() {} }));
   // A spread pool: workers answer with their node's name.

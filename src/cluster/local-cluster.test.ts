@@ -13,7 +13,8 @@ import { request } from 'node:http';
 import type { Node } from '../core/node.js';
 import { atom, isTuple, tuple, type Pid } from '../terms/index.js';
 import { rpc, startNode } from '../distribution/node-dist.js';
-import { startLocalCluster, type ClusterEvent, type LocalCluster } from './index.js';
+import { ok, reply, type ServerBehavior } from '../server/server.js';
+import { startLocalCluster, startSpreadPool, type ClusterEvent, type LocalCluster } from './index.js';
 import { eventually, eventuallyAsync, privatePort } from '../../test/support.js';
 import { erlSkipReason, startErl } from '../../test/erl.js';
 
@@ -45,7 +46,7 @@ describe('a 2-node local cluster', () => {
   let n0 = '';
   let n1 = '';
   before(async () => {
-    cluster = await startLocalCluster({ base, cookie: COOKIE, start: START, size: 2, epmdPort, intensity: 3, period: 60 });
+    cluster = await startLocalCluster({ base, cookie: COOKIE, start: START, size: 2, epmdPort, intensity: 5, period: 60 });
     cluster.monitor((e) => events.push(e));
     [n0, n1] = cluster.names as [string, string];
     t = await startNode({ name: `t${base}@127.0.0.1`, cookie: COOKIE, epmdPort, embeddedEpmd: false, node: { logger: () => {}, shutdownTimeout: 200 } });
@@ -145,6 +146,18 @@ describe('a 2-node local cluster', () => {
       await erl.kill();
     }
   });
+
+  it('a node ending by process.exit or an uncaught error is reported down and restarted', async () => {
+    for (const [how, reason] of [['exit', 'exit code 7'], ['throw', 'exit code 1']] as const) {
+      const ups = events.filter((e) => e.kind === 'up' && e.node === n0).length;
+      const creation = cluster.members()[0]?.creation;
+      assert.equal(await rpc(t, n0, 'ct', 'die', [how]), atom('ok'));
+      await eventually(() => events.filter((e) => e.kind === 'up' && e.node === n0).length > ups, 60_000, `n0 up again after ${how}`);
+      assert.ok(events.some((e) => e.kind === 'down' && e.node === n0 && e.reason === reason && e.creation === creation), `down with ${reason}`);
+      assert.notEqual(cluster.members()[0]?.creation, creation);
+      assert.deepEqual(await rpc(t, n1, 'ct', 'call', [n0, how]), tuple(atom(n0), how));
+    }
+  });
 });
 
 describe('local cluster failures', () => {
@@ -175,3 +188,21 @@ describe('local cluster failures', () => {
   });
 });
 
+
+// Type tests (checked by tsc, never run).
+export function typeTests(node: Node): void {
+  // @ts-expect-error a start module is required: closures do not cross nodes
+  void startLocalCluster({ base: 'x', cookie: 'c' });
+  // @ts-expect-error start is a module (path or URL), not a function
+  void startLocalCluster({ base: 'x', cookie: 'c', start: () => {} });
+  type Echo = { call: [string, string] };
+  const echo: ServerBehavior<Echo, undefined, number> = { init: () => ok(undefined), handleCall: (r, _f, s) => reply(r, s) };
+  // @ts-expect-error the workers' init argument is a number
+  void startSpreadPool(node, { size: 2, worker: echo, name: 'echo', nodes: ['a@h'], args: 'one' });
+  void startSpreadPool(node, { size: 2, worker: echo, name: 'echo', nodes: ['a@h'], args: 1 }).then(async (pool) => {
+    const answer: string = await node.call(pool, 'hi');
+    // @ts-expect-error the pool speaks the workers' protocol: requests are strings
+    await node.call(pool, 42);
+    void answer;
+  });
+}
