@@ -2,8 +2,9 @@
  * Test support: the start function of every node of the local clusters in
  * src/cluster tests. Each node runs an `echo` server (a call replies
  * `{NodeName, Request}`), an rpc module `ct` that makes the node call,
- * link to and monitor processes on its peers and report what it saw, and
- * a Web gateway on the port the cluster shares (`/who` answers the node name).
+ * link to and monitor processes on its peers and report what it saw, a Web
+ * gateway on the port the cluster shares (`/who` answers the node name) and a
+ * TCP server on another shared port (says the node name on connect).
  * @module
  */
 import { atom, isTuple, tuple, type Pid } from '../src/terms/index.js';
@@ -11,6 +12,7 @@ import type { Node } from '../src/core/node.js';
 import { ok, reply, startServer, type ServerBehavior } from '../src/server/server.js';
 import { exposeRpc, registerSpawnable } from '../src/distribution/node-dist.js';
 import { json, respond, route, startWeb, type WebHandler } from '../src/web/index.js';
+import { startTcp, type TcpHandler } from '../src/tcp/index.js';
 import { registerPoolWorker, startSpreadPool, type ClusterNodeContext } from '../src/cluster/index.js';
 import { poolInfo } from '../src/pool/index.js';
 
@@ -81,5 +83,12 @@ export async function start(node: Node, context: ClusterNodeContext): Promise<vo
   });
   const who: WebHandler<undefined> = { init: () => ok(undefined), handleRequest: (_req, s) => respond(json({ node: me.name }), s) };
   const web = await startWeb(node, { port: 0, routes: [route('GET', '/who', who)] });
-  exposeRpc(node, 'web', { port: () => web.port });
+  // A TCP line server on the cluster's second shared port: says the node's name on connect.
+  const hello: TcpHandler<undefined> = {
+    init: () => ok(undefined),
+    handleConnect: (conn, st) => (conn.send(`${me.name}\n`), st),
+    handleData: (_conn, _line, st) => st,
+  };
+  const tcp = await startTcp(node, { port: 0, framing: 'line', handler: hello, args: undefined, poolSize: 1, idleTimeout: 10_000 });
+  exposeRpc(node, 'web', { port: () => web.port, tcp_port: () => tcp.port });
 }

@@ -9,7 +9,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
+import { once } from 'node:events';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import type { Node } from '../core/node.js';
 import { atom, isTuple, tuple, type Pid } from '../terms/index.js';
 import { rpc, startNode } from '../distribution/node-dist.js';
@@ -127,6 +129,25 @@ describe('a 2-node local cluster', () => {
       (n) => n === 2,
       30_000,
       'responses from both nodes',
+    );
+    assert.deepEqual([...seen].sort(), [n0, n1].sort());
+  });
+
+  it('one TCP port served by both nodes', async () => {
+    const port = (await rpc(t, n0, 'web', 'tcp_port', [])) as number;
+    assert.equal(await rpc(t, n1, 'web', 'tcp_port', []), port, 'the nodes share one listening port');
+    const seen = new Set<string>();
+    await eventuallyAsync(
+      async () => {
+        const socket = connect(port, '127.0.0.1');
+        const [line] = (await once(socket, 'data')) as [Buffer];
+        socket.destroy();
+        seen.add(line.toString().trim());
+        return seen.size;
+      },
+      (n) => n === 2,
+      30_000,
+      'greetings from both nodes',
     );
     assert.deepEqual([...seen].sort(), [n0, n1].sort());
   });
