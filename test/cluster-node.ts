@@ -80,6 +80,15 @@ export async function start(node: Node, context: ClusterNodeContext): Promise<vo
       const { workers } = await poolInfo(node, pool.pid);
       return tuple(answers, workers.map((w) => w?.node));
     },
+    /** Starts a spread pool over `nodes`; the nodes its workers landed on, or `{error, Message}`. */
+    spread_over: async (nodes: unknown, size: unknown) => {
+      try {
+        const pool = await startSpreadPool(node, { size: size as number, name: 'who', worker: whoWorker, args: undefined, nodes: nodes as string[] });
+        return (await poolInfo(node, pool.pid)).workers.map((w) => w?.node);
+      } catch (err) {
+        return tuple(atom('error'), err instanceof Error ? err.message : String(err));
+      }
+    },
   });
   const who: WebHandler<undefined> = { init: () => ok(undefined), handleRequest: (_req, s) => respond(json({ node: me.name }), s) };
   const web = await startWeb(node, { port: 0, routes: [route('GET', '/who', who)] });

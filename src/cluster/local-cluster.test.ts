@@ -76,6 +76,13 @@ describe('a 2-node local cluster', () => {
     assert.deepEqual(answers, tuple(order, order));
   });
 
+  it('a spread pool places a worker on the next node when one cannot be reached, and fails when none can', async () => {
+    const nobody = `nobody${base}@127.0.0.1`;
+    assert.deepEqual(await rpc(t, n0, 'pool', 'spread_over', [[n1, nobody], 2], { timeout: 30_000 }), [atom(n1), atom(n1)]);
+    const failed = await rpc(t, n0, 'pool', 'spread_over', [[nobody], 1], { timeout: 30_000 });
+    assert.ok(isTuple(failed, 2) && failed.elements[0] === atom('error'), `got ${String(failed)}`);
+  });
+
   it('reports each node: name, OS pid, event-loop utilization, processes, connections', async () => {
     const stats = await cluster.stats();
     assert.deepEqual(stats.map((s) => s.name), [n0, n1]);
