@@ -79,3 +79,4 @@ export * from './stage/index.js';
 export * from './saga/index.js';
 export * from './raft/index.js';
 export * from './observer/index.js';
+export * from './cluster/index.js';

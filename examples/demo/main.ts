@@ -1,4 +1,4 @@
-// Run: npm start   (or: npx tsc -p . && node build/examples/demo/main.js)
+// Run: npm start   (or: npx tsc -p . && node build/examples/demo/main.js [--cluster N])
 /**
  * The demo node: `demo@127.0.0.1` running the `demo` application, a
  * supervision tree with the `kv` Server, the Web behavior serving the store
@@ -10,15 +10,16 @@
  * embedded EPMD starts when none runs there), OBSERVER_TOKEN (the token the
  * observer's actions need; default a random one, printed), BEAMLINE_DEBUG=1 (print the
  * node's reports when the start fails).
+ *
+ * `--cluster N` (N defaults to one per core) runs the demo on every node of a
+ * local cluster instead: nodes `demo_0@127.0.0.1` ... `demo_{N-1}`, each
+ * with its own `kv` store, all serving the same HTTP and TCP ports.
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { isDistError, loadApplication, serverStart, startApplication, startNode, stopOnSignals, tcpChild, webChild } from '../../src/index.js';
-import { observerRoutes } from '../../src/observer/index.js';
-import { demoRoutes } from './http.js';
-import { kvServer } from './kv.js';
-import { ErlMap } from '../../src/etf/index.js';
-import { kvLineProtocol } from './tcp.js';
+import { availableParallelism } from 'node:os';
+import { isDistError, startLocalCluster, startNode, stopOnSignals } from '../../src/index.js';
+import { startDemo } from './app.js';
 
 const name = process.env['BEAMLINE_NODE'] ?? 'demo@127.0.0.1';
 const cookie = process.env['BEAMLINE_COOKIE'] ?? 'beamline';
@@ -58,28 +59,36 @@ function failed(err: unknown): never {
   process.exit(1);
 }
 
+const clusterAt = process.argv.indexOf('--cluster');
+if (clusterAt >= 0) {
+  const n = process.argv[clusterAt + 1];
+  const size = n === undefined || n.startsWith('-') ? availableParallelism() : Number(n);
+  const epmdPort = process.env['ERL_EPMD_PORT'] === undefined ? {} : { epmdPort: Number(process.env['ERL_EPMD_PORT']) };
+  const cluster = await startLocalCluster({
+    base: name.slice(0, name.indexOf('@')),
+    cookie,
+    size,
+    start: new URL('./app.js', import.meta.url),
+    args: { host, httpPort, tcpPort, observerToken },
+    ...epmdPort,
+  }).catch(failed);
+  cluster.monitor((e) => console.error(e.kind === 'shutdown' ? `cluster ${e.reason}` : `node ${e.node} ${e.kind}${e.kind === 'down' ? ` (${e.reason}), restarting` : ''}`));
+  console.log(`Beamline local cluster: ${cluster.names.join(', ')} (cookie ${cookie}), one process each.
+  HTTP  http://${host}:${httpPort}/   TCP ${host}:${tcpPort}   served by every node (each has its own kv store)
+Press Ctrl-C to stop.`);
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const)
+    process.on(signal, () => {
+      if (stopping) process.exit(1);
+      stopping = true;
+      console.error(`${signal}: stopping ${cluster.names.length} nodes`);
+      void cluster.stop().then(() => process.exit(0));
+    });
+  process.exit((await cluster.closed) === 'stopped' ? 0 : 1);
+}
+
 const node = await startNode({ name, cookie, node: { logger } }).catch(failed);
-
-// The store belongs to the application, not to the kv worker: a restarted worker finds the same data.
-const store = new ErlMap();
-
-loadApplication(node, {
-  name: 'demo',
-  version: '0.1.0',
-  description: 'Beamline demo: a key-value store over Erlang distribution, HTTP and TCP',
-  supervisor: {
-    strategy: 'one_for_one',
-    intensity: 5,
-    period: 10,
-    children: [
-      { id: 'kv', start: serverStart(kvServer(store), undefined, { name: 'kv' }) },
-      webChild('web', { host, port: httpPort, routes: [...observerRoutes(node, { token: observerToken }).routes, ...demoRoutes()] }),
-      tcpChild('tcp', { host, port: tcpPort, framing: 'line', handler: kvLineProtocol, args: undefined, poolSize: 4, idleTimeout: 300_000 }),
-    ],
-  },
-});
-
-await startApplication(node, 'demo', 'permanent').catch(failed);
+await startDemo(node, { host, httpPort, tcpPort, observerToken }).catch(failed);
 starting = false;
 for (const line of held) console.error(line);
 

@@ -30,8 +30,32 @@ export interface ConnectOptions {
   timeout?: number;
 }
 
+/**
+ * A way to reach nodes of this host without TCP (see src/cluster/inhost-transport.ts):
+ * `listen` opens a second listener beside a node's TCP port, `connect`
+ * returns a socket to a TCP port's node through it, or undefined for TCP.
+ * Both carry the same handshake and frames. Plain (non-TLS) connections only.
+ */
+export interface InHostTransport {
+  listen(tcpPort: number, onSocket: (socket: Socket) => void): Promise<() => Promise<void>>;
+  connect(host: string, port: number): Promise<Socket> | undefined;
+}
+
+let inHost: InHostTransport | undefined;
+
+/** Installs (or, with undefined, removes) this process's {@link InHostTransport}. */
+export function setInHostTransport(transport: InHostTransport | undefined): void {
+  inHost = transport;
+}
+
 /** Connects to a distribution port; resolves when the socket (and TLS) is ready. Rejects with `socket_error`. */
 export function connectTransport(options: ConnectOptions): Promise<Socket> {
+  const direct = options.tls === undefined ? inHost?.connect(options.host, options.port) : undefined;
+  if (direct !== undefined) return direct.catch(() => connectTcp(options));
+  return connectTcp(options);
+}
+
+function connectTcp(options: ConnectOptions): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const { host, port } = options;
     const timeout = options.timeout ?? 7000;
@@ -83,7 +107,8 @@ export async function listenTransport(options: ListenOptions, onSocket: (socket:
   server.on('tlsClientError', () => {});
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host, port: options.port ?? 0 }, () => {
+    // exclusive: in a node:cluster worker (a local cluster's node) the distribution port is this node's own, never shared.
+    server.listen({ host, port: options.port ?? 0, exclusive: true }, () => {
       server.off('error', reject);
       resolve();
     });
@@ -95,15 +120,17 @@ export async function listenTransport(options: ListenOptions, onSocket: (socket:
     sockets.add(s);
     s.once('close', () => sockets.delete(s));
   });
+  const port = (server.address() as AddressInfo).port;
+  const closeInHost = options.tls === undefined && inHost !== undefined ? await inHost.listen(port, onSocket) : undefined;
   return {
     server,
     host,
-    port: (server.address() as AddressInfo).port,
+    port,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
-      }),
+      }).then(() => closeInHost?.()),
   };
 }
 

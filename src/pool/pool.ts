@@ -67,6 +67,12 @@ export interface PoolSpec<P extends Protocol, S, A> {
    * the message anyway. Default: no limit.
    */
   readonly maxWorkerQueue?: number;
+  /**
+   * Starts worker `index` somewhere else than in this node (for example on
+   * another node of a local cluster, see `startSpreadPool`) and resolves with
+   * its pid; the pool links to it. Default: `startServer(worker, args)` here.
+   */
+  readonly placeWorker?: (ctx: Process, index: number) => Promise<Pid>;
 }
 
 /** Options of {@link startPool}. */
@@ -166,8 +172,11 @@ export function pickPoolWorker(pool: Pid): Pid | undefined {
 function poolBehavior<P extends Protocol, S, A>(spec: PoolSpec<P, S, A>): ServerBehavior<Protocol, PoolState> {
   const intensity = new RestartIntensity(spec.restartIntensity?.intensity ?? 100, spec.restartIntensity?.period ?? 5);
   const workerOptions = spec.workerOptions ?? {};
+  const place = spec.placeWorker;
   const startWorker = (ctx: Process, index: number): Promise<Pid> =>
-    startServer(ctx, spec.worker, argsFor(spec.args, index), { ...workerOptions, link: true }).then((s) => s.pid);
+    place !== undefined
+      ? place(ctx, index).then((pid) => (ctx.link(pid), pid))
+      : startServer(ctx, spec.worker, argsFor(spec.args, index), { ...workerOptions, link: true }).then((s) => s.pid);
 
   const forward = (ctx: Process, state: PoolState, message: unknown): void => {
     const pid = nextWorker(ctx.node, state, spec.maxWorkerQueue);

@@ -1,0 +1,62 @@
+/**
+ * The start function of each node of the local clusters in bench/cores.ts:
+ * an `echo` server, an rpc module `bench` that runs ping-pong pairs on this
+ * node or sequential calls to a peer for a given time, and a Web gateway on
+ * the cluster's shared port answering `/who` with the node's name.
+ * @module
+ */
+import { performance } from 'node:perf_hooks';
+import { atom, type Pid } from '../src/terms/index.js';
+import type { Node } from '../src/core/node.js';
+import { ok, reply, startServer } from '../src/server/server.js';
+import { exposeRpc } from '../src/distribution/node-dist.js';
+import { json, respond, route, startWeb, type WebHandler } from '../src/web/index.js';
+import type { ClusterNodeContext } from '../src/cluster/index.js';
+
+/** Runs `pairs` ping-pong pairs on `node` for `ms`; resolves with the round trips done. */
+function pingPong(node: Node, pairs: number, ms: number): Promise<number> {
+  return new Promise((resolve) => {
+    let trips = 0;
+    let running = true;
+    const pongs: Pid[] = [];
+    for (let i = 0; i < pairs; i++) pongs.push(node.spawn({ handleMessage: (m, p) => p.send(m as Pid, 0) }));
+    const pings = pongs.map((pong) =>
+      node.spawn({
+        init: (p) => p.send(pong, p.self),
+        handleMessage: (_m, p) => {
+          trips++;
+          if (running) p.send(pong, p.self);
+        },
+      }),
+    );
+    setTimeout(() => {
+      running = false;
+      for (const p of [...pings, ...pongs]) node.exit(p, atom('kill'));
+      resolve(trips);
+    }, ms);
+  });
+}
+
+/** Sequential calls to `echo` on `peer` for `ms`; resolves with the calls done. */
+async function calls(node: Node, peer: string, ms: number): Promise<number> {
+  const to = { name: 'echo', node: peer };
+  let n = 0;
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    for (let i = 0; i < 100; i++) await node.call(to, n);
+    n += 100;
+  }
+  return n;
+}
+
+export async function start(node: Node, _context: ClusterNodeContext): Promise<void> {
+  await startServer<{ call: [unknown, unknown] }, undefined, undefined>(node, { init: () => ok(undefined), handleCall: (req, _f, s) => reply(req, s) }, undefined, { name: 'echo' });
+  exposeRpc(node, 'bench', {
+    pingpong: (pairs: unknown, ms: unknown) => pingPong(node, pairs as number, ms as number),
+    calls: (peer: unknown, ms: unknown) => calls(node, peer as string, ms as number),
+  });
+  const who: WebHandler<undefined> = { init: () => ok(undefined), handleRequest: (_r, s) => respond(json({ node: node.name.name }), s) };
+  const web = await startWeb(node, { port: 0, routes: [route('GET', '/who', who, { poolSize: 4 })] });
+  exposeRpc(node, 'web', { port: () => web.port });
+
+}

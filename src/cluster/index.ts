@@ -1,0 +1,9 @@
+/**
+ * Using every core of a host: a local cluster of Beamline nodes, one process
+ * per core, joined by the Erlang distribution.
+ * @module
+ */
+export { startLocalCluster, LocalCluster } from './local-cluster.js';
+export type { LocalClusterOptions, ClusterStart, ClusterNodeContext, ClusterMember, ClusterNodeStats, ClusterEvent, MemberStats } from './local-cluster.js';
+export { startSpreadPool, registerPoolWorker } from './spread-pool.js';
+export type { SpreadPoolSpec } from './spread-pool.js';

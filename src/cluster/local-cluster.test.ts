@@ -1,0 +1,236 @@
+/**
+ * A 2-node local cluster: the nodes are connected at start; a call, a link
+ * and a monitor across it; a node killed is reported down, its peer sees
+ * `noconnection`, and it comes back under its name with a new creation (its
+ * old pids are dead); an Erlang node calls both; one Web port served by both;
+ * stats; bad options, a failing start function and the restart intensity.
+ * @module
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomInt } from 'node:crypto';
+import { once } from 'node:events';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import type { Node } from '../core/node.js';
+import { atom, isTuple, tuple, type Pid } from '../terms/index.js';
+import { rpc, startNode } from '../distribution/node-dist.js';
+import { ok, reply, type ServerBehavior } from '../server/server.js';
+import { startLocalCluster, startSpreadPool, type ClusterEvent, type LocalCluster } from './index.js';
+import { eventually, eventuallyAsync, privatePort } from '../../test/support.js';
+import { erlSkipReason, startErl } from '../../test/erl.js';
+
+const START = new URL('../../test/cluster-node.js', import.meta.url);
+const COOKIE = 'clustertest';
+
+function get(port: number, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, headers: { connection: 'close' } }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function hasPair(list: unknown, tag: string, reason: string): boolean {
+  return Array.isArray(list) && list.some((m) => isTuple(m, 2) && m.elements[0] === atom(tag) && m.elements[1] === atom(reason));
+}
+
+describe('a 2-node local cluster', () => {
+  const base = `c${randomInt(1e6)}`;
+  const epmdPort = privatePort();
+  let cluster: LocalCluster;
+  let t: Node;
+  const events: ClusterEvent[] = [];
+  let n0 = '';
+  let n1 = '';
+  before(async () => {
+    cluster = await startLocalCluster({ base, cookie: COOKIE, start: START, size: 2, epmdPort, intensity: 5, period: 60 });
+    cluster.monitor((e) => events.push(e));
+    [n0, n1] = cluster.names as [string, string];
+    t = await startNode({ name: `t${base}@127.0.0.1`, cookie: COOKIE, epmdPort, embeddedEpmd: false, node: { logger: () => {}, shutdownTimeout: 200 } });
+  });
+  after(async () => {
+    await t?.stop();
+    await cluster?.stop();
+  });
+
+  it('starts the nodes named base_i@host, connected to each other before their start function runs', async () => {
+    assert.deepEqual(cluster.names, [`${base}_0@127.0.0.1`, `${base}_1@127.0.0.1`]);
+    assert.ok(cluster.members().every((m) => m.state === 'up' && m.creation > 0 && typeof m.osPid === 'number' && m.osPid !== process.pid));
+    assert.deepEqual(await rpc(t, n0, 'ct', 'context', []), tuple(0, 2, [atom(n1)]));
+    assert.deepEqual(await rpc(t, n1, 'ct', 'context', []), tuple(1, 2, [atom(n0)]));
+  });
+
+  it('a call across the cluster', async () => {
+    assert.deepEqual(await rpc(t, n0, 'ct', 'call', [n1, 'hi']), tuple(atom(n1), 'hi'));
+    assert.deepEqual(await rpc(t, n1, 'ct', 'call', [n0, 42]), tuple(atom(n0), 42));
+  });
+
+  it('a Pool spread over the nodes places its workers round robin', async () => {
+    const answers = await rpc(t, n0, 'pool', 'spread', [4]);
+    const order = [atom(n0), atom(n1), atom(n0), atom(n1)];
+    assert.deepEqual(answers, tuple(order, order));
+  });
+
+  it('a spread pool places a worker on the next node when one cannot be reached, and fails when none can', async () => {
+    const nobody = `nobody${base}@127.0.0.1`;
+    assert.deepEqual(await rpc(t, n0, 'pool', 'spread_over', [[n1, nobody], 2], { timeout: 30_000 }), [atom(n1), atom(n1)]);
+    const failed = await rpc(t, n0, 'pool', 'spread_over', [[nobody], 1], { timeout: 30_000 });
+    assert.ok(isTuple(failed, 2) && failed.elements[0] === atom('error'), `got ${String(failed)}`);
+  });
+
+  it('reports each node: name, OS pid, event-loop utilization, processes, connections', async () => {
+    const stats = await cluster.stats();
+    assert.deepEqual(stats.map((s) => s.name), [n0, n1]);
+    for (const s of stats) {
+      assert.ok(s.osPid > 0 && s.eventLoopUtilization >= 0 && s.eventLoopUtilization <= 1 && s.processes > 0 && s.rssBytes > 0);
+      assert.ok(s.connectedNodes.includes(s.name === n0 ? n1 : n0));
+    }
+    // The nodes reached each other over the in-host transport (n1 connected to n0), not TCP.
+    assert.equal(stats.reduce((sum, s) => sum + s.inHostConnects, 0), 1);
+  });
+
+  it('a killed node: link and monitor fire noconnection, it restarts with a new creation, its old pids are dead', async () => {
+    const oldEcho = (await rpc(t, n1, 'ct', 'echo_pid', [])) as Pid;
+    const before = cluster.members()[1];
+    const watcher = (await rpc(t, n0, 'ct', 'watch', [oldEcho])) as Pid;
+    await eventuallyAsync(() => rpc(t, n1, 'ct', 'echo_watchers', []), (n) => n === 2, 20_000, 'link and monitor on n1');
+    assert.ok(cluster.kill(n1));
+    await eventuallyAsync(
+      () => rpc(t, n0, 'ct', 'seen', [watcher]),
+      (seen) => hasPair(seen, 'EXIT', 'noconnection') && hasPair(seen, 'DOWN', 'noconnection'),
+      30_000,
+      'EXIT and DOWN noconnection on n0',
+    );
+    await eventually(() => events.some((e) => e.kind === 'up' && e.node === n1), 60_000, 'n1 up again');
+    const down = events.find((e) => e.kind === 'down');
+    assert.ok(down?.kind === 'down' && down.node === n1 && down.creation === before?.creation && down.reason === 'SIGKILL');
+    const after = cluster.members()[1];
+    assert.ok(after !== undefined && after.state === 'up' && after.restarts === 1 && after.creation !== before?.creation && after.osPid !== before?.osPid);
+    // Same name, new creation: its processes are new, the old pids are dead.
+    const newEcho = (await rpc(t, n1, 'ct', 'echo_pid', [])) as Pid;
+    assert.equal(newEcho.node, oldEcho.node);
+    assert.equal(newEcho.creation, after.creation);
+    assert.notEqual(newEcho.creation, oldEcho.creation);
+    const late = (await rpc(t, n0, 'ct', 'watch', [oldEcho])) as Pid;
+    await eventuallyAsync(() => rpc(t, n0, 'ct', 'seen', [late]), (seen) => hasPair(seen, 'EXIT', 'noproc') && hasPair(seen, 'DOWN', 'noproc'), 30_000, 'noproc for an old pid');
+    // And the restarted node is connected to its peer again.
+    assert.deepEqual(await rpc(t, n0, 'ct', 'call', [n1, 'back']), tuple(atom(n1), 'back'));
+    assert.deepEqual((await rpc(t, n1, 'ct', 'context', [])), tuple(1, 2, [atom(n0)]));
+  });
+
+  it('one Web port served by both nodes', async () => {
+    const port = (await rpc(t, n0, 'web', 'port', [])) as number;
+    assert.equal(await rpc(t, n1, 'web', 'port', []), port, 'the nodes share one listening port');
+    const seen = new Set<string>();
+    await eventuallyAsync(
+      async () => {
+        const body = JSON.parse(await get(port, '/who')) as { node: string };
+        seen.add(body.node);
+        return seen.size;
+      },
+      (n) => n === 2,
+      30_000,
+      'responses from both nodes',
+    );
+    assert.deepEqual([...seen].sort(), [n0, n1].sort());
+  });
+
+  it('one TCP port served by both nodes', async () => {
+    const port = (await rpc(t, n0, 'web', 'tcp_port', [])) as number;
+    assert.equal(await rpc(t, n1, 'web', 'tcp_port', []), port, 'the nodes share one listening port');
+    const seen = new Set<string>();
+    await eventuallyAsync(
+      async () => {
+        const socket = connect(port, '127.0.0.1');
+        const [line] = (await once(socket, 'data')) as [Buffer];
+        socket.destroy();
+        seen.add(line.toString().trim());
+        return seen.size;
+      },
+      (n) => n === 2,
+      30_000,
+      'greetings from both nodes',
+    );
+    assert.deepEqual([...seen].sort(), [n0, n1].sort());
+  });
+
+  it('an Erlang node connects to both nodes and calls each', { skip: erlSkipReason() }, async () => {
+    const call = (n: string): string => `{'${n}', R${n === n0 ? 0 : 1}} = gen_server:call({echo, '${n}'}, ping)`;
+    const erl = startErl({
+      name: `erl${base}@127.0.0.1`,
+      cookie: COOKIE,
+      epmdPort,
+      eval: `${call(n0).replace('R0', 'ping')}, ${call(n1).replace('R1', 'ping')}, io:format("called ~p~n", [lists:sort(nodes())]), halt().`,
+    });
+    try {
+      const out = await erl.waitForOutput(/called \[.*\]/s, 60_000);
+      assert.ok(out.includes(n0) && out.includes(n1), out);
+    } finally {
+      await erl.kill();
+    }
+  });
+
+  it('a node ending by process.exit or an uncaught error is reported down and restarted', async () => {
+    for (const [how, reason] of [['exit', 'exit code 7'], ['throw', 'exit code 1']] as const) {
+      const ups = events.filter((e) => e.kind === 'up' && e.node === n0).length;
+      const creation = cluster.members()[0]?.creation;
+      assert.equal(await rpc(t, n0, 'ct', 'die', [how]), atom('ok'));
+      await eventually(() => events.filter((e) => e.kind === 'up' && e.node === n0).length > ups, 60_000, `n0 up again after ${how}`);
+      assert.ok(events.some((e) => e.kind === 'down' && e.node === n0 && e.reason === reason && e.creation === creation), `down with ${reason}`);
+      assert.notEqual(cluster.members()[0]?.creation, creation);
+      assert.deepEqual(await rpc(t, n1, 'ct', 'call', [n0, how]), tuple(atom(n0), how));
+    }
+  });
+});
+
+describe('local cluster failures', () => {
+  it('rejects bad options with a clear error', async () => {
+    await assert.rejects(startLocalCluster({ base: 'bad name', cookie: COOKIE, start: START, size: 1 }), RangeError);
+    await assert.rejects(startLocalCluster({ base: 'x', cookie: COOKIE, start: START, size: 0 }), RangeError);
+  });
+
+  it('a start function that is missing or throws fails the start and stops the other nodes', async () => {
+    const epmdPort = privatePort();
+    await assert.rejects(
+      startLocalCluster({ base: `m${randomInt(1e6)}`, cookie: COOKIE, start: START, exportName: 'nothing', size: 1, epmdPort, intensity: 0 }),
+      /does not export a function nothing/,
+    );
+  });
+
+  it('gives up after more restarts than its intensity allows', async () => {
+    const epmdPort = privatePort();
+    const c = await startLocalCluster({ base: `r${randomInt(1e6)}`, cookie: COOKIE, start: START, size: 1, epmdPort, intensity: 0, period: 60 });
+    const seen: ClusterEvent[] = [];
+    c.monitor((e) => seen.push(e));
+    const [name] = c.names as [string];
+    c.kill(name);
+    assert.equal(await c.closed, 'reached_max_restart_intensity');
+    assert.deepEqual(seen.map((e) => e.kind), ['down', 'shutdown']);
+    assert.equal(c.members()[0]?.state, 'down');
+    await c.stop();
+  });
+});
+
+
+// Type tests (checked by tsc, never run).
+export function typeTests(node: Node): void {
+  // @ts-expect-error a start module is required: closures do not cross nodes
+  void startLocalCluster({ base: 'x', cookie: 'c' });
+  // @ts-expect-error start is a module (path or URL), not a function
+  void startLocalCluster({ base: 'x', cookie: 'c', start: () => {} });
+  type Echo = { call: [string, string] };
+  const echo: ServerBehavior<Echo, undefined, number> = { init: () => ok(undefined), handleCall: (r, _f, s) => reply(r, s) };
+  // @ts-expect-error the workers' init argument is a number
+  void startSpreadPool(node, { size: 2, worker: echo, name: 'echo', nodes: ['a@h'], args: 'one' });
+  void startSpreadPool(node, { size: 2, worker: echo, name: 'echo', nodes: ['a@h'], args: 1 }).then(async (pool) => {
+    const answer: string = await node.call(pool, 'hi');
+    // @ts-expect-error the pool speaks the workers' protocol: requests are strings
+    await node.call(pool, 42);
+    void answer;
+  });
+}

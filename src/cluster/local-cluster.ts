@@ -1,0 +1,377 @@
+/**
+ * A local cluster: N Beamline nodes on this host, one OS process each
+ * (node:cluster workers), named `base_i@host`, joined by the Erlang
+ * distribution, each running the application's start function. A node that
+ * dies is reported like a node going down and started again under the same
+ * name with a new creation, with a supervisor's restart intensity.
+ *
+ * Why processes and not worker threads (measured by bench/cluster-hosting.ts,
+ * quoted in the README): a process is isolated from the others' crashes of
+ * every kind (an out-of-memory abort or a native crash ends one node, not the
+ * host), and node:cluster shares a listening socket between processes, so a
+ * Web or TCP server started on every node serves one port. A thread costs
+ * less memory (10 vs 42 MiB idle) and starts faster, but Node 20 cannot share
+ * a listening socket between threads.
+ * @module
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Node } from '../core/node.js';
+import { ensureEpmd, type EpmdHandle } from '../distribution/epmd/index.js';
+import { MEMBER_ENV, type FromMember, type MemberConfig, type MemberStats, type ToMember } from './protocol.js';
+
+export type { MemberStats } from './protocol.js';
+
+/** What a node's start function is told about its place in the cluster. */
+export interface ClusterNodeContext {
+  /** 0-based index: the node is `${base}_${index}@host`. */
+  readonly index: number;
+  readonly size: number;
+  readonly base: string;
+  /** The other nodes it is connected to when the function runs. */
+  readonly peers: readonly string[];
+  /** `LocalClusterOptions.args`, as the structured clone made it. */
+  readonly args: unknown;
+}
+
+/**
+ * A node's start function: runs in the node's own process once the node is
+ * connected to the others. Its promise settling is the node's start; a throw
+ * fails the start (and counts toward the restart intensity).
+ */
+export type ClusterStart = (node: Node, context: ClusterNodeContext) => void | Promise<void>;
+
+/** Options of {@link startLocalCluster}. */
+export interface LocalClusterOptions {
+  /** Node name prefix: nodes are `${base}_0@host` ... */
+  readonly base: string;
+  readonly cookie: string;
+  /**
+   * The module (path or `file:` URL) whose export {@link exportName} is a
+   * {@link ClusterStart}. A module, not a closure: each node is its own
+   * process and imports it.
+   */
+  readonly start: string | URL;
+  /** Default `start`. */
+  readonly exportName?: string;
+  /** Passed to every start function (must survive a structured clone: terms, not closures). */
+  readonly args?: unknown;
+  /** Number of nodes; default `os.availableParallelism()`. */
+  readonly size?: number;
+  /** Host part of the names; default `127.0.0.1`. */
+  readonly host?: string;
+  /** EPMD port (an embedded EPMD starts in this process when none runs there); default `ERL_EPMD_PORT` or 4369. */
+  readonly epmdPort?: number;
+  /** Restarts allowed within {@link period} seconds before the cluster gives up (default 3, as a supervisor's intensity). */
+  readonly intensity?: number;
+  /** Seconds (default 5). */
+  readonly period?: number;
+  /** Distribution `net_ticktime` in ms (default 60000). */
+  readonly netTickTime?: number;
+  /** Milliseconds for every node to start at first (default 60000). */
+  readonly startTimeout?: number;
+  /**
+   * Nodes of the cluster reach each other over Unix domain sockets instead of
+   * TCP (default true); they still listen on TCP for Erlang and other hosts.
+   */
+  readonly inHost?: boolean;
+}
+
+/** One node of a local cluster, as {@link LocalCluster.members} lists it. */
+export interface ClusterMember {
+  readonly name: string;
+  readonly index: number;
+  /** OS process id of its current incarnation. */
+  readonly osPid: number | undefined;
+  /** Creation of its current incarnation (0 before it registered). */
+  readonly creation: number;
+  readonly state: 'starting' | 'up' | 'down';
+  /** How many times it was restarted. */
+  readonly restarts: number;
+}
+
+/** A node's observable state (see {@link LocalCluster.stats}). */
+export interface ClusterNodeStats extends MemberStats {
+  readonly name: string;
+  readonly osPid: number;
+  readonly creation: number;
+}
+
+/** A node event of a local cluster. */
+export type ClusterEvent =
+  | { readonly kind: 'up'; readonly node: string; readonly creation: number; readonly osPid: number }
+  | { readonly kind: 'down'; readonly node: string; readonly creation: number; readonly reason: string }
+  | { readonly kind: 'shutdown'; readonly reason: 'reached_max_restart_intensity' | 'stopped' };
+
+interface Slot {
+  readonly name: string;
+  readonly index: number;
+  worker: Worker | undefined;
+  creation: number;
+  state: 'starting' | 'up' | 'down';
+  restarts: number;
+  registered: (() => void) | undefined;
+  ready: { resolve: () => void; reject: (err: Error) => void } | undefined;
+}
+
+/** A started local cluster. Stop it with {@link stop} (or `await using`). */
+export class LocalCluster {
+  private readonly slots: Slot[];
+  private readonly listeners = new Set<(e: ClusterEvent) => void>();
+  private readonly restartTimes: number[] = [];
+  private readonly pendingStats = new Map<number, { waiting: number; out: ClusterNodeStats[]; resolve: (s: ClusterNodeStats[]) => void }>();
+  private nextStatsId = 1;
+  private stopping: Promise<void> | undefined;
+  private resolveClosed!: (reason: 'reached_max_restart_intensity' | 'stopped') => void;
+  /** Resolves when the cluster ends: `stopped` by {@link stop}, or after too many restarts. */
+  readonly closed = new Promise<'reached_max_restart_intensity' | 'stopped'>((r) => (this.resolveClosed = r));
+
+  /** @internal Use {@link startLocalCluster}. */
+  constructor(
+    private readonly options: Required<Omit<LocalClusterOptions, 'start' | 'args' | 'epmdPort' | 'inHost'>> & { module: string; args: unknown; inHostDir: string | undefined },
+    private readonly epmd: EpmdHandle,
+  ) {
+    this.slots = Array.from({ length: options.size }, (_, index) => ({
+      name: `${options.base}_${index}@${options.host}`,
+      index,
+      worker: undefined,
+      creation: 0,
+      state: 'down' as const,
+      restarts: 0,
+      registered: undefined,
+      ready: undefined,
+    }));
+  }
+
+  /** The node names, in index order. */
+  get names(): string[] {
+    return this.slots.map((s) => s.name);
+  }
+
+  /** The EPMD port the nodes register with (for an Erlang node to find them). */
+  get epmdPort(): number {
+    return this.epmd.port;
+  }
+
+  /** Each node: name, OS pid, creation, state and restarts. */
+  members(): ClusterMember[] {
+    return this.slots.map((s) => ({ name: s.name, index: s.index, osPid: s.worker?.process.pid, creation: s.creation, state: s.state, restarts: s.restarts }));
+  }
+
+  /** Calls `listener` on every node up and down and on the cluster's shutdown. Returns the function that stops it. */
+  monitor(listener: (e: ClusterEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Each running node's name, OS pid, creation, event-loop utilization (since
+   * the previous call), processes, queued messages, memory and connections.
+   * Nodes that do not answer within `timeout` ms (default 5000) are left out.
+   */
+  stats(timeout = 5000): Promise<ClusterNodeStats[]> {
+    const up = this.slots.filter((s) => s.state === 'up' && s.worker !== undefined);
+    const id = this.nextStatsId++;
+    return new Promise((resolve) => {
+      if (up.length === 0) return resolve([]);
+      const timer = setTimeout(() => finish(), timeout);
+      const finish = (): void => {
+        clearTimeout(timer);
+        const p = this.pendingStats.get(id);
+        this.pendingStats.delete(id);
+        resolve((p?.out ?? []).sort((a, b) => a.name.localeCompare(b.name)));
+      };
+      this.pendingStats.set(id, { waiting: up.length, out: [], resolve: finish });
+      for (const s of up) this.tell(s, { type: 'stats', id });
+    });
+  }
+
+  /** Kills a node's process (default SIGKILL), as a crash would: it is reported down and restarted. */
+  kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): boolean {
+    const s = this.slots.find((x) => x.name === name);
+    return s?.worker?.process.kill(signal) ?? false;
+  }
+
+  /** Stops every node (each stops its processes) and the embedded EPMD. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown('stopped');
+    return this.stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  /** @internal Starts every node, connects them, runs their start functions. */
+  async startAll(): Promise<void> {
+    const registered = this.slots.map((s) => new Promise<void>((resolve) => (s.registered = resolve)));
+    const ready = this.slots.map((s) => new Promise<void>((resolve, reject) => (s.ready = { resolve, reject })));
+    const timer = setTimeout(() => {
+      for (const s of this.slots) s.ready?.reject(new Error(`node ${s.name} did not start within ${this.options.startTimeout} ms`));
+    }, this.options.startTimeout);
+    try {
+      for (const s of this.slots) this.fork(s, false);
+      await Promise.race([Promise.all(registered), Promise.all(ready)]);
+      for (const s of this.slots) this.tell(s, { type: 'connect', peers: this.names.filter((n) => n !== s.name), initiateAll: false });
+      await Promise.all(ready);
+    } catch (err) {
+      await this.stop();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private emit(e: ClusterEvent): void {
+    for (const l of [...this.listeners]) l(e);
+  }
+
+  private tell(s: Slot, m: ToMember): void {
+    if (s.worker?.isConnected() === true) s.worker.send(m);
+  }
+
+  private fork(s: Slot, restart: boolean): void {
+    const o = this.options;
+    const config: MemberConfig = {
+      name: s.name,
+      cookie: o.cookie,
+      epmdPort: this.epmd.port,
+      index: s.index,
+      size: o.size,
+      base: o.base,
+      module: o.module,
+      exportName: o.exportName,
+      args: o.args,
+      netTickTime: o.netTickTime,
+      inHostDir: o.inHostDir,
+    };
+    cluster.setupPrimary({ exec: fileURLToPath(new URL('./member.js', import.meta.url)), args: [], serialization: 'advanced' });
+    const worker = cluster.fork({ [MEMBER_ENV]: JSON.stringify(config) });
+    s.worker = worker;
+    s.state = 'starting';
+    s.creation = 0;
+    worker.on('message', (m: FromMember) => this.onMessage(s, worker, m, restart));
+    worker.on('error', () => {});
+    worker.once('exit', (code, signal) => this.onExit(s, worker, signal ?? `exit code ${code}`));
+  }
+
+  private onMessage(s: Slot, worker: Worker, m: FromMember, restart: boolean): void {
+    if (s.worker !== worker) return;
+    switch (m.type) {
+      case 'registered':
+        s.creation = m.creation;
+        if (restart) {
+          const peers = this.slots.filter((x) => x !== s && x.state === 'up').map((x) => x.name);
+          this.tell(s, { type: 'connect', peers, initiateAll: true });
+        } else s.registered?.();
+        return;
+      case 'ready':
+        s.state = 'up';
+        s.ready?.resolve();
+        s.ready = undefined;
+        this.emit({ kind: 'up', node: s.name, creation: s.creation, osPid: worker.process.pid ?? 0 });
+        return;
+      case 'failed':
+        s.ready?.reject(new Error(`node ${s.name} failed to start: ${m.message}`));
+        return;
+      case 'stats': {
+        const p = this.pendingStats.get(m.id);
+        if (p === undefined) return;
+        p.out.push({ ...m.stats, name: s.name, osPid: worker.process.pid ?? 0, creation: s.creation });
+        if (--p.waiting === 0) p.resolve(p.out);
+        return;
+      }
+    }
+  }
+
+  private onExit(s: Slot, worker: Worker, reason: string): void {
+    if (s.worker !== worker) return;
+    s.worker = undefined;
+    const wasStarting = s.state === 'starting';
+    s.state = 'down';
+    for (const p of this.pendingStats.values()) if (--p.waiting === 0) p.resolve(p.out);
+    if (s.ready !== undefined) {
+      s.ready.reject(new Error(`node ${s.name} exited while starting (${reason})`));
+      s.ready = undefined;
+      return;
+    }
+    if (this.stopping !== undefined) return;
+    if (!wasStarting) this.emit({ kind: 'down', node: s.name, creation: s.creation, reason });
+    const now = Date.now();
+    this.restartTimes.push(now);
+    while ((this.restartTimes[0] ?? now) <= now - this.options.period * 1000) this.restartTimes.shift();
+    if (this.restartTimes.length > this.options.intensity) {
+      this.stopping ??= this.shutdown('reached_max_restart_intensity');
+      return;
+    }
+    s.restarts++;
+    this.fork(s, true);
+  }
+
+  private async shutdown(reason: 'reached_max_restart_intensity' | 'stopped'): Promise<void> {
+    await Promise.all(
+      this.slots.map(async (s) => {
+        const w = s.worker;
+        if (w === undefined || w.isDead()) return;
+        const exited = new Promise<void>((r) => w.once('exit', () => r()));
+        if (w.isConnected()) w.send({ type: 'stop' } satisfies ToMember);
+        else w.process.kill('SIGKILL');
+        const timer = setTimeout(() => w.process.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+    await this.epmd.close();
+    if (this.options.inHostDir !== undefined) rmSync(this.options.inHostDir, { recursive: true, force: true });
+    this.emit({ kind: 'shutdown', reason });
+    this.resolveClosed(reason);
+  }
+}
+
+/**
+ * Starts N Beamline nodes on this host (default one per core), each in its
+ * own process, named `${base}_${i}@${host}`, connected to each other, each
+ * running `start`'s exported {@link ClusterStart}. Resolves when every node
+ * has run it; rejects (and stops the others) when one fails to start.
+ *
+ * @example
+ * ```ts
+ * // app.ts: export async function start(node: Node) { node.spawn(echo, { name: 'echo' }); }
+ * const cluster = await startLocalCluster({ base: 'app', cookie: 'secret', start: new URL('./app.js', import.meta.url) });
+ * console.log(cluster.names); // ['app_0@127.0.0.1', 'app_1@127.0.0.1', ...]
+ * console.table(await cluster.stats());
+ * await cluster.stop();
+ * ```
+ */
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+  if (!cluster.isPrimary) throw new Error('startLocalCluster runs in a primary process, not in a node of a local cluster');
+  const size = options.size ?? availableParallelism();
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`size must be a positive integer, got ${size}`);
+  if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(options.base)) throw new RangeError(`base must be a node name prefix (letters, digits, _ and -), got ${JSON.stringify(options.base)}`);
+  const module = options.start instanceof URL ? options.start.href : options.start.startsWith('file:') ? options.start : pathToFileURL(options.start).href;
+  const epmd = await ensureEpmd(options.epmdPort === undefined ? {} : { port: options.epmdPort });
+  // Short: a Unix socket path has a length limit of about 100 bytes.
+  const inHostDir = options.inHost === false ? undefined : mkdtempSync(join(tmpdir(), 'bl-'));
+  const c = new LocalCluster(
+    {
+      base: options.base,
+      cookie: options.cookie,
+      module,
+      exportName: options.exportName ?? 'start',
+      args: options.args,
+      size,
+      host: options.host ?? '127.0.0.1',
+      intensity: options.intensity ?? 3,
+      period: options.period ?? 5,
+      netTickTime: options.netTickTime ?? 60_000,
+      startTimeout: options.startTimeout ?? 60_000,
+      inHostDir,
+    },
+    epmd,
+  );
+  await c.startAll();
+  return c;
+}

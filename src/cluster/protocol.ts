@@ -1,0 +1,56 @@
+/**
+ * The messages between a local cluster's primary and its member nodes, over
+ * node:cluster's IPC channel (the `advanced` serialization: structured clone).
+ * Internal to `src/cluster`.
+ * @module
+ */
+
+/** What the primary tells a member at fork, in the `BEAMLINE_CLUSTER_MEMBER` environment variable (JSON). */
+export interface MemberConfig {
+  readonly name: string;
+  readonly cookie: string;
+  readonly epmdPort: number;
+  readonly index: number;
+  readonly size: number;
+  readonly base: string;
+  /** `file:` URL of the module that exports the start function. */
+  readonly module: string;
+  readonly exportName: string;
+  /** JSON-safe argument for the start function. */
+  readonly args: unknown;
+  /** Distribution's `net_ticktime` in ms. */
+  readonly netTickTime: number;
+  /** The directory of the in-host transport's sockets; undefined: nodes connect over TCP. */
+  readonly inHostDir: string | undefined;
+}
+
+/** Primary → member. */
+export type ToMember =
+  /** Connect to `peers`; at the first start each pair is connected from one side only (no simultaneous connects). */
+  | { readonly type: 'connect'; readonly peers: readonly string[]; readonly initiateAll: boolean }
+  | { readonly type: 'stats'; readonly id: number }
+  | { readonly type: 'stop' };
+
+/** Member → primary. */
+export type FromMember =
+  | { readonly type: 'registered'; readonly creation: number }
+  | { readonly type: 'ready' }
+  | { readonly type: 'failed'; readonly message: string }
+  | { readonly type: 'stats'; readonly id: number; readonly stats: MemberStats };
+
+/** What a member says about itself (see `LocalCluster.stats`). */
+export interface MemberStats {
+  readonly processes: number;
+  /** Messages waiting in the mailboxes of all its processes. */
+  readonly queuedMessages: number;
+  /** Event-loop utilization (0..1) since the previous stats call (since start for the first). */
+  readonly eventLoopUtilization: number;
+  readonly heapUsedBytes: number;
+  readonly rssBytes: number;
+  /** Nodes it is connected to. */
+  readonly connectedNodes: readonly string[];
+  /** Distribution connections it made over the in-host transport (not TCP). */
+  readonly inHostConnects: number;
+}
+
+export const MEMBER_ENV = 'BEAMLINE_CLUSTER_MEMBER';
