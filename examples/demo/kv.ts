@@ -14,7 +14,7 @@
  * finds the entry stored under an equal tuple).
  * @module
  */
-import { type Atom, atom, noreply, ok, reply, type ServerBehavior, type Tuple, tuple } from '../../src/index.js';
+import { type Atom, atom, isAtom, isTagged, noreply, ok, reply, type ServerBehavior, type Tuple, tuple } from '../../src/index.js';
 import { ErlMap } from '../../src/etf/index.js';
 
 /** The kv protocol, as Erlang sees it. */
@@ -34,21 +34,22 @@ export const kvServer: ServerBehavior<KvProtocol, ErlMap, undefined> = {
   behavior: 'kv',
   init: () => ok(new ErlMap()),
   handleCall(request, _from, store) {
-    if (request === atom('keys')) return reply([...store.keys()], store);
-    if (request instanceof Object && 'elements' in request) {
-      const [op, key] = request.elements;
-      if (op === atom('get') && request.elements.length === 2)
-        return reply(store.has(key) ? tuple(OK, store.get(key)) : NOT_FOUND, store);
-      if (op === atom('delete') && request.elements.length === 2) {
-        store.delete(key);
-        return reply(OK, store);
-      }
-      if (op === atom('put') && request.elements.length === 3) {
-        store.set(key, request.elements[2]);
-        return reply(OK, store);
-      }
+    // Each branch narrows the request, so `reply` checks the value against that request's reply type.
+    if (isAtom(request, 'keys')) return reply(request, [...store.keys()], store);
+    if (isTagged(request, 'get', 2)) {
+      const key = request.elements[1];
+      return reply(request, store.has(key) ? tuple(OK, store.get(key)) : NOT_FOUND, store);
     }
-    return reply(tuple(atom('error'), atom('bad_request')) as never, store);
+    if (isTagged(request, 'delete', 2)) {
+      store.delete(request.elements[1]);
+      return reply(request, OK, store);
+    }
+    if (isTagged(request, 'put', 3)) {
+      store.set(request.elements[1], request.elements[2]);
+      return reply(request, OK, store);
+    }
+    // Anything else (an Erlang caller is not type-checked): OTP's usual answer.
+    return reply(request, tuple(atom('error'), atom('bad_request')), store);
   },
   handleInfo: (_msg, store) => noreply(store),
 };

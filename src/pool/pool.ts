@@ -10,7 +10,7 @@
  * type Echo = { call: [string, string]; cast: string };
  * const echo: ServerBehavior<Echo, number> = {
  *   init: () => ok(0),
- *   handleCall: (req, _from, n) => reply(`echo ${req}`, n + 1),
+ *   handleCall: (req, _from, n) => reply(req, `echo ${String(req)}`, n + 1),
  *   handleCast: (_msg, n) => noreply(n + 1),
  * };
  * const pool = await startPool(node, { size: 4, worker: echo, args: undefined });

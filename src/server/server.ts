@@ -7,8 +7,8 @@
  * `{Tag, Reply}`, a cast `{'$gen_cast', Msg}`, exactly as OTP, so Erlang and
  * Elixir processes call Beamline servers and the other way round.
  *
- * Callbacks return what to do next: {@link reply}, {@link noreply},
- * {@link stop}; `init` returns {@link ok}, {@link ignore}, {@link error} or {@link stop}.
+ * Callbacks return what to do next: {@link reply} (typed by the request it
+ * answers), {@link noreply}, {@link stop}, {@link stopAndReply}; `init` returns {@link ok}, {@link ignore}, {@link error} or {@link stop}.
  * Any callback may be async: the server handles nothing else until it
  * settles.
  *
@@ -17,7 +17,7 @@
  * type Counter = { call: [Atom<'get'>, number]; cast: Atom<'inc'> };
  * const counter: ServerBehavior<Counter, number> = {
  *   init: () => ok(0),
- *   handleCall: (_req, _from, n) => reply(n, n),
+ *   handleCall: (req, _from, n) => reply(req, n, n),
  *   handleCast: (_msg, n) => noreply(n + 1),
  * };
  * const ref = await startServer(node, counter, undefined, { name: 'counter' });
@@ -32,7 +32,7 @@ import { Tuple, tuple } from '../terms/tuple.js';
 import { BeamlineError } from '../core/errors.js';
 import type { Node, SpawnOptions } from '../core/node.js';
 import type { From, Process, ProcessHandler } from '../core/process.js';
-import { type CastOf, type Protocol, type ReplyOf, type RequestOf, ServerRef } from '../core/protocol.js';
+import { type CallRequest, type CastOf, type Protocol, type ReplyMark, type ReplyOf, ServerRef } from '../core/protocol.js';
 import { type ExitReason, formatReason, isCleanExit, normal } from '../core/reasons.js';
 
 const A_GEN_CALL = atom('$gen_call');
@@ -66,22 +66,38 @@ export type InitResult<S> =
   | { readonly type: 'error'; readonly reason: ExitReason }
   | { readonly type: 'stop'; readonly reason: ExitReason };
 
-/** What `handleCall` returns. */
-export type CallResult<R, S> =
-  | { readonly type: 'reply'; readonly reply: R; readonly state: S; readonly next?: NextOptions }
-  | NoReplyResult<S>
-  | StopResult<S, R>;
+declare const checkedReply: unique symbol;
+
+/**
+ * What `handleCall` returns: {@link reply}, {@link noreply}, {@link stop} or
+ * {@link stopAndReply}. A reply is built from the request it answers, so its
+ * type was checked against that request's pair of the protocol.
+ */
+export type CallResult<S> = ReplyResult<S> | NoReplyResult<S> | StopAndReplyResult<S>;
+
+/** Reply to the current call and continue: built by {@link reply} only. */
+export interface ReplyResult<S> {
+  readonly type: 'reply';
+  readonly reply: unknown;
+  readonly state: S;
+  readonly next?: NextOptions;
+  /** Type-only mark: the reply was checked against its request. */
+  readonly [checkedReply]: true;
+}
 
 /** What `handleCast`, `handleInfo` and `handleContinue` return. */
 export type NoReplyResult<S> = { readonly type: 'noreply'; readonly state: S; readonly next?: NextOptions } | StopResult<S, never>;
 
 /** Stop the server with `reason`; optionally reply to the current call (after `terminate` has run, as OTP). */
-export type StopResult<S, R> = {
+export type StopResult<S, R = never> = {
   readonly type: 'stop';
   readonly reason: ExitReason;
   readonly state?: S;
   readonly reply?: R;
 };
+
+/** Stop the server and answer the current call: built by {@link stopAndReply} only. */
+export type StopAndReplyResult<S> = StopResult<S, unknown> & { readonly [checkedReply]: true };
 
 /** `init` succeeded: start with `state`. */
 export function ok<S>(state: S, next?: NextOptions): InitResult<S> {
@@ -106,21 +122,47 @@ export function ignore(): { readonly type: 'ignore' } {
 export function error(reason: ExitReason): { readonly type: 'error'; readonly reason: ExitReason } {
   return { type: 'error', reason: typeof reason === 'string' ? atom(reason) : reason };
 }
-/** Reply to the current call with `value` and continue with `state`. */
-export function reply<R, S>(value: R, state: S, next?: NextOptions): { readonly type: 'reply'; readonly reply: R; readonly state: S; readonly next?: NextOptions } {
-  return next === undefined ? { type: 'reply', reply: value, state } : { type: 'reply', reply: value, state, next };
+/**
+ * Replies `value` to `request` (the request `handleCall` received, narrowed
+ * to one of the protocol's requests) and continues with `state`. `value` must
+ * be the reply type of that request's pair: answering `get` with the reply of
+ * `add` does not compile. An un-narrowed request accepts only a reply every
+ * request of the protocol shares. Once every request is handled the request
+ * is `never`: a last `reply(request, ...)` answers what the types say cannot
+ * come (a malformed request from an Erlang caller).
+ *
+ * @example
+ * ```ts
+ * type Counter = { call: [Atom<'get'>, number] | [Tuple<[Atom<'add'>, number]>, Atom<'ok'>] };
+ * handleCall(request, _from, n) {
+ *   if (isTagged(request, 'add')) return reply(request, atom('ok'), n + request.elements[1]);
+ *   return reply(request, n, n); // request is Atom<'get'> here: the reply is a number
+ * }
+ * ```
+ */
+export function reply<R, S>(request: ReplyMark<R>, value: NoInfer<R>, state: S, next?: NextOptions): ReplyResult<S> {
+  void request;
+  return (next === undefined ? { type: 'reply', reply: value, state } : { type: 'reply', reply: value, state, next }) as unknown as ReplyResult<S>;
 }
 /** Continue with `state` without replying now (reply later with `ctx.reply(from, value)`). */
 export function noreply<S>(state: S, next?: NextOptions): { readonly type: 'noreply'; readonly state: S; readonly next?: NextOptions } {
   return next === undefined ? { type: 'noreply', state } : { type: 'noreply', state, next };
 }
-/** Stop with `reason` (string for an atom: `'normal'`); `terminate` runs with `state`; then `replyValue` answers the current call. */
-export function stop<S = never, R = never>(reason: ExitReason, state?: S, ...replyValue: [] | [R]): StopResult<S, R> {
+/** Stop with `reason` (string for an atom: `'normal'`); `terminate` runs with `state`. A call in progress gets no reply (see {@link stopAndReply}). */
+export function stop<S = never>(reason: ExitReason, state?: S): StopResult<S> {
   const r = typeof reason === 'string' ? atom(reason) : reason;
-  const base: { type: 'stop'; reason: ExitReason; state?: S; reply?: R } = { type: 'stop', reason: r };
+  const base: { type: 'stop'; reason: ExitReason; state?: S } = { type: 'stop', reason: r };
   if (state !== undefined) base.state = state;
-  if (replyValue.length === 1) base.reply = replyValue[0] as R;
   return base;
+}
+/**
+ * OTP's `{stop, Reason, Reply, State}` from `handleCall`: `terminate` runs
+ * with `state`, then `value` answers `request` (typed as in {@link reply}),
+ * then the server exits with `reason`.
+ */
+export function stopAndReply<R, S>(request: ReplyMark<R>, reason: ExitReason, value: NoInfer<R>, state: S): StopAndReplyResult<S> {
+  void request;
+  return { ...stop(reason, state), reply: value } as unknown as StopAndReplyResult<S>;
 }
 
 type MaybePromise<T> = T | Promise<T>;
@@ -133,7 +175,11 @@ export interface ServerBehavior<P extends Protocol, S, A = undefined> {
   /** A name for process info; default `'server'`. */
   readonly behavior?: string;
   init(args: A, ctx: Process): MaybePromise<InitResult<S>>;
-  handleCall?(request: RequestOf<P>, from: From<ReplyOf<P>>, state: S, ctx: Process): MaybePromise<CallResult<ReplyOf<P>, S>>;
+  /**
+   * Answers a call. `request` carries (in its type) the reply of its pair:
+   * narrow it and answer with `reply(request, value, state)`.
+   */
+  handleCall?(request: CallRequest<P>, from: From<ReplyOf<P>>, state: S, ctx: Process): MaybePromise<CallResult<S>>;
   handleCast?(message: CastOf<P>, state: S, ctx: Process): MaybePromise<NoReplyResult<S>>;
   /** Every message that is not a call or a cast: `{'EXIT', ...}`, `{'DOWN', ...}`, timers, `timeout`... */
   handleInfo?(message: unknown, state: S, ctx: Process): MaybePromise<NoReplyResult<S>>;
@@ -266,7 +312,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
       if (tag === A_GEN_CALL && e.length === 3) {
         const from = e[1];
         if (from instanceof Tuple && from.elements.length === 2 && from.elements[0] instanceof Pid)
-          return this.onCall(e[2] as RequestOf<P>, from as From<ReplyOf<P>>, ctx);
+          return this.onCall(e[2] as CallRequest<P>, from as From<ReplyOf<P>>, ctx);
       } else if (tag === A_GEN_CAST && e.length === 2) {
         return this.onNoReply(ctx, 'handleCast', e[1]);
       } else if (tag === A_EXIT && e.length === 3 && this.linkedTo !== undefined && this.linkedTo.equals(e[1]) && ctx.trapExit) {
@@ -284,10 +330,10 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     return this.onNoReply(ctx, 'handleInfo', message);
   }
 
-  private onCall(request: RequestOf<P>, from: From<ReplyOf<P>>, ctx: Process): void | Promise<void> {
+  private onCall(request: CallRequest<P>, from: From<ReplyOf<P>>, ctx: Process): void | Promise<void> {
     const handler = this.impl.handleCall;
     if (handler === undefined) return this.crash(ctx, new TypeError(`server ${String(ctx.self)} has no handleCall for ${formatReason(request)}`));
-    let result: MaybePromise<CallResult<ReplyOf<P>, S>>;
+    let result: MaybePromise<CallResult<S>>;
     try {
       result = handler.call(this.impl, request, from, this.state, ctx);
     } catch (err) {
@@ -297,11 +343,11 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     return this.afterCall(ctx, from, result);
   }
 
-  private afterCall(ctx: Process, from: From<ReplyOf<P>>, result: CallResult<ReplyOf<P>, S>): void | Promise<void> {
+  private afterCall(ctx: Process, from: From<ReplyOf<P>>, result: CallResult<S>): void | Promise<void> {
     switch (result?.type) {
       case 'reply':
         this.state = result.state;
-        ctx.reply(from, result.reply);
+        ctx.reply(from as From, result.reply);
         return this.next(ctx, result.next);
       case 'noreply':
         this.state = result.state;
@@ -309,7 +355,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
       case 'stop':
         if (result.state !== undefined) this.state = result.state;
         // OTP order: terminate runs first, the reply goes out after it, then the process exits.
-        return this.terminate(ctx, result.reason, 'reply' in result ? () => ctx.reply(from, result.reply as ReplyOf<P>) : undefined);
+        return this.terminate(ctx, result.reason, 'reply' in result ? () => ctx.reply(from as From, result.reply) : undefined);
       default:
         return this.crash(ctx, new TypeError(`handleCall returned ${formatReason(result)}; expected reply(), noreply() or stop()`));
     }

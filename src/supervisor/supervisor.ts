@@ -10,9 +10,9 @@
  * the supervisor terminates its children and exits with `shutdown`.
  * @module
  */
-import { Atom, atom } from '../terms/atom.js';
+import { Atom, atom, isAtom } from '../terms/atom.js';
 import { Pid } from '../terms/identifiers.js';
-import { Tuple, tuple } from '../terms/tuple.js';
+import { isTagged, Tuple, tuple } from '../terms/tuple.js';
 import type { From, Process } from '../core/process.js';
 import { type ExitReason, formatReason, isCleanExit } from '../core/reasons.js';
 import { noreply, ok, reply, type ServerBehavior, stop } from '../server/server.js';
@@ -345,7 +345,7 @@ async function onStartChild(ctx: Process, state: SupervisorState, arg: unknown):
   return tuple(A_OK, outcome.pid);
 }
 
-async function onTerminateChild(ctx: Process, state: SupervisorState, idOrPid: string | Pid): Promise<Reply> {
+async function onTerminateChild(ctx: Process, state: SupervisorState, idOrPid: string | Pid): Promise<SupervisorReply<undefined>> {
   // OTP: a simple_one_for_one supervisor's children have no id; terminate_child by id is {error, simple_one_for_one}.
   if (state.simple && !(idOrPid instanceof Pid)) return errorReply(new SimpleOneForOneError('terminateChild by id'));
   const child = idOrPid instanceof Pid ? state.findPid(idOrPid) : state.findId(idOrPid);
@@ -368,7 +368,7 @@ async function onRestartChild(ctx: Process, state: SupervisorState, id: string):
   return tuple(A_OK, outcome.type === 'ok' ? outcome.pid : undefined);
 }
 
-function onDeleteChild(state: SupervisorState, id: string): Reply {
+function onDeleteChild(state: SupervisorState, id: string): SupervisorReply<undefined> {
   if (state.simple) return errorReply(new SimpleOneForOneError('deleteChild'));
   const child = state.findId(id);
   if (child === undefined) return errorReply(new ChildNotFoundError(id));
@@ -424,21 +424,25 @@ export const supervisorBehavior: ServerBehavior<SupervisorProtocol, SupervisorSt
 
   async handleCall(request, from: From, state, ctx) {
     void from;
-    if (request === REQ.whichChildren) return reply(whichChildren(state), state);
-    if (request === REQ.countChildren) return reply(countChildren(ctx, state), state);
-    if (request instanceof Tuple && request.elements.length === 2) {
-      const [tag, arg] = request.elements;
-      if (tag === REQ.startChild) return reply(await onStartChild(ctx, state, arg), state);
-      const id = childIdOf(arg);
-      if (id !== undefined) {
-        if (tag === REQ.terminateChild) return reply(await onTerminateChild(ctx, state, id), state);
-        if (typeof id === 'string') {
-          if (tag === REQ.restartChild) return reply(await onRestartChild(ctx, state, id), state);
-          if (tag === REQ.deleteChild) return reply(onDeleteChild(state, id), state);
-        }
-      }
+    const badArg = (): Tuple<[Atom<'error'>, SupervisorError]> =>
+      errorReply(new SupervisorError(`unknown supervisor request ${formatReason(request)}`, atom('badarg')));
+    if (isAtom(request, 'which_children')) return reply(request, whichChildren(state), state);
+    if (isAtom(request, 'count_children')) return reply(request, countChildren(ctx, state), state);
+    if (isTagged(request, 'start_child', 2)) return reply(request, await onStartChild(ctx, state, request.elements[1]), state);
+    if (isTagged(request, 'terminate_child', 2)) {
+      const id = childIdOf(request.elements[1]);
+      return reply(request, id === undefined ? badArg() : await onTerminateChild(ctx, state, id), state);
     }
-    return reply(errorReply(new SupervisorError(`unknown supervisor request ${formatReason(request)}`, atom('badarg'))), state);
+    if (isTagged(request, 'restart_child', 2)) {
+      const id = childIdOf(request.elements[1]);
+      return reply(request, typeof id !== 'string' ? badArg() : await onRestartChild(ctx, state, id), state);
+    }
+    if (isTagged(request, 'delete_child', 2)) {
+      const id = childIdOf(request.elements[1]);
+      return reply(request, typeof id !== 'string' ? badArg() : onDeleteChild(state, id), state);
+    }
+    // Every request of the protocol is handled above: what is left came malformed from outside.
+    return reply(request, badArg(), state);
   },
 
   async handleInfo(message, state, ctx) {
