@@ -11,7 +11,7 @@
  * node's reports when the start fails).
  * @module
  */
-import { isDistError, loadApplication, serverStart, startApplication, startNode, stopOnSignals, tcpChild, webChild } from '../../src/index.js';
+import { isDistError, lineLogger, loadApplication, serverStart, startApplication, startNode, stopOnSignals, tcpChild, webChild } from '../../src/index.js';
 import { demoRoutes } from './http.js';
 import { kvServer } from './kv.js';
 import { kvLineProtocol } from './tcp.js';
@@ -42,18 +42,19 @@ function explain(err: unknown): string {
 // one line saying why (BEAMLINE_DEBUG=1 prints the reports too).
 const held: string[] = [];
 let starting = true;
-const logger = (level: string, message: string): void => {
-  const line = `[beamline ${level}] ${message}`;
-  if (starting) held.push(line);
-  else console.error(line);
-};
+const logger = lineLogger({
+  write: (line) => {
+    if (starting) held.push(line);
+    else console.error(line);
+  },
+});
 function failed(err: unknown): never {
   if (process.env['BEAMLINE_DEBUG'] === '1') for (const line of held) console.error(line);
   console.error(`demo failed to start: ${explain(err)}`);
   process.exit(1);
 }
 
-const node = await startNode({ name, cookie, node: { logger } }).catch(failed);
+const node = await startNode({ name, cookie, logger }).catch(failed);
 
 loadApplication(node, {
   name: 'demo',

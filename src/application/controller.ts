@@ -120,7 +120,7 @@ class Controller {
     let resolveEnded!: (e: ApplicationExit) => void;
     const app: Running = { name, type, root, top, requested: false, ended: new Promise((r) => (resolveEnded = r)) };
     this.running.push(app);
-    this.node.log('info', `application ${name} started (${type})`);
+    this.node.logger.info({ application: name, type }, `application ${name} started`);
     void this.node.waitExit(root).then(async (reason) => {
       const i = this.running.indexOf(app);
       if (i >= 0) this.running.splice(i, 1);
@@ -140,7 +140,7 @@ class Controller {
     try {
       await l?.spec.stop?.(this.context(name));
     } catch (err) {
-      this.node.log('error', `stop hook of application ${name} failed: ${formatReason(err)}`);
+      this.node.logger.error({ application: name, err }, `stop hook of application ${name} failed`);
     }
   }
 
@@ -152,7 +152,7 @@ class Controller {
     if (this.node.isAlive(app.root)) await stopTopLevel(this.node, app.top);
     await app.ended;
     await this.runStopHook(name);
-    this.node.log('info', `application ${name} stopped`);
+    this.node.logger.info({ application: name }, `application ${name} stopped`);
   }
 }
 

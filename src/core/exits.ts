@@ -186,7 +186,7 @@ export class Exits {
       try {
         core.handler.cleanup(reason, core.proc);
       } catch (err) {
-        k.logger('error', `cleanup of ${core.pid.describe()} threw: ${formatReason(err)}`);
+        k.logger.error({ pid: core.pid.describe(), err }, 'process cleanup threw');
       }
     }
     const waiters = core.exitWaiters;

@@ -35,4 +35,14 @@ export {
   shutdownWith,
 } from './reasons.js';
 export type { Distribution, RemoteSignals } from './distribution.js';
+export {
+  lineLogger,
+  type LineLoggerOptions,
+  type LogBindings,
+  type LogFunction,
+  type Logger,
+  type LogLevel,
+  type LogMethod,
+  type NodeLogger,
+} from './logger.js';
 export { stopOnSignals, type StopOnSignalsOptions } from './stop-on-signals.js';

@@ -66,8 +66,8 @@ export type DistTlsOptions =
   | { readonly certFile: string; readonly keyFile: string; readonly caFile?: string; readonly verifyPeer?: boolean }
   | { readonly selfSigned: true };
 
-/** Options of {@link startNode}. */
-export interface StartNodeOptions {
+/** Options of {@link startNode}: the node's options (`logger`, `scheduler`, `shutdownTimeout`, as in `new Node(...)`) and the distribution's. */
+export interface StartNodeOptions extends Omit<NodeOptions, 'name' | 'creation'> {
   /** `name@host`; connections to `x@host` go to EPMD at `host`. */
   readonly name: string;
   /** The shared secret (Erlang's cookie). */
@@ -96,7 +96,7 @@ export interface StartNodeOptions {
   readonly maxBufferedBytes?: number;
   /** Close a connection that stays congested (peer not reading) this many ms; default `netTickTime`. */
   readonly stallTimeout?: number;
-  /** Other node options (scheduler, logger, shutdownTimeout). */
+  /** @deprecated The node options as a group; give them at the top level (`startNode({ name, cookie, logger })`), which wins. */
   readonly node?: Omit<NodeOptions, 'name' | 'creation'>;
 }
 
@@ -1008,7 +1008,7 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
       epmd,
       tls?.server,
     );
-    const node = new Node({ ...(options.node ?? {}), name, creation: registration.creation });
+    const node = new Node({ ...(options.node ?? {}), ...nodeOptionsOf(options), name, creation: registration.creation });
     const registry = new RpcRegistry(node, () => dist?.connectedNodes() ?? []);
     dist.bind(node, registry);
     node.attachDistribution(dist);
@@ -1020,6 +1020,15 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
     for (const c of cleanups.reverse()) await c().catch(() => {});
     throw err;
   }
+}
+
+/** The node options given at the top level of {@link StartNodeOptions}. */
+function nodeOptionsOf(o: StartNodeOptions): Omit<NodeOptions, 'name' | 'creation'> {
+  return {
+    ...(o.logger === undefined ? {} : { logger: o.logger }),
+    ...(o.scheduler === undefined ? {} : { scheduler: o.scheduler }),
+    ...(o.shutdownTimeout === undefined ? {} : { shutdownTimeout: o.shutdownTimeout }),
+  };
 }
 
 /**

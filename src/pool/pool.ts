@@ -131,11 +131,11 @@ function poolBehavior<P extends Protocol, S, A>(spec: PoolSpec<P, S, A>): Server
     state.workers[slot] = undefined;
     state.restarts++;
     if (!intensity.add()) {
-      ctx.node.log('error', `pool ${ctx.self.describe()}: too many worker restarts, giving up`);
+      ctx.logger.error({}, 'pool: too many worker restarts, giving up');
       ctx.send(ctx.self, tuple(A_RESTART_FAILED, shutdown));
       return;
     }
-    if (!isQuiet(reason)) ctx.node.log('info', `pool ${ctx.self.describe()}: worker ${slot} exited (${formatReason(reason)}), restarting`);
+    if (!isQuiet(reason)) ctx.logger.info({ worker: slot, reason: formatReason(reason) }, `pool worker ${slot} exited, restarting`);
     startWorker(ctx, slot).then(
       (pid) => {
         if (!ctx.alive) return;

@@ -295,7 +295,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
   /** `init` returned stop(R) or threw R: the process exits with R; the link carries it to the starter (OTP 26+). */
   private initFailed(ctx: Process, reason: unknown, quiet = false): never {
     if (!quiet && reason instanceof Error)
-      ctx.node.log('error', `server ${ctx.self.describe()} init failed: ${reason.stack ?? reason.message}`);
+      ctx.logger.error({ err: reason }, `server init failed: ${reason.message}`);
     this.ack?.fail(new InitFailedError(reason));
     ctx.exit(reason);
   }
@@ -365,7 +365,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     const handler = this.impl[which] as ((m: unknown, s: S, c: Process) => MaybePromise<NoReplyResult<S>>) | undefined;
     if (handler === undefined) {
       if (which === 'handleInfo') {
-        ctx.node.log('warning', `server ${ctx.self.describe()} received an unexpected message: ${formatReason(message)}`);
+        ctx.logger.warn({ message: formatReason(message) }, 'server received an unexpected message');
         return;
       }
       return this.crash(ctx, new TypeError(`server ${String(ctx.self)} has no ${which} for ${formatReason(message)}`));
@@ -429,9 +429,9 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     try {
       const r = t.call(this.impl, reason, this.state, ctx);
       if (isThenable(r))
-        return r.then(undefined, (err) => ctx.node.log('error', `terminate of ${ctx.self.describe()} failed: ${formatReason(err)}`));
+        return r.then(undefined, (err) => ctx.logger.error({ err }, `server terminate failed: ${formatReason(err)}`));
     } catch (err) {
-      ctx.node.log('error', `terminate of ${ctx.self.describe()} failed: ${formatReason(err)}`);
+      ctx.logger.error({ err }, `server terminate failed: ${formatReason(err)}`);
     }
   }
 
@@ -440,7 +440,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     const done = this.runTerminate(ctx, reason);
     const finish = (): void => {
       after?.();
-      if (!isCleanExit(reason)) ctx.node.log('error', `server ${ctx.self.describe()} terminating: ${formatReason(reason)}`);
+      if (!isCleanExit(reason)) ctx.logger.error({ reason: formatReason(reason) }, 'server terminating');
       ctx.stop(reason);
     };
     return isThenable(done) ? done.then(finish) : finish();
@@ -449,7 +449,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
   /** A callback threw: OTP runs terminate with the error, then the process exits with it. */
   private crash(ctx: Process, err: unknown): void | Promise<void> {
     if (err !== null && typeof err === 'object' && err.constructor.name === 'ProcessExit') throw err;
-    if (err instanceof Error) ctx.node.log('error', `server ${ctx.self.describe()} crashed: ${err.stack ?? err.message}`);
+    if (err instanceof Error) ctx.logger.error({ err }, `server crashed: ${err.message}`);
     const done = this.runTerminate(ctx, err);
     const finish = (): void => ctx.stop(err);
     return isThenable(done) ? done.then(finish) : finish();

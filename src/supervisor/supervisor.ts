@@ -156,11 +156,6 @@ export class SupervisorState {
   }
 }
 
-function describe(ctx: Process): string {
-  const name = ctx.registeredName;
-  return `supervisor ${name !== undefined ? name.name : ctx.self.describe()}`;
-}
-
 /** Starts one child; applies the outcome to the record. */
 async function startOne(ctx: Process, state: SupervisorState, child: ChildRecord): Promise<StartOutcome> {
   const outcome = await runStart(ctx, child.spec, child.extra, state.timeoutOf(child.spec));
@@ -195,7 +190,7 @@ async function startInOrder(
     if (!state.contains(child)) continue;
     const outcome = await startOne(ctx, state, child);
     if (outcome.type === 'error') {
-      ctx.node.log('error', `${describe(ctx)}: child ${child.spec.id} failed to start: ${formatReason(outcome.reason)}`);
+      ctx.logger.error({ child: child.spec.id, reason: formatReason(outcome.reason) }, `child ${child.spec.id} failed to start`);
       return { child, reason: outcome.reason };
     }
     if (outcome.type === 'ignore' && child.spec.restart === 'temporary') state.remove(child);
@@ -226,10 +221,9 @@ type Step = ReturnType<typeof noreply<SupervisorState>> | ReturnType<typeof stop
  */
 async function restart(ctx: Process, state: SupervisorState, child: ChildRecord, why: ExitReason): Promise<Step> {
   if (!state.intensity.add()) {
-    ctx.node.log(
-      'error',
-      `${describe(ctx)}: reached max restart intensity (${state.intensity.intensity} in ${state.intensity.period} s); ` +
-        `child ${child.spec.id}: ${formatReason(why)}; shutting down`,
+    ctx.logger.error(
+      { child: child.spec.id, reason: formatReason(why), intensity: state.intensity.intensity, period: state.intensity.period },
+      `supervisor reached max restart intensity (${state.intensity.intensity} in ${state.intensity.period} s); shutting down`,
     );
     if (state.simple) state.remove(child);
     else state.setPid(child, undefined);
@@ -260,7 +254,7 @@ async function restart(ctx: Process, state: SupervisorState, child: ChildRecord,
     }
   }
   if (failed !== undefined) {
-    ctx.node.log('error', `${describe(ctx)}: restart of child ${failed.child.spec.id} failed: ${formatReason(failed.reason)}; trying again`);
+    ctx.logger.error({ child: failed.child.spec.id, reason: formatReason(failed.reason) }, `restart of child ${failed.child.spec.id} failed; trying again`);
     state.setPid(failed.child, 'restarting');
     ctx.send(ctx.self, tuple(A_TRY_AGAIN, failed.child, failed.reason));
   }
@@ -269,7 +263,7 @@ async function restart(ctx: Process, state: SupervisorState, child: ChildRecord,
 
 /** A child exited with `reason`: its restart type decides, with its own reason. */
 async function childExited(ctx: Process, state: SupervisorState, child: ChildRecord, reason: ExitReason): Promise<Step> {
-  if (!isCleanExit(reason)) ctx.node.log('error', `${describe(ctx)}: child ${child.spec.id} terminated: ${formatReason(reason)}`);
+  if (!isCleanExit(reason)) ctx.logger.error({ child: child.spec.id, reason: formatReason(reason) }, `child ${child.spec.id} terminated`);
   const type = child.spec.restart;
   if (type === 'temporary') {
     state.remove(child);
@@ -459,7 +453,7 @@ export const supervisorBehavior: ServerBehavior<SupervisorProtocol, SupervisorSt
         return restart(ctx, state, child, b);
       }
     }
-    ctx.node.log('warning', `${describe(ctx)} received an unexpected message: ${formatReason(message)}`);
+    ctx.logger.warn({ message: formatReason(message) }, 'supervisor received an unexpected message');
     return noreply(state);
   },
 
