@@ -45,4 +45,12 @@ export {
   type LogMethod,
   type NodeLogger,
 } from './logger.js';
+export {
+  type CallEvent,
+  diagnosticChannels,
+  type ConnectionEvent,
+  type ExitEvent,
+  type RestartEvent,
+  type SpawnEvent,
+} from './diagnostics.js';
 export { stopOnSignals, type StopOnSignalsOptions } from './stop-on-signals.js';

@@ -10,6 +10,7 @@
  * the supervisor terminates its children and exits with `shutdown`.
  * @module
  */
+import { diagnostics, type RestartEvent } from '../core/diagnostics.js';
 import { Atom, atom, isAtom } from '../terms/atom.js';
 import { Pid } from '../terms/identifiers.js';
 import { isTagged, Tuple, tuple } from '../terms/tuple.js';
@@ -229,6 +230,15 @@ async function restart(ctx: Process, state: SupervisorState, child: ChildRecord,
     else state.setPid(child, undefined);
     return stop(A_SHUTDOWN, state);
   }
+  if (diagnostics.restart.hasSubscribers)
+    diagnostics.restart.publish({
+      node: ctx.node.name,
+      supervisor: ctx.self,
+      name: ctx.registeredName,
+      childId: child.spec.id,
+      child: child.pid instanceof Pid ? child.pid : undefined,
+      reason: why,
+    } satisfies RestartEvent);
   let failed: { child: ChildRecord; reason: ExitReason } | undefined;
   switch (state.strategy) {
     case 'one_for_one':
