@@ -64,8 +64,8 @@ class CallWaiter implements ReplyWaiter {
     this.reject(err);
   }
   /** The target went down (the call's monitor fired); a lost connection is OTP's `{nodedown, Node}`. */
-  down(reason: ExitReason): void {
-    this.fail(callExitError(this.target(), reason === noconnection ? tuple(A_NODEDOWN, this.calls.nodeOf(this.dest)) : reason));
+  down(reason: ExitReason, cause?: Error): void {
+    this.fail(callExitError(this.target(), reason === noconnection ? tuple(A_NODEDOWN, this.calls.nodeOf(this.dest)) : reason, cause));
   }
   /** The caller exited. */
   cancel(reason: ExitReason): void {

@@ -91,6 +91,8 @@ export interface ConnectionEvent {
   readonly peer: Atom;
   /** Why it went down (`noconnection`...). */
   readonly reason?: ExitReason;
+  /** The error behind a down: the EPMD, socket or handshake error, when known. */
+  readonly cause?: Error;
 }
 
 /** @internal The channels, as the runtime publishes on them. */

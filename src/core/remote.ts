@@ -52,10 +52,10 @@ export class RemoteSignalsImpl implements RemoteSignals {
   nodeUp(node: Atom): void {
     if (diagnostics.connectionUp.hasSubscribers) diagnostics.connectionUp.publish({ node: this.rt.kernel.name, peer: node } satisfies ConnectionEvent);
   }
-  nodeDown(node: Atom, reason: ExitReason): void {
+  nodeDown(node: Atom, reason: ExitReason, cause?: Error): void {
     if (diagnostics.connectionDown.hasSubscribers)
-      diagnostics.connectionDown.publish({ node: this.rt.kernel.name, peer: node, reason } satisfies ConnectionEvent);
+      diagnostics.connectionDown.publish({ node: this.rt.kernel.name, peer: node, reason, ...(cause === undefined ? {} : { cause }) } satisfies ConnectionEvent);
     this.rt.exits.nodeDown(node);
-    this.rt.monitors.nodeDown(node);
+    this.rt.monitors.nodeDown(node, cause);
   }
 }

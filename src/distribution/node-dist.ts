@@ -40,10 +40,10 @@
 import type { Socket } from 'node:net';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
 import type { Distribution } from '../core/distribution.js';
-import { BeamlineError } from '../core/errors.js';
+import { BeamlineError, CallAbortedError, CallError, CallTimeoutError } from '../core/errors.js';
 import { Node, type NodeOptions } from '../core/node.js';
 import type { ProcessHandler } from '../core/process.js';
-import { noconnection, type ExitReason } from '../core/reasons.js';
+import { formatReason, noconnection, type ExitReason } from '../core/reasons.js';
 import { Charlist } from '../etf/charlist.js';
 import { Decoder } from '../etf/decoder.js';
 import { Encoder } from '../etf/encoder.js';
@@ -104,19 +104,41 @@ export interface StartNodeOptions extends Omit<NodeOptions, 'name' | 'creation'>
 export interface RpcOptions {
   /** Milliseconds; default 5000. */
   readonly timeout?: number;
+  /** Cancels the rpc: it rejects with CallAbortedError and a late answer is discarded. */
+  readonly signal?: AbortSignal;
 }
 
-/** A remote call failed: `{badrpc, Reason}` from the remote rex. */
+/**
+ * A remote call failed, as `rpc:call` reports it: `badrpc` is the term
+ * `{badrpc, Reason}` and `reason` its Reason: what the remote rex answered
+ * (`{'EXIT', ...}`, `undef`...), or, when the call itself failed, `nodedown`,
+ * `timeout` or `{'EXIT', Reason}` with the call error as `cause`.
+ */
 export class RpcError extends BeamlineError {
-  constructor(readonly reason: unknown, message: string) {
-    super(message);
+  override name = 'RpcError';
+  override readonly code = 'badrpc';
+  /** `{badrpc, Reason}`, as `rpc:call` would return it. */
+  readonly badrpc: Tuple<[Atom<'badrpc'>, unknown]>;
+  constructor(
+    readonly reason: unknown,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.badrpc = tuple(atom('badrpc'), reason);
   }
 }
 
-/** A remote spawn was refused (`reason` is the error atom) or failed. */
+/** A remote spawn was refused (`reason` is the error atom) or failed; `cause` is the connection error behind a `noconnection`. */
 export class RemoteSpawnError extends BeamlineError {
-  constructor(readonly reason: unknown, message: string) {
-    super(message);
+  override name = 'RemoteSpawnError';
+  override readonly code = 'remote_spawn_failed';
+  constructor(
+    readonly reason: unknown,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
   }
 }
 
@@ -382,7 +404,7 @@ export class NodeDistribution implements Distribution {
           return;
         }
         this.node.log('warning', `distribution: cannot connect to ${p.name.name}: ${e.message}`);
-        if (!p.incoming) this.teardown(p);
+        if (!p.incoming) this.teardown(p, e);
       },
     );
   }
@@ -433,7 +455,7 @@ export class NodeDistribution implements Distribution {
     if (p.closeNote !== undefined) this.node.log('warning', `distribution: closed connection to ${p.name.name}: ${p.closeNote}`);
     else if (reason.code !== 'closed_locally' || this.stopping === undefined)
       this.node.log(reason.code === 'connection_closed' ? 'info' : 'warning', `distribution: connection to ${p.name.name} closed: ${reason.message}`);
-    this.teardown(p);
+    this.teardown(p, reason);
   }
 
   private onBackpressure(p: Peer, congested: boolean): void {
@@ -471,7 +493,7 @@ export class NodeDistribution implements Distribution {
   }
 
   /** Forgets a peer: drops its queue, fails its spawn requests, fires `noconnection`/`nodedown`. */
-  private teardown(p: Peer): void {
+  private teardown(p: Peer, cause?: Error): void {
     if (p.dead) return;
     p.dead = true;
     if (this.peers.get(p.name) === p) this.peers.delete(p.name);
@@ -485,10 +507,10 @@ export class NodeDistribution implements Distribution {
       if (s.node === p.name) {
         this.pendingSpawns.delete(k);
         clearTimeout(s.timer);
-        s.reject(new RemoteSpawnError(noconnection, `remote spawn on ${p.name.name}: noconnection`));
+        s.reject(new RemoteSpawnError(noconnection, `remote spawn on ${p.name.name}: noconnection`, cause === undefined ? undefined : { cause }));
       }
     }
-    if (this.node !== undefined) this.node.remote.nodeDown(p.name, noconnection);
+    if (this.node !== undefined) this.node.remote.nodeDown(p.name, noconnection, cause);
   }
 
   // --------------------------------------------------------------- sending
@@ -907,22 +929,42 @@ export class NodeDistribution implements Distribution {
 
   /**
    * Calls `module:fn(...args)` on `node` through its `rex` server
-   * (`gen_server:call({rex, Node}, {call, M, F, A, user})`). Rejects with
-   * {@link RpcError} for `{badrpc, Reason}` and with the call errors of
-   * `node.call` (noproc, `{nodedown, Node}`, timeout).
+   * (`gen_server:call({rex, Node}, {call, M, F, A, user})`). Every failure
+   * is an {@link RpcError} carrying the `{badrpc, Reason}` term, as
+   * `rpc:call` returns it: the remote answer, or `nodedown`, `timeout`,
+   * `{'EXIT', Reason}` when the call failed (the call error is the `cause`,
+   * and its own `cause` the connection error). `signal` aborts with
+   * CallAbortedError.
    */
   async rpc(node: string | Atom, module: string, fn: string, args: unknown[] = [], options: RpcOptions = {}): Promise<unknown> {
     const target = typeof node === 'string' ? atom(node) : node;
-    const result = await this.node.call(tuple(A_REX, target), tuple(A_CALL, atom(module), atom(fn), args, A_USER), {
-      timeout: options.timeout ?? 5000,
-    });
+    const what = `rpc ${module}:${fn}/${args.length} on ${target.name}`;
+    const result = await this.node
+      .call(tuple(A_REX, target), tuple(A_CALL, atom(module), atom(fn), args, A_USER), {
+        timeout: options.timeout ?? 5000,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      })
+      .catch((err: unknown) => {
+        throw badRpcOf(err, what);
+      });
     if (result instanceof Tuple && result.elements.length === 2 && result.elements[0] === A_BADRPC) {
-      throw new RpcError(result.elements[1], `rpc ${module}:${fn}/${args.length} on ${target.name}: badrpc ${String(result.elements[1])}`);
+      throw new RpcError(result.elements[1], `${what}: badrpc ${formatReason(result.elements[1])}`);
     }
     return result;
   }
 }
 
+const A_TIMEOUT_RPC = atom('timeout');
+const A_NODEDOWN_RPC = atom('nodedown');
+
+/** A failed rpc call as `rpc:call` reports it: `{badrpc, nodedown | timeout | {'EXIT', R}}`; an abort stays a CallAbortedError. */
+function badRpcOf(err: unknown, what: string): Error {
+  if (err instanceof CallAbortedError || !(err instanceof CallError)) return err instanceof Error ? err : new Error(String(err));
+  const r = err.reason;
+  const reason =
+    err instanceof CallTimeoutError ? A_TIMEOUT_RPC : r instanceof Tuple && r.elements[0] === A_NODEDOWN_RPC ? A_NODEDOWN_RPC : tuple(atom('EXIT'), r);
+  return new RpcError(reason, `${what}: badrpc ${formatReason(reason)}`, { cause: err });
+}
 function linkKey(local: Pid, remote: Pid): string {
   return `${local.node.name}|${local.id}|${local.serial}|${local.creation}>${remote.node.name}|${remote.id}|${remote.serial}|${remote.creation}`;
 }

@@ -29,7 +29,7 @@
 import { Atom, atom } from '../terms/atom.js';
 import { Pid } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
-import { BeamlineError } from '../core/errors.js';
+import { BeamlineError, causeOf } from '../core/errors.js';
 import type { Node, SpawnOptions } from '../core/node.js';
 import type { From, Process, ProcessHandler } from '../core/process.js';
 import { type CallRequest, type CastOf, type Protocol, type ReplyMark, type ReplyOf, ServerRef } from '../core/protocol.js';
@@ -212,14 +212,16 @@ export class StartedServer<P extends Protocol> extends ServerRef<P> {
 /** `init` failed: threw, rejected, returned `stop(reason)` (`reason` is the exit reason) or `error(reason)` (the process exited `normal`). */
 export class InitFailedError extends BeamlineError {
   override name = 'InitFailedError';
+  override readonly code = 'init_failed';
   constructor(readonly reason: ExitReason) {
-    super(`server init failed: ${formatReason(reason)}`);
+    super(`server init failed: ${formatReason(reason)}`, causeOf(reason));
   }
 }
 
 /** `init` returned `ignore()`: no server was started. */
 export class InitIgnoredError extends BeamlineError {
   override name = 'InitIgnoredError';
+  override readonly code = 'init_ignored';
   constructor() {
     super('server init returned ignore');
   }
@@ -228,6 +230,7 @@ export class InitIgnoredError extends BeamlineError {
 /** `init` did not return within the start timeout. */
 export class InitTimeoutError extends BeamlineError {
   override name = 'InitTimeoutError';
+  override readonly code = 'init_timeout';
 }
 
 function isThenable<T>(v: MaybePromise<T>): v is Promise<T> {
