@@ -39,6 +39,7 @@ export {
 export type {
   StartNodeOptions,
   DistTlsOptions,
+  RemoteSpawnOptions,
   RpcOptions,
   SpawnableFactory,
   DistErrorCode,

@@ -220,13 +220,36 @@ export function unloadApplication(node: Node, name: string): void {
  * loadApplication(node, db);
  * loadApplication(node, web); // dependencies: ['db']
  * await startApplication(node, 'web', 'permanent'); // starts db, then web
+ * await using app = await startApplication(node, 'web'); // stopped at the end of the scope
  * ```
  */
-export async function startApplication(node: Node, name: string, type: StartType = 'temporary'): Promise<void> {
+export async function startApplication(node: Node, name: string, type: StartType = 'temporary'): Promise<StartedApplication> {
   const c = controllerOf(node);
   if (c.find(name) !== undefined) throw new AlreadyStartedApplicationError(name);
   c.checkDependencies(name);
   await c.start(name, type);
+  return new StartedApplication(node, name);
+}
+
+/**
+ * A started application. `stop()` (and `await using`) stops it as
+ * {@link stopApplication} does; the dependencies it started keep running.
+ */
+export class StartedApplication implements AsyncDisposable {
+  constructor(
+    readonly node: Node,
+    readonly name: string,
+  ) {}
+  /** Stops the application; resolves at once when it is no longer running. */
+  async stop(): Promise<void> {
+    const app = controllerOf(this.node).find(this.name);
+    if (app === undefined) return;
+    if (!this.node.alive) await app.ended; // the node's stop is stopping it
+    else await stopApplication(this.node, this.name);
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
 }
 
 /**

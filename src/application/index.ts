@@ -26,6 +26,7 @@ export {
   loadedApplications,
   setApplicationEnv,
   startApplication,
+  StartedApplication,
   stopApplication,
   unloadApplication,
   whichApplications,

@@ -61,6 +61,18 @@ export class BadArgumentError extends BeamlineError {
   override readonly code = 'badarg';
 }
 
+/** A long operation (a start, `waitExit`, `startNode`, a remote spawn) was cancelled through its AbortSignal; `reason` (and `cause`) is the signal's reason. */
+export class AbortedError extends BeamlineError {
+  override name = 'AbortedError';
+  override readonly code = 'aborted';
+  constructor(
+    message: string,
+    readonly reason: unknown,
+  ) {
+    super(message, { cause: reason });
+  }
+}
+
 /** Base class of the ways a call can fail; `reason` is the Erlang exit reason. */
 export class CallError extends BeamlineError {
   override name = 'CallError';

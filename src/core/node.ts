@@ -18,7 +18,7 @@ import type { Atom } from '../terms/atom.js';
 import type { Pid, Ref } from '../terms/identifiers.js';
 import { Calls } from './calls.js';
 import type { Distribution, RemoteSignals } from './distribution.js';
-import { BadArgumentError } from './errors.js';
+import { AbortedError, BadArgumentError } from './errors.js';
 import { Exits } from './exits.js';
 import { processInfo } from './info.js';
 import { Kernel } from './kernel.js';
@@ -230,11 +230,31 @@ export class Node implements AsyncDisposable {
     return core === undefined ? undefined : processInfo(core);
   }
 
-  /** Resolves with the exit reason once `pid` has exited (at once, with `noproc`, if it is not alive). */
-  waitExit(pid: Pid): Promise<ExitReason> {
+  /**
+   * Resolves with the exit reason once `pid` has exited (at once, with
+   * `noproc`, if it is not alive). `signal` stops the wait: the promise
+   * rejects with AbortedError and the process is left alone.
+   */
+  waitExit(pid: Pid, options: { readonly signal?: AbortSignal } = {}): Promise<ExitReason> {
     const core = this.rt.kernel.local(pid);
     if (core === undefined) return Promise.resolve(noproc);
-    return new Promise((resolve) => (core.exitWaiters ??= []).push(resolve));
+    const signal = options.signal;
+    if (signal === undefined) return new Promise((resolve) => (core.exitWaiters ??= []).push(resolve));
+    if (signal.aborted) return Promise.reject(new AbortedError(`wait for the exit of ${pid.describe()} aborted`, signal.reason));
+    return new Promise((resolve, reject) => {
+      const waiter = (reason: ExitReason): void => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(reason);
+      };
+      const onAbort = (): void => {
+        const list = core.exitWaiters;
+        const i = list?.indexOf(waiter) ?? -1;
+        if (i >= 0) list?.splice(i, 1);
+        reject(new AbortedError(`wait for the exit of ${pid.describe()} aborted`, signal.reason));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      (core.exitWaiters ??= []).push(waiter);
+    });
   }
 
   /** A new unique reference. */

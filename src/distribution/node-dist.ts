@@ -40,7 +40,7 @@
 import type { Socket } from 'node:net';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
 import type { Distribution } from '../core/distribution.js';
-import { BeamlineError, CallAbortedError, CallError, CallTimeoutError } from '../core/errors.js';
+import { AbortedError, BeamlineError, CallAbortedError, CallError, CallTimeoutError } from '../core/errors.js';
 import { Node, type NodeOptions } from '../core/node.js';
 import type { ProcessHandler } from '../core/process.js';
 import { formatReason, noconnection, type ExitReason } from '../core/reasons.js';
@@ -96,8 +96,18 @@ export interface StartNodeOptions extends Omit<NodeOptions, 'name' | 'creation'>
   readonly maxBufferedBytes?: number;
   /** Close a connection that stays congested (peer not reading) this many ms; default `netTickTime`. */
   readonly stallTimeout?: number;
+  /** Cancels the start between its steps (EPMD, listen, register): what was set up is closed and it rejects with AbortedError. */
+  readonly signal?: AbortSignal;
   /** @deprecated The node options as a group; give them at the top level (`startNode({ name, cookie, logger })`), which wins. */
   readonly node?: Omit<NodeOptions, 'name' | 'creation'>;
+}
+
+/** Options of {@link remoteSpawn}. */
+export interface RemoteSpawnOptions {
+  /** Milliseconds to wait for the remote node's answer; default 5000. */
+  readonly timeout?: number;
+  /** Stops waiting: rejects with AbortedError (a process the remote node spawns anyway is left running). */
+  readonly signal?: AbortSignal;
 }
 
 /** Options of {@link NodeDistribution.rpc}. */
@@ -909,9 +919,23 @@ export class NodeDistribution implements Distribution {
   }
 
   /** Spawns `name` (registered there with {@link registerSpawnable}) on `node`; resolves with the new pid. */
-  remoteSpawn(node: string | Atom, name: string, args: unknown[] = [], options: { timeout?: number } = {}): Promise<Pid> {
+  remoteSpawn(node: string | Atom, name: string, args: unknown[] = [], options: RemoteSpawnOptions = {}): Promise<Pid> {
     const target = typeof node === 'string' ? atom(node) : node;
-    return new Promise<Pid>((resolve, reject) => {
+    const signal = options.signal;
+    return new Promise<Pid>((resolveSpawn, rejectSpawn) => {
+      if (signal?.aborted === true) return rejectSpawn(new AbortedError(`remote spawn on ${target.name} aborted`, signal.reason));
+      let onAbort: (() => void) | undefined;
+      const detach = (): void => {
+        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+      };
+      const resolve = (pid: Pid): void => {
+        detach();
+        resolveSpawn(pid);
+      };
+      const reject = (err: Error): void => {
+        detach();
+        rejectSpawn(err);
+      };
       if (this.stopping !== undefined) return reject(new RemoteSpawnError(atom('notalive'), 'node is stopping'));
       if (!this.ensureConnected(target)) return reject(new RemoteSpawnError(noconnection, `cannot reach ${target.name}`));
       const reqId = this.node.makeRef();
@@ -922,6 +946,14 @@ export class NodeDistribution implements Distribution {
         reject(new RemoteSpawnError(atom('timeout'), `remote spawn on ${target.name} timed out after ${timeout} ms`));
       }, timeout);
       this.pendingSpawns.set(key, { node: target, resolve, reject, timer });
+      if (signal !== undefined) {
+        onAbort = () => {
+          if (!this.pendingSpawns.delete(key)) return;
+          clearTimeout(timer);
+          reject(new AbortedError(`remote spawn on ${target.name} aborted`, signal.reason));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
       const me = new Pid(this.node.name, 0, 0, this.node.creation);
       this.out(target, () => tuple(OP.SPAWN_REQUEST, reqId, me, me, tuple(A_BEAMLINE, A_SPAWN_REGISTERED, 2), []), [atom(name), args]);
     });
@@ -1007,13 +1039,20 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
   const { name, cookie } = options;
   const at = name.indexOf('@');
   if (at <= 0 || at === name.length - 1 || name.indexOf('@', at + 1) >= 0) throw new RangeError(`node name must be name@host, got ${JSON.stringify(name)}`);
+  const signal = options.signal;
+  const checkAbort = (): void => {
+    if (signal?.aborted === true) throw new AbortedError(`startNode ${name} aborted`, signal.reason);
+  };
+  checkAbort();
   const epmdHost = options.epmdHost ?? '127.0.0.1';
   const epmd = options.embeddedEpmd === false ? undefined : await ensureEpmd({ host: epmdHost, ...(options.epmdPort === undefined ? {} : { port: options.epmdPort }) });
   const epmdPort = epmd?.port ?? options.epmdPort ?? defaultEpmdPort();
   const cleanups: (() => Promise<void>)[] = [];
   if (epmd !== undefined) cleanups.push(() => epmd.close());
   try {
+    checkAbort();
     const tls = await resolveTls(options.tls);
+    checkAbort();
     let dist: NodeDistribution | undefined;
     const early: Socket[] = [];
     const listener = await listenTransport(
@@ -1021,6 +1060,7 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
       (s) => (dist === undefined ? early.push(s) : dist.accept(s)),
     );
     cleanups.push(() => listener.close());
+    checkAbort();
     const published = options.published === true;
     const registration = await registerNode({
       host: epmdHost,
@@ -1030,6 +1070,7 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
       hidden: !published,
     });
     cleanups.push(() => registration.close());
+    checkAbort();
     const netTickTime = options.netTickTime ?? 60_000;
     dist = new NodeDistribution(
       {
@@ -1137,7 +1178,7 @@ export function registerSpawnable(node: Node, name: string, factory: SpawnableFa
  * const pid = await remoteSpawn(node, 'b@127.0.0.1', 'echo', []);
  * ```
  */
-export function remoteSpawn(node: Node, remote: string | Atom, name: string, args: unknown[] = [], options: { timeout?: number } = {}): Promise<Pid> {
+export function remoteSpawn(node: Node, remote: string | Atom, name: string, args: unknown[] = [], options: RemoteSpawnOptions = {}): Promise<Pid> {
   return distributionOf(node).remoteSpawn(remote, name, args, options);
 }
 

@@ -26,6 +26,7 @@ import type { From, Process } from '../core/process.js';
 import type { Protocol, ServerRef } from '../core/protocol.js';
 import { type ExitReason, formatReason, shutdown } from '../core/reasons.js';
 import {
+  nodeOfStarted,
   noreply,
   ok,
   type ServerBehavior,
@@ -75,9 +76,11 @@ export interface PoolStartOptions {
   readonly name?: string;
   /** From a process: link the pool to it (start_link). */
   readonly link?: boolean;
+  /** Cancels the start: the pool (and the workers it started) are killed, and the start rejects with AbortedError. */
+  readonly signal?: AbortSignal;
 }
 
-/** A started pool: a reference speaking the workers' protocol `P`, which knows the pool's pid. */
+/** A started pool: a reference speaking the workers' protocol `P`, which knows the pool's pid; `stop()` or `await using` stops it and its workers. */
 export class StartedPool<P extends Protocol> extends StartedServer<P> {}
 
 /** The pool's state, as `getServerState` shows it. */
@@ -209,8 +212,9 @@ export function startPool<P extends Protocol, S, A>(
     trapExit: true,
     ...(options.name !== undefined ? { name: options.name } : {}),
     ...(options.link === true ? { link: true } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
   };
-  return startServer(starter, poolBehavior(spec), undefined, serverOptions).then((s) => new StartedPool<P>(s.pid));
+  return startServer(starter, poolBehavior(spec), undefined, serverOptions).then((s) => new StartedPool<P>(s.pid, nodeOfStarted(s.pid)));
 }
 
 /**

@@ -29,7 +29,7 @@
 import { Atom, atom } from '../terms/atom.js';
 import { Pid } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
-import { BeamlineError, causeOf } from '../core/errors.js';
+import { AbortedError, BadArgumentError, BeamlineError, causeOf } from '../core/errors.js';
 import type { Node, SpawnOptions } from '../core/node.js';
 import type { From, Process, ProcessHandler } from '../core/process.js';
 import { type CallRequest, type CastOf, type Protocol, type ReplyMark, type ReplyOf, ServerRef } from '../core/protocol.js';
@@ -200,12 +200,54 @@ export interface StartOptions extends Omit<SpawnOptions, 'link'> {
   readonly link?: boolean;
   /** Fail the start if `init` has not returned within this many ms (the process is killed). Default: no limit. */
   readonly timeout?: number;
+  /** Cancels the start: the process is killed if `init` has not returned, and the start rejects with AbortedError. */
+  readonly signal?: AbortSignal;
 }
 
-/** A started server: a typed reference that also knows its pid. */
-export class StartedServer<P extends Protocol> extends ServerRef<P> {
-  constructor(readonly pid: Pid) {
+/** The node of each started server, for `stop()` and `await using` (subclasses keep their constructors). */
+const owners = new WeakMap<Pid, Node>();
+
+/** @internal The node a started server runs on, if it was started by {@link startServer}. */
+export function nodeOfStarted(pid: Pid): Node | undefined {
+  return owners.get(pid);
+}
+
+/**
+ * A started server: a typed reference that also knows its pid, and stops the
+ * server when disposed (`await using server = await startServer(...)`).
+ * Supervisors, pools and the web, TCP and UDP listeners are started servers too.
+ */
+export class StartedServer<P extends Protocol> extends ServerRef<P> implements AsyncDisposable {
+  constructor(
+    readonly pid: Pid,
+    /** The node it runs on; given by `startServer`, needed by {@link StartedServer.stop}. */
+    node?: Node,
+  ) {
     super(pid);
+    if (node !== undefined) owners.set(pid, node);
+  }
+
+  /**
+   * Stops the server as {@link stopServer} does (`terminate` runs with
+   * `reason`, default `normal`) and resolves once it has exited; at once if
+   * it is not alive. While its node is stopping, waits for the node to end it.
+   */
+  async stop(reason: ExitReason = normal): Promise<void> {
+    const node = owners.get(this.pid);
+    if (node === undefined) throw new BadArgumentError(`${this.pid.describe()} was not started by startServer on this process's node`);
+    if (!node.isAlive(this.pid)) return;
+    if (!node.alive) {
+      await node.waitExit(this.pid);
+      return;
+    }
+    await stopServer(node, this.pid, reason).catch((err: unknown) => {
+      if (node.isAlive(this.pid)) throw err; // it exited meanwhile: stopped all the same
+    });
+  }
+
+  /** `await using`: {@link StartedServer.stop} with `normal`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
   }
 }
 
@@ -483,6 +525,8 @@ export function startServer<P extends Protocol, S, A>(
     let pid: Pid | undefined;
     let timer: NodeJS.Timeout | undefined;
     let settled = false;
+    /** Removes the abort listener once the start has settled. */
+    let detach: (() => void) | undefined;
     /** Why the start failed, as the server said; the rejection waits for its exit. */
     let failure: Error | undefined;
     const ack: Ack = {
@@ -490,19 +534,25 @@ export function startServer<P extends Protocol, S, A>(
         if (settled) return;
         settled = true;
         if (timer !== undefined) clearTimeout(timer);
-        resolve(new StartedServer<P>(pid as Pid));
+        detach?.();
+        resolve(new StartedServer<P>(pid as Pid, node));
       },
       fail: (err) => {
         failure ??= err;
       },
     };
     const isProcess = 'self' in starter;
+    const node = isProcess ? (starter as Process).node : (starter as Node);
     const link = options.link === true;
     if (link && !isProcess) {
       reject(new TypeError('startServer: link needs a process as starter'));
       return;
     }
-    const { timeout, ...spawnOptions } = options;
+    const { timeout, signal, ...spawnOptions } = options;
+    if (signal?.aborted === true) {
+      reject(new AbortedError('server start aborted', signal.reason));
+      return;
+    }
     const linkedTo = link ? (starter as Process).self : undefined;
     const handler = new ServerProcess<P, S, A>(behavior, args, ack, linkedTo);
     try {
@@ -511,7 +561,6 @@ export function startServer<P extends Protocol, S, A>(
       reject(err);
       return;
     }
-    const node = isProcess ? (starter as Process).node : (starter as Node);
     const started = pid;
     // A failed start settles once the process has exited (killed during init included); like
     // OTP 26's proc_lib, a trapping starter's {'EXIT', Pid, _} from the link is consumed.
@@ -519,16 +568,22 @@ export function startServer<P extends Protocol, S, A>(
       if (settled) return;
       settled = true;
       if (timer !== undefined) clearTimeout(timer);
+      detach?.();
       if (linkedTo !== undefined) (starter as Process).takeExit(started);
       reject(failure ?? new InitFailedError(reason));
     });
-    if (timeout !== undefined && timeout !== Infinity) {
-      timer = setTimeout(() => {
-        if (settled) return;
-        if (linkedTo !== undefined) (starter as Process).unlink(started);
-        failure ??= new InitTimeoutError(`server init did not return within ${timeout} ms`);
-        node.exit(started, atom('kill'));
-      }, timeout);
+    const giveUp = (why: Error): void => {
+      if (settled) return;
+      if (linkedTo !== undefined) (starter as Process).unlink(started);
+      failure ??= why;
+      node.exit(started, atom('kill'));
+    };
+    if (timeout !== undefined && timeout !== Infinity)
+      timer = setTimeout(() => giveUp(new InitTimeoutError(`server init did not return within ${timeout} ms`)), timeout);
+    if (signal !== undefined) {
+      const onAbort = (): void => giveUp(new AbortedError('server start aborted', signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+      detach = () => signal.removeEventListener('abort', onAbort);
     }
   });
 }
