@@ -200,7 +200,7 @@ describe('Server lifecycle', () => {
     await using node = newNode();
     const srv = await startServer<{ call: ['get', number]; cast: 'add' }, number, undefined>(node, {
       init: () => ok(0),
-      handleCall: (_r, _f, s) => reply(_r, s, s),
+      handleCall: (r, _f, s) => reply(r, s, s),
       handleCast: (_m, s) => noreply(s + 1, { hibernate: true }),
     }, undefined);
     for (let i = 0; i < 100; i++) node.cast(srv, 'add');

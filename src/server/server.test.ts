@@ -79,7 +79,7 @@ describe('Server', () => {
           seen.push(msg);
           return noreply(n + 1);
         },
-        handleCall: (_r, _f, n) => reply(_r, n, n),
+        handleCall: (r, _f, n) => reply(r, n, n),
       },
       undefined,
     );
@@ -262,7 +262,7 @@ describe('Server', () => {
           events.push(msg);
           return noreply(n);
         },
-        handleCall: (_r, _f, n) => reply(_r, events.slice(), n),
+        handleCall: (r, _f, n) => reply(r, events.slice(), n),
       },
       undefined,
     );
