@@ -1,6 +1,6 @@
 /**
  * The benchmark report (`npm run bench [-- --quick]`): runs every part
- * (local, etf, distribution, web), prints one table Beamline | Erlang | ratio with
+ * (local, etf, distribution, web, cluster), prints one table Beamline | Erlang | ratio with
  * the targets, and writes bench/results.json:
  * an array of `{scenario, impl, value, unit, notes?, machine: {cpus, cpuModel, node, otp}}`.
  *
@@ -31,8 +31,12 @@ interface Part {
 const PARTS: readonly Part[] = [
   { name: 'local', module: './local.js', exportName: 'runLocalBench', budget: [18_000, 600_000] },
   { name: 'etf', module: './etf.js', exportName: 'runEtfBench', budget: [8_000, 60_000] },
-  { name: 'distribution', module: './distribution.js', exportName: 'runDistributionBench', budget: [12_000, 180_000] },
-  { name: 'web', module: './web.js', exportName: 'runWebBench', budget: [12_000, 180_000] },
+  { name: 'distribution', module: './distribution.js', exportName: 'runDistributionBench', budget: [25_000, 300_000] },
+  { name: 'web', module: './web.js', exportName: 'runWebBench', budget: [50_000, 400_000] },
+  { name: 'stage', module: './stage.js', exportName: 'runStageBench', budget: [90_000, 600_000] },
+  { name: 'cluster', module: './cluster.js', exportName: 'runClusterBench', budget: [30_000, 120_000] },
+  { name: 'saga', module: './saga.js', exportName: 'runSagaBench', budget: [30_000, 180_000] },
+  { name: 'raft', module: './raft.js', exportName: 'runRaftBench', budget: [40_000, 180_000] },
 ];
 
 /** Target ratio Beamline/Erlang per scenario: `min` (at least) or `max` (at most). */
@@ -40,9 +44,12 @@ const TARGETS: Readonly<Record<string, { readonly op: '>=' | '<='; readonly rati
   local_send: { op: '>=', ratio: 2 },
   local_call: { op: '>=', ratio: 2 },
   remote_send: { op: '>=', ratio: 3 },
+  remote_call: { op: '>=', ratio: 1.2 },
   remote_call_8: { op: '>=', ratio: 2 },
   process_bytes: { op: '<=', ratio: 1 },
   spawn_rate: { op: '>=', ratio: 1 },
+  stage_throughput: { op: '>=', ratio: 2 },
+  stage_remote: { op: '>=', ratio: 1.5 },
 };
 
 const RESULTS_LINE = '@@beamline-bench-results@@ ';

@@ -7,6 +7,18 @@
  * loopback, for a fixed time; it reports requests/s and latency
  * percentiles.
  *
+ * The `*_kv` scenarios are the path users write: a handler process that
+ * makes one call to a local Server and answers with what it got.
+ *
+ * - `web_kv`: the demo's own `GET /kv/:key` (examples/demo: its routes, its
+ *   pool of 4, its `kv` Server) against a bare `node:http` server doing the
+ *   same work (a Map lookup and `JSON.stringify`), loaded by `autocannon` in
+ *   a separate process, 32 connections (full run: 1, 32 and 256). Prints
+ *   req/s, the ratio to node:http and both p99s.
+ * - `tcp_kv`: the demo's TCP line protocol (`GET key` -> `VALUE json`, one
+ *   `kv` call per line, pool of 4) against a bare `node:net` server doing
+ *   the same, 32 connections, one request in flight per connection.
+ *
  * Run alone: `node build/bench/web.js [--quick]`; `npm run bench` runs it as a part.
  *
  * @example
@@ -16,7 +28,8 @@
  * ```
  * @module
  */
-import { fork } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { Agent, createServer as createHttpServer, request } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -24,6 +37,11 @@ import { Node } from '../src/core/node.js';
 import { ok } from '../src/server/server.js';
 import { json, respond, route, startWeb, type WebHandler } from '../src/web/index.js';
 import { startTcp, type TcpHandler } from '../src/tcp/index.js';
+import { startServer } from '../src/server/server.js';
+import { atom, tuple } from '../src/terms/index.js';
+import { kvServer } from '../examples/demo/kv.js';
+import { demoRoutes } from '../examples/demo/http.js';
+import { kvLineProtocol } from '../examples/demo/tcp.js';
 
 /** One measured value. */
 export interface WebBenchResult {
@@ -40,6 +58,8 @@ interface HttpLoad {
   p99: number;
   requests: number;
   errors: number;
+  /** CPU microseconds (user + system) this process spent per request while serving the measured run. */
+  cpuPerRequest?: number;
 }
 
 const CONNECTIONS = 32;
@@ -106,27 +126,83 @@ async function httpClient(url: string, connections: number, ms: number): Promise
   return { rps: latencies.length / elapsed, p50: percentile(sorted, 50), p99: percentile(sorted, 99), requests: latencies.length, errors };
 }
 
-async function tcpClient(port: number, connections: number, ms: number): Promise<{ rtps: number }> {
-  let trips = 0;
-  const end = performance.now() + ms;
-  const start = performance.now();
+interface TcpLoad {
+  rtps: number;
+  p99: number;
+  /** Replies that were not `expect`. */
+  errors: number;
+  /** Requests answered in all, warm-up included. */
+  all: number;
+}
+
+/**
+ * `connections` sockets, each sending `line` and waiting for one reply line, for `ms`
+ * (after a warm-up of `warmMs` that is not counted).
+ */
+async function tcpClient(port: number, connections: number, ms: number, line = 'ping', expect = line, warmMs = 0): Promise<TcpLoad> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let all = 0;
+  const startAt = performance.now() + warmMs;
+  const end = startAt + ms;
+  const request = `${line}\n`;
   await Promise.all(Array.from({ length: connections }, () => new Promise<void>((resolve) => {
     const s = connect(port, '127.0.0.1');
     s.setNoDelay(true);
     let buf = '';
-    s.on('connect', () => s.write('ping\n'));
+    let t0 = 0;
+    const send = (): void => {
+      t0 = performance.now();
+      s.write(request);
+    };
+    s.on('connect', send);
     s.on('data', (d) => {
       buf += d.toString();
       if (!buf.endsWith('\n')) return;
+      const now = performance.now();
+      all++;
+      if (t0 >= startAt && now < end) {
+        if (buf.slice(0, -1) === expect) latencies.push(now - t0);
+        else errors++;
+      }
       buf = '';
-      trips++;
-      if (performance.now() < end) s.write('ping\n');
+      if (now < end) send();
       else s.end();
     });
     s.on('close', () => resolve());
     s.on('error', () => resolve());
   })));
-  return { rtps: trips / ((performance.now() - start) / 1000) };
+  const sorted = Float64Array.from(latencies).sort();
+  return { rtps: latencies.length / (ms / 1000), p99: percentile(sorted, 99), errors, all };
+}
+
+/** Runs autocannon (a separate process) against `url`: a warm-up of 1 s (unless `warm` is false), then the measured run. */
+async function autocannon(url: string, connections: number, seconds: number, warm = true): Promise<HttpLoad> {
+  const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+  const run = (d: number): Promise<{ requests: { total: number }; duration: number; latency: { p50: number; p99: number }; non2xx: number; errors: number; timeouts: number }> =>
+    new Promise((resolve, reject) =>
+      execFile(process.execPath, [bin, '-j', '-n', '-c', String(connections), '-d', String(d), url], { maxBuffer: 8 << 20 }, (err, out, errOut) => {
+        if (err !== null) return reject(new Error(`autocannon failed: ${err.message} ${errOut}`));
+        try {
+          resolve(JSON.parse(out) as never);
+        } catch (e) {
+          reject(new Error(`autocannon printed no JSON: ${String(e)} ${out.slice(0, 200)}`));
+        }
+      }),
+    );
+  if (warm) await run(1);
+  // The server runs in this process: its CPU per request is measured over the measured run.
+  const cpu0 = process.cpuUsage();
+  const r = await run(seconds);
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    rps: r.requests.total / r.duration,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    requests: r.requests.total,
+    errors: r.non2xx + r.errors + r.timeouts,
+    cpuPerRequest: (cpu.user + cpu.system) / Math.max(1, r.requests.total),
+  };
 }
 
 // ------------------------------------------------------------------ driver
@@ -146,6 +222,148 @@ function runClient<T>(args: string[]): Promise<T> {
       }
     });
   });
+}
+
+// ------------------------------------------------------------------ the kv scenarios
+
+const KV_KEY = 'greeting';
+const KV_VALUE = 'hello from the store';
+
+/** A bare node:http server doing the demo's GET /kv/:key work: a Map lookup and JSON.stringify. */
+async function bareKvHttp(): Promise<{ url: string; close: () => Promise<void> }> {
+  const store = new Map<string, unknown>([[KV_KEY, KV_VALUE]]);
+  const server = createHttpServer((req, res) => {
+    const m = /^\/kv\/([^/?]+)/.exec(req.url ?? '');
+    const key = m === null ? undefined : decodeURIComponent(m[1] as string);
+    if (req.method !== 'GET' || key === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    const found = store.get(key);
+    res.writeHead(found === undefined ? 404 : 200, { 'content-type': 'application/json; charset=utf-8' });
+    res.end(JSON.stringify(found === undefined ? { error: 'not_found', key } : found));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+/** A bare node:net line server: each line is answered with `answer(line)` and a newline, at once. */
+async function bareLineServer(answer: (line: string) => string): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = createNetServer((s) => {
+    s.setNoDelay(true);
+    let buf = '';
+    s.on('data', (d) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        s.write(`${answer(line)}\n`);
+      }
+    });
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: (server.address() as AddressInfo).port, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/** A bare node:net server doing the demo's TCP `GET key` work (its regex, a Map lookup, JSON.stringify). */
+function bareKvTcp(): Promise<{ port: number; close: () => Promise<void> }> {
+  const store = new Map<string, unknown>([[KV_KEY, KV_VALUE]]);
+  return bareLineServer((line) => {
+    const m = /^(PUT|GET|DEL)\s+(\S+)(?:\s+(.*))?$/.exec(line.replace(/\r$/, ''));
+    const found = m === null ? undefined : store.get(m[2] as string);
+    return found === undefined ? 'NOT_FOUND' : `VALUE ${JSON.stringify(found)}`;
+  });
+}
+
+/** One side of a kv scenario, measured. */
+interface Served {
+  /** Requests per second. */
+  rate: number;
+  /** Latency p99 in ms. */
+  p99: number;
+  errors: number;
+  /** Server CPU microseconds per request (the server runs in this process). */
+  cpuPerRequest: number;
+}
+
+/**
+ * `rounds` rounds of Beamline then bare, interleaved so that a disturbance of the shared machine does not fall on
+ * one side only; the best round of each side is kept (its p99 and CPU with it). Only the first round warms up.
+ */
+async function bestOfRounds(rounds: number, ours: (warm: boolean) => Promise<Served>, bare: (warm: boolean) => Promise<Served>): Promise<[Served, Served]> {
+  let a: Served | undefined;
+  let b: Served | undefined;
+  for (let r = 0; r < rounds; r++) {
+    const x = await ours(r === 0);
+    if (a === undefined || x.rate > a.rate) a = x;
+    const y = await bare(r === 0);
+    if (b === undefined || y.rate > b.rate) b = y;
+  }
+  return [a as Served, b as Served];
+}
+
+/** The rows of one kv scenario: both rates, the ratio, both p99s; the notes carry the CPU per request. */
+function kvRows(scenario: string, bareImpl: string, ours: Served, bare: Served, notes: string): WebBenchResult[] {
+  return [
+    { scenario, impl: 'beamline', value: Math.round(ours.rate), unit: 'req/s', notes: `${notes}; ${ours.errors} errors; server CPU ${cpuText(ours.cpuPerRequest)} us/request` },
+    { scenario, impl: bareImpl, value: Math.round(bare.rate), unit: 'req/s', notes: `${notes}; server CPU ${cpuText(bare.cpuPerRequest)} us/request` },
+    { scenario: `${scenario}_ratio`, impl: 'beamline', value: round2(ours.rate / bare.rate), unit: `x ${bareImpl} (target >= 0.8)` },
+    { scenario: `${scenario}_p99`, impl: 'beamline', value: round2(ours.p99), unit: 'ms (lower is better)' },
+    { scenario: `${scenario}_p99`, impl: bareImpl, value: round2(bare.p99), unit: 'ms (lower is better)' },
+  ];
+}
+
+/**
+ * web_kv and tcp_kv: the demo's kv Server, HTTP routes and TCP line protocol on one node,
+ * against bare servers doing the same work, in the same run.
+ */
+async function kvScenarios(node: Node, quick: boolean): Promise<WebBenchResult[]> {
+  const results: WebBenchResult[] = [];
+  await startServer(node, kvServer(), undefined, { name: 'kv' });
+  await node.call('kv', tuple(atom('put'), KV_KEY, KV_VALUE));
+  const web = await startWeb(node, { routes: demoRoutes() });
+  const bare = await bareKvHttp();
+  const seconds = quick ? 2 : 5;
+  const rounds = quick ? 2 : 3;
+  const best = `best of ${rounds} interleaved rounds`;
+  try {
+    for (const conns of quick ? [CONNECTIONS] : [1, CONNECTIONS, 256]) {
+      const load = async (url: string, warm: boolean): Promise<Served> => {
+        const r = await autocannon(`${url}/kv/${KV_KEY}`, conns, seconds, warm);
+        return { rate: r.rps, p99: r.p99, errors: r.errors, cpuPerRequest: r.cpuPerRequest ?? Number.NaN };
+      };
+      const [ours, theirs] = await bestOfRounds(rounds, (w) => load(web.url, w), (w) => load(bare.url, w));
+      const notes = `demo GET /kv/:key (pool of 4, one kv call) vs bare node:http (Map lookup + JSON.stringify); autocannon, ${conns} connections, ${seconds} s, ${best}`;
+      results.push(...kvRows(conns === CONNECTIONS ? 'web_kv' : `web_kv_c${conns}`, 'node_http', ours, theirs, notes));
+    }
+  } finally {
+    await bare.close();
+  }
+  const tcp = await startTcp(node, { framing: 'line', handler: kvLineProtocol, args: undefined, poolSize: 4, idleTimeout: 300_000 });
+  const bareTcp = await bareKvTcp();
+  try {
+    const expect = `VALUE ${JSON.stringify(KV_VALUE)}`;
+    const load = async (port: number, warm: boolean): Promise<Served> => {
+      const cpu0 = process.cpuUsage();
+      const r = await runClient<TcpLoad>(['tcpline', String(port), String(CONNECTIONS), String(seconds * 1000), `GET ${KV_KEY}`, expect, warm ? '1000' : '0']);
+      const cpu = process.cpuUsage(cpu0);
+      return { rate: r.rtps, p99: r.p99, errors: r.errors, cpuPerRequest: (cpu.user + cpu.system) / Math.max(1, r.all) };
+    };
+    const [ours, theirs] = await bestOfRounds(rounds, (w) => load(tcp.port, w), (w) => load(bareTcp.port, w));
+    const notes = `demo line protocol GET key (pool of 4, one kv call) vs bare node:net; ${CONNECTIONS} connections, one request in flight each, ${seconds} s, ${best}`;
+    results.push(...kvRows('tcp_kv', 'node_net', ours, theirs, notes));
+  } finally {
+    await bareTcp.close();
+  }
+  return results;
 }
 
 async function plainHttp(ms: number): Promise<HttpLoad> {
@@ -173,24 +391,11 @@ async function beamlineHttp(node: Node, poolSize: number, ms: number): Promise<H
 }
 
 async function plainTcp(ms: number, conns: number): Promise<number> {
-  const server = createNetServer((s) => {
-    s.setNoDelay(true);
-    let buf = '';
-    s.on('data', (d) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        s.write(`${buf.slice(0, nl)}\n`);
-        buf = buf.slice(nl + 1);
-      }
-    });
-    s.on('error', () => {});
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const server = await bareLineServer((line) => line);
   try {
-    return (await runClient<{ rtps: number }>(['tcp', String((server.address() as AddressInfo).port), String(conns), String(ms)])).rtps;
+    return (await runClient<TcpLoad>(['tcp', String(server.port), String(conns), String(ms)])).rtps;
   } finally {
-    await new Promise((r) => server.close(r));
+    await server.close();
   }
 }
 
@@ -203,7 +408,7 @@ async function plainTcp(ms: number, conns: number): Promise<number> {
  * ```
  */
 export async function runWebBench(opts: { quick: boolean }): Promise<WebBenchResult[]> {
-  const ms = opts.quick ? 1200 : 5000;
+  const ms = opts.quick ? 1000 : 5000;
   const tcpConns = 8;
   const results: WebBenchResult[] = [];
   const node = new Node({ name: 'webbench@127.0.0.1', logger: () => {} });
@@ -222,17 +427,22 @@ export async function runWebBench(opts: { quick: boolean }): Promise<WebBenchRes
       );
     }
     const tcp = await startTcp(node, { framing: 'line', handler: tcpEcho, args: undefined, poolSize: 4 });
-    const ours = (await runClient<{ rtps: number }>(['tcp', String(tcp.port), String(tcpConns), String(ms)])).rtps;
+    const ours = (await runClient<TcpLoad>(['tcp', String(tcp.port), String(tcpConns), String(ms)])).rtps;
     const theirs = await plainTcp(ms, tcpConns);
     const tnotes = `${tcpConns} connections, line echo, one message in flight per connection`;
     results.push(
       { scenario: 'tcp_echo_rtt', impl: 'beamline', value: Math.round(ours), unit: 'round trips/s', notes: tnotes },
       { scenario: 'tcp_echo_rtt', impl: 'node_net', value: Math.round(theirs), unit: 'round trips/s', notes: tnotes },
     );
+    results.push(...(await kvScenarios(node, opts.quick)));
   } finally {
     await node.stop();
   }
   return results;
+}
+
+function cpuText(us: number | undefined): string {
+  return us === undefined ? '?' : us.toFixed(1);
 }
 
 function round2(x: number): number {
@@ -240,8 +450,13 @@ function round2(x: number): number {
 }
 
 async function clientMain(args: string[]): Promise<void> {
-  const [kind, target, conns, ms] = args;
-  const out = kind === 'http' ? await httpClient(target as string, Number(conns), Number(ms)) : await tcpClient(Number(target), Number(conns), Number(ms));
+  const [kind, target, conns, ms, line, expect, warm] = args;
+  const out =
+    kind === 'http'
+      ? await httpClient(target as string, Number(conns), Number(ms))
+      : kind === 'tcpline'
+        ? await tcpClient(Number(target), Number(conns), Number(ms), line, expect, Number(warm))
+        : await tcpClient(Number(target), Number(conns), Number(ms));
   process.stdout.write(JSON.stringify(out));
 }
 

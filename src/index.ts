@@ -35,6 +35,28 @@ export {
   ensureEpmd,
   createSelfSignedCertificate,
   loadTlsFiles,
+  startPgScope,
+  pgJoin,
+  pgLeave,
+  pgMembers,
+  pgLocalMembers,
+  pgWhichGroups,
+  pgMonitor,
+  pgMonitorScope,
+  pgDemonitor,
+  PgError,
+  DEFAULT_PG_SCOPE,
+  startGlobal,
+  globalRegister,
+  globalReRegister,
+  globalServerRef,
+  globalUnregister,
+  globalWhereis,
+  globalRegisteredNames,
+  globalSync,
+  globalSend,
+  GlobalError,
+  nodesOf,
 } from './distribution/index.js';
 export type {
   StartNodeOptions,
@@ -49,4 +71,11 @@ export type {
   EpmdHandle,
   EpmdServerOptions,
   TlsCredentials,
+  PgSubscription,
+  NodeEvent,
+  NodeEventListener,
+  NodeKind,
 } from './distribution/index.js';
+export * from './stage/index.js';
+export * from './saga/index.js';
+export * from './raft/index.js';

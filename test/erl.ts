@@ -8,7 +8,7 @@
  * tests run and fail.
  * @module
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,21 +60,28 @@ export interface StartErlOptions {
   eval?: string;
   /** Extra arguments. */
   args?: string[];
+  /** `-sname` for a short name (`a@host` without dots); default `-name`. */
+  nameFlag?: '-name' | '-sname';
 }
 
 /** Starts `erl -name ... -noshell` in a temp directory, with a private EPMD port and no crash dumps. */
 export function startErl(options: StartErlOptions): ErlNode {
   assertErl();
-  const cwd = mkdtempSync(join(tmpdir(), 'beamline-erl-'));
   const args = [
-    '-name', options.name, '-setcookie', options.cookie, '-noshell',
+    options.nameFlag ?? '-name', options.name, '-setcookie', options.cookie, '-noshell',
     '-start_epmd', 'false', '-kernel', 'inet_dist_use_interface', '{127,0,0,1}',
     ...(options.args ?? []),
   ];
   if (options.eval !== undefined) args.push('-eval', options.eval);
-  const proc = spawn('erl', args, {
+  return startProgram('erl', args, options.name, options.epmdPort);
+}
+
+/** Runs `program` (erl, elixir, node) in a temp directory with a private EPMD port; see {@link ErlNode}. */
+export function startProgram(program: string, args: string[], name: string, epmdPort: number, extraEnv: Record<string, string> = {}): ErlNode {
+  const cwd = mkdtempSync(join(tmpdir(), 'beamline-erl-'));
+  const proc = spawn(program, args, {
     cwd,
-    env: { ...process.env, ERL_EPMD_PORT: String(options.epmdPort), ERL_CRASH_DUMP_SECONDS: '0' },
+    env: { ...process.env, ERL_EPMD_PORT: String(epmdPort), ERL_CRASH_DUMP_SECONDS: '0', ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -98,7 +105,7 @@ export function startErl(options: StartErlOptions): ErlNode {
     });
   });
   return {
-    name: options.name,
+    name,
     process: proc,
     output: () => out,
     exited,
@@ -111,12 +118,12 @@ export function startErl(options: StartErlOptions): ErlNode {
             resolve(m[0]);
           } else if (hasExited) {
             done();
-            reject(new Error(`${options.name} exited before printing ${pattern}; output:\n${out}`));
+            reject(new Error(`${name} exited before printing ${pattern}; output:\n${out}`));
           }
         };
         const timer = setTimeout(() => {
           done();
-          reject(new Error(`${options.name} did not print ${pattern} within ${timeout} ms; output:\n${out}`));
+          reject(new Error(`${name} did not print ${pattern} within ${timeout} ms; output:\n${out}`));
         }, timeout);
         const done = (): void => {
           clearTimeout(timer);
@@ -141,4 +148,37 @@ export function startErl(options: StartErlOptions): ErlNode {
 /** The erl string for a quoted atom: `'a@127.0.0.1'`. */
 export function erlAtom(name: string): string {
   return `'${name.replace(/['\\]/g, '\\$&')}'`;
+}
+
+/**
+ * Evaluates Erlang expressions on a running node with `erl_call` (about
+ * 0.03 s, no VM boot). Whitespace is removed from the output: erl_call
+ * pretty-prints terms with spaces. `nameFlag` is `-sname` for short names.
+ */
+export function erlCall(options: { node: string; cookie: string; epmdPort: number; expr: string; nameFlag?: '-name' | '-sname' }): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    const env = { ...process.env, ERL_EPMD_PORT: String(options.epmdPort), ERL_CRASH_DUMP_SECONDS: '0' };
+    const child = execFile('erl_call', [options.nameFlag ?? '-name', options.node, '-c', options.cookie, '-e'], { env, timeout: 30_000, cwd: tmpdir() }, (err, stdout, stderr) =>
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, out: (stdout + stderr).replace(/\s+/g, '') }),
+    );
+    child.stdin?.end(`${options.expr}\n`);
+  });
+}
+
+/** Starts `elixir` with the node flags of {@link startErl} and a `-e` script; same handle as an erl node. */
+export function startElixir(options: { name: string; cookie: string; epmdPort: number; script: string; nameFlag?: '--name' | '--sname' }): ErlNode {
+  return startProgram('elixir', [
+    options.nameFlag ?? '--name', options.name, '--cookie', options.cookie,
+    '--erl', '-start_epmd false -kernel inet_dist_use_interface {127,0,0,1}',
+    '-e', options.script,
+  ], options.name, options.epmdPort);
+}
+
+/** True when `elixir` runs (it needs erl too). */
+export function elixirSkipReason(): string | false {
+  const e = erlSkipReason();
+  if (e !== false) return e;
+  const ok = spawnSync('elixir', ['--version'], { stdio: 'ignore', timeout: 30_000 }).status === 0;
+  if (ok || process.env['CI'] === 'true') return false;
+  return 'elixir not found on PATH';
 }

@@ -69,6 +69,21 @@ export async function eventually(predicate: () => boolean, deadlineMs = 10_000, 
   }
 }
 
+/**
+ * Resolves with the first value of `probe()` that `accept` takes, asking
+ * again after each answer (for state on another OS process, such as an erl
+ * node queried with erl_call); fails after `deadlineMs` with the last value.
+ */
+export async function eventuallyAsync<T>(probe: () => Promise<T>, accept: (v: T) => boolean, deadlineMs = 15_000, what = 'condition'): Promise<T> {
+  const start = Date.now();
+  for (;;) {
+    const v = await probe();
+    if (accept(v)) return v;
+    if (Date.now() - start > deadlineMs) throw new Error(`eventually: ${what} not met within ${deadlineMs} ms; last: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** A promise and its resolve function. */
 export function deferred<T = void>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void } {
   let resolve!: (v: T) => void;

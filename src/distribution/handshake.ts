@@ -37,6 +37,11 @@ export interface HandshakeOptions {
   mandatoryFlags?: bigint;
   /** Milliseconds for the whole handshake; default 7000 (OTP's net_setuptime). */
   timeout?: number;
+  /**
+   * Bytes of each handshake message's length: 2 over TCP (default), 4 over
+   * TLS, as Erlang's `inet_tls_dist` keeps `{packet, 4}` for the handshake.
+   */
+  packetHeader?: 2 | 4;
 }
 
 /** What the initiator knows about the acceptor when it answers `alive`. */
@@ -149,8 +154,15 @@ function decodeName(bytes: Buffer): string {
   return name;
 }
 
-function write(socket: Socket, packet: ByteWriter): void {
-  socket.write(packet.toPacket16());
+function write(socket: Socket, packet: ByteWriter, header: 2 | 4 = 2): void {
+  if (header === 2) {
+    socket.write(packet.toPacket16());
+    return;
+  }
+  const body = packet.toBuffer();
+  const head = Buffer.allocUnsafe(4);
+  head.writeUInt32BE(body.length);
+  socket.write(Buffer.concat([head, body]));
 }
 
 /** Runs `body` with a reader and a deadline; on failure destroys the socket and rethrows a DistError. */
@@ -201,9 +213,10 @@ export function initiateHandshake(socket: Socket, options: InitiateOptions): Pro
     write(
       socket,
       new ByteWriter().u8(TAG_SEND_NAME_V6).u64(ourFlags).u32(options.creation).u16(nameBytes.length).bytes(nameBytes),
+      options.packetHeader,
     );
 
-    const status = parseStatus(await reader.readPacket16(MAX_PACKET));
+    const status = parseStatus(await reader.readPacket(options.packetHeader ?? 2, MAX_PACKET));
     switch (status) {
       case 'ok':
       case 'ok_simultaneous':
@@ -214,7 +227,7 @@ export function initiateHandshake(socket: Socket, options: InitiateOptions): Pro
         throw new DistError('not_allowed', 'peer refused our flags or our name');
       case 'alive': {
         const goOn = options.onAlive === undefined ? true : await options.onAlive(options.peerName ?? '');
-        write(socket, new ByteWriter().u8(TAG_STATUS).bytes(Buffer.from(goOn ? 'true' : 'false')));
+        write(socket, new ByteWriter().u8(TAG_STATUS).bytes(Buffer.from(goOn ? 'true' : 'false')), options.packetHeader);
         if (!goOn) throw new DistError('alive', 'peer already has a connection with our name; gave up');
         break;
       }
@@ -222,7 +235,7 @@ export function initiateHandshake(socket: Socket, options: InitiateOptions): Pro
         throw new DistError('bad_status', `unsupported handshake status ${JSON.stringify(status.slice(0, 32))}`);
     }
 
-    const r = new ByteReader(await reader.readPacket16(MAX_PACKET), 'handshake_protocol');
+    const r = new ByteReader(await reader.readPacket(options.packetHeader ?? 2, MAX_PACKET), 'handshake_protocol');
     const tag = r.u8('challenge tag');
     if (tag !== TAG_SEND_NAME_V6) throw new DistError('unsupported_version', `expected challenge 'N', got tag ${tag}`);
     const peerFlags = r.u64('challenge flags');
@@ -235,9 +248,9 @@ export function initiateHandshake(socket: Socket, options: InitiateOptions): Pro
     requireMandatory(peerFlags, mandatory, `peer ${peerName}`);
 
     const ourChallenge = genChallenge();
-    write(socket, new ByteWriter().u8(TAG_REPLY).u32(ourChallenge).bytes(genDigest(challenge, options.cookie)));
+    write(socket, new ByteWriter().u8(TAG_REPLY).u32(ourChallenge).bytes(genDigest(challenge, options.cookie)), options.packetHeader);
 
-    const ack = new ByteReader(await reader.readPacket16(MAX_PACKET), 'handshake_protocol');
+    const ack = new ByteReader(await reader.readPacket(options.packetHeader ?? 2, MAX_PACKET), 'handshake_protocol');
     const ackTag = ack.u8('ack tag');
     if (ackTag !== TAG_ACK) throw new DistError('handshake_protocol', `expected challenge ack 'a', got tag ${ackTag}`);
     if (!checkDigest(ack.bytes(16, 'ack digest'), ourChallenge, options.cookie)) {
@@ -266,7 +279,7 @@ export function acceptHandshake(socket: Socket, options: AcceptOptions): Promise
   const ourFlags = options.flags ?? DEFAULT_FLAGS;
   const mandatory = options.mandatoryFlags ?? MANDATORY_FLAGS;
   return runHandshake(socket, options.timeout ?? 7000, async (reader) => {
-    const r = new ByteReader(await reader.readPacket16(MAX_PACKET), 'handshake_protocol');
+    const r = new ByteReader(await reader.readPacket(options.packetHeader ?? 2, MAX_PACKET), 'handshake_protocol');
     const tag = r.u8('name tag');
     let peer: PeerInfo;
     if (tag === TAG_SEND_NAME_V6) {
@@ -283,7 +296,7 @@ export function acceptHandshake(socket: Socket, options: AcceptOptions): Promise
       throw new DistError('handshake_protocol', `expected send_name 'N' or 'n', got tag ${tag}`);
     }
 
-    const sendStatus = (s: string): void => write(socket, new ByteWriter().u8(TAG_STATUS).bytes(Buffer.from(s, 'latin1')));
+    const sendStatus = (s: string): void => write(socket, new ByteWriter().u8(TAG_STATUS).bytes(Buffer.from(s, 'latin1')), options.packetHeader);
     const missing = missingMandatory(peer.flags, mandatory);
     if (missing !== 0n) {
       sendStatus('not_allowed');
@@ -294,7 +307,7 @@ export function acceptHandshake(socket: Socket, options: AcceptOptions): Promise
     if (status === 'nok') throw new DistError('nok', `refused simultaneous connection from ${peer.name}`);
     if (status === 'not_allowed') throw new DistError('not_allowed', `refused connection from ${peer.name}`);
     if (status === 'alive') {
-      const answer = parseStatus(await reader.readPacket16(MAX_PACKET));
+      const answer = parseStatus(await reader.readPacket(options.packetHeader ?? 2, MAX_PACKET));
       if (answer !== 'true') throw new DistError('alive', `${peer.name} did not confirm replacing its live connection`);
     }
 
@@ -311,27 +324,28 @@ export function acceptHandshake(socket: Socket, options: AcceptOptions): Promise
           .u32(options.creation)
           .u16(nameBytes.length)
           .bytes(nameBytes),
+        options.packetHeader,
       );
     } else {
-      write(socket, new ByteWriter().u8(TAG_SEND_NAME_V5).u16(5).u32(Number(ourFlags & 0xffffffffn)).u32(challenge).bytes(nameBytes));
+      write(socket, new ByteWriter().u8(TAG_SEND_NAME_V5).u16(5).u32(Number(ourFlags & 0xffffffffn)).u32(challenge).bytes(nameBytes), options.packetHeader);
     }
 
     if (withComplement) {
-      const c = new ByteReader(await reader.readPacket16(MAX_PACKET), 'handshake_protocol');
+      const c = new ByteReader(await reader.readPacket(options.packetHeader ?? 2, MAX_PACKET), 'handshake_protocol');
       const cTag = c.u8('complement tag');
       if (cTag !== TAG_COMPLEMENT) throw new DistError('handshake_protocol', `expected complement 'c', got tag ${cTag}`);
       const flagsHigh = c.u32('complement flags');
       peer = { ...peer, flags: peer.flags | (BigInt(flagsHigh) << 32n), creation: c.u32('complement creation') };
     }
 
-    const reply = new ByteReader(await reader.readPacket16(MAX_PACKET), 'handshake_protocol');
+    const reply = new ByteReader(await reader.readPacket(options.packetHeader ?? 2, MAX_PACKET), 'handshake_protocol');
     const rTag = reply.u8('reply tag');
     if (rTag !== TAG_REPLY) throw new DistError('handshake_protocol', `expected challenge reply 'r', got tag ${rTag}`);
     const peerChallenge = reply.u32('reply challenge');
     if (!checkDigest(reply.bytes(16, 'reply digest'), challenge, options.cookie)) {
       throw new DistError('bad_cookie', `connection attempt from ${peer.name} rejected: invalid challenge reply`);
     }
-    write(socket, new ByteWriter().u8(TAG_ACK).bytes(genDigest(peerChallenge, options.cookie)));
+    write(socket, new ByteWriter().u8(TAG_ACK).bytes(genDigest(peerChallenge, options.cookie)), options.packetHeader);
     return {
       role: 'acceptor',
       peerName: peer.name,

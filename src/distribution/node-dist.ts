@@ -21,11 +21,10 @@
  * - on connection loss, fires links and monitors through it with
  *   `noconnection` and node monitors with `nodedown`.
  *
- * Nodes are hidden by default: a published node gets `global`'s
- * `init_connect` from every Erlang node it meets, which Beamline does not
- * take part in, so `global:sync()` on those Erlang nodes may hang and they do
- * not connect to each other through it. Use `published: true` only when
- * you need to appear in `nodes()` and do not rely on `global`.
+ * Nodes are published by default and run `global` (see `global.ts`), so
+ * they appear in `nodes()` of Erlang peers and take part in global's name
+ * registration and sync. `published: false` makes a hidden node (only in
+ * `nodes(hidden)`, no `global`).
  *
  * @example
  * ```ts
@@ -47,6 +46,7 @@ import { formatReason, noconnection, type ExitReason } from '../core/reasons.js'
 import { Charlist } from '../etf/charlist.js';
 import { Decoder } from '../etf/decoder.js';
 import { Encoder } from '../etf/encoder.js';
+import { EtfEncodeError } from '../etf/errors.js';
 import { Atom, atom } from '../terms/atom.js';
 import { Pid, Ref } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
@@ -55,8 +55,11 @@ import { defaultEpmdPort, ensureEpmd, lookupNode, registerNode, type EpmdHandle,
 import { DistError } from './errors.js';
 import { DEFAULT_FLAGS, DFLAG } from './flags.js';
 import { decodeFrameTerms } from './frame-terms.js';
-import { DistConnection, type DistFrame } from './framing.js';
+import { DEFAULT_MAX_FRAME_SIZE, DistConnection, type DistFrame, type DistLimits } from './framing.js';
+import { NodeEvents, nodesOf, type NodeEventListener, type NodeKind } from './node-events.js';
+import { connectProblem, nameDomainOf, ownNameProblem, splitNodeName, type NameDomain } from './node-names.js';
 import { acceptHandshake, initiateHandshake, simultaneousStatus, type HandshakeResult, type HandshakeStatus, type PeerInfo } from './handshake.js';
+import { startGlobal } from './global.js';
 import { RpcRegistry, erpcReason, netKernelHandler, rexHandler, type RpcModule } from './rpc.js';
 import { connectTransport, createSelfSignedCertificate, listenTransport, loadTlsFiles, type TlsCredentials, type TransportServer } from './transport.js';
 
@@ -68,8 +71,16 @@ export type DistTlsOptions =
 
 /** Options of {@link startNode}: the node's options (`logger`, `scheduler`, `shutdownTimeout`, as in `new Node(...)`) and the distribution's. */
 export interface StartNodeOptions extends Omit<NodeOptions, 'name' | 'creation'> {
-  /** `name@host`; connections to `x@host` go to EPMD at `host`. */
+  /**
+   * `name@host`; connections to `x@host` go to EPMD at `host`. A host
+   * without dots (`ts@myhost`) makes a short name, like `erl -sname`.
+   */
   readonly name: string;
+  /**
+   * Short or long names (default: long when the host has a dot or is an IP
+   * address). As in OTP, a node connects only to nodes of its own kind.
+   */
+  readonly nameDomain?: NameDomain;
   /** The shared secret (Erlang's cookie). */
   readonly cookie: string;
   /** EPMD port; default `ERL_EPMD_PORT` or 4369. */
@@ -82,16 +93,24 @@ export interface StartNodeOptions extends Omit<NodeOptions, 'name' | 'creation'>
   readonly listen?: { readonly host?: string; readonly port?: number };
   /** TLS distribution (every node of the cluster must use it). */
   readonly tls?: DistTlsOptions;
-  /** Appear in `nodes()` of Erlang peers (default false: hidden). See the module notes on `global`. */
+  /** Appear in `nodes()` of Erlang peers (default true). A hidden node appears only in `nodes(hidden)`. */
   readonly published?: boolean;
-  /** Tick when idle for this many ms; default 15000. */
+  /** Run `global`'s name server (default: when published), so `global:sync()` and global names work with Erlang peers. */
+  readonly global?: boolean;
+  /** Tick when idle for this many ms; default `netTickTime / 4` (OTP's `net_tickintensity` of 4). */
   readonly tickInterval?: number;
-  /** Drop a connection silent for this many ms; default 60000. */
+  /**
+   * Erlang's `net_ticktime` in ms: drop a connection silent this long
+   * (default 60000). Use the same value as the Erlang nodes of the cluster
+   * (`-kernel net_ticktime Seconds`), so both ends tick often enough for the other.
+   */
   readonly netTickTime?: number;
   /** Handshake deadline in ms; default 7000. */
   readonly handshakeTimeout?: number;
-  /** Largest accepted frame; default 128 MiB. */
+  /** Largest single (unfragmented) frame; default 128 MiB. A longer one is refused on its own and logged. */
   readonly maxFrameSize?: number;
+  /** Limits of incoming messages; the defaults accept what OTP nodes accept (see {@link DistLimits}). */
+  readonly limits?: DistLimits;
   /** Close a connection whose unsent bytes exceed this; default 256 MiB. */
   readonly maxBufferedBytes?: number;
   /** Close a connection that stays congested (peer not reading) this many ms; default `netTickTime`. */
@@ -173,6 +192,8 @@ class Peer {
   waitTimer: NodeJS.Timeout | undefined;
   stallTimer: NodeJS.Timeout | undefined;
   closeNote: string | undefined;
+  /** Set once the connection is installed: a visible (published both ways) or hidden connection. */
+  visible: boolean | undefined;
   constructor(readonly name: Atom) {}
 }
 
@@ -200,13 +221,14 @@ const A_BADRPC = atom('badrpc');
 const A_REX = atom('rex');
 
 function validNodeName(n: Atom): boolean {
-  return /^[^@\s]+@[^@\s]+$/.test(n.name);
+  return splitNodeName(n.name) !== undefined;
 }
 
 /** Settings of a {@link NodeDistribution}, resolved from {@link StartNodeOptions}. */
 interface Settings {
   readonly name: string;
   readonly cookie: string;
+  readonly nameDomain: NameDomain;
   readonly flags: bigint;
   readonly epmdPort: number;
   readonly clientTls: ConnectionOptions | undefined;
@@ -214,6 +236,7 @@ interface Settings {
   readonly netTickTime: number;
   readonly handshakeTimeout: number;
   readonly maxFrameSize: number;
+  readonly limits: DistLimits;
   readonly maxBufferedBytes: number;
   readonly stallTimeout: number;
 }
@@ -235,13 +258,14 @@ export class NodeDistribution implements Distribution {
   private registry!: RpcRegistry;
   private readonly peers = new Map<Atom, Peer>();
   private readonly encoder = new Encoder();
-  private readonly decoder = new Decoder();
+  private decoder = new Decoder();
   private readonly spawnables = new Map<string, SpawnableFactory>();
   private readonly pendingSpawns = new Map<string, PendingSpawn>();
   private readonly unlinkIds = new Map<string, bigint>();
   private readonly incomingSockets = new Set<Socket>();
   private nextUnlinkId = 1n;
   private stopping: Promise<void> | undefined;
+  private readonly events = new NodeEvents();
 
   /** @internal Use {@link startNode}. */
   constructor(
@@ -274,6 +298,7 @@ export class NodeDistribution implements Distribution {
 
   /** @internal */
   bind(node: Node, registry: RpcRegistry): void {
+    this.decoder = new Decoder(this.settings.limits);
     this.node = node;
     this.registry = registry;
   }
@@ -295,6 +320,7 @@ export class NodeDistribution implements Distribution {
       creation: this.node.creation,
       flags: this.settings.flags,
       timeout: this.settings.handshakeTimeout,
+      packetHeader: this.serverTls === undefined ? 2 : 4,
       decide: (info) => {
         const r = this.decide(info);
         peer = r.peer;
@@ -353,6 +379,11 @@ export class NodeDistribution implements Distribution {
     const p = this.peers.get(node);
     if (p !== undefined) return p;
     if (this.stopping !== undefined || this.node === undefined || node === this.node.name || !validNodeName(node)) return undefined;
+    const problem = connectProblem(node.name, this.settings.nameDomain);
+    if (problem !== undefined) {
+      this.node.log('error', `distribution: will not connect to ${node.name}: ${problem}`);
+      return undefined;
+    }
     const fresh = new Peer(node);
     this.peers.set(node, fresh);
     this.connect(fresh);
@@ -388,6 +419,7 @@ export class NodeDistribution implements Distribution {
         creation: this.node.creation,
         flags: this.settings.flags,
         timeout: this.settings.handshakeTimeout,
+        packetHeader: this.settings.clientTls === undefined ? 2 : 4,
         peerName: name,
       });
     })().then(
@@ -443,7 +475,9 @@ export class NodeDistribution implements Distribution {
       tickInterval: this.settings.tickInterval,
       netTickTime: this.settings.netTickTime,
       maxFrameSize: this.settings.maxFrameSize,
+      ...this.settings.limits,
       onFrame: (frame) => this.onFrame(peer, frame),
+      onRefuse: (reason) => this.node.log('warning', `distribution: refused a message from ${peer.name.name}, the connection stays up: ${reason.message}`),
       onClose: (reason) => this.onClose(peer, conn, reason),
       onBackpressure: (congested) => this.onBackpressure(peer, congested),
     });
@@ -458,6 +492,8 @@ export class NodeDistribution implements Distribution {
     peer.queuedBytes = 0;
     for (const [ctl, msg, withMsg] of queue) this.write(peer, conn, ctl(conn.flags), withMsg === undefined || withMsg(conn.flags) ? msg : undefined);
     this.node.remote.nodeUp(peer.name);
+    peer.visible = (this.settings.flags & DFLAG.PUBLISHED) !== 0n && (hs.peerFlags & DFLAG.PUBLISHED) !== 0n;
+    this.events.emit({ kind: 'up', node: peer.name, visible: peer.visible }, (m) => this.node.log('warning', m));
   }
 
   private onClose(p: Peer, conn: DistConnection, reason: DistError): void {
@@ -521,6 +557,9 @@ export class NodeDistribution implements Distribution {
       }
     }
     if (this.node !== undefined) this.node.remote.nodeDown(p.name, noconnection, cause);
+    if (p.visible !== undefined && this.node !== undefined) {
+      this.events.emit({ kind: 'down', node: p.name, visible: p.visible }, (m) => this.node.log('warning', m));
+    }
   }
 
   // --------------------------------------------------------------- sending
@@ -538,8 +577,16 @@ export class NodeDistribution implements Distribution {
     }
   }
 
+  /**
+   * Fault hook for nemesis tests, off (undefined) by default: while it
+   * returns true for a node, every message and signal sent there is dropped,
+   * as a network partition would (the connection itself stays up).
+   */
+  dropOutgoing: ((node: Atom) => boolean) | undefined = undefined;
+
   /** Sends a control message (built for the connection's flags) and an optional message term. */
   private out(node: Atom, ctl: Ctl, ...message: [] | [unknown]): void {
+    if (this.dropOutgoing?.(node) === true) return;
     const p = this.peerFor(node);
     if (p === undefined) return;
     const live = p.conn;
@@ -551,19 +598,14 @@ export class NodeDistribution implements Distribution {
           return;
         }
       } catch (err) {
+        // A message with no Erlang term: the sending process gets the error (a Server crashes with it, so its caller learns at once).
+        if (err instanceof EtfEncodeError) throw err;
         this.node.log('error', `distribution: cannot send to ${node.name}: ${err instanceof Error ? err.message : String(err)}`);
         return;
       }
     }
     let msg: Buffer | undefined;
-    if (message.length === 1) {
-      try {
-        msg = this.encoder.encode(message[0]).subarray(1);
-      } catch (err) {
-        this.node.log('error', `distribution: cannot send to ${node.name}: ${err instanceof Error ? err.message : String(err)}`);
-        return;
-      }
-    }
+    if (message.length === 1) msg = this.encoder.encode(message[0]).subarray(1); // throws EtfEncodeError to the sender
     const conn = p.conn;
     if (conn !== undefined) this.write(p, conn, ctl(conn.flags), msg);
     else this.enqueue(p, ctl, msg, undefined);
@@ -616,6 +658,7 @@ export class NodeDistribution implements Distribution {
    * An unencodable reason is replaced by `unencodable_reason`.
    */
   private sendWithReason(node: Atom, reason: unknown, build: (flags: bigint, payload: boolean) => unknown): void {
+    if (this.dropOutgoing?.(node) === true) return;
     let encoded: Buffer;
     let r = reason;
     try {
@@ -658,6 +701,43 @@ export class NodeDistribution implements Distribution {
     const out: Atom[] = [];
     for (const p of this.peers.values()) if (p.conn !== undefined) out.push(p.name);
     return out;
+  }
+
+  /**
+   * Connected nodes as `erlang:nodes/1` lists them: `visible` (default, the
+   * `nodes()` of Erlang), `hidden`, or `connected` (both).
+   */
+  nodes(kind: NodeKind = 'visible'): Atom[] {
+    const out: Atom[] = [];
+    for (const p of this.peers.values()) {
+      if (p.conn === undefined || p.visible === undefined) continue;
+      if (kind === 'connected' || p.visible === (kind === 'visible')) out.push(p.name);
+    }
+    return out;
+  }
+
+  /** Short or long names (`net_kernel:longnames/0` is `nameDomain === 'longnames'`). */
+  get nameDomain(): NameDomain {
+    return this.settings.nameDomain;
+  }
+
+  /** Erlang's `net_ticktime` of this node, in ms (`net_kernel:get_net_ticktime/0` × 1000). */
+  get netTickTime(): number {
+    return this.settings.netTickTime;
+  }
+
+  /** True when this node is published (appears in its peers' `nodes()`). */
+  get published(): boolean {
+    return (this.settings.flags & DFLAG.PUBLISHED) !== 0n;
+  }
+
+  /**
+   * Calls `listener` on every connection that comes up or goes down, like
+   * `net_kernel:monitor_nodes(true, [{node_type, all}])`. Returns the
+   * function that stops it.
+   */
+  monitorNodes(listener: NodeEventListener): () => void {
+    return this.events.subscribe(listener);
   }
 
   /** Closes the connection to `node` (like `erlang:disconnect_node/1`). Returns false when not connected. */
@@ -1025,8 +1105,9 @@ async function resolveTls(tls: DistTlsOptions | undefined): Promise<{ server: Tl
 /**
  * Starts a distributed node: EPMD (embedded when none runs on the port),
  * the listener, the EPMD registration (which gives the creation), the
- * {@link Node}, its {@link NodeDistribution}, and the `net_kernel` and `rex`
- * processes that Erlang expects. Stop it with `node.stop()`.
+ * {@link Node}, its {@link NodeDistribution}, the `net_kernel` and `rex`
+ * processes that Erlang expects and, for a published node, `global`'s
+ * name server (see `startGlobal`). Stop it with `node.stop()`.
  *
  * @example
  * ```ts
@@ -1037,8 +1118,10 @@ async function resolveTls(tls: DistTlsOptions | undefined): Promise<{ server: Tl
  */
 export async function startNode(options: StartNodeOptions): Promise<Node> {
   const { name, cookie } = options;
+  const nameDomain = options.nameDomain ?? nameDomainOf(name);
+  const problem = ownNameProblem(name, nameDomain);
+  if (problem !== undefined) throw new RangeError(problem);
   const at = name.indexOf('@');
-  if (at <= 0 || at === name.length - 1 || name.indexOf('@', at + 1) >= 0) throw new RangeError(`node name must be name@host, got ${JSON.stringify(name)}`);
   const signal = options.signal;
   const checkAbort = (): void => {
     if (signal?.aborted === true) throw new AbortedError(`startNode ${name} aborted`, signal.reason);
@@ -1061,7 +1144,7 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
     );
     cleanups.push(() => listener.close());
     checkAbort();
-    const published = options.published === true;
+    const published = options.published !== false;
     const registration = await registerNode({
       host: epmdHost,
       port: epmdPort,
@@ -1076,13 +1159,15 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
       {
         name,
         cookie,
+        nameDomain,
         flags: published ? DEFAULT_FLAGS | DFLAG.PUBLISHED : DEFAULT_FLAGS,
         epmdPort,
         clientTls: tls?.client,
-        tickInterval: options.tickInterval ?? 15_000,
+        tickInterval: options.tickInterval ?? netTickTime / 4,
         netTickTime,
         handshakeTimeout: options.handshakeTimeout ?? 7000,
-        maxFrameSize: options.maxFrameSize ?? 128 * 1024 * 1024,
+        maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+        limits: options.limits ?? {},
         maxBufferedBytes: options.maxBufferedBytes ?? 256 * 1024 * 1024,
         stallTimeout: options.stallTimeout ?? netTickTime,
       },
@@ -1092,11 +1177,18 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
       tls?.server,
     );
     const node = new Node({ ...(options.node ?? {}), ...nodeOptionsOf(options), name, creation: registration.creation });
-    const registry = new RpcRegistry(node, () => dist?.connectedNodes() ?? []);
+    const registry = new RpcRegistry(node, (arg) => {
+      try {
+        return nodesOf(arg, node.name, (k) => dist?.nodes(k) ?? []);
+      } catch {
+        throw A_BADARG; // erlang:nodes/1's error for a bad argument
+      }
+    });
     dist.bind(node, registry);
     node.attachDistribution(dist);
     node.spawn(netKernelHandler(), { name: 'net_kernel' });
     node.spawn(rexHandler(registry), { name: 'rex' });
+    if (options.global ?? published) startGlobal(node);
     for (const s of early.splice(0)) dist.accept(s);
     return node;
   } catch (err) {

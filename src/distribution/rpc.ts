@@ -69,7 +69,8 @@ const A_BADARG = atom('badarg');
 /** Functions a node exposes to remote callers, by module and function name. */
 export class RpcRegistry {
   private readonly modules = new Map<string, RpcModule>();
-  constructor(private readonly node: Node, private readonly connected: () => Atom[]) {}
+  /** `connected(arg)` answers `erlang:nodes/0,1` (`arg` undefined for `nodes()`). */
+  constructor(private readonly node: Node, private readonly connected: (arg?: unknown) => Atom[]) {}
 
   /** Adds (or replaces) the functions of `module`. */
   expose(module: string, fns: RpcModule): void {
@@ -86,7 +87,7 @@ export class RpcRegistry {
     if (m === 'erlang') {
       if (f === 'node' && arity === 0) return () => this.node.name;
       if (f === 'self' && arity === 0) return () => self;
-      if (f === 'nodes' && arity <= 1) return () => this.connected();
+      if (f === 'nodes' && arity <= 1) return (args) => this.connected(args[0]);
     }
     const mod = this.modules.get(m);
     if (mod === undefined || !Object.prototype.hasOwnProperty.call(mod, f)) return undefined;

@@ -69,17 +69,26 @@ export class SocketReader {
    * The next u16-length-prefixed packet body. A zero length, or one above
    * `maxLength`, is a protocol error, reported as soon as the length is read.
    */
-  async readPacket16(maxLength = 0xffff): Promise<Buffer> {
-    await this.waitFor(2);
-    const len = this.buffered.readUInt16BE(0);
+  readPacket16(maxLength = 0xffff): Promise<Buffer> {
+    return this.readPacket(2, maxLength);
+  }
+
+  /**
+   * The next packet with a `header`-byte length (2, or 4 as in TLS
+   * distribution, whose handshake keeps `{packet, 4}`); same checks as
+   * {@link SocketReader.readPacket16}.
+   */
+  async readPacket(header: 2 | 4, maxLength: number): Promise<Buffer> {
+    await this.waitFor(header);
+    const len = header === 2 ? this.buffered.readUInt16BE(0) : this.buffered.readUInt32BE(0);
     if (len === 0 || len > maxLength) {
       const err = new DistError(this.protocolCode, len === 0 ? 'empty packet' : `packet of ${len} bytes exceeds ${maxLength}`);
       this.fail(err);
       throw err;
     }
-    await this.waitFor(2 + len);
-    const body = this.buffered.subarray(2, 2 + len);
-    this.buffered = this.buffered.subarray(2 + len);
+    await this.waitFor(header + len);
+    const body = this.buffered.subarray(header, header + len);
+    this.buffered = this.buffered.subarray(header + len);
     return body;
   }
 

@@ -5,8 +5,11 @@
  * TLS credentials come from PEM files ({@link loadTlsFiles}). For tests,
  * {@link createSelfSignedCertificate} runs the `openssl` command-line tool
  * (Node 20 has no API that makes certificates, and Beamline has no runtime
- * dependencies); it is never used unless called. Interop with Erlang's
- * `-proto_dist inet_tls` is not covered yet.
+ * dependencies); it is never used unless called. Erlang's
+ * `-proto_dist inet_tls` interoperates (the handshake then uses 4-byte
+ * packet lengths, see `handshake.ts`); Erlang checks the server name
+ * indication (the peer's host) against the certificate's DNS names, so a
+ * certificate for `x@127.0.0.1` needs `DNS:127.0.0.1`.
  * @module
  */
 import { execFile } from 'node:child_process';
@@ -121,7 +124,8 @@ export async function loadTlsFiles(files: { certFile: string; keyFile: string; c
 /**
  * Creates a self-signed certificate and key (EC P-256) for tests, by running
  * `openssl req -x509`. `openssl` must be on the PATH. The certificate is its
- * own CA (`ca` is set to it) and names `commonName` and 127.0.0.1 / localhost.
+ * own CA (`ca` is set to it) and names `commonName`, localhost and 127.0.0.1
+ * (as an IP address and as a DNS name, which Erlang's ssl checks).
  */
 export async function createSelfSignedCertificate(options: { commonName?: string; days?: number } = {}): Promise<TlsCredentials> {
   const dir = await mkdtemp(join(tmpdir(), 'beamline-tls-'));
@@ -135,7 +139,7 @@ export async function createSelfSignedCertificate(options: { commonName?: string
         [
           'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
           '-keyout', keyFile, '-out', certFile, '-days', String(options.days ?? 2),
-          '-subj', `/CN=${cn}`, '-addext', `subjectAltName=DNS:${cn},DNS:localhost,IP:127.0.0.1`,
+          '-subj', `/CN=${cn}`, '-addext', `subjectAltName=DNS:${cn},DNS:localhost,IP:127.0.0.1,DNS:127.0.0.1`,
         ],
         { timeout: 30_000 },
         (err, _stdout, stderr) => (err === null ? resolve() : reject(new Error(`openssl failed: ${err.message} ${stderr}`))),

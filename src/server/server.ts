@@ -144,6 +144,18 @@ export function reply<R, S>(request: ReplyMark<R>, value: NoInfer<R>, state: S, 
   void request;
   return (next === undefined ? { type: 'reply', reply: value, state } : { type: 'reply', reply: value, state, next }) as unknown as ReplyResult<S>;
 }
+/**
+ * @internal For behaviors built on Server (stage, saga, raft) that forward
+ * a reply their own callback already produced: a reply result without the
+ * request check. Application code uses {@link reply}.
+ */
+export function forwardReply<S>(value: unknown, state: S, next?: NextOptions): ReplyResult<S> {
+  return (next === undefined ? { type: 'reply', reply: value, state } : { type: 'reply', reply: value, state, next }) as unknown as ReplyResult<S>;
+}
+/** @internal As {@link forwardReply}, for a stop that answers the call. */
+export function forwardStopAndReply<S>(reason: ExitReason, value: unknown, state: S): StopAndReplyResult<S> {
+  return { ...stop(reason, state), reply: value } as unknown as StopAndReplyResult<S>;
+}
 /** Continue with `state` without replying now (reply later with `ctx.reply(from, value)`). */
 export function noreply<S>(state: S, next?: NextOptions): { readonly type: 'noreply'; readonly state: S; readonly next?: NextOptions } {
   return next === undefined ? { type: 'noreply', state } : { type: 'noreply', state, next };

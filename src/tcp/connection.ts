@@ -7,6 +7,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Pid } from '../terms/identifiers.js';
+import { corkForTurn } from './turn-cork.js';
 import { type Framing, framePacket, Framer } from './framing.js';
 
 /** Data messages in a handler's mailbox for one connection before the socket stops reading. */
@@ -69,9 +70,13 @@ export class TcpConnection {
     return this.write(framePacket(this.framing, packet));
   }
 
-  /** Writes bytes as they are (no framing). Returns false when the write buffer is full. */
+  /**
+   * Writes bytes as they are (no framing). Returns false when the write buffer is full.
+   * The bytes leave with the connection's other writes of this event-loop turn, once its reads are served.
+   */
   write(data: Uint8Array | string): boolean {
     if (!this.open) return false;
+    corkForTurn(this.socket);
     const ok = this.socket.write(data);
     if (!ok) {
       this.writeBlocked = true;
@@ -99,9 +104,11 @@ export class TcpConnection {
     if (this.open) this.socket.end();
   }
 
-  /** Closes the connection at once. */
+  /** Closes the connection at once (what was written before is handed to the kernel first, as it would have been without batching). */
   destroy(): void {
-    this.socket.destroy();
+    const s = this.socket;
+    while (s.writableCorked > 0 && !s.destroyed) s.uncork();
+    s.destroy();
   }
 
   /** @internal Set by the listener: told when a handler takes the connection. */

@@ -33,8 +33,10 @@ export class FramingError extends Error {
  * f.push(Buffer.from([99]));           // [<Buffer 61 62 63>]
  * ```
  */
+const EMPTY = Buffer.alloc(0);
+
 export class Framer {
-  private buffer: Buffer = Buffer.alloc(0);
+  private buffer: Buffer = EMPTY;
   private readonly kind: 'line' | 'length';
   private readonly bytes: number;
   private readonly max: number;
@@ -75,7 +77,7 @@ export class Framer {
         pos += h + len;
       }
     }
-    this.buffer = pos === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(pos));
+    this.buffer = pos === buf.length ? EMPTY : Buffer.from(buf.subarray(pos));
     return out;
   }
 }

@@ -74,31 +74,60 @@ export interface TcpHandler<S, A = undefined> {
   terminate?: ServerBehavior<Protocol, S, A>['terminate'];
 }
 
-async function onData<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, chunk: Buffer, state: S, ctx: Process): Promise<S> {
+/** What handleData returned: the next state, or the state of an {@link Unconsumed}. */
+function stateOf<S>(conn: TcpConnection, data: Buffer, r: S | Unconsumed<S>): S {
+  if (!(r instanceof Unconsumed)) return r;
+  if (conn.framer !== undefined) return r.state;
+  const n = Math.max(0, Math.min(r.bytes, data.length));
+  if (n > 0) conn.leftover = Buffer.from(data.subarray(data.length - n));
+  return r.state;
+}
+
+/**
+ * Feeds a data chunk to the handler: one `handleData` per packet (or per
+ * chunk, raw). Runs synchronously while the handler answers synchronously,
+ * and returns a promise only from the first packet whose handling is async,
+ * so a synchronous handler costs no promise per chunk.
+ */
+function onData<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, chunk: Buffer, state: S, ctx: Process): MaybePromise<S> {
   conn.queued--;
   conn.flow();
+  let packets: Buffer[];
   if (conn.framer === undefined) {
     const data = conn.leftover === undefined ? chunk : Buffer.concat([conn.leftover, chunk]);
     conn.leftover = undefined;
-    const r = await h.handleData(conn, data, state, ctx);
-    if (!(r instanceof Unconsumed)) return r;
-    const n = Math.max(0, Math.min(r.bytes, data.length));
-    if (n > 0) conn.leftover = Buffer.from(data.subarray(data.length - n));
-    return r.state;
+    packets = [data];
+  } else {
+    try {
+      packets = conn.framer.push(chunk);
+    } catch (err) {
+      if (!(err instanceof FramingError)) throw err;
+      ctx.node.log('warning', `tcp: closing connection ${conn.id}: ${err.message}`);
+      conn.destroy();
+      return state;
+    }
   }
-  let packets: Buffer[];
-  try {
-    packets = conn.framer.push(chunk);
-  } catch (err) {
-    if (!(err instanceof FramingError)) throw err;
-    ctx.node.log('warning', `tcp: closing connection ${conn.id}: ${err.message}`);
-    conn.destroy();
-    return state;
+  for (let i = 0; i < packets.length; i++) {
+    if (conn.framer !== undefined && !conn.open) break;
+    const p = packets[i] as Buffer;
+    const r = h.handleData(conn, p, state, ctx);
+    if (isThenable(r)) {
+      const next = i + 1;
+      // The usual case, one packet per chunk: no further loop to run.
+      if (next === packets.length) return r.then((v) => stateOf(conn, p, v));
+      return r.then((v) => rest(h, conn, packets, next, stateOf(conn, p, v), ctx));
+    }
+    state = stateOf(conn, p, r);
   }
-  for (const p of packets) {
+  return state;
+}
+
+/** The packets after an async `handleData`, one after another. */
+async function rest<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, packets: Buffer[], from: number, state: S, ctx: Process): Promise<S> {
+  for (let i = from; i < packets.length; i++) {
     if (!conn.open) break;
-    const r = await h.handleData(conn, p, state, ctx);
-    state = r instanceof Unconsumed ? r.state : r;
+    const p = packets[i] as Buffer;
+    state = stateOf(conn, p, await h.handleData(conn, p, state, ctx));
   }
   return state;
 }

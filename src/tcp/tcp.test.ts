@@ -75,6 +75,37 @@ describe('TCP', () => {
     assert.equal(await probe.next(), 'disconnect 1');
   });
 
+  test('packets of one chunk are handled in order, the state threaded through sync and async answers alike', async () => {
+    await using node = newNode();
+    // Counts lines; every third answer is async; a line `crash` thrown synchronously mid-chunk crashes the handler.
+    const counter: TcpHandler<number> = {
+      init: () => ok(0),
+      handleData(conn, line, n) {
+        const text = line.toString();
+        if (text === 'crash') throw new Error('sync crash (test)');
+        if (n % 3 === 2) {
+          return Promise.resolve().then(() => {
+            conn.send(`${n}:${text}`);
+            return n + 1;
+          });
+        }
+        conn.send(`${n}:${text}`);
+        return n + 1;
+      },
+    };
+    const tcp = await startTcp(node, { framing: 'line', handler: counter, args: undefined, poolSize: 1 });
+    const c = await Client.open(tcp.port);
+    c.socket.write('a\nb\nc\nd\ne\nf\ng\n');
+    await c.waitText('0:a\n1:b\n2:c\n3:d\n4:e\n5:f\n6:g\n');
+    c.socket.write('h\ncrash\nnever\n');
+    await eventually(() => c.closed);
+    assert.equal(c.text, '0:a\n1:b\n2:c\n3:d\n4:e\n5:f\n6:g\n7:h\n', 'the packet after the crash is not handled');
+    // The pool restarted the handler: a new connection is served from a fresh state.
+    const d = await Client.open(tcp.port);
+    d.socket.write('x\n');
+    await d.waitText('0:x\n');
+  });
+
   test('length-prefixed framing (4 bytes), split at every byte', async () => {
     await using node = newNode();
     const framing = { type: 'length', bytes: 4 } as const;

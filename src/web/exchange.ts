@@ -1,12 +1,16 @@
 /**
- * One HTTP request in flight at the gateway: its timer, the handler process
- * that took it, and writing the response (with backpressure for streams).
+ * One HTTP request in flight at the gateway: its deadline (in the gateway's
+ * {@link DeadlineQueue}, no timer of its own), the handler process that took
+ * it, and writing the response (with backpressure for streams). A response
+ * is written as soon as it is answered, in one socket write (status line,
+ * headers and body together).
  * @module
  */
 import type { ServerResponse } from 'node:http';
 import type { Pid } from '../terms/identifiers.js';
 import type { Exchange } from './request.js';
 import type { WebResponse } from './response.js';
+import type { DeadlineQueue } from './deadlines.js';
 
 /** What an exchange needs from its gateway. */
 export interface ExchangeOwner {
@@ -16,6 +20,8 @@ export interface ExchangeOwner {
   release(ex: RequestExchange): void;
   /** True while the gateway drains for shutdown (responses then close their connection). */
   readonly stopping: boolean;
+  /** The gateway's request deadlines (undefined: no timeout). */
+  readonly deadlines: DeadlineQueue<RequestExchange> | undefined;
   log(message: string): void;
 }
 
@@ -35,25 +41,24 @@ function waitWritable(res: ServerResponse): Promise<void> {
 export class RequestExchange implements Exchange {
   done = false;
   worker: Pid | undefined;
-  timer: NodeJS.Timeout | undefined;
   private abort: AbortController | undefined;
 
   constructor(
     private readonly owner: ExchangeOwner,
     readonly res: ServerResponse,
-    timeoutMs: number,
   ) {
-    if (timeoutMs !== Infinity) {
-      this.timer = setTimeout(() => {
-        this.timer = undefined;
-        // Nobody took it: every handler is busy (503). Taken but not answered: the handler is too slow (504).
-        if (this.worker === undefined) this.finish({ status: 503, headers: { 'content-type': 'text/plain', 'retry-after': '1' }, body: 'no handler available\n' });
-        else this.finish({ status: 504, headers: { 'content-type': 'text/plain' }, body: 'handler timed out\n' });
-      }, timeoutMs);
-    }
-    res.once('close', () => {
-      if (!this.done) this.finish(undefined); // the client went away first
-    });
+    owner.deadlines?.add(this);
+  }
+
+  /** The request timeout passed. Nobody took it: every handler is busy (503). Taken but not answered: the handler is too slow (504). */
+  expire(): void {
+    if (this.worker === undefined) this.finish({ status: 503, headers: { 'content-type': 'text/plain', 'retry-after': '1' }, body: 'no handler available\n' });
+    else this.finish({ status: 504, headers: { 'content-type': 'text/plain' }, body: 'handler timed out\n' });
+  }
+
+  /** The connection closed: a request not answered yet is finished (its client went away first). */
+  closed(): void {
+    if (!this.done) this.finish(undefined);
   }
 
   get signal(): AbortSignal {
@@ -78,7 +83,6 @@ export class RequestExchange implements Exchange {
   finish(response: WebResponse | undefined): void {
     if (this.done) return;
     this.done = true;
-    if (this.timer !== undefined) clearTimeout(this.timer);
     this.abort?.abort();
     this.owner.release(this);
     if (response !== undefined) this.write(response);

@@ -30,6 +30,7 @@ import { shutdownAll } from '../supervisor/shutdown.js';
 import { startPool } from '../pool/pool.js';
 import { ownerExitReason, ownerStartOptions } from '../pool/owner.js';
 import { handlerServer, type WebHandler } from './handler.js';
+import { DeadlineQueue } from './deadlines.js';
 import { type ExchangeOwner, RequestExchange } from './exchange.js';
 import { WebRequest } from './request.js';
 import { type Method, Router } from './router.js';
@@ -137,13 +138,10 @@ function plain(res: ServerResponse, status: number, body: string, headers: Recor
   res.end(body);
 }
 
-function pidKey(p: Pid): string {
-  return `${p.id}.${p.serial}.${p.creation}`;
-}
-
 function gatewayBehavior(spec: WebSpec): ServerBehavior<Record<never, never>, GatewayState, Listening> {
   const maxBody = spec.maxBodySize ?? 1024 * 1024;
   const requestTimeout = spec.requestTimeout ?? 5000;
+  if (!(requestTimeout >= 0)) throw new RangeError(`web: bad requestTimeout ${requestTimeout}`);
   return {
     behavior: 'web',
     async init(listening, ctx) {
@@ -164,35 +162,37 @@ function gatewayBehavior(spec: WebSpec): ServerBehavior<Record<never, never>, Ga
       const server = spec.https !== undefined ? createHttpsServer({ ...spec.https, ...serverOptions }) : createHttpServer(serverOptions);
       server.setTimeout(spec.idleTimeout ?? 30_000);
       if (spec.maxConnections !== undefined) server.maxConnections = spec.maxConnections;
-      const watched = new Map<string, Set<RequestExchange>>();
+      // Keyed by the worker's pid object: a handler passes its own `self`, the same object every time.
+      const watched = new Map<Pid, Set<RequestExchange>>();
       const state: GatewayState = {
         server,
         pools,
         inflight: new Set(),
         stopping: false,
         onDrained: undefined,
+        deadlines: requestTimeout === Infinity ? undefined : new DeadlineQueue<RequestExchange>(requestTimeout),
         watch(worker, ex) {
-          const key = pidKey(worker);
-          let set = watched.get(key);
+          let set = watched.get(worker);
           if (set === undefined) {
             const s = new Set<RequestExchange>();
-            watched.set(key, (set = s));
+            watched.set(worker, (set = s));
             // A handler that exits before answering (a crash) leaves its requests to us: 500.
             void ctx.node.waitExit(worker).then(() => {
-              watched.delete(key);
+              watched.delete(worker);
               for (const e of s) e.finish({ status: 500, headers: { 'content-type': 'text/plain' }, body: 'handler crashed\n' });
             });
           }
           set.add(ex);
         },
         release(ex) {
-          if (ex.worker !== undefined) watched.get(pidKey(ex.worker))?.delete(ex);
+          if (ex.worker !== undefined) watched.get(ex.worker)?.delete(ex);
         },
         log: (m) => ctx.node.log('warning', m),
       };
-      server.on('request', (req: IncomingMessage, res: ServerResponse) => onRequest(ctx, state, router, req, res, maxBody, requestTimeout));
+      server.on('request', (req: IncomingMessage, res: ServerResponse) => onRequest(ctx, state, router, req, res, maxBody));
       // A killed gateway (no terminate) still closes its sockets.
       ctx.signal.addEventListener('abort', () => {
+        state.deadlines?.clear();
         server.close();
         server.closeAllConnections();
       });
@@ -225,6 +225,7 @@ function gatewayBehavior(spec: WebSpec): ServerBehavior<Record<never, never>, Ga
         clearTimeout(timer);
       }
       server.closeAllConnections();
+      state.deadlines?.clear();
       await closed;
       await shutdownAll(ctx, state.pools.filter((p) => ctx.node.isAlive(p)), 'infinity');
     },
@@ -238,11 +239,12 @@ function onRequest(
   req: IncomingMessage,
   res: ServerResponse,
   maxBody: number,
-  requestTimeout: number,
 ): void {
   if (state.stopping) return plain(res, 503, 'shutting down\n', { connection: 'close' });
   state.inflight.add(res);
+  let ex: RequestExchange | undefined;
   res.once('close', () => {
+    ex?.closed();
     state.inflight.delete(res);
     if (state.inflight.size === 0) state.onDrained?.();
   });
@@ -259,8 +261,8 @@ function onRequest(
     return plain(res, 413, 'request body too large\n', { connection: 'close' });
   }
   const dispatch = (body: Buffer): void => {
-    const ex = new RequestExchange(state, res, requestTimeout);
-    const request = new WebRequest(method, path, m.params, new URLSearchParams(q < 0 ? '' : url.slice(q + 1)), req.headers, body, m.pattern, req.socket.remoteAddress, ex);
+    ex = new RequestExchange(state, res);
+    const request = new WebRequest(method, path, m.params, q < 0 ? '' : url.slice(q + 1), req.headers, body, m.pattern, req.socket.remoteAddress, ex);
     ctx.send(m.target, request);
   };
   if (declared === undefined && req.headers['transfer-encoding'] === undefined) return dispatch(Buffer.alloc(0));

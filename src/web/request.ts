@@ -41,8 +41,8 @@ export class WebRequest {
     readonly path: string,
     /** Route parameters (`:id` → `params.id`), decoded. */
     readonly params: Readonly<Record<string, string>>,
-    /** The query string. */
-    readonly query: URLSearchParams,
+    /** @internal The query string, without `?`; parsed on first use of {@link WebRequest.query}. */
+    private readonly search: string,
     /** Request headers, lower-case names. */
     readonly headers: IncomingHttpHeaders,
     /** The body bytes (empty when there is none). */
@@ -54,6 +54,13 @@ export class WebRequest {
     exchange: Exchange,
   ) {
     this.#exchange = exchange;
+  }
+
+  #query: URLSearchParams | undefined;
+
+  /** The query string, parsed. */
+  get query(): URLSearchParams {
+    return (this.#query ??= new URLSearchParams(this.search));
   }
 
   /** The body as UTF-8 text. */

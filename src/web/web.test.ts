@@ -188,6 +188,22 @@ describe('Web', () => {
     assert.equal((await blocked).status, 504);
   });
 
+  test('answered requests never time out later; a bad requestTimeout is refused', async () => {
+    await using node = newNode();
+    const quick: WebHandler<undefined> = { init: () => ok(undefined), handleRequest: (_req, s) => respond(json({ ok: true }), s) };
+    const slow: WebHandler<undefined> = { init: () => ok(undefined), handleRequest: (_req, s) => wait(s) };
+    const web = await startWeb(node, { requestTimeout: 200, routes: [route('GET', '/quick', quick), route('GET', '/slow', slow)] });
+    // Many answered requests share the gateway's one deadline queue with one that is not answered:
+    // each answered one got its 200 once, and only the unanswered one times out.
+    const late = fetch(`${web.url}/slow`);
+    const statuses = await Promise.all(Array.from({ length: 20 }, () => fetch(`${web.url}/quick`).then((r) => r.status)));
+    assert.deepEqual(new Set(statuses), new Set([200]));
+    assert.equal((await late).status, 504);
+    assert.equal((await fetch(`${web.url}/quick`)).status, 200, 'the queue serves requests after a timeout');
+    await assert.rejects(startWeb(node, { requestTimeout: -1, routes: [] }), RangeError);
+    await assert.rejects(startWeb(node, { requestTimeout: Number.NaN, routes: [] }), RangeError);
+  });
+
   test('a handler that dies while requests wait: they are answered 500', async () => {
     await using node = newNode();
     const web = await startWeb(node, { routes: [route('GET', '/w/:id', waiter, { poolSize: 1 })] });
