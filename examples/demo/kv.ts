@@ -84,7 +84,7 @@ export function kvServer(store: ErlMap = new ErlMap()): ServerBehavior<KvProtoco
           return noreply(s);
         }
       }
-      ctx.logger.warn({ message: String(message) }, 'kv: dropped an unknown cast');
+      ctx.logger.warn({}, `kv: dropped an unknown cast: ${String(message)}`);
       return noreply(s);
     },
     handleInfo: (_msg, s) => noreply(s),

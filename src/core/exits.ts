@@ -189,7 +189,7 @@ export class Exits {
       try {
         core.handler.cleanup(reason, core.proc);
       } catch (err) {
-        k.logger.error({ pid: core.pid.describe(), err }, 'process cleanup threw');
+        k.logger.error({ pid: String(core.pid), err }, 'process cleanup threw');
       }
     }
     const waiters = core.exitWaiters;

@@ -88,7 +88,7 @@ export class Process {
    */
   get logger(): NodeLogger {
     const core = this.core;
-    const bindings: { pid: string; name?: string; behavior?: string } = { pid: core.pid.describe() };
+    const bindings: { pid: string; name?: string; behavior?: string } = { pid: String(core.pid) };
     if (core.name !== undefined) bindings.name = core.name.name;
     if (core.handler.behavior !== undefined) bindings.behavior = core.handler.behavior;
     return this.rt.kernel.logger.child(bindings);

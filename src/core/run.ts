@@ -87,7 +87,7 @@ export class RunLoop implements CoreRunner {
     const reason = err === undefined ? atom('undefined') : err;
     if (reason instanceof Error)
       this.kernel.logger.error(
-        { pid: core.pid.describe(), name: core.name?.name, behavior: core.handler.behavior, err: reason },
+        { pid: String(core.pid), name: core.name?.name, behavior: core.handler.behavior, err: reason },
         `process crashed: ${reason.message}`,
       );
     this.exits.terminate(core, reason);
