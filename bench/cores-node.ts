@@ -50,7 +50,7 @@ async function calls(node: Node, peer: string, ms: number): Promise<number> {
 }
 
 export async function start(node: Node, _context: ClusterNodeContext): Promise<void> {
-  await startServer<{ call: [unknown, unknown] }, undefined, undefined>(node, { init: () => ok(undefined), handleCall: (req, _f, s) => reply(req, s) }, undefined, { name: 'echo' });
+  await startServer<{ call: [unknown, unknown] }, undefined, undefined>(node, { init: () => ok(undefined), handleCall: (req, _f, s) => reply(req, req, s) }, undefined, { name: 'echo' });
   exposeRpc(node, 'bench', {
     pingpong: (pairs: unknown, ms: unknown) => pingPong(node, pairs as number, ms as number),
     calls: (peer: unknown, ms: unknown) => calls(node, peer as string, ms as number),

@@ -132,7 +132,7 @@ async function pingpong(n: number): Promise<number> {
 type CounterProtocol = { call: [Atom<'get'>, number] };
 const counter: ServerBehavior<CounterProtocol, number> = {
   init: () => ok(0),
-  handleCall: (_req, _from, n) => reply(n, n + 1),
+  handleCall: (req, _from, n) => reply(req, n, n + 1),
 };
 
 async function calls(callers: number, n: number): Promise<number> {

@@ -31,7 +31,7 @@ await startServer<{ call: [Tuple, unknown] }, Map<string, unknown>, undefined>(
     handleCall: (req, _from, state) => {
       const [op, key, value] = req.elements;
       if (op === atom('put')) state.set(String(key), value);
-      return reply(state.get(String(key)) ?? atom('undefined'), state);
+      return reply(req, state.get(String(key)) ?? atom('undefined'), state);
     },
   },
   undefined,

@@ -14,7 +14,7 @@ import { ok, reply, rpc, startLocalCluster, startNode, startServer, type Cluster
 export async function start(node: Node, context: ClusterNodeContext): Promise<void> {
   await startServer<{ call: [unknown, unknown] }, undefined, undefined>(
     node,
-    { init: () => ok(undefined), handleCall: (req, _from, s) => reply([node.name.name, req, `peers: ${context.peers.join(', ')}`], s) },
+    { init: () => ok(undefined), handleCall: (req, _from, s) => reply(req, [node.name.name, req, `peers: ${context.peers.join(', ')}`], s) },
     undefined,
     { name: 'echo' },
   );

@@ -12,7 +12,7 @@ type Counter = { call: ['get', number]; cast: 'inc' };
 const counter: ServerBehavior<Counter, number> = {
   behavior: 'counter',
   init: () => ok(0),
-  handleCall: (_request, _from, n) => reply(n, n),
+  handleCall: (request, _from, n) => reply(request, n, n),
   handleCast: (_message, n) => noreply(n + 1),
 };
 

@@ -10,7 +10,7 @@ type Worker = { call: [Atom<'who'>, string]; cast: Atom<'work'> | Atom<'crash'> 
 
 const worker: ServerBehavior<Worker, number> = {
   init: () => ok(0),
-  handleCall: (_req, _from, done, ctx) => reply(`worker ${ctx.self} did ${done} jobs`, done),
+  handleCall: (req, _from, done, ctx) => reply(req, `worker ${ctx.self} did ${done} jobs`, done),
   handleCast(msg, done) {
     if (msg === atom('crash')) throw new Error('crash on purpose');
     return noreply(done + 1);

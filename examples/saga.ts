@@ -14,9 +14,11 @@ import { randomInt } from 'node:crypto';
 import {
   type Atom,
   atom,
+  isAtom,
   FileJournal,
   type From,
   noreply,
+  reply,
   type SagaBehavior,
   startNode,
   startSaga,
@@ -62,8 +64,8 @@ function bank(accounts: Record<string, number>, creditor: { name: string; node: 
   return {
     init: () => ({ type: 'ok', state: { accounts: new Map(Object.entries(accounts)), held: new Map(), callers: new Map() } }),
     handleCall(request, from, state, saga) {
-      if (request === atom('balances')) return { type: 'reply', reply: Object.fromEntries(state.accounts), state };
-      const tx = saga.startTransaction((request as Tuple<[Atom<'transfer'>, Transfer]>).elements[1], { twoPhaseCommit: true, lifespan: 5000 });
+      if (isAtom(request, 'balances')) return reply(request, Object.fromEntries(state.accounts), state);
+      const tx = saga.startTransaction(request.elements[1], { twoPhaseCommit: true, lifespan: 5000 });
       state.callers.set(tx, from as From<Reply>);
       return noreply(state);
     },

@@ -19,6 +19,7 @@ import {
   startServer,
   startSupervisor,
   stop,
+  stopAndReply,
   whichChildren,
 } from '../src/index.js';
 
@@ -36,7 +37,7 @@ await startServer(node, needsConfig, undefined).catch((e: unknown) => {
 type Session = { call: ['quit', string] | ['count', number]; cast: 'hit' };
 const session: ServerBehavior<Session, number> = {
   init: () => ok(0),
-  handleCall: (req, _from, n) => (req === 'quit' ? stop('normal', n, 'bye') : reply(n, n)),
+  handleCall: (req, _from, n) => (req === 'quit' ? stopAndReply(req, 'normal', 'bye', n) : reply(req, n, n)),
   // Hibernate between hits: the mailbox buffer is released until the next message.
   handleCast: (_msg, n) => noreply(n + 1, { hibernate: true }),
   terminate: (reason, n) => console.log(`terminate(${String(reason)}) after ${n} hits`),

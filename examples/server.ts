@@ -4,7 +4,7 @@
  * reply and a clean stop.
  * @module
  */
-import { type Atom, atom, type From, Node, noreply, ok, reply, type ServerBehavior, startServer, stopServer, type Tuple, tuple } from '../src/index.js';
+import { type Atom, atom, type From, isTagged, Node, noreply, ok, reply, type ServerBehavior, startServer, stopServer, type Tuple, tuple } from '../src/index.js';
 
 /** The protocol: `{put, Key, Value}` -> ok, `{get, Key}` -> value or undefined, `{await, Key}` waits for a put. */
 type Kv = {
@@ -22,18 +22,19 @@ interface State {
 const kv: ServerBehavior<Kv, State, undefined> = {
   init: () => ok({ data: new Map(), waiting: new Map() }),
   handleCall(request, from, state, ctx) {
-    const [op, key] = request.elements;
-    if (op === atom('get')) return reply(state.data.get(key), state);
-    if (op === atom('await')) {
-      if (state.data.has(key)) return reply(state.data.get(key), state);
+    // Narrowing the request picks its reply type: `reply(request, ...)` checks the value against it.
+    if (isTagged(request, 'get')) return reply(request, state.data.get(request.elements[1]), state);
+    if (isTagged(request, 'await')) {
+      const key = request.elements[1];
+      if (state.data.has(key)) return reply(request, state.data.get(key), state);
       state.waiting.set(key, [...(state.waiting.get(key) ?? []), from]);
       return noreply(state); // answered later, from the put
     }
-    const value = (request as Tuple<[Atom<'put'>, string, unknown]>).elements[2];
+    const [, key, value] = request.elements; // only `put` is left
     state.data.set(key, value);
     for (const waiter of state.waiting.get(key) ?? []) ctx.reply(waiter, value);
     state.waiting.delete(key);
-    return reply(atom('ok'), state);
+    return reply(request, atom('ok'), state);
   },
   handleCast(message, state) {
     state.data.delete(message.elements[1]);

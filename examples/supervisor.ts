@@ -28,7 +28,7 @@ const counter: ServerBehavior<Counter, number> = {
     console.log('counter: started');
     return ok(0);
   },
-  handleCall: (_req, _from, n) => reply(n, n),
+  handleCall: (req, _from, n) => reply(req, n, n),
   handleCast: (msg, n) => {
     if (msg === atom('crash')) throw new Error('counter crashed on purpose');
     return noreply(n + 1);

@@ -61,6 +61,7 @@ export {
 export type {
   StartNodeOptions,
   DistTlsOptions,
+  RemoteSpawnOptions,
   RpcOptions,
   SpawnableFactory,
   DistErrorCode,

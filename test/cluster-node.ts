@@ -20,7 +20,7 @@ export async function start(node: Node, context: ClusterNodeContext): Promise<vo
   const me = atom(node.name.name);
   await startServer<{ call: [unknown, unknown] }, undefined, undefined>(
     node,
-    { init: () => ok(undefined), handleCall: (req, _from, s) => reply(tuple(me, req), s) },
+    { init: () => ok(undefined), handleCall: (req, _from, s) => reply(req, tuple(me, req), s) },
     undefined,
     { name: 'echo' },
   );
@@ -64,7 +64,7 @@ export async function start(node: Node, context: ClusterNodeContext): Promise<vo
   });
   registerSpawnable(node, 'sink', () => ({ handleMessage() {} }));
   // A spread pool: workers answer with their node's name.
-  const whoWorker: ServerBehavior<{ call: [unknown, unknown] }, undefined, undefined> = { init: () => ok(undefined), handleCall: (_req, _from, s) => reply(me, s) };
+  const whoWorker: ServerBehavior<{ call: [unknown, unknown] }, undefined, undefined> = { init: () => ok(undefined), handleCall: (req, _from, s) => reply(req, me, s) };
   registerPoolWorker(node, 'who', whoWorker);
   exposeRpc(node, 'pool', {
     spread: async (size: unknown) => {

@@ -93,6 +93,20 @@ test('package', { timeout: 600_000 }, async (t) => {
     assert.deepEqual(stray, []);
   });
 
+  await t.test('the shipped declarations hide internal members (stripInternal)', () => {
+    const node = readFileSync(join(repo, 'lib', 'core', 'node.d.ts'), 'utf8');
+    assert.match(node, /export declare class Node/);
+    assert.deepEqual(node.match(/^\s+(?:readonly\s+|static\s+|get\s+)*_[a-zA-Z]\w*/gm) ?? [], [], 'Node has no _ members in lib/core/node.d.ts');
+    // No declaration file in lib/ shows an `_` member or an @internal comment (`__x?` phantom type
+    // brands, declared for their types only, are not internal members).
+    const leaks: string[] = [];
+    for (const file of entry.files.map((f) => f.path).filter((p) => p.endsWith('.d.ts'))) {
+      const text = readFileSync(join(repo, file), 'utf8');
+      for (const m of text.match(/^\s+(?:readonly\s+|static\s+|get\s+)*_[a-zA-Z]\w*\s*[(:<?]|@internal/gm) ?? []) leaks.push(`${file}: ${m.trim()}`);
+    }
+    assert.deepEqual(leaks, []);
+  });
+
   await t.test('publint and arethetypeswrong find no problem', () => {
     run(process.execPath, [join(repo, 'node_modules', 'publint', 'src', 'cli.js'), 'run', '--strict', tarball], repo);
     run(process.execPath, [join(repo, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js'), tarball, '--profile', 'esm-only'], repo);

@@ -13,7 +13,7 @@ import type { Atom } from '../src/terms/atom.js';
 import type { Ref } from '../src/terms/identifiers.js';
 import type { Tuple } from '../src/terms/tuple.js';
 import type { Node } from '../src/core/index.js';
-import { noreply } from '../src/server/index.js';
+import { noreply, reply } from '../src/server/index.js';
 import { startNode } from '../src/distribution/node-dist.js';
 import { startSaga, type SagaBehavior } from '../src/saga/saga.js';
 import { FileJournal } from '../src/saga/file-journal.js';
@@ -53,7 +53,7 @@ function faultSaga(cfg: FaultNodeConfig, saga: string): SagaBehavior<Map<string,
     init: () => ({ type: 'ok', state: new Map() }),
     handleCall(request, _from, state, s) {
       const tx = s.startTransaction(request.elements[1], { twoPhaseCommit: true, lifespan: 30_000 });
-      return { type: 'reply', reply: tx, state };
+      return reply(request, tx, state);
     },
     handleTxNew(tx, value, state, s) {
       if (cfg.kill?.saga === saga && cfg.kill.point === 'new') die();

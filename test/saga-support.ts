@@ -8,7 +8,7 @@ import { atom, type Atom } from '../src/terms/atom.js';
 import type { Pid, Ref } from '../src/terms/identifiers.js';
 import { Tuple, tuple } from '../src/terms/tuple.js';
 import type { Address } from '../src/core/index.js';
-import { noreply, stop } from '../src/server/index.js';
+import { noreply, reply, stop } from '../src/server/index.js';
 import type { SagaBehavior } from '../src/saga/saga.js';
 import { SagaError, voteNo, voteYes, type TxOptions } from '../src/saga/types.js';
 import type { WorkerBehavior } from '../src/saga/worker.js';
@@ -110,9 +110,9 @@ export function testSaga(config: TestSagaConfig): SagaBehavior<State, TestTypes,
     handleCall(request, _from, state, saga) {
       const [, hop, options] = request.elements;
       try {
-        return { type: 'reply', reply: saga.startTransaction(hop, options), state };
+        return reply(request, saga.startTransaction(hop, options), state);
       } catch (err) {
-        return { type: 'reply', reply: `error: ${(err as Error).message}`, state };
+        return reply(request, `error: ${(err as Error).message}`, state);
       }
     },
     handleTxNew(tx, value, state, saga) {

@@ -23,7 +23,7 @@
  * restarts `kv`, the new worker finds the same entries.
  * @module
  */
-import { type Atom, atom, noreply, ok, reply, type ServerBehavior, Tuple, tuple } from '../../src/index.js';
+import { type Atom, atom, isAtom, isTagged, noreply, ok, reply, type ServerBehavior, Tuple, tuple } from '../../src/index.js';
 import { ErlMap } from '../../src/etf/index.js';
 
 /** The kv protocol, as Erlang sees it. */
@@ -55,20 +55,22 @@ export function kvServer(store: ErlMap = new ErlMap()): ServerBehavior<KvProtoco
     behavior: 'kv',
     init: () => ok(store),
     handleCall(request, _from, s) {
-      if (request === atom('keys')) return reply([...s.keys()], s);
-      if (request instanceof Tuple) {
-        const [op, key] = request.elements;
-        if (op === atom('get') && request.elements.length === 2) return reply(s.has(key) ? tuple(OK, s.get(key)) : NOT_FOUND, s);
-        if (op === atom('delete') && request.elements.length === 2) {
-          s.delete(key);
-          return reply(OK, s);
-        }
-        if (op === atom('put') && request.elements.length === 3) {
-          s.set(key, request.elements[2]);
-          return reply(OK, s);
-        }
+      // Each branch narrows the request, so `reply` checks the value against that request's reply type.
+      if (isAtom(request, 'keys')) return reply(request, [...s.keys()], s);
+      if (isTagged(request, 'get', 2)) {
+        const key = request.elements[1];
+        return reply(request, s.has(key) ? tuple(OK, s.get(key)) : NOT_FOUND, s);
       }
-      return reply(tuple(atom('error'), atom('bad_request')) as never, s);
+      if (isTagged(request, 'delete', 2)) {
+        s.delete(request.elements[1]);
+        return reply(request, OK, s);
+      }
+      if (isTagged(request, 'put', 3)) {
+        s.set(request.elements[1], request.elements[2]);
+        return reply(request, OK, s);
+      }
+      // Anything else (an Erlang caller is not type-checked): OTP's usual answer.
+      return reply(request, tuple(atom('error'), atom('bad_request')), s);
     },
     handleCast(message: unknown, s, ctx) {
       if (message instanceof Tuple) {
@@ -82,7 +84,7 @@ export function kvServer(store: ErlMap = new ErlMap()): ServerBehavior<KvProtoco
           return noreply(s);
         }
       }
-      ctx.node.log('warning', `kv: dropped an unknown cast: ${String(message)}`);
+      ctx.logger.warn({}, `kv: dropped an unknown cast: ${String(message)}`);
       return noreply(s);
     },
     handleInfo: (_msg, s) => noreply(s),

@@ -18,7 +18,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { isDistError, startLocalCluster, startNode, stopOnSignals } from '../../src/index.js';
+import { isDistError, lineLogger, startLocalCluster, startNode, stopOnSignals } from '../../src/index.js';
 import { startDemo } from './app.js';
 
 const name = process.env['BEAMLINE_NODE'] ?? 'demo@127.0.0.1';
@@ -48,11 +48,12 @@ function explain(err: unknown): string {
 // one line saying why (BEAMLINE_DEBUG=1 prints the reports too).
 const held: string[] = [];
 let starting = true;
-const logger = (level: string, message: string): void => {
-  const line = `[beamline ${level}] ${message}`;
-  if (starting) held.push(line);
-  else console.error(line);
-};
+const logger = lineLogger({
+  write: (line) => {
+    if (starting) held.push(line);
+    else console.error(line);
+  },
+});
 function failed(err: unknown): never {
   if (process.env['BEAMLINE_DEBUG'] === '1') for (const line of held) console.error(line);
   console.error(`demo failed to start: ${explain(err)}`);
@@ -87,7 +88,7 @@ Press Ctrl-C to stop.`);
   process.exit((await cluster.closed) === 'stopped' ? 0 : 1);
 }
 
-const node = await startNode({ name, cookie, node: { logger } }).catch(failed);
+const node = await startNode({ name, cookie, logger }).catch(failed);
 await startDemo(node, { host, httpPort, tcpPort, observerToken }).catch(failed);
 starting = false;
 for (const line of held) console.error(line);

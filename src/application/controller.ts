@@ -120,7 +120,7 @@ class Controller {
     let resolveEnded!: (e: ApplicationExit) => void;
     const app: Running = { name, type, root, top, requested: false, ended: new Promise((r) => (resolveEnded = r)) };
     this.running.push(app);
-    this.node.log('info', `application ${name} started (${type})`);
+    this.node.logger.info({ application: name, type }, `application ${name} started`);
     void this.node.waitExit(root).then(async (reason) => {
       const i = this.running.indexOf(app);
       if (i >= 0) this.running.splice(i, 1);
@@ -140,7 +140,7 @@ class Controller {
     try {
       await l?.spec.stop?.(this.context(name));
     } catch (err) {
-      this.node.log('error', `stop hook of application ${name} failed: ${formatReason(err)}`);
+      this.node.logger.error({ application: name, err }, `stop hook of application ${name} failed`);
     }
   }
 
@@ -152,7 +152,7 @@ class Controller {
     if (this.node.isAlive(app.root)) await stopTopLevel(this.node, app.top);
     await app.ended;
     await this.runStopHook(name);
-    this.node.log('info', `application ${name} stopped`);
+    this.node.logger.info({ application: name }, `application ${name} stopped`);
   }
 }
 
@@ -220,13 +220,36 @@ export function unloadApplication(node: Node, name: string): void {
  * loadApplication(node, db);
  * loadApplication(node, web); // dependencies: ['db']
  * await startApplication(node, 'web', 'permanent'); // starts db, then web
+ * await using app = await startApplication(node, 'web'); // stopped at the end of the scope
  * ```
  */
-export async function startApplication(node: Node, name: string, type: StartType = 'temporary'): Promise<void> {
+export async function startApplication(node: Node, name: string, type: StartType = 'temporary'): Promise<StartedApplication> {
   const c = controllerOf(node);
   if (c.find(name) !== undefined) throw new AlreadyStartedApplicationError(name);
   c.checkDependencies(name);
   await c.start(name, type);
+  return new StartedApplication(node, name);
+}
+
+/**
+ * A started application. `stop()` (and `await using`) stops it as
+ * {@link stopApplication} does; the dependencies it started keep running.
+ */
+export class StartedApplication implements AsyncDisposable {
+  constructor(
+    readonly node: Node,
+    readonly name: string,
+  ) {}
+  /** Stops the application; resolves at once when it is no longer running. */
+  async stop(): Promise<void> {
+    const app = controllerOf(this.node).find(this.name);
+    if (app === undefined) return;
+    if (!this.node.alive) await app.ended; // the node's stop is stopping it
+    else await stopApplication(this.node, this.name);
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
 }
 
 /**

@@ -2,7 +2,7 @@
  * Typed errors of applications: loading, starting, stopping and dependencies.
  * @module
  */
-import { BeamlineError } from '../core/errors.js';
+import { BeamlineError, causeOf } from '../core/errors.js';
 import { type ExitReason, formatReason } from '../core/reasons.js';
 
 /**
@@ -16,22 +16,26 @@ import { type ExitReason, formatReason } from '../core/reasons.js';
  */
 export class ApplicationError extends BeamlineError {
   override name = 'ApplicationError';
+  override readonly code: string = 'application_error';
   constructor(
     readonly application: string,
     message: string,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
 /** The spec is malformed (name, version, dependencies, root...). */
 export class InvalidApplicationSpecError extends ApplicationError {
   override name = 'InvalidApplicationSpecError';
+  override readonly code = 'invalid_application_spec';
 }
 
 /** An application with this name is already loaded. */
 export class AlreadyLoadedError extends ApplicationError {
   override name = 'AlreadyLoadedError';
+  override readonly code = 'already_loaded';
   constructor(application: string) {
     super(application, `application ${application} is already loaded`);
   }
@@ -40,6 +44,7 @@ export class AlreadyLoadedError extends ApplicationError {
 /** No application with this name is loaded. */
 export class NotLoadedError extends ApplicationError {
   override name = 'NotLoadedError';
+  override readonly code = 'not_loaded';
   constructor(application: string) {
     super(application, `application ${application} is not loaded`);
   }
@@ -48,6 +53,7 @@ export class NotLoadedError extends ApplicationError {
 /** The application is already running (OTP's `{already_started, App}`). */
 export class AlreadyStartedApplicationError extends ApplicationError {
   override name = 'AlreadyStartedApplicationError';
+  override readonly code = 'application_already_started';
   constructor(application: string) {
     super(application, `application ${application} is already started`);
   }
@@ -56,6 +62,7 @@ export class AlreadyStartedApplicationError extends ApplicationError {
 /** The application is not running. */
 export class NotStartedError extends ApplicationError {
   override name = 'NotStartedError';
+  override readonly code = 'application_not_started';
   constructor(application: string) {
     super(application, `application ${application} is not started`);
   }
@@ -64,6 +71,7 @@ export class NotStartedError extends ApplicationError {
 /** The application is running, so it cannot be unloaded. */
 export class ApplicationRunningError extends ApplicationError {
   override name = 'ApplicationRunningError';
+  override readonly code = 'application_running';
   constructor(application: string) {
     super(application, `application ${application} is running; stop it before unloading`);
   }
@@ -72,6 +80,7 @@ export class ApplicationRunningError extends ApplicationError {
 /** A dependency is not loaded (or the dependencies form a cycle). Nothing was started. */
 export class MissingDependencyError extends ApplicationError {
   override name = 'MissingDependencyError';
+  override readonly code = 'missing_dependency';
   constructor(
     application: string,
     readonly dependency: string,
@@ -84,10 +93,11 @@ export class MissingDependencyError extends ApplicationError {
 /** The start hook or the root supervisor failed; `reason` is why. */
 export class ApplicationStartError extends ApplicationError {
   override name = 'ApplicationStartError';
+  override readonly code = 'application_start_failed';
   constructor(
     application: string,
     readonly reason: ExitReason,
   ) {
-    super(application, `application ${application} failed to start: ${formatReason(reason)}`);
+    super(application, `application ${application} failed to start: ${formatReason(reason)}`, causeOf(reason));
   }
 }

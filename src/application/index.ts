@@ -27,6 +27,7 @@ export {
   loadedApplications,
   setApplicationEnv,
   startApplication,
+  StartedApplication,
   stopApplication,
   unloadApplication,
   whichApplications,

@@ -33,7 +33,7 @@ describe('in-host transport over Unix domain sockets', () => {
     const a = await startNode({ name: `ua${tag}@127.0.0.1`, cookie: 'c', epmdPort, node: quiet });
     const b = await startNode({ name: `ub${tag}@127.0.0.1`, cookie: 'c', epmdPort, node: quiet });
     try {
-      await startServer<{ call: [number, number] }, undefined, undefined>(b, { init: () => ok(undefined), handleCall: (n, _f, s) => reply(n + 1, s) }, undefined, { name: 'inc' });
+      await startServer<{ call: [number, number] }, undefined, undefined>(b, { init: () => ok(undefined), handleCall: (n, _f, s) => reply(n, n + 1, s) }, undefined, { name: 'inc' });
       assert.equal(await a.call({ name: 'inc', node: b.name.name }, 41), 42);
       assert.equal(transport.connects, 1);
     } finally {

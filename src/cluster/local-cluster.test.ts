@@ -224,7 +224,7 @@ export function typeTests(node: Node): void {
   // @ts-expect-error start is a module (path or URL), not a function
   void startLocalCluster({ base: 'x', cookie: 'c', start: () => {} });
   type Echo = { call: [string, string] };
-  const echo: ServerBehavior<Echo, undefined, number> = { init: () => ok(undefined), handleCall: (r, _f, s) => reply(r, s) };
+  const echo: ServerBehavior<Echo, undefined, number> = { init: () => ok(undefined), handleCall: (r, _f, s) => reply(r, r, s) };
   // @ts-expect-error the workers' init argument is a number
   void startSpreadPool(node, { size: 2, worker: echo, name: 'echo', nodes: ['a@h'], args: 'one' });
   void startSpreadPool(node, { size: 2, worker: echo, name: 'echo', nodes: ['a@h'], args: 1 }).then(async (pool) => {

@@ -5,6 +5,7 @@
  * deadline passes or its AbortSignal aborts. Casts and replies live here too.
  * @module
  */
+import { type CallEvent, diagnostics } from './diagnostics.js';
 import { Atom, atom } from '../terms/atom.js';
 import { Pid, Ref } from '../terms/identifiers.js';
 import { ImproperList } from '../terms/improper-list.js';
@@ -13,7 +14,7 @@ import { BadArgumentError, CallAbortedError, CallTimeoutError, callExitError, No
 import type { Kernel } from './kernel.js';
 import type { Monitors } from './monitors.js';
 import { type MonitorRecord, ProcessCore, State, trackCall } from './process-core.js';
-import { type CallOptions, type Destination, ServerRef } from './protocol.js';
+import { type Address, type CallOptions, type Destination, ServerRef } from './protocol.js';
 import { Queue } from './queue.js';
 import { type ExitReason, formatReason, noconnection, noproc } from './reasons.js';
 import type { Registry, ReplyWaiter } from './registry.js';
@@ -63,8 +64,8 @@ class CallWaiter implements ReplyWaiter {
     this.reject(err);
   }
   /** The target went down (the call's monitor fired); a lost connection is OTP's `{nodedown, Node}`. */
-  down(reason: ExitReason): void {
-    this.fail(callExitError(this.target(), reason === noconnection ? tuple(A_NODEDOWN, this.calls.nodeOf(this.dest)) : reason));
+  down(reason: ExitReason, cause?: Error): void {
+    this.fail(callExitError(this.target(), reason === noconnection ? tuple(A_NODEDOWN, this.calls.nodeOf(this.dest)) : reason, cause));
   }
   /** The caller exited. */
   cancel(reason: ExitReason): void {
@@ -172,6 +173,7 @@ export class Calls {
       resolve = res;
       reject = rej;
     });
+    if (diagnostics.callStart.hasSubscribers || diagnostics.callEnd.hasSubscribers) [resolve, reject] = this.traced(caller, dest, request, resolve, reject);
     const ref = k.makeRef();
     const key = k.refKey(ref);
     const waiter = new CallWaiter(this, key, caller, dest, resolve, reject);
@@ -221,6 +223,35 @@ export class Calls {
       waiter.fail(err instanceof Error ? err : new Error(String(err)));
     }
     return promise;
+  }
+
+  /** Publishes the call's start, and wraps its settlement to publish its end (same event object). */
+  private traced(
+    caller: ProcessCore,
+    target: Address,
+    request: unknown,
+    resolve: (value: unknown) => void,
+    reject: (err: Error) => void,
+  ): [(value: unknown) => void, (err: Error) => void] {
+    const event: CallEvent = { node: this.kernel.name, caller: caller.pid, target, request };
+    const started = performance.now();
+    diagnostics.callStart.publish(event);
+    const end = (): void => {
+      event.durationMs = performance.now() - started;
+      diagnostics.callEnd.publish(event);
+    };
+    return [
+      (value) => {
+        event.reply = value;
+        end();
+        resolve(value);
+      },
+      (err) => {
+        event.error = err;
+        end();
+        reject(err);
+      },
+    ];
   }
 
   /** The node a call's destination lives on. */

@@ -75,5 +75,6 @@ export interface RemoteSignals {
   /** The connection to `node` is up. */
   nodeUp(node: Atom): void;
   /** The connection to `node` is lost: links and monitors through it fire with `noconnection`, node monitors with `nodedown`. */
-  nodeDown(node: Atom, reason: ExitReason): void;
+  /** The connection to `node` is gone; `cause` is the error behind it (EPMD, socket, handshake), given to calls that fail with `{nodedown, Node}`. */
+  nodeDown(node: Atom, reason: ExitReason, cause?: Error): void;
 }

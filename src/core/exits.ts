@@ -6,6 +6,7 @@
  * watchers.
  * @module
  */
+import { diagnostics, type ExitEvent } from './diagnostics.js';
 import { atom } from '../terms/atom.js';
 import { Pid } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
@@ -156,6 +157,8 @@ export class Exits {
     const k = this.kernel;
     core.state = State.Exited;
     core.exitReason = reason;
+    if (diagnostics.exit.hasSubscribers)
+      diagnostics.exit.publish({ node: k.name, pid: core.pid, name: core.name, behavior: core.handler.behavior, reason } satisfies ExitEvent);
     k.procs.delete(core.key);
     this.registry.forget(core);
     core.mailbox.clear();
@@ -186,7 +189,7 @@ export class Exits {
       try {
         core.handler.cleanup(reason, core.proc);
       } catch (err) {
-        k.logger('error', `cleanup of ${core.pid.describe()} threw: ${formatReason(err)}`);
+        k.logger.error({ pid: String(core.pid), err }, 'process cleanup threw');
       }
     }
     const waiters = core.exitWaiters;

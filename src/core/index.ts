@@ -8,11 +8,13 @@ export {
   type Address,
   type AnyProtocol,
   type CallOptions,
+  type CallRequest,
   type CastOf,
   type Destination,
   type InfoOf,
   type Protocol,
   type RemoteName,
+  type ReplyMark,
   type ReplyOf,
   type ReplyTo,
   type RequestOf,
@@ -33,4 +35,22 @@ export {
   shutdownWith,
 } from './reasons.js';
 export type { Distribution, RemoteSignals } from './distribution.js';
+export {
+  lineLogger,
+  type LineLoggerOptions,
+  type LogBindings,
+  type LogFunction,
+  type Logger,
+  type LogLevel,
+  type LogMethod,
+  type NodeLogger,
+} from './logger.js';
+export {
+  type CallEvent,
+  diagnosticChannels,
+  type ConnectionEvent,
+  type ExitEvent,
+  type RestartEvent,
+  type SpawnEvent,
+} from './diagnostics.js';
 export { stopOnSignals, type StopOnSignalsOptions } from './stop-on-signals.js';

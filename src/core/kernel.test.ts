@@ -9,9 +9,10 @@ import fc from 'fast-check';
 import { atom } from '../terms/atom.js';
 import { Ref } from '../terms/identifiers.js';
 import { Kernel } from './kernel.js';
+import { toNodeLogger } from './logger.js';
 
 function kernel(): Kernel {
-  return new Kernel({ name: 'kernel@127.0.0.1', creation: 7, scheduler: undefined, logger: () => {} }, { runSlice: () => false });
+  return new Kernel({ name: 'kernel@127.0.0.1', creation: 7, scheduler: undefined, logger: toNodeLogger(() => {}) }, { runSlice: () => false });
 }
 
 const u32 = fc.integer({ min: 0, max: 2 ** 32 - 1 });

@@ -8,6 +8,7 @@
  * run loop, stop) are small classes built on a kernel; node.ts wires them.
  * @module
  */
+import type { NodeLogger } from './logger.js';
 import { randomInt } from 'node:crypto';
 import { type Atom, atom } from '../terms/atom.js';
 import { Pid, Ref } from '../terms/identifiers.js';
@@ -19,15 +20,13 @@ import { Scheduler, type SchedulerOptions } from './scheduler.js';
 /** 2^32: pids and keys combine a serial and a 32-bit id. */
 export const TWO32 = 4294967296;
 
-/** Where a node reports crashes and dropped signals. */
-export type Logger = (level: 'error' | 'warning' | 'info', message: string) => void;
 
 /** What a kernel is made from (the node's options, resolved). */
 export interface KernelOptions {
   readonly name: string;
   readonly creation: number | undefined;
   readonly scheduler: SchedulerOptions | undefined;
-  readonly logger: Logger;
+  readonly logger: NodeLogger;
 }
 
 export class Kernel {
@@ -36,7 +35,8 @@ export class Kernel {
   /** The node's creation, put in every pid and reference it makes. */
   readonly creation: number;
   readonly scheduler: Scheduler;
-  readonly logger: Logger;
+  /** The node's logger, bound to `{ node }`. */
+  readonly logger: NodeLogger;
   /** Living processes by key (serial * 2^32 + id). */
   readonly procs = new Map<number, ProcessCore>();
   /** The identity of signals and calls made from outside any process (pid `<0.0.0>`). */
@@ -63,7 +63,7 @@ export class Kernel {
       throw new BadArgumentError(`creation must be a non-zero u32, got ${creation}`);
     this.creation = creation;
     this.scheduler = new Scheduler(options.scheduler);
-    this.logger = options.logger;
+    this.logger = options.logger.child({ node: name });
     this.refSalt = randomInt(0, 2 ** 32 - 1);
     this.outside = new ProcessCore(runner, new Pid(this.name, 0, 0, creation), 0, { handleMessage() {} }, undefined);
     this.outside.state = State.Waiting;

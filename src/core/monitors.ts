@@ -42,12 +42,12 @@ export class Monitors {
   }
 
   /** Delivers the DOWN of monitor `m` (its target exited) to its watcher. */
-  fireDown(m: MonitorRecord, reason: ExitReason): void {
+  fireDown(m: MonitorRecord, reason: ExitReason, cause?: Error): void {
     if (m.watcherCore !== undefined || m.onDown !== undefined) {
       if (this.local.get(m.key) !== m) return; // already removed
       this.local.delete(m.key);
       m.watcherCore?.monitors?.delete(m.key);
-      if (m.onDown !== undefined) m.onDown.down(reason);
+      if (m.onDown !== undefined) m.onDown.down(reason, cause);
       else if (m.watcherCore !== undefined) this.kernel.deliver(m.watcherCore, this.downMessage(m, reason));
       return;
     }
@@ -63,7 +63,7 @@ export class Monitors {
     dest: Destination,
     ref: Ref,
     key: number | string,
-    onDown: { down(reason: ExitReason): void } | undefined,
+    onDown: { down(reason: ExitReason, cause?: Error): void } | undefined,
   ): MonitorRecord {
     const k = this.kernel;
     let target: Pid | undefined;
@@ -237,8 +237,8 @@ export class Monitors {
   }
 
   /** The connection to `node` is lost: monitors through it fire `noconnection`, node monitors `nodedown`. */
-  nodeDown(node: Atom): void {
-    for (const m of [...this.local.values()]) if (m.targetNode === node) this.fireDown(m, noconnection);
+  nodeDown(node: Atom, cause?: Error): void {
+    for (const m of [...this.local.values()]) if (m.targetNode === node) this.fireDown(m, noconnection, cause);
     for (const m of [...this.remote.values()]) {
       if (m.watcher.node === node) {
         this.remote.delete(m.key);

@@ -18,10 +18,11 @@ import type { Atom } from '../terms/atom.js';
 import type { Pid, Ref } from '../terms/identifiers.js';
 import { Calls } from './calls.js';
 import type { Distribution, RemoteSignals } from './distribution.js';
-import { BadArgumentError } from './errors.js';
+import { AbortedError, BadArgumentError } from './errors.js';
 import { Exits } from './exits.js';
 import { processInfo } from './info.js';
 import { Kernel } from './kernel.js';
+import { type Logger, type LogFunction, type LogLevel, type NodeLogger, toNodeLogger } from './logger.js';
 import { Monitors } from './monitors.js';
 import { type From, Process, type ProcessHandler, type ProcessInfo } from './process.js';
 import type { ProcessCore } from './process-core.js';
@@ -55,8 +56,13 @@ export interface NodeOptions {
   readonly creation?: number;
   /** Scheduler tuning. */
   readonly scheduler?: SchedulerOptions;
-  /** Where the node reports crashes and dropped signals; default `console.error`. Pass `() => {}` to silence. */
-  readonly logger?: (level: 'error' | 'warning' | 'info', message: string) => void;
+  /**
+   * Where the node reports crashes, restarts and dropped signals: a
+   * structured {@link Logger} (pino, `console`, {@link lineLogger}) or the
+   * older `(level, message)` function. Default: {@link lineLogger}, one line
+   * per event on stderr from `info` up. Pass `() => {}` to silence.
+   */
+  readonly logger?: Logger | LogFunction;
   /** How long `stop()` waits for each process that traps exits before killing it (ms). Default 5000. */
   readonly shutdownTimeout?: number;
 }
@@ -85,7 +91,7 @@ export class Node implements AsyncDisposable {
         name: options.name ?? 'beamline@127.0.0.1',
         creation: options.creation,
         scheduler: options.scheduler,
-        logger: options.logger ?? ((level, message) => console.error(`[beamline ${level}] ${message}`)),
+        logger: toNodeLogger(options.logger),
       },
       { runSlice: (core, budget) => (runLoop as RunLoop).runSlice(core, budget) },
     );
@@ -247,11 +253,31 @@ export class Node implements AsyncDisposable {
     return this.rt.kernel.delivered;
   }
 
-  /** Resolves with the exit reason once `pid` has exited (at once, with `noproc`, if it is not alive). */
-  waitExit(pid: Pid): Promise<ExitReason> {
+  /**
+   * Resolves with the exit reason once `pid` has exited (at once, with
+   * `noproc`, if it is not alive). `signal` stops the wait: the promise
+   * rejects with AbortedError and the process is left alone.
+   */
+  waitExit(pid: Pid, options: { readonly signal?: AbortSignal } = {}): Promise<ExitReason> {
     const core = this.rt.kernel.local(pid);
     if (core === undefined) return Promise.resolve(noproc);
-    return new Promise((resolve) => (core.exitWaiters ??= []).push(resolve));
+    const signal = options.signal;
+    if (signal === undefined) return new Promise((resolve) => (core.exitWaiters ??= []).push(resolve));
+    if (signal.aborted) return Promise.reject(new AbortedError(`wait for the exit of ${pid.describe()} aborted`, signal.reason));
+    return new Promise((resolve, reject) => {
+      const waiter = (reason: ExitReason): void => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(reason);
+      };
+      const onAbort = (): void => {
+        const list = core.exitWaiters;
+        const i = list?.indexOf(waiter) ?? -1;
+        if (i >= 0) list?.splice(i, 1);
+        reject(new AbortedError(`wait for the exit of ${pid.describe()} aborted`, signal.reason));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      (core.exitWaiters ??= []).push(waiter);
+    });
   }
 
   /** A new unique reference. */
@@ -264,9 +290,14 @@ export class Node implements AsyncDisposable {
     this.stopHooks.push(hook);
   }
 
-  /** Reports a message through the node's logger. */
-  log(level: 'error' | 'warning' | 'info', message: string): void {
-    this.rt.kernel.logger(level, message);
+  /** The node's logger, bound to `{ node }`; a process's own is `Process.logger`. */
+  get logger(): NodeLogger {
+    return this.rt.kernel.logger;
+  }
+
+  /** Reports `message` (with optional `fields`) through the node's logger; `'warning'` is `'warn'`. */
+  log(level: LogLevel | 'warning', message: string, fields: object = {}): void {
+    this.rt.kernel.logger[level === 'warning' ? 'warn' : level](fields, message);
   }
 
   /**

@@ -42,7 +42,7 @@ export interface MonitorRecord {
   /** Local watcher process, or undefined for a remote watcher or a call. */
   readonly watcherCore: ProcessCore | undefined;
   /** Set for the monitor a call makes: gets the DOWN instead of a mailbox. */
-  readonly onDown: { down(reason: ExitReason): void } | undefined;
+  readonly onDown: { down(reason: ExitReason, cause?: Error): void } | undefined;
   /** The monitored pid; for a name monitor of a remote name, undefined. */
   readonly target: Pid | undefined;
   /** Set for a monitor by name. */

@@ -9,6 +9,7 @@
  * the error as its exit reason.
  * @module
  */
+import type { NodeLogger } from './logger.js';
 import type { Atom } from '../terms/atom.js';
 import type { Pid, Ref } from '../terms/identifiers.js';
 import type { Tuple } from '../terms/tuple.js';
@@ -80,6 +81,17 @@ export class Process {
   /** The node this process runs on. */
   get node(): NodeOfProcess {
     return this.rt.node as NodeOfProcess;
+  }
+  /**
+   * This process's logger: the node's, bound to `{ pid, name, behavior }`
+   * (its registered name and behavior when it has them).
+   */
+  get logger(): NodeLogger {
+    const core = this.core;
+    const bindings: { pid: string; name?: string; behavior?: string } = { pid: String(core.pid) };
+    if (core.name !== undefined) bindings.name = core.name.name;
+    if (core.handler.behavior !== undefined) bindings.behavior = core.handler.behavior;
+    return this.rt.kernel.logger.child(bindings);
   }
   /** The process that spawned this one, if any. */
   get parent(): Pid | undefined {

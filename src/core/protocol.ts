@@ -48,6 +48,26 @@ export type ReplyOf<P extends Protocol> = CallPairs<P> extends readonly [unknown
 /** The reply to request `Q`: the replies of every pair whose request type `Q` matches. */
 export type ReplyTo<P extends Protocol, Q> =
   CallPairs<P> extends infer C ? (C extends readonly [infer Rq, infer Rp] ? ([Q] extends [Rq] ? Rp : never) : never) : never;
+declare const replyMark: unique symbol;
+
+/**
+ * Marks a request with the reply it expects. It exists only in types (no
+ * runtime property): `reply(request, value, state)` reads it to check `value`.
+ */
+export interface ReplyMark<R> {
+  readonly [replyMark]?: (reply: R) => void;
+}
+
+/**
+ * A request as a server's `handleCall` receives it: each request type carries
+ * the reply type of its pair. Narrow it (`request === atom('get')`,
+ * `isAtom(request, 'get')`, `isTagged(request, 'add')`, `typeof request`...)
+ * and `reply(request, value, state)` only accepts that request's reply. A
+ * request of type `unknown` stays opaque (`ReplyMark<R>`): narrow it like
+ * `unknown`.
+ */
+export type CallRequest<P extends Protocol> =
+  CallPairs<P> extends infer C ? (C extends readonly [infer Q, infer R] ? (unknown extends Q ? ReplyMark<R> : Q & ReplyMark<R>) : never) : never;
 /** Cast messages a protocol accepts. */
 export type CastOf<P extends Protocol> = P extends { cast: infer C } ? C : never;
 /** Plain messages a protocol accepts. */

@@ -4,6 +4,7 @@
  * local processes concerned.
  * @module
  */
+import { type ConnectionEvent, diagnostics } from './diagnostics.js';
 import type { Atom } from '../terms/atom.js';
 import type { Pid, Ref } from '../terms/identifiers.js';
 import type { RemoteSignals } from './distribution.js';
@@ -48,9 +49,13 @@ export class RemoteSignalsImpl implements RemoteSignals {
   monitorExit(_target: Pid | Atom, _watcher: Pid, ref: Ref, reason: ExitReason): void {
     this.rt.monitors.remoteMonitorExit(ref, reason);
   }
-  nodeUp(_node: Atom): void {}
-  nodeDown(node: Atom, _reason: ExitReason): void {
+  nodeUp(node: Atom): void {
+    if (diagnostics.connectionUp.hasSubscribers) diagnostics.connectionUp.publish({ node: this.rt.kernel.name, peer: node } satisfies ConnectionEvent);
+  }
+  nodeDown(node: Atom, reason: ExitReason, cause?: Error): void {
+    if (diagnostics.connectionDown.hasSubscribers)
+      diagnostics.connectionDown.publish({ node: this.rt.kernel.name, peer: node, reason, ...(cause === undefined ? {} : { cause }) } satisfies ConnectionEvent);
     this.rt.exits.nodeDown(node);
-    this.rt.monitors.nodeDown(node);
+    this.rt.monitors.nodeDown(node, cause);
   }
 }

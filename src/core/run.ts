@@ -87,9 +87,9 @@ export class RunLoop implements CoreRunner {
     }
     const reason = err === undefined ? atom('undefined') : err;
     if (reason instanceof Error)
-      this.kernel.logger(
-        'error',
-        `process ${core.pid.describe()}${core.name ? ` (${core.name.name})` : ''} crashed: ${reason.stack ?? reason.message}`,
+      this.kernel.logger.error(
+        { pid: String(core.pid), name: core.name?.name, behavior: core.handler.behavior, err: reason },
+        `process crashed: ${reason.message}`,
       );
     this.exits.terminate(core, reason);
   }

@@ -3,6 +3,7 @@
  * spawner) and puts it on the run queue; its `init` runs in its first slice.
  * @module
  */
+import { diagnostics, type SpawnEvent } from './diagnostics.js';
 import type { Atom } from '../terms/atom.js';
 import type { Pid } from '../terms/identifiers.js';
 import { BadArgumentError, NameTakenError, NodeStoppedError } from './errors.js';
@@ -56,6 +57,8 @@ export class Spawner {
     }
     if (options.link === true && parent !== undefined && parent !== k.outside) this.exits.addLink(parent, pid, core);
     k.scheduler.schedule(core);
+    if (diagnostics.spawn.hasSubscribers)
+      diagnostics.spawn.publish({ node: k.name, pid, parent: parent?.pid, name: regName, behavior: handler.behavior } satisfies SpawnEvent);
     return pid;
   }
 }

@@ -22,7 +22,7 @@ export async function stopNode(
     try {
       await hook();
     } catch (err) {
-      k.logger('error', `stop hook failed: ${formatReason(err)}`);
+      k.logger.error({ err }, 'stop hook failed');
     }
   }
   k.closing = true;

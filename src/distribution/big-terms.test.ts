@@ -113,14 +113,14 @@ describe('terms of any depth and size cross the wire; no message takes the node 
       ...limits,
       node: { logger: (level, message) => logs.push(`${level} ${message}`), shutdownTimeout: 200 },
     });
-    await startServer<{ call: [unknown, unknown] }, undefined, undefined>(ts, { init: () => ok(undefined), handleCall: (req, _f, s) => reply(req, s) }, undefined, {
+    await startServer<{ call: [unknown, unknown] }, undefined, undefined>(ts, { init: () => ok(undefined), handleCall: (req, _f, s) => reply(req, req, s) }, undefined, {
       name: 'echo',
     });
     await startServer<{ call: [unknown, unknown]; cast: [unknown] }, Map<unknown, unknown>, undefined>(
       ts,
       {
         init: () => ok(new Map<unknown, unknown>([[atom('answer'), 42]])),
-        handleCall: (req, _f, s) => reply(req instanceof Tuple ? s.get(req.elements[1]) : undefined, s),
+        handleCall: (req, _f, s) => reply(req, req instanceof Tuple ? s.get(req.elements[1]) : undefined, s),
         handleCast: (_m, s) => noreply(s),
       },
       undefined,
@@ -147,7 +147,7 @@ describe('terms of any depth and size cross the wire; no message takes the node 
 
   /** Starts a Server on `ts` whose every reply cannot be encoded. */
   async function unencodableServer(name: string, make: () => unknown): Promise<void> {
-    await startServer<{ call: [unknown, unknown] }, undefined, undefined>(ts, { init: () => ok(undefined), handleCall: (_r, _f, s) => reply(make(), s) }, undefined, {
+    await startServer<{ call: [unknown, unknown] }, undefined, undefined>(ts, { init: () => ok(undefined), handleCall: (_r, _f, s) => reply(_r, make(), s) }, undefined, {
       name,
     });
   }

@@ -74,8 +74,8 @@ describe('Beamline node with real erl and elixir nodes', { skip: erlSkipReason()
       {
         init: () => ok(0),
         handleCall: (req, _from, s) => {
-          if (isTuple(req, 2) && req.elements[0] === atom('add')) return reply(s + (req.elements[1] as number), s + (req.elements[1] as number));
-          return reply(s, s);
+          if (isTuple(req, 2) && req.elements[0] === atom('add')) return reply(req, s + (req.elements[1] as number), s + (req.elements[1] as number));
+          return reply(req, s, s);
         },
         handleCast: (msg, s) => (isTuple(msg, 2) ? noreply(s + (msg.elements[1] as number)) : noreply(s)),
       },

@@ -45,7 +45,7 @@ export {
   RpcError,
   RemoteSpawnError,
 } from './node-dist.js';
-export type { StartNodeOptions, DistTlsOptions, RpcOptions, SpawnableFactory } from './node-dist.js';
+export type { StartNodeOptions, DistTlsOptions, RemoteSpawnOptions, RpcOptions, SpawnableFactory } from './node-dist.js';
 export { ErlangThrow, ErlangExit, RpcRegistry } from './rpc.js';
 export type { RpcFunction, RpcModule, RpcOutcome } from './rpc.js';
 export { OP as CONTROL_OP } from './control.js';

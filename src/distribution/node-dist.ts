@@ -39,10 +39,10 @@
 import type { Socket } from 'node:net';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
 import type { Distribution } from '../core/distribution.js';
-import { BeamlineError } from '../core/errors.js';
+import { AbortedError, BeamlineError, CallAbortedError, CallError, CallTimeoutError } from '../core/errors.js';
 import { Node, type NodeOptions } from '../core/node.js';
 import type { ProcessHandler } from '../core/process.js';
-import { noconnection, type ExitReason } from '../core/reasons.js';
+import { formatReason, noconnection, type ExitReason } from '../core/reasons.js';
 import { Charlist } from '../etf/charlist.js';
 import { Decoder } from '../etf/decoder.js';
 import { Encoder } from '../etf/encoder.js';
@@ -69,8 +69,8 @@ export type DistTlsOptions =
   | { readonly certFile: string; readonly keyFile: string; readonly caFile?: string; readonly verifyPeer?: boolean }
   | { readonly selfSigned: true };
 
-/** Options of {@link startNode}. */
-export interface StartNodeOptions {
+/** Options of {@link startNode}: the node's options (`logger`, `scheduler`, `shutdownTimeout`, as in `new Node(...)`) and the distribution's. */
+export interface StartNodeOptions extends Omit<NodeOptions, 'name' | 'creation'> {
   /**
    * `name@host`; connections to `x@host` go to EPMD at `host`. A host
    * without dots (`ts@myhost`) makes a short name, like `erl -sname`.
@@ -115,27 +115,59 @@ export interface StartNodeOptions {
   readonly maxBufferedBytes?: number;
   /** Close a connection that stays congested (peer not reading) this many ms; default `netTickTime`. */
   readonly stallTimeout?: number;
-  /** Other node options (scheduler, logger, shutdownTimeout). */
+  /** Cancels the start between its steps (EPMD, listen, register): what was set up is closed and it rejects with AbortedError. */
+  readonly signal?: AbortSignal;
+  /** @deprecated The node options as a group; give them at the top level (`startNode({ name, cookie, logger })`), which wins. */
   readonly node?: Omit<NodeOptions, 'name' | 'creation'>;
+}
+
+/** Options of {@link remoteSpawn}. */
+export interface RemoteSpawnOptions {
+  /** Milliseconds to wait for the remote node's answer; default 5000. */
+  readonly timeout?: number;
+  /** Stops waiting: rejects with AbortedError (a process the remote node spawns anyway is left running). */
+  readonly signal?: AbortSignal;
 }
 
 /** Options of {@link NodeDistribution.rpc}. */
 export interface RpcOptions {
   /** Milliseconds; default 5000. */
   readonly timeout?: number;
+  /** Cancels the rpc: it rejects with CallAbortedError and a late answer is discarded. */
+  readonly signal?: AbortSignal;
 }
 
-/** A remote call failed: `{badrpc, Reason}` from the remote rex. */
+/**
+ * A remote call failed, as `rpc:call` reports it: `badrpc` is the term
+ * `{badrpc, Reason}` and `reason` its Reason: what the remote rex answered
+ * (`{'EXIT', ...}`, `undef`...), or, when the call itself failed, `nodedown`,
+ * `timeout` or `{'EXIT', Reason}` with the call error as `cause`.
+ */
 export class RpcError extends BeamlineError {
-  constructor(readonly reason: unknown, message: string) {
-    super(message);
+  override name = 'RpcError';
+  override readonly code = 'badrpc';
+  /** `{badrpc, Reason}`, as `rpc:call` would return it. */
+  readonly badrpc: Tuple<[Atom<'badrpc'>, unknown]>;
+  constructor(
+    readonly reason: unknown,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.badrpc = tuple(atom('badrpc'), reason);
   }
 }
 
-/** A remote spawn was refused (`reason` is the error atom) or failed. */
+/** A remote spawn was refused (`reason` is the error atom) or failed; `cause` is the connection error behind a `noconnection`. */
 export class RemoteSpawnError extends BeamlineError {
-  constructor(readonly reason: unknown, message: string) {
-    super(message);
+  override name = 'RemoteSpawnError';
+  override readonly code = 'remote_spawn_failed';
+  constructor(
+    readonly reason: unknown,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
   }
 }
 
@@ -422,7 +454,7 @@ export class NodeDistribution implements Distribution {
           return;
         }
         this.node.log('warning', `distribution: cannot connect to ${p.name.name}: ${e.message}`);
-        if (!p.incoming) this.teardown(p);
+        if (!p.incoming) this.teardown(p, e);
       },
     );
   }
@@ -477,7 +509,7 @@ export class NodeDistribution implements Distribution {
     if (p.closeNote !== undefined) this.node.log('warning', `distribution: closed connection to ${p.name.name}: ${p.closeNote}`);
     else if (reason.code !== 'closed_locally' || this.stopping === undefined)
       this.node.log(reason.code === 'connection_closed' ? 'info' : 'warning', `distribution: connection to ${p.name.name} closed: ${reason.message}`);
-    this.teardown(p);
+    this.teardown(p, reason);
   }
 
   private onBackpressure(p: Peer, congested: boolean): void {
@@ -515,7 +547,7 @@ export class NodeDistribution implements Distribution {
   }
 
   /** Forgets a peer: drops its queue, fails its spawn requests, fires `noconnection`/`nodedown`. */
-  private teardown(p: Peer): void {
+  private teardown(p: Peer, cause?: Error): void {
     if (p.dead) return;
     p.dead = true;
     if (this.peers.get(p.name) === p) this.peers.delete(p.name);
@@ -529,10 +561,10 @@ export class NodeDistribution implements Distribution {
       if (s.node === p.name) {
         this.pendingSpawns.delete(k);
         clearTimeout(s.timer);
-        s.reject(new RemoteSpawnError(noconnection, `remote spawn on ${p.name.name}: noconnection`));
+        s.reject(new RemoteSpawnError(noconnection, `remote spawn on ${p.name.name}: noconnection`, cause === undefined ? undefined : { cause }));
       }
     }
-    if (this.node !== undefined) this.node.remote.nodeDown(p.name, noconnection);
+    if (this.node !== undefined) this.node.remote.nodeDown(p.name, noconnection, cause);
     if (p.visible !== undefined && this.node !== undefined) {
       this.events.emit({ kind: 'down', node: p.name, visible: p.visible }, (m) => this.node.log('warning', m));
     }
@@ -985,9 +1017,23 @@ export class NodeDistribution implements Distribution {
   }
 
   /** Spawns `name` (registered there with {@link registerSpawnable}) on `node`; resolves with the new pid. */
-  remoteSpawn(node: string | Atom, name: string, args: unknown[] = [], options: { timeout?: number } = {}): Promise<Pid> {
+  remoteSpawn(node: string | Atom, name: string, args: unknown[] = [], options: RemoteSpawnOptions = {}): Promise<Pid> {
     const target = typeof node === 'string' ? atom(node) : node;
-    return new Promise<Pid>((resolve, reject) => {
+    const signal = options.signal;
+    return new Promise<Pid>((resolveSpawn, rejectSpawn) => {
+      if (signal?.aborted === true) return rejectSpawn(new AbortedError(`remote spawn on ${target.name} aborted`, signal.reason));
+      let onAbort: (() => void) | undefined;
+      const detach = (): void => {
+        if (onAbort !== undefined) signal?.removeEventListener('abort', onAbort);
+      };
+      const resolve = (pid: Pid): void => {
+        detach();
+        resolveSpawn(pid);
+      };
+      const reject = (err: Error): void => {
+        detach();
+        rejectSpawn(err);
+      };
       if (this.stopping !== undefined) return reject(new RemoteSpawnError(atom('notalive'), 'node is stopping'));
       if (!this.ensureConnected(target)) return reject(new RemoteSpawnError(noconnection, `cannot reach ${target.name}`));
       const reqId = this.node.makeRef();
@@ -998,6 +1044,14 @@ export class NodeDistribution implements Distribution {
         reject(new RemoteSpawnError(atom('timeout'), `remote spawn on ${target.name} timed out after ${timeout} ms`));
       }, timeout);
       this.pendingSpawns.set(key, { node: target, resolve, reject, timer });
+      if (signal !== undefined) {
+        onAbort = () => {
+          if (!this.pendingSpawns.delete(key)) return;
+          clearTimeout(timer);
+          reject(new AbortedError(`remote spawn on ${target.name} aborted`, signal.reason));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
       const me = new Pid(this.node.name, 0, 0, this.node.creation);
       this.out(target, () => tuple(OP.SPAWN_REQUEST, reqId, me, me, tuple(A_BEAMLINE, A_SPAWN_REGISTERED, 2), []), [atom(name), args]);
     });
@@ -1005,22 +1059,42 @@ export class NodeDistribution implements Distribution {
 
   /**
    * Calls `module:fn(...args)` on `node` through its `rex` server
-   * (`gen_server:call({rex, Node}, {call, M, F, A, user})`). Rejects with
-   * {@link RpcError} for `{badrpc, Reason}` and with the call errors of
-   * `node.call` (noproc, `{nodedown, Node}`, timeout).
+   * (`gen_server:call({rex, Node}, {call, M, F, A, user})`). Every failure
+   * is an {@link RpcError} carrying the `{badrpc, Reason}` term, as
+   * `rpc:call` returns it: the remote answer, or `nodedown`, `timeout`,
+   * `{'EXIT', Reason}` when the call failed (the call error is the `cause`,
+   * and its own `cause` the connection error). `signal` aborts with
+   * CallAbortedError.
    */
   async rpc(node: string | Atom, module: string, fn: string, args: unknown[] = [], options: RpcOptions = {}): Promise<unknown> {
     const target = typeof node === 'string' ? atom(node) : node;
-    const result = await this.node.call(tuple(A_REX, target), tuple(A_CALL, atom(module), atom(fn), args, A_USER), {
-      timeout: options.timeout ?? 5000,
-    });
+    const what = `rpc ${module}:${fn}/${args.length} on ${target.name}`;
+    const result = await this.node
+      .call(tuple(A_REX, target), tuple(A_CALL, atom(module), atom(fn), args, A_USER), {
+        timeout: options.timeout ?? 5000,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      })
+      .catch((err: unknown) => {
+        throw badRpcOf(err, what);
+      });
     if (result instanceof Tuple && result.elements.length === 2 && result.elements[0] === A_BADRPC) {
-      throw new RpcError(result.elements[1], `rpc ${module}:${fn}/${args.length} on ${target.name}: badrpc ${String(result.elements[1])}`);
+      throw new RpcError(result.elements[1], `${what}: badrpc ${formatReason(result.elements[1])}`);
     }
     return result;
   }
 }
 
+const A_TIMEOUT_RPC = atom('timeout');
+const A_NODEDOWN_RPC = atom('nodedown');
+
+/** A failed rpc call as `rpc:call` reports it: `{badrpc, nodedown | timeout | {'EXIT', R}}`; an abort stays a CallAbortedError. */
+function badRpcOf(err: unknown, what: string): Error {
+  if (err instanceof CallAbortedError || !(err instanceof CallError)) return err instanceof Error ? err : new Error(String(err));
+  const r = err.reason;
+  const reason =
+    err instanceof CallTimeoutError ? A_TIMEOUT_RPC : r instanceof Tuple && r.elements[0] === A_NODEDOWN_RPC ? A_NODEDOWN_RPC : tuple(atom('EXIT'), r);
+  return new RpcError(reason, `${what}: badrpc ${formatReason(reason)}`, { cause: err });
+}
 function linkKey(local: Pid, remote: Pid): string {
   return `${local.node.name}|${local.id}|${local.serial}|${local.creation}>${remote.node.name}|${remote.id}|${remote.serial}|${remote.creation}`;
 }
@@ -1066,13 +1140,20 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
   const problem = ownNameProblem(name, nameDomain);
   if (problem !== undefined) throw new RangeError(problem);
   const at = name.indexOf('@');
+  const signal = options.signal;
+  const checkAbort = (): void => {
+    if (signal?.aborted === true) throw new AbortedError(`startNode ${name} aborted`, signal.reason);
+  };
+  checkAbort();
   const epmdHost = options.epmdHost ?? '127.0.0.1';
   const epmd = options.embeddedEpmd === false ? undefined : await ensureEpmd({ host: epmdHost, ...(options.epmdPort === undefined ? {} : { port: options.epmdPort }) });
   const epmdPort = epmd?.port ?? options.epmdPort ?? defaultEpmdPort();
   const cleanups: (() => Promise<void>)[] = [];
   if (epmd !== undefined) cleanups.push(() => epmd.close());
   try {
+    checkAbort();
     const tls = await resolveTls(options.tls);
+    checkAbort();
     let dist: NodeDistribution | undefined;
     const early: Socket[] = [];
     const listener = await listenTransport(
@@ -1080,6 +1161,7 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
       (s) => (dist === undefined ? early.push(s) : dist.accept(s)),
     );
     cleanups.push(() => listener.close());
+    checkAbort();
     const published = options.published !== false;
     const registration = await registerNode({
       host: epmdHost,
@@ -1089,6 +1171,7 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
       hidden: !published,
     });
     cleanups.push(() => registration.close());
+    checkAbort();
     const netTickTime = options.netTickTime ?? 60_000;
     dist = new NodeDistribution(
       {
@@ -1111,7 +1194,7 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
       epmd,
       tls?.server,
     );
-    const node = new Node({ ...(options.node ?? {}), name, creation: registration.creation });
+    const node = new Node({ ...(options.node ?? {}), ...nodeOptionsOf(options), name, creation: registration.creation });
     const registry = new RpcRegistry(node, (arg) => {
       try {
         return nodesOf(arg, node.name, (k) => dist?.nodes(k) ?? []);
@@ -1130,6 +1213,15 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
     for (const c of cleanups.reverse()) await c().catch(() => {});
     throw err;
   }
+}
+
+/** The node options given at the top level of {@link StartNodeOptions}. */
+function nodeOptionsOf(o: StartNodeOptions): Omit<NodeOptions, 'name' | 'creation'> {
+  return {
+    ...(o.logger === undefined ? {} : { logger: o.logger }),
+    ...(o.scheduler === undefined ? {} : { scheduler: o.scheduler }),
+    ...(o.shutdownTimeout === undefined ? {} : { shutdownTimeout: o.shutdownTimeout }),
+  };
 }
 
 /**
@@ -1196,7 +1288,7 @@ export function registerSpawnable(node: Node, name: string, factory: SpawnableFa
  * const pid = await remoteSpawn(node, 'b@127.0.0.1', 'echo', []);
  * ```
  */
-export function remoteSpawn(node: Node, remote: string | Atom, name: string, args: unknown[] = [], options: { timeout?: number } = {}): Promise<Pid> {
+export function remoteSpawn(node: Node, remote: string | Atom, name: string, args: unknown[] = [], options: RemoteSpawnOptions = {}): Promise<Pid> {
   return distributionOf(node).remoteSpawn(remote, name, args, options);
 }
 

@@ -66,7 +66,7 @@ describe(`two Beamline nodes over ${mode}`, () => {
         b,
         {
           init: () => ok(0),
-          handleCall: (req, _from, s) => (req === 'get' ? reply(s, s) : reply(s + req[1], s + req[1])),
+          handleCall: (req, _from, s) => (req === 'get' ? reply(req, s, s) : reply(req, s + req[1], s + req[1])),
           handleCast: (msg, s) => noreply(s + msg[1]),
         },
         undefined,

@@ -77,7 +77,7 @@ describe('short-named Beamline nodes', () => {
 
   it('connect to each other through EPMD at the host', async () => {
     assert.equal(distributionOf(s1).nameDomain, 'shortnames');
-    await startServer<{ call: [unknown, unknown] }, undefined, undefined>(s2, { init: () => ok(undefined), handleCall: (r, _f, st) => reply(tuple(atom('got'), r), st) }, undefined, { name: 'srv' });
+    await startServer<{ call: [unknown, unknown] }, undefined, undefined>(s2, { init: () => ok(undefined), handleCall: (r, _f, st) => reply(r, tuple(atom('got'), r), st) }, undefined, { name: 'srv' });
     assert.deepEqual(await s1.call({ name: 'srv', node: s2.name.name }, 'x'), tuple(atom('got'), 'x'));
     assert.ok(distributionOf(s1).nodes().includes(s2.name));
   });
@@ -101,7 +101,7 @@ describe('iex --sname and erl -sname with a short-named Beamline node', { skip: 
     ts = await startNode({ name: TS, cookie: COOKIE, epmdPort, node: { logger: () => {}, shutdownTimeout: 200 } });
     await startServer<{ call: [unknown, unknown] }, number, undefined>(
       ts,
-      { init: () => ok(0), handleCall: (r, _f, n) => reply(tuple(atom('beamline'), r, n + 1), n + 1) },
+      { init: () => ok(0), handleCall: (r, _f, n) => reply(r, tuple(atom('beamline'), r, n + 1), n + 1) },
       undefined,
       { name: 'kv' },
     );

@@ -42,7 +42,7 @@ describe('TLS distribution with Erlang inet_tls', { skip: erlSkipReason() }, () 
     rogue = await createTestCa('rogue');
     const files = await ca.issue('ts');
     ts = await startNode({ name: TS, cookie: COOKIE, epmdPort, tls: { ...files, verifyPeer: true }, node: { logger: logs.log, shutdownTimeout: 200 } });
-    await startServer<{ call: [unknown, unknown] }, undefined, undefined>(ts, { init: () => ok(undefined), handleCall: (r, _f, s) => reply(tuple(atom('tls_reply'), r), s) }, undefined, { name: 'kv' });
+    await startServer<{ call: [unknown, unknown] }, undefined, undefined>(ts, { init: () => ok(undefined), handleCall: (r, _f, s) => reply(r, tuple(atom('tls_reply'), r), s) }, undefined, { name: 'kv' });
   });
   after(async () => {
     for (const e of erls) await e.kill();

@@ -29,7 +29,7 @@ type Counter = { call: [string, number]; cast: string };
 const counter: ServerBehavior<Counter, number> = {
   behavior: 'counter',
   init: () => ok(41),
-  handleCall: (_r, _f, n) => reply(n, n),
+  handleCall: (r, _f, n) => reply(r, n, n),
   handleCast: (_m, n) => noreply(n + 1),
 };
 

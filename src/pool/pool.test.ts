@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Probe, eventually, quietLogger } from '../../test/support.js';
-import { Atom, atom } from '../terms/atom.js';
+import { Atom, atom, isAtom } from '../terms/atom.js';
 import { Pid } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
 import { Node } from '../core/node.js';
@@ -21,7 +21,7 @@ type WorkerProtocol = {
 
 const worker: ServerBehavior<WorkerProtocol, { casts: number; infos: unknown[] }, string> = {
   init: () => ok({ casts: 0, infos: [] }),
-  handleCall: (req, _from, state, ctx) => (req === atom('who') ? reply(ctx.self, state) : reply(state.casts, state)),
+  handleCall: (req, _from, state, ctx) => (isAtom(req, 'who') ? reply(req, ctx.self, state) : reply(req, state.casts, state)),
   handleCast(msg, state) {
     if (msg === atom('crash')) throw new Error('worker crash (test)');
     state.casts++;

@@ -10,7 +10,7 @@
  * type Echo = { call: [string, string]; cast: string };
  * const echo: ServerBehavior<Echo, number> = {
  *   init: () => ok(0),
- *   handleCall: (req, _from, n) => reply(`echo ${req}`, n + 1),
+ *   handleCall: (req, _from, n) => reply(req, `echo ${String(req)}`, n + 1),
  *   handleCast: (_msg, n) => noreply(n + 1),
  * };
  * const pool = await startPool(node, { size: 4, worker: echo, args: undefined });
@@ -26,6 +26,7 @@ import type { From, Process } from '../core/process.js';
 import type { Protocol, ServerRef } from '../core/protocol.js';
 import { type ExitReason, formatReason, shutdown } from '../core/reasons.js';
 import {
+  nodeOfStarted,
   noreply,
   ok,
   type ServerBehavior,
@@ -81,9 +82,11 @@ export interface PoolStartOptions {
   readonly name?: string;
   /** From a process: link the pool to it (start_link). */
   readonly link?: boolean;
+  /** Cancels the start: the pool (and the workers it started) are killed, and the start rejects with AbortedError. */
+  readonly signal?: AbortSignal;
 }
 
-/** A started pool: a reference speaking the workers' protocol `P`, which knows the pool's pid. */
+/** A started pool: a reference speaking the workers' protocol `P`, which knows the pool's pid; `stop()` or `await using` stops it and its workers. */
 export class StartedPool<P extends Protocol> extends StartedServer<P> {}
 
 /** The pool's state, as `getServerState` shows it. */
@@ -188,11 +191,11 @@ function poolBehavior<P extends Protocol, S, A>(spec: PoolSpec<P, S, A>): Server
     state.workers[slot] = undefined;
     state.restarts++;
     if (!intensity.add()) {
-      ctx.node.log('error', `pool ${ctx.self.describe()}: too many worker restarts, giving up`);
+      ctx.logger.error({}, 'pool: too many worker restarts, giving up');
       ctx.send(ctx.self, tuple(A_RESTART_FAILED, shutdown));
       return;
     }
-    if (!isQuiet(reason)) ctx.node.log('info', `pool ${ctx.self.describe()}: worker ${slot} exited (${formatReason(reason)}), restarting`);
+    if (!isQuiet(reason)) ctx.logger.info({ worker: slot, reason: formatReason(reason) }, `pool worker ${slot} exited, restarting`);
     startWorker(ctx, slot).then(
       (pid) => {
         if (!ctx.alive) return;
@@ -269,8 +272,9 @@ export function startPool<P extends Protocol, S, A>(
     trapExit: true,
     ...(options.name !== undefined ? { name: options.name } : {}),
     ...(options.link === true ? { link: true } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
   };
-  return startServer(starter, poolBehavior(spec), undefined, serverOptions).then((s) => new StartedPool<P>(s.pid));
+  return startServer(starter, poolBehavior(spec), undefined, serverOptions).then((s) => new StartedPool<P>(s.pid, nodeOfStarted(s.pid)));
 }
 
 /**

@@ -27,7 +27,8 @@ import { type Atom, atom } from '../terms/atom.js';
 import { isTuple, type Tuple, tuple } from '../terms/tuple.js';
 import type { Node } from '../core/node.js';
 import type { From, Process } from '../core/process.js';
-import { noreply, ok, reply, type ServerBehavior, startServer, type StartedServer } from '../server/index.js';
+import { noreply, ok, type ServerBehavior, startServer, type StartedServer } from '../server/index.js';
+import { forwardReply } from '../server/server.js';
 import { ConfigError } from './core/config.js';
 import { RaftCore, type RaftOptions } from './core/raft.js';
 import type { ClusterConfig, Entry, Ready } from './core/types.js';
@@ -230,7 +231,7 @@ export async function startRaft<S, V, Q = never, R = never, A = undefined>(
     handleCall: async (request, from, host, ctx) => {
       const r = handleRequest(host, request as RaftRequest<V, Q>, from, ctx);
       await flushSoon(host, ctx);
-      return r === null ? noreply(host) : reply(r, host);
+      return r === null ? noreply(host) : forwardReply(r, host);
     },
     handleInfo: async (message, host, ctx) => {
       if (message === A_TICK) {

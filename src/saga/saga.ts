@@ -48,6 +48,7 @@ import {
   normal,
   type Process,
   type Protocol,
+  type CallRequest,
   type ReplyOf,
   type RequestOf,
   ServerRef,
@@ -64,6 +65,7 @@ import {
   startServer,
   stop,
 } from '../server/index.js';
+import { forwardReply, forwardStopAndReply } from '../server/server.js';
 import type { JournalChild, JournalRecord, SagaJournal } from './journal.js';
 import { FileJournal } from './file-journal.js';
 import {
@@ -143,7 +145,8 @@ export interface SagaBehavior<S, T extends SagaTypes = SagaTypes, A = undefined,
   handleJobInterim?(tx: TxId, job: JobId, interim: SagaType<T, 'jobInterim'>, state: S, saga: SagaProcess<T>): MaybePromise<NoReplyResult<S>>;
   /** A job failed: `timeout`, `no_result`, or its worker's exit reason. */
   handleJobFailed?(tx: TxId, job: JobId, reason: unknown, state: S, saga: SagaProcess<T>): MaybePromise<NoReplyResult<S>>;
-  handleCall?(request: RequestOf<P>, from: From<ReplyOf<P>>, state: S, saga: SagaProcess<T>): MaybePromise<CallResult<ReplyOf<P>, S>>;
+  /** Answers a call: narrow `request` and answer with `reply(request, value, state)` (the reply type follows the request). */
+  handleCall?(request: CallRequest<P>, from: From<ReplyOf<P>>, state: S, saga: SagaProcess<T>): MaybePromise<CallResult<S>>;
   handleCast?(message: CastOf<P>, state: S, saga: SagaProcess<T>): MaybePromise<NoReplyResult<S>>;
   /** Any message that is not a call, a cast or a saga message. */
   handleInfo?(message: unknown, state: S, saga: SagaProcess<T>): MaybePromise<NoReplyResult<S>>;
@@ -1126,23 +1129,23 @@ class SagaServer<S, T extends SagaTypes, A, P extends Protocol> implements Serve
     return isThenable(u) ? u.then((x) => this.lift(saga, x)) : this.lift(saga, u);
   }
 
-  handleCall(request: RequestOf<P>, from: From<ReplyOf<P>>, saga: SagaProcess<T>): MaybePromise<CallResult<ReplyOf<P>, SagaProcess<T>>> {
+  handleCall(request: CallRequest<P>, from: From<ReplyOf<P>>, saga: SagaProcess<T>): MaybePromise<CallResult<SagaProcess<T>>> {
     const h = this.impl.handleCall;
     if (h === undefined) throw new TypeError(`saga ${String(saga.process.self)} has no handleCall for ${formatReason(request)}`);
     const u = h.call(this.impl, request, from, saga.state as S, saga);
     return isThenable(u) ? u.then((x) => this.liftCall(saga, x)) : this.liftCall(saga, u);
   }
 
-  private liftCall(saga: SagaProcess<T>, r: CallResult<ReplyOf<P>, S>): CallResult<ReplyOf<P>, SagaProcess<T>> {
+  private liftCall(saga: SagaProcess<T>, r: CallResult<S>): CallResult<SagaProcess<T>> {
     if (r.type === 'reply') {
       saga.state = r.state;
       const pending = saga.takeStop();
-      if (pending !== undefined) return stop(pending.reason, saga, r.reply);
-      return r.next === undefined ? { type: 'reply', reply: r.reply, state: saga } : { type: 'reply', reply: r.reply, state: saga, next: r.next };
+      if (pending !== undefined) return forwardStopAndReply(pending.reason, r.reply, saga);
+      return forwardReply(r.reply, saga, r.next);
     }
     if (r.type === 'stop') {
       if (r.state !== undefined) saga.state = r.state;
-      return 'reply' in r ? stop(r.reason, saga, r.reply as ReplyOf<P>) : stop(r.reason, saga);
+      return 'reply' in r ? forwardStopAndReply(r.reason, r.reply, saga) : stop(r.reason, saga);
     }
     return this.lift(saga, r);
   }

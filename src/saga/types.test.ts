@@ -51,7 +51,7 @@ const pay: SagaBehavior<number, Pay, undefined, Api> = {
   // @ts-expect-error the state is a number
   handleTxCancel: (_tx, _reason, _n) => noreply('zero'),
   handleTxPrepare: (_tx, n) => (n > 0 ? voteYes(n) : voteNo(atom('empty'), n)),
-  handleCall: (_req, _from, n) => reply(n, n),
+  handleCall: (req, _from, n) => reply(req, n, n),
 };
 
 test('a typed saga reference accepts only its calls', async () => {

@@ -136,7 +136,7 @@ export type SagaErrorCode = 'unknown_tx' | 'hop_limit' | 'lifespan' | 'no_worker
 export class SagaError extends BeamlineError {
   override name = 'SagaError';
   constructor(
-    readonly code: SagaErrorCode,
+    override readonly code: SagaErrorCode,
     message: string,
   ) {
     super(message);

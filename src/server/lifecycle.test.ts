@@ -24,6 +24,7 @@ import {
   type ServerBehavior,
   startServer,
   stop,
+  stopAndReply,
 } from './server.js';
 
 function newNode(logger = quietLogger()): Node {
@@ -167,7 +168,7 @@ describe('Server lifecycle', () => {
     const gate = deferred();
     const srv = await startServer<{ call: ['quit', string] }, number, undefined>(node, {
       init: () => ok(0),
-      handleCall: (_req, _from, s) => stop('normal', s, 'bye'),
+      handleCall: (req, _from, s) => stopAndReply(req, 'normal', 'bye', s),
       terminate: async () => {
         order.push('terminate started');
         await gate.promise;
@@ -199,7 +200,7 @@ describe('Server lifecycle', () => {
     await using node = newNode();
     const srv = await startServer<{ call: ['get', number]; cast: 'add' }, number, undefined>(node, {
       init: () => ok(0),
-      handleCall: (_r, _f, s) => reply(s, s),
+      handleCall: (r, _f, s) => reply(r, s, s),
       handleCast: (_m, s) => noreply(s + 1, { hibernate: true }),
     }, undefined);
     for (let i = 0; i < 100; i++) node.cast(srv, 'add');

@@ -4,7 +4,7 @@ import { Probe, deferred, eventually, quietLogger } from '../../test/support.js'
 import { Atom, atom } from '../terms/atom.js';
 import { Pid, Ref } from '../terms/identifiers.js';
 import { ImproperList } from '../terms/improper-list.js';
-import { Tuple, tuple } from '../terms/tuple.js';
+import { isTagged, Tuple, tuple } from '../terms/tuple.js';
 import { CallExitError, CallTimeoutError, NameTakenError } from '../core/errors.js';
 import { Node } from '../core/node.js';
 import type { From, Process } from '../core/process.js';
@@ -22,6 +22,7 @@ import {
   type ServerBehavior,
   startServer,
   stop,
+  stopAndReply,
   stopServer,
 } from './server.js';
 
@@ -40,10 +41,10 @@ type KvProtocol = {
 const kv: ServerBehavior<KvProtocol, Map<string, number>, [string, number][]> = {
   init: (entries) => ok(new Map(entries)),
   handleCall(request, _from, state) {
-    if (request instanceof Atom) return reply([...state.keys()], state);
-    if (request.elements[0] === atom('get')) return reply(state.get(request.elements[1]), state);
-    state.set(request.elements[1], (request as Tuple<[Atom<'put'>, string, number]>).elements[2]);
-    return reply(atom('ok'), state);
+    if (request instanceof Atom) return reply(request, [...state.keys()], state);
+    if (isTagged(request, 'get')) return reply(request, state.get(request.elements[1]), state);
+    state.set(request.elements[1], request.elements[2]);
+    return reply(request, atom('ok'), state);
   },
   handleCast(message, state) {
     state.delete(message.elements[1]);
@@ -78,7 +79,7 @@ describe('Server', () => {
           seen.push(msg);
           return noreply(n + 1);
         },
-        handleCall: (_r, _f, n) => reply(n, n),
+        handleCall: (r, _f, n) => reply(r, n, n),
       },
       undefined,
     );
@@ -121,7 +122,7 @@ describe('Server', () => {
       node,
       {
         init: () => ok('s'),
-        handleCall: () => stop(atom('done'), 'final', 'bye'),
+        handleCall: (req) => stopAndReply(req, atom('done'), 'bye', 'final'),
         terminate: (reason, state) => terminated.resolve([reason, state]),
       },
       undefined,
@@ -261,7 +262,7 @@ describe('Server', () => {
           events.push(msg);
           return noreply(n);
         },
-        handleCall: (_r, _f, n) => reply(events.slice(), n),
+        handleCall: (r, _f, n) => reply(r, events.slice(), n),
       },
       undefined,
     );
@@ -293,7 +294,7 @@ describe('Server', () => {
 
   test('wire shapes: a raw Erlang-style caller with a plain Ref tag gets {Ref, Reply} at its pid', async () => {
     await using node = newNode();
-    const ref = await startServer(node, { init: () => ok(0), handleCall: (req, _f, s) => reply(tuple(atom('echo'), req), s), handleCast: (m, s) => { castSeen.resolve(m); return noreply(s); } }, undefined);
+    const ref = await startServer(node, { init: () => ok(0), handleCall: (req, _f, s) => reply(req, tuple(atom('echo'), req), s), handleCast: (m, s) => { castSeen.resolve(m); return noreply(s); } }, undefined);
     const castSeen = deferred<unknown>();
     const caller = new Probe(node);
     await eventually(() => caller.proc !== undefined);
@@ -321,13 +322,13 @@ describe('Server', () => {
 
   test('calls from one server to another inside handlers', async () => {
     await using node = newNode();
-    const inner = await startServer(node, { init: () => ok(0), handleCall: (r, _f, s) => reply(`inner:${String(r)}`, s) }, undefined);
+    const inner = await startServer(node, { init: () => ok(0), handleCall: (r, _f, s) => reply(r, `inner:${String(r)}`, s) }, undefined);
     const outer = await startServer(
       node,
       {
         init: () => ok(0),
         async handleCall(r, _f, s, ctx: Process) {
-          return reply(await ctx.call(inner.pid, r), s);
+          return reply(r, await ctx.call(inner.pid, r), s);
         },
       },
       undefined,

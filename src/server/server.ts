@@ -7,8 +7,8 @@
  * `{Tag, Reply}`, a cast `{'$gen_cast', Msg}`, exactly as OTP, so Erlang and
  * Elixir processes call Beamline servers and the other way round.
  *
- * Callbacks return what to do next: {@link reply}, {@link noreply},
- * {@link stop}; `init` returns {@link ok}, {@link ignore}, {@link error} or {@link stop}.
+ * Callbacks return what to do next: {@link reply} (typed by the request it
+ * answers), {@link noreply}, {@link stop}, {@link stopAndReply}; `init` returns {@link ok}, {@link ignore}, {@link error} or {@link stop}.
  * Any callback may be async: the server handles nothing else until it
  * settles.
  *
@@ -17,7 +17,7 @@
  * type Counter = { call: [Atom<'get'>, number]; cast: Atom<'inc'> };
  * const counter: ServerBehavior<Counter, number> = {
  *   init: () => ok(0),
- *   handleCall: (_req, _from, n) => reply(n, n),
+ *   handleCall: (req, _from, n) => reply(req, n, n),
  *   handleCast: (_msg, n) => noreply(n + 1),
  * };
  * const ref = await startServer(node, counter, undefined, { name: 'counter' });
@@ -29,10 +29,10 @@
 import { Atom, atom } from '../terms/atom.js';
 import { Pid } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
-import { BeamlineError } from '../core/errors.js';
+import { AbortedError, BadArgumentError, BeamlineError, causeOf } from '../core/errors.js';
 import type { Node, SpawnOptions } from '../core/node.js';
 import type { From, Process, ProcessHandler } from '../core/process.js';
-import { type CastOf, type Protocol, type ReplyOf, type RequestOf, ServerRef } from '../core/protocol.js';
+import { type CallRequest, type CastOf, type Protocol, type ReplyMark, type ReplyOf, ServerRef } from '../core/protocol.js';
 import { type ExitReason, formatReason, isCleanExit, normal } from '../core/reasons.js';
 
 const A_GEN_CALL = atom('$gen_call');
@@ -66,22 +66,38 @@ export type InitResult<S> =
   | { readonly type: 'error'; readonly reason: ExitReason }
   | { readonly type: 'stop'; readonly reason: ExitReason };
 
-/** What `handleCall` returns. */
-export type CallResult<R, S> =
-  | { readonly type: 'reply'; readonly reply: R; readonly state: S; readonly next?: NextOptions }
-  | NoReplyResult<S>
-  | StopResult<S, R>;
+declare const checkedReply: unique symbol;
+
+/**
+ * What `handleCall` returns: {@link reply}, {@link noreply}, {@link stop} or
+ * {@link stopAndReply}. A reply is built from the request it answers, so its
+ * type was checked against that request's pair of the protocol.
+ */
+export type CallResult<S> = ReplyResult<S> | NoReplyResult<S> | StopAndReplyResult<S>;
+
+/** Reply to the current call and continue: built by {@link reply} only. */
+export interface ReplyResult<S> {
+  readonly type: 'reply';
+  readonly reply: unknown;
+  readonly state: S;
+  readonly next?: NextOptions;
+  /** Type-only mark: the reply was checked against its request. */
+  readonly [checkedReply]: true;
+}
 
 /** What `handleCast`, `handleInfo` and `handleContinue` return. */
 export type NoReplyResult<S> = { readonly type: 'noreply'; readonly state: S; readonly next?: NextOptions } | StopResult<S, never>;
 
 /** Stop the server with `reason`; optionally reply to the current call (after `terminate` has run, as OTP). */
-export type StopResult<S, R> = {
+export type StopResult<S, R = never> = {
   readonly type: 'stop';
   readonly reason: ExitReason;
   readonly state?: S;
   readonly reply?: R;
 };
+
+/** Stop the server and answer the current call: built by {@link stopAndReply} only. */
+export type StopAndReplyResult<S> = StopResult<S, unknown> & { readonly [checkedReply]: true };
 
 /** `init` succeeded: start with `state`. */
 export function ok<S>(state: S, next?: NextOptions): InitResult<S> {
@@ -106,21 +122,59 @@ export function ignore(): { readonly type: 'ignore' } {
 export function error(reason: ExitReason): { readonly type: 'error'; readonly reason: ExitReason } {
   return { type: 'error', reason: typeof reason === 'string' ? atom(reason) : reason };
 }
-/** Reply to the current call with `value` and continue with `state`. */
-export function reply<R, S>(value: R, state: S, next?: NextOptions): { readonly type: 'reply'; readonly reply: R; readonly state: S; readonly next?: NextOptions } {
-  return next === undefined ? { type: 'reply', reply: value, state } : { type: 'reply', reply: value, state, next };
+/**
+ * Replies `value` to `request` (the request `handleCall` received, narrowed
+ * to one of the protocol's requests) and continues with `state`. `value` must
+ * be the reply type of that request's pair: answering `get` with the reply of
+ * `add` does not compile. An un-narrowed request accepts only a reply every
+ * request of the protocol shares. Once every request is handled the request
+ * is `never`: a last `reply(request, ...)` answers what the types say cannot
+ * come (a malformed request from an Erlang caller).
+ *
+ * @example
+ * ```ts
+ * type Counter = { call: [Atom<'get'>, number] | [Tuple<[Atom<'add'>, number]>, Atom<'ok'>] };
+ * handleCall(request, _from, n) {
+ *   if (isTagged(request, 'add')) return reply(request, atom('ok'), n + request.elements[1]);
+ *   return reply(request, n, n); // request is Atom<'get'> here: the reply is a number
+ * }
+ * ```
+ */
+export function reply<R, S>(request: ReplyMark<R>, value: NoInfer<R>, state: S, next?: NextOptions): ReplyResult<S> {
+  void request;
+  return (next === undefined ? { type: 'reply', reply: value, state } : { type: 'reply', reply: value, state, next }) as unknown as ReplyResult<S>;
+}
+/**
+ * @internal For behaviors built on Server (stage, saga, raft) that forward
+ * a reply their own callback already produced: a reply result without the
+ * request check. Application code uses {@link reply}.
+ */
+export function forwardReply<S>(value: unknown, state: S, next?: NextOptions): ReplyResult<S> {
+  return (next === undefined ? { type: 'reply', reply: value, state } : { type: 'reply', reply: value, state, next }) as unknown as ReplyResult<S>;
+}
+/** @internal As {@link forwardReply}, for a stop that answers the call. */
+export function forwardStopAndReply<S>(reason: ExitReason, value: unknown, state: S): StopAndReplyResult<S> {
+  return { ...stop(reason, state), reply: value } as unknown as StopAndReplyResult<S>;
 }
 /** Continue with `state` without replying now (reply later with `ctx.reply(from, value)`). */
 export function noreply<S>(state: S, next?: NextOptions): { readonly type: 'noreply'; readonly state: S; readonly next?: NextOptions } {
   return next === undefined ? { type: 'noreply', state } : { type: 'noreply', state, next };
 }
-/** Stop with `reason` (string for an atom: `'normal'`); `terminate` runs with `state`; then `replyValue` answers the current call. */
-export function stop<S = never, R = never>(reason: ExitReason, state?: S, ...replyValue: [] | [R]): StopResult<S, R> {
+/** Stop with `reason` (string for an atom: `'normal'`); `terminate` runs with `state`. A call in progress gets no reply (see {@link stopAndReply}). */
+export function stop<S = never>(reason: ExitReason, state?: S): StopResult<S> {
   const r = typeof reason === 'string' ? atom(reason) : reason;
-  const base: { type: 'stop'; reason: ExitReason; state?: S; reply?: R } = { type: 'stop', reason: r };
+  const base: { type: 'stop'; reason: ExitReason; state?: S } = { type: 'stop', reason: r };
   if (state !== undefined) base.state = state;
-  if (replyValue.length === 1) base.reply = replyValue[0] as R;
   return base;
+}
+/**
+ * OTP's `{stop, Reason, Reply, State}` from `handleCall`: `terminate` runs
+ * with `state`, then `value` answers `request` (typed as in {@link reply}),
+ * then the server exits with `reason`.
+ */
+export function stopAndReply<R, S>(request: ReplyMark<R>, reason: ExitReason, value: NoInfer<R>, state: S): StopAndReplyResult<S> {
+  void request;
+  return { ...stop(reason, state), reply: value } as unknown as StopAndReplyResult<S>;
 }
 
 type MaybePromise<T> = T | Promise<T>;
@@ -133,7 +187,11 @@ export interface ServerBehavior<P extends Protocol, S, A = undefined> {
   /** A name for process info; default `'server'`. */
   readonly behavior?: string;
   init(args: A, ctx: Process): MaybePromise<InitResult<S>>;
-  handleCall?(request: RequestOf<P>, from: From<ReplyOf<P>>, state: S, ctx: Process): MaybePromise<CallResult<ReplyOf<P>, S>>;
+  /**
+   * Answers a call. `request` carries (in its type) the reply of its pair:
+   * narrow it and answer with `reply(request, value, state)`.
+   */
+  handleCall?(request: CallRequest<P>, from: From<ReplyOf<P>>, state: S, ctx: Process): MaybePromise<CallResult<S>>;
   handleCast?(message: CastOf<P>, state: S, ctx: Process): MaybePromise<NoReplyResult<S>>;
   /** Every message that is not a call or a cast: `{'EXIT', ...}`, `{'DOWN', ...}`, timers, `timeout`... */
   handleInfo?(message: unknown, state: S, ctx: Process): MaybePromise<NoReplyResult<S>>;
@@ -154,26 +212,70 @@ export interface StartOptions extends Omit<SpawnOptions, 'link'> {
   readonly link?: boolean;
   /** Fail the start if `init` has not returned within this many ms (the process is killed). Default: no limit. */
   readonly timeout?: number;
+  /** Cancels the start: the process is killed if `init` has not returned, and the start rejects with AbortedError. */
+  readonly signal?: AbortSignal;
 }
 
-/** A started server: a typed reference that also knows its pid. */
-export class StartedServer<P extends Protocol> extends ServerRef<P> {
-  constructor(readonly pid: Pid) {
+/** The node of each started server, for `stop()` and `await using` (subclasses keep their constructors). */
+const owners = new WeakMap<Pid, Node>();
+
+/** @internal The node a started server runs on, if it was started by {@link startServer}. */
+export function nodeOfStarted(pid: Pid): Node | undefined {
+  return owners.get(pid);
+}
+
+/**
+ * A started server: a typed reference that also knows its pid, and stops the
+ * server when disposed (`await using server = await startServer(...)`).
+ * Supervisors, pools and the web, TCP and UDP listeners are started servers too.
+ */
+export class StartedServer<P extends Protocol> extends ServerRef<P> implements AsyncDisposable {
+  constructor(
+    readonly pid: Pid,
+    /** The node it runs on; given by `startServer`, needed by {@link StartedServer.stop}. */
+    node?: Node,
+  ) {
     super(pid);
+    if (node !== undefined) owners.set(pid, node);
+  }
+
+  /**
+   * Stops the server as {@link stopServer} does (`terminate` runs with
+   * `reason`, default `normal`) and resolves once it has exited; at once if
+   * it is not alive. While its node is stopping, waits for the node to end it.
+   */
+  async stop(reason: ExitReason = normal): Promise<void> {
+    const node = owners.get(this.pid);
+    if (node === undefined) throw new BadArgumentError(`${this.pid.describe()} was not started by startServer on this process's node`);
+    if (!node.isAlive(this.pid)) return;
+    if (!node.alive) {
+      await node.waitExit(this.pid);
+      return;
+    }
+    await stopServer(node, this.pid, reason).catch((err: unknown) => {
+      if (node.isAlive(this.pid)) throw err; // it exited meanwhile: stopped all the same
+    });
+  }
+
+  /** `await using`: {@link StartedServer.stop} with `normal`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
   }
 }
 
 /** `init` failed: threw, rejected, returned `stop(reason)` (`reason` is the exit reason) or `error(reason)` (the process exited `normal`). */
 export class InitFailedError extends BeamlineError {
   override name = 'InitFailedError';
+  override readonly code = 'init_failed';
   constructor(readonly reason: ExitReason) {
-    super(`server init failed: ${formatReason(reason)}`);
+    super(`server init failed: ${formatReason(reason)}`, causeOf(reason));
   }
 }
 
 /** `init` returned `ignore()`: no server was started. */
 export class InitIgnoredError extends BeamlineError {
   override name = 'InitIgnoredError';
+  override readonly code = 'init_ignored';
   constructor() {
     super('server init returned ignore');
   }
@@ -182,6 +284,7 @@ export class InitIgnoredError extends BeamlineError {
 /** `init` did not return within the start timeout. */
 export class InitTimeoutError extends BeamlineError {
   override name = 'InitTimeoutError';
+  override readonly code = 'init_timeout';
 }
 
 function isThenable<T>(v: MaybePromise<T>): v is Promise<T> {
@@ -249,7 +352,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
   /** `init` returned stop(R) or threw R: the process exits with R; the link carries it to the starter (OTP 26+). */
   private initFailed(ctx: Process, reason: unknown, quiet = false): never {
     if (!quiet && reason instanceof Error)
-      ctx.node.log('error', `server ${ctx.self.describe()} init failed: ${reason.stack ?? reason.message}`);
+      ctx.logger.error({ err: reason }, `server init failed: ${reason.message}`);
     this.ack?.fail(new InitFailedError(reason));
     ctx.exit(reason);
   }
@@ -266,7 +369,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
       if (tag === A_GEN_CALL && e.length === 3) {
         const from = e[1];
         if (from instanceof Tuple && from.elements.length === 2 && from.elements[0] instanceof Pid)
-          return this.onCall(e[2] as RequestOf<P>, from as From<ReplyOf<P>>, ctx);
+          return this.onCall(e[2] as CallRequest<P>, from as From<ReplyOf<P>>, ctx);
       } else if (tag === A_GEN_CAST && e.length === 2) {
         return this.onNoReply(ctx, 'handleCast', e[1]);
       } else if (tag === A_EXIT && e.length === 3 && this.linkedTo !== undefined && this.linkedTo.equals(e[1]) && ctx.trapExit) {
@@ -284,10 +387,10 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     return this.onNoReply(ctx, 'handleInfo', message);
   }
 
-  private onCall(request: RequestOf<P>, from: From<ReplyOf<P>>, ctx: Process): void | Promise<void> {
+  private onCall(request: CallRequest<P>, from: From<ReplyOf<P>>, ctx: Process): void | Promise<void> {
     const handler = this.impl.handleCall;
     if (handler === undefined) return this.crash(ctx, new TypeError(`server ${String(ctx.self)} has no handleCall for ${formatReason(request)}`));
-    let result: MaybePromise<CallResult<ReplyOf<P>, S>>;
+    let result: MaybePromise<CallResult<S>>;
     try {
       result = handler.call(this.impl, request, from, this.state, ctx);
     } catch (err) {
@@ -297,11 +400,11 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     return this.afterCall(ctx, from, result);
   }
 
-  private afterCall(ctx: Process, from: From<ReplyOf<P>>, result: CallResult<ReplyOf<P>, S>): void | Promise<void> {
+  private afterCall(ctx: Process, from: From<ReplyOf<P>>, result: CallResult<S>): void | Promise<void> {
     switch (result?.type) {
       case 'reply':
         this.state = result.state;
-        ctx.reply(from, result.reply);
+        ctx.reply(from as From, result.reply);
         return this.next(ctx, result.next);
       case 'noreply':
         this.state = result.state;
@@ -309,7 +412,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
       case 'stop':
         if (result.state !== undefined) this.state = result.state;
         // OTP order: terminate runs first, the reply goes out after it, then the process exits.
-        return this.terminate(ctx, result.reason, 'reply' in result ? () => ctx.reply(from, result.reply as ReplyOf<P>) : undefined);
+        return this.terminate(ctx, result.reason, 'reply' in result ? () => ctx.reply(from as From, result.reply) : undefined);
       default:
         return this.crash(ctx, new TypeError(`handleCall returned ${formatReason(result)}; expected reply(), noreply() or stop()`));
     }
@@ -319,7 +422,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     const handler = this.impl[which] as ((m: unknown, s: S, c: Process) => MaybePromise<NoReplyResult<S>>) | undefined;
     if (handler === undefined) {
       if (which === 'handleInfo') {
-        ctx.node.log('warning', `server ${ctx.self.describe()} received an unexpected message: ${formatReason(message)}`);
+        ctx.logger.warn({ message: formatReason(message) }, 'server received an unexpected message');
         return;
       }
       return this.crash(ctx, new TypeError(`server ${String(ctx.self)} has no ${which} for ${formatReason(message)}`));
@@ -383,9 +486,9 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     try {
       const r = t.call(this.impl, reason, this.state, ctx);
       if (isThenable(r))
-        return r.then(undefined, (err) => ctx.node.log('error', `terminate of ${ctx.self.describe()} failed: ${formatReason(err)}`));
+        return r.then(undefined, (err) => ctx.logger.error({ err }, `server terminate failed: ${formatReason(err)}`));
     } catch (err) {
-      ctx.node.log('error', `terminate of ${ctx.self.describe()} failed: ${formatReason(err)}`);
+      ctx.logger.error({ err }, `server terminate failed: ${formatReason(err)}`);
     }
   }
 
@@ -394,7 +497,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     const done = this.runTerminate(ctx, reason);
     const finish = (): void => {
       after?.();
-      if (!isCleanExit(reason)) ctx.node.log('error', `server ${ctx.self.describe()} terminating: ${formatReason(reason)}`);
+      if (!isCleanExit(reason)) ctx.logger.error({ reason: formatReason(reason) }, 'server terminating');
       ctx.stop(reason);
     };
     return isThenable(done) ? done.then(finish) : finish();
@@ -403,7 +506,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
   /** A callback threw: OTP runs terminate with the error, then the process exits with it. */
   private crash(ctx: Process, err: unknown): void | Promise<void> {
     if (err !== null && typeof err === 'object' && err.constructor.name === 'ProcessExit') throw err;
-    if (err instanceof Error) ctx.node.log('error', `server ${ctx.self.describe()} crashed: ${err.stack ?? err.message}`);
+    if (err instanceof Error) ctx.logger.error({ err }, `server crashed: ${err.message}`);
     const done = this.runTerminate(ctx, err);
     const finish = (): void => ctx.stop(err);
     return isThenable(done) ? done.then(finish) : finish();
@@ -434,6 +537,8 @@ export function startServer<P extends Protocol, S, A>(
     let pid: Pid | undefined;
     let timer: NodeJS.Timeout | undefined;
     let settled = false;
+    /** Removes the abort listener once the start has settled. */
+    let detach: (() => void) | undefined;
     /** Why the start failed, as the server said; the rejection waits for its exit. */
     let failure: Error | undefined;
     const ack: Ack = {
@@ -441,19 +546,25 @@ export function startServer<P extends Protocol, S, A>(
         if (settled) return;
         settled = true;
         if (timer !== undefined) clearTimeout(timer);
-        resolve(new StartedServer<P>(pid as Pid));
+        detach?.();
+        resolve(new StartedServer<P>(pid as Pid, node));
       },
       fail: (err) => {
         failure ??= err;
       },
     };
     const isProcess = 'self' in starter;
+    const node = isProcess ? (starter as Process).node : (starter as Node);
     const link = options.link === true;
     if (link && !isProcess) {
       reject(new TypeError('startServer: link needs a process as starter'));
       return;
     }
-    const { timeout, ...spawnOptions } = options;
+    const { timeout, signal, ...spawnOptions } = options;
+    if (signal?.aborted === true) {
+      reject(new AbortedError('server start aborted', signal.reason));
+      return;
+    }
     const linkedTo = link ? (starter as Process).self : undefined;
     const handler = new ServerProcess<P, S, A>(behavior, args, ack, linkedTo);
     try {
@@ -462,7 +573,6 @@ export function startServer<P extends Protocol, S, A>(
       reject(err);
       return;
     }
-    const node = isProcess ? (starter as Process).node : (starter as Node);
     const started = pid;
     // A failed start settles once the process has exited (killed during init included); like
     // OTP 26's proc_lib, a trapping starter's {'EXIT', Pid, _} from the link is consumed.
@@ -470,16 +580,22 @@ export function startServer<P extends Protocol, S, A>(
       if (settled) return;
       settled = true;
       if (timer !== undefined) clearTimeout(timer);
+      detach?.();
       if (linkedTo !== undefined) (starter as Process).takeExit(started);
       reject(failure ?? new InitFailedError(reason));
     });
-    if (timeout !== undefined && timeout !== Infinity) {
-      timer = setTimeout(() => {
-        if (settled) return;
-        if (linkedTo !== undefined) (starter as Process).unlink(started);
-        failure ??= new InitTimeoutError(`server init did not return within ${timeout} ms`);
-        node.exit(started, atom('kill'));
-      }, timeout);
+    const giveUp = (why: Error): void => {
+      if (settled) return;
+      if (linkedTo !== undefined) (starter as Process).unlink(started);
+      failure ??= why;
+      node.exit(started, atom('kill'));
+    };
+    if (timeout !== undefined && timeout !== Infinity)
+      timer = setTimeout(() => giveUp(new InitTimeoutError(`server init did not return within ${timeout} ms`)), timeout);
+    if (signal !== undefined) {
+      const onAbort = (): void => giveUp(new AbortedError('server start aborted', signal.reason));
+      signal.addEventListener('abort', onAbort, { once: true });
+      detach = () => signal.removeEventListener('abort', onAbort);
     }
   });
 }

@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type Atom, atom } from '../terms/atom.js';
-import { type Tuple, tuple } from '../terms/tuple.js';
+import { type Atom, atom, isAtom } from '../terms/atom.js';
+import { isTagged, isTuple, type Tuple, tuple } from '../terms/tuple.js';
 import { Node } from '../core/node.js';
 import { serverRef } from '../core/protocol.js';
-import { error, noreply, ok, reply, type ServerBehavior, startServer } from './server.js';
+import { error, noreply, ok, reply, type ServerBehavior, startServer, stopAndReply } from './server.js';
 
 type Counter = {
   call: [Atom<'get'>, number] | [Tuple<[Atom<'add'>, number]>, Atom<'ok'>];
@@ -20,8 +20,8 @@ type Counter = {
 const counter: ServerBehavior<Counter, number, number> = {
   init: (start) => ok(start),
   handleCall(request, _from, n) {
-    if (request === atom('get')) return reply(n, n);
-    return reply(atom('ok'), n + (request as Tuple<[Atom<'add'>, number]>).elements[1]);
+    if (isTagged(request, 'add')) return reply(request, atom('ok'), n + request.elements[1]);
+    return reply(request, n, n); // only `get` is left
   },
   // @ts-expect-error the state is a number, not a string
   handleCast: (_msg, _n) => noreply('zero'),
@@ -30,7 +30,61 @@ const counter: ServerBehavior<Counter, number, number> = {
 const badReply: ServerBehavior<Counter, number, number> = {
   init: (start) => ok(start),
   // @ts-expect-error a string is not a reply of this protocol
-  handleCall: (_request, _from, n) => reply('negative', n),
+  handleCall: (_request, _from, n) => reply(request, 'negative', n),
+};
+
+// Per-request replies: each request carries its pair's reply type.
+const perRequest: ServerBehavior<Counter, number, number> = {
+  init: (start) => ok(start),
+  handleCall(request, _from, n) {
+    // Narrowing by comparison works in the true branch.
+    if (request === atom('get')) {
+      // @ts-expect-error `get` replies a number: the atom `ok` (the reply of `add`) does not compile
+      return reply(request, atom('ok'), n);
+    }
+    if (isAtom(request, 'get')) return reply(request, n, n);
+    // @ts-expect-error `add` replies the atom `ok`, not a number
+    return reply(request, n, n);
+  },
+};
+
+const unNarrowed: ServerBehavior<Counter, number, number> = {
+  init: (start) => ok(start),
+  // @ts-expect-error an un-narrowed request may be `get` or `add`: no single reply fits both
+  handleCall: (request, _from, n) => reply(request, n, n),
+};
+
+const stopping: ServerBehavior<Counter, number, number> = {
+  init: (start) => ok(start),
+  handleCall(request, _from, n) {
+    if (isAtom(request, 'get')) return stopAndReply(request, 'normal', n, n);
+    // @ts-expect-error stopAndReply checks the reply like reply(): `add` does not reply a string
+    return stopAndReply(request, 'normal', 'bye', n);
+  },
+};
+
+const forged: ServerBehavior<Counter, number, number> = {
+  init: (start) => ok(start),
+  // @ts-expect-error a reply result is built by reply(request, ...) only, never by hand
+  handleCall: (_request, _from, n) => ({ type: 'reply', reply: 'anything', state: n }),
+};
+
+// A protocol whose requests share one reply type: any request, narrowed or not, takes it.
+type Shared = { call: [Atom<'a'>, number] | [Atom<'b'>, number] };
+const shared: ServerBehavior<Shared, number> = {
+  init: () => ok(0),
+  handleCall: (request, _from, n) => reply(request, n, n),
+};
+
+// An untyped protocol: requests are opaque (narrow them like unknown), replies are unknown.
+const untyped: ServerBehavior<{ call: [unknown, unknown] }, number> = {
+  init: () => ok(0),
+  handleCall(request, _from, n) {
+    if (isTuple(request)) return reply(request, request.elements.length, n);
+    // @ts-expect-error an opaque request is not a tuple until narrowed
+    void request.elements;
+    return reply(request, 'anything', n);
+  },
 };
 
 const lifecycle: ServerBehavior<Counter, number, number> = {
@@ -64,7 +118,7 @@ async function typeChecks(node: Node): Promise<void> {
   await node.call(byName, atom('nope')).catch(() => {});
   // Untyped destinations accept anything and give unknown.
   const anything: unknown = await node.call(ref.pid, 'free-form').catch(() => undefined);
-  void [n, okAtom, wrong, anything, badReply, lifecycle];
+  void [n, okAtom, wrong, anything, badReply, lifecycle, perRequest, unNarrowed, stopping, forged, shared, untyped];
 }
 
 test('typed protocols: replies are typed per request (checked at compile time)', async () => {
@@ -73,4 +127,36 @@ test('typed protocols: replies are typed per request (checked at compile time)',
   const n = await node.call(ref, atom('get'));
   assert.equal(n, 1);
   assert.equal(typeof typeChecks, 'function');
+});
+
+test('isTagged narrows on the first atom of a tuple, and checks the size when given', () => {
+  assert.equal(isTagged(tuple(atom('add'), 1), 'add'), true);
+  assert.equal(isTagged(tuple(atom('add'), 1), 'add', 2), true);
+  assert.equal(isTagged(tuple(atom('add'), 1), 'add', 3), false);
+  assert.equal(isTagged(tuple(atom('get'), 1), 'add'), false);
+  assert.equal(isTagged(tuple('add', 1), 'add'), false, 'a string is not the atom');
+  assert.equal(isTagged(tuple(), 'add'), false);
+  assert.equal(isTagged([atom('add'), 1], 'add'), false, 'a list is not a tuple');
+  assert.equal(isTagged(undefined, 'add'), false);
+});
+
+test('stopAndReply answers the call after terminate, then the server exits', async () => {
+  await using node = new Node({ name: 'types2@127.0.0.1', logger: () => {} });
+  const order: string[] = [];
+  const ref = await startServer(
+    node,
+    {
+      init: () => ok(0),
+      handleCall: (request, _from, n) => stopAndReply(request, 'normal', 'bye', n),
+      terminate: () => {
+        order.push('terminate');
+      },
+    } satisfies ServerBehavior<{ call: [Atom<'quit'>, string] }, number>,
+    undefined,
+  );
+  const exited = node.waitExit(ref.pid);
+  const answer = await node.call(ref, atom('quit'));
+  order.push(`reply ${answer}`);
+  assert.deepEqual(order, ['terminate', 'reply bye']);
+  assert.equal(await exited, atom('normal'));
 });

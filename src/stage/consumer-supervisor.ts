@@ -16,10 +16,10 @@ import { Tuple } from '../terms/tuple.js';
 import type { Node } from '../core/node.js';
 import type { Process } from '../core/process.js';
 import { formatReason, isCleanExit, shutdown } from '../core/reasons.js';
-import { noreply, reply, stop, type StartOptions } from '../server/server.js';
+import { noreply, stop, type StartOptions } from '../server/server.js';
 import { ask } from './api.js';
 import { keyword, type SubscribeTo } from './options.js';
-import { consumer, manual } from './results.js';
+import { consumer, manual, replyEmit } from './results.js';
 import { startStage, type StartedStage } from './stage.js';
 import { tagKey } from './subscription-key.js';
 import type { StageBehavior, Subscription } from './types.js';
@@ -174,7 +174,7 @@ export function startConsumerSupervisor<E>(starter: Node | Process, spec: Consum
       else maybeAsk(s, child.producer, ctx, 0, 1);
       return noreply(s);
     },
-    handleCall: (_req, _from, s) => reply({ specs: 1, active: s.children.size, supervisors: 0, workers: s.children.size }, s),
+    handleCall: (_req, _from, s) => replyEmit({ specs: 1, active: s.children.size, supervisors: 0, workers: s.children.size }, [], s),
     terminate: (_reason, s, ctx) => {
       for (const c of s.children.values()) ctx.sendExit(c.pid, shutdown);
     },

@@ -24,7 +24,7 @@ import type { Node } from '../core/node.js';
 import type { From, Process } from '../core/process.js';
 import type { Protocol } from '../core/protocol.js';
 import { type ExitReason, formatReason, isCleanExit, noproc } from '../core/reasons.js';
-import { noreply, reply, stop, startServer, StartedServer, type CallResult, type NoReplyResult, type ServerBehavior, type StartOptions } from '../server/server.js';
+import { forwardReply, forwardStopAndReply, noreply, stop, startServer, StartedServer, type CallResult, type NoReplyResult, type ServerBehavior, type StartOptions } from '../server/server.js';
 import { type Batch, splitBatches } from './batches.js';
 import { StageBuffer } from './buffer.js';
 import { type Dispatcher, type DispatcherContext, type DispatcherSpec, SubscriptionRefused } from './dispatcher.js';
@@ -682,10 +682,11 @@ function stageServer<S, A, In, Out, P extends Protocol>(impl: StageBehavior<S, A
       if (step !== undefined) return stop(step.reason);
       return { type: 'ok', state: engine };
     },
-    async handleCall(request, from, engine): Promise<CallResult<unknown, Engine>> {
+    async handleCall(request, from, engine): Promise<CallResult<Engine>> {
       const r = await engine.onCall(request, from);
-      if (r.step !== undefined) return r.step.hasReply ? stop(r.step.reason, engine, r.step.reply) : r.replied ? stop(r.step.reason, engine, r.reply) : stop(r.step.reason, engine);
-      return r.replied ? reply(r.reply, engine) : noreply(engine);
+      if (r.step !== undefined)
+        return r.step.hasReply ? forwardStopAndReply(r.step.reason, r.step.reply, engine) : r.replied ? forwardStopAndReply(r.step.reason, r.reply, engine) : stop(r.step.reason, engine);
+      return r.replied ? forwardReply(r.reply, engine) : noreply(engine);
     },
     async handleCast(message, engine) {
       return halted(engine, await engine.onCast(message));

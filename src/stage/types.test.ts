@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type Atom, atom } from '../terms/atom.js';
 import { Node } from '../core/node.js';
-import { noreply, reply } from '../server/server.js';
+import { noreply } from '../server/server.js';
 import { broadcastDispatcher, consumer, emit, partitionDispatcher, producer, producerConsumer, replyEmit, startStage, syncSubscribe, type StageBehavior } from './index.js';
 
 const numbers: StageBehavior<number, number, never, number> = {
@@ -60,7 +60,7 @@ const counting: StageBehavior<number, undefined, never, number, Query> = {
 const badReply: StageBehavior<number, undefined, never, number, Query> = {
   init: () => producer(0),
   // @ts-expect-error the reply of `count` is a number
-  handleCall: (_req, _from, n) => reply('many', n),
+  handleCall: (_req, _from, n) => replyEmit('many', [], n),
 };
 
 async function typeChecks(node: Node): Promise<void> {

@@ -10,7 +10,7 @@ import { Tuple } from '../terms/tuple.js';
 import type { Node } from '../core/node.js';
 import type { Process } from '../core/process.js';
 import { type ExitReason, kill, shutdown } from '../core/reasons.js';
-import { InitFailedError, StartedServer, startServer } from '../server/server.js';
+import { InitFailedError, nodeOfStarted, StartedServer, startServer } from '../server/server.js';
 import type { ChildSpec, RestartType, StartFunction } from './child-spec.js';
 import { SupervisorStartError } from './errors.js';
 import { normalizeSupervisorSpec, type NormalizedSupervisorSpec, type SimpleSupervisorSpec, type SupervisorSpec } from './spec.js';
@@ -25,12 +25,30 @@ declare const extraArgs: unique symbol;
  */
 export class SupervisorRef<E extends readonly unknown[] = never> extends StartedServer<SupervisorProtocol> {
   declare readonly [extraArgs]?: E;
+
+  /**
+   * Stops the supervisor and its children (in reverse start order). One
+   * started from a node is stopped as its parent would (`shutdown`, whatever
+   * `reason`); one started from a process runs `terminate` with `reason`
+   * (default `shutdown`). Also what `await using` does.
+   */
+  override async stop(reason: ExitReason = shutdown): Promise<void> {
+    const node = nodeOfStarted(this.pid);
+    const top = node === undefined ? undefined : topLevel.get(node)?.find((t) => t.pid === this.pid);
+    if (node !== undefined && top !== undefined && node.isAlive(this.pid)) {
+      await stopTopLevel(node, top);
+      return;
+    }
+    await super.stop(reason);
+  }
 }
 
 /** Options of {@link startSupervisor}. */
 export interface SupervisorStartOptions {
   /** Register the supervisor under this name. */
   readonly name?: string | Atom;
+  /** Cancels the start: the supervisor (and the children it started) are killed, and the start rejects with AbortedError. */
+  readonly signal?: AbortSignal;
   /** From a process: link the supervisor to it (start_link); the supervisor then exits when its parent asks. */
   readonly link?: boolean;
 }
@@ -77,10 +95,11 @@ function stopWithNode(node: Node, top: TopLevel): void {
 type ProcessOptions = SupervisorStartOptions & { readonly env?: Readonly<Record<string, unknown>> };
 
 function startLinked(parent: Process, spec: NormalizedSupervisorSpec, options: ProcessOptions, link: boolean): Promise<StartedServer<SupervisorProtocol>> {
-  const { name, env } = options;
+  const { name, env, signal } = options;
   return startServer(parent, supervisorBehavior, spec, {
     trapExit: true,
     ...(name !== undefined ? { name } : {}),
+    ...(signal !== undefined ? { signal } : {}),
     ...(link ? { link: true } : {}),
     ...(env !== undefined ? { env } : {}),
   });

@@ -10,9 +10,10 @@
  * the supervisor terminates its children and exits with `shutdown`.
  * @module
  */
-import { Atom, atom } from '../terms/atom.js';
+import { diagnostics, type RestartEvent } from '../core/diagnostics.js';
+import { Atom, atom, isAtom } from '../terms/atom.js';
 import { Pid } from '../terms/identifiers.js';
-import { Tuple, tuple } from '../terms/tuple.js';
+import { isTagged, Tuple, tuple } from '../terms/tuple.js';
 import type { From, Process } from '../core/process.js';
 import { type ExitReason, formatReason, isCleanExit } from '../core/reasons.js';
 import { noreply, ok, reply, type ServerBehavior, stop } from '../server/server.js';
@@ -156,11 +157,6 @@ export class SupervisorState {
   }
 }
 
-function describe(ctx: Process): string {
-  const name = ctx.registeredName;
-  return `supervisor ${name !== undefined ? name.name : ctx.self.describe()}`;
-}
-
 /** Starts one child; applies the outcome to the record. */
 async function startOne(ctx: Process, state: SupervisorState, child: ChildRecord): Promise<StartOutcome> {
   const outcome = await runStart(ctx, child.spec, child.extra, state.timeoutOf(child.spec));
@@ -195,7 +191,7 @@ async function startInOrder(
     if (!state.contains(child)) continue;
     const outcome = await startOne(ctx, state, child);
     if (outcome.type === 'error') {
-      ctx.node.log('error', `${describe(ctx)}: child ${child.spec.id} failed to start: ${formatReason(outcome.reason)}`);
+      ctx.logger.error({ child: child.spec.id, reason: formatReason(outcome.reason) }, `child ${child.spec.id} failed to start`);
       return { child, reason: outcome.reason };
     }
     if (outcome.type === 'ignore' && child.spec.restart === 'temporary') state.remove(child);
@@ -226,15 +222,23 @@ type Step = ReturnType<typeof noreply<SupervisorState>> | ReturnType<typeof stop
  */
 async function restart(ctx: Process, state: SupervisorState, child: ChildRecord, why: ExitReason): Promise<Step> {
   if (!state.intensity.add()) {
-    ctx.node.log(
-      'error',
-      `${describe(ctx)}: reached max restart intensity (${state.intensity.intensity} in ${state.intensity.period} s); ` +
-        `child ${child.spec.id}: ${formatReason(why)}; shutting down`,
+    ctx.logger.error(
+      { child: child.spec.id, reason: formatReason(why), intensity: state.intensity.intensity, period: state.intensity.period },
+      `supervisor reached max restart intensity (${state.intensity.intensity} in ${state.intensity.period} s); shutting down`,
     );
     if (state.simple) state.remove(child);
     else state.setPid(child, undefined);
     return stop(A_SHUTDOWN, state);
   }
+  if (diagnostics.restart.hasSubscribers)
+    diagnostics.restart.publish({
+      node: ctx.node.name,
+      supervisor: ctx.self,
+      name: ctx.registeredName,
+      childId: child.spec.id,
+      child: child.pid instanceof Pid ? child.pid : undefined,
+      reason: why,
+    } satisfies RestartEvent);
   let failed: { child: ChildRecord; reason: ExitReason } | undefined;
   switch (state.strategy) {
     case 'one_for_one':
@@ -260,7 +264,7 @@ async function restart(ctx: Process, state: SupervisorState, child: ChildRecord,
     }
   }
   if (failed !== undefined) {
-    ctx.node.log('error', `${describe(ctx)}: restart of child ${failed.child.spec.id} failed: ${formatReason(failed.reason)}; trying again`);
+    ctx.logger.error({ child: failed.child.spec.id, reason: formatReason(failed.reason) }, `restart of child ${failed.child.spec.id} failed; trying again`);
     state.setPid(failed.child, 'restarting');
     ctx.send(ctx.self, tuple(A_TRY_AGAIN, failed.child, failed.reason));
   }
@@ -269,7 +273,7 @@ async function restart(ctx: Process, state: SupervisorState, child: ChildRecord,
 
 /** A child exited with `reason`: its restart type decides, with its own reason. */
 async function childExited(ctx: Process, state: SupervisorState, child: ChildRecord, reason: ExitReason): Promise<Step> {
-  if (!isCleanExit(reason)) ctx.node.log('error', `${describe(ctx)}: child ${child.spec.id} terminated: ${formatReason(reason)}`);
+  if (!isCleanExit(reason)) ctx.logger.error({ child: child.spec.id, reason: formatReason(reason) }, `child ${child.spec.id} terminated`);
   const type = child.spec.restart;
   if (type === 'temporary') {
     state.remove(child);
@@ -345,7 +349,7 @@ async function onStartChild(ctx: Process, state: SupervisorState, arg: unknown):
   return tuple(A_OK, outcome.pid);
 }
 
-async function onTerminateChild(ctx: Process, state: SupervisorState, idOrPid: string | Pid): Promise<Reply> {
+async function onTerminateChild(ctx: Process, state: SupervisorState, idOrPid: string | Pid): Promise<SupervisorReply<undefined>> {
   // OTP: a simple_one_for_one supervisor's children have no id; terminate_child by id is {error, simple_one_for_one}.
   if (state.simple && !(idOrPid instanceof Pid)) return errorReply(new SimpleOneForOneError('terminateChild by id'));
   const child = idOrPid instanceof Pid ? state.findPid(idOrPid) : state.findId(idOrPid);
@@ -368,7 +372,7 @@ async function onRestartChild(ctx: Process, state: SupervisorState, id: string):
   return tuple(A_OK, outcome.type === 'ok' ? outcome.pid : undefined);
 }
 
-function onDeleteChild(state: SupervisorState, id: string): Reply {
+function onDeleteChild(state: SupervisorState, id: string): SupervisorReply<undefined> {
   if (state.simple) return errorReply(new SimpleOneForOneError('deleteChild'));
   const child = state.findId(id);
   if (child === undefined) return errorReply(new ChildNotFoundError(id));
@@ -424,21 +428,25 @@ export const supervisorBehavior: ServerBehavior<SupervisorProtocol, SupervisorSt
 
   async handleCall(request, from: From, state, ctx) {
     void from;
-    if (request === REQ.whichChildren) return reply(whichChildren(state), state);
-    if (request === REQ.countChildren) return reply(countChildren(ctx, state), state);
-    if (request instanceof Tuple && request.elements.length === 2) {
-      const [tag, arg] = request.elements;
-      if (tag === REQ.startChild) return reply(await onStartChild(ctx, state, arg), state);
-      const id = childIdOf(arg);
-      if (id !== undefined) {
-        if (tag === REQ.terminateChild) return reply(await onTerminateChild(ctx, state, id), state);
-        if (typeof id === 'string') {
-          if (tag === REQ.restartChild) return reply(await onRestartChild(ctx, state, id), state);
-          if (tag === REQ.deleteChild) return reply(onDeleteChild(state, id), state);
-        }
-      }
+    const badArg = (): Tuple<[Atom<'error'>, SupervisorError]> =>
+      errorReply(new SupervisorError(`unknown supervisor request ${formatReason(request)}`, atom('badarg')));
+    if (isAtom(request, 'which_children')) return reply(request, whichChildren(state), state);
+    if (isAtom(request, 'count_children')) return reply(request, countChildren(ctx, state), state);
+    if (isTagged(request, 'start_child', 2)) return reply(request, await onStartChild(ctx, state, request.elements[1]), state);
+    if (isTagged(request, 'terminate_child', 2)) {
+      const id = childIdOf(request.elements[1]);
+      return reply(request, id === undefined ? badArg() : await onTerminateChild(ctx, state, id), state);
     }
-    return reply(errorReply(new SupervisorError(`unknown supervisor request ${formatReason(request)}`, atom('badarg'))), state);
+    if (isTagged(request, 'restart_child', 2)) {
+      const id = childIdOf(request.elements[1]);
+      return reply(request, typeof id !== 'string' ? badArg() : await onRestartChild(ctx, state, id), state);
+    }
+    if (isTagged(request, 'delete_child', 2)) {
+      const id = childIdOf(request.elements[1]);
+      return reply(request, typeof id !== 'string' ? badArg() : onDeleteChild(state, id), state);
+    }
+    // Every request of the protocol is handled above: what is left came malformed from outside.
+    return reply(request, badArg(), state);
   },
 
   async handleInfo(message, state, ctx) {
@@ -455,7 +463,7 @@ export const supervisorBehavior: ServerBehavior<SupervisorProtocol, SupervisorSt
         return restart(ctx, state, child, b);
       }
     }
-    ctx.node.log('warning', `${describe(ctx)} received an unexpected message: ${formatReason(message)}`);
+    ctx.logger.warn({ message: formatReason(message) }, 'supervisor received an unexpected message');
     return noreply(state);
   },
 

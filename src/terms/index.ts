@@ -4,6 +4,6 @@
  * @module
  */
 export { Atom, atom, isAtom } from './atom.js';
-export { Tuple, tuple, isTuple } from './tuple.js';
+export { Tuple, tuple, isTagged, isTuple } from './tuple.js';
 export { Pid, Ref, Port } from './identifiers.js';
 export { ImproperList } from './improper-list.js';

@@ -14,6 +14,8 @@
  * @module
  */
 
+import { Atom } from './atom.js';
+
 /** An Erlang tuple with typed elements. */
 export class Tuple<T extends readonly unknown[] = readonly unknown[]> {
   /** The elements, in order. */
@@ -40,6 +42,22 @@ export class Tuple<T extends readonly unknown[] = readonly unknown[]> {
 /** Builds a tuple from its elements: `tuple(atom('ok'), 1)` is `{ok, 1}`. */
 export function tuple<const T extends readonly unknown[]>(...elements: T): Tuple<[...T]> {
   return new Tuple<[...T]>(elements as [...T]);
+}
+
+/**
+ * True when `value` is a tuple whose first element is the atom `tag`
+ * (optionally of `size` elements). It narrows a union of tagged tuples, such
+ * as a protocol's requests, to the ones with that tag:
+ *
+ * @example
+ * ```ts
+ * if (isTagged(request, 'add')) return reply(request, atom('ok'), n + request.elements[1]);
+ * ```
+ */
+export function isTagged<const N extends string>(value: unknown, tag: N, size?: number): value is Tuple<readonly [Atom<N>, ...unknown[]]> {
+  if (!(value instanceof Tuple)) return false;
+  const e = value.elements;
+  return e.length > 0 && (size === undefined || e.length === size) && e[0] instanceof Atom && e[0].name === tag;
 }
 
 /** True when `value` is a Tuple (optionally of the given size). */
