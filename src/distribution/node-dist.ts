@@ -49,7 +49,8 @@ import { Encoder } from '../etf/encoder.js';
 import { Atom, atom } from '../terms/atom.js';
 import { Pid, Ref } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
-import { ControlReader, OP, SPAWN_FLAG } from './control.js';
+import { aliasSendControl, altactSignalIn } from './altact.js';
+import { ALTACT_FLAG, ControlReader, OP, SPAWN_FLAG } from './control.js';
 import { defaultEpmdPort, ensureEpmd, lookupNode, registerNode, type EpmdHandle, type EpmdRegistration } from './epmd/index.js';
 import { DistError } from './errors.js';
 import { DEFAULT_FLAGS, DFLAG } from './flags.js';
@@ -586,11 +587,11 @@ export class NodeDistribution implements Distribution {
   }
 
   sendToName(from: Pid, name: Atom, node: Atom, message: unknown): void {
-    this.out(node, () => tuple(OP.REG_SEND, from, A_EMPTY, name), message);
+    this.out(node, (f) => ((f & DFLAG.ALTACT_SIG) !== 0n ? tuple(OP.ALTACT_SIG_SEND, ALTACT_FLAG.NAME, from, name) : tuple(OP.REG_SEND, from, A_EMPTY, name)), message);
   }
 
-  sendToAlias(from: Pid, alias: Ref, message: unknown): void {
-    this.out(alias.node, (f) => ((f & DFLAG.ALIAS) !== 0n ? tuple(OP.ALIAS_SEND, from, alias) : undefined), message);
+  sendToAlias(from: Pid, alias: Ref, message: unknown, priority = false): void {
+    this.out(alias.node, (f) => aliasSendControl(f, from, alias, priority), message);
   }
 
   link(from: Pid, to: Pid): void {
@@ -667,6 +668,18 @@ export class NodeDistribution implements Distribution {
     const out: Atom[] = [];
     for (const p of this.peers.values()) if (p.conn !== undefined) out.push(p.name);
     return out;
+  }
+
+  /**
+   * The capability flags in effect on the connection to `node` (both sides'
+   * offers intersected; see {@link DFLAG}), or undefined when not connected.
+   * @example
+   * const f = distributionOf(node).connectionFlags('erl@host');
+   * const altact = f !== undefined && (f & DFLAG.ALTACT_SIG) !== 0n; // OTP 28+
+   */
+  connectionFlags(node: string | Atom): bigint | undefined {
+    const p = this.peers.get(typeof node === 'string' ? atom(node) : node);
+    return p?.conn?.flags;
   }
 
   /**
@@ -775,6 +788,9 @@ export class NodeDistribution implements Distribution {
       case OP.ALIAS_SEND_TT:
         c.arity(3).pid(1);
         remote.sendToAlias(c.ref(2), message);
+        return;
+      case OP.ALTACT_SIG_SEND:
+        altactSignalIn(c, message, remote);
         return;
       case OP.LINK:
         c.arity(3);
