@@ -1,11 +1,15 @@
 /**
  * ETF codec benchmark: encode and decode throughput of Beamline's codec
  * next to Erlang's own term_to_binary/binary_to_term on the same terms, in
- * the same run (a compiled Erlang module timed with erlang:monotonic_time).
+ * the same run (a compiled Erlang module). Both sides count CPU time
+ * (`process.cpuUsage()`, `statistics(runtime)`), so the ratios hold on a
+ * shared machine.
  *
  * Scenarios: a small gen_server call message
  * `{'$gen_call', {Pid, Ref}, {get, <<"key">>}}`, a ~1 KB map with atom keys
- * and binary values, and a 1 MB binary.
+ * and binary values, a 1 MB binary (also decoded as a view under
+ * `binaries: 'bytes', copyBinaries: false`), a tuple nested 100,000 deep and
+ * a 1 MB integer (`1 bsl 8000000`).
  *
  * Run alone: `npx tsc -p . && node build/bench/etf.js [--quick]`
  * @module
@@ -27,7 +31,7 @@ export interface EtfBenchResult {
 }
 
 interface Scenario {
-  id: 'small' | 'map1k' | 'bin1m';
+  id: 'small' | 'map1k' | 'bin1m' | 'deep100k' | 'int1m';
   term: unknown;
 }
 
@@ -38,14 +42,28 @@ function scenarios(): Scenario[] {
   for (let i = 1; i <= 20; i++) map[`field_${i}`] = 'v'.repeat(36);
   const bin = new Uint8Array(1 << 20);
   for (let i = 0; i < bin.length; i++) bin[i] = (i * 7919) & 0xff; // not valid UTF-8: stays bytes
+  let deep: unknown = atom('leaf');
+  for (let i = 0; i < 100_000; i++) deep = tuple(deep);
   return [
     { id: 'small', term: small },
     { id: 'map1k', term: map },
     { id: 'bin1m', term: bin },
+    { id: 'deep100k', term: deep },
+    { id: 'int1m', term: 1n << 8_000_000n },
   ];
 }
 
-/** Runs `fn` in growing batches until `ms` have passed; returns operations per second. */
+/** CPU time of this process in ns (user + system): what the codec costs, not how busy the machine is. */
+function cpuNs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) * 1000;
+}
+
+/**
+ * Runs `fn` in growing batches until `ms` of CPU time have passed; returns
+ * operations per CPU second. Both sides count CPU time (Erlang:
+ * `statistics(runtime)`), so a shared, loaded machine skews neither.
+ */
 function opsPerSecond(fn: () => number, ms: number): number {
   let sink = 0;
   for (let i = 0; i < 50; i++) sink += fn(); // warm-up
@@ -54,9 +72,9 @@ function opsPerSecond(fn: () => number, ms: number): number {
   let total = 0;
   const deadline = ms * 1e6;
   while (elapsed < deadline) {
-    const t0 = process.hrtime.bigint();
+    const t0 = cpuNs();
     for (let i = 0; i < n; i++) sink += fn();
-    elapsed += Number(process.hrtime.bigint() - t0);
+    elapsed += cpuNs() - t0;
     total += n;
     if (n < 1 << 20) n *= 2;
   }
@@ -83,10 +101,16 @@ function beamline(quick: boolean): EtfBenchResult[] {
   const out: EtfBenchResult[] = [];
   for (const s of scenarios()) {
     const bytes = enc.encode(s.term);
-    const ms = quick ? (s.id === 'bin1m' ? 100 : 200) : s.id === 'bin1m' ? 800 : 1200;
+    const big = s.id !== 'small' && s.id !== 'map1k';
+    const ms = quick ? (big ? 100 : 200) : big ? 800 : 1200;
     const e = opsPerSecond(() => enc.encode(s.term).length, ms);
     const d = opsPerSecond(() => (dec.decode(bytes) === undefined ? 0 : 1), ms);
     out.push(...rows('beamline', s.id, 'encode', e, bytes.length), ...rows('beamline', s.id, 'decode', d, bytes.length));
+    if (s.id === 'bin1m') {
+      const view = new Decoder({ binaries: 'bytes', copyBinaries: false });
+      const v = opsPerSecond(() => (view.decode(bytes) === undefined ? 0 : 1), ms);
+      out.push({ scenario: 'etf_decode_bin1m_view', impl: 'beamline', value: v, unit: 'terms/s' });
+    }
   }
   return out;
 }
@@ -99,31 +123,34 @@ enc(_T, 0, Acc) -> Acc;
 enc(T, N, Acc) -> enc(T, N - 1, Acc + byte_size(term_to_binary(T))).
 dec(_B, 0, Acc) -> Acc;
 dec(B, N, Acc) -> dec(B, N - 1, Acc + check(binary_to_term(B))).
-check(T) when is_tuple(T); is_map(T); is_binary(T) -> 1;
+check(T) when is_tuple(T); is_map(T); is_binary(T); is_integer(T) -> 1;
 check(_) -> 0.
 
+%% CPU time (statistics(runtime), ms), as the Beamline side counts it.
 rate(F, Ms) ->
     F(50),
-    rate(F, Ms * 1000000, 1, 0, 0).
+    rate(F, Ms, 1, 0, 0).
 rate(F, Limit, N, Total, Elapsed) when Elapsed < Limit ->
-    T0 = erlang:monotonic_time(),
+    {T0, _} = statistics(runtime),
     F(N),
-    T1 = erlang:monotonic_time(),
-    E = erlang:convert_time_unit(T1 - T0, native, nanosecond),
-    rate(F, Limit, min(N * 2, 1 bsl 20), Total + N, Elapsed + E);
-rate(_F, _Limit, _N, Total, Elapsed) -> Total / (Elapsed / 1.0e9).
+    {T1, _} = statistics(runtime),
+    rate(F, Limit, min(N * 2, 1 bsl 20), Total + N, Elapsed + (T1 - T0));
+rate(_F, _Limit, _N, Total, Elapsed) -> Total / (Elapsed / 1.0e3).
 
 main(Quick) ->
     Small = {'$gen_call', {self(), make_ref()}, {get, <<"key">>}},
     Map = maps:from_list([{list_to_atom("field_" ++ integer_to_list(I)), list_to_binary(lists:duplicate(36, $v))} || I <- lists:seq(1, 20)]),
     Bin = list_to_binary([(I * 7919) band 255 || I <- lists:seq(0, (1 bsl 20) - 1)]),
+    Deep = lists:foldl(fun(_, A) -> {A} end, leaf, lists:seq(1, 100000)),
+    Int = 1 bsl 8000000,
     lists:foreach(fun({Id, T}) ->
         B = term_to_binary(T),
-        Ms = case {Quick, Id} of {true, bin1m} -> 100; {true, _} -> 200; {false, bin1m} -> 800; {false, _} -> 1200 end,
+        Big = Id =/= small andalso Id =/= map1k,
+        Ms = case {Quick, Big} of {true, true} -> 100; {true, false} -> 200; {false, true} -> 800; {false, false} -> 1200 end,
         E = rate(fun(N) -> enc(T, N, 0) end, Ms),
         D = rate(fun(N) -> dec(B, N, 0) end, Ms),
         io:format("~s ~p ~f ~f~n", [Id, byte_size(B), E, D])
-    end, [{small, Small}, {map1k, Map}, {bin1m, Bin}]).
+    end, [{small, Small}, {map1k, Map}, {bin1m, Bin}, {deep100k, Deep}, {int1m, Int}]).
 `;
 
 function erlang(quick: boolean): Promise<EtfBenchResult[]> {
@@ -140,7 +167,7 @@ function erlang(quick: boolean): Promise<EtfBenchResult[]> {
       if (err) return reject(new Error(`erl bench failed: ${err.message}\n${stdout}\n${stderr}`));
       const out: EtfBenchResult[] = [];
       for (const line of stdout.split('\n')) {
-        const m = /^(small|map1k|bin1m) (\d+) ([\d.]+) ([\d.]+)$/.exec(line.trim());
+        const m = /^(small|map1k|bin1m|deep100k|int1m) (\d+) ([\d.]+) ([\d.]+)$/.exec(line.trim());
         if (m === null) continue;
         const [, id, size, e, d] = m as unknown as [string, string, string, string, string];
         out.push(...rows('erlang', id, 'encode', Number(e), Number(size)), ...rows('erlang', id, 'decode', Number(d), Number(size)));
@@ -152,7 +179,7 @@ function erlang(quick: boolean): Promise<EtfBenchResult[]> {
 
 /**
  * Runs the ETF benchmark: Beamline first, then Erlang on the same terms.
- * About 12 s in full, under 5 s with `quick`.
+ * About 20 s in full, under 8 s with `quick`.
  */
 export async function runEtfBench(opts: { quick: boolean }): Promise<EtfBenchResult[]> {
   const ours = beamline(opts.quick);

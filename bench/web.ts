@@ -327,7 +327,7 @@ function kvRows(scenario: string, bareImpl: string, ours: Served, bare: Served, 
  */
 async function kvScenarios(node: Node, quick: boolean): Promise<WebBenchResult[]> {
   const results: WebBenchResult[] = [];
-  await startServer(node, kvServer, undefined, { name: 'kv' });
+  await startServer(node, kvServer(), undefined, { name: 'kv' });
   await node.call('kv', tuple(atom('put'), KV_KEY, KV_VALUE));
   const web = await startWeb(node, { routes: demoRoutes() });
   const bare = await bareKvHttp();

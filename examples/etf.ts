@@ -13,6 +13,7 @@ import {
   Encoder,
   EtfWriter,
   EtfDecodeError,
+  EtfEncodeError,
   ErlMap,
   Float,
   charlist,
@@ -70,4 +71,26 @@ try {
   decode(Buffer.from([131, 108, 0xff, 0xff, 0xff, 0xff, 106]));
 } catch (e) {
   if (e instanceof EtfDecodeError) console.log('hostile ->', e.code, 'at byte', e.offset);
+}
+
+// 8. Nesting costs memory, not call stack: an iolist built by 200,000 appends round-trips.
+let iolist: unknown = [];
+for (let i = 0; i < 200_000; i++) iolist = [iolist, 'chunk'];
+console.log('deep    ->', encode(iolist).length, 'bytes, decodes:', Array.isArray(decode(encode(iolist))));
+
+// 9. A value that contains itself has no Erlang term: a typed error, found on the path.
+const loop: unknown[] = [];
+loop.push({ back: loop });
+try {
+  encode(loop);
+} catch (e) {
+  if (e instanceof EtfEncodeError) console.log('cycle   ->', e.code, e.message);
+}
+
+// 10. A term that would not fit the heap budget is refused from its counts, before allocating.
+const manyNils = Buffer.concat([Buffer.from([131, 108, 0, 0x98, 0x96, 0x80]), Buffer.alloc(10_000_001, 106)]); // 10 million []
+try {
+  new Decoder({ maxHeapBytes: 64 * 1024 * 1024 }).decode(manyNils);
+} catch (e) {
+  if (e instanceof EtfDecodeError) console.log('budget  ->', e.code, 'option', e.option, 'at byte', e.offset);
 }

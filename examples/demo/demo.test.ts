@@ -119,6 +119,32 @@ test('the README Erlang command talks to kv', { skip: erlSkipReason() }, async (
   assert.match(stdout, /<<"hello">> \[.*<<"greeting">>.*\]/);
 });
 
+test('kv keeps its data across stray casts and a restart of the worker', { skip: erlSkipReason() }, async () => {
+  assertErl();
+  // Ten stray casts (more than the supervisor's restart intensity), a cast write, then the worker is
+  // stopped through sys:terminate and restarted by its supervisor: the data is still there.
+  const script = [
+    `N = list_to_atom("demo@127.0.0.1")`,
+    `ok = gen_server:call({kv, N}, {put, <<"kept">>, 1})`,
+    `[gen_server:cast({kv, N}, {stray, I}) || I <- lists:seq(1, 10)]`,
+    `gen_server:cast({kv, N}, {put, <<"cast">>, 2})`,
+    `{ok, 1} = gen_server:call({kv, N}, {get, <<"kept">>})`,
+    `Old = erlang:monitor(process, {kv, N})`,
+    `ok = sys:terminate({kv, N}, restart_me)`,
+    `receive {'DOWN', Old, process, _, _} -> ok end`,
+    `Wait = fun W(0) -> gave_up; W(K) -> case catch gen_server:call({kv, N}, {get, <<"kept">>}) of {ok, V} -> {ok, V}; _ -> timer:sleep(50), W(K - 1) end end`,
+    `io:format("AFTER ~p ~p~n", [Wait(100), gen_server:call({kv, N}, {get, <<"cast">>})])`,
+    `halt()`,
+  ].join(', ');
+  const { stdout } = await run('erl', ['-name', 'strays@127.0.0.1', '-setcookie', 'beamline', '-noshell', '-eval', `${script}.`], {
+    cwd,
+    env: { ...process.env, ERL_EPMD_PORT: String(epmdPort), ERL_CRASH_DUMP_SECONDS: '0' },
+    timeout: 60_000,
+  });
+  assert.match(stdout, /AFTER \{ok,1\} \{ok,2\}/);
+  assert.match(output, /kv: dropped an unknown cast: \{stray,1\}/);
+});
+
 test('Ctrl-C stops the demo cleanly', async () => {
   demo.kill('SIGINT');
   const [code] = (await once(demo, 'exit')) as [number];

@@ -10,11 +10,20 @@
  * not_found = gen_server:call({kv, 'demo@127.0.0.1'}, {get, <<"k">>}).
  * ```
  *
+ * Writes can also be casts (`gen_server:cast({kv, N}, {put, K, V})`,
+ * `{delete, K}`); any other cast is logged and dropped, so a stray cast
+ * never crashes the store.
+ *
  * Keys and values are any terms; keys compare structurally (a tuple key
  * finds the entry stored under an equal tuple).
+ *
+ * The data outlives the worker: the store is created by whoever starts the
+ * application and handed to every incarnation of the Server, as an ETS
+ * table owned above the worker (an heir) would be. When the supervisor
+ * restarts `kv`, the new worker finds the same entries.
  * @module
  */
-import { type Atom, atom, noreply, ok, reply, type ServerBehavior, type Tuple, tuple } from '../../src/index.js';
+import { type Atom, atom, noreply, ok, reply, type ServerBehavior, Tuple, tuple } from '../../src/index.js';
 import { ErlMap } from '../../src/etf/index.js';
 
 /** The kv protocol, as Erlang sees it. */
@@ -24,31 +33,58 @@ export type KvProtocol = {
     | [Tuple<[Atom<'get'>, unknown]>, Tuple<[Atom<'ok'>, unknown]> | Atom<'not_found'>]
     | [Tuple<[Atom<'delete'>, unknown]>, Atom<'ok'>]
     | [Atom<'keys'>, unknown[]];
+  cast: [Tuple<[Atom<'put'>, unknown, unknown]> | Tuple<[Atom<'delete'>, unknown]>];
 };
 
 const OK = atom('ok');
 const NOT_FOUND = atom('not_found');
 
-/** The kv server: state is one structural map. Unknown requests get `{error, bad_request}` as Erlang servers often answer. */
-export const kvServer: ServerBehavior<KvProtocol, ErlMap, undefined> = {
-  behavior: 'kv',
-  init: () => ok(new ErlMap()),
-  handleCall(request, _from, store) {
-    if (request === atom('keys')) return reply([...store.keys()], store);
-    if (request instanceof Object && 'elements' in request) {
-      const [op, key] = request.elements;
-      if (op === atom('get') && request.elements.length === 2)
-        return reply(store.has(key) ? tuple(OK, store.get(key)) : NOT_FOUND, store);
-      if (op === atom('delete') && request.elements.length === 2) {
-        store.delete(key);
-        return reply(OK, store);
+/**
+ * The kv server over `store`, a structural map owned by the caller (it
+ * survives restarts of the worker). Unknown requests get
+ * `{error, bad_request}` as Erlang servers often answer.
+ *
+ * @example
+ * ```ts
+ * const store = new ErlMap();   // owned by the application, not the worker
+ * { id: 'kv', start: serverStart(kvServer(store), undefined, { name: 'kv' }) }
+ * ```
+ */
+export function kvServer(store: ErlMap = new ErlMap()): ServerBehavior<KvProtocol, ErlMap, undefined> {
+  return {
+    behavior: 'kv',
+    init: () => ok(store),
+    handleCall(request, _from, s) {
+      if (request === atom('keys')) return reply([...s.keys()], s);
+      if (request instanceof Tuple) {
+        const [op, key] = request.elements;
+        if (op === atom('get') && request.elements.length === 2) return reply(s.has(key) ? tuple(OK, s.get(key)) : NOT_FOUND, s);
+        if (op === atom('delete') && request.elements.length === 2) {
+          s.delete(key);
+          return reply(OK, s);
+        }
+        if (op === atom('put') && request.elements.length === 3) {
+          s.set(key, request.elements[2]);
+          return reply(OK, s);
+        }
       }
-      if (op === atom('put') && request.elements.length === 3) {
-        store.set(key, request.elements[2]);
-        return reply(OK, store);
+      return reply(tuple(atom('error'), atom('bad_request')) as never, s);
+    },
+    handleCast(message: unknown, s, ctx) {
+      if (message instanceof Tuple) {
+        const [op, key] = message.elements;
+        if (op === atom('put') && message.elements.length === 3) {
+          s.set(key, message.elements[2]);
+          return noreply(s);
+        }
+        if (op === atom('delete') && message.elements.length === 2) {
+          s.delete(key);
+          return noreply(s);
+        }
       }
-    }
-    return reply(tuple(atom('error'), atom('bad_request')) as never, store);
-  },
-  handleInfo: (_msg, store) => noreply(store),
-};
+      ctx.node.log('warning', `kv: dropped an unknown cast: ${String(message)}`);
+      return noreply(s);
+    },
+    handleInfo: (_msg, s) => noreply(s),
+  };
+}

@@ -14,6 +14,7 @@
 import { isDistError, loadApplication, serverStart, startApplication, startNode, stopOnSignals, tcpChild, webChild } from '../../src/index.js';
 import { demoRoutes } from './http.js';
 import { kvServer } from './kv.js';
+import { ErlMap } from '../../src/etf/index.js';
 import { kvLineProtocol } from './tcp.js';
 
 const name = process.env['BEAMLINE_NODE'] ?? 'demo@127.0.0.1';
@@ -55,6 +56,9 @@ function failed(err: unknown): never {
 
 const node = await startNode({ name, cookie, node: { logger } }).catch(failed);
 
+// The store belongs to the application, not to the kv worker: a restarted worker finds the same data.
+const store = new ErlMap();
+
 loadApplication(node, {
   name: 'demo',
   version: '0.1.0',
@@ -64,7 +68,7 @@ loadApplication(node, {
     intensity: 5,
     period: 10,
     children: [
-      { id: 'kv', start: serverStart(kvServer, undefined, { name: 'kv' }) },
+      { id: 'kv', start: serverStart(kvServer(store), undefined, { name: 'kv' }) },
       webChild('web', { host, port: httpPort, routes: demoRoutes() }),
       tcpChild('tcp', { host, port: tcpPort, framing: 'line', handler: kvLineProtocol, args: undefined, poolSize: 4, idleTimeout: 300_000 }),
     ],

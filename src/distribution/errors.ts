@@ -33,6 +33,7 @@ export type DistErrorCode =
   | 'frame_protocol'
   | 'atom_cache'
   | 'reassembly_limit'
+  | 'message_refused' // one message beyond a resource limit, dropped and logged; the connection stays up
   | 'closed_locally'
   // any phase
   | 'connection_closed'

@@ -5,7 +5,7 @@
  * version byte).
  * @module
  */
-import { Decoder, encode, type EncodeFunctionOptions } from '../etf/index.js';
+import { Decoder, EtfDecodeError, encode, type EncodeFunctionOptions } from '../etf/index.js';
 import { DistError } from './errors.js';
 import type { DistConnection, DistFrame } from './framing.js';
 
@@ -24,7 +24,10 @@ const defaultDecoder = new Decoder();
 /**
  * Decodes the control term and the optional message term of a frame.
  * Throws `DistError('frame_protocol')` when the bytes are not valid terms
- * (the codec's error is the `cause`).
+ * (the codec's error is the `cause`): the connection closes, as OTP closes it
+ * on a corrupted term. A well-formed term beyond a decoding limit
+ * (`maxBigIntBytes`, `maxInflatedBytes`, the heap budget) throws
+ * `DistError('message_refused')` instead: that one message is refused.
  */
 export function decodeFrameTerms(frame: DistFrame, decoder: Decoder = defaultDecoder): FrameTerms {
   const p = frame.payload;
@@ -42,6 +45,9 @@ export function decodeFrameTerms(frame: DistFrame, decoder: Decoder = defaultDec
     return { control: c.term, hasMessage: true, message: m.term };
   } catch (e) {
     if (e instanceof DistError) throw e;
+    if (e instanceof EtfDecodeError && e.option !== undefined) {
+      throw new DistError('message_refused', `a message of ${p.length} bytes is refused: ${e.message} (startNode option limits.${e.option})`, { cause: e });
+    }
     throw new DistError('frame_protocol', `undecodable frame: ${(e as Error).message}`, { cause: e });
   }
 }

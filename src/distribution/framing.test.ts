@@ -14,6 +14,9 @@ import { DEFAULT_FLAGS, DFLAG } from './flags.js';
 import { isDistError, type DistError } from './errors.js';
 import type { HandshakeResult } from './handshake.js';
 import { socketPair, collect } from './testing/sockets.js';
+import { encodeBareTerm } from './frame-terms.js';
+import { atom, tuple } from '../terms/index.js';
+import { eventually } from '../../test/support.js';
 
 interface Vector {
   conn: string;
@@ -274,16 +277,56 @@ describe('DistConnection on a socket', () => {
     await peer.closed;
   });
 
-  it('closes only the connection that receives a hostile length or frame', async () => {
-    for (const bytes of [Buffer.from([0xff, 0xff, 0xff, 0xff]), frame(Buffer.from('garbage')), frame(Buffer.from([131, 68, 1, 0, 5]))]) {
+  it('closes only the connection that receives a malformed frame', async () => {
+    for (const bytes of [frame(Buffer.from('garbage')), frame(Buffer.from([131, 68, 1, 0, 5]))]) {
       const [a, b] = await socketPair();
       a.on('error', () => {});
       const conn = new DistConnection(fakeHandshake(b), { maxFrameSize: 1 << 20 });
       a.write(bytes);
       const reason = await conn.closed;
-      assert.ok(['frame_too_large', 'frame_protocol', 'atom_cache'].includes(reason.code), reason.message);
+      assert.ok(['frame_protocol', 'atom_cache'].includes(reason.code), reason.message);
       await new Promise((r) => a.once('close', r));
     }
+  });
+
+  it('refuses one frame beyond maxFrameSize: skips its bytes as they come and reads on', async () => {
+    const [a, b] = await socketPair();
+    const refused: DistError[] = [];
+    const frames: DistFrame[] = [];
+    const conn = new DistConnection(fakeHandshake(b), { maxFrameSize: 1024, onRefuse: (r) => refused.push(r), onFrame: (f) => frames.push(f) });
+    const big = frame(Buffer.concat([Buffer.from([131, 68, 0]), Buffer.alloc(5000, 0x6a)]));
+    // the oversized frame arrives in pieces, then a good one
+    a.write(big.subarray(0, 3));
+    a.write(big.subarray(3, 2000));
+    a.write(Buffer.concat([big.subarray(2000), frame(Buffer.from([131, 68, 0, 0x6a]))]));
+    await eventually(() => frames.length === 1);
+    assert.equal(refused.length, 1);
+    assert.equal(refused[0]?.code, 'frame_too_large');
+    assert.match(refused[0]?.message ?? '', /maxFrameSize/);
+    assert.equal(conn.isOpen, true);
+    assert.equal(conn.refusedMessages, 1);
+    conn.close();
+    a.destroy();
+  });
+
+  it('refuses one fragmented message beyond maxMessageBytes and reads on', async () => {
+    const [a, b] = await socketPair();
+    const refused: DistError[] = [];
+    const frames: DistFrame[] = [];
+    const conn = new DistConnection(fakeHandshake(b), { maxMessageBytes: 100_000, onRefuse: (r) => refused.push(r), onFrame: (f) => frames.push(f) });
+    const control = encodeBareTerm(tuple(2, atom(''), atom('x')));
+    const big = encodeMessageFrames(control, encodeBareTerm(new Uint8Array(300_000)), { flags: DEFAULT_FLAGS, seqId: 9n });
+    const small = encodeMessageFrames(control, encodeBareTerm(new Uint8Array(90_000)), { flags: DEFAULT_FLAGS, seqId: 10n });
+    for (const f of [...big, ...small]) a.write(frame(f));
+    await eventually(() => frames.length === 1);
+    assert.equal(refused.length, 1);
+    assert.equal(refused[0]?.code, 'reassembly_limit');
+    assert.match(refused[0]?.message ?? '', /limits\.maxMessageBytes/);
+    assert.equal(frames[0]?.fragments, 2);
+    assert.equal(conn.reassemblyBytes, 0);
+    assert.equal(conn.isOpen, true);
+    conn.close();
+    a.destroy();
   });
 
   it('reports backpressure and its end', async () => {

@@ -17,6 +17,7 @@
  * @module
  */
 import type { Socket } from 'node:net';
+import { constants as bufferConstants } from 'node:buffer';
 import type { Atom } from '../terms/atom.js';
 import { AtomCacheReader } from './atom-cache.js';
 import { DistError } from './errors.js';
@@ -25,7 +26,18 @@ import type { HandshakeResult } from './handshake.js';
 import type { Encoder } from '../etf/encoder.js';
 import { EtfWriter } from '../etf/writer.js';
 
-/** Default largest accepted frame: 128 MiB. */
+/**
+ * Default largest accepted message, whole frame or reassembled fragments:
+ * the largest Buffer Node.js can hold (4 GiB on 64-bit), since OTP sets no
+ * limit of its own. Whether the decoded term fits the heap is checked when it
+ * is decoded (see `maxHeapBytes` of the decoder).
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = bufferConstants.MAX_LENGTH;
+/**
+ * Default largest single frame: 128 MiB. OTP sends anything above 64 KiB in
+ * fragments, so only peers without FRAGMENTS send single frames this large;
+ * a longer frame is refused on its own (skipped as it arrives, never held).
+ */
 export const DEFAULT_MAX_FRAME_SIZE = 128 * 1024 * 1024;
 /** Fragment size OTP 25 uses, and our default: 64 KiB. */
 export const DEFAULT_FRAGMENT_SIZE = 64 * 1024;
@@ -57,13 +69,23 @@ export interface DistFrame {
   readonly fragments: number;
 }
 
-/** Splits a byte stream into u32-length-prefixed frame payloads. A zero-length frame is a tick. */
+/**
+ * Splits a byte stream into u32-length-prefixed frame payloads. A zero-length
+ * frame is a tick. A frame longer than `maxFrameSize` is refused on its own:
+ * its bytes are skipped as they arrive (never buffered) and `onRefuse` hears
+ * of it; the frames after it are read as usual.
+ */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   /** Read position in `chunks[0]`: consumed bytes are skipped, not sliced off. */
   private offset = 0;
   private total = 0;
-  constructor(private readonly maxFrameSize: number = DEFAULT_MAX_FRAME_SIZE) {}
+  /** Bytes of a refused frame still to skip. */
+  private skipping = 0;
+  constructor(
+    private readonly maxFrameSize: number = DEFAULT_MAX_FRAME_SIZE,
+    private readonly onRefuse?: (reason: DistError) => void,
+  ) {}
 
   /** Bytes received and not yet returned as a frame. */
   get pending(): number {
@@ -123,8 +145,9 @@ export class FrameDecoder {
 
   /**
    * Adds received bytes and returns the complete frame payloads (empty
-   * Buffers for ticks). Throws `DistError('frame_too_large')` for a length
-   * above the limit, before waiting for or allocating its bytes.
+   * Buffers for ticks). A length above the limit is refused before any of
+   * its bytes are held: with `onRefuse` the frame is skipped and reported,
+   * without it `DistError('frame_too_large')` is thrown.
    */
   push(chunk: Buffer): Buffer[] {
     if (chunk.length > 0) {
@@ -132,9 +155,23 @@ export class FrameDecoder {
       this.total += chunk.length;
     }
     const frames: Buffer[] = [];
-    while (this.total >= 4) {
+    for (;;) {
+      if (this.skipping > 0) {
+        const n = Math.min(this.skipping, this.total);
+        this.skip(n);
+        this.skipping -= n;
+        if (this.skipping > 0) break;
+      }
+      if (this.total < 4) break;
       const len = this.peekLength();
-      if (len > this.maxFrameSize) throw new DistError('frame_too_large', `frame of ${len} bytes exceeds the ${this.maxFrameSize}-byte limit`);
+      if (len > this.maxFrameSize) {
+        const reason = new DistError('frame_too_large', `frame of ${len} bytes exceeds the ${this.maxFrameSize}-byte limit (raise maxFrameSize)`);
+        if (this.onRefuse === undefined) throw reason;
+        this.skip(4);
+        this.skipping = len;
+        this.onRefuse(reason);
+        continue;
+      }
       if (this.total < 4 + len) break;
       this.skip(4);
       frames.push(len === 0 ? EMPTY_FRAME : this.take(len));
@@ -147,10 +184,18 @@ const EMPTY_FRAME = Buffer.alloc(0);
 
 /** Limits of {@link FrameParser}. */
 export interface FrameParserOptions {
-  /** Total bytes held for incomplete fragmented messages; default 128 MiB. */
+  /**
+   * Largest message reassembled from fragments; default
+   * {@link DEFAULT_MAX_MESSAGE_BYTES}. A larger message is refused on its own
+   * (its fragments are dropped as they come); the connection stays up.
+   */
+  maxMessageBytes?: number;
+  /** Total bytes held for incomplete fragmented messages; default {@link DEFAULT_MAX_MESSAGE_BYTES}. Past it, the message that would cross it is refused. */
   maxReassemblyBytes?: number;
-  /** Fragmented messages in progress at once; default 1024. */
+  /** Fragmented messages in progress at once; default 1024. More is a protocol violation (the connection closes). */
   maxReassemblies?: number;
+  /** Hears of each refused message. Without it a refusal throws `DistError('reassembly_limit')`. */
+  onRefuse?: (reason: DistError) => void;
 }
 
 interface Reassembly {
@@ -159,6 +204,8 @@ interface Reassembly {
   readonly parts: Buffer[];
   bytes: number;
   next: bigint;
+  /** Refused: the remaining fragments are dropped. */
+  dropped: boolean;
 }
 
 /** Turns frame payloads into {@link DistFrame}s; keeps the connection's receive atom cache and fragment state. */
@@ -167,12 +214,16 @@ export class FrameParser {
   readonly atomCache = new AtomCacheReader();
   private readonly inFlight = new Map<bigint, Reassembly>();
   private reassemblyBytes = 0;
+  private readonly maxMessageBytes: number;
   private readonly maxReassemblyBytes: number;
   private readonly maxReassemblies: number;
+  private readonly onRefuse: ((reason: DistError) => void) | undefined;
 
   constructor(options: FrameParserOptions = {}) {
-    this.maxReassemblyBytes = options.maxReassemblyBytes ?? DEFAULT_MAX_FRAME_SIZE;
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.maxReassemblyBytes = options.maxReassemblyBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxReassemblies = options.maxReassemblies ?? 1024;
+    this.onRefuse = options.onRefuse;
   }
 
   /** Bytes currently held for incomplete fragmented messages. */
@@ -180,17 +231,34 @@ export class FrameParser {
     return this.reassemblyBytes;
   }
 
-  private hold(bytes: number): void {
-    this.reassemblyBytes += bytes;
-    if (this.reassemblyBytes > this.maxReassemblyBytes) {
-      throw new DistError('reassembly_limit', `${this.reassemblyBytes} bytes of incomplete fragments exceed ${this.maxReassemblyBytes}`);
+  /** Adds `bytes` to a message being reassembled; false (and the message dropped) when that passes a limit. */
+  private hold(seqId: bigint, r: Reassembly, bytes: number): boolean {
+    const message = r.bytes + bytes;
+    const total = this.reassemblyBytes + bytes;
+    if (message <= this.maxMessageBytes && total <= this.maxReassemblyBytes) {
+      r.bytes = message;
+      this.reassemblyBytes = total;
+      return true;
     }
+    const why =
+      message > this.maxMessageBytes
+        ? `a fragmented message passed ${this.maxMessageBytes} bytes (raise limits.maxMessageBytes)`
+        : `${total} bytes of incomplete fragmented messages would exceed ${this.maxReassemblyBytes} (raise limits.maxReassemblyBytes)`;
+    this.reassemblyBytes -= r.bytes;
+    r.bytes = 0;
+    r.parts.length = 0;
+    r.dropped = true;
+    const reason = new DistError('reassembly_limit', `sequence ${seqId}: ${why}; the message is refused`);
+    if (this.onRefuse === undefined) throw reason;
+    this.onRefuse(reason);
+    return false;
   }
 
   /**
    * Parses one non-empty frame payload. Returns the completed message, or
-   * undefined when the frame was a fragment of a message still incomplete.
-   * Throws `DistError` (`frame_protocol`, `atom_cache`, `reassembly_limit`).
+   * undefined when the frame was a fragment of a message still incomplete
+   * (or of a refused one). Throws `DistError` (`frame_protocol`,
+   * `atom_cache`, `reassembly_limit`) for violations that close the connection.
    */
   parse(payload: Buffer): DistFrame | undefined {
     const tag0 = payload[0];
@@ -218,26 +286,47 @@ export class FrameParser {
       if (this.inFlight.size >= this.maxReassemblies) {
         throw new DistError('reassembly_limit', `more than ${this.maxReassemblies} fragmented messages in progress`);
       }
-      this.hold(payload.length);
-      this.inFlight.set(seqId, { atoms: h.atoms, controlOffset: h.end, parts: [payload], bytes: payload.length, next: fragId - 1n });
+      const r: Reassembly = { atoms: h.atoms, controlOffset: h.end, parts: [], bytes: 0, next: fragId - 1n, dropped: false };
+      this.inFlight.set(seqId, r);
+      if (this.hold(seqId, r, payload.length)) r.parts.push(payload);
       return undefined;
     }
     const r = this.inFlight.get(seqId);
     if (r === undefined) throw new DistError('frame_protocol', `continuation of unknown fragment sequence ${seqId}`);
     if (fragId !== r.next) throw new DistError('frame_protocol', `sequence ${seqId}: fragment ${fragId} where ${r.next} was due`);
-    const body = payload.subarray(FRAGMENT_HEAD);
-    this.hold(body.length);
-    r.parts.push(body);
-    r.bytes += body.length;
+    if (!r.dropped) {
+      const body = payload.subarray(FRAGMENT_HEAD);
+      if (this.hold(seqId, r, body.length)) r.parts.push(body);
+    }
     if (fragId > 1n) {
       r.next = fragId - 1n;
       return undefined;
     }
     this.inFlight.delete(seqId);
+    if (r.dropped) return undefined;
     this.reassemblyBytes -= r.bytes;
     const whole = Buffer.concat(r.parts, r.bytes);
     return { kind: 'header', payload: whole, atoms: r.atoms, controlOffset: r.controlOffset, fragments: r.parts.length };
   }
+}
+
+/**
+ * Resource limits of a node's incoming messages (the `limits` option of
+ * `startNode`). The defaults accept what OTP 25 nodes accept from one
+ * another; lower them for untrusted peers. A message beyond a limit is
+ * refused on its own and logged with the option to raise; the connection stays up.
+ */
+export interface DistLimits {
+  /** Largest message (reassembled fragments); default {@link DEFAULT_MAX_MESSAGE_BYTES}. */
+  readonly maxMessageBytes?: number;
+  /** Bytes held for incomplete fragmented messages at once; default {@link DEFAULT_MAX_MESSAGE_BYTES}. */
+  readonly maxReassemblyBytes?: number;
+  /** Largest integer in bytes; default 4 MiB, the widest OTP 25 makes (2^25 bits). */
+  readonly maxBigIntBytes?: number;
+  /** Largest inflated compressed term; default 1 GiB. */
+  readonly maxInflatedBytes?: number;
+  /** Heap one decoded message may take; default: what the V8 heap has free (`v8.getHeapStatistics()`). */
+  readonly maxHeapBytes?: number;
 }
 
 /** How {@link encodeMessageFrames} frames a message. */
@@ -294,8 +383,8 @@ export function encodeMessageFrames(control: Uint8Array, message: Uint8Array | u
 }
 
 /** Options of {@link DistConnection}. */
-export interface DistConnectionOptions extends FrameParserOptions {
-  /** Largest accepted frame; default 128 MiB. A longer announced frame closes the connection with `frame_too_large`. */
+export interface DistConnectionOptions extends Omit<FrameParserOptions, 'onRefuse'> {
+  /** Largest accepted frame; default {@link DEFAULT_MAX_FRAME_SIZE}. A longer frame is refused on its own (skipped, `onRefuse`). */
   maxFrameSize?: number;
   /** Send a tick when nothing was written for this many ms; default 15000. */
   tickInterval?: number;
@@ -305,8 +394,18 @@ export interface DistConnectionOptions extends FrameParserOptions {
   highWaterMark?: number;
   /** Fragment outgoing messages larger than this (peer with FRAGMENTS); default 64 KiB. */
   fragmentSize?: number;
-  /** Called for every received message. A throw closes the connection with `frame_protocol`. */
+  /**
+   * Called for every received message. A throw closes the connection with
+   * `frame_protocol`, except a `DistError('message_refused')`, which refuses
+   * that one message (`onRefuse`) and reads on.
+   */
   onFrame?: (frame: DistFrame) => void;
+  /**
+   * Called for each message refused because it is beyond a resource limit
+   * (frame size, reassembly, decoding limits): the message is dropped and
+   * the connection stays up. Log it, naming the option to raise.
+   */
+  onRefuse?: (reason: DistError) => void;
   /** Called once when the connection closes, with the reason. */
   onClose?: (reason: DistError) => void;
   /** Called with true when unsent bytes pass the high-water mark, false when they drain below it. */
@@ -359,8 +458,9 @@ export class DistConnection {
     this.opts = options;
     this.highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024;
     this.fragmentSize = options.fragmentSize ?? DEFAULT_FRAGMENT_SIZE;
-    this.decoder = new FrameDecoder(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE);
-    const parserOptions: FrameParserOptions = {};
+    this.decoder = new FrameDecoder(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, this.refuse);
+    const parserOptions: FrameParserOptions = { onRefuse: this.refuse };
+    if (options.maxMessageBytes !== undefined) parserOptions.maxMessageBytes = options.maxMessageBytes;
     if (options.maxReassemblyBytes !== undefined) parserOptions.maxReassemblyBytes = options.maxReassemblyBytes;
     if (options.maxReassemblies !== undefined) parserOptions.maxReassemblies = options.maxReassemblies;
     this.parser = new FrameParser(parserOptions);
@@ -414,6 +514,18 @@ export class DistConnection {
     return this.parser.heldBytes;
   }
 
+  /** Messages refused so far (beyond a resource limit; the connection stayed up). */
+  get refusedMessages(): number {
+    return this.refused;
+  }
+
+  private refused = 0;
+
+  private readonly refuse = (reason: DistError): void => {
+    this.refused++;
+    this.opts.onRefuse?.(reason);
+  };
+
   private receive(chunk: Buffer): void {
     if (this.closeReason !== undefined) return;
     this.livenessTimer.refresh();
@@ -421,7 +533,14 @@ export class DistConnection {
       for (const payload of this.decoder.push(chunk)) {
         if (payload.length === 0) continue; // tick
         const frame = this.parser.parse(payload);
-        if (frame !== undefined) this.opts.onFrame?.(frame);
+        if (frame !== undefined) {
+          try {
+            this.opts.onFrame?.(frame);
+          } catch (e) {
+            if (!(e instanceof DistError && e.code === 'message_refused')) throw e;
+            this.refuse(e);
+          }
+        }
         if (this.closeReason !== undefined) return;
       }
     } catch (e) {
@@ -439,10 +558,10 @@ export class DistConnection {
   /**
    * The hot path of sending: encodes `control` (and `message`) straight into
    * the connection's outgoing batch as one `131,68,0` frame; every frame of
-   * the current turn leaves in a single socket write. Returns false, having
-   * written nothing, when the frame needs another form (no
-   * DIST_HDR_ATOM_CACHE, or large enough to fragment): use
-   * {@link DistConnection.sendMessage} then. Encoding errors are thrown with
+   * the current turn leaves in a single socket write. A message larger than
+   * `fragmentSize` (peer with FRAGMENTS) leaves in fragments cut from the
+   * same encoding. Returns false, having written nothing, when the peer
+   * lacks DIST_HDR_ATOM_CACHE: use {@link DistConnection.sendMessage} then. Encoding errors are thrown with
    * the batch left as it was.
    */
   sendTerms(encoder: Encoder, control: unknown, hasMessage: boolean, message: unknown): boolean {
@@ -463,8 +582,12 @@ export class DistConnection {
     }
     const len = w.length - start - 4;
     if (len > this.fragmentSize && (this.flags & DFLAG.FRAGMENTS) !== 0n) {
+      // Too large for one frame: the encoded terms leave in fragments, cut from one copy (no second encode).
+      const body = Buffer.from(w.buf.subarray(start + 7, w.length));
       w.length = start;
-      return false;
+      if (start === 0 && w.buf.length > BATCH_KEEP) w.buf = Buffer.allocUnsafe(BATCH_KEEP);
+      this.writeFragments(body);
+      return true;
     }
     w.setU32(start, len);
     if (!this.flushQueued) {
@@ -521,6 +644,31 @@ export class DistConnection {
       this.isCongested = false;
       this.opts.onBackpressure?.(false);
     }
+  }
+
+  /** Writes `body` (terms without 131) as `131,69`/`131,70` fragments of at most `fragmentSize` bytes, views into `body`. */
+  private writeFragments(body: Buffer): void {
+    const firstRoom = this.fragmentSize - FRAGMENT_HEAD - 1;
+    const room = this.fragmentSize - FRAGMENT_HEAD;
+    const count = 1 + Math.ceil(Math.max(0, body.length - firstRoom) / room);
+    const seqId = this.nextSeqId++;
+    const out: Buffer[] = [];
+    let pos = 0;
+    for (let i = 0; i < count; i++) {
+      const first = i === 0;
+      const take = Math.min(first ? firstRoom : room, body.length - pos);
+      const headLen = FRAGMENT_HEAD + (first ? 1 : 0);
+      const head = Buffer.allocUnsafe(4 + headLen);
+      head.writeUInt32BE(headLen + take, 0);
+      head[4] = VERSION;
+      head[5] = first ? TAG_FRAGMENT_START : TAG_FRAGMENT_CONT;
+      head.writeBigUInt64BE(seqId, 6);
+      head.writeBigUInt64BE(BigInt(count - i), 14);
+      if (first) head[4 + FRAGMENT_HEAD] = 0;
+      out.push(head, body.subarray(pos, pos + take));
+      pos += take;
+    }
+    this.writeRaw(out);
   }
 
   /**

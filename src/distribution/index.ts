@@ -27,9 +27,10 @@ export {
   FrameParser,
   encodeMessageFrames,
   DEFAULT_MAX_FRAME_SIZE,
+  DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_FRAGMENT_SIZE,
 } from './framing.js';
-export type { DistFrame, DistConnectionOptions, FrameParserOptions, EncodeFramesOptions } from './framing.js';
+export type { DistFrame, DistConnectionOptions, DistLimits, FrameParserOptions, EncodeFramesOptions } from './framing.js';
 export { connectTransport, listenTransport, loadTlsFiles, createSelfSignedCertificate } from './transport.js';
 export type { ConnectOptions, ListenOptions, TransportServer, TlsCredentials } from './transport.js';
 export * from './epmd/index.js';

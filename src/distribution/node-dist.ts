@@ -46,6 +46,7 @@ import { noconnection, type ExitReason } from '../core/reasons.js';
 import { Charlist } from '../etf/charlist.js';
 import { Decoder } from '../etf/decoder.js';
 import { Encoder } from '../etf/encoder.js';
+import { EtfEncodeError } from '../etf/errors.js';
 import { Atom, atom } from '../terms/atom.js';
 import { Pid, Ref } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
@@ -55,7 +56,7 @@ import { defaultEpmdPort, ensureEpmd, lookupNode, registerNode, type EpmdHandle,
 import { DistError } from './errors.js';
 import { DEFAULT_FLAGS, DFLAG } from './flags.js';
 import { decodeFrameTerms } from './frame-terms.js';
-import { DistConnection, type DistFrame } from './framing.js';
+import { DEFAULT_MAX_FRAME_SIZE, DistConnection, type DistFrame, type DistLimits } from './framing.js';
 import { NodeEvents, nodesOf, type NodeEventListener, type NodeKind } from './node-events.js';
 import { connectProblem, nameDomainOf, ownNameProblem, splitNodeName, type NameDomain } from './node-names.js';
 import { acceptHandshake, initiateHandshake, simultaneousStatus, type HandshakeResult, type HandshakeStatus, type PeerInfo } from './handshake.js';
@@ -107,8 +108,10 @@ export interface StartNodeOptions {
   readonly netTickTime?: number;
   /** Handshake deadline in ms; default 7000. */
   readonly handshakeTimeout?: number;
-  /** Largest accepted frame; default 128 MiB. */
+  /** Largest single (unfragmented) frame; default 128 MiB. A longer one is refused on its own and logged. */
   readonly maxFrameSize?: number;
+  /** Limits of incoming messages; the defaults accept what OTP nodes accept (see {@link DistLimits}). */
+  readonly limits?: DistLimits;
   /** Close a connection whose unsent bytes exceed this; default 256 MiB. */
   readonly maxBufferedBytes?: number;
   /** Close a connection that stays congested (peer not reading) this many ms; default `netTickTime`. */
@@ -202,6 +205,7 @@ interface Settings {
   readonly netTickTime: number;
   readonly handshakeTimeout: number;
   readonly maxFrameSize: number;
+  readonly limits: DistLimits;
   readonly maxBufferedBytes: number;
   readonly stallTimeout: number;
 }
@@ -223,7 +227,7 @@ export class NodeDistribution implements Distribution {
   private registry!: RpcRegistry;
   private readonly peers = new Map<Atom, Peer>();
   private readonly encoder = new Encoder();
-  private readonly decoder = new Decoder();
+  private decoder = new Decoder();
   private readonly spawnables = new Map<string, SpawnableFactory>();
   private readonly pendingSpawns = new Map<string, PendingSpawn>();
   private readonly unlinkIds = new Map<string, bigint>();
@@ -263,6 +267,7 @@ export class NodeDistribution implements Distribution {
 
   /** @internal */
   bind(node: Node, registry: RpcRegistry): void {
+    this.decoder = new Decoder(this.settings.limits);
     this.node = node;
     this.registry = registry;
   }
@@ -439,7 +444,9 @@ export class NodeDistribution implements Distribution {
       tickInterval: this.settings.tickInterval,
       netTickTime: this.settings.netTickTime,
       maxFrameSize: this.settings.maxFrameSize,
+      ...this.settings.limits,
       onFrame: (frame) => this.onFrame(peer, frame),
+      onRefuse: (reason) => this.node.log('warning', `distribution: refused a message from ${peer.name.name}, the connection stays up: ${reason.message}`),
       onClose: (reason) => this.onClose(peer, conn, reason),
       onBackpressure: (congested) => this.onBackpressure(peer, congested),
     });
@@ -560,19 +567,14 @@ export class NodeDistribution implements Distribution {
           return;
         }
       } catch (err) {
+        // A message with no Erlang term: the sending process gets the error (a Server crashes with it, so its caller learns at once).
+        if (err instanceof EtfEncodeError) throw err;
         this.node.log('error', `distribution: cannot send to ${node.name}: ${err instanceof Error ? err.message : String(err)}`);
         return;
       }
     }
     let msg: Buffer | undefined;
-    if (message.length === 1) {
-      try {
-        msg = this.encoder.encode(message[0]).subarray(1);
-      } catch (err) {
-        this.node.log('error', `distribution: cannot send to ${node.name}: ${err instanceof Error ? err.message : String(err)}`);
-        return;
-      }
-    }
+    if (message.length === 1) msg = this.encoder.encode(message[0]).subarray(1); // throws EtfEncodeError to the sender
     const conn = p.conn;
     if (conn !== undefined) this.write(p, conn, ctl(conn.flags), msg);
     else this.enqueue(p, ctl, msg, undefined);
@@ -1097,7 +1099,8 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
         tickInterval: options.tickInterval ?? netTickTime / 4,
         netTickTime,
         handshakeTimeout: options.handshakeTimeout ?? 7000,
-        maxFrameSize: options.maxFrameSize ?? 128 * 1024 * 1024,
+        maxFrameSize: options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+        limits: options.limits ?? {},
         maxBufferedBytes: options.maxBufferedBytes ?? 256 * 1024 * 1024,
         stallTimeout: options.stallTimeout ?? netTickTime,
       },

@@ -24,28 +24,29 @@ export class AtomDecodeCache {
    */
   lookup(buf: Buffer, start: number, len: number, utf8: boolean): Atom | undefined {
     if (len > MAX_LEN) return decodeAtom(buf, start, len, utf8);
-    let h = 0x811c9dc5;
-    let ascii = 0;
-    for (let i = 0; i < len; i++) {
-      const c = buf[start + i] as number;
-      ascii |= c;
-      h = Math.imul(h ^ c, 16777619);
+    // The slot: from the first and last four bytes and the length (a full compare confirms the hit).
+    let h: number;
+    if (len >= 4) {
+      const e = start + len - 4;
+      const head = ((buf[start] as number) << 24) | ((buf[start + 1] as number) << 16) | ((buf[start + 2] as number) << 8) | (buf[start + 3] as number);
+      const tail = ((buf[e] as number) << 24) | ((buf[e + 1] as number) << 16) | ((buf[e + 2] as number) << 8) | (buf[e + 3] as number);
+      h = Math.imul(head ^ Math.imul(tail, 0x9e3779b1), 0x85ebca6b) ^ len;
+    } else {
+      h = 0x811c9dc5 ^ len;
+      for (let i = 0; i < len; i++) h = Math.imul(h ^ (buf[start + i] as number), 16777619);
     }
-    const slot = (h ^ (h >>> 15) ^ len) & (SLOTS - 1);
+    const slot = (h ^ (h >>> 15)) & (SLOTS - 1);
     const k = this.keys[slot];
     if (k !== undefined && k.length === len) {
-      let same = true;
-      for (let i = 0; i < len; i++) {
-        if (k[i] !== buf[start + i]) {
-          same = false;
-          break;
-        }
+      let ascii = 0;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = buf[start + i] as number;
+        if (k[i] !== c) break;
+        ascii |= c;
       }
-      if (same) {
-        const a = this.atoms[slot] as Atom;
-        // ASCII spells the same atom in both encodings; other bytes need the same encoding.
-        if (ascii < 0x80 || this.utf8Flags[slot] === utf8) return a;
-      }
+      // ASCII spells the same atom in both encodings; other bytes need the same encoding.
+      if (i === len && (ascii < 0x80 || this.utf8Flags[slot] === utf8)) return this.atoms[slot] as Atom;
     }
     const a = decodeAtom(buf, start, len, utf8);
     if (a === undefined) return undefined;

@@ -8,6 +8,7 @@
  */
 import { inflateSync } from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
+import { getHeapStatistics } from 'node:v8';
 import { Atom } from '../terms/atom.js';
 import { Tuple } from '../terms/tuple.js';
 import { Pid, Port, Ref } from '../terms/identifiers.js';
@@ -68,11 +69,27 @@ export interface DecodeOptions {
   nullAtoms?: boolean;
   /** The atom table for ATOM_CACHE_REF (tag 82): slot i holds the atom of cache reference i. */
   atomCache?: ReadonlyArray<Atom | undefined>;
-  /** Deepest nesting accepted. Default 1000. */
+  /**
+   * Deepest nesting accepted. Default: unlimited (the decoder keeps its own
+   * stack, so nesting costs memory, not call stack, as in Erlang).
+   */
   maxDepth?: number;
-  /** Largest inflated size of a compressed term (tag 80). Default 64 MiB. */
+  /**
+   * Largest estimated JavaScript heap one decoded term may take. A term
+   * beyond it fails with code `'memory'` before it can exhaust the heap.
+   * Default: budgeted against what the V8 heap has free
+   * (`v8.getHeapStatistics()`, keeping an eighth of the limit in reserve),
+   * checked only for inputs large enough to matter (above ~1 MiB).
+   */
+  maxHeapBytes?: number;
+  /** Largest inflated size of a compressed term (tag 80). Default 1 GiB. */
   maxInflatedBytes?: number;
-  /** Largest integer magnitude in bytes (SMALL/LARGE_BIG_EXT). Default 65536. */
+  /**
+   * Largest integer magnitude in bytes (SMALL/LARGE_BIG_EXT). Default
+   * 4 MiB: the largest integer OTP 25 makes is `1 bsl 33554367` (2^25
+   * bits; `1 bsl 8000000` is 1 MB); OTP 26+ makes none above 4,194,240
+   * bits (512 KiB).
+   */
   maxBigIntBytes?: number;
   /** Accept bytes after the term in `decode` (Erlang's `binary_to_term` ignores them). Default false. */
   allowTrailing?: boolean;
@@ -94,6 +111,121 @@ const NIL = Atom.of('nil');
 const UNDEFINED = Atom.of('undefined');
 const STRUCT_KEY = Atom.of('__struct__');
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+/** Default of {@link DecodeOptions.maxBigIntBytes}: 4 MiB, the widest integer OTP 25 makes (2^25 bits). */
+export const DEFAULT_MAX_BIGINT_BYTES = 4 * 1024 * 1024;
+/** Default of {@link DecodeOptions.maxInflatedBytes}: 1 GiB. */
+export const DEFAULT_MAX_INFLATED_BYTES = 1024 * 1024 * 1024;
+/** Most heap bytes one input byte can become (a 1-byte `[]` is a 32-byte array plus its 8-byte slot). */
+const EXPANSION = 48;
+/** Inputs whose worst case stays under this need no heap budget. */
+const SMALL_INPUT_HEAP = 48 * 1024 * 1024;
+const HEAP_RESERVE = 64 * 1024 * 1024;
+/** Frames kept between decodes (beyond this, a very deep term's frames are let go). */
+const KEEP_FRAMES = 1 << 16;
+const K_TUPLE = 0;
+const K_LIST = 1;
+const K_MAP = 2;
+const K_FUN = 3;
+const NO_ITEMS: unknown[] = [];
+/** `{}`: immutable, so every empty tuple is this one (no allocation each); `[]` and `#{}` are mutable JS values and are not shared. */
+const EMPTY_TUPLE = new Tuple(Object.freeze([]) as readonly unknown[]);
+/** What `buf` holds between decodes (the input is let go). */
+const NO_INPUT = Buffer.alloc(0);
+
+function mb(n: number): string {
+  return `${Math.round(n / 1048576)} MiB`;
+}
+
+/** A sequence of atom keys seen in maps, and once seen again, a compiled maker of objects with those keys. */
+interface Shape {
+  readonly keys: readonly Atom[];
+  seen: number;
+  make: ((values: readonly unknown[]) => Record<string, unknown>) | undefined;
+  /** `__struct__`, `__proto__` or a generated-code failure: never compiled. */
+  plain: boolean;
+}
+
+const shapesByFirstKey = new Map<Atom, Shape[]>();
+let compiledShapes = 0;
+const MAX_SHAPES = 512;
+const SHAPES_PER_KEY = 8;
+const MAX_SHAPE_KEYS = 64;
+
+function shapeOf(keys: readonly unknown[]): Shape | undefined {
+  const n = keys.length;
+  if (n > MAX_SHAPE_KEYS) return undefined;
+  const list = shapesByFirstKey.get(keys[0] as Atom);
+  if (list === undefined) return undefined;
+  outer: for (const s of list) {
+    const k = s.keys;
+    if (k.length !== n) continue;
+    for (let i = 1; i < n; i++) if (k[i] !== keys[i]) continue outer;
+    return s;
+  }
+  return undefined;
+}
+
+function rememberShape(keys: readonly unknown[]): void {
+  const n = keys.length;
+  if (n > MAX_SHAPE_KEYS || compiledShapes >= MAX_SHAPES) return;
+  const first = keys[0] as Atom;
+  let list = shapesByFirstKey.get(first);
+  if (list === undefined) {
+    list = [];
+    shapesByFirstKey.set(first, list);
+  }
+  if (list.length >= SHAPES_PER_KEY) return;
+  const atoms = keys as readonly Atom[];
+  const plain = atoms.some((a) => a === STRUCT_KEY || a.name === '__proto__');
+  list.push({ keys: atoms.slice(), seen: 1, make: undefined, plain });
+}
+
+function compileShape(shape: Shape): void {
+  if (shape.plain || compiledShapes >= MAX_SHAPES) return;
+  compiledShapes++;
+  // Property names are JSON string literals (valid JS, no code can be injected); values come by index.
+  const body = shape.keys.map((k, i) => `${JSON.stringify(k.name)}: v[${i}]`).join(', ');
+  try {
+    shape.make = new Function('v', `return { ${body} };`) as (values: readonly unknown[]) => Record<string, unknown>;
+  } catch {
+    shape.plain = true; // code generation disallowed (--disallow-code-generation-from-strings)
+  }
+}
+
+/** NEW_FUN_EXT read up to its free variables. */
+interface FunHead {
+  readonly size: number;
+  readonly end: number;
+  readonly arity: number;
+  readonly uniq: Uint8Array;
+  readonly index: number;
+  readonly numFree: number;
+  readonly module: Atom;
+  readonly oldIndex: number;
+  readonly oldUniq: number;
+  readonly pid: Pid;
+  readonly free: unknown[];
+}
+
+/** One container being decoded on the explicit stack (reused across decodes). */
+class Frame {
+  kind = 0;
+  /** Items still to come in total: tuple/list elements, 2 × map entries, fun free variables. */
+  n = 0;
+  i = 0;
+  /** Offset of the container's tag, for error reports. */
+  at = 0;
+  /** Tuple elements, list items or map keys. */
+  items: unknown[] = NO_ITEMS;
+  /** Map values. */
+  values: unknown[] = NO_ITEMS;
+  /** List: the elements are done and the tail is being decoded. */
+  tail = false;
+  allAtoms = false;
+  allPrimitive = false;
+  fun: FunHead | undefined = undefined;
+}
+
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** Node's undocumented but long-standing Buffer slice methods: `toString` without argument checks. */
@@ -147,17 +279,28 @@ export class Decoder {
   private readonly nullAtoms: boolean;
   private readonly defaultCache: ReadonlyArray<Atom | undefined> | undefined;
   private readonly maxDepth: number;
+  private readonly maxHeap: number | undefined;
   private readonly maxInflated: number;
   private readonly maxBig: number;
   private readonly allowTrailing: boolean;
   private readonly registry: TypeRegistry;
   private readonly opts: DecodeOptions;
 
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = NO_INPUT;
   private pos = 0;
   private end = 0;
   private cache: ReadonlyArray<Atom | undefined> | undefined;
   private busy = false;
+  /** The explicit stack: frames[0 .. sp) are the containers being decoded. */
+  private readonly frames: Frame[] = [];
+  private sp = 0;
+  /** Estimated heap taken by the term so far, and the most it may take. */
+  private mem = 0;
+  private budget = Infinity;
+  /** `[]` elements already charged by their container (see `chargeElements`). */
+  private nilCredit = 0;
+  private budgetSource = '';
+  private budgetOption = '';
 
   constructor(opts: DecodeOptions = {}) {
     this.opts = opts;
@@ -169,9 +312,10 @@ export class Decoder {
     this.structs = opts.structs !== false;
     this.nullAtoms = opts.nullAtoms !== false;
     this.defaultCache = opts.atomCache;
-    this.maxDepth = opts.maxDepth ?? 1000;
-    this.maxInflated = opts.maxInflatedBytes ?? 64 * 1024 * 1024;
-    this.maxBig = opts.maxBigIntBytes ?? 65536;
+    this.maxDepth = opts.maxDepth ?? Infinity;
+    this.maxHeap = opts.maxHeapBytes;
+    this.maxInflated = opts.maxInflatedBytes ?? DEFAULT_MAX_INFLATED_BYTES;
+    this.maxBig = opts.maxBigIntBytes ?? DEFAULT_MAX_BIGINT_BYTES;
     this.allowTrailing = opts.allowTrailing === true;
     this.registry = opts.registry ?? defaultRegistry;
   }
@@ -182,7 +326,8 @@ export class Decoder {
     const buf = asBuffer(input);
     if (buf.length < 1) fail('truncated', 0, 'empty input');
     if (buf[0] !== VERSION) fail('bad_version', 0, `expected version byte 131, got ${buf[0]}`);
-    const { term, offset } = this.decodeAt(buf, 1);
+    const term = this.run(buf, 1, this.defaultCache);
+    const offset = this.pos;
     if (offset !== buf.length && !this.allowTrailing) fail('trailing_bytes', offset, `${buf.length - offset} bytes after the term`);
     return term;
   }
@@ -197,25 +342,44 @@ export class Decoder {
     if (this.busy) return new Decoder(this.opts).decodeAt(input, offset, atomCache);
     const buf = asBuffer(input);
     if (!Number.isInteger(offset) || offset < 0 || offset > buf.length) fail('truncated', offset, 'offset outside the input');
+    const term = this.run(buf, offset, atomCache ?? this.defaultCache);
+    return { term, offset: this.pos };
+  }
+
+  /** Decodes the term at `offset` of `buf`; `pos` is after it on return. */
+  private run(buf: Buffer, offset: number, cache: ReadonlyArray<Atom | undefined> | undefined): unknown {
     this.busy = true;
     this.buf = buf;
     this.pos = offset;
     this.end = buf.length;
-    this.cache = atomCache ?? this.defaultCache;
+    this.cache = cache;
     try {
-      let term: unknown;
-      if (this.pos < this.end && buf[this.pos] === Tag.COMPRESSED) term = this.compressed();
-      else term = this.term(0);
-      return { term, offset: this.pos };
+      if (this.pos < this.end && buf[this.pos] === Tag.COMPRESSED) return this.compressed();
+      this.setBudget();
+      return this.term();
     } catch (e) {
+      this.release();
       if (e instanceof EtfDecodeError) throw e;
-      // Stack overflow and the like: still a typed error.
-      throw new EtfDecodeError(e instanceof RangeError ? 'too_deep' : 'bad_value', this.pos, `decoder failed: ${String(e)}`);
+      // A registered type's fromFields that throws, an array beyond V8's length limit: still a typed error.
+      if (e instanceof RangeError) throw new EtfDecodeError('memory', this.pos, `decoder failed: ${String(e)}`, 'maxHeapBytes');
+      throw new EtfDecodeError('bad_value', this.pos, `decoder failed: ${String(e)}`);
     } finally {
       this.busy = false;
-      this.buf = Buffer.alloc(0);
+      this.buf = NO_INPUT;
       this.cache = undefined;
+      if (this.frames.length > KEEP_FRAMES) this.frames.length = KEEP_FRAMES;
     }
+  }
+
+  /** After an error: the frames still hold parts of the term; let them go. */
+  private release(): void {
+    for (let i = 0; i < this.sp; i++) {
+      const f = this.frames[i] as Frame;
+      f.items = NO_ITEMS;
+      f.values = NO_ITEMS;
+      f.fun = undefined;
+    }
+    this.sp = 0;
   }
 
   // ---- primitive readers (bounds are checked by `need`) ----
@@ -252,79 +416,317 @@ export class Decoder {
 
   // ---- terms ----
 
-  private term(depth: number): unknown {
-    const at = this.pos;
-    const tag = this.u8();
-    switch (tag) {
-      case Tag.SMALL_INTEGER:
-        return this.u8();
-      case Tag.INTEGER: {
-        this.need(4, at);
-        const v = this.buf.readInt32BE(this.pos);
-        this.pos += 4;
-        return v;
+  /** Adds `bytes` to the estimate of the heap the term takes; past the budget the message is refused. */
+  private charge(bytes: number, at: number): void {
+    this.mem += bytes;
+    if (this.mem > this.budget) this.overBudget(at);
+  }
+
+  /**
+   * Charges a container of `n` elements before any is allocated. The counts
+   * come before the elements, so a lower bound of what they take is known
+   * now: every element needs 2 bytes of input except `[]` (1 byte), so when
+   * `n` elements share fewer than `2n` bytes, at least `2n - left` of them
+   * are `[]`, an allocation each (charged here, then not again).
+   */
+  private chargeElements(n: number, head: number, perSlot: number, at: number): void {
+    const nils = 2 * n - (this.end - this.pos);
+    if (nils > 0) {
+      this.nilCredit += nils;
+      this.charge(head + perSlot * n + 32 * nils, at);
+    } else {
+      this.charge(head + perSlot * n, at);
+    }
+  }
+
+  private overBudget(at: number): never {
+    throw new EtfDecodeError(
+      'memory',
+      at,
+      `the decoded term needs more than ${mb(this.budget)} of JavaScript heap (${this.budgetSource}); raise ${this.budgetOption}`,
+      'maxHeapBytes',
+    );
+  }
+
+  /**
+   * Sets the heap budget of one decode. Small inputs cannot outgrow the heap
+   * (one input byte makes at most ~48 bytes of heap): no budget. Larger ones
+   * are budgeted against `maxHeapBytes`, else against what V8 has free.
+   */
+  private setBudget(): void {
+    this.mem = 0;
+    this.nilCredit = 0;
+    const explicit = this.maxHeap;
+    if (explicit !== undefined) {
+      this.budget = explicit;
+      this.budgetSource = 'maxHeapBytes';
+      this.budgetOption = 'maxHeapBytes';
+      return;
+    }
+    if ((this.end - this.pos) * EXPANSION < SMALL_INPUT_HEAP) {
+      this.budget = Infinity;
+      return;
+    }
+    const h = getHeapStatistics();
+    const limit = h.heap_size_limit;
+    this.budget = Math.max(0, limit - h.used_heap_size - Math.max(HEAP_RESERVE, limit / 8));
+    this.budgetSource = `free heap of ${mb(limit)} (v8.getHeapStatistics)`;
+    this.budgetOption = 'the heap limit (node --max-old-space-size) or set maxHeapBytes';
+  }
+
+  private frame(kind: number, n: number, at: number): Frame {
+    const sp = this.sp++;
+    let f = this.frames[sp];
+    if (f === undefined) {
+      f = new Frame();
+      this.frames[sp] = f;
+    }
+    f.kind = kind;
+    f.n = n;
+    f.i = 0;
+    f.at = at;
+    if (this.sp > this.maxDepth) fail('too_deep', at, `nesting deeper than ${this.maxDepth}`);
+    return f;
+  }
+
+  /**
+   * Decodes one term at `pos` with an explicit stack: containers push a
+   * frame, every finished value is handed to the frame on top. Nesting is
+   * bounded only by memory.
+   */
+  private term(): unknown {
+    const base = this.sp;
+    let v: unknown;
+    next: for (;;) {
+      const at = this.pos;
+      if (at >= this.end) fail('truncated', at, 'input ends inside a term');
+      const buf = this.buf;
+      const tag = buf[this.pos++] as number;
+      switch (tag) {
+        case Tag.SMALL_INTEGER:
+          v = this.u8();
+          break;
+        case Tag.INTEGER:
+          this.need(4, at);
+          v = buf.readInt32BE(this.pos);
+          this.pos += 4;
+          break;
+        case Tag.SMALL_ATOM_UTF8:
+        case Tag.ATOM_UTF8:
+        case Tag.ATOM:
+        case Tag.SMALL_ATOM:
+        case Tag.ATOM_CACHE_REF:
+          v = this.special(this.atomBody(tag, at));
+          break;
+        case Tag.SMALL_TUPLE:
+        case Tag.LARGE_TUPLE: {
+          const n = tag === Tag.SMALL_TUPLE ? this.u8() : this.u32();
+          this.checkCount(n, 1, at, 'tuple');
+          if (n === 0) {
+            v = EMPTY_TUPLE;
+            break;
+          }
+          this.chargeElements(n, 64, 8, at);
+          const f = this.frame(K_TUPLE, n, at);
+          f.items = n <= 65536 ? new Array<unknown>(n) : [];
+          continue next;
+        }
+        case Tag.NIL:
+          if (this.nilCredit > 0) this.nilCredit--;
+          else if ((this.mem += 32) > this.budget) this.overBudget(at);
+          v = [];
+          break;
+        case Tag.STRING:
+          v = this.string(at);
+          break;
+        case Tag.LIST: {
+          const n = this.u32();
+          this.checkCount(n + 1, 1, at, 'list');
+          this.chargeElements(n, 32, 12, at);
+          const f = this.frame(K_LIST, n, at);
+          f.items = [];
+          f.tail = false;
+          if (n > 0) continue next;
+          // LIST_EXT with no elements: only a tail follows
+          if (this.listTail(f)) continue next;
+          v = this.popList(f);
+          break;
+        }
+        case Tag.BINARY:
+          v = this.binary(at);
+          break;
+        case Tag.BIT_BINARY:
+          v = this.bitBinary(at);
+          break;
+        case Tag.MAP: {
+          const n = this.u32();
+          this.checkCount(n, 2, at, 'map');
+          this.charge(64 + 40 * n, at);
+          if (n === 0) {
+            v = this.erlmaps ? new ErlMap() : {};
+            break;
+          }
+          const f = this.frame(K_MAP, 2 * n, at);
+          f.items = new Array<unknown>(n);
+          f.values = new Array<unknown>(n);
+          f.allAtoms = !this.erlmaps;
+          f.allPrimitive = !this.erlmaps;
+          continue next;
+        }
+        case Tag.NEW_FLOAT: {
+          this.need(8, at);
+          const x = buf.readDoubleBE(this.pos);
+          this.pos += 8;
+          this.charge(48, at);
+          v = this.float(x, at);
+          break;
+        }
+        case Tag.FLOAT:
+          v = this.oldFloat(at);
+          break;
+        case Tag.SMALL_BIG:
+        case Tag.LARGE_BIG:
+          v = this.big(tag, at);
+          break;
+        case Tag.NEW_PID:
+        case Tag.PID:
+          this.charge(96, at);
+          v = this.pid(tag);
+          break;
+        case Tag.NEWER_REFERENCE:
+        case Tag.NEW_REFERENCE:
+        case Tag.REFERENCE:
+          this.charge(160, at);
+          v = this.ref(tag, at);
+          break;
+        case Tag.NEW_PORT:
+        case Tag.V4_PORT:
+        case Tag.PORT:
+          this.charge(96, at);
+          v = this.port(tag);
+          break;
+        case Tag.EXPORT:
+          v = this.exportFun();
+          break;
+        case Tag.NEW_FUN: {
+          const head = this.funHead(at);
+          if (head.free.length === 0 && head.numFree === 0) {
+            v = this.funEnd(head, at);
+            break;
+          }
+          const f = this.frame(K_FUN, head.numFree, at);
+          f.fun = head;
+          continue next;
+        }
+        case Tag.COMPRESSED:
+          return fail('compressed', at, 'a compressed term may only appear at the top level');
+        case Tag.FUN:
+          return fail('bad_tag', at, 'FUN_EXT (117) is obsolete and not accepted since OTP 23');
+        case Tag.LOCAL:
+          return fail('bad_tag', at, 'LOCAL_EXT (121) is node-local and cannot be decoded');
+        default:
+          return fail('bad_tag', at, `unknown tag ${tag}`);
       }
-      case Tag.SMALL_ATOM_UTF8:
-      case Tag.ATOM_UTF8:
-      case Tag.ATOM:
-      case Tag.SMALL_ATOM:
-      case Tag.ATOM_CACHE_REF:
-        return this.special(this.atomBody(tag, at));
-      case Tag.SMALL_TUPLE:
-      case Tag.LARGE_TUPLE: {
-        const n = tag === Tag.SMALL_TUPLE ? this.u8() : this.u32();
-        this.checkCount(n, 1, at, 'tuple');
-        if (depth >= this.maxDepth) fail('too_deep', at, `nesting deeper than ${this.maxDepth}`);
-        const a: unknown[] = new Array<unknown>(n);
-        for (let i = 0; i < n; i++) a[i] = this.term(depth + 1);
-        return new Tuple(a);
+      // Hand `v` to the frame on top; finished frames hand on their value.
+      for (;;) {
+        if (this.sp === base) return v;
+        const f = this.frames[this.sp - 1] as Frame;
+        switch (f.kind) {
+          case K_TUPLE: {
+            const i = f.i++;
+            if (i < 65536) f.items[i] = v;
+            else f.items.push(v);
+            if (f.i < f.n) continue next;
+            v = new Tuple(f.items);
+            break;
+          }
+          case K_LIST:
+            if (f.tail) {
+              v = f.items.length === 0 ? v : new ImproperList(f.items, v);
+              break;
+            }
+            f.items.push(v);
+            if (++f.i < f.n) continue next;
+            if (this.listTail(f)) continue next;
+            v = f.items;
+            break;
+          case K_MAP: {
+            const i = f.i++;
+            if ((i & 1) === 0) {
+              f.items[i >>> 1] = v;
+              if (f.allAtoms && !(v instanceof Atom)) {
+                f.allAtoms = false;
+                if (v !== null && v !== undefined) f.allPrimitive = f.allPrimitive && isPrimitiveKey(v);
+              } else if (!f.allAtoms && f.allPrimitive) {
+                f.allPrimitive = isPrimitiveKey(v);
+              }
+            } else {
+              f.values[i >>> 1] = v;
+            }
+            if (f.i < f.n) continue next;
+            v = this.mapOf(f);
+            break;
+          }
+          default: {
+            const head = f.fun as FunHead;
+            head.free.push(v);
+            if (++f.i < f.n) continue next;
+            v = this.funEnd(head, f.at);
+            f.fun = undefined;
+            break;
+          }
+        }
+        f.items = NO_ITEMS;
+        f.values = NO_ITEMS;
+        this.sp--;
       }
-      case Tag.NIL:
-        return [];
-      case Tag.STRING:
-        return this.string(at);
-      case Tag.LIST:
-        return this.list(depth, at);
-      case Tag.BINARY:
-        return this.binary(at);
-      case Tag.BIT_BINARY:
-        return this.bitBinary(at);
-      case Tag.MAP:
-        return this.map(depth, at);
-      case Tag.NEW_FLOAT: {
-        this.need(8, at);
-        const v = this.buf.readDoubleBE(this.pos);
-        this.pos += 8;
-        return this.float(v, at);
+    }
+  }
+
+  /** Pops a list frame whose tail ended it right away. */
+  private popList(f: Frame): unknown {
+    const items = f.items;
+    f.items = NO_ITEMS;
+    this.sp--;
+    return items;
+  }
+
+  /**
+   * The elements of a list frame are done: reads its tail. A chain of
+   * LIST_EXT continues the same list, `[]` and a STRING_EXT end it (false);
+   * any other tail is a term still to decode (true, with the frame marked).
+   */
+  private listTail(f: Frame): boolean {
+    for (;;) {
+      const tailAt = this.pos;
+      if (tailAt >= this.end) fail('truncated', tailAt, 'input ends inside a list');
+      const tag = this.buf[tailAt];
+      if (tag === Tag.NIL) {
+        this.pos++;
+        return false;
       }
-      case Tag.FLOAT:
-        return this.oldFloat(at);
-      case Tag.SMALL_BIG:
-      case Tag.LARGE_BIG:
-        return this.big(tag, at);
-      case Tag.NEW_PID:
-      case Tag.PID:
-        return this.pid(tag);
-      case Tag.NEWER_REFERENCE:
-      case Tag.NEW_REFERENCE:
-      case Tag.REFERENCE:
-        return this.ref(tag, at);
-      case Tag.NEW_PORT:
-      case Tag.V4_PORT:
-      case Tag.PORT:
-        return this.port(tag);
-      case Tag.EXPORT:
-        return this.exportFun(at);
-      case Tag.NEW_FUN:
-        return this.fun(depth, at);
-      case Tag.COMPRESSED:
-        return fail('compressed', at, 'a compressed term may only appear at the top level');
-      case Tag.FUN:
-        return fail('bad_tag', at, 'FUN_EXT (117) is obsolete and not accepted since OTP 23');
-      case Tag.LOCAL:
-        return fail('bad_tag', at, 'LOCAL_EXT (121) is node-local and cannot be decoded');
-      default:
-        return fail('bad_tag', at, `unknown tag ${tag}`);
+      if (tag === Tag.LIST) {
+        this.pos++;
+        const n = this.u32();
+        this.checkCount(n + 1, 1, tailAt, 'list');
+        this.chargeElements(n, 0, 12, tailAt);
+        if (n === 0) continue;
+        f.n = n;
+        f.i = 0;
+        return true;
+      }
+      if (tag === Tag.STRING) {
+        this.pos++;
+        const len = this.u16();
+        this.need(len, tailAt);
+        this.charge(12 * len, tailAt);
+        const items = f.items;
+        for (let i = 0; i < len; i++) items.push(this.buf[this.pos + i] as number);
+        this.pos += len;
+        return false;
+      }
+      f.tail = true;
+      return true;
     }
   }
 
@@ -410,7 +812,8 @@ export class Decoder {
 
   private big(tag: number, at: number): number | bigint {
     const n = tag === Tag.SMALL_BIG ? this.u8() : this.u32();
-    if (n > this.maxBig) fail('limit', at, `integer of ${n} bytes exceeds maxBigIntBytes (${this.maxBig})`);
+    if (n > this.maxBig) throw new EtfDecodeError('limit', at, `integer of ${n} bytes exceeds maxBigIntBytes (${this.maxBig})`, 'maxBigIntBytes');
+    if (n > 64) this.charge(64 + 2 * n, at);
     this.need(n + 1, at);
     const sign = this.buf[this.pos++] as number;
     if (sign > 1) fail('bad_value', at, `integer sign byte ${sign}`);
@@ -425,10 +828,17 @@ export class Decoder {
     let hi = n - 1;
     while (hi >= 0 && b[p + hi] === 0) hi--;
     if (hi < 0) return 0;
-    const parts = new Array<string>(hi + 2);
-    parts[0] = '0x';
-    for (let i = hi, j = 1; i >= 0; i--, j++) parts[j] = HEX[b[p + i] as number] as string;
-    let v = BigInt(parts.join(''));
+    let hex: string;
+    if (hi < 64) {
+      hex = '0x';
+      for (let i = hi; i >= 0; i--) hex += HEX[b[p + i] as number] as string;
+    } else {
+      // Big-endian copy, then one native hex conversion.
+      const be = Buffer.allocUnsafe(hi + 1);
+      for (let i = hi, j = 0; i >= 0; i--, j++) be[j] = b[p + i] as number;
+      hex = `0x${be.toString('hex')}`;
+    }
+    let v = BigInt(hex);
     if (sign) v = -v;
     return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
   }
@@ -438,43 +848,11 @@ export class Decoder {
     this.need(n, at);
     const p = this.pos;
     this.pos += n;
+    this.charge(48 + 8 * n, at);
     if (this.charlists) return new Charlist((this.buf as FastSlices).latin1Slice(p, p + n));
     const a: number[] = new Array<number>(n);
     for (let i = 0; i < n; i++) a[i] = this.buf[p + i] as number;
     return a;
-  }
-
-  private list(depth: number, at: number): unknown {
-    if (depth >= this.maxDepth) fail('too_deep', at, `nesting deeper than ${this.maxDepth}`);
-    const items: unknown[] = [];
-    let n = this.u32();
-    // Each element takes at least one byte, and the tail one more.
-    for (;;) {
-      this.checkCount(n + 1, 1, at, 'list');
-      for (let i = 0; i < n; i++) items.push(this.term(depth + 1));
-      // The tail: continue a chain of LIST_EXT iteratively; [] or a string ends a proper list.
-      const tailAt = this.pos;
-      const tag = this.buf[tailAt];
-      if (tag === Tag.NIL) {
-        this.pos++;
-        return items;
-      }
-      if (tag === Tag.LIST) {
-        this.pos++;
-        n = this.u32();
-        continue;
-      }
-      if (tag === Tag.STRING) {
-        this.pos++;
-        const len = this.u16();
-        this.need(len, tailAt);
-        for (let i = 0; i < len; i++) items.push(this.buf[this.pos + i] as number);
-        this.pos += len;
-        return items;
-      }
-      const tail = this.term(depth + 1);
-      return items.length === 0 ? tail : new ImproperList(items, tail);
-    }
   }
 
   private bytesOut(p: number, n: number): Uint8Array {
@@ -489,6 +867,7 @@ export class Decoder {
     this.need(n, at);
     const p = this.pos;
     this.pos += n;
+    this.charge(this.binMode === 2 ? 96 + n : 32 + 2 * n, at);
     if (this.binMode === 2) return this.bytesOut(p, n);
     const b = this.buf as FastSlices;
     if (this.binMode === 1) return b.utf8Slice(p, p + n);
@@ -509,36 +888,33 @@ export class Decoder {
     this.need(n, at);
     const p = this.pos;
     this.pos += n;
+    this.charge(128 + n, at);
     if (bits === 8 || n === 0) return this.bytesOut(p, n);
     const bytes = this.bytesOut(p, n);
     return new BitString(bytes, bits);
   }
 
-  private map(depth: number, at: number): unknown {
-    const n = this.u32();
-    this.checkCount(n, 2, at, 'map');
-    if (depth >= this.maxDepth) fail('too_deep', at, `nesting deeper than ${this.maxDepth}`);
-    const keys: unknown[] = new Array<unknown>(n);
-    const values: unknown[] = new Array<unknown>(n);
-    let allAtoms = !this.erlmaps;
-    let allPrimitive = !this.erlmaps;
-    for (let i = 0; i < n; i++) {
-      const k = this.term(depth + 1);
-      keys[i] = k;
-      values[i] = this.term(depth + 1);
-      if (allAtoms && !(k instanceof Atom)) {
-        allAtoms = false;
-        if (k !== null && k !== undefined) allPrimitive = allPrimitive && isPrimitiveKey(k);
-      } else if (!allAtoms && allPrimitive) {
-        allPrimitive = isPrimitiveKey(k);
-      }
+  /** The value of a finished map frame: a plain object, struct, `Map` or {@link ErlMap} by its keys. */
+  private mapOf(f: Frame): unknown {
+    const keys = f.items;
+    const values = f.values;
+    const n = keys.length;
+    const at = f.at;
+    if (f.allAtoms) {
+      // Maps of the same atom keys in the same order (records, structs, JSON-like data) are built by a
+      // compiled object literal: one allocation with a stable shape, no per-key stores or duplicate checks.
+      const shape = shapeOf(keys);
+      if (shape?.make !== undefined) return shape.make(values);
+      const obj = this.objectFrom(keys, values, at, false);
+      if (shape === undefined) rememberShape(keys);
+      else if (++shape.seen >= 2) compileShape(shape);
+      return obj;
     }
-    if (allAtoms) return this.objectFrom(keys, values, at, false);
     if (this.erlmaps && this.structs && keys.every((k) => k instanceof Atom)) {
       const struct = this.objectFrom(keys, values, at, true);
       if (struct !== undefined) return struct;
     }
-    if (allPrimitive && !allAtoms) {
+    if (f.allPrimitive) {
       const m = new Map<unknown, unknown>();
       for (let i = 0; i < n; i++) {
         const k = keys[i];
@@ -546,7 +922,7 @@ export class Decoder {
         if (m.has(k)) fail('duplicate_key', at, `map key ${String(k)} appears twice`);
         m.set(k, values[i]);
       }
-      if (m.size === n) return m;
+      return m;
     }
     const em = new ErlMap();
     for (let i = 0; i < n; i++) {
@@ -643,21 +1019,20 @@ export class Decoder {
     return fail('bad_value', at, `${what} must be an integer`);
   }
 
-  private exportFun(at: number): ExportFun {
+  private exportFun(): ExportFun {
     const module = this.atom();
     const fn = this.atom();
     const arityAt = this.pos;
     if (this.u8() !== Tag.SMALL_INTEGER) fail('bad_value', arityAt, 'EXPORT_EXT arity must be SMALL_INTEGER_EXT');
-    void at;
     return new ExportFun(module, fn, this.u8());
   }
 
-  private fun(depth: number, at: number): Fun {
+  /** NEW_FUN_EXT up to its free variables, which follow as terms. */
+  private funHead(at: number): FunHead {
     const size = this.u32();
     if (size < 4) fail('bad_value', at, `NEW_FUN_EXT size ${size}`);
     this.need(size - 4, at);
     const end = at + 1 + size;
-    if (depth >= this.maxDepth) fail('too_deep', at, `nesting deeper than ${this.maxDepth}`);
     const arity = this.u8();
     this.need(16, at);
     const uniq = this.bytesOut(this.pos, 16);
@@ -672,17 +1047,22 @@ export class Decoder {
     const pidTag = this.u8();
     if (pidTag !== Tag.NEW_PID && pidTag !== Tag.PID) fail('bad_value', pidAt, 'fun Pid must be a pid');
     const pid = this.pid(pidTag);
-    const free: unknown[] = [];
-    for (let i = 0; i < numFree; i++) free.push(this.term(depth + 1));
-    if (this.pos !== end) fail('bad_value', at, `NEW_FUN_EXT size ${size} does not match its content`);
-    return new Fun(arity, uniq, index, module, oldIndex, oldUniq, pid, free);
+    this.charge(128 + 8 * numFree, at);
+    return { size, end, arity, uniq, index, numFree, module, oldIndex, oldUniq, pid, free: [] };
+  }
+
+  private funEnd(h: FunHead, at: number): Fun {
+    if (this.pos !== h.end) fail('bad_value', at, `NEW_FUN_EXT size ${h.size} does not match its content`);
+    return new Fun(h.arity, h.uniq, h.index, h.module, h.oldIndex, h.oldUniq, h.pid, h.free);
   }
 
   private compressed(): unknown {
     const at = this.pos;
     this.pos++;
     const size = this.u32();
-    if (size > this.maxInflated) fail('limit', at, `compressed term inflates to ${size} bytes (maxInflatedBytes ${this.maxInflated})`);
+    if (size > this.maxInflated) {
+      throw new EtfDecodeError('limit', at, `compressed term inflates to ${size} bytes (maxInflatedBytes ${this.maxInflated})`, 'maxInflatedBytes');
+    }
     let inflated: Buffer;
     try {
       inflated = inflateSync(this.buf.subarray(this.pos, this.end), { maxOutputLength: Math.max(1, size) });
@@ -694,7 +1074,8 @@ export class Decoder {
     this.buf = inflated;
     this.pos = 0;
     this.end = inflated.length;
-    const term = this.term(0);
+    this.setBudget();
+    const term = this.term();
     if (this.pos !== this.end) fail('compressed', this.pos, 'bytes left over inside the compressed term');
     this.pos = outerEnd;
     this.end = outerEnd;

@@ -43,7 +43,10 @@ export interface EncodeOptions {
    * terms give equal bytes.
    */
   canonical?: boolean;
-  /** Deepest nesting accepted (cycles end here). Default 1000. */
+  /**
+   * Deepest nesting accepted. Default: unlimited (the encoder keeps its own
+   * stack). A value that contains itself fails with code `'cycle'` either way.
+   */
   maxDepth?: number;
   /** Registered struct types. Default: the registry of {@link registerType}. */
   registry?: TypeRegistry;
@@ -60,6 +63,61 @@ const FALSE = Atom.of('false');
 const NIL = Atom.of('nil');
 const UNDEFINED = Atom.of('undefined');
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+const STRUCT_KEY = Atom.of('__struct__');
+/** Object keys whose encodings an encoder keeps. */
+const MAX_KEY_CACHE = 4096;
+/** Strings up to this length are tried as ASCII in JavaScript before the native UTF-8 write. */
+const SHORT_STRING = 24;
+/** The slab stand-alone terms are written into and handed out from as views. */
+const SLAB_SIZE = 16 * 1024;
+/** Below this much room left, the next term starts a new slab. */
+const SLAB_MIN_ROOM = 1024;
+/** Frames kept between terms (beyond this, a very deep term's frames are let go). */
+const KEEP_FRAMES = 1 << 16;
+const E_ITEMS = 0;
+const E_OBJECT = 1;
+const E_MAP = 2;
+const E_SORTED = 3;
+/** Frame trailers: a tag byte written after the children (>= 0), none, or the size field of NEW_FUN_EXT. */
+const NO_TRAILER = -1;
+const TRAILER_FUN_SIZE = -2;
+const NO_ITEMS: readonly unknown[] = [];
+const NO_KEYS: string[] = [];
+const NO_RECORD: Record<string, unknown> = {};
+const NO_OBJECT: object = {};
+
+interface SortedEntry {
+  readonly key: string;
+  readonly value: unknown;
+}
+
+const NO_SORTED: SortedEntry[] = [];
+
+/** One container being written on the explicit stack (reused across terms). */
+class EFrame {
+  kind = E_ITEMS;
+  /** The JS value of the container (for the cycle check). */
+  obj: object = NO_OBJECT;
+  /** Children in total and the next one. */
+  n = 0;
+  i = 0;
+  trailer = NO_TRAILER;
+  /** NEW_FUN_EXT: offset of its tag. */
+  at = 0;
+  items: readonly unknown[] = NO_ITEMS;
+  keys: string[] = NO_KEYS;
+  record: Record<string, unknown> = NO_RECORD;
+  iter: Iterator<[unknown, unknown]> | undefined = undefined;
+  pending: unknown = undefined;
+  sorted: SortedEntry[] = NO_SORTED;
+}
+
+function describe(v: object): string {
+  if (Array.isArray(v)) return 'list';
+  const name = (v as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' ? name : 'an unknown class';
+}
 
 function isPlainObject(v: object): boolean {
   const p = Object.getPrototypeOf(v) as unknown;
@@ -86,39 +144,68 @@ export class Encoder {
   private readonly canonical: boolean;
   private readonly maxDepth: number;
   private readonly registry: TypeRegistry;
-  private readonly own = new EtfWriter(4096);
+  private readonly own = new EtfWriter(SLAB_SIZE);
   private busy = false;
+  /** The explicit stack: frames[0 .. sp) are the containers being written. */
+  private readonly frames: EFrame[] = [];
+  private sp = 0;
+  /** Encoded atoms of object keys seen (see `writeKey`). */
+  private readonly keyBytes = new Map<string, Uint8Array>();
 
   constructor(opts: EncodeOptions = {}) {
     this.latin1Atoms = opts.atomEncoding === 'latin1';
     this.cacheIndex = opts.atomCacheIndex;
     this.canonical = opts.canonical === true;
-    this.maxDepth = opts.maxDepth ?? 1000;
+    this.maxDepth = opts.maxDepth ?? Infinity;
     this.registry = opts.registry ?? defaultRegistry;
   }
 
   /**
    * A stand-alone term: 131 followed by the term (or by tag 80 and the
-   * compressed term). Returns a fresh Buffer the caller owns.
+   * compressed term). Returns a Buffer the caller owns; like
+   * `Buffer.allocUnsafe`'s, small ones are views of a shared slab (other
+   * terms live in the rest of its `.buffer`).
    */
   encode(term: unknown, opts: EncodeToBufferOptions = {}): Buffer {
-    const w = this.busy ? new EtfWriter(256) : this.own;
-    const wasBusy = this.busy;
-    this.busy = true;
-    try {
-      w.reset();
+    if (this.busy) {
+      // Re-entered (a registered type's toFields encoding): a writer of its own.
+      const w = new EtfWriter(256);
       w.u8(VERSION);
       this.writeTerm(w, term);
-      if (opts.compressed !== undefined && opts.compressed !== false) return compress(w, opts.compressed === true ? 6 : opts.compressed);
-      return w.toBuffer();
-    } finally {
-      this.busy = wasBusy;
+      return opts.compressed !== undefined && opts.compressed !== false ? compress(w, 0, opts.compressed === true ? 6 : opts.compressed) : w.toBuffer();
     }
+    // Terms are written one after another into a slab and handed out as views of it (as Node's Buffer
+    // pool hands out allocUnsafe buffers): no copy and no allocation per term but the view.
+    const w = this.own;
+    if (w.buf.length - w.length < SLAB_MIN_ROOM) {
+      w.buf = Buffer.allocUnsafeSlow(SLAB_SIZE);
+      w.length = 0;
+    }
+    const start = w.length;
+    this.busy = true;
+    try {
+      w.u8(VERSION);
+      this.writeTerm(w, term);
+    } catch (err) {
+      w.length = start;
+      throw err;
+    } finally {
+      this.busy = false;
+    }
+    if (opts.compressed !== undefined && opts.compressed !== false) {
+      const out = compress(w, start, opts.compressed === true ? 6 : opts.compressed);
+      w.length = start;
+      return out;
+    }
+    const out = w.buf.subarray(start, w.length);
+    // A term that made the slab grow leaves it to its view; the next term starts a new slab.
+    if (w.buf.length > SLAB_SIZE) w.length = w.buf.length;
+    return out;
   }
 
   /** Appends `term` to `w` without the 131 version byte (as inside distribution frames). */
   writeTerm(w: EtfWriter, term: unknown): void {
-    this.term(w, term, 0);
+    this.term(w, term);
   }
 
   /** Appends an atom (honours the atom cache and encoding options). */
@@ -162,6 +249,27 @@ export class Encoder {
     this.atomSlow(w, name);
   }
 
+  /** An object key as an atom: its encoding is kept per key string (objects of one shape repeat their keys). */
+  private writeKey(w: EtfWriter, k: string): void {
+    if (this.cacheIndex !== undefined) {
+      this.writeAtom(w, Atom.of(k));
+      return;
+    }
+    let bytes = this.keyBytes.get(k);
+    if (bytes === undefined) {
+      const kw = new EtfWriter(16);
+      this.writeAtom(kw, Atom.of(k));
+      bytes = kw.toBuffer();
+      if (this.keyBytes.size < MAX_KEY_CACHE) this.keyBytes.set(k, bytes);
+    }
+    const n = bytes.length;
+    w.ensure(n);
+    const b = w.buf;
+    let p = w.length;
+    for (let i = 0; i < n; i++) b[p++] = bytes[i] as number;
+    w.length = p;
+  }
+
   private atomSlow(w: EtfWriter, name: string): void {
     let chars = 0;
     let latin1 = true;
@@ -188,44 +296,127 @@ export class Encoder {
     w.utf8(name);
   }
 
-  private term(w: EtfWriter, v: unknown, depth: number): void {
-    switch (typeof v) {
-      case 'string':
-        this.string(w, v);
-        return;
-      case 'number':
-        this.number(w, v);
-        return;
-      case 'boolean':
-        this.writeAtom(w, v ? TRUE : FALSE);
-        return;
-      case 'bigint':
-        this.bigint(w, v);
-        return;
-      case 'undefined':
-        this.writeAtom(w, UNDEFINED);
-        return;
-      case 'object':
-        if (v === null) {
-          this.writeAtom(w, NIL);
-          return;
+  /**
+   * Writes `root` with an explicit stack: a container writes its header and
+   * pushes a frame, and the loop then writes the frame's children in order.
+   * Nesting is bounded only by memory; a value that contains itself is found
+   * by comparing each new container with an ancestor on the current path.
+   * Re-entrant: a nested run (canonical map keys) works above `base`.
+   */
+  private term(w: EtfWriter, root: unknown): void {
+    const base = this.sp;
+    let v = root;
+    try {
+      for (;;) {
+        switch (typeof v) {
+          case 'string':
+            this.string(w, v);
+            break;
+          case 'number':
+            this.number(w, v);
+            break;
+          case 'boolean':
+            this.writeAtom(w, v ? TRUE : FALSE);
+            break;
+          case 'bigint':
+            this.bigint(w, v);
+            break;
+          case 'undefined':
+            this.writeAtom(w, UNDEFINED);
+            break;
+          case 'object':
+            if (v === null) this.writeAtom(w, NIL);
+            else this.object(w, v);
+            break;
+          default:
+            throw new EtfEncodeError('unsupported', `cannot encode a ${typeof v}`);
         }
-        if (depth >= this.maxDepth) throw new EtfEncodeError('too_deep', `term nested deeper than ${this.maxDepth} (a cycle?)`);
-        this.object(w, v, depth + 1);
-        return;
-      default:
-        throw new EtfEncodeError('unsupported', `cannot encode a ${typeof v}`);
+        // The next child of the innermost unfinished container.
+        for (;;) {
+          if (this.sp === base) return;
+          const f = this.frames[this.sp - 1] as EFrame;
+          const i = f.i++;
+          if (i < f.n) {
+            if (f.kind === E_ITEMS) {
+              v = f.items[i];
+            } else if (f.kind === E_OBJECT) {
+              const k = f.keys[i] as string;
+              this.writeKey(w, k);
+              v = f.record[k];
+            } else if (f.kind === E_MAP) {
+              if ((i & 1) === 0) {
+                const e = (f.iter as Iterator<[unknown, unknown]>).next();
+                if (e.done === true) throw new EtfEncodeError('bad_value', 'map changed size while being encoded');
+                v = e.value[0];
+                f.pending = e.value[1];
+              } else {
+                v = f.pending;
+                f.pending = undefined;
+              }
+            } else {
+              // E_SORTED: pre-encoded key bytes, then the value
+              const e = f.sorted[i] as SortedEntry;
+              w.ensure(e.key.length);
+              w.length += w.buf.write(e.key, w.length, e.key.length, 'latin1');
+              v = e.value;
+            }
+            break;
+          }
+          if (f.trailer >= 0) w.u8(f.trailer);
+          else if (f.trailer === TRAILER_FUN_SIZE) w.setU32(f.at + 1, w.length - f.at - 1);
+          this.pop(f);
+        }
+      }
+    } catch (err) {
+      while (this.sp > base) this.pop(this.frames[this.sp - 1] as EFrame);
+      throw err;
     }
+  }
+
+  /** Starts a container: `obj` is the JS value (for the cycle check), the children follow. */
+  private push(kind: number, obj: object, n: number, trailer: number): EFrame {
+    const sp = this.sp;
+    if (sp >= this.maxDepth) throw new EtfEncodeError('too_deep', `term nested deeper than ${this.maxDepth}`);
+    if (sp > 0) {
+      // A value containing itself repeats forever down the path. Compare with one ancestor, the one at the
+      // largest power of two not above this depth (Brent's cycle finding): a cycle of length p starting at
+      // depth m is found by depth 4 * max(m, p), at the cost of one comparison a level.
+      const anchor = this.frames[(1 << (31 - Math.clz32(sp))) - 1] as EFrame;
+      if (anchor.obj === obj) throw new EtfEncodeError('cycle', `${describe(obj)} value contains itself (found ${sp} levels deep)`);
+    }
+    let f = this.frames[sp];
+    if (f === undefined) {
+      f = new EFrame();
+      this.frames[sp] = f;
+    }
+    this.sp = sp + 1;
+    f.kind = kind;
+    f.obj = obj;
+    f.n = n;
+    f.i = 0;
+    f.trailer = trailer;
+    return f;
+  }
+
+  private pop(f: EFrame): void {
+    f.obj = NO_OBJECT;
+    f.items = NO_ITEMS;
+    f.record = NO_RECORD;
+    f.keys = NO_KEYS;
+    f.iter = undefined;
+    f.pending = undefined;
+    f.sorted = NO_SORTED;
+    this.sp--;
+    if (this.sp === 0 && this.frames.length > KEEP_FRAMES) this.frames.length = KEEP_FRAMES;
   }
 
   private string(w: EtfWriter, s: string): void {
     const len = s.length;
-    w.ensure(5 + len * 3);
-    const at = w.length;
-    const b = w.buf;
-    let n = 0;
-    if (len <= 512) {
-      // Fast path: ASCII strings are copied char by char (no native call).
+    if (len <= SHORT_STRING) {
+      // Short ASCII strings are copied char by char (cheaper than a native call).
+      w.ensure(5 + len * 3);
+      const b = w.buf;
+      const at = w.length;
       let p = at + 5;
       let i = 0;
       for (; i < len; i++) {
@@ -234,20 +425,28 @@ export class Encoder {
         b[p++] = c;
       }
       if (i === len) {
-        n = len;
+        b[at] = Tag.BINARY;
+        b[at + 1] = 0;
+        b[at + 2] = 0;
+        b[at + 3] = 0;
+        b[at + 4] = len;
         w.length = p;
+        return;
       }
     }
-    if (n !== len || len > 512) {
-      w.length = at + 5;
-      n = w.utf8(s);
-    }
+    // One native UTF-8 write (the writer measures long strings first rather than reserving 3 bytes a character).
+    w.ensure(5);
+    const at = w.length;
+    w.length = at + 5;
+    const n = w.utf8(s);
+    const b = w.buf;
     b[at] = Tag.BINARY;
     b[at + 1] = n >>> 24;
     b[at + 2] = (n >>> 16) & 0xff;
     b[at + 3] = (n >>> 8) & 0xff;
     b[at + 4] = n & 0xff;
   }
+
 
   private number(w: EtfWriter, v: number): void {
     if (Number.isInteger(v) && v <= MAX_SAFE && v >= -MAX_SAFE && !(v === 0 && 1 / v < 0)) {
@@ -308,10 +507,17 @@ export class Encoder {
     w.length = p;
   }
 
-  private object(w: EtfWriter, v: object, depth: number): void {
+  private object(w: EtfWriter, v: object): void {
+    // The common classes by constructor identity first (cheaper than a chain of instanceof).
+    const ctor = (v as { constructor?: unknown }).constructor;
+    if (ctor === Atom) return this.writeAtom(w, v as Atom);
+    if (ctor === Tuple) return this.tuple(w, v as Tuple);
+    if (ctor === Pid) return this.pid(w, v as Pid);
+    if (ctor === Ref) return this.ref(w, v as Ref);
+    if (ctor === Array) return this.list(w, v as unknown[]);
     if (v instanceof Atom) return this.writeAtom(w, v);
-    if (Array.isArray(v)) return this.list(w, v, depth);
-    if (v instanceof Tuple) return this.tuple(w, v.elements, depth);
+    if (Array.isArray(v)) return this.list(w, v);
+    if (v instanceof Tuple) return this.tuple(w, v);
     if (v instanceof Uint8Array) return this.bytes(w, v);
     if (v instanceof Pid) return this.pid(w, v);
     if (v instanceof Ref) return this.ref(w, v);
@@ -321,31 +527,27 @@ export class Encoder {
       w.f64(v.value);
       return;
     }
-    if (isPlainObject(v)) return this.plainObject(w, v as Record<string, unknown>, undefined, depth);
-    if (v instanceof Map || v instanceof ErlMap) return this.map(w, v, depth);
+    if (isPlainObject(v)) return this.plainObject(w, v, v as Record<string, unknown>, undefined);
+    if (v instanceof Map || v instanceof ErlMap) return this.map(w, v);
     if (v instanceof Charlist) return this.charlist(w, v);
-    if (v instanceof ImproperList) return this.improper(w, v, depth);
+    if (v instanceof ImproperList) return this.improper(w, v);
     if (v instanceof BitString) return this.bitString(w, v);
     if (v instanceof Port) return this.port(w, v);
     if (v instanceof ExportFun) return this.exportFun(w, v);
-    if (v instanceof Fun) return this.fun(w, v, depth);
+    if (v instanceof Fun) return this.fun(w, v);
     if (ArrayBuffer.isView(v)) throw new EtfEncodeError('unsupported', `cannot encode a ${v.constructor.name}; use a Uint8Array`);
     const reg = this.registry.forValue(v);
-    if (reg !== undefined) {
-      const fields = reg.toFields(v);
-      return this.plainObject(w, fields, reg.struct, depth);
-    }
+    if (reg !== undefined) return this.plainObject(w, v, reg.toFields(v), reg.struct);
     if (v instanceof Date) {
       const fields = dateToFields(v);
       if (fields === undefined) throw new EtfEncodeError('bad_value', 'cannot encode an invalid Date');
-      return this.plainObject(w, fields, undefined, depth);
+      return this.plainObject(w, v, fields, undefined);
     }
-    if (v instanceof Error) return this.plainObject(w, errorToFields(v), undefined, depth);
-    const name = (v as { constructor?: { name?: unknown } }).constructor?.name;
-    throw new EtfEncodeError('unsupported', `cannot encode an instance of ${typeof name === 'string' ? name : 'an unknown class'}; register it with registerType`);
+    if (v instanceof Error) return this.plainObject(w, v, errorToFields(v), undefined);
+    throw new EtfEncodeError('unsupported', `cannot encode an instance of ${describe(v)}; register it with registerType`);
   }
 
-  private list(w: EtfWriter, a: readonly unknown[], depth: number): void {
+  private list(w: EtfWriter, a: readonly unknown[]): void {
     const n = a.length;
     if (n === 0) {
       w.u8(Tag.NIL);
@@ -358,11 +560,11 @@ export class Encoder {
       return;
     }
     w.tagU32(Tag.LIST, n);
-    for (let i = 0; i < n; i++) this.term(w, a[i], depth);
-    w.u8(Tag.NIL);
+    this.push(E_ITEMS, a, n, Tag.NIL).items = a;
   }
 
-  private tuple(w: EtfWriter, a: readonly unknown[], depth: number): void {
+  private tuple(w: EtfWriter, t: Tuple): void {
+    const a = t.elements;
     const n = a.length;
     if (n <= 255) {
       w.u8(Tag.SMALL_TUPLE);
@@ -370,17 +572,20 @@ export class Encoder {
     } else {
       w.tagU32(Tag.LARGE_TUPLE, n);
     }
-    for (let i = 0; i < n; i++) this.term(w, a[i], depth);
+    if (n > 0) this.push(E_ITEMS, t, n, NO_TRAILER).items = a;
   }
 
   private bytes(w: EtfWriter, b: Uint8Array): void {
-    if (this.canonical) {
+    if (this.canonical || b.length === 0) {
+      // An empty Uint8Array has no faithful form: BIT_BINARY_EXT of 0 bytes is
+      // rejected by OTP 26+ (the connection drops), so it goes as `<<>>`,
+      // which decodes back as '' under `binaries: 'auto'`.
       w.tagU32(Tag.BINARY, b.length);
     } else {
       // BIT_BINARY_EXT with 8 bits in the last byte: Erlang decodes an
       // ordinary binary, Beamline decodes a Uint8Array (not a string).
       w.tagU32(Tag.BIT_BINARY, b.length);
-      w.u8(b.length === 0 ? 0 : 8);
+      w.u8(8);
     }
     w.bytes(b);
   }
@@ -419,7 +624,7 @@ export class Encoder {
     }
     const codes = c.codes();
     if (this.canonical && codes.length <= 65535 && codes.every((x) => x <= 255)) {
-      this.list(w, codes, 0);
+      this.list(w, codes);
       return;
     }
     w.tagU32(Tag.LIST, codes.length);
@@ -427,68 +632,57 @@ export class Encoder {
     w.u8(Tag.NIL);
   }
 
-  private improper(w: EtfWriter, l: ImproperList, depth: number): void {
+  private improper(w: EtfWriter, l: ImproperList): void {
     const n = l.items.length;
-    if (n === 0) {
-      this.term(w, l.tail, depth);
-      return;
-    }
-    w.tagU32(Tag.LIST, n);
-    for (let i = 0; i < n; i++) this.term(w, l.items[i], depth);
-    this.term(w, l.tail, depth);
+    if (n > 0) w.tagU32(Tag.LIST, n);
+    // The items, then the tail as the last child.
+    this.push(E_ITEMS, l, n + 1, NO_TRAILER).items = n === 0 ? [l.tail] : [...l.items, l.tail];
   }
 
-  private plainObject(w: EtfWriter, o: Record<string, unknown>, struct: Atom | undefined, depth: number): void {
+  /** A map with atom keys from an object's own enumerable keys; `v` is the JS value being encoded. */
+  private plainObject(w: EtfWriter, v: object, o: Record<string, unknown>, struct: Atom | undefined): void {
     const keys = Object.keys(o);
     const extra = struct !== undefined && !Object.hasOwn(o, '__struct__') ? 1 : 0;
-    const n = keys.length + extra;
     if (this.canonical) {
       const entries: Array<[unknown, unknown]> = keys.map((k) => [Atom.of(k), o[k]]);
-      if (extra) entries.push([Atom.of('__struct__'), struct]);
-      this.sortedEntries(w, entries, depth);
+      if (extra) entries.push([STRUCT_KEY, struct]);
+      this.sortedEntries(w, v, entries);
       return;
     }
-    w.tagU32(Tag.MAP, n);
+    w.tagU32(Tag.MAP, keys.length + extra);
     if (extra) {
-      this.writeAtom(w, Atom.of('__struct__'));
+      this.writeAtom(w, STRUCT_KEY);
       this.writeAtom(w, struct as Atom);
     }
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i] as string;
-      this.writeAtom(w, Atom.of(k));
-      this.term(w, o[k], depth);
-    }
+    if (keys.length === 0) return;
+    const f = this.push(E_OBJECT, v, keys.length, NO_TRAILER);
+    f.keys = keys;
+    f.record = o;
   }
 
-  private map(w: EtfWriter, m: Map<unknown, unknown> | ErlMap, depth: number): void {
+  private map(w: EtfWriter, m: Map<unknown, unknown> | ErlMap): void {
     if (this.canonical) {
-      this.sortedEntries(w, [...m.entries()], depth);
+      this.sortedEntries(w, m, [...m.entries()]);
       return;
     }
-    w.tagU32(Tag.MAP, m.size);
-    for (const [k, val] of m.entries()) {
-      this.term(w, k, depth);
-      this.term(w, val, depth);
-    }
+    const n = m.size;
+    w.tagU32(Tag.MAP, n);
+    if (n > 0) this.push(E_MAP, m, 2 * n, NO_TRAILER).iter = m.entries();
   }
 
-  private sortedEntries(w: EtfWriter, entries: Array<[unknown, unknown]>, depth: number): void {
-    const keyed = entries.map(([k, v]) => {
+  private sortedEntries(w: EtfWriter, v: object, entries: Array<[unknown, unknown]>): void {
+    const keyed: SortedEntry[] = entries.map(([k, val]) => {
       const kw = new EtfWriter(64);
-      this.term(kw, k, depth);
-      return { key: kw.view().toString('latin1'), value: v };
+      this.term(kw, k);
+      return { key: kw.view().toString('latin1'), value: val };
     });
     keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     w.tagU32(Tag.MAP, keyed.length);
-    for (const e of keyed) {
-      w.ensure(e.key.length);
-      w.length += w.buf.write(e.key, w.length, e.key.length, 'latin1');
-      this.term(w, e.value, depth);
-    }
+    if (keyed.length > 0) this.push(E_SORTED, v, keyed.length, NO_TRAILER).sorted = keyed;
   }
 
   private checkU32(v: number, what: string): number {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new EtfEncodeError('bad_value', `${what} ${v} is not a u32`);
+    if (v >>> 0 !== v) throw new EtfEncodeError('bad_value', `${what} ${v} is not a u32`);
     return v;
   }
 
@@ -536,7 +730,7 @@ export class Encoder {
     w.u8(f.arity);
   }
 
-  private fun(w: EtfWriter, f: Fun, depth: number): void {
+  private fun(w: EtfWriter, f: Fun): void {
     if (f.uniq.length !== 16) throw new EtfEncodeError('bad_value', 'fun uniq must be 16 bytes');
     const at = w.length;
     w.u8(Tag.NEW_FUN);
@@ -549,15 +743,18 @@ export class Encoder {
     this.number(w, f.oldIndex);
     this.number(w, f.oldUniq);
     this.pid(w, f.pid);
-    for (const fv of f.freeVars) this.term(w, fv, depth);
-    w.setU32(at + 1, w.length - at - 1);
+    // The size is filled in when the last free variable is written.
+    const frame = this.push(E_ITEMS, f, f.freeVars.length, TRAILER_FUN_SIZE);
+    frame.items = f.freeVars;
+    frame.at = at;
   }
 }
 
-function compress(w: EtfWriter, level: number): Buffer {
-  const raw = w.buf.subarray(1, w.length);
+/** The term written in `w` from `start` (131 first), compressed when that makes it smaller; a Buffer of its own. */
+function compress(w: EtfWriter, start: number, level: number): Buffer {
+  const raw = w.buf.subarray(start + 1, w.length);
   const z = deflateSync(raw, { level });
-  if (z.length + 5 >= raw.length) return w.toBuffer();
+  if (z.length + 5 >= raw.length) return Buffer.from(w.buf.subarray(start, w.length));
   const out = Buffer.allocUnsafe(6 + z.length);
   out[0] = VERSION;
   out[1] = Tag.COMPRESSED;

@@ -15,8 +15,9 @@ export type EtfDecodeErrorCode =
   | 'bad_value' // a field out of its valid range (bit count, reference length, ...)
   | 'duplicate_key' // a map holds the same key twice
   | 'atom_cache' // ATOM_CACHE_REF without a table, or to an empty slot
-  | 'too_deep' // nesting deeper than `maxDepth`
+  | 'too_deep' // nesting deeper than `maxDepth` (unlimited by default)
   | 'limit' // a length beyond a configured limit or beyond the remaining input
+  | 'memory' // the decoded term would not fit the heap budget (`maxHeapBytes`, else the free V8 heap)
   | 'compressed' // tag 80: bad zlib data, wrong size, or nested
   | 'trailing_bytes'; // bytes left over after the term
 
@@ -39,6 +40,12 @@ export class EtfDecodeError extends Error {
     /** Offset in the input where the failing item starts (inside the inflated data for compressed terms). */
     readonly offset: number,
     detail: string,
+    /**
+     * Set when a configured resource limit refused a well-formed term
+     * (`maxBigIntBytes`, `maxInflatedBytes`, `maxHeapBytes`): the option to
+     * raise. Undefined for malformed input.
+     */
+    readonly option?: 'maxBigIntBytes' | 'maxInflatedBytes' | 'maxHeapBytes',
   ) {
     super(`${detail} (${code} at byte ${offset})`);
   }
@@ -50,7 +57,8 @@ export type EtfEncodeErrorCode =
   | 'bad_number' // NaN or an infinity
   | 'bad_atom' // an atom longer than 255 characters
   | 'bad_value' // a field out of range (pid id, bit count, ...)
-  | 'too_deep' // nesting deeper than `maxDepth` (cycles end up here)
+  | 'too_deep' // nesting deeper than the `maxDepth` option (unlimited by default)
+  | 'cycle' // a value contains itself (an object on its own path)
   | 'atom_cache'; // the atom-cache lookup returned an index outside 0..255
 
 /**

@@ -15,7 +15,8 @@
  * | `Float` (`float(1)`) | float, even when integral (`1.0`) | `Float` if integral, else `number` |
  * | `bigint` | integer (97/98/110/111) | `bigint` beyond ±(2^53−1), else `number` |
  * | `string` | UTF-8 binary (BINARY_EXT 109), Elixir's string | `string` |
- * | `Uint8Array` / `Buffer` | binary, sent as BIT_BINARY_EXT (77) with 8 bits in the last byte (0 when empty); Erlang sees an ordinary binary | `Uint8Array` (a copy) |
+ * | `Uint8Array` / `Buffer` | binary, sent as BIT_BINARY_EXT (77) with 8 bits in the last byte; Erlang sees an ordinary binary | `Uint8Array` (a copy) |
+ * | empty `Uint8Array` | `<<>>` as BINARY_EXT (109): BIT_BINARY_EXT of 0 bytes is rejected by OTP 26+ | `''` (an empty `Uint8Array` with `binaries: 'bytes'`) |
  * | `BitString` | bitstring (BIT_BINARY_EXT 77) | `BitString` |
  * | `Charlist` (`charlist('abc')`) | list of integers: STRING_EXT (107) when all ≤ 255 and ≤ 65535 long, else LIST_EXT | `Charlist` when STRING_EXT, else `number[]` |
  * | `Array` | proper list (LIST_EXT 108 / NIL_EXT 106); never STRING_EXT | `Array` |
@@ -42,7 +43,8 @@
  * comes back as a `number`; a `bigint` in the safe range comes back as a
  * `number` (so does a `Port` id); a `Map` whose keys are all atoms (including an empty `Map`) comes
  * back as a plain object; a `Charlist` with a code above 255 comes back as a
- * `number[]`; a string with lone surrogates is sent with U+FFFD in their place.
+ * `number[]`; a string with lone surrogates is sent with U+FFFD in their place;
+ * an empty `Uint8Array` comes back as `''`.
  * Erlang → JS → Erlang gives back a term `=:=` to the original under the
  * default decode options (`floats: 'number'` and `binaries: 'string'` are lossy).
  *

@@ -29,7 +29,7 @@ const leaf = fc.oneof(
   fc.integer({ min: -1e6, max: 1e6 }).map((n) => new Float(n)),
   fc.bigInt().filter((b) => b > 9007199254740991n || b < -9007199254740991n),
   text,
-  fc.uint8Array({ maxLength: 20 }),
+  fc.uint8Array({ minLength: 1, maxLength: 20 }), // an empty Uint8Array comes back as '' (documented)
   fc.record({ bytes: fc.uint8Array({ minLength: 1, maxLength: 8 }), bits: fc.integer({ min: 1, max: 7 }) }).map(({ bytes, bits }) => {
     const b = Uint8Array.from(bytes);
     b[b.length - 1] = (b[b.length - 1] as number) & ((0xff << (8 - bits)) & 0xff);
@@ -48,7 +48,7 @@ const primitiveKey = fc.oneof(text, fc.integer(), fc.double({ noNaN: true, noDef
 const structuredKey = fc.oneof(
   fc.array(fc.integer(), { maxLength: 3 }).map((a) => tuple(...a)),
   fc.integer({ min: -100, max: 100 }).map((n) => new Float(n)),
-  fc.uint8Array({ maxLength: 4 }),
+  fc.uint8Array({ minLength: 1, maxLength: 4 }),
 );
 
 const { term } = fc.letrec((tie) => ({

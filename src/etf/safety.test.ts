@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
 import fc from 'fast-check';
-import { atom } from '../terms/index.js';
+import { atom, tuple } from '../terms/index.js';
 import { decode, encode, Decoder, EtfDecodeError, type EtfDecodeErrorCode } from './index.js';
 import { loadVectors } from './test-support.js';
 
@@ -51,7 +51,7 @@ test('each list, tuple and map element needs a byte: claims just beyond the inpu
   rejects([131, 116, 0, 0, 0, 3, 97, 1, 97, 2], 'limit', 1);
 });
 
-test('deep nesting is bounded by maxDepth, without stack overflow', () => {
+test('deep nesting decodes without a limit, and maxDepth still bounds it when set', () => {
   const n = 200000;
   const deep = Buffer.alloc(2 + n * 2);
   deep[0] = 131;
@@ -60,10 +60,16 @@ test('deep nesting is bounded by maxDepth, without stack overflow', () => {
     deep[2 + i * 2] = 1;
   }
   deep[1 + n * 2] = 106;
-  rejects(deep, 'too_deep');
-  // nested lists and maps too
+  let t = new Decoder().decode(deep);
+  for (let i = 0; i < n; i++) t = (t as { elements: unknown[] }).elements[0];
+  assert.deepEqual(t, []);
+  rejects(deep, 'too_deep', undefined, new Decoder({ maxDepth: 1000 }));
+  // nested lists too
   const lists = Buffer.concat([Buffer.from([131]), Buffer.alloc(n * 5, Buffer.from([108, 0, 0, 0, 1])), Buffer.alloc(n + 1, 106)]);
-  rejects(lists, 'too_deep');
+  let l = new Decoder().decode(lists);
+  for (let i = 0; i < n; i++) l = (l as unknown[])[0];
+  assert.deepEqual(l, []);
+  rejects(lists, 'too_deep', undefined, new Decoder({ maxDepth: 1000 }));
   const shallow = new Decoder({ maxDepth: 3 });
   rejects(encode([[[[1]]]]), 'too_deep', undefined, shallow);
   assert.deepEqual(shallow.decode(encode([[[1]]])), [[[1]]]);
@@ -184,4 +190,76 @@ test('fuzz: random bytes after 131', () => {
     }),
     { numRuns: 20000, seed: 7 },
   );
+});
+
+/**
+ * Seeded fuzz of the explicit-stack decoder: token streams of container
+ * headers with random and hostile counts (deep, wide, lying), every
+ * truncation of deep terms, and the same streams compressed (valid zlib
+ * around hostile content, and corrupted zlib). Only EtfDecodeError, and
+ * every input is answered (no hang: each decode is bounded by its input).
+ */
+test('fuzz: hostile container streams, truncations and compressed forms (seeded)', () => {
+  let state = 0x9e3779b9;
+  const rnd = (n: number): number => {
+    // xorshift32, seeded: the same inputs every run
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) % n;
+  };
+  const u32 = (n: number): number[] => [(n >>> 24) & 0xff, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff];
+  const hostile = (): number => [0, 1, 2, 3, 255, 65535, 0x7fffffff, 0xffffffff, rnd(100)][rnd(9)] as number;
+  const token = (): number[] => {
+    switch (rnd(14)) {
+      case 0: return [104, rnd(4)]; // SMALL_TUPLE
+      case 1: return [105, ...u32(hostile())]; // LARGE_TUPLE
+      case 2: return [108, ...u32(rnd(3) === 0 ? hostile() : rnd(3))]; // LIST
+      case 3: return [116, ...u32(rnd(3) === 0 ? hostile() : rnd(3))]; // MAP
+      case 4: return [106]; // NIL
+      case 5: return [97, rnd(256)];
+      case 6: return [119, 1, 97 + rnd(3)];
+      case 7: return [109, ...u32(rnd(4) === 0 ? hostile() : rnd(3)), 120, 121];
+      case 8: return [110, rnd(9), rnd(3), 1, 2, 3];
+      case 9: return [111, ...u32(hostile()), 0, 1];
+      case 10: return [107, 0, rnd(3), 65, 66];
+      case 11: return [77, ...u32(rnd(3)), rnd(10), 0xff];
+      case 12: return [112, ...u32(hostile()), 0];
+      default: return [rnd(256)];
+    }
+  };
+  const decoders = [new Decoder(), new Decoder({ maps: 'erlmap', binaries: 'bytes', maxHeapBytes: 1 << 20 })];
+  let errors = 0;
+  let ok = 0;
+  const attempt = (buf: Buffer): void => {
+    for (const d of decoders) {
+      try {
+        d.decode(buf);
+        ok++;
+      } catch (err) {
+        if (!(err instanceof EtfDecodeError)) throw new Error(`not an EtfDecodeError for ${buf.toString('hex').slice(0, 200)}: ${String(err)}`);
+        errors++;
+      }
+    }
+  };
+  for (let run = 0; run < 4000; run++) {
+    const parts: number[] = [131];
+    const n = 1 + rnd(40);
+    for (let i = 0; i < n; i++) parts.push(...token());
+    const buf = Buffer.from(parts);
+    attempt(buf);
+    if (run % 4 === 0) {
+      const z = deflateSync(buf.subarray(1));
+      const sizeLie = rnd(3) === 0 ? hostile() : buf.length - 1;
+      attempt(Buffer.concat([Buffer.from([131, 80, ...u32(sizeLie)]), z]));
+      const bad = Buffer.from(z);
+      if (bad.length > 2) { const i = rnd(bad.length); bad[i] = (bad[i] as number) ^ (1 << rnd(8)); }
+      attempt(Buffer.concat([Buffer.from([131, 80, ...u32(buf.length - 1)]), bad]));
+    }
+  }
+  // every truncation of a deep, mixed term
+  const deep = encode([tuple(new Map<unknown, unknown>([[1, [{ a: [tuple()] }]]])), 'x', [[[[[1n << 100n]]]]]]);
+  for (let cut = 0; cut < deep.length; cut++) attempt(deep.subarray(0, cut));
+  assert.ok(errors > 5000, `${errors} errors`);
+  assert.ok(ok > 20, `${ok} decoded`);
 });

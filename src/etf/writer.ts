@@ -122,11 +122,12 @@ export class EtfWriter {
     this.length += n;
   }
 
-  /** Writes `s` as UTF-8 and returns the number of bytes written. */
+  /** Writes `s` as UTF-8 and returns the number of bytes written (Node's `utf8Write`: `write` without its argument parsing). */
   utf8(s: string): number {
-    const max = s.length * 3;
+    // Long strings are measured first rather than given room for 3 bytes a character.
+    const max = s.length > 65536 ? Buffer.byteLength(s, 'utf8') : s.length * 3;
     this.ensure(max);
-    const n = this.buf.write(s, this.length, max, 'utf8');
+    const n = (this.buf as Buffer & { utf8Write(s: string, offset: number, max: number): number }).utf8Write(s, this.length, max);
     this.length += n;
     return n;
   }

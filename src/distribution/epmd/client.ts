@@ -219,3 +219,18 @@ export async function listNames(options: EpmdAddress = {}): Promise<EpmdNames> {
   const { value } = await exchange(options, encodeNamesReq(), (buf, ended) => (ended ? decodeNamesResp(buf) : undefined), 4 * 1024 * 1024);
   return value;
 }
+
+/**
+ * Asks the EPMD at `host:port` to exit (KILL_REQ, as `epmd -kill`). Resolves
+ * true when it agreed (`OK`: no node was registered), false when it refused.
+ *
+ * @example
+ * ```ts
+ * await killEpmd({ port: 4369 }); // true once every node has unregistered
+ * ```
+ */
+export async function killEpmd(options: EpmdAddress = {}): Promise<boolean> {
+  const packet = Buffer.from([0, 1, EPMD.KILL_REQ]);
+  const { value } = await exchange(options, packet, (buf, ended) => (buf.length >= 2 || ended ? buf.toString('latin1') : undefined), 16);
+  return value === 'OK';
+}

@@ -8,10 +8,21 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { connect, createServer, type AddressInfo } from 'node:net';
-import { EpmdServer, ensureEpmd, listNames, lookupNode, registerNode, encodeAlive2Req, NODE_TYPE } from './index.js';
+import { EpmdServer, ensureEpmd, killEpmd, listNames, lookupNode, registerNode, encodeAlive2Req, NODE_TYPE } from './index.js';
 import { isDistError } from '../errors.js';
 import { collect } from '../testing/sockets.js';
 import { erlSkipReason, startErl, type ErlNode } from '../../../test/erl.js';
+import { eventually } from '../../../test/support.js';
+
+/** A port nothing listens on (just now). */
+function freePort(): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const s = createServer().listen({ host: '127.0.0.1', port: 0 }, () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
 
 describe('embedded EPMD server with our client', () => {
   let epmd: EpmdServer;
@@ -118,21 +129,60 @@ describe('embedded EPMD server with our client', () => {
   });
 
   it('ensureEpmd starts an embedded server on a free port and reuses a running one', async () => {
-    const free = await new Promise<number>((resolve) => {
-      const s = createServer().listen({ host: '127.0.0.1', port: 0 }, () => {
-        const p = (s.address() as AddressInfo).port;
-        s.close(() => resolve(p));
-      });
-    });
-    const first = await ensureEpmd({ port: free });
+    const free = await freePort();
+    const first = await ensureEpmd({ port: free, detached: false });
     assert.equal(first.embedded, true);
-    const second = await ensureEpmd({ port: free });
+    const second = await ensureEpmd({ port: free, detached: false });
     assert.equal(second.embedded, false);
     const reg = await registerNode({ port: second.port, name: 'via2', nodePort: 5 });
     assert.equal(first.server?.lookup('via2')?.port, 5);
     await reg.close();
     await second.close();
     await first.close();
+  });
+});
+
+describe('the detached EPMD daemon', () => {
+  it('is started once, outlives its starter, is found again, and exits on KILL_REQ once empty', async () => {
+    const free = await freePort();
+    const first = await ensureEpmd({ port: free });
+    assert.equal(first.embedded, true);
+    assert.equal(first.server, undefined);
+    assert.ok(typeof first.pid === 'number');
+    await first.close(); // does not stop the daemon
+    const reg = await registerNode({ port: free, name: 'daemonized', nodePort: 7 });
+    const again = await ensureEpmd({ port: free });
+    assert.equal(again.embedded, false, 'a second start finds the running daemon');
+    assert.equal((await lookupNode({ port: free, name: 'daemonized' }))?.port, 7);
+    assert.equal(await killEpmd({ port: free }), false, 'refused while a node is registered');
+    await reg.close();
+    for (let i = 0; i < 1000 && (await listNames({ port: free })).nodes.length > 0; i++);
+    assert.equal((await listNames({ port: free })).nodes.length, 0);
+    assert.equal(await killEpmd({ port: free }), true);
+    // the process is gone
+    await eventually(() => {
+      try {
+        process.kill(first.pid as number, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+  });
+
+  it('exits by itself once no node has been registered for idleExitMs', async () => {
+    const free = await freePort();
+    const h = await ensureEpmd({ port: free, idleExitMs: 200 });
+    const reg = await registerNode({ port: free, name: 'brief', nodePort: 9 });
+    await reg.close();
+    await eventually(() => {
+      try {
+        process.kill(h.pid as number, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    });
   });
 });
 

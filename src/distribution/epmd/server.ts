@@ -6,6 +6,8 @@
  *   answers ALIVE2_X_RESP with a random non-zero 32-bit creation; a name
  *   already registered is refused (result 1) and the connection closed.
  * - PORT_PLEASE2_REQ and NAMES_REQ are answered, then the connection closed.
+ * - KILL_REQ is honoured (`OK`) only with the `onKill` option and no node
+ *   registered (`NO` otherwise), like `epmd -kill` without `-relaxed_command_check`.
  * - Anything else, a malformed or oversized request, or a client that does
  *   not complete a request within `requestTimeout` closes only that socket.
  * @module
@@ -41,6 +43,11 @@ export interface EpmdServerOptions {
   requestTimeout?: number;
   /** Most nodes registered at once; default 4096. */
   maxNodes?: number;
+  /**
+   * Honour KILL_REQ (`epmd -kill`, {@link killEpmd}) when no node is
+   * registered: answer `OK` and call this. Without it KILL_REQ closes the socket.
+   */
+  onKill?: () => void;
 }
 
 type Listener = (node: RegisteredNode) => void;
@@ -53,6 +60,7 @@ export class EpmdServer {
   private readonly unregisterListeners = new Set<Listener>();
   private readonly requestTimeout: number;
   private readonly maxNodes: number;
+  private readonly onKill: (() => void) | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -64,6 +72,7 @@ export class EpmdServer {
   ) {
     this.requestTimeout = options.requestTimeout ?? 10_000;
     this.maxNodes = options.maxNodes ?? 4096;
+    this.onKill = options.onKill;
   }
 
   /** Starts listening. Rejects with the listen error (for example EADDRINUSE) as a Node.js error. */
@@ -197,8 +206,18 @@ export class EpmdServer {
       case EPMD.NAMES_REQ:
         socket.end(encodeNamesResp(this.port, this.nodes()));
         return;
+      case EPMD.KILL_REQ: {
+        const kill = this.onKill;
+        if (kill === undefined) break;
+        const ok = this.registered.size === 0;
+        socket.end(ok ? 'OK' : 'NO', () => {
+          if (ok) kill();
+        });
+        return;
+      }
       default:
-        socket.destroy();
+        break;
     }
+    socket.destroy();
   }
 }
