@@ -51,7 +51,7 @@ import { Atom, atom } from '../terms/atom.js';
 import { Pid, Ref } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
 import { aliasSendControl, altactSignalIn } from './altact.js';
-import { ALTACT_FLAG, ControlReader, OP, SPAWN_FLAG } from './control.js';
+import { ControlReader, OP, SPAWN_FLAG } from './control.js';
 import { defaultEpmdPort, ensureEpmd, lookupNode, registerNode, type EpmdHandle, type EpmdRegistration } from './epmd/index.js';
 import { DistError } from './errors.js';
 import { DEFAULT_FLAGS, DFLAG } from './flags.js';
@@ -589,7 +589,8 @@ export class NodeDistribution implements Distribution {
   }
 
   sendToName(from: Pid, name: Atom, node: Atom, message: unknown): void {
-    this.out(node, (f) => ((f & DFLAG.ALTACT_SIG) !== 0n ? tuple(OP.ALTACT_SIG_SEND, ALTACT_FLAG.NAME, from, name) : tuple(OP.REG_SEND, from, A_EMPTY, name)), message);
+    // REG_SEND on every release, as OTP sends it (ALTACT_SIG_SEND with NAME only for priority sends, which a name never takes).
+    this.out(node, () => tuple(OP.REG_SEND, from, A_EMPTY, name), message);
   }
 
   sendToAlias(from: Pid, alias: Ref, message: unknown, priority = false): void {

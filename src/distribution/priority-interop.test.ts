@@ -88,7 +88,7 @@ describe('ALTACT_SIG_SEND and priority messages with the erl on PATH', { skip: e
     assert.equal((flags & DFLAG.ALTACT_SIG) !== 0n, release >= 28, `OTP ${release}`);
   });
 
-  it('alias and name sends reach Erlang (ALTACT_SIG_SEND on 28+, ALIAS_SEND/REG_SEND before)', async () => {
+  it('alias and name sends reach Erlang (alias: ALTACT_SIG_SEND on 28+, ALIAS_SEND before; name: REG_SEND)', async () => {
     const inbox = new Inbox(ts);
     // Erlang makes an alias and sends it back; Beamline sends to it by alias and by name.
     ts.send({ name: 'echo', node: E }, tuple(inbox.pid, atom('hello')));
