@@ -21,7 +21,7 @@ function walk(dir, out) {
 const args = process.argv.slice(2);
 const erlangOnly = args.includes('--erlang');
 const filters = args.filter((a) => a !== '--erlang');
-const INTEROP = /test\/erl\.js|erlang-runner\.js|['"](erl|elixir|elixirc|iex)['"]/;
+const INTEROP = /test\/erl\.js|test\/elixir-stage\.js|erlang-runner\.js|['"](erl|elixir|elixirc|iex)['"]/;
 const files = walk('build', [])
   .sort()
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))

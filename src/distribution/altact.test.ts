@@ -47,11 +47,11 @@ function protocolError(control: unknown[]): void {
 }
 
 describe('ALTACT_SIG_SEND', () => {
-  it('Beamline offers DFLAG_ALTACT_SIG (bit 37) and not yet NATIVE_RECORDS (bit 38)', () => {
+  it('Beamline offers DFLAG_ALTACT_SIG (bit 37) and NATIVE_RECORDS (bit 38)', () => {
     assert.equal(DFLAG.ALTACT_SIG, 1n << 37n);
     assert.equal(DFLAG.NATIVE_RECORDS, 1n << 38n);
     assert.notEqual(DEFAULT_FLAGS & DFLAG.ALTACT_SIG, 0n);
-    assert.equal(DEFAULT_FLAGS & DFLAG.NATIVE_RECORDS, 0n);
+    assert.notEqual(DEFAULT_FLAGS & DFLAG.NATIVE_RECORDS, 0n);
     assert.deepEqual(ALTACT_FLAG, { PRIO: 1, TOKEN: 2, ALIAS: 4, NAME: 8, EXIT: 16 });
   });
 
