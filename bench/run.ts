@@ -2,7 +2,10 @@
  * The benchmark report (`npm run bench [-- --quick]`): runs every part
  * (local, etf, distribution, web, cluster), prints one table Beamline | Erlang | ratio with
  * the targets, and writes bench/results.json:
- * an array of `{scenario, impl, value, unit, notes?, machine: {cpus, cpuModel, node, otp}}`.
+ * an array of `{scenario, impl, value, unit, notes?, otp?, machine: {cpus, cpuModel, node, otp}}`;
+ * every Erlang or Elixir row carries `otp`, the OTP version it ran on. The
+ * Erlang side is the `erl` first on PATH: `PATH=/var/lib/beamline-otp/otp29/bin:$PATH
+ * npm run bench` measures against OTP 29 (see scripts/otp-chroots.sh).
  *
  * Each part runs in its own child process (`node build/bench/run.js --part
  * <name> [--quick]`) with a time budget: a part that hangs, leaves handles
@@ -149,7 +152,7 @@ function formatValue(r: BenchResult | undefined): string {
   return `${text} ${r.unit.replace(' (lower is better)', '')}`;
 }
 
-function table(results: readonly BenchResult[]): string {
+function table(results: readonly BenchResult[], otp: string | null): string {
   const byScenario = new Map<string, Map<string, BenchResult>>();
   const others = new Set<string>();
   for (const r of results) {
@@ -158,7 +161,7 @@ function table(results: readonly BenchResult[]): string {
     row.set(r.impl, r);
     if (r.impl !== 'beamline' && r.impl !== 'erlang') others.add(r.impl);
   }
-  const header = ['scenario', 'beamline', 'erlang', 'ratio', 'target', ...others];
+  const header = ['scenario', 'beamline', otp === null ? 'erlang' : `erlang (OTP ${otp})`, 'ratio', 'target', ...others];
   const rows: string[][] = [];
   for (const [scenario, row] of byScenario) {
     const ours = row.get('beamline');
@@ -205,7 +208,7 @@ async function main(): Promise<void> {
     outcomes.push(outcome);
     console.log(`  ${outcome.status === 'ok' ? `${rs.length} results` : outcome.message} in ${outcome.seconds.toFixed(1)} s`);
   }
-  console.log(`\n${table(results)}`);
+  console.log(`\n${table(results, otp)}`);
   // Notes, once per scenario when every implementation has the same.
   const notes = new Map<string, Map<string, string[]>>();
   for (const r of results) {
@@ -220,7 +223,8 @@ async function main(): Promise<void> {
   for (const o of outcomes) if (o.status !== 'ok') console.log(`  part ${o.part}: ${o.message}`);
   const file = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
   // The file is the array of rows the issue asks for; each row also carries the machine it was measured on.
-  writeFileSync(file, `${JSON.stringify(results.map((r) => ({ ...r, machine })), null, 2)}\n`);
+  const onOtp = (r: BenchResult): boolean => otp !== null && (r.impl === 'erlang' || r.impl === 'elixir');
+  writeFileSync(file, `${JSON.stringify(results.map((r) => ({ ...r, ...(onOtp(r) ? { otp } : {}), machine })), null, 2)}\n`);
   console.log(`\nWrote ${file} in ${((Date.now() - t0) / 1000).toFixed(1)} s total.`);
 }
 

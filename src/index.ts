@@ -13,7 +13,7 @@ export * from './tcp/index.js';
 export * from './udp/index.js';
 // Values with no native JavaScript form (the README's value table); the codec
 // itself is `beamline/etf`.
-export { Float, float, Charlist, charlist, BitString, ErlMap, ExportFun, Fun, registerType, structAtom } from './etf/index.js';
+export { Float, float, Charlist, charlist, BitString, NativeRecord, ErlMap, ExportFun, Fun, registerType, structAtom } from './etf/index.js';
 export type { TypeCodec, RegisteredType, Constructor } from './etf/index.js';
 // Distribution as an application uses it; the wire layer (handshake, framing,
 // flags, EPMD messages) is `beamline/distribution`.

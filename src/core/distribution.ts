@@ -17,8 +17,8 @@ export interface Distribution {
   send(from: Pid | undefined, to: Pid, message: unknown): void;
   /** Message to a name registered on `node` (REG_SEND). */
   sendToName(from: Pid, name: Atom, node: Atom, message: unknown): void;
-  /** Message to an alias created on another node (ALIAS_SEND). */
-  sendToAlias(from: Pid, alias: Ref, message: unknown): void;
+  /** Message to an alias created on another node (ALTACT_SIG_SEND, or ALIAS_SEND before OTP 28); `priority`: an EEP 76 priority send. */
+  sendToAlias(from: Pid, alias: Ref, message: unknown, priority?: boolean): void;
   /** Create a link from local `from` to remote `to`. */
   link(from: Pid, to: Pid): void;
   /** Remove the link (UNLINK_ID). */
@@ -56,8 +56,10 @@ export interface RemoteSignals {
   send(to: Pid, message: unknown): void;
   /** REG_SEND: deliver to a local registered name, or drop. Returns false when no such name. */
   sendToName(from: Pid, name: Atom, message: unknown): boolean;
-  /** ALIAS_SEND: deliver to the local process (or call) that owns the alias, or drop. */
-  sendToAlias(alias: Ref, message: unknown): void;
+  /** ALIAS_SEND / ALTACT_SIG_SEND: deliver to the local process (or call) that owns the alias, or drop; `priority` as sent (EEP 76). */
+  sendToAlias(alias: Ref, message: unknown, priority?: boolean): void;
+  /** ALTACT_SIG_SEND with EXIT: `exit(To, Reason)` to a local alias or registered name; dropped when it names nothing. */
+  exitVia(from: Pid, to: Ref | Atom, reason: ExitReason): void;
   /** LINK from a remote pid to a local one; answers `noproc` through exitLink when the local one is dead. */
   link(from: Pid, to: Pid): void;
   /** UNLINK_ID from a remote pid. */

@@ -21,6 +21,7 @@ export {
   ServerRef,
   serverRef,
 } from './protocol.js';
+export type { AliasOptions } from './registry.js';
 export * from './errors.js';
 export {
   type ExitReason,

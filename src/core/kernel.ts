@@ -137,6 +137,17 @@ export class Kernel {
     core.mailbox.push(message);
     if (core.state === State.Waiting) this.scheduler.schedule(core);
   }
+
+  /**
+   * Puts a priority message (EEP 76) in a local mailbox: after the priority
+   * messages still queued there, ahead of every ordinary one.
+   */
+  deliverPriority(core: ProcessCore, message: unknown): void {
+    if (core.state === State.Exited) return;
+    this.reductions++;
+    core.mailbox.pushPriority(message);
+    if (core.state === State.Waiting) this.scheduler.schedule(core);
+  }
 }
 
 /**

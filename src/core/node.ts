@@ -152,6 +152,18 @@ export class Node implements AsyncDisposable {
     this.rt.router.send(undefined, to, message);
   }
 
+  /**
+   * Sends a priority message from outside any process (EEP 76): see
+   * {@link Process.sendPriority}. Ordinary unless `to` is an active priority alias.
+   * @example
+   * node.sendPriority(alias, { kind: 'cancel' });
+   */
+  sendPriority<P extends Protocol>(to: ServerRef<P>, message: InfoOf<P>): void;
+  sendPriority(to: Address, message: unknown): void;
+  sendPriority(to: Destination, message: unknown): void {
+    this.rt.router.send(undefined, to, message, true);
+  }
+
   /** Like {@link Node.send}, but returns false when a local name is not registered. */
   trySend(to: Destination, message: unknown): boolean {
     return this.rt.router.send(undefined, to, message);

@@ -18,6 +18,7 @@ import { type ProcessCore, ProcessExit, State } from './process-core.js';
 import type { Address, CallOptions, CastOf, Destination, InfoOf, Protocol, ReplyTo, RequestOf, ServerRef } from './protocol.js';
 import type { ExitReason } from './reasons.js';
 import type { Runtime } from './runtime.js';
+import type { AliasOptions } from './registry.js';
 import type { SpawnOptions } from './spawn.js';
 import type { TimerHandle } from './timers.js';
 
@@ -116,6 +117,23 @@ export class Process {
   send(to: Address, message: unknown): void;
   send(to: Destination, message: unknown): void {
     if (this.core.state !== State.Exited) this.rt.router.send(this.core.pid, to, message);
+  }
+
+  /**
+   * Sends a priority message (EEP 76, Erlang's `erlang:send(To, Msg, [priority])`):
+   * to an active priority alias (see {@link Process.alias}), here or on an
+   * OTP 28+ or Beamline node, it is received after the priority messages
+   * already queued there and before every ordinary one. To any other
+   * destination it is an ordinary message, as in Erlang.
+   * @example
+   * const urgent = proc.alias({ priority: true });
+   * proc.send(proc.self, 'first');
+   * proc.sendPriority(urgent, 'cancel'); // received before 'first'
+   */
+  sendPriority<P extends Protocol>(to: ServerRef<P>, message: InfoOf<P>): void;
+  sendPriority(to: Address, message: unknown): void;
+  sendPriority(to: Destination, message: unknown): void {
+    if (this.core.state !== State.Exited) this.rt.router.send(this.core.pid, to, message, true);
   }
 
   /** Like {@link Process.send}, but returns false when a local name is not registered (Erlang's `badarg`). */
@@ -281,9 +299,18 @@ export class Process {
     return this.core.name;
   }
 
-  /** Creates an alias: a reference that routes messages to this process until {@link Process.unalias}. */
-  alias(): Ref {
-    return this.rt.registry.alias(this.core);
+  /**
+   * Creates an alias: a reference that routes messages to this process until
+   * {@link Process.unalias}. With `{ priority: true }` it is a priority alias
+   * (EEP 76, OTP 28's `alias([priority])`): messages sent to it with
+   * {@link Process.sendPriority} skip ahead of the ordinary messages queued.
+   * @example
+   * const urgent = proc.alias({ priority: true });
+   * node.send(proc.self, 'ordinary');
+   * node.sendPriority(urgent, 'urgent'); // handled before 'ordinary'
+   */
+  alias(options: AliasOptions = {}): Ref {
+    return this.rt.registry.alias(this.core, options.priority === true);
   }
   /** Deactivates an alias; later messages to it are dropped. */
   unalias(alias: Ref): boolean {

@@ -1,6 +1,8 @@
 /**
  * Queue: a growable ring buffer, the storage of mailboxes and the scheduler's
  * run queue. Push and shift are O(1) and allocate only when the ring grows.
+ * A mailbox also takes priority messages (EEP 76): {@link Queue.pushPriority}
+ * puts one after the priority items still queued, ahead of every other item.
  * @module
  */
 
@@ -13,6 +15,8 @@ export class Queue<T> {
   private head = 0;
   private count = 0;
   private mask: number;
+  /** How many items at the head were pushed with {@link Queue.pushPriority}. */
+  private prio = 0;
 
   /** With capacity 0, the ring is allocated on the first push. */
   constructor(initialCapacity = 8) {
@@ -32,9 +36,30 @@ export class Queue<T> {
     this.count++;
   }
 
-  /** Removes and returns the oldest item, or undefined when empty. */
+  /**
+   * Adds a priority item: after the priority items still queued (in the
+   * order they were pushed), before every ordinary item. O(priority items
+   * queued), not O(length).
+   */
+  pushPriority(value: T): void {
+    if (this.count === this.ring.length) this.grow();
+    // Step the head back one slot and slide the queued priority items into it.
+    this.head = (this.head - 1) & this.mask;
+    for (let i = 0; i < this.prio; i++) this.ring[(this.head + i) & this.mask] = this.ring[(this.head + i + 1) & this.mask];
+    this.ring[(this.head + this.prio) & this.mask] = value;
+    this.count++;
+    this.prio++;
+  }
+
+  /** How many priority items are queued (at the head). */
+  get priorityLength(): number {
+    return this.prio;
+  }
+
+  /** Removes and returns the oldest item (priority items first), or undefined when empty. */
   shift(): T | undefined {
     if (this.count === 0) return undefined;
+    if (this.prio > 0) this.prio--;
     const value = this.ring[this.head];
     this.ring[this.head] = undefined;
     this.head = (this.head + 1) & this.mask;
@@ -51,12 +76,18 @@ export class Queue<T> {
   removeWhere(drop: (value: T) => boolean): number {
     const kept: T[] = [];
     let removed = 0;
-    while (this.count > 0) {
+    const prioBefore = this.prio;
+    let prioKept = 0;
+    for (let i = 0; this.count > 0; i++) {
       const v = this.shift() as T;
       if (drop(v)) removed++;
-      else kept.push(v);
+      else {
+        kept.push(v);
+        if (i < prioBefore) prioKept++;
+      }
     }
     for (const v of kept) this.push(v);
+    this.prio = prioKept;
     return removed;
   }
 
@@ -83,6 +114,7 @@ export class Queue<T> {
     this.mask = -1;
     this.head = 0;
     this.count = 0;
+    this.prio = 0;
   }
 
   /** Items from oldest to newest (a copy). */

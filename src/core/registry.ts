@@ -1,7 +1,8 @@
 /**
  * Registry: the node's registered names and its aliases. A name maps to one
  * living process; an alias (a reference) routes to a process's mailbox or to
- * a call waiting for its reply.
+ * a call waiting for its reply. A priority alias (EEP 76) also takes
+ * priority messages, which skip ahead of the ordinary ones in the mailbox.
  * @module
  */
 import type { Atom } from '../terms/atom.js';
@@ -22,12 +23,25 @@ export interface ReplyWaiter {
   fail(err: Error): void;
 }
 
+/** Options of `Process.alias`. */
+export interface AliasOptions {
+  /**
+   * Accept priority messages (EEP 76, Erlang's `alias([priority])`): a message
+   * sent to this alias with `sendPriority` (or, from OTP 28 or later,
+   * `erlang:send(Alias, Msg, [priority])`) is received after the priority
+   * messages already queued and before every ordinary message. Default false.
+   */
+  readonly priority?: boolean;
+}
+
 /** What an alias routes to: a process's mailbox, or a call waiting for its reply. */
 export type AliasTarget = ProcessCore | ReplyWaiter;
 
 export class Registry {
   readonly names = new Map<Atom, ProcessCore>();
   readonly aliases = new Map<number | string, AliasTarget>();
+  /** Keys of the active aliases made with `{ priority: true }`. */
+  readonly priorityAliases = new Set<number | string>();
 
   constructor(private readonly kernel: Kernel) {}
 
@@ -53,12 +67,13 @@ export class Registry {
     core.name = undefined;
   }
 
-  alias(core: ProcessCore): Ref {
+  alias(core: ProcessCore, priority = false): Ref {
     const ref = this.kernel.makeRef();
     const key = this.kernel.refKey(ref);
     if (core.state !== State.Exited) {
       this.aliases.set(key, core);
       (core.aliases ??= new Set()).add(key);
+      if (priority) this.priorityAliases.add(key);
     }
     return ref;
   }
@@ -67,12 +82,17 @@ export class Registry {
     const key = this.kernel.refKey(alias);
     if (core.aliases?.delete(key) !== true) return false;
     this.aliases.delete(key);
+    this.priorityAliases.delete(key);
     return true;
   }
 
   /** A process exited: its name and aliases are gone. */
   forget(core: ProcessCore): void {
     if (core.name !== undefined) this.names.delete(core.name);
-    if (core.aliases !== undefined) for (const k of core.aliases) this.aliases.delete(k);
+    if (core.aliases !== undefined)
+      for (const k of core.aliases) {
+        this.aliases.delete(k);
+        this.priorityAliases.delete(k);
+      }
   }
 }

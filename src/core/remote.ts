@@ -6,7 +6,8 @@
  */
 import { type ConnectionEvent, diagnostics } from './diagnostics.js';
 import type { Atom } from '../terms/atom.js';
-import type { Pid, Ref } from '../terms/identifiers.js';
+import { type Pid, Ref } from '../terms/identifiers.js';
+import { ProcessCore } from './process-core.js';
 import type { RemoteSignals } from './distribution.js';
 import type { Runtime } from './runtime.js';
 import type { ExitReason } from './reasons.js';
@@ -23,10 +24,20 @@ export class RemoteSignalsImpl implements RemoteSignals {
     this.rt.router.deliverLocal(core.pid, core, message);
     return true;
   }
-  sendToAlias(alias: Ref, message: unknown): void {
+  sendToAlias(alias: Ref, message: unknown, priority = false): void {
     const k = this.rt.kernel;
     if (alias.node !== k.name || alias.creation !== k.creation) return;
-    this.rt.router.send(undefined, alias, message);
+    this.rt.router.send(undefined, alias, message, priority);
+  }
+  exitVia(from: Pid, to: Ref | Atom, reason: ExitReason): void {
+    let core: ProcessCore | undefined;
+    if (to instanceof Ref) {
+      const k = this.rt.kernel;
+      if (to.node !== k.name || to.creation !== k.creation) return;
+      const target = this.rt.registry.aliases.get(k.refKey(to));
+      if (target instanceof ProcessCore) core = target;
+    } else core = this.rt.registry.names.get(to);
+    if (core !== undefined) this.rt.exits.remoteExit(from, core.pid, reason, false);
   }
   link(from: Pid, to: Pid): void {
     this.rt.exits.remoteLink(from, to);

@@ -23,8 +23,11 @@ export class Router {
     private readonly registry: Registry,
   ) {}
 
-  /** Sends `message` from `from` (undefined: from outside any process). Returns false only when a local name is unknown. */
-  send(from: Pid | undefined, to: Destination, message: unknown): boolean {
+  /**
+   * Sends `message` from `from` (undefined: from outside any process). Returns false only when a local name is unknown.
+   * With `priority`, a message to an active priority alias is a priority message (EEP 76); to anything else, an ordinary one.
+   */
+  send(from: Pid | undefined, to: Destination, message: unknown, priority = false): boolean {
     const k = this.kernel;
     if (to instanceof Pid) {
       if (to.node === k.name) {
@@ -45,14 +48,16 @@ export class Router {
       if (to.node === k.name) {
         const target = this.registry.aliases.get(k.refKey(to));
         if (target === undefined) return true;
-        if (target instanceof ProcessCore) k.deliver(target, message);
-        else target.deliver(message);
+        if (target instanceof ProcessCore) {
+          if (priority && this.registry.priorityAliases.has(k.refKey(to))) k.deliverPriority(target, message);
+          else k.deliver(target, message);
+        } else target.deliver(message);
         return true;
       }
-      k.dist?.sendToAlias(from ?? k.outside.pid, to, message);
+      k.dist?.sendToAlias(from ?? k.outside.pid, to, message, priority);
       return true;
     }
-    if (to instanceof ServerRef) return this.send(from, to.dest, message);
+    if (to instanceof ServerRef) return this.send(from, to.dest, message, priority);
     const [name, node] = this.remoteName(to);
     if (node === k.name) return this.send(from, name, message);
     k.dist?.sendToName(from ?? k.outside.pid, name, node, message);

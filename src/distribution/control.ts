@@ -41,7 +41,16 @@ export const OP = {
   ALIAS_SEND_TT: 34,
   UNLINK_ID: 35,
   UNLINK_ID_ACK: 36,
+  ALTACT_SIG_SEND: 37,
 } as const;
+
+/**
+ * ALTACT_SIG_SEND flag bits (OTP 28, `ERTS_DOP_ALTACT_SIG_FLG_*` in dist.h):
+ * `{37, Flags, From, To}` or, with TOKEN, `{37, Flags, From, To, Token}`.
+ * ALIAS: `To` is an alias; NAME: `To` is a registered name; neither: a pid.
+ * EXIT: the payload is an exit reason, not a message. PRIO: a priority signal.
+ */
+export const ALTACT_FLAG = { PRIO: 1, TOKEN: 2, ALIAS: 4, NAME: 8, EXIT: 16 } as const;
 
 /** SPAWN_REPLY flag bits. */
 export const SPAWN_FLAG = { LINK: 1, MONITOR: 2 } as const;

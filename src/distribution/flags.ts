@@ -43,6 +43,7 @@ export const DFLAG = {
   ALIAS: 1n << 35n,
   LOCAL_EXT: 1n << 36n,
   ALTACT_SIG: 1n << 37n,
+  NATIVE_RECORDS: 1n << 38n,
 } as const;
 
 /** A DFLAG name. */
@@ -64,7 +65,9 @@ export const MANDATORY_FLAGS: bigint =
 
 /**
  * Beamline's default offer: every capability OTP 25.2.3 sends (0xD07DF7FBC,
- * observed 0xD07DF7FBD with PUBLISHED), plus MANDATORY_25_DIGEST. Add
+ * observed 0xD07DF7FBD with PUBLISHED), plus MANDATORY_25_DIGEST,
+ * ALTACT_SIG (OTP 28: alias and priority sends as ALTACT_SIG_SEND) and
+ * NATIVE_RECORDS (OTP 29: RECORD_EXT round-trips, see etf/native-record.ts). Add
  * {@link DFLAG}.PUBLISHED to appear in `nodes()` rather than `nodes(hidden)`.
  */
 export const DEFAULT_FLAGS: bigint =
@@ -82,7 +85,9 @@ export const DEFAULT_FLAGS: bigint =
   DFLAG.MANDATORY_25_DIGEST |
   DFLAG.SPAWN |
   DFLAG.V4_NC |
-  DFLAG.ALIAS;
+  DFLAG.ALIAS |
+  DFLAG.ALTACT_SIG |
+  DFLAG.NATIVE_RECORDS;
 
 /**
  * The mandatory flags `flags` lacks (0n when none). A peer that sets

@@ -57,10 +57,12 @@ describe('digest and flags', () => {
     assert.ok(!checkDigest(Buffer.alloc(3), 321176306, 'test'));
   });
 
-  it('has the OTP 25 flag values', () => {
+  it('has the OTP 25 flag values, plus OTP 28 ALTACT_SIG and OTP 29 NATIVE_RECORDS', () => {
     assert.equal(MANDATORY_FLAGS, 0x1070f94n);
-    assert.equal(DEFAULT_FLAGS, 0xd07df7fbcn);
-    assert.equal(DEFAULT_FLAGS | DFLAG.PUBLISHED, 0xd07df7fbdn); // observed from OTP 25.2.3
+    const otp28and29 = DFLAG.ALTACT_SIG | DFLAG.NATIVE_RECORDS;
+    assert.equal(DEFAULT_FLAGS & ~otp28and29, 0xd07df7fbcn);
+    assert.equal((DEFAULT_FLAGS & ~otp28and29) | DFLAG.PUBLISHED, 0xd07df7fbdn); // observed from OTP 25.2.3
+    assert.equal(DEFAULT_FLAGS & otp28and29, otp28and29);
     assert.equal(missingMandatory(0xd07df7fbdn), 0n);
     assert.equal(missingMandatory(DFLAG.MANDATORY_25_DIGEST), 0n);
     assert.deepEqual(flagNames(missingMandatory(MANDATORY_FLAGS & ~DFLAG.UTF8_ATOMS)), ['UTF8_ATOMS']);

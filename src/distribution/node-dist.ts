@@ -50,6 +50,7 @@ import { EtfEncodeError } from '../etf/errors.js';
 import { Atom, atom } from '../terms/atom.js';
 import { Pid, Ref } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
+import { aliasSendControl, altactSignalIn } from './altact.js';
 import { ControlReader, OP, SPAWN_FLAG } from './control.js';
 import { defaultEpmdPort, ensureEpmd, lookupNode, registerNode, type EpmdHandle, type EpmdRegistration } from './epmd/index.js';
 import { DistError } from './errors.js';
@@ -628,11 +629,12 @@ export class NodeDistribution implements Distribution {
   }
 
   sendToName(from: Pid, name: Atom, node: Atom, message: unknown): void {
+    // REG_SEND on every release, as OTP sends it (ALTACT_SIG_SEND with NAME only for priority sends, which a name never takes).
     this.out(node, () => tuple(OP.REG_SEND, from, A_EMPTY, name), message);
   }
 
-  sendToAlias(from: Pid, alias: Ref, message: unknown): void {
-    this.out(alias.node, (f) => ((f & DFLAG.ALIAS) !== 0n ? tuple(OP.ALIAS_SEND, from, alias) : undefined), message);
+  sendToAlias(from: Pid, alias: Ref, message: unknown, priority = false): void {
+    this.out(alias.node, (f) => aliasSendControl(f, from, alias, priority), message);
   }
 
   link(from: Pid, to: Pid): void {
@@ -719,6 +721,18 @@ export class NodeDistribution implements Distribution {
     const out: Atom[] = [];
     for (const p of this.peers.values()) if (p.conn !== undefined) out.push(p.name);
     return out;
+  }
+
+  /**
+   * The capability flags in effect on the connection to `node` (both sides'
+   * offers intersected; see {@link DFLAG}), or undefined when not connected.
+   * @example
+   * const f = distributionOf(node).connectionFlags('erl@host');
+   * const altact = f !== undefined && (f & DFLAG.ALTACT_SIG) !== 0n; // OTP 28+
+   */
+  connectionFlags(node: string | Atom): bigint | undefined {
+    const p = this.peers.get(typeof node === 'string' ? atom(node) : node);
+    return p?.conn?.flags;
   }
 
   /**
@@ -827,6 +841,9 @@ export class NodeDistribution implements Distribution {
       case OP.ALIAS_SEND_TT:
         c.arity(3).pid(1);
         remote.sendToAlias(c.ref(2), message);
+        return;
+      case OP.ALTACT_SIG_SEND:
+        altactSignalIn(c, message, remote);
         return;
       case OP.LINK:
         c.arity(3);

@@ -6,6 +6,7 @@
  * with the byte offset where it happened.
  * @module
  */
+import { NativeRecord } from './native-record.js';
 import { inflateSync } from 'node:zlib';
 import { isUtf8 } from 'node:buffer';
 import { getHeapStatistics } from 'node:v8';
@@ -126,6 +127,7 @@ const K_TUPLE = 0;
 const K_LIST = 1;
 const K_MAP = 2;
 const K_FUN = 3;
+const K_RECORD = 4;
 const NO_ITEMS: unknown[] = [];
 /** `{}`: immutable, so every empty tuple is this one (no allocation each); `[]` and `#{}` are mutable JS values and are not shared. */
 const EMPTY_TUPLE = new Tuple(Object.freeze([]) as readonly unknown[]);
@@ -233,6 +235,16 @@ type FastSlices = Buffer & { latin1Slice(start: number, end: number): string; ut
 
 function fail(code: EtfDecodeErrorCode, offset: number, detail: string): never {
   throw new EtfDecodeError(code, offset, detail);
+}
+
+/** A decoded RECORD_EXT's parts `[module, name, ...fields, ...values]` as a {@link NativeRecord}; anything but atoms where atoms belong is `bad_value`. */
+function recordOf(items: unknown[], exported: boolean, at: number): NativeRecord {
+  const n = (items.length - 2) / 2;
+  const [module, name] = items;
+  if (!(module instanceof Atom) || !(name instanceof Atom)) return fail('bad_value', at, 'native record module or name is not an atom');
+  const fields = items.slice(2, 2 + n);
+  for (const f of fields) if (!(f instanceof Atom)) return fail('bad_value', at, `native record #${name.name}: a field name is not an atom`);
+  return new NativeRecord(module, name, fields as Atom[], items.slice(2 + n), exported);
 }
 
 function asBuffer(input: Uint8Array): Buffer {
@@ -618,6 +630,17 @@ export class Decoder {
           f.fun = head;
           continue next;
         }
+        case Tag.RECORD: {
+          // RECORD_EXT: u32 field count, exported byte, module, name, field names, values
+          const n = this.u32();
+          const exported = this.u8();
+          this.checkCount(2 * n + 2, 1, at, 'native record');
+          this.charge(96 + 48 * n, at);
+          const f = this.frame(K_RECORD, 2 * n + 2, at);
+          f.items = [];
+          f.allAtoms = exported !== 0;
+          continue next;
+        }
         case Tag.COMPRESSED:
           return fail('compressed', at, 'a compressed term may only appear at the top level');
         case Tag.FUN:
@@ -667,6 +690,11 @@ export class Decoder {
             v = this.mapOf(f);
             break;
           }
+          case K_RECORD:
+            f.items.push(v);
+            if (++f.i < f.n) continue next;
+            v = recordOf(f.items, f.allAtoms, f.at);
+            break;
           default: {
             const head = f.fun as FunHead;
             head.free.push(v);

@@ -6,6 +6,7 @@
  * (a stand-alone term with 131, optionally compressed).
  * @module
  */
+import { NativeRecord } from './native-record.js';
 import { deflateSync } from 'node:zlib';
 import { Atom } from '../terms/atom.js';
 import { Tuple } from '../terms/tuple.js';
@@ -551,6 +552,7 @@ export class Encoder {
     if (v instanceof Port) return this.port(w, v);
     if (v instanceof ExportFun) return this.exportFun(w, v);
     if (v instanceof Fun) return this.fun(w, v);
+    if (v instanceof NativeRecord) return this.nativeRecord(w, v);
     if (ArrayBuffer.isView(v)) throw new EtfEncodeError('unsupported', `cannot encode a ${v.constructor.name}; use a Uint8Array`);
     const reg = this.registry.forValue(v);
     if (reg !== undefined) return this.plainObject(w, v, reg.toFields(v), reg.struct);
@@ -577,6 +579,17 @@ export class Encoder {
     }
     w.tagU32(Tag.LIST, n);
     this.push(E_ITEMS, a, n, Tag.NIL).items = a;
+  }
+
+  /** RECORD_EXT: field count, exported byte, module, name and field names, then the values. */
+  private nativeRecord(w: EtfWriter, r: NativeRecord): void {
+    const n = r.fields.length;
+    w.tagU32(Tag.RECORD, n);
+    w.u8(r.exported ? 1 : 0);
+    this.writeAtom(w, r.module);
+    this.writeAtom(w, r.name);
+    for (const f of r.fields) this.writeAtom(w, f);
+    if (n > 0) this.push(E_ITEMS, r, n, NO_TRAILER).items = r.values;
   }
 
   private tuple(w: EtfWriter, t: Tuple): void {

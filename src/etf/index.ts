@@ -70,6 +70,7 @@ export { EtfDecodeError, EtfEncodeError, type EtfDecodeErrorCode, type EtfEncode
 export { Float, float } from './float.js';
 export { Charlist, charlist } from './charlist.js';
 export { BitString } from './bit-string.js';
+export { NativeRecord } from './native-record.js';
 export { ErlMap } from './erl-map.js';
 export { ExportFun, Fun } from './funs.js';
 export {

@@ -41,4 +41,6 @@ export const Tag = {
   SMALL_ATOM_UTF8: 119,
   V4_PORT: 120,
   LOCAL: 121,
+  /** RECORD_EXT: an OTP 29 native record. */
+  RECORD: 67,
 } as const;
