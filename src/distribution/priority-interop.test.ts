@@ -60,7 +60,7 @@ describe('ALTACT_SIG_SEND and priority messages with the erl on PATH', { skip: e
     writeFileSync(join(dir, 'beamline_eval.erl'), EVAL_MOD);
     writeFileSync(join(dir, 'beamline_esrv.erl'), ESRV_MOD);
     ts = await startNode({ name: TS, cookie: COOKIE, epmdPort, node: { logger: () => {}, shutdownTimeout: 200 } });
-    await startServer<{ call: [unknown, unknown] }, number, undefined>(ts, { init: () => ok(0), handleCall: (req, _f, s) => reply(tuple(atom('got'), req), s), handleCast: (_m, s) => noreply(s) }, undefined, { name: 'bsrv' });
+    await startServer<{ call: [unknown, unknown] }, number, undefined>(ts, { init: () => ok(0), handleCall: (req, _f, s) => reply(req, tuple(atom('got'), req), s), handleCast: (_m, s) => noreply(s) }, undefined, { name: 'bsrv' });
     erl = startErl({
       name: E,
       cookie: COOKIE,
