@@ -394,6 +394,8 @@ export function encodeMessageFrames(control: Uint8Array, message: Uint8Array | u
 export interface DistConnectionOptions extends Omit<FrameParserOptions, 'onRefuse'> {
   /** Largest accepted frame; default {@link DEFAULT_MAX_FRAME_SIZE}. A longer frame is refused on its own (skipped, `onRefuse`). */
   maxFrameSize?: number;
+  /** Widest integer sent, in bytes (see {@link DistLimits.maxSentBigIntBytes}); default the widest OTP 26+ decodes. */
+  maxSentBigIntBytes?: number;
   /** Send a tick when nothing was written for this many ms; default 15000. */
   tickInterval?: number;
   /** Close with `net_tick_timeout` when nothing was read for this many ms; default 60000. */
@@ -452,7 +454,7 @@ export class DistConnection {
   private readonly batch = new EtfWriter(BATCH_KEEP);
   /** Outgoing atom cache (DIST_HDR_ATOM_CACHE), the encoder that uses it, and where a frame's terms are encoded before its header is known. */
   private readonly atomCache = new AtomCacheWriter();
-  private readonly cachingEncoder = new Encoder({ atomCacheIndex: this.atomCache.index });
+  private readonly cachingEncoder: Encoder;
   private scratch = new EtfWriter(BATCH_KEEP);
   private flushQueued = false;
   private wrote = false;
@@ -471,6 +473,11 @@ export class DistConnection {
     this.role = handshake.role;
     this.socket = handshake.socket;
     this.opts = options;
+    this.cachingEncoder = new Encoder(
+      options.maxSentBigIntBytes === undefined
+        ? { atomCacheIndex: this.atomCache.index }
+        : { atomCacheIndex: this.atomCache.index, maxBigIntBytes: options.maxSentBigIntBytes },
+    );
     this.highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024;
     this.fragmentSize = options.fragmentSize ?? DEFAULT_FRAGMENT_SIZE;
     this.decoder = new FrameDecoder(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, this.refuse);
