@@ -52,6 +52,21 @@ function mfa(v: unknown): string {
   return v === undefined ? '' : text(v);
 }
 
+/** A process table row from the answer of `erlang:process_info/2`. */
+function rowOf(pid: string, i: Map<string, unknown>, behavior: string): ProcessRow {
+  const links = i.get('links');
+  return {
+    pid,
+    name: text(i.get('registered_name')),
+    behavior,
+    status: text(i.get('status')),
+    mailbox: num(i.get('message_queue_len')),
+    reductions: num(i.get('reductions')),
+    memory: num(i.get('memory')),
+    links: Array.isArray(links) ? links.length : 0,
+  };
+}
+
 function num(v: unknown): number {
   return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : 0;
 }
@@ -126,6 +141,13 @@ export class ErlangSource implements ObserverSource {
     };
   }
 
+  /** What a process runs: its initial call, or for proc_lib processes (gen_server, supervisor...) the module behind it. */
+  private async behaviorOf(pid: Pid, i: Map<string, unknown>): Promise<string> {
+    const initial = mfa(i.get('initial_call'));
+    if (initial !== 'proc_lib:init_p/5') return initial;
+    return mfa(await this.call('proc_lib', 'translate_initial_call', [pid]).catch(() => undefined)) || initial;
+  }
+
   private loadRows(): Promise<{ rows: ProcessRow[]; all: number }> {
     const now = Date.now();
     if (this.rows !== undefined && now - this.rows.at < ROWS_TTL_MS) return this.rows.rows;
@@ -137,19 +159,7 @@ export class ErlangSource implements ObserverSource {
           const info = await this.call('erlang', 'process_info', [p, ROW_ITEMS]).catch(() => undefined);
           if (!Array.isArray(info)) return undefined; // exited meanwhile
           const i = proplist(info);
-          // Processes started by proc_lib (gen_server, supervisor...) say which module they run.
-          let behavior = mfa(i.get('initial_call'));
-          if (behavior === 'proc_lib:init_p/5') behavior = mfa(await this.call('proc_lib', 'translate_initial_call', [p]).catch(() => undefined)) || behavior;
-          return {
-            pid: pidText(p),
-            name: text(i.get('registered_name')),
-            behavior,
-            status: text(i.get('status')),
-            mailbox: num(i.get('message_queue_len')),
-            reductions: num(i.get('reductions')),
-            memory: num(i.get('memory')),
-            links: Array.isArray(i.get('links')) ? (i.get('links') as unknown[]).length : 0,
-          };
+          return rowOf(pidText(p), i, await this.behaviorOf(p, i));
         }),
       );
       return { rows: out.filter((r): r is ProcessRow => r !== undefined), all: list.length };
@@ -179,17 +189,8 @@ export class ErlangSource implements ObserverSource {
         })
       : [];
     const parent = i.get('parent');
-    let behavior = mfa(i.get('initial_call'));
-    if (behavior === 'proc_lib:init_p/5') behavior = mfa(await this.call('proc_lib', 'translate_initial_call', [pid]).catch(() => undefined)) || behavior;
     return {
-      pid: t,
-      name: text(i.get('registered_name')),
-      behavior,
-      status: text(i.get('status')),
-      mailbox: num(i.get('message_queue_len')),
-      reductions: num(i.get('reductions')),
-      memory: num(i.get('memory')),
-      links: pids(i.get('links')).length,
+      ...rowOf(t, i, await this.behaviorOf(pid, i)),
       trapExit: i.get('trap_exit') === true,
       hibernated: undefined,
       links_: pids(i.get('links')),

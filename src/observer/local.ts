@@ -4,6 +4,7 @@
  * @module
  */
 import type { Node } from '../core/node.js';
+import type { ProcessInfo } from '../core/process.js';
 import { applicationSupervisor, stopApplication, whichApplications } from '../application/controller.js';
 import { NotStartedError } from '../application/errors.js';
 import { NodeDistribution } from '../distribution/node-dist.js';
@@ -29,6 +30,20 @@ interface Trace {
 }
 
 const traces = new WeakMap<Node, Map<string, Trace>>();
+
+/** A process table row from the runtime's process info. */
+function rowOf(pid: string, i: ProcessInfo): ProcessRow {
+  return {
+    pid,
+    name: i.registeredName?.name ?? '',
+    behavior: i.behavior ?? '',
+    status: i.status,
+    mailbox: i.messageQueueLength,
+    reductions: i.reductions,
+    memory: i.memory,
+    links: i.links.length,
+  };
+}
 
 function tracesOf(node: Node): Map<string, Trace> {
   let t = traces.get(node);
@@ -130,16 +145,7 @@ export class LocalSource implements ObserverSource {
     for (const pid of node.processes()) {
       const i = node.processInfo(pid);
       if (i === undefined) continue;
-      rows.push({
-        pid: pidText(pid),
-        name: i.registeredName?.name ?? '',
-        behavior: i.behavior ?? '',
-        status: i.status,
-        mailbox: i.messageQueueLength,
-        reductions: i.reductions,
-        memory: i.memory,
-        links: i.links.length,
-      });
+      rows.push(rowOf(pidText(pid), i));
     }
     // Pids grow with each spawn and processes() lists them in spawn order: already in pid order.
     return Promise.resolve(pageOf(rows, rows.length, q, true));
@@ -152,14 +158,7 @@ export class LocalSource implements ObserverSource {
     const other = (p: Pid): string => (p.node === this.local.name ? pidText(p) : p.describe());
     const trace = tracesOf(this.local).get(text);
     return Promise.resolve({
-      pid: text,
-      name: i.registeredName?.name ?? '',
-      behavior: i.behavior ?? '',
-      status: i.status,
-      mailbox: i.messageQueueLength,
-      reductions: i.reductions,
-      memory: i.memory,
-      links: i.links.length,
+      ...rowOf(text, i),
       trapExit: i.trapExit,
       hibernated: i.hibernated,
       links_: i.links.map(other),
