@@ -96,7 +96,8 @@ function rows(impl: 'beamline' | 'erlang', id: string, op: 'encode' | 'decode', 
 }
 
 function beamline(quick: boolean): EtfBenchResult[] {
-  const enc = new Encoder();
+  // The 1 MB integer is what OTP 25 (the erl side here) makes; OTP 26+ peers would refuse it, so the default encoder does too.
+  const enc = new Encoder({ maxBigIntBytes: 4 * 1024 * 1024 });
   const dec = new Decoder();
   const out: EtfBenchResult[] = [];
   for (const s of scenarios()) {
