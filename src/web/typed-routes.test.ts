@@ -204,3 +204,49 @@ describe('Web: typed routes and body schemas', () => {
     assert.deepEqual(await r.json(), { ok: true });
   });
 });
+
+// A schema typed with the spec's own declarations (as Zod, Valibot and ArkType ship them), not with ours.
+declare namespace SpecV1 {
+  interface Props<Input = unknown, Output = Input> {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) => Result<Output> | Promise<Result<Output>>;
+    readonly types?: Types<Input, Output> | undefined;
+  }
+  type Result<Output> = SuccessResult<Output> | FailureResult;
+  interface SuccessResult<Output> {
+    readonly value: Output;
+    readonly issues?: undefined;
+  }
+  interface FailureResult {
+    readonly issues: ReadonlyArray<Issue>;
+  }
+  interface Issue {
+    readonly message: string;
+    readonly path?: ReadonlyArray<PropertyKey | PathSegment> | undefined;
+  }
+  interface PathSegment {
+    readonly key: PropertyKey;
+  }
+  interface Types<Input = unknown, Output = Input> {
+    readonly input: Input;
+    readonly output: Output;
+  }
+}
+declare const librarySchema: { readonly '~standard': SpecV1.Props<{ n: string }, { n: number }> };
+export const libraryRoute = (): unknown =>
+  route(
+    'POST',
+    '/n',
+    {
+      init: () => ok(0),
+      handleRequest: (req, s) => {
+        const n: number = req.data.n;
+        // @ts-expect-error: the output type, not the input type
+        const wrong: string = req.data.n;
+        void wrong;
+        return respond(json(n), s);
+      },
+    },
+    { body: librarySchema },
+  );
