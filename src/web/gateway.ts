@@ -80,13 +80,13 @@ export interface RouteOptions<A, B = unknown> {
 export function route<Path extends string, S, B = unknown>(
   method: Method,
   path: Path,
-  handler: WebHandler<S, undefined, RouteParams<Path>, B>,
+  handler: WebHandler<S, undefined, RouteParams<NoInfer<Path>>, NoInfer<B>>,
   options?: Partial<RouteOptions<undefined, B>>,
 ): WebRoute;
 export function route<Path extends string, S, A, B = unknown>(
   method: Method,
   path: Path,
-  handler: WebHandler<S, A, RouteParams<Path>, B>,
+  handler: WebHandler<S, A, RouteParams<NoInfer<Path>>, NoInfer<B>>,
   options: RouteOptions<A, B>,
 ): WebRoute;
 export function route<S, A>(method: Method, path: string, handler: WebHandler<S, A>, options: Partial<RouteOptions<A>> = {}): WebRoute {

@@ -64,7 +64,8 @@ export interface WebHandler<S, A = undefined, P extends Readonly<Record<string, 
   /** A name for process info; default `'web_handler'`. */
   readonly behavior?: string;
   init(args: A, ctx: Process): MaybePromise<InitResult<S>>;
-  handleRequest(request: WebRequest<P, B>, state: S, ctx: Process): MaybePromise<WebResult<S>>;
+  /** Answers a request (a property, not a method, so that a handler expecting other params or another body type does not fit the route). */
+  readonly handleRequest: (request: WebRequest<P, B>, state: S, ctx: Process) => MaybePromise<WebResult<S>>;
   /** Any other message (timers, replies to requests the handler made...). */
   handleInfo?(message: unknown, state: S, ctx: Process): MaybePromise<NoReplyResult<S>>;
   terminate?: ServerBehavior<Protocol, S, A>['terminate'];

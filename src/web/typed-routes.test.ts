@@ -101,6 +101,15 @@ export const typedRoutes = [
 // @ts-expect-error: a handler that reads a parameter its route does not have
 route('GET', '/users/:id', { init: () => ok(0), handleRequest: (req: { params: { name: string } }, n: number) => respond(text(req.params.name), n) });
 
+/** A handler declared apart for `/u/:id`, and one that also expects a validated body. */
+const forUser: WebHandler<number, undefined, RouteParams<'/u/:id'>> = { init: () => ok(0), handleRequest: (r, n) => respond(text(r.params.id), n) };
+const forUserBody: WebHandler<number, undefined, RouteParams<'/u/:id'>, NewUser> = { init: () => ok(0), handleRequest: (r, n) => respond(text(r.data.name), n) };
+export const declaredApart = [route('GET', '/u/:id', forUser), route('POST', '/u/:id', forUserBody, { body: newUser })];
+// @ts-expect-error: its params are not this route's
+route('GET', '/v/:other', forUser);
+// @ts-expect-error: it expects a validated body and the route has no schema
+route('POST', '/u/:id', forUserBody);
+
 // @ts-expect-error: the body schema must be a Standard Schema
 route('POST', '/x', { init: () => ok(0), handleRequest: (_req, n) => respond(text(''), n) }, { body: { validate: () => true } });
 
