@@ -232,3 +232,37 @@ test('load, unload, loaded and running lists; a failing start hook', async () =>
     await node.stop();
   }
 });
+
+test('node.stop() logs at info the applications it stops, the processes it waits for and those it kills', async () => {
+  const infos: { fields: Record<string, unknown>; message: string }[] = [];
+  const capture = (fields: object, message?: string): void => void infos.push({ fields: fields as Record<string, unknown>, message: message ?? '' });
+  const ignore = (): void => {};
+  const node = new Node({ name: 'stoplog@127.0.0.1', shutdownTimeout: 500, logger: { info: capture, debug: ignore, warn: ignore, error: ignore } });
+  const log = new EventLog();
+  loadApplication(node, app('store', log));
+  await startApplication(node, 'store');
+  // Traps exits and shuts down on its own once it gets the shutdown signal: waited for, not killed.
+  const polite = node.spawn(
+    {
+      behavior: 'polite',
+      async handleMessage(_m: unknown, p: Process) {
+        await new Promise((r) => setTimeout(r, 20)); // a short cleanup
+        p.exit('shutdown');
+      },
+    },
+    { trapExit: true, name: 'polite' },
+  );
+  // Traps exits and ignores them: waited for, then killed after the shutdown timeout.
+  const stubborn = node.spawn({ behavior: 'stubborn', handleMessage: () => {} }, { trapExit: true, name: 'stubborn' });
+  await node.stop();
+  const messages = infos.map((i) => i.message);
+  const apps = infos.find((i) => i.message.startsWith('node stop: stopping applications'));
+  assert.deepEqual(apps?.fields['applications'], ['store'], messages.join('\n'));
+  const waiting = infos.find((i) => i.message.startsWith('node stop: waiting'));
+  assert.deepEqual(waiting?.fields['processes'], [`${String(stubborn)} stubborn (stubborn)`, `${String(polite)} polite (polite)`], messages.join('\n'));
+  assert.match(waiting?.message ?? '', /waiting up to 500 ms for 2 processes: .*stubborn.*polite/);
+  const killing = infos.find((i) => i.message.startsWith('node stop: killing'));
+  assert.deepEqual(killing?.fields['processes'], [`${String(stubborn)} stubborn (stubborn)`], messages.join('\n'));
+  assert.match(killing?.message ?? '', /killing 1 process: <[\d.]+> stubborn \(stubborn\) \(still running after 500 ms\)/);
+  assert.ok(messages.indexOf(apps?.message ?? '') < messages.indexOf(waiting?.message ?? ''));
+});

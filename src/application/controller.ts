@@ -67,7 +67,9 @@ class Controller {
 
   constructor(readonly node: Node) {
     node.onStop(async () => {
-      for (const app of [...this.running].reverse()) await this.stop(app.name).catch(() => undefined);
+      const apps = [...this.running].reverse().map((a) => a.name);
+      if (apps.length > 0) node.logger.info({ applications: apps }, `node stop: stopping applications ${apps.join(', ')}`);
+      for (const app of apps) await this.stop(app).catch(() => undefined);
     });
   }
 

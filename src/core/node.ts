@@ -317,7 +317,14 @@ export class Node implements AsyncDisposable {
    * can still spawn, call and send while they run), then
    * terminates the remaining processes in reverse spawn order (exit signal
    * `shutdown`, then `kill` after the shutdown timeout for those that trap
-   * exits), clears timers and closes distribution. Idempotent.
+   * exits), clears timers and closes distribution. Idempotent. Logs at
+   * `info` the processes it waits for and those it kills (the application
+   * controller logs the applications it stops).
+   *
+   * @example
+   * ```ts
+   * await node.stop(); // [info] node stop: waiting up to 5000 ms for 1 process: <0.7.0> cache (gen_server)
+   * ```
    */
   stop(): Promise<void> {
     this.stopping ??= stopNode(this.rt, this.stopHooks, this.shutdownTimeout, () => {

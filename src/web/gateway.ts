@@ -34,6 +34,8 @@ import { DeadlineQueue } from './deadlines.js';
 import { eventStreams, type ExchangeOwner, RequestExchange } from './exchange.js';
 import { WebRequest } from './request.js';
 import { type Method, Router } from './router.js';
+import type { RouteParams } from './route-params.js';
+import type { StandardSchemaV1 } from './standard-schema.js';
 
 /** A route: method and path pattern to a pool of handlers. Build it with {@link route}. */
 export interface WebRoute {
@@ -44,27 +46,51 @@ export interface WebRoute {
 }
 
 /** Options of a {@link route}. */
-export interface RouteOptions<A> {
+export interface RouteOptions<A, B = unknown> {
   /** `init` arguments of the route's handlers. */
   readonly args: A;
   /** Handlers in the route's pool; default the gateway's `poolSize`. */
   readonly poolSize?: number;
+  /**
+   * A Standard Schema (Zod, Valibot, ArkType... or any object with `~standard`)
+   * for the JSON body: a body that is not JSON or fails the schema is answered
+   * 400 with `{"error":"invalid_json","message":...}` or
+   * `{"error":"invalid_body","issues":[{"message":...,"path":[...]}]}` before
+   * the handler runs; the handler reads the validated value as `req.data`.
+   */
+  readonly body?: StandardSchemaV1<unknown, B>;
 }
 
 /**
  * A route to a pool of `handler` processes. `path` may hold `:param`
- * segments and a final `*rest`.
+ * segments and a final `*rest`; an inline handler's `req.params` is typed
+ * from them (`{ id: string }` for `/users/:id`), and with a `body` schema its
+ * `req.data` is the validated body.
  *
  * @example
  * ```ts
  * route('GET', '/users/:id', userHandler, { poolSize: 8 });
  * route('POST', '/files/*path', uploadHandler, { args: { dir: '/tmp' } });
+ * route('POST', '/users', {
+ *   init: () => ok(0),
+ *   handleRequest: (req, n) => respond(json({ created: req.data.name }, 201), n + 1),
+ * }, { body: userSchema });
  * ```
  */
-export function route<S>(method: Method, path: string, handler: WebHandler<S, undefined>, options?: Partial<RouteOptions<undefined>>): WebRoute;
-export function route<S, A>(method: Method, path: string, handler: WebHandler<S, A>, options: RouteOptions<A>): WebRoute;
+export function route<Path extends string, S, B = unknown>(
+  method: Method,
+  path: Path,
+  handler: WebHandler<S, undefined, RouteParams<NoInfer<Path>>, NoInfer<B>>,
+  options?: Partial<RouteOptions<undefined, B>>,
+): WebRoute;
+export function route<Path extends string, S, A, B = unknown>(
+  method: Method,
+  path: Path,
+  handler: WebHandler<S, A, RouteParams<NoInfer<Path>>, NoInfer<B>>,
+  options: RouteOptions<A, B>,
+): WebRoute;
 export function route<S, A>(method: Method, path: string, handler: WebHandler<S, A>, options: Partial<RouteOptions<A>> = {}): WebRoute {
-  const worker = handlerServer(handler);
+  const worker = handlerServer(handler, options.body);
   return {
     method,
     path,

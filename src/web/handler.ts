@@ -8,7 +8,8 @@ import type { Process } from '../core/process.js';
 import type { Protocol } from '../core/protocol.js';
 import { type InitResult, noreply, type NoReplyResult, type ServerBehavior, type StopResult } from '../server/server.js';
 import { WebRequest } from './request.js';
-import type { WebResponse } from './response.js';
+import { json, type WebResponse } from './response.js';
+import { issuesJson, type StandardSchemaResult, type StandardSchemaV1 } from './standard-schema.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -45,9 +46,11 @@ export function wait<S>(state: S): { readonly type: 'wait'; readonly state: S } 
 }
 
 /**
- * The callbacks of a Web handler with state `S`, started with `A`. A
- * handler that throws crashes: its request (and any it keeps waiting) is
- * answered 500 and the pool restarts it.
+ * The callbacks of a Web handler with state `S`, started with `A`, for
+ * requests with route parameters `P` and validated body `B` (both inferred
+ * by {@link route} when the handler is written inline). A handler that
+ * throws crashes: its request (and any it keeps waiting) is answered 500
+ * and the pool restarts it.
  *
  * @example
  * ```ts
@@ -57,11 +60,12 @@ export function wait<S>(state: S): { readonly type: 'wait'; readonly state: S } 
  * };
  * ```
  */
-export interface WebHandler<S, A = undefined> {
+export interface WebHandler<S, A = undefined, P extends Readonly<Record<string, string>> = Readonly<Record<string, string>>, B = unknown> {
   /** A name for process info; default `'web_handler'`. */
   readonly behavior?: string;
   init(args: A, ctx: Process): MaybePromise<InitResult<S>>;
-  handleRequest(request: WebRequest, state: S, ctx: Process): MaybePromise<WebResult<S>>;
+  /** Answers a request (a property, not a method, so that a handler expecting other params or another body type does not fit the route). */
+  readonly handleRequest: (request: WebRequest<P, B>, state: S, ctx: Process) => MaybePromise<WebResult<S>>;
   /** Any other message (timers, replies to requests the handler made...). */
   handleInfo?(message: unknown, state: S, ctx: Process): MaybePromise<NoReplyResult<S>>;
   terminate?: ServerBehavior<Protocol, S, A>['terminate'];
@@ -71,8 +75,37 @@ function isThenable<T>(v: MaybePromise<T>): v is Promise<T> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
-/** @internal A Web handler as the Server behavior a pool runs. */
-export function handlerServer<S, A>(handler: WebHandler<S, A>): ServerBehavior<Protocol, S, A> {
+function badRequest(error: string, detail: Record<string, unknown>): WebResponse {
+  return json({ error, ...detail }, 400);
+}
+
+/**
+ * Parses the body as JSON and validates it with `schema`: true with the value
+ * set on the request, or false with the request answered 400
+ * (`{"error":"invalid_json",...}` or `{"error":"invalid_body","issues":[{message,path}]}`).
+ */
+function validateBody(req: WebRequest, schema: StandardSchemaV1): MaybePromise<boolean> {
+  let value: unknown;
+  try {
+    value = JSON.parse(req.text());
+  } catch (e) {
+    req.respond(badRequest('invalid_json', { message: `request body is not JSON: ${(e as Error).message}` }));
+    return false;
+  }
+  const settle = (r: StandardSchemaResult<unknown>): boolean => {
+    if (r.issues !== undefined) {
+      req.respond(badRequest('invalid_body', { issues: issuesJson(r.issues) }));
+      return false;
+    }
+    req._validated(r.value);
+    return true;
+  };
+  const r = schema['~standard'].validate(value);
+  return isThenable(r) ? r.then(settle) : settle(r);
+}
+
+/** @internal A Web handler as the Server behavior a pool runs; with `body`, requests whose JSON body fails it are answered 400 before the handler sees them. */
+export function handlerServer<S, A>(handler: WebHandler<S, A>, body?: StandardSchemaV1): ServerBehavior<Protocol, S, A> {
   const after = (req: WebRequest, r: WebResult<S>): NoReplyResult<S> => {
     switch (r?.type) {
       case 'respond':
@@ -93,8 +126,14 @@ export function handlerServer<S, A>(handler: WebHandler<S, A>): ServerBehavior<P
       if (message instanceof WebRequest) {
         if (message.answered) return noreply(state); // timed out while queued
         message._take(ctx.self);
-        const r = handler.handleRequest(message, state, ctx);
-        return isThenable(r) ? r.then((v) => after(message, v)) : after(message, r);
+        const run = (valid: boolean): MaybePromise<NoReplyResult<S>> => {
+          if (!valid) return noreply(state);
+          const r = handler.handleRequest(message, state, ctx);
+          return isThenable(r) ? r.then((v) => after(message, v)) : after(message, r);
+        };
+        if (body === undefined) return run(true);
+        const valid = validateBody(message, body);
+        return isThenable(valid) ? valid.then(run) : run(valid);
       }
       if (handler.handleInfo === undefined) return noreply(state);
       return handler.handleInfo(message, state, ctx);

@@ -14,4 +14,6 @@ export { respond, wait, type WebHandler, type WebResult } from './handler.js';
 export { WebRequest } from './request.js';
 export { json, stream, text, type WebBody, type WebResponse } from './response.js';
 export { type Method, Router, type RouteMatch } from './router.js';
+export type { RouteParams } from './route-params.js';
+export type { IssueJson, StandardSchemaIssue, StandardSchemaOutput, StandardSchemaPathSegment, StandardSchemaResult, StandardSchemaV1 } from './standard-schema.js';
 export { webChild } from './child.js';

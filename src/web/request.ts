@@ -17,7 +17,10 @@ export interface Exchange {
 }
 
 /**
- * One HTTP request, delivered to a handler process as a message.
+ * One HTTP request, delivered to a handler process as a message. `P` is the
+ * route's parameters (inferred from its pattern by {@link route}), `B` the
+ * type of {@link WebRequest.data}, the body validated by the route's `body`
+ * schema.
  *
  * @example
  * ```ts
@@ -29,7 +32,7 @@ export interface Exchange {
  * }
  * ```
  */
-export class WebRequest {
+export class WebRequest<P extends Readonly<Record<string, string>> = Readonly<Record<string, string>>, B = unknown> {
   /** @internal */
   readonly #exchange: Exchange;
 
@@ -39,8 +42,8 @@ export class WebRequest {
     readonly method: string,
     /** The path, without the query string, as sent (percent-encoded). */
     readonly path: string,
-    /** Route parameters (`:id` → `params.id`), decoded. */
-    readonly params: Readonly<Record<string, string>>,
+    /** Route parameters (`:id` → `params.id`), decoded; typed from the route's pattern. */
+    readonly params: Readonly<P>,
     /** @internal The query string, without `?`; parsed on first use of {@link WebRequest.query}. */
     private readonly search: string,
     /** Request headers, lower-case names. */
@@ -57,6 +60,17 @@ export class WebRequest {
   }
 
   #query: URLSearchParams | undefined;
+  #data: B | undefined;
+
+  /** The body validated by the route's `body` schema (the schema's output); `undefined` on a route without one. */
+  get data(): B {
+    return this.#data as B;
+  }
+
+  /** @internal Set by the handler process once the body passed the route's schema. */
+  _validated(value: B): void {
+    this.#data = value;
+  }
 
   /** The query string, parsed. */
   get query(): URLSearchParams {
