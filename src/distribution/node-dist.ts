@@ -630,6 +630,7 @@ export class NodeDistribution implements Distribution {
 
   sendToName(from: Pid, name: Atom, node: Atom, message: unknown): void {
     // REG_SEND on every release, as OTP sends it (ALTACT_SIG_SEND with NAME only for priority sends, which a name never takes).
+    // Tried on OTP 29.1: {37, 8, From, Name} arrives when it fits one frame, but fragmented (10 MB) OTP closes the connection without a log line.
     this.out(node, () => tuple(OP.REG_SEND, from, A_EMPTY, name), message);
   }
 
