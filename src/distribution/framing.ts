@@ -473,10 +473,11 @@ export class DistConnection {
     this.role = handshake.role;
     this.socket = handshake.socket;
     this.opts = options;
+    const nativeRecords = (this.flags & DFLAG.NATIVE_RECORDS) !== 0n;
     this.cachingEncoder = new Encoder(
       options.maxSentBigIntBytes === undefined
-        ? { atomCacheIndex: this.atomCache.index }
-        : { atomCacheIndex: this.atomCache.index, maxBigIntBytes: options.maxSentBigIntBytes },
+        ? { atomCacheIndex: this.atomCache.index, nativeRecords }
+        : { atomCacheIndex: this.atomCache.index, maxBigIntBytes: options.maxSentBigIntBytes, nativeRecords },
     );
     this.highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024;
     this.fragmentSize = options.fragmentSize ?? DEFAULT_FRAGMENT_SIZE;

@@ -630,6 +630,8 @@ export class NodeDistribution implements Distribution {
 
   sendToName(from: Pid, name: Atom, node: Atom, message: unknown): void {
     // REG_SEND on every release, as OTP sends it (ALTACT_SIG_SEND with NAME only for priority sends, which a name never takes).
+    // Tried on OTP 29.1: {37, 8, From, Name} arrives in one frame (60 KB), but fragmented (70 KB, 200 KB, 10 MB; fragments of 64 KiB) OTP closes
+    // the connection without a log line, where a fragmented ALTACT_SIG_SEND to an alias arrives: so names stay REG_SEND.
     this.out(node, () => tuple(OP.REG_SEND, from, A_EMPTY, name), message);
   }
 

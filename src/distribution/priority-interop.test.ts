@@ -166,6 +166,31 @@ describe('ALTACT_SIG_SEND and priority messages with the erl on PATH', { skip: e
     assert.deepEqual(order.elements[1], expected.map((n) => atom(n)));
   });
 
+  it('name sends (REG_SEND on every release) and alias sends (ALTACT_SIG_SEND on 28+), small and 10 MB, reach Erlang', async () => {
+    const inbox = new Inbox(ts, { name: `named_${tag}` });
+    await evalErl(
+      `register(sizer_${tag}, spawn(fun L() -> receive {From, B} -> From ! {size, byte_size(B), binary:last(B)}, L() end end)), ok.`,
+    );
+    // 10 MB to an alias: fragmented ALTACT_SIG_SEND on OTP 28+, ALIAS_SEND before
+    const ainbox = new Inbox(ts, { name: `alias_big_${tag}` });
+    const al = (await evalErl(
+      `Parent = self(), spawn(fun() -> A = alias(), Parent ! {alias, A}, receive {From, B} -> From ! {asize, byte_size(B)} end end), receive {alias, A} -> A end.`,
+    )) as Ref;
+    ts.send(al, tuple(ainbox.pid, new Uint8Array(10 * 1024 * 1024)));
+    const ag = await ainbox.waitFor<Tuple>((m) => isTuple(m, 2) && m.elements[0] === atom('asize'), '10 MB alias send', 60_000);
+    assert.equal(ag.elements[1], 10 * 1024 * 1024);
+    const big = new Uint8Array(10 * 1024 * 1024).fill(7);
+    big[big.length - 1] = 42;
+    for (const [payload, last] of [[new Uint8Array([1, 2, 3]), 3], [big, 42]] as const) {
+      ts.send({ name: `sizer_${tag}`, node: E }, tuple(inbox.pid, payload));
+      const got = await inbox.waitFor<Tuple>((m) => isTuple(m, 3) && m.elements[0] === atom('size'), `reply to a ${payload.length}-byte name send`, 60_000);
+      assert.deepEqual(got.elements.slice(1), [payload.length, last]);
+    }
+    // a name nobody registered: dropped by the peer, the connection stays
+    ts.send({ name: `nobody_${tag}`, node: E }, atom('lost'));
+    assert.deepEqual(await evalErl(`ok.`), atom('ok'));
+  });
+
   /** Evaluates Erlang expressions on the erl node with these bindings (variable name to term) and returns the value. */
   function evalErl(code: string, bindings: Record<string, unknown> = {}): Promise<unknown> {
     const list = Object.entries(bindings).map(([k, v]) => tuple(atom(k), v));

@@ -59,6 +59,13 @@ export interface EncodeOptions {
    * connection. OTP 25 accepts up to 2^25 bits: raise it for OTP 25 peers.
    */
   maxBigIntBytes?: number;
+  /**
+   * Whether `NativeRecord` may be written as RECORD_EXT (default true). A
+   * distribution connection sets it from the peer's DFLAG_NATIVE_RECORDS:
+   * OTP 28 and older drop the connection on RECORD_EXT, so the encoder
+   * throws `EtfEncodeError` (`bad_value`) to the sender instead.
+   */
+  nativeRecords?: boolean;
 }
 
 /** The widest integer every supported OTP (25 to 29) decodes: 4,194,240 bits. */
@@ -157,6 +164,7 @@ export class Encoder {
   private readonly maxDepth: number;
   private readonly registry: TypeRegistry;
   private readonly maxBigIntBytes: number;
+  private readonly nativeRecords: boolean;
   private readonly own = new EtfWriter(SLAB_SIZE);
   private busy = false;
   /** The explicit stack: frames[0 .. sp) are the containers being written. */
@@ -172,6 +180,7 @@ export class Encoder {
     this.maxDepth = opts.maxDepth ?? Infinity;
     this.registry = opts.registry ?? defaultRegistry;
     this.maxBigIntBytes = opts.maxBigIntBytes ?? MAX_PORTABLE_BIGINT_BYTES;
+    this.nativeRecords = opts.nativeRecords ?? true;
   }
 
   /**
@@ -583,6 +592,7 @@ export class Encoder {
 
   /** RECORD_EXT: field count, exported byte, module, name and field names, then the values. */
   private nativeRecord(w: EtfWriter, r: NativeRecord): void {
+    if (!this.nativeRecords) throw new EtfEncodeError('bad_value', `native record #${r.name.name}{} cannot be sent: the peer does not offer DFLAG_NATIVE_RECORDS (OTP 29)`);
     const n = r.fields.length;
     w.tagU32(Tag.RECORD, n);
     w.u8(r.exported ? 1 : 0);

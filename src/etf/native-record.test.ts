@@ -20,7 +20,8 @@ import { erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
 import { privatePort } from '../../test/support.js';
 import { Charlist } from './charlist.js';
 import { decode, encode } from './codec.js';
-import { EtfDecodeError } from './errors.js';
+import { Encoder } from './encoder.js';
+import { EtfDecodeError, EtfEncodeError } from './errors.js';
 import { NativeRecord } from './native-record.js';
 
 /** `term_to_binary(#pub{a = 1, c = <<"s">>})` on OTP 29.1, with `-export_record([pub])` and `-record #pub{a, b = x, c}` in module nr2. */
@@ -50,6 +51,15 @@ describe('NativeRecord (RECORD_EXT)', () => {
     const outer = new NativeRecord(atom('m'), atom('outer'), [atom('a'), atom('b')], [inner, { k: inner }]);
     const empty = new NativeRecord(atom('m'), atom('empty'), [], []);
     for (const v of [inner, outer, empty, [outer, empty], tuple(empty, outer)]) assert.deepEqual(decode(encode(v)), v);
+  });
+
+  it('an encoder with nativeRecords: false refuses a record (nested too) with a typed error and writes nothing', () => {
+    const enc = new Encoder({ nativeRecords: false });
+    const r = new NativeRecord(atom('m'), atom('r'), [atom('a')], [1]);
+    for (const v of [r, [1, { k: tuple(r) }]]) {
+      assert.throws(() => enc.encode(v), (e: unknown) => e instanceof EtfEncodeError && e.code === 'bad_value' && /NATIVE_RECORDS/.test(e.message));
+    }
+    assert.deepEqual(decode(enc.encode([1, atom('ok')])), [1, atom('ok')]);
   });
 
   it('rejects a field count that does not match the values', () => {
