@@ -14,7 +14,7 @@ import { atom, Pid, Tuple, tuple } from '../terms/index.js';
 import { distributionOf, rpc, startNode } from './node-dist.js';
 import { nodesOf } from './node-events.js';
 import { erlAtom, erlCall, erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
-import { eventually, eventuallyAsync, Probe } from '../../test/support.js';
+import { eventually, eventuallyAsync, Probe, privatePort } from '../../test/support.js';
 
 const COOKIE = 'clustercookie';
 const quiet = { logger: () => {}, shutdownTimeout: 200 };
@@ -35,7 +35,7 @@ describe('erlang:nodes/1 arguments', () => {
 
 describe('net_kernel details with real OTP 25 nodes', { skip: erlSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
+  const epmdPort = privatePort();
   const P = `clp${tag}@127.0.0.1`;
   const H = `clh${tag}@127.0.0.1`;
   const E = `cle${tag}@127.0.0.1`;

@@ -17,7 +17,7 @@ import { distributionOf, startNode } from './node-dist.js';
 import { GlobalError, globalReRegister, globalRegister, globalRegisteredNames, globalSend, globalServerRef, globalSync, globalUnregister, globalWhereis, startGlobal } from './global.js';
 import { comparePids, theBoss } from './global-locker.js';
 import { elixirSkipReason, erlAtom, erlCall, erlSkipReason, startElixir, startErl, startProgram, type ErlNode } from '../../test/erl.js';
-import { eventually, eventuallyAsync, Probe } from '../../test/support.js';
+import { eventually, eventuallyAsync, Probe, privatePort } from '../../test/support.js';
 
 const COOKIE = 'globalcookie';
 const quiet = { logger: () => {}, shutdownTimeout: 200 };
@@ -43,7 +43,7 @@ describe('global helpers', () => {
 });
 
 describe('global between Beamline nodes', () => {
-  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
+  const epmdPort = privatePort();
   const tag = randomInt(1e6);
   let a: Node;
   let b: Node;
@@ -146,7 +146,7 @@ describe('global between Beamline nodes', () => {
 
 describe('global in a cluster with real OTP 25 nodes', { skip: erlSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
+  const epmdPort = privatePort();
   const TS = `glts${tag}@127.0.0.1`;
   const A = `gla${tag}@127.0.0.1`;
   const B = `glb${tag}@127.0.0.1`;
@@ -250,7 +250,7 @@ describe('global in a cluster with real OTP 25 nodes', { skip: erlSkipReason() }
 
 describe('global name conflicts when partitions meet, with OTP 25', { skip: erlSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
+  const epmdPort = privatePort();
   const erls: ErlNode[] = [];
   const nodes: Node[] = [];
   const call = (node: string, expr: string): Promise<{ code: number; out: string }> => erlCall({ node, cookie: COOKIE, epmdPort, expr });
@@ -290,7 +290,7 @@ describe('global name conflicts when partitions meet, with OTP 25', { skip: erlS
 
 describe('Elixir :global with a Beamline node', { skip: elixirSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
+  const epmdPort = privatePort();
   const TS = `gxts${tag}@127.0.0.1`;
   let ts: Node;
   let ex: ErlNode | undefined;

@@ -15,13 +15,13 @@ import { atom, Pid, tuple, Tuple } from '../terms/index.js';
 import { distributionOf, startNode } from './node-dist.js';
 import { PgError, pgDemonitor, pgJoin, pgLeave, pgLocalMembers, pgMembers, pgMonitor, pgMonitorScope, pgWhichGroups, startPgScope } from './pg.js';
 import { elixirSkipReason, erlAtom, erlCall, erlSkipReason, startElixir, startErl, startProgram, type ErlNode } from '../../test/erl.js';
-import { eventually, eventuallyAsync, Probe } from '../../test/support.js';
+import { eventually, eventuallyAsync, Probe, privatePort } from '../../test/support.js';
 
 const COOKIE = 'pgcookie';
 const quiet = { logger: () => {}, shutdownTimeout: 200 };
 
 describe('pg between Beamline nodes', () => {
-  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
+  const epmdPort = privatePort();
   const tag = randomInt(1e6);
   let a: Node;
   let b: Node;
@@ -113,7 +113,7 @@ describe('pg between Beamline nodes', () => {
 
 describe('pg with real OTP 25 nodes', { skip: erlSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
+  const epmdPort = privatePort();
   const TS = `pgts${tag}@127.0.0.1`;
   const E = `pge${tag}@127.0.0.1`;
   let ts: Node;
@@ -185,7 +185,7 @@ describe('pg with real OTP 25 nodes', { skip: erlSkipReason() }, () => {
 
 describe('Phoenix.PubSub-style broadcast over pg with Elixir', { skip: elixirSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
+  const epmdPort = privatePort();
   const TS = `pubts${tag}@127.0.0.1`;
   const EX = `pubex${tag}@127.0.0.1`;
   let ts: Node;

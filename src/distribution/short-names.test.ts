@@ -18,7 +18,7 @@ import { atom, tuple } from '../terms/index.js';
 import { distributionOf, startNode } from './node-dist.js';
 import { connectProblem, nameDomainOf, ownNameProblem, splitNodeName } from './node-names.js';
 import { elixirSkipReason, erlCall, startErl, type ErlNode } from '../../test/erl.js';
-import { eventually, quietLogger } from '../../test/support.js';
+import { eventually, quietLogger, privatePort } from '../../test/support.js';
 
 const COOKIE = 'shortcookie';
 const HOST = hostname();
@@ -58,7 +58,7 @@ describe('node name rules', () => {
 });
 
 describe('short-named Beamline nodes', () => {
-  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
+  const epmdPort = privatePort();
   const tag = randomInt(1e6);
   let s1: Node;
   let s2: Node;
@@ -92,7 +92,7 @@ describe('short-named Beamline nodes', () => {
 });
 
 describe('iex --sname and erl -sname with a short-named Beamline node', { skip: elixirSkipReason() }, () => {
-  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
+  const epmdPort = privatePort();
   const tag = randomInt(1e6);
   const TS = `sts${tag}@${HOST}`;
   let ts: Node;

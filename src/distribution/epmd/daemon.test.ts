@@ -6,6 +6,7 @@
  * @module
  */
 import { after, describe, it } from 'node:test';
+import { privatePort } from '../../../test/support.js';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { atom } from '../../terms/index.js';
@@ -15,7 +16,7 @@ import { erlSkipReason, startErl, type ErlNode } from '../../../test/erl.js';
 
 describe('the embedded EPMD survives its node', { skip: erlSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = randomInt(50000, 60000);
+  const epmdPort = privatePort();
   const TS = `epd${tag}@127.0.0.1`;
   const E1 = `epd1x${tag}@127.0.0.1`;
   const E2 = `epd2x${tag}@127.0.0.1`;
