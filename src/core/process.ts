@@ -339,4 +339,13 @@ export class Process {
   info(): ProcessInfo {
     return processInfo(this.core);
   }
+
+  /**
+   * Messages waiting in this process's mailbox (`info().messageQueueLength`
+   * without building the whole info record), for a process that decides
+   * between acting now and batching behind what waits.
+   */
+  get messageQueueLength(): number {
+    return this.core.mailbox.length;
+  }
 }

@@ -264,7 +264,7 @@ export async function startRaft<S, V, Q = never, R = never, A = undefined>(
  */
 function flushSoon<S, V, Q, R>(host: Host<S, V, Q, R>, ctx: Process): Promise<void> | undefined {
   if (host.flushQueued || !host.core.hasReady()) return undefined;
-  if (ctx.info().messageQueueLength === 0) return flush(host, ctx);
+  if (ctx.messageQueueLength === 0) return flush(host, ctx);
   queueFlush(host, ctx);
   return undefined;
 }
