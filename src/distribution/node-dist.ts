@@ -352,7 +352,8 @@ export class NodeDistribution implements Distribution {
       (err: unknown) => {
         this.incomingSockets.delete(socket);
         const e = err as DistError;
-        if (e.code !== 'nok') this.node.log('warning', `distribution: refused incoming connection: ${e.message}`);
+        // 'nok' and a declined 'alive' are the two ends of a simultaneous connect, not faults.
+        if (e.code !== 'nok' && e.code !== 'alive') this.node.log('warning', `distribution: refused incoming connection: ${e.message}`);
         if (peer !== undefined) {
           peer.incoming = false;
           if (peer.conn === undefined && !peer.outgoing && peer.waitTimer === undefined) this.teardown(peer);
@@ -430,6 +431,12 @@ export class NodeDistribution implements Distribution {
         timeout: this.settings.handshakeTimeout,
         packetHeader: this.settings.clientTls === undefined ? 2 : 4,
         peerName: name,
+        // As net_kernel's is_pending: replace the peer's live connection only when
+        // this attempt is still ours to make. When a connection from the peer is
+        // being accepted or is up already (a simultaneous connect that settled the
+        // other way), the peer's connection is that one: answering true would make
+        // it tear down the good connection for one we then drop.
+        onAlive: () => !p.dead && p.conn === undefined && !p.incoming && this.peers.get(p.name) === p,
       });
     })().then(
       (hs) => {
@@ -444,7 +451,7 @@ export class NodeDistribution implements Distribution {
         p.outgoing = false;
         if (p.dead || p.conn !== undefined) return;
         const e = err instanceof DistError ? err : new DistError('socket_error', String(err));
-        if (e.code === 'nok') {
+        if (e.code === 'nok' || (e.code === 'alive' && p.incoming)) {
           // Simultaneous connect lost by us: the peer's incoming connection wins. Wait for it.
           if (!p.incoming && p.waitTimer === undefined) {
             p.waitTimer = setTimeout(() => {
