@@ -18,10 +18,12 @@ export {
   type ReplyOf,
   type ReplyTo,
   type RequestOf,
+  type SharedReplyOf,
   ServerRef,
   serverRef,
 } from './protocol.js';
 export type { AliasOptions } from './registry.js';
+export type { IssueJson, StandardSchemaIssue, StandardSchemaOutput, StandardSchemaPathSegment, StandardSchemaResult, StandardSchemaV1 } from './standard-schema.js';
 export * from './errors.js';
 export {
   type ExitReason,

@@ -55,8 +55,11 @@ export interface ProcessHandler<M = unknown> {
 /**
  * The `{Pid, Tag}` of a call, as it arrives in `{'$gen_call', From, Request}`.
  * The type parameter is the reply type the caller expects (compile time only).
+ * A from is where a reply goes, so it is contravariant: a `From<number>`
+ * is not a `From<unknown>` (that would let any value answer a caller
+ * expecting a number), while a `From<unknown>` fits wherever a `From<number>` does.
  */
-export type From<R = unknown> = Tuple<[Pid, unknown]> & { readonly [replyType]?: R };
+export type From<R = unknown> = Tuple<[Pid, unknown]> & { readonly [replyType]?: (reply: R) => void };
 declare const replyType: unique symbol;
 
 /**

@@ -48,6 +48,14 @@ export type ReplyOf<P extends Protocol> = CallPairs<P> extends readonly [unknown
 /** The reply to request `Q`: the replies of every pair whose request type `Q` matches. */
 export type ReplyTo<P extends Protocol, Q> =
   CallPairs<P> extends infer C ? (C extends readonly [infer Rq, infer Rp] ? ([Q] extends [Rq] ? Rp : never) : never) : never;
+/**
+ * The reply every request of a protocol accepts (the intersection of its
+ * replies): what an un-narrowed request, or the `from` of one, can be
+ * answered with. `number` when every pair replies a number; nothing useful
+ * (`number & Atom<'ok'>`) when the replies differ.
+ */
+export type SharedReplyOf<P extends Protocol> =
+  (CallPairs<P> extends infer C ? (C extends readonly [unknown, infer R] ? (reply: R) => void : never) : never) extends (reply: infer I) => void ? I : never;
 declare const replyMark: unique symbol;
 
 /**

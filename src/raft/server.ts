@@ -229,7 +229,7 @@ export async function startRaft<S, V, Q = never, R = never, A = undefined>(
       return ok(host);
     },
     handleCall: async (request, from, host, ctx) => {
-      const r = handleRequest(host, request as RaftRequest<V, Q>, from, ctx);
+      const r = handleRequest(host, request as RaftRequest<V, Q>, from as From, ctx);
       await flushSoon(host, ctx);
       return r === null ? noreply(host) : forwardReply(r, host);
     },

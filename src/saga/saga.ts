@@ -65,7 +65,7 @@ import {
   startServer,
   stop,
 } from '../server/index.js';
-import { forwardReply, forwardStopAndReply } from '../server/server.js';
+import { type CallFrom, forwardReply, forwardStopAndReply } from '../server/server.js';
 import type { JournalChild, JournalRecord, SagaJournal } from './journal.js';
 import { FileJournal } from './file-journal.js';
 import {
@@ -146,7 +146,7 @@ export interface SagaBehavior<S, T extends SagaTypes = SagaTypes, A = undefined,
   /** A job failed: `timeout`, `no_result`, or its worker's exit reason. */
   handleJobFailed?(tx: TxId, job: JobId, reason: unknown, state: S, saga: SagaProcess<T>): MaybePromise<NoReplyResult<S>>;
   /** Answers a call: narrow `request` and answer with `reply(request, value, state)` (the reply type follows the request). */
-  handleCall?(request: CallRequest<P>, from: From<ReplyOf<P>>, state: S, saga: SagaProcess<T>): MaybePromise<CallResult<S>>;
+  handleCall?(request: CallRequest<P>, from: CallFrom<P>, state: S, saga: SagaProcess<T>): MaybePromise<CallResult<S>>;
   handleCast?(message: CastOf<P>, state: S, saga: SagaProcess<T>): MaybePromise<NoReplyResult<S>>;
   /** Any message that is not a call, a cast or a saga message. */
   handleInfo?(message: unknown, state: S, saga: SagaProcess<T>): MaybePromise<NoReplyResult<S>>;
@@ -1129,7 +1129,7 @@ class SagaServer<S, T extends SagaTypes, A, P extends Protocol> implements Serve
     return isThenable(u) ? u.then((x) => this.lift(saga, x)) : this.lift(saga, u);
   }
 
-  handleCall(request: CallRequest<P>, from: From<ReplyOf<P>>, saga: SagaProcess<T>): MaybePromise<CallResult<SagaProcess<T>>> {
+  handleCall(request: CallRequest<P>, from: CallFrom<P>, saga: SagaProcess<T>): MaybePromise<CallResult<SagaProcess<T>>> {
     const h = this.impl.handleCall;
     if (h === undefined) throw new TypeError(`saga ${String(saga.process.self)} has no handleCall for ${formatReason(request)}`);
     const u = h.call(this.impl, request, from, saga.state as S, saga);

@@ -3,7 +3,9 @@
  * @module
  */
 export {
+  type CallFrom,
   type CallResult,
+  deferReply,
   error,
   getServerState,
   ignore,
@@ -11,6 +13,10 @@ export {
   InitFailedError,
   InitIgnoredError,
   InitTimeoutError,
+  type InvalidMessageIssue,
+  type InvalidMessageReply,
+  isInvalidMessage,
+  type MessageSchemas,
   type NextOptions,
   noreply,
   type NoReplyResult,

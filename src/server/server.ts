@@ -32,8 +32,9 @@ import { Tuple, tuple } from '../terms/tuple.js';
 import { AbortedError, BadArgumentError, BeamlineError, causeOf } from '../core/errors.js';
 import type { Node, SpawnOptions } from '../core/node.js';
 import type { From, Process, ProcessHandler } from '../core/process.js';
-import { type CallRequest, type CastOf, type Protocol, type ReplyMark, type ReplyOf, ServerRef } from '../core/protocol.js';
+import { type CallRequest, type CastOf, type InfoOf, type Protocol, type ReplyMark, type RequestOf, ServerRef, type SharedReplyOf } from '../core/protocol.js';
 import { type ExitReason, formatReason, isCleanExit, normal } from '../core/reasons.js';
+import { issuesJson, type StandardSchemaIssue, type StandardSchemaResult, type StandardSchemaV1 } from '../core/standard-schema.js';
 
 const A_GEN_CALL = atom('$gen_call');
 const A_GEN_CAST = atom('$gen_cast');
@@ -44,6 +45,8 @@ const A_GET_STATE = atom('get_state');
 const A_OK = atom('ok');
 const A_TIMEOUT = atom('timeout');
 const A_ERROR = atom('error');
+const A_INVALID_MESSAGE = atom('invalid_message');
+const A_DOWN = atom('DOWN');
 
 /** Options that every "continue" result may carry. */
 export interface NextOptions {
@@ -145,6 +148,38 @@ export function reply<R, S>(request: ReplyMark<R>, value: NoInfer<R>, state: S, 
   return (next === undefined ? { type: 'reply', reply: value, state } : { type: 'reply', reply: value, state, next }) as unknown as ReplyResult<S>;
 }
 /**
+ * The `from` of a call, as `handleCall` receives it: a reply through it
+ * (`ctx.reply(from, value)`) must fit every request of the protocol, as
+ * {@link reply} on an un-narrowed request. To answer one request later,
+ * keep `deferReply(request, from)` instead: typed with that request's reply.
+ */
+export type CallFrom<P extends Protocol> = From<SharedReplyOf<P>>;
+
+/**
+ * Keeps the `from` of `request` (narrowed to one of the protocol's requests)
+ * to answer it later with `ctx.reply(from, value)`: the returned from takes
+ * only that request's reply, so a deferred reply of the wrong type does not
+ * compile. Runtime: returns `from` itself.
+ *
+ * @example
+ * ```ts
+ * type Kv = { call: [Tuple<[Atom<'await'>, string]>, number] | [Tuple<[Atom<'put'>, string, number]>, Atom<'ok'>] };
+ * handleCall(request, from, state, ctx) {
+ *   if (isTagged(request, 'await')) {
+ *     state.waiting.push(deferReply(request, from)); // From<number>
+ *     return noreply(state);
+ *   }
+ *   for (const waiter of state.waiting) ctx.reply(waiter, request.elements[2]); // a number: compiles
+ *   return reply(request, atom('ok'), { waiting: [] });
+ * }
+ * ```
+ */
+export function deferReply<R>(request: ReplyMark<R>, from: From<never>): From<R> {
+  void request;
+  return from as From<R>;
+}
+
+/**
  * @internal For behaviors built on Server (stage, saga, raft) that forward
  * a reply their own callback already produced: a reply result without the
  * request check. Application code uses {@link reply}.
@@ -180,18 +215,78 @@ export function stopAndReply<R, S>(request: ReplyMark<R>, reason: ExitReason, va
 type MaybePromise<T> = T | Promise<T>;
 
 /**
+ * Standard Schemas (Zod, Valibot, ArkType... or any object with
+ * `~standard`; types only, no dependency) for what a server receives. Each
+ * must validate into the protocol's type, and the callback gets the
+ * validated (possibly transformed) value. A message that fails its schema
+ * never reaches the callback: it is logged at `warn` with its issues, the
+ * state is unchanged, and a call is answered
+ * `{error, {invalid_message, Issues}}` (see {@link InvalidMessageReply}) so the
+ * caller, an Erlang process included, gets a clear error rather than a timeout.
+ */
+export interface MessageSchemas<P extends Protocol> {
+  /** The request of every `{'$gen_call', From, Request}`. */
+  readonly call?: StandardSchemaV1<unknown, RequestOf<P>>;
+  /** The message of every `{'$gen_cast', Message}`. */
+  readonly cast?: StandardSchemaV1<unknown, CastOf<P>>;
+  /**
+   * Every other message, except what the runtime itself delivers to
+   * `handleInfo` (`{'EXIT', Pid, Reason}` from a trapped link, `{'DOWN',
+   * Ref, process, Pid, Reason}` from a monitor, the server's own `timeout`),
+   * which reach `handleInfo` unvalidated. An invalid one is logged and dropped.
+   */
+  readonly info?: StandardSchemaV1<unknown, InfoOf<P>>;
+}
+
+/** One issue of an {@link InvalidMessageReply}: an Erlang map `#{message => Binary, path => [Key]}`. */
+export interface InvalidMessageIssue {
+  readonly message: string;
+  readonly path: ReadonlyArray<string | number>;
+}
+
+/**
+ * The reply to a call whose request failed the server's `validate.call`
+ * schema: `{error, {invalid_message, [#{message => <<"...">>, path => [...]}]}}`.
+ */
+export type InvalidMessageReply = Tuple<[Atom<'error'>, Tuple<[Atom<'invalid_message'>, InvalidMessageIssue[]]>]>;
+
+/**
+ * Whether a call's reply is the {@link InvalidMessageReply} of a server
+ * whose schema refused the request.
+ *
+ * @example
+ * ```ts
+ * const r: unknown = await node.call('kv', anything);
+ * if (isInvalidMessage(r)) console.log(r.elements[1].elements[1]); // the issues
+ * ```
+ */
+export function isInvalidMessage(reply: unknown): reply is InvalidMessageReply {
+  if (!(reply instanceof Tuple) || reply.elements.length !== 2 || reply.elements[0] !== A_ERROR) return false;
+  const detail = reply.elements[1];
+  return detail instanceof Tuple && detail.elements.length === 2 && detail.elements[0] === A_INVALID_MESSAGE && Array.isArray(detail.elements[1]);
+}
+
+/**
  * The callbacks of a server speaking protocol `P`, with state `S`, started
  * with arguments `A`. Only `init` is required. `ctx` is the server's process.
  */
 export interface ServerBehavior<P extends Protocol, S, A = undefined> {
   /** A name for process info; default `'server'`. */
   readonly behavior?: string;
+  /**
+   * Schemas that check calls, casts and other messages before the callbacks
+   * see them: what a remote node (or an untyped caller) sends is not checked
+   * by the compiler. See {@link MessageSchemas}.
+   */
+  readonly validate?: MessageSchemas<P>;
   init(args: A, ctx: Process): MaybePromise<InitResult<S>>;
   /**
    * Answers a call. `request` carries (in its type) the reply of its pair:
-   * narrow it and answer with `reply(request, value, state)`.
+   * narrow it and answer with `reply(request, value, state)`. To answer
+   * later, keep `deferReply(request, from)` and call `ctx.reply` with it;
+   * `from` itself takes only a reply every request shares.
    */
-  handleCall?(request: CallRequest<P>, from: From<ReplyOf<P>>, state: S, ctx: Process): MaybePromise<CallResult<S>>;
+  handleCall?(request: CallRequest<P>, from: CallFrom<P>, state: S, ctx: Process): MaybePromise<CallResult<S>>;
   handleCast?(message: CastOf<P>, state: S, ctx: Process): MaybePromise<NoReplyResult<S>>;
   /** Every message that is not a call or a cast: `{'EXIT', ...}`, `{'DOWN', ...}`, timers, `timeout`... */
   handleInfo?(message: unknown, state: S, ctx: Process): MaybePromise<NoReplyResult<S>>;
@@ -296,6 +391,17 @@ interface Ack {
   fail(err: Error): void;
 }
 
+/**
+ * What the runtime itself hands to `handleInfo`: `{'EXIT', From, Reason}`
+ * (a trapped exit signal) and `{'DOWN', Ref, Type, Object, Info}` (a monitor).
+ * An `info` schema does not see them.
+ */
+function isRuntimeMessage(message: unknown): boolean {
+  if (!(message instanceof Tuple)) return false;
+  const e = message.elements;
+  return (e[0] === A_EXIT && e.length === 3) || (e[0] === A_DOWN && e.length === 5);
+}
+
 /** The process handler that runs a {@link ServerBehavior}. */
 class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
   readonly behavior: string;
@@ -304,6 +410,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
   private timeoutRef = 0;
   /** The timeout the last callback asked for (ms), while its timer runs. */
   private timeoutMs = 0;
+  private readonly schemas: MessageSchemas<P> | undefined;
 
   constructor(
     private readonly impl: ServerBehavior<P, S, A>,
@@ -312,6 +419,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     private readonly linkedTo: Pid | undefined,
   ) {
     this.behavior = impl.behavior ?? 'server';
+    this.schemas = impl.validate;
   }
 
   init(ctx: Process): void | Promise<void> {
@@ -369,9 +477,13 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
       if (tag === A_GEN_CALL && e.length === 3) {
         const from = e[1];
         if (from instanceof Tuple && from.elements.length === 2 && from.elements[0] instanceof Pid)
-          return this.onCall(e[2] as CallRequest<P>, from as From<ReplyOf<P>>, ctx);
+          return this.schemas?.call === undefined
+            ? this.onCall(e[2] as CallRequest<P>, from as CallFrom<P>, ctx)
+            : this.validated(ctx, this.schemas.call, 'call', e[2], timing, from as From, (v) => this.onCall(v as CallRequest<P>, from as CallFrom<P>, ctx));
       } else if (tag === A_GEN_CAST && e.length === 2) {
-        return this.onNoReply(ctx, 'handleCast', e[1]);
+        return this.schemas?.cast === undefined
+          ? this.onNoReply(ctx, 'handleCast', e[1])
+          : this.validated(ctx, this.schemas.cast, 'cast', e[1], timing, undefined, (v) => this.onNoReply(ctx, 'handleCast', v));
       } else if (tag === A_EXIT && e.length === 3 && this.linkedTo !== undefined && this.linkedTo.equals(e[1]) && ctx.trapExit) {
         // The parent (the linked starter, a supervisor) asks us to stop: terminate, then exit with its reason.
         return this.terminate(ctx, e[2]);
@@ -384,10 +496,53 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
         return this.onNoReply(ctx, 'handleInfo', A_TIMEOUT);
       }
     }
+    const info = this.schemas?.info;
+    if (info !== undefined && !isRuntimeMessage(message))
+      return this.validated(ctx, info, 'info', message, timing, undefined, (v) => this.onNoReply(ctx, 'handleInfo', v));
     return this.onNoReply(ctx, 'handleInfo', message);
   }
 
-  private onCall(request: CallRequest<P>, from: From<ReplyOf<P>>, ctx: Process): void | Promise<void> {
+  /**
+   * Validates `message` with `schema` and runs `then` with the validated
+   * value; an invalid message is logged, answered when it is a call
+   * (`from`), and otherwise leaves the server as it was (a running timeout
+   * starts again, as after a system message).
+   */
+  private validated(
+    ctx: Process,
+    schema: StandardSchemaV1,
+    kind: 'call' | 'cast' | 'info',
+    message: unknown,
+    timing: boolean,
+    from: From | undefined,
+    then: (value: unknown) => void | Promise<void>,
+  ): void | Promise<void> {
+    const settle = (r: StandardSchemaResult<unknown>): void | Promise<void> => {
+      if (r.issues === undefined) return then(r.value);
+      this.refuse(ctx, kind, message, r.issues, from);
+      if (timing && ctx.alive) this.armTimeout(ctx, this.timeoutMs);
+    };
+    let r: StandardSchemaResult<unknown> | Promise<StandardSchemaResult<unknown>>;
+    try {
+      r = schema['~standard'].validate(message);
+    } catch (err) {
+      return this.crash(ctx, err);
+    }
+    return isThenable(r) ? r.then(settle, (err) => this.crash(ctx, err)) : settle(r);
+  }
+
+  private refuse(ctx: Process, kind: 'call' | 'cast' | 'info', message: unknown, issues: ReadonlyArray<StandardSchemaIssue>, from: From | undefined): void {
+    const list = issuesJson(issues);
+    const lines = list.map((i) => (i.path.length > 0 ? `${i.message} (at ${i.path.join('.')})` : i.message));
+    const caller = from?.elements[0];
+    ctx.logger.warn(
+      { kind, message: formatReason(message), issues: lines, ...(caller !== undefined ? { from: String(caller) } : {}) },
+      `server refused an invalid ${kind}${caller !== undefined ? ` from ${String(caller)}` : ''}: ${lines[0] ?? 'the schema gave no issue'}`,
+    );
+    if (from !== undefined) ctx.reply(from, tuple(A_ERROR, tuple(A_INVALID_MESSAGE, list)));
+  }
+
+  private onCall(request: CallRequest<P>, from: CallFrom<P>, ctx: Process): void | Promise<void> {
     const handler = this.impl.handleCall;
     if (handler === undefined) return this.crash(ctx, new TypeError(`server ${String(ctx.self)} has no handleCall for ${formatReason(request)}`));
     let result: MaybePromise<CallResult<S>>;
@@ -400,7 +555,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     return this.afterCall(ctx, from, result);
   }
 
-  private afterCall(ctx: Process, from: From<ReplyOf<P>>, result: CallResult<S>): void | Promise<void> {
+  private afterCall(ctx: Process, from: CallFrom<P>, result: CallResult<S>): void | Promise<void> {
     switch (result?.type) {
       case 'reply':
         this.state = result.state;

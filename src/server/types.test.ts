@@ -8,8 +8,10 @@ import { test } from 'node:test';
 import { type Atom, atom, isAtom } from '../terms/atom.js';
 import { isTagged, isTuple, type Tuple, tuple } from '../terms/tuple.js';
 import { Node } from '../core/node.js';
-import { serverRef } from '../core/protocol.js';
-import { error, noreply, ok, reply, type ServerBehavior, startServer, stopAndReply } from './server.js';
+import type { From } from '../core/process.js';
+import { type RequestOf, serverRef } from '../core/protocol.js';
+import type { StandardSchemaV1 } from '../core/standard-schema.js';
+import { deferReply, error, noreply, ok, reply, type ServerBehavior, startServer, stopAndReply } from './server.js';
 
 type Counter = {
   call: [Atom<'get'>, number] | [Tuple<[Atom<'add'>, number]>, Atom<'ok'>];
@@ -95,6 +97,61 @@ const lifecycle: ServerBehavior<Counter, number, number> = {
   handleCast: (_msg, n) => noreply(n, { hibernate: 'yes' }),
 };
 
+// Deferred replies: `from` takes only a reply every request shares; deferReply(request, from) the narrowed request's.
+const deferring: ServerBehavior<Counter, { waiting: From<number>[] }, undefined> = {
+  init: () => ok({ waiting: [] }),
+  handleCall(request, from, s, ctx) {
+    if (isAtom(request, 'get')) {
+      s.waiting.push(deferReply(request, from));
+      // @ts-expect-error the un-narrowed from may be the from of `add`: it is not a From<number>
+      s.waiting.push(from);
+      // @ts-expect-error the from of `get` takes a number, not the atom `ok`
+      ctx.reply(deferReply(request, from), atom('ok'));
+      return noreply(s);
+    }
+    for (const waiter of s.waiting) ctx.reply(waiter, 1);
+    const first = s.waiting[0];
+    // @ts-expect-error a kept From<number> refuses a string
+    if (first !== undefined) ctx.reply(first, 'one');
+    // @ts-expect-error the un-narrowed from takes no reply of `get` or `add` alone
+    ctx.reply(from, 1);
+    // @ts-expect-error the from of `add` takes the atom `ok`, not a number
+    ctx.reply(deferReply(request, from), 2);
+    return reply(request, atom('ok'), s);
+  },
+};
+// A from is where a reply goes: it is contravariant in its reply type.
+const anyReply = {} as From<unknown>;
+const numberReply: From<number> = anyReply;
+// @ts-expect-error a From<number> widened to From<unknown> would accept any reply
+const widened: From<unknown> = numberReply;
+// With one reply type for every request (or a single pair), the from of handleCall takes it directly.
+const sharedFrom: ServerBehavior<Shared, From<number>[]> = {
+  init: () => ok([]),
+  handleCall: (_request, from, waiting) => noreply([...waiting, from]),
+};
+
+// Schemas must validate into the protocol's messages; their input type is free (as Zod's are).
+const requestSchema = {} as StandardSchemaV1<unknown, RequestOf<Counter>>;
+const getOnly = {} as StandardSchemaV1<{ raw: string }, Atom<'get'>>;
+const strings = {} as StandardSchemaV1<unknown, string>;
+const resetSchema = {} as StandardSchemaV1<unknown, Atom<'reset'>>;
+const validated: ServerBehavior<Counter, number> = {
+  validate: { call: requestSchema, cast: resetSchema, info: {} as StandardSchemaV1<unknown, Atom<'tick'>> },
+  init: () => ok(0),
+};
+const narrower: ServerBehavior<Counter, number> = { validate: { call: getOnly }, init: () => ok(0) };
+const wrongCall: ServerBehavior<Counter, number> = {
+  // @ts-expect-error the call schema validates into strings, not the requests of Counter
+  validate: { call: strings },
+  init: () => ok(0),
+};
+const wrongCast: ServerBehavior<Counter, number> = {
+  // @ts-expect-error the cast schema must validate into Counter's casts (`reset`), not its requests
+  validate: { cast: requestSchema },
+  init: () => ok(0),
+};
+
 async function typeChecks(node: Node): Promise<void> {
   const ref = await startServer(node, counter, 1);
   const n: number = await node.call(ref, atom('get'));
@@ -119,6 +176,7 @@ async function typeChecks(node: Node): Promise<void> {
   // Untyped destinations accept anything and give unknown.
   const anything: unknown = await node.call(ref.pid, 'free-form').catch(() => undefined);
   void [n, okAtom, wrong, anything, badReply, lifecycle, perRequest, unNarrowed, stopping, forged, shared, untyped];
+  void [deferring, numberReply, widened, sharedFrom, validated, narrower, wrongCall, wrongCast];
 }
 
 test('typed protocols: replies are typed per request (checked at compile time)', async () => {
