@@ -11,8 +11,10 @@ import type { Pid } from '../terms/identifiers.js';
 import { Node } from '../core/node.js';
 import type { Process } from '../core/process.js';
 import { kill } from '../core/reasons.js';
-import { deferred } from '../../test/support.js';
-import { stopServer } from '../server/server.js';
+import { deferred, eventually } from '../../test/support.js';
+import { AbortedError } from '../core/errors.js';
+import { ok, type ServerBehavior, stopServer } from '../server/server.js';
+import { serverStart } from '../supervisor/child-start.js';
 import { EventLog, logWorker } from '../../test/supervisor-fixtures.js';
 import {
   applicationExit,
@@ -265,4 +267,101 @@ test('node.stop() logs at info the applications it stops, the processes it waits
   assert.deepEqual(killing?.fields['processes'], [`${String(stubborn)} stubborn (stubborn)`], messages.join('\n'));
   assert.match(killing?.message ?? '', /killing 1 process: <[\d.]+> stubborn \(stubborn\) \(still running after 500 ms\)/);
   assert.ok(messages.indexOf(apps?.message ?? '') < messages.indexOf(waiting?.message ?? ''));
+});
+
+test('startApplication with an aborted signal starts nothing, dependencies included', async () => {
+  await using node = new Node({ logger: () => {} });
+  const log = new EventLog();
+  loadApplication(node, app('db', log));
+  loadApplication(node, app('web', log, { dependencies: ['db'] }));
+  const reason = new Error('not now');
+  const err = await startApplication(node, 'web', { signal: AbortSignal.abort(reason) }).catch((e: unknown) => e);
+  assert.ok(err instanceof AbortedError, String(err));
+  assert.equal(err.code, 'aborted');
+  assert.equal(err.cause, reason);
+  assert.match(err.message, /start of application web aborted/);
+  assert.deepEqual(log.events, []);
+  assert.deepEqual(whichApplications(node), []);
+  // The same options shape without a signal starts it, with its type.
+  const started = await startApplication(node, 'web', { type: 'transient' });
+  assert.equal(started.name, 'web');
+  assert.deepEqual(whichApplications(node).map((a) => a.name), ['web', 'db']);
+});
+
+test('an abort during the start hook: the hook sees the signal, the start rejects, the root supervisor never starts', async () => {
+  await using node = new Node({ logger: () => {} });
+  const log = new EventLog();
+  const inHook = deferred<AbortSignal | undefined>();
+  loadApplication(node, app('db', log));
+  loadApplication(
+    node,
+    app('web', log, {
+      dependencies: ['db'],
+      start: async (ctx) => {
+        log.push('app start web');
+        inHook.resolve(ctx.signal);
+        await new Promise<void>((resolve) => ctx.signal?.addEventListener('abort', () => resolve(), { once: true }));
+        log.push(`hook saw abort ${String(ctx.signal?.aborted)}`);
+      },
+    }),
+  );
+  const controller = new AbortController();
+  const starting = startApplication(node, 'web', { signal: controller.signal });
+  assert.equal(await inHook.promise, controller.signal);
+  controller.abort(atom('shutdown_requested'));
+  const err = await starting.catch((e: unknown) => e);
+  assert.ok(err instanceof AbortedError && err.reason === atom('shutdown_requested'), String(err));
+  // The hook returned after the abort: its stop hook undoes it; the dependency that finished starting keeps running.
+  assert.deepEqual(log.events, ['app start db', 'start db_worker', 'app start web', 'hook saw abort true', 'app stop web']);
+  assert.deepEqual(whichApplications(node).map((a) => a.name), ['db']);
+});
+
+test('an abort while the root supervisor starts its children kills the child being started and runs the stop hook', async () => {
+  await using node = new Node({ logger: () => {} });
+  const log = new EventLog();
+  const initStarted = deferred();
+  let childPid: Pid | undefined;
+  const slow: ServerBehavior<{ call: [unknown, unknown] }, number> = {
+    init: async (_args, ctx) => {
+      childPid = ctx.self;
+      initStarted.resolve();
+      await new Promise(() => {}); // never returns: only the abort ends this start
+      return ok(0);
+    },
+  };
+  loadApplication(node, {
+    name: 'slow',
+    children: [
+      { id: 'first', start: logWorker(log, 'first') },
+      { id: 'stuck', start: serverStart(slow, undefined) },
+    ],
+    stop: () => log.push('app stop slow'),
+  });
+  const controller = new AbortController();
+  const starting = startApplication(node, 'slow', { type: 'permanent', signal: controller.signal });
+  await initStarted.promise;
+  controller.abort();
+  const err = await starting.catch((e: unknown) => e);
+  assert.ok(err instanceof AbortedError, String(err));
+  assert.deepEqual(whichApplications(node), []);
+  await eventually(() => childPid !== undefined && !node.isAlive(childPid), 10_000, 'the stuck child is gone');
+  await eventually(() => log.events.includes('app stop slow'), 10_000, 'the stop hook');
+  assert.equal(log.events[0], 'start first');
+  assert.ok(log.events.includes('exit first killed') || log.events.includes('exit first shutdown'), log.events.join(', '));
+  assert.ok(node.alive, 'an aborted permanent start does not stop the node');
+});
+
+test('a second start of an application being started waits for it, and only its own signal aborts it', async () => {
+  await using node = new Node({ logger: () => {} });
+  const log = new EventLog();
+  const release = deferred();
+  loadApplication(node, app('db', log, { start: () => release.promise }));
+  const first = startApplication(node, 'db');
+  const controller = new AbortController();
+  const second = startApplication(node, 'db', { signal: controller.signal });
+  controller.abort();
+  await assert.rejects(second, AbortedError);
+  release.resolve();
+  assert.equal((await first).name, 'db');
+  assert.deepEqual(whichApplications(node).map((a) => a.name), ['db']);
 });

@@ -9,6 +9,7 @@
  * node the first time it is used there.
  * @module
  */
+import { AbortedError } from '../core/errors.js';
 import type { Node } from '../core/node.js';
 import type { Process } from '../core/process.js';
 import { type ExitReason, formatReason, normal } from '../core/reasons.js';
@@ -93,29 +94,39 @@ class Controller {
     }
   }
 
-  async start(name: string, type: StartType): Promise<void> {
+  async start(name: string, type: StartType, signal?: AbortSignal): Promise<void> {
     const pending = this.starting.get(name);
-    if (pending !== undefined) return pending;
-    const p = this.doStart(name, type).finally(() => this.starting.delete(name));
+    // Another start of the same application is under way: wait for it (until our own signal aborts).
+    if (pending !== undefined) return signal === undefined ? pending : untilAborted(pending, signal, name);
+    const p = this.doStart(name, type, signal).finally(() => this.starting.delete(name));
     this.starting.set(name, p);
     return p;
   }
 
-  private async doStart(name: string, type: StartType): Promise<void> {
+  private async doStart(name: string, type: StartType, signal: AbortSignal | undefined): Promise<void> {
     const l = this.loaded.get(name);
     if (l === undefined) throw new NotLoadedError(name);
-    for (const dep of l.spec.dependencies ?? []) if (this.find(dep) === undefined) await this.start(dep, 'temporary');
+    checkAborted(signal, name);
+    for (const dep of l.spec.dependencies ?? []) if (this.find(dep) === undefined) await this.start(dep, 'temporary', signal);
+    checkAborted(signal, name);
     const ctx = this.context(name);
     try {
-      await l.spec.start?.(ctx);
+      await l.spec.start?.(signal === undefined ? ctx : { ...ctx, signal });
     } catch (err) {
-      throw new ApplicationStartError(name, err);
+      // A hook that gave up because of the abort: the start is aborted (its stop hook does not run, as after any failed hook).
+      throw signal?.aborted === true ? aborted(signal, name) : new ApplicationStartError(name, err);
     }
     let top: TopLevel;
     try {
+      checkAborted(signal, name);
       const sup = normalizeSupervisorSpec(rootSupervisorOf(l.spec));
-      top = await startTopLevel(this.node, sup, { env: { [APPLICATION_ENV_KEY]: name } }, false);
+      top = await startTopLevel(this.node, sup, { env: { [APPLICATION_ENV_KEY]: name }, ...(signal !== undefined ? { signal } : {}) }, false);
     } catch (err) {
+      // Aborted after the start hook ran: the root supervisor was killed (or never started); undo the hook.
+      if (signal?.aborted === true) {
+        await this.runStopHook(name);
+        throw aborted(signal, name);
+      }
       throw new ApplicationStartError(name, err);
     }
     const root = top.pid;
@@ -156,6 +167,24 @@ class Controller {
     await this.runStopHook(name);
     this.node.logger.info({ application: name }, `application ${name} stopped`);
   }
+}
+
+function aborted(signal: AbortSignal, name: string): AbortedError {
+  return new AbortedError(`start of application ${name} aborted`, signal.reason);
+}
+
+function checkAborted(signal: AbortSignal | undefined, name: string): void {
+  if (signal?.aborted === true) throw aborted(signal, name);
+}
+
+/** `p`, or an AbortedError as soon as `signal` aborts (`p` itself goes on). */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal, name: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(aborted(signal, name));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(aborted(signal, name));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 const controllers = new WeakMap<Node, Controller>();
@@ -207,15 +236,30 @@ export function unloadApplication(node: Node, name: string): void {
   c.loaded.delete(name);
 }
 
+/** Options of {@link startApplication}. */
+export interface ApplicationStartOptions {
+  /** What happens when the application stops by itself; default `temporary`. */
+  readonly type?: StartType;
+  /**
+   * Cancels the start: it rejects with AbortedError. The start hook gets the
+   * signal (`app.signal`); once the hook has run, an abort runs the stop
+   * hook, and a root supervisor being started is killed with the children
+   * it started. Dependencies that finished starting keep running, as after
+   * a failed start.
+   */
+  readonly signal?: AbortSignal;
+}
+
 /**
  * Starts a loaded application: its dependencies first (as temporary, if not
  * running), then its start hook, then its root supervisor. Rejects with
  * NotLoadedError, AlreadyStartedApplicationError, MissingDependencyError
- * (nothing started) or ApplicationStartError.
+ * (nothing started), ApplicationStartError, or AbortedError (`signal`).
  *
- * `type` decides what happens when the application stops by itself:
- * `permanent` stops the node, `transient` stops it only after an abnormal
- * exit (anything but `normal`), `temporary` (default) only logs.
+ * The type (the third argument, or `type` in the options) decides what
+ * happens when the application stops by itself: `permanent` stops the node,
+ * `transient` stops it only after an abnormal exit (anything but `normal`),
+ * `temporary` (default) only logs.
  *
  * @example
  * ```ts
@@ -223,13 +267,15 @@ export function unloadApplication(node: Node, name: string): void {
  * loadApplication(node, web); // dependencies: ['db']
  * await startApplication(node, 'web', 'permanent'); // starts db, then web
  * await using app = await startApplication(node, 'web'); // stopped at the end of the scope
+ * await startApplication(node, 'web', { type: 'permanent', signal: AbortSignal.timeout(5000) });
  * ```
  */
-export async function startApplication(node: Node, name: string, type: StartType = 'temporary'): Promise<StartedApplication> {
+export async function startApplication(node: Node, name: string, typeOrOptions: StartType | ApplicationStartOptions = 'temporary'): Promise<StartedApplication> {
+  const { type = 'temporary', signal } = typeof typeOrOptions === 'string' ? { type: typeOrOptions } : typeOrOptions;
   const c = controllerOf(node);
   if (c.find(name) !== undefined) throw new AlreadyStartedApplicationError(name);
   c.checkDependencies(name);
-  await c.start(name, type);
+  await c.start(name, type, signal);
   return new StartedApplication(node, name);
 }
 

@@ -18,6 +18,7 @@ export { type ApplicationContext, type ApplicationSpec, type StartType } from '.
 export {
   applicationExit,
   applicationSupervisor,
+  type ApplicationStartOptions,
   type ApplicationExit,
   type ApplicationInfo,
   getApplication,

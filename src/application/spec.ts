@@ -18,6 +18,8 @@ export interface ApplicationContext {
   readonly name: string;
   /** The application's environment (read-only view). */
   readonly env: ReadonlyMap<string, unknown>;
+  /** In the start hook, the `signal` given to `startApplication`: a long hook may stop early when it aborts. */
+  readonly signal?: AbortSignal;
 }
 
 /**
