@@ -1,9 +1,12 @@
 // Runs every compiled test file (build/**/*.test.js) with node:test.
-// Usage: node scripts/test.mjs [--erlang] [substring ...]
+// Usage: node scripts/test.mjs [--erlang | --no-erlang] [--exclude=substring ...] [substring ...]
 //   substring: only files whose path contains one of the substrings;
 //   --erlang:  only the interop test files (those that start erl or elixir),
 //              to run them again against another Erlang/OTP release put first
-//              on PATH (see scripts/otp-chroots.sh).
+//              on PATH (see scripts/otp-chroots.sh);
+//   --no-erlang: every test file but those;
+//   --exclude=substring: leave out files whose path contains it
+//              (scripts/test-newer-node.sh leaves out the npm packaging test).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -20,12 +23,15 @@ function walk(dir, out) {
 
 const args = process.argv.slice(2);
 const erlangOnly = args.includes('--erlang');
-const filters = args.filter((a) => a !== '--erlang');
+const noErlang = args.includes('--no-erlang');
+const excludes = args.filter((a) => a.startsWith('--exclude=')).map((a) => a.slice('--exclude='.length));
+const filters = args.filter((a) => !a.startsWith('--'));
 const INTEROP = /test\/erl\.js|erlang-runner\.js|test\/elixir[\w-]*\.js|['"](erl|elixir|elixirc|iex)['"]/;
 const files = walk('build', [])
   .sort()
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
-  .filter((f) => !erlangOnly || INTEROP.test(readFileSync(f, 'utf8')));
+  .filter((f) => !excludes.some((s) => f.includes(s)))
+  .filter((f) => (!erlangOnly && !noErlang) || INTEROP.test(readFileSync(f, 'utf8')) === erlangOnly);
 if (files.length === 0) {
   console.error('no test files found under build/ (run tsc first)');
   process.exit(1);
