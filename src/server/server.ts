@@ -10,7 +10,8 @@
  * Callbacks return what to do next: {@link reply} (typed by the request it
  * answers), {@link noreply}, {@link stop}, {@link stopAndReply}; `init` returns {@link ok}, {@link ignore}, {@link error} or {@link stop}.
  * Any callback may be async: the server handles nothing else until it
- * settles.
+ * settles. A reply given later goes through {@link deferReply}; what other
+ * nodes send can be checked with Standard Schemas ({@link MessageSchemas}).
  *
  * @example
  * ```ts
@@ -191,7 +192,7 @@ export function forwardReply<S>(value: unknown, state: S, next?: NextOptions): R
 export function forwardStopAndReply<S>(reason: ExitReason, value: unknown, state: S): StopAndReplyResult<S> {
   return { ...stop(reason, state), reply: value } as unknown as StopAndReplyResult<S>;
 }
-/** Continue with `state` without replying now (reply later with `ctx.reply(from, value)`). */
+/** Continue with `state` without replying now (reply later with `ctx.reply(deferReply(request, from), value)`). */
 export function noreply<S>(state: S, next?: NextOptions): { readonly type: 'noreply'; readonly state: S; readonly next?: NextOptions } {
   return next === undefined ? { type: 'noreply', state } : { type: 'noreply', state, next };
 }
