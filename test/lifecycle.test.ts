@@ -8,7 +8,7 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
 import { describe, it } from 'node:test';
-import { deferred, privatePort, quietLogger } from './support.js';
+import { deferred, eventually, eventuallyAsync, privatePort, quietLogger } from './support.js';
 import { atom } from '../src/terms/atom.js';
 import { AbortedError } from '../src/core/errors.js';
 import { Node } from '../src/core/node.js';
@@ -225,6 +225,47 @@ describe('AbortSignal on long operations', () => {
     c2.abort();
     await assert.rejects(pool, AbortedError);
     gate.resolve();
+  });
+
+  it('web, TCP and UDP starts: aborted before, nothing starts; aborted while their handlers start, it rejects and no process or port is left', async () => {
+    await using node = newNode('aowner');
+    let gate = deferred<void>();
+    const held = async (): Promise<ReturnType<typeof ok<number>>> => {
+      await gate.promise;
+      return ok(0);
+    };
+    const udpFree = (port: number): Promise<boolean> =>
+      new Promise((resolve) => {
+        const u = createSocket('udp4');
+        u.once('error', () => (u.close(), resolve(false)));
+        u.bind(port, '127.0.0.1', () => u.close(() => resolve(true)));
+      });
+    const starts = {
+      web: (port: number, signal: AbortSignal) => startWeb(node, { port, routes: [route('GET', '/', { init: held, handleRequest: (_r, s) => respond(json({}), s) })] }, { signal }),
+      tcp: (port: number, signal: AbortSignal) => startTcp(node, { port, framing: 'line', handler: { init: held, handleData: (_c, _l, s) => s }, args: undefined }, { signal }),
+      udp: (port: number, signal: AbortSignal) => startUdp(node, { port, handler: { init: held, handlePacket: (_p, s) => s }, args: undefined }, { signal }),
+    };
+    const before = node.processes().length;
+    for (const [kind, start] of Object.entries(starts)) {
+      const port = privatePort();
+      const free = (): Promise<boolean> => (kind === 'udp' ? udpFree(port) : portIsFree(port));
+      await assert.rejects(start(port, AbortSignal.abort()), AbortedError, `${kind}: aborted before`);
+      assert.equal(node.processes().length, before, `${kind}: nothing spawned`);
+      gate = deferred<void>();
+      const controller = new AbortController();
+      const starting = start(port, controller.signal);
+      // The owner is up and its pool is starting a handler that waits at the gate.
+      await eventually(() => node.processes().length > before + 2, 10_000, `${kind}: the owner, its pool, a handler`);
+      controller.abort(atom('cancelled'));
+      const err = await starting.catch((e: unknown) => e);
+      assert.ok(err instanceof AbortedError && err.reason === atom('cancelled'), `${kind}: ${String(err)}`);
+      // The owner was killed at once; its pool (trapping exits, as a supervisor in init does in OTP)
+      // acts on the exit once the handler it is starting returns from init, then stops its handlers.
+      // The owner's init resumes after the kill and opens its socket: it is closed at once.
+      gate.resolve();
+      await eventually(() => node.processes().length === before, 10_000, `${kind}: the owner, its pool and its handlers are gone`);
+      await eventuallyAsync(free, (ok) => ok, 10_000, `${kind}: port ${port} released`);
+    }
   });
 
   it('startNode and remoteSpawn', async () => {

@@ -8,24 +8,46 @@ import { atom } from '../terms/atom.js';
 import { Pid } from '../terms/identifiers.js';
 import { Tuple } from '../terms/tuple.js';
 import { type ExitReason, normal } from '../core/reasons.js';
+import type { Process } from '../core/process.js';
 import type { StartOptions } from '../server/server.js';
 
 const A_EXIT = atom('EXIT');
 
 /**
+ * Runs `close` when the owner process exits (killed included: no
+ * `terminate` then), or at once if it already has: an `init` that was
+ * awaiting (its pool, a listen) resumes after a kill, so an owner calls
+ * this once its socket is open, and a socket opened by a dead owner is
+ * closed at once instead of leaking.
+ *
+ * @example
+ * ```ts
+ * await listen(server);
+ * closeOnExit(ctx, () => server.close());
+ * ```
+ */
+export function closeOnExit(ctx: Process, close: () => void): void {
+  if (ctx.signal.aborted) close();
+  else ctx.signal.addEventListener('abort', close, { once: true });
+}
+
+/**
  * The server options of an owner process: it traps exits, so that its
- * parent's stop runs its `terminate` (which closes the sockets).
+ * parent's stop runs its `terminate` (which closes the sockets). A `signal`
+ * that aborts during `init` kills the owner: its pool goes with the link,
+ * and the socket closes with the process's own signal (`ctx.signal`).
  *
  * @example
  * ```ts
  * startServer(starter, behavior, args, ownerStartOptions({ name: 'web', link: true }));
  * ```
  */
-export function ownerStartOptions(options: { readonly name?: string; readonly link?: boolean }): StartOptions {
+export function ownerStartOptions(options: { readonly name?: string; readonly link?: boolean; readonly signal?: AbortSignal }): StartOptions {
   return {
     trapExit: true,
     ...(options.name !== undefined ? { name: options.name } : {}),
     ...(options.link === true ? { link: true } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
   };
 }
 

@@ -21,7 +21,7 @@ import type { Process } from '../core/process.js';
 import { noreply, ok, type ServerBehavior, StartedServer, startServer, stop } from '../server/server.js';
 import { shutdownAll } from '../supervisor/shutdown.js';
 import { startPool } from '../pool/pool.js';
-import { ownerExitReason, ownerStartOptions } from '../pool/owner.js';
+import { closeOnExit, ownerExitReason, ownerStartOptions } from '../pool/owner.js';
 import { TcpConnection } from './connection.js';
 import type { Framing } from './framing.js';
 import { TcpEvent, type TcpHandler, tcpHandlerServer } from './handler.js';
@@ -60,6 +60,8 @@ export interface TcpSpec<S, A> {
 export interface TcpStartOptions {
   readonly name?: string;
   readonly link?: boolean;
+  /** Cancels the start: the owner (its pool, and its socket if already open) is killed, and the start rejects with AbortedError. */
+  readonly signal?: AbortSignal;
 }
 
 /** A started listener: its pid and where it listens. */
@@ -147,10 +149,6 @@ function listenerBehavior<S, A>(spec: TcpSpec<S, A>): ServerBehavior<Record<neve
       server.on(spec.tls !== undefined ? 'secureConnection' : 'connection', onSocket);
       if (spec.tls !== undefined) server.on('tlsClientError', () => {});
       if (spec.maxConnections !== undefined) server.maxConnections = spec.maxConnections;
-      ctx.signal.addEventListener('abort', () => {
-        server.close();
-        for (const c of connections) c.destroy();
-      });
       const options: ListenOptions & { reusePort?: boolean } = { host: spec.host ?? '127.0.0.1', port: spec.port ?? 0 };
       if (spec.reusePort === true) options.reusePort = true;
       await new Promise<void>((resolve, reject) => {
@@ -159,6 +157,11 @@ function listenerBehavior<S, A>(spec: TcpSpec<S, A>): ServerBehavior<Record<neve
           server.off('error', reject);
           resolve();
         });
+      });
+      // A killed listener (no terminate) still closes its sockets, even one killed while this init awaited.
+      closeOnExit(ctx, () => {
+        server.close();
+        for (const c of connections) c.destroy();
       });
       server.on('error', (err) => ctx.node.log('error', `tcp ${ctx.self.describe()}: ${err.message}`));
       listening.address = server.address() as AddressInfo;

@@ -20,7 +20,7 @@ import type { Process } from '../core/process.js';
 import { noreply, ok, type ServerBehavior, StartedServer, startServer, stop } from '../server/server.js';
 import { shutdownAll } from '../supervisor/shutdown.js';
 import { startPool } from '../pool/pool.js';
-import { ownerExitReason, ownerStartOptions } from '../pool/owner.js';
+import { closeOnExit, ownerExitReason, ownerStartOptions } from '../pool/owner.js';
 import { UdpPacket, type UdpHandler, udpHandlerServer } from './handler.js';
 
 /** What a UDP socket owner serves and how. */
@@ -47,6 +47,8 @@ export interface UdpSpec<S, A> {
 export interface UdpStartOptions {
   readonly name?: string;
   readonly link?: boolean;
+  /** Cancels the start: the owner (its pool, and its socket if already open) is killed, and the start rejects with AbortedError. */
+  readonly signal?: AbortSignal;
 }
 
 /** A started socket owner: its pid and where it is bound. */
@@ -85,19 +87,20 @@ function ownerBehavior<S, A>(spec: UdpSpec<S, A>): ServerBehavior<Record<never, 
       const host = spec.host ?? '127.0.0.1';
       const socket = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', reuseAddr: spec.reuseAddr === true, ...(spec.ipv6Only === true ? { ipv6Only: true } : {}) });
       socket.on('message', (data, rinfo) => ctx.send(pool, UdpPacket.from(data, rinfo, socket)));
-      ctx.signal.addEventListener('abort', () => {
-        try {
-          socket.close();
-        } catch {
-          // already closed
-        }
-      });
       await new Promise<void>((resolve, reject) => {
         socket.once('error', reject);
         socket.bind({ address: host, port: spec.port ?? 0 }, () => {
           socket.off('error', reject);
           resolve();
         });
+      });
+      // A killed owner (no terminate) still closes its socket, even one killed while this init awaited.
+      closeOnExit(ctx, () => {
+        try {
+          socket.close();
+        } catch {
+          // already closed
+        }
       });
       socket.on('error', (err) => ctx.node.log('error', `udp ${ctx.self.describe()}: ${err.message}`));
       if (spec.recvBufferSize !== undefined) socket.setRecvBufferSize(spec.recvBufferSize);

@@ -28,7 +28,7 @@ import type { Process } from '../core/process.js';
 import { noreply, ok, type ServerBehavior, StartedServer, startServer, stop } from '../server/server.js';
 import { shutdownAll } from '../supervisor/shutdown.js';
 import { pickPoolWorker, startPool } from '../pool/pool.js';
-import { ownerExitReason, ownerStartOptions } from '../pool/owner.js';
+import { closeOnExit, ownerExitReason, ownerStartOptions } from '../pool/owner.js';
 import { handlerServer, type WebHandler } from './handler.js';
 import { DeadlineQueue } from './deadlines.js';
 import { eventStreams, type ExchangeOwner, RequestExchange } from './exchange.js';
@@ -131,6 +131,8 @@ export interface WebStartOptions {
   readonly name?: string;
   /** From a process: link the gateway to it. */
   readonly link?: boolean;
+  /** Cancels the start: the owner (its pool, and its socket if already open) is killed, and the start rejects with AbortedError. */
+  readonly signal?: AbortSignal;
 }
 
 /** A started gateway: its pid and where it listens. */
@@ -216,18 +218,18 @@ function gatewayBehavior(spec: WebSpec): ServerBehavior<Record<never, never>, Ga
         log: (m) => ctx.node.log('warning', m),
       };
       server.on('request', (req: IncomingMessage, res: ServerResponse) => onRequest(ctx, state, router, req, res, maxBody));
-      // A killed gateway (no terminate) still closes its sockets.
-      ctx.signal.addEventListener('abort', () => {
-        state.deadlines?.clear();
-        server.close();
-        server.closeAllConnections();
-      });
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen({ host: spec.host ?? '127.0.0.1', port: spec.port ?? 0 }, () => {
           server.off('error', reject);
           resolve();
         });
+      });
+      // A killed gateway (no terminate) still closes its sockets, even one killed while this init awaited.
+      closeOnExit(ctx, () => {
+        state.deadlines?.clear();
+        server.close();
+        server.closeAllConnections();
       });
       server.on('error', (err) => ctx.node.log('error', `web ${ctx.self.describe()}: ${err.message}`));
       listening.address = server.address() as AddressInfo;
