@@ -44,6 +44,11 @@ export async function start(node: Node, context: ClusterNodeContext): Promise<vo
   const seen = new Map<string, unknown[]>();
   exposeRpc(node, 'ct', {
     call: (peer: unknown, req: unknown) => node.call({ name: 'echo', node: peer as string }, req),
+    /** `n` sequential calls to `peer`'s echo. */
+    calls: async (peer: unknown, n: unknown) => {
+      for (let i = 0; i < (n as number); i++) await node.call({ name: 'echo', node: peer as string }, i);
+      return atom('ok');
+    },
     echo_pid: () => node.whereis('echo'),
     echo_watchers: () => {
       const info = node.processInfo(node.whereis('echo') as Pid);

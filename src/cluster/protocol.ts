@@ -49,6 +49,14 @@ export interface MemberStats {
   readonly rssBytes: number;
   /** Nodes it is connected to. */
   readonly connectedNodes: readonly string[];
+  /** Messages delivered to its processes' mailboxes since it started (signals that became messages included). */
+  readonly messagesDelivered: number;
+  /** Messages delivered per second since the previous stats call (since start for the first). */
+  readonly messagesPerSecond: number;
+  /** Distribution messages (frames) received over its open connections, from any node. */
+  readonly distMessagesIn: number;
+  /** Distribution messages (frames) sent over its open connections. */
+  readonly distMessagesOut: number;
   /** Distribution connections it made over the in-host transport (not TCP). */
   readonly inHostConnects: number;
 }
