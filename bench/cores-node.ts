@@ -3,7 +3,7 @@
  * an `echo` server, an rpc module `bench` that runs ping-pong pairs on this
  * node or sequential calls to a peer for a given time (answering the count,
  * the wall time and this node's CPU time), and a Web gateway on
- * the cluster's shared port answering `/who` with the node's name.
+ * the cluster's shared port (`args.webPort`) answering `/who` with the node's name.
  * @module
  */
 import { performance } from 'node:perf_hooks';
@@ -65,13 +65,14 @@ async function calls(node: Node, peer: string, ms: number): Promise<number> {
   return n;
 }
 
-export async function start(node: Node, _context: ClusterNodeContext): Promise<void> {
+export async function start(node: Node, context: ClusterNodeContext): Promise<void> {
   await startServer<{ call: [unknown, unknown] }, undefined, undefined>(node, { init: () => ok(undefined), handleCall: (req, _f, s) => reply(req, req, s) }, undefined, { name: 'echo' });
   exposeRpc(node, 'bench', {
     pingpong: (pairs: unknown, ms: unknown) => measure(() => pingPong(node, pairs as number, ms as number)),
     calls: (peer: unknown, ms: unknown) => measure(() => calls(node, peer as string, ms as number)),
   });
   const who: WebHandler<undefined> = { init: () => ok(undefined), handleRequest: (_r, s) => respond(json({ node: node.name.name }), s) };
-  const web = await startWeb(node, { port: 0, routes: [route('GET', '/who', who, { poolSize: 4 })] });
+  // Each cluster of a run its own port: node:cluster shares one `port: 0` among every worker of the primary.
+  const web = await startWeb(node, { port: (context.args as { webPort: number }).webPort, routes: [route('GET', '/who', who, { poolSize: 4 })] });
   exposeRpc(node, 'web', { port: () => web.port });
 }

@@ -21,10 +21,12 @@
  * alternating rounds (the order flipped each round), so a burst of load from
  * elsewhere falls on both; each figure is the median of its rounds (the best
  * round's ratio is in the notes too). Ping-pong also counts the CPU time the
- * nodes' processes spent: round trips per CPU-second, 1 node vs N nodes, say
- * whether a node on each core does as much per core as one node does (the
- * scaling the machine would show if it gave each node a whole core). The
- * load average is printed with each scenario.
+ * nodes' processes spent (and calls and Web requests, from the nodes'
+ * `stats().cpuMs`): work per CPU-second, 1 node vs N nodes, says whether a
+ * node on each core does as much per core as one node does (the scaling the
+ * machine would show if it gave each node a whole core), and in-host vs TCP
+ * what each call costs the two nodes. The load average is printed with each
+ * scenario.
  *
  * Rows: impl `beamline` is the N-node (or in-host) figure, the others are
  * the references measured beside it (the table's "erlang" column stays
@@ -37,7 +39,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -79,11 +81,20 @@ interface Rig {
   readonly tcp: LocalCluster;
 }
 
+/** A TCP port free right now (each cluster's gateway gets its own). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 async function startRig(cores: number): Promise<Rig> {
   const epmdPort = 20_000 + randomInt(10_000);
   const base = `b${randomInt(1e6)}`;
-  const start = (name: string, size: number, inHost: boolean): Promise<LocalCluster> =>
-    startLocalCluster({ base: `${base}${name}`, cookie: COOKIE, start: START, size, epmdPort, inHost });
+  const start = async (name: string, size: number, inHost: boolean): Promise<LocalCluster> =>
+    startLocalCluster({ base: `${base}${name}`, cookie: COOKIE, start: START, size, epmdPort, inHost, args: { webPort: await freePort() } });
   // One at a time: the first one's embedded EPMD serves the others.
   const one = await start('one', 1, true);
   const many = await start('many', cores, true);
@@ -127,11 +138,24 @@ async function pingPongRound(t: Node, cluster: LocalCluster, pairs: number, ms: 
   return rate;
 }
 
-/** One round of sequential calls from node 0 to node 1 of `cluster`: calls/s. */
-async function callRound(t: Node, cluster: LocalCluster, ms: number): Promise<number> {
+/** CPU ms used so far by all of `cluster`'s node processes. */
+async function clusterCpuMs(cluster: LocalCluster): Promise<number> {
+  return (await cluster.stats()).reduce((sum, s) => sum + s.cpuMs, 0);
+}
+
+/** Runs `round` (which answers its rate and count) and pushes the count per CPU-second of `cluster`'s nodes to `cpu`. */
+async function counted(cluster: LocalCluster, cpu: number[], round: () => Promise<[rate: number, count: number]>): Promise<number> {
+  const c0 = await clusterCpuMs(cluster);
+  const [rate, count] = await round();
+  cpu.push(count / ((await clusterCpuMs(cluster)) - c0) * 1000);
+  return rate;
+}
+
+/** One round of sequential calls from node 0 to node 1 of `cluster`: calls/s, calls. */
+async function callRound(t: Node, cluster: LocalCluster, ms: number): Promise<[number, number]> {
   const [a, b] = cluster.names as [string, string];
   const [n, wall] = (await rpc(t, a, 'bench', 'calls', [b, ms], { timeout: ms + 60_000 })) as Measured;
-  return n / (wall / 1000);
+  return [n / (wall / 1000), n];
 }
 
 /** Round trips/s between this thread and a worker over a MessagePort, for `ms`. */
@@ -200,13 +224,14 @@ async function unixRound(socket: Socket, ms: number): Promise<number> {
   return n / ((performance.now() - t0) / 1000);
 }
 
-function autocannonRps(url: string, seconds: number): Promise<number> {
+/** Loads `url` with autocannon for `seconds`: req/s, requests. */
+function autocannon(url: string, seconds: number): Promise<[number, number]> {
   const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
   return new Promise((resolve, reject) =>
     execFile(process.execPath, [bin, '-j', '-n', '-c', '32', '-d', String(seconds), url], { maxBuffer: 8 << 20 }, (err, out) => {
       if (err !== null) return reject(err);
       const r = JSON.parse(out) as { requests: { total: number }; duration: number; non2xx: number };
-      resolve(r.requests.total / r.duration);
+      resolve([r.requests.total / r.duration, r.requests.total]);
     }),
   );
 }
@@ -225,8 +250,9 @@ async function webPort(t: Node, cluster: LocalCluster): Promise<number> {
  */
 export async function runCoresBench({ quick }: { quick: boolean }): Promise<BenchResult[]> {
   const cores = Math.max(2, availableParallelism());
-  const rounds = quick ? 3 : 5;
-  const ms = quick ? 1000 : 3000;
+  // Many short rounds: a median over them shrugs off a burst of load from elsewhere.
+  const rounds = quick ? 5 : 9;
+  const ms = quick ? 600 : 2000;
   const out: BenchResult[] = [];
   const rig = await startRig(cores);
   const { t } = rig;
@@ -259,14 +285,17 @@ export async function runCoresBench({ quick }: { quick: boolean }): Promise<Benc
     console.log(`cluster_pingpong: 1 node ${fmt(median(one))}/s, ${cores} nodes ${fmt(median(many))}/s (${(median(many) / median(one)).toFixed(2)}x; rounds 1 node ${one.map(fmt).join(', ')}; ${cores} nodes ${many.map(fmt).join(', ')}); per CPU-second 1 node ${fmt(median(cpuOne))}, ${cores} nodes ${fmt(median(cpuMany))} (${perCpu.toFixed(2)} per core); load ${loadPing}`);
 
     // inhost_call
-    await callRound(t, rig.many, 300); // warm-up
-    await callRound(t, rig.tcp, 300);
-    await messagePortRound(worker, 300);
-    await unixRound(echo.socket, 300);
+    // Warm-up: a second each, so the distribution's paths are optimized in both nodes before the rounds.
+    await callRound(t, rig.many, 1000);
+    await callRound(t, rig.tcp, 1000);
+    await messagePortRound(worker, 500);
+    await unixRound(echo.socket, 500);
     const loadCall = load();
+    const cpuCall: number[] = [];
+    const cpuTcp: number[] = [];
     const [call, tcp, port, unix] = (await alternate(rounds, [
-      () => callRound(t, rig.many, ms),
-      () => callRound(t, rig.tcp, ms),
+      () => counted(rig.many, cpuCall, () => callRound(t, rig.many, ms)),
+      () => counted(rig.tcp, cpuTcp, () => callRound(t, rig.tcp, ms)),
       () => messagePortRound(worker, ms),
       () => unixRound(echo.socket, ms),
     ])) as [number[], number[], number[], number[]];
@@ -274,31 +303,44 @@ export async function runCoresBench({ quick }: { quick: boolean }): Promise<Benc
     const callNote =
       `sequential calls node 0 -> node 1, ${rounds} alternating rounds of ${ms} ms, medians: in-host transport (Unix socket) ${(c / median(tcp)).toFixed(2)}x ` +
       `the same over loopback TCP (target >= 3x), ${(c / median(port)).toFixed(2)}x a bare MessagePort round trip between threads (target >= 0.8x); ` +
-      `a bare Unix-socket round trip between processes is ${(median(unix) / median(port)).toFixed(2)}x the MessagePort one; load average ${loadCall}`;
+      `a bare Unix-socket round trip between processes is ${(median(unix) / median(port)).toFixed(2)}x the MessagePort one; ` +
+      `calls per CPU-second of both nodes: in-host ${fmt(median(cpuCall))}, TCP ${fmt(median(cpuTcp))} (${(median(cpuCall) / median(cpuTcp)).toFixed(2)}x); load average ${loadCall}`;
     out.push({ scenario: 'inhost_call', impl: 'beamline', value: c, unit: 'calls/s', notes: callNote });
     out.push({ scenario: 'inhost_call', impl: 'tcp', value: median(tcp), unit: 'calls/s', notes: callNote });
     out.push({ scenario: 'inhost_call', impl: 'messageport', value: median(port), unit: 'round trips/s', notes: callNote });
     out.push({ scenario: 'inhost_call', impl: 'unix socket', value: median(unix), unit: 'round trips/s', notes: callNote });
-    console.log(`inhost_call: in-host ${fmt(c)} calls/s, TCP ${fmt(median(tcp))} calls/s, MessagePort ${fmt(median(port))}/s, Unix socket ${fmt(median(unix))}/s (bare round trips) load ${loadCall}`);
+    console.log(
+      `inhost_call: in-host ${fmt(c)} calls/s, TCP ${fmt(median(tcp))} calls/s, MessagePort ${fmt(median(port))}/s, Unix socket ${fmt(median(unix))}/s (bare round trips); ` +
+        `per CPU-second in-host ${fmt(median(cpuCall))}, TCP ${fmt(median(cpuTcp))}; rounds in-host ${call.map(fmt).join(', ')}; TCP ${tcp.map(fmt).join(', ')}; load ${loadCall}`,
+    );
 
     // web_cluster
-    const seconds = quick ? 2 : 5;
+    const seconds = quick ? 1.5 : 5;
     const portOne = await webPort(t, rig.one);
     const portMany = await webPort(t, rig.many);
-    await autocannonRps(`http://127.0.0.1:${portOne}/who`, 1); // warm-up
-    await autocannonRps(`http://127.0.0.1:${portMany}/who`, 1);
+    if (portOne === portMany) throw new Error(`the 1-node and ${cores}-node gateways share port ${portOne}`);
+    await autocannon(`http://127.0.0.1:${portOne}/who`, 2); // warm-up
+    await autocannon(`http://127.0.0.1:${portMany}/who`, 2);
     const loadWeb = load();
+    const cpuWebOne: number[] = [];
+    const cpuWebMany: number[] = [];
     const [webOne, webMany] = (await alternate(rounds, [
-      () => autocannonRps(`http://127.0.0.1:${portOne}/who`, seconds),
-      () => autocannonRps(`http://127.0.0.1:${portMany}/who`, seconds),
+      () => counted(rig.one, cpuWebOne, () => autocannon(`http://127.0.0.1:${portOne}/who`, seconds)),
+      () => counted(rig.many, cpuWebMany, () => autocannon(`http://127.0.0.1:${portMany}/who`, seconds)),
     ])) as [number[], number[]];
     const webBest = Math.max(...webMany.map((m, i) => m / (webOne[i] as number)));
+    const webPerCpu = median(cpuWebMany) / median(cpuWebOne);
     const webNote =
       `GET /who, 32 connections, autocannon on the same host, ${rounds} alternating rounds of ${seconds} s, medians; ${cores} nodes / 1 node = ` +
-      `${(median(webMany) / median(webOne)).toFixed(2)}x (target >= 1.6x on 2 cores; best round ${webBest.toFixed(2)}x); load average ${loadWeb}`;
+      `${(median(webMany) / median(webOne)).toFixed(2)}x wall clock (target >= 1.6x on 2 cores; best round ${webBest.toFixed(2)}x); ` +
+      `requests per CPU-second of the nodes: 1 node ${fmt(median(cpuWebOne))}, ${cores} nodes ${fmt(median(cpuWebMany))}, ${webPerCpu.toFixed(2)} per core ` +
+      `(${(webPerCpu * cores).toFixed(2)}x with a core per node); load average ${loadWeb}`;
     out.push({ scenario: 'web_cluster', impl: 'beamline', value: median(webMany), unit: 'req/s', notes: webNote });
     out.push({ scenario: 'web_cluster', impl: '1 node', value: median(webOne), unit: 'req/s', notes: webNote });
-    console.log(`web_cluster: 1 node ${fmt(median(webOne))} req/s, ${cores} nodes ${fmt(median(webMany))} req/s (${(median(webMany) / median(webOne)).toFixed(2)}x; rounds ${webOne.map(fmt).join(', ')} vs ${webMany.map(fmt).join(', ')}) load ${loadWeb}`);
+    console.log(
+      `web_cluster: 1 node ${fmt(median(webOne))} req/s, ${cores} nodes ${fmt(median(webMany))} req/s (${(median(webMany) / median(webOne)).toFixed(2)}x; ` +
+        `rounds ${webOne.map(fmt).join(', ')} vs ${webMany.map(fmt).join(', ')}); per CPU-second 1 node ${fmt(median(cpuWebOne))}, ${cores} nodes ${fmt(median(cpuWebMany))}; load ${loadWeb}`,
+    );
     return out;
   } finally {
     echo.close();

@@ -95,6 +95,7 @@ describe('a 2-node local cluster', () => {
       assert.ok(s.connectedNodes.includes(s.name === n0 ? n1 : n0));
       const before = first.find((f) => f.name === s.name);
       assert.ok(before !== undefined);
+      assert.ok(s.cpuMs > before.cpuMs, `${s.name} used CPU`);
       if (s.name === n1) {
         assert.ok(s.messagesDelivered - before.messagesDelivered >= 50, `${s.name} delivered ${s.messagesDelivered - before.messagesDelivered}`);
         assert.ok(s.messagesPerSecond > 0);

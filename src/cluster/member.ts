@@ -75,10 +75,12 @@ function stats(node: Node, since: Since, inHostConnects: () => number): MemberSt
   const pids = node.processes();
   for (const pid of pids) queued += node.processInfo(pid)?.messageQueueLength ?? 0;
   const mem = process.memoryUsage();
+  const cpu = process.cpuUsage();
   return {
     processes: pids.length,
     queuedMessages: queued,
     eventLoopUtilization: elu,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     heapUsedBytes: mem.heapUsed,
     rssBytes: mem.rss,
     messagesDelivered: delivered,

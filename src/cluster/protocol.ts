@@ -45,6 +45,8 @@ export interface MemberStats {
   readonly queuedMessages: number;
   /** Event-loop utilization (0..1) since the previous stats call (since start for the first). */
   readonly eventLoopUtilization: number;
+  /** CPU time (user + system) its process has used since it started, in ms. */
+  readonly cpuMs: number;
   readonly heapUsedBytes: number;
   readonly rssBytes: number;
   /** Nodes it is connected to. */
