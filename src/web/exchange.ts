@@ -6,7 +6,7 @@
  * headers and body together).
  * @module
  */
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Pid } from '../terms/identifiers.js';
 import type { Exchange } from './request.js';
 import type { WebResponse } from './response.js';
@@ -26,6 +26,30 @@ export interface ExchangeOwner {
   /** The gateway's request deadlines (undefined: no timeout). */
   readonly deadlines: DeadlineQueue<RequestExchange> | undefined;
   log(message: string): void;
+}
+
+/**
+ * The headers of a whole (not streamed) response as `writeHead`'s flat list, with
+ * `content-length` added unless the handler set it (or a transfer-encoding): the
+ * status line, headers and body then leave in one write, not as a chunked body.
+ */
+function headerList(status: number, headers: OutgoingHttpHeaders | undefined, body: string | Uint8Array | undefined): OutgoingHttpHeader[] {
+  const list: OutgoingHttpHeader[] = [];
+  let framed = false;
+  if (headers !== undefined)
+    for (const name in headers) {
+      const value = headers[name];
+      if (value === undefined) continue;
+      list.push(name, value);
+      if ((name.length === 14 || name.length === 17) && !framed) {
+        const lower = name.toLowerCase();
+        framed = lower === 'content-length' || lower === 'transfer-encoding';
+      }
+    }
+  // 1xx, 204 and 304 have no body and must not announce one.
+  if (!framed && status >= 200 && status !== 204 && status !== 304)
+    list.push('content-length', body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+  return list;
 }
 
 function waitWritable(res: ServerResponse): Promise<void> {
@@ -94,9 +118,12 @@ export class RequestExchange implements Exchange {
   private write(r: WebResponse): void {
     const res = this.res;
     if (res.destroyed || res.headersSent) return;
+    const status = r.status ?? 200;
+    const body = r.body;
+    const whole = body === undefined || typeof body === 'string' || body instanceof Uint8Array;
     try {
       if (this.owner.stopping) res.setHeader('connection', 'close');
-      res.writeHead(r.status ?? 200, r.headers);
+      res.writeHead(status, whole ? headerList(status, r.headers, body) : r.headers);
     } catch (err) {
       // Bad status or header from the handler.
       this.owner.log(`web: bad response: ${(err as Error).message}`);
@@ -104,9 +131,8 @@ export class RequestExchange implements Exchange {
       res.end('bad response\n');
       return;
     }
-    const body = r.body;
     if (body === undefined) res.end();
-    else if (typeof body === 'string' || body instanceof Uint8Array) res.end(body);
+    else if (whole) res.end(body);
     else {
       if (String(r.headers?.['content-type'] ?? '').startsWith('text/event-stream')) eventStreams.add(res);
       void this.pump(body);
