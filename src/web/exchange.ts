@@ -12,15 +12,16 @@ import type { Exchange } from './request.js';
 import type { WebResponse } from './response.js';
 import type { DeadlineQueue } from './deadlines.js';
 
-/** Responses that are event streams (`text/event-stream`): they never end on their own, so a stopping gateway ends them. */
-export const eventStreams = new WeakSet<ServerResponse>();
-
 /** What an exchange needs from its gateway. */
 export interface ExchangeOwner {
+  /** A request arrived: `ex` is in flight until its response closes ({@link ExchangeOwner.closed}). */
+  opened(ex: RequestExchange): void;
+  /** `ex`'s response closed (sent, or its connection went away). */
+  closed(ex: RequestExchange): void;
   /** The handler `worker` took `ex`: watch the worker, answer 500 if it dies first. */
   watch(worker: Pid, ex: RequestExchange): void;
-  /** `ex` is answered (or gone): stop tracking it. */
-  release(ex: RequestExchange): void;
+  /** Responses in flight that are event streams (`text/event-stream`): they never end on their own, so a stopping gateway ends them. */
+  readonly eventStreams: Set<ServerResponse>;
   /** True while the gateway drains for shutdown (responses then close their connection). */
   readonly stopping: boolean;
   /** The gateway's request deadlines (undefined: no timeout). */
@@ -64,28 +65,66 @@ function waitWritable(res: ServerResponse): Promise<void> {
   });
 }
 
-/** @internal The gateway's record of one request. */
+/**
+ * @internal The requests one handler process has taken and not answered yet, linked
+ * through the exchanges themselves: taking and answering a request allocates nothing.
+ */
+export class TakenRequests {
+  head: RequestExchange | undefined;
+
+  add(ex: RequestExchange): void {
+    ex.list = this;
+    ex.next = this.head;
+    if (this.head !== undefined) this.head.prev = ex;
+    this.head = ex;
+  }
+
+  remove(ex: RequestExchange): void {
+    if (ex.prev !== undefined) ex.prev.next = ex.next;
+    else this.head = ex.next;
+    if (ex.next !== undefined) ex.next.prev = ex.prev;
+    ex.prev = ex.next = ex.list = undefined;
+  }
+
+  /** Finishes every request still here with `response` (their handler exited). */
+  finishAll(response: WebResponse): void {
+    for (let ex = this.head; ex !== undefined; ex = this.head) ex.finish(response);
+  }
+}
+
+/** @internal The gateway's record of one request, from its arrival until its response closes. */
 export class RequestExchange implements Exchange {
   done = false;
   worker: Pid | undefined;
+  /** The handler's {@link TakenRequests} while taken and not answered, and the neighbours there. */
+  list: TakenRequests | undefined;
+  prev: RequestExchange | undefined;
+  next: RequestExchange | undefined;
   private abort: AbortController | undefined;
+  /** The response closed: a request not answered yet is finished (its client went away first). */
+  private readonly onClose = (): void => {
+    if (!this.done) this.finish(undefined);
+    this.owner.eventStreams.delete(this.res);
+    this.owner.closed(this);
+  };
 
   constructor(
     private readonly owner: ExchangeOwner,
     readonly res: ServerResponse,
   ) {
-    owner.deadlines?.add(this);
+    owner.opened(this);
+    res.on('close', this.onClose);
+  }
+
+  /** The request goes to a handler: its timeout starts. */
+  dispatched(): void {
+    this.owner.deadlines?.add(this);
   }
 
   /** The request timeout passed. Nobody took it: every handler is busy (503). Taken but not answered: the handler is too slow (504). */
   expire(): void {
     if (this.worker === undefined) this.finish({ status: 503, headers: { 'content-type': 'text/plain', 'retry-after': '1' }, body: 'no handler available\n' });
     else this.finish({ status: 504, headers: { 'content-type': 'text/plain' }, body: 'handler timed out\n' });
-  }
-
-  /** The connection closed: a request not answered yet is finished (its client went away first). */
-  closed(): void {
-    if (!this.done) this.finish(undefined);
   }
 
   get signal(): AbortSignal {
@@ -111,7 +150,7 @@ export class RequestExchange implements Exchange {
     if (this.done) return;
     this.done = true;
     this.abort?.abort();
-    this.owner.release(this);
+    this.list?.remove(this);
     if (response !== undefined) this.write(response);
   }
 
@@ -134,7 +173,7 @@ export class RequestExchange implements Exchange {
     if (body === undefined) res.end();
     else if (whole) res.end(body);
     else {
-      if (String(r.headers?.['content-type'] ?? '').startsWith('text/event-stream')) eventStreams.add(res);
+      if (String(r.headers?.['content-type'] ?? '').startsWith('text/event-stream')) this.owner.eventStreams.add(res);
       void this.pump(body);
     }
   }
