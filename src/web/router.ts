@@ -14,6 +14,8 @@ export interface CompiledRoute<T> {
   readonly method: string;
   readonly pattern: string;
   readonly segments: readonly Segment[];
+  /** True when the last segment is `*rest` (the path may then have more segments than the pattern). */
+  readonly rest: boolean;
   readonly target: T;
 }
 
@@ -44,27 +46,29 @@ function decode(s: string): string | undefined {
   }
 }
 
+/** Matches the path's segments (`parts` from index 1: `parts[0]` is the empty string before the leading '/'). */
 function matchSegments(segments: readonly Segment[], parts: readonly string[]): Record<string, string> | undefined {
-  const params: Record<string, string> = {};
+  let params: Record<string, string> | undefined;
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i] as Segment;
     if (seg.kind === 'rest') {
-      const rest = decode(parts.slice(i).join('/'));
+      const rest = decode(parts.slice(i + 1).join('/'));
       if (rest === undefined) return undefined;
-      params[seg.name] = rest;
+      (params ??= {})[seg.name] = rest;
       return params;
     }
-    const part = parts[i];
+    const part = parts[i + 1];
     if (part === undefined) return undefined;
     if (seg.kind === 'literal') {
       if (part !== seg.text) return undefined;
     } else {
-      const v = decode(part);
+      // Most parameters are plain text: decode only what has escapes.
+      const v = part.includes('%') ? decode(part) : part;
       if (v === undefined || v.length === 0) return undefined;
-      params[seg.name] = v;
+      (params ??= {})[seg.name] = v;
     }
   }
-  return parts.length === segments.length ? params : undefined;
+  return parts.length - 1 === segments.length ? (params ?? {}) : undefined;
 }
 
 /**
@@ -85,21 +89,23 @@ export class Router<T> {
 
   /** Adds a route; throws a TypeError for a malformed pattern. */
   add(method: Method, pattern: string, target: T): void {
-    this.routes.push({ method: method.toUpperCase(), pattern, segments: compile(pattern), target });
+    const segments = compile(pattern);
+    this.routes.push({ method: method.toUpperCase(), pattern, segments, rest: segments.at(-1)?.kind === 'rest', target });
   }
 
   /** Finds the route for `method` and `path` (the path without its query string). */
   match(method: string, path: string): RouteMatch<T> {
-    const parts = path.split('/').slice(1);
-    const allow: string[] = [];
+    const parts = path.split('/');
+    let allow: string[] | undefined;
     for (const r of this.routes) {
+      if (!r.rest && parts.length - 1 !== r.segments.length) continue;
       const params = matchSegments(r.segments, parts);
       if (params === undefined) continue;
       if (r.method === '*' || r.method === method || (method === 'HEAD' && r.method === 'GET'))
         return { type: 'found', target: r.target, params, pattern: r.pattern };
-      allow.push(r.method);
+      (allow ??= []).push(r.method);
     }
-    return allow.length > 0 ? { type: 'method_not_allowed', allow } : { type: 'not_found' };
+    return allow !== undefined ? { type: 'method_not_allowed', allow } : { type: 'not_found' };
   }
 
   /** The targets of all routes, in order. */
