@@ -1,9 +1,10 @@
 /**
  * One HTTP request in flight at the gateway: its deadline (in the gateway's
  * {@link DeadlineQueue}, no timer of its own), the handler process that took
- * it, and writing the response (with backpressure for streams). A response
- * is written as soon as it is answered, in one socket write (status line,
- * headers and body together).
+ * it, and writing the response (with backpressure for streams). A whole
+ * response is written at the end of the event-loop turn it is answered in
+ * (turn-writes.ts), in one socket write (status line, headers and body
+ * together, with its Content-Length).
  * @module
  */
 import type { OutgoingHttpHeader, OutgoingHttpHeaders, ServerResponse } from 'node:http';
@@ -11,6 +12,7 @@ import type { Pid } from '../terms/identifiers.js';
 import type { Exchange } from './request.js';
 import type { WebResponse } from './response.js';
 import type { DeadlineQueue } from './deadlines.js';
+import { type TurnWrite, writeAtTurnEnd } from './turn-writes.js';
 
 /** What an exchange needs from its gateway. */
 export interface ExchangeOwner {
@@ -93,7 +95,7 @@ export class TakenRequests {
 }
 
 /** @internal The gateway's record of one request, from its arrival until its response closes. */
-export class RequestExchange implements Exchange {
+export class RequestExchange implements Exchange, TurnWrite {
   done = false;
   worker: Pid | undefined;
   /** The handler's {@link TakenRequests} while taken and not answered, and the neighbours there. */
@@ -101,6 +103,8 @@ export class RequestExchange implements Exchange {
   prev: RequestExchange | undefined;
   next: RequestExchange | undefined;
   private abort: AbortController | undefined;
+  /** A whole response waiting for the end of the turn. */
+  private answer: WebResponse | undefined;
   /** The response closed: a request not answered yet is finished (its client went away first). */
   private readonly onClose = (): void => {
     if (!this.done) this.finish(undefined);
@@ -151,7 +155,25 @@ export class RequestExchange implements Exchange {
     this.done = true;
     this.abort?.abort();
     this.list?.remove(this);
-    if (response !== undefined) this.write(response);
+    if (response === undefined) return;
+    const body = response.body;
+    if (body === undefined || typeof body === 'string' || body instanceof Uint8Array) {
+      // A whole response leaves with the other answers of this event-loop turn, once its reads are served.
+      this.answer = response;
+      writeAtTurnEnd(this);
+    } else this.write(response);
+  }
+
+  /** @internal Writes the answer queued by {@link RequestExchange.finish} (see turn-writes.ts). */
+  writeNow(): void {
+    const r = this.answer as WebResponse;
+    this.answer = undefined;
+    try {
+      this.write(r);
+    } catch (err) {
+      this.owner.log(`web: writing a response failed: ${(err as Error).message}`);
+      this.res.destroy();
+    }
   }
 
   private write(r: WebResponse): void {
