@@ -14,6 +14,7 @@
  * write.
  * @module
  */
+import { TurnBatch } from '../core/turn-batch.js';
 
 /** A response waiting for the end of the turn. */
 export interface TurnWrite {
@@ -21,20 +22,7 @@ export interface TurnWrite {
   writeNow(): void;
 }
 
-const pending: (TurnWrite | undefined)[] = [];
-let armed = false;
-
-function flush(): void {
-  armed = false;
-  // A write queued while this runs waits for the next turn.
-  const n = pending.length;
-  for (let i = 0; i < n; i++) {
-    const w = pending[i] as TurnWrite;
-    pending[i] = undefined;
-    w.writeNow();
-  }
-  pending.splice(0, n);
-}
+const batch = new TurnBatch<TurnWrite>((w) => w.writeNow());
 
 /**
  * Queues `w` to be written at the end of the current event-loop turn, after
@@ -46,9 +34,5 @@ function flush(): void {
  * ```
  */
 export function writeAtTurnEnd(w: TurnWrite): void {
-  pending.push(w);
-  if (!armed) {
-    armed = true;
-    setImmediate(flush);
-  }
+  batch.add(w);
 }
