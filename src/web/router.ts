@@ -14,8 +14,6 @@ export interface CompiledRoute<T> {
   readonly method: string;
   readonly pattern: string;
   readonly segments: readonly Segment[];
-  /** True when the last segment is `*rest` (the path may then have more segments than the pattern). */
-  readonly rest: boolean;
   readonly target: T;
 }
 
@@ -46,29 +44,39 @@ function decode(s: string): string | undefined {
   }
 }
 
-/** Matches the path's segments (`parts` from index 1: `parts[0]` is the empty string before the leading '/'). */
-function matchSegments(segments: readonly Segment[], parts: readonly string[]): Record<string, string> | undefined {
+/**
+ * Matches `path` segment by segment, in place: literal segments are compared
+ * where they stand and only parameters are cut out (as `path.split('/')`
+ * would give them, the text before the first '/' set aside).
+ */
+function matchPath(segments: readonly Segment[], path: string): Record<string, string> | undefined {
   let params: Record<string, string> | undefined;
+  const len = path.length;
+  let pos = path.indexOf('/') + 1;
+  if (pos === 0) return undefined;
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i] as Segment;
     if (seg.kind === 'rest') {
-      const rest = decode(parts.slice(i + 1).join('/'));
+      const rest = decode(pos <= len ? path.slice(pos) : '');
       if (rest === undefined) return undefined;
       (params ??= {})[seg.name] = rest;
       return params;
     }
-    const part = parts[i + 1];
-    if (part === undefined) return undefined;
+    if (pos > len) return undefined; // the path has fewer segments
+    let end = path.indexOf('/', pos);
+    if (end < 0) end = len;
     if (seg.kind === 'literal') {
-      if (part !== seg.text) return undefined;
+      if (end - pos !== seg.text.length || !path.startsWith(seg.text, pos)) return undefined;
     } else {
+      const part = path.slice(pos, end);
       // Most parameters are plain text: decode only what has escapes.
       const v = part.includes('%') ? decode(part) : part;
       if (v === undefined || v.length === 0) return undefined;
       (params ??= {})[seg.name] = v;
     }
+    pos = end + 1;
   }
-  return parts.length - 1 === segments.length ? (params ?? {}) : undefined;
+  return pos === len + 1 ? (params ?? {}) : undefined; // and no segment left over
 }
 
 /**
@@ -90,16 +98,14 @@ export class Router<T> {
   /** Adds a route; throws a TypeError for a malformed pattern. */
   add(method: Method, pattern: string, target: T): void {
     const segments = compile(pattern);
-    this.routes.push({ method: method.toUpperCase(), pattern, segments, rest: segments.at(-1)?.kind === 'rest', target });
+    this.routes.push({ method: method.toUpperCase(), pattern, segments, target });
   }
 
   /** Finds the route for `method` and `path` (the path without its query string). */
   match(method: string, path: string): RouteMatch<T> {
-    const parts = path.split('/');
     let allow: string[] | undefined;
     for (const r of this.routes) {
-      if (!r.rest && parts.length - 1 !== r.segments.length) continue;
-      const params = matchSegments(r.segments, parts);
+      const params = matchPath(r.segments, path);
       if (params === undefined) continue;
       if (r.method === '*' || r.method === method || (method === 'HEAD' && r.method === 'GET'))
         return { type: 'found', target: r.target, params, pattern: r.pattern };
