@@ -2,8 +2,11 @@
  * Why a local cluster's nodes are child processes and not worker threads:
  * measures, for each, the memory one more idle Node.js context costs (RSS
  * of the whole host, before and after), the start time, and a message round
- * trip (MessagePort for a worker, the IPC channel for a child process).
- * The numbers are quoted in the README ("Using every core").
+ * trip (MessagePort for a worker, the IPC channel for a child process); and
+ * the round trip of a shared-memory transport between threads (a
+ * SharedArrayBuffer woken by `Atomics.notify` / `Atomics.waitAsync`, as a
+ * node's event loop would have to wait), the other in-host transport the
+ * issue allowed. The numbers are quoted in the README ("Using every core").
  *
  * Run: `npx tsc -p . && node build/bench/cluster-hosting.js`.
  * @module
@@ -74,8 +77,44 @@ async function children(): Promise<Hosting> {
   return { kind: 'child process', startMs, rssPerNodeMiB: rssKiB.reduce((a, b) => a + b, 0) / COUNT / 1024, roundTripsPerSec: rate };
 }
 
+const SAB_ECHO = `
+const { workerData } = require('node:worker_threads');
+const a = new Int32Array(workerData);
+setInterval(() => {}, 1 << 30); // a pending waitAsync does not keep a thread alive
+let seen = 0;
+function loop() {
+  const r = Atomics.waitAsync(a, 0, seen);
+  const answer = () => { seen = Atomics.load(a, 0); Atomics.store(a, 1, seen); Atomics.notify(a, 1); loop(); };
+  if (r.async) r.value.then(answer); else answer();
+}
+loop();`;
+
+/** `Atomics.waitAsync` (Node 16+; not in this project's TypeScript lib). */
+const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, index: number, value: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
+
+/** Round trips/s through a SharedArrayBuffer between this thread and a worker, each side woken by Atomics.waitAsync. */
+async function sharedMemory(): Promise<number> {
+  const sab = new SharedArrayBuffer(8);
+  const a = new Int32Array(sab);
+  const w = new Worker(SAB_ECHO, { eval: true, workerData: sab });
+  const keep = setInterval(() => {}, 1 << 30);
+  await new Promise((r) => w.once('online', r));
+  const t0 = performance.now();
+  for (let n = 1; n <= TRIPS; n++) {
+    Atomics.store(a, 0, n);
+    Atomics.notify(a, 0);
+    const r = waitAsync(a, 1, n - 1);
+    if (r.async) await r.value;
+  }
+  const rate = TRIPS / ((performance.now() - t0) / 1000);
+  clearInterval(keep);
+  await w.terminate();
+  return rate;
+}
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   for (const h of [await workers(), await children()]) {
     console.log(`${h.kind.padEnd(14)} start ${h.startMs.toFixed(1)} ms/node, memory ${h.rssPerNodeMiB.toFixed(1)} MiB/node (idle), ${Math.round(h.roundTripsPerSec)} round trips/s`);
   }
+  console.log(`shared memory  ${Math.round(await sharedMemory())} round trips/s between threads (SharedArrayBuffer, Atomics.waitAsync)`);
 }

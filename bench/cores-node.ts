@@ -1,8 +1,9 @@
 /**
  * The start function of each node of the local clusters in bench/cores.ts:
  * an `echo` server, an rpc module `bench` that runs ping-pong pairs on this
- * node or sequential calls to a peer for a given time, and a Web gateway on
- * the cluster's shared port answering `/who` with the node's name.
+ * node or sequential calls to a peer for a given time (answering the count,
+ * the wall time and this node's CPU time), and a Web gateway on
+ * the cluster's shared port (`args.webPort`) answering `/who` with the node's name.
  * @module
  */
 import { performance } from 'node:perf_hooks';
@@ -12,6 +13,21 @@ import { ok, reply, startServer } from '../src/server/server.js';
 import { exposeRpc } from '../src/distribution/node-dist.js';
 import { json, respond, route, startWeb, type WebHandler } from '../src/web/index.js';
 import type { ClusterNodeContext } from '../src/cluster/index.js';
+
+/**
+ * What a timed run on one node did: its count, the wall time it took and the
+ * CPU time (user + system) this node's process spent meanwhile, in ms.
+ */
+type Measured = [count: number, wallMs: number, cpuMs: number];
+
+function measure(run: () => Promise<number>): Promise<Measured> {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  return run().then((n) => {
+    const c = process.cpuUsage(c0);
+    return [n, performance.now() - t0, (c.user + c.system) / 1000];
+  });
+}
 
 /** Runs `pairs` ping-pong pairs on `node` for `ms`; resolves with the round trips done. */
 function pingPong(node: Node, pairs: number, ms: number): Promise<number> {
@@ -49,14 +65,14 @@ async function calls(node: Node, peer: string, ms: number): Promise<number> {
   return n;
 }
 
-export async function start(node: Node, _context: ClusterNodeContext): Promise<void> {
+export async function start(node: Node, context: ClusterNodeContext): Promise<void> {
   await startServer<{ call: [unknown, unknown] }, undefined, undefined>(node, { init: () => ok(undefined), handleCall: (req, _f, s) => reply(req, req, s) }, undefined, { name: 'echo' });
   exposeRpc(node, 'bench', {
-    pingpong: (pairs: unknown, ms: unknown) => pingPong(node, pairs as number, ms as number),
-    calls: (peer: unknown, ms: unknown) => calls(node, peer as string, ms as number),
+    pingpong: (pairs: unknown, ms: unknown) => measure(() => pingPong(node, pairs as number, ms as number)),
+    calls: (peer: unknown, ms: unknown) => measure(() => calls(node, peer as string, ms as number)),
   });
   const who: WebHandler<undefined> = { init: () => ok(undefined), handleRequest: (_r, s) => respond(json({ node: node.name.name }), s) };
-  const web = await startWeb(node, { port: 0, routes: [route('GET', '/who', who, { poolSize: 4 })] });
+  // Each cluster of a run its own port: node:cluster shares one `port: 0` among every worker of the primary.
+  const web = await startWeb(node, { port: (context.args as { webPort: number }).webPort, routes: [route('GET', '/who', who, { poolSize: 4 })] });
   exposeRpc(node, 'web', { port: () => web.port });
-
 }

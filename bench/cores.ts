@@ -9,23 +9,40 @@
  *   `echo` server on another, over the in-host transport (Unix domain
  *   sockets) and over loopback TCP (`inHost: false`, what `remote_call`
  *   measures), next to a bare round trip between two threads over a
- *   MessagePort.
+ *   MessagePort and one between two processes over a Unix socket (the
+ *   transport's own floor).
  * - `web_cluster`: req/s of one gateway (`GET /who`, handler pool of 4)
  *   served by N nodes on one shared port vs by 1 node, loaded by autocannon
  *   (a separate process, 32 keep-alive connections). On a 2-core machine
  *   autocannon takes a core's share too.
  *
- * Rows: impl `beamline` is the N-node figure, `1 node` the single node (the
- * table's "erlang" column stays empty: the peer here is one Beamline node).
+ * Fairness on a shared, loaded machine: every cluster is started first and
+ * stays up; then the configurations being compared are measured in
+ * alternating rounds (the order flipped each round), so a burst of load from
+ * elsewhere falls on both; each figure is the median of its rounds (the best
+ * round's ratio is in the notes too). Ping-pong also counts the CPU time the
+ * nodes' processes spent (and calls and Web requests, from the nodes'
+ * `stats().cpuMs`): work per CPU-second, 1 node vs N nodes, says whether a
+ * node on each core does as much per core as one node does (the scaling the
+ * machine would show if it gave each node a whole core), and in-host vs TCP
+ * what each call costs the two nodes. The load average is printed with each
+ * scenario.
+ *
+ * Rows: impl `beamline` is the N-node (or in-host) figure, the others are
+ * the references measured beside it (the table's "erlang" column stays
+ * empty: the peer here is one Beamline node).
  *
  * Run alone: `npx tsc -p . && node build/bench/cores.js [--quick]`.
  * @module
  */
-import { execFile } from 'node:child_process';
-import { availableParallelism } from 'node:os';
-import { performance } from 'node:perf_hooks';
-import { createRequire } from 'node:module';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { rpc, startNode } from '../src/distribution/index.js';
@@ -36,77 +53,191 @@ import type { BenchResult } from './local.js';
 const COOKIE = 'coresbench';
 const START = new URL('./cores-node.js', import.meta.url);
 
-async function withCluster<T>(size: number, run: (cluster: LocalCluster, t: Node) => Promise<T>, inHost = true): Promise<T> {
-  const epmdPort = 20_000 + randomInt(20_000);
+/** What a node's timed run answers: count, wall ms, CPU ms of its process. */
+type Measured = [number, number, number];
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+function load(): string {
+  return loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' / ');
+}
+
+function fmt(x: number): string {
+  return Math.round(x).toLocaleString('en-US');
+}
+
+/** The clusters of a run, started once; `t` is a node of this process that drives them by rpc. */
+interface Rig {
+  readonly t: Node;
+  readonly one: LocalCluster;
+  readonly many: LocalCluster;
+  /** A 2-node cluster whose nodes reach each other over TCP. */
+  readonly tcp: LocalCluster;
+}
+
+/** A TCP port free right now (each cluster's gateway gets its own). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startRig(cores: number): Promise<Rig> {
+  const epmdPort = 20_000 + randomInt(10_000);
   const base = `b${randomInt(1e6)}`;
-  const cluster = await startLocalCluster({ base, cookie: COOKIE, start: START, size, epmdPort, inHost });
+  const start = async (name: string, size: number, inHost: boolean): Promise<LocalCluster> =>
+    startLocalCluster({ base: `${base}${name}`, cookie: COOKIE, start: START, size, epmdPort, inHost, args: { webPort: await freePort() } });
+  // One at a time: the first one's embedded EPMD serves the others.
+  const one = await start('one', 1, true);
+  const many = await start('many', cores, true);
+  const tcp = await start('tcp', 2, false);
   const t = await startNode({ name: `t${base}@127.0.0.1`, cookie: COOKIE, epmdPort, embeddedEpmd: false, node: { logger: () => {} } });
-  try {
-    return await run(cluster, t);
-  } finally {
-    await t.stop();
-    await cluster.stop();
+  return { t, one, many, tcp };
+}
+
+async function stopRig(r: Rig): Promise<void> {
+  await r.t.stop();
+  // The cluster that started the embedded EPMD goes last.
+  await r.tcp.stop();
+  await r.many.stop();
+  await r.one.stop();
+}
+
+/** Runs `rounds` rounds of every measurement, in an order flipped each round; returns each one's results. */
+async function alternate(rounds: number, runs: readonly (() => Promise<number>)[]): Promise<number[][]> {
+  const out: number[][] = runs.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    const order = runs.map((_, i) => i);
+    if (r % 2 === 1) order.reverse();
+    for (const i of order) (out[i] as number[]).push(await (runs[i] as () => Promise<number>)());
   }
+  return out;
 }
 
-/** Total round trips/s of `pairs` ping-pong pairs spread evenly over the cluster's nodes. */
-async function pingPongRate(size: number, pairs: number, ms: number): Promise<number> {
-  return withCluster(size, async (cluster, t) => {
-    const per = pairs / size;
-    await Promise.all(cluster.names.map((n) => rpc(t, n, 'bench', 'pingpong', [per, 300], { timeout: 60_000 }))); // warm-up
-    const counts = await Promise.all(cluster.names.map((n) => rpc(t, n, 'bench', 'pingpong', [per, ms], { timeout: ms + 60_000 })));
-    return (counts as number[]).reduce((a, b) => a + b, 0) / (ms / 1000);
-  });
+/** One ping-pong round on `cluster`: `pairs` pairs spread evenly; total round trips/s and round trips per CPU-second. */
+async function pingPongRound(t: Node, cluster: LocalCluster, pairs: number, ms: number, cpu: number[]): Promise<number> {
+  const per = pairs / cluster.names.length;
+  const runs = (await Promise.all(cluster.names.map((n) => rpc(t, n, 'bench', 'pingpong', [per, ms], { timeout: ms + 60_000 })))) as Measured[];
+  let rate = 0;
+  let trips = 0;
+  let cpuMs = 0;
+  for (const [n, wall, c] of runs) {
+    rate += n / (wall / 1000);
+    trips += n;
+    cpuMs += c;
+  }
+  cpu.push(trips / (cpuMs / 1000));
+  return rate;
 }
 
-/** Calls/s from node 0 to node 1 of a 2-node cluster, over the in-host transport or TCP. */
-async function inHostCallRate(ms: number, inHost: boolean): Promise<number> {
-  return withCluster(
-    2,
-    async (cluster, t) => {
-      const [a, b] = cluster.names as [string, string];
-      await rpc(t, a, 'bench', 'calls', [b, 300], { timeout: 60_000 });
-      return ((await rpc(t, a, 'bench', 'calls', [b, ms], { timeout: ms + 60_000 })) as number) / (ms / 1000);
-    },
-    inHost,
-  );
+/** CPU ms used so far by all of `cluster`'s node processes. */
+async function clusterCpuMs(cluster: LocalCluster): Promise<number> {
+  return (await cluster.stats()).reduce((sum, s) => sum + s.cpuMs, 0);
 }
 
-/** Round trips/s between this thread and a worker over a MessagePort. */
-async function messagePortRate(ms: number): Promise<number> {
-  const w = new Worker(`const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(m));`, { eval: true });
-  await new Promise((r) => w.once('online', r));
+/** Runs `round` (which answers its rate and count) and pushes the count per CPU-second of `cluster`'s nodes to `cpu`. */
+async function counted(cluster: LocalCluster, cpu: number[], round: () => Promise<[rate: number, count: number]>): Promise<number> {
+  const c0 = await clusterCpuMs(cluster);
+  const [rate, count] = await round();
+  cpu.push(count / ((await clusterCpuMs(cluster)) - c0) * 1000);
+  return rate;
+}
+
+/** One round of sequential calls from node 0 to node 1 of `cluster`: calls/s, calls. */
+async function callRound(t: Node, cluster: LocalCluster, ms: number): Promise<[number, number]> {
+  const [a, b] = cluster.names as [string, string];
+  const [n, wall] = (await rpc(t, a, 'bench', 'calls', [b, ms], { timeout: ms + 60_000 })) as Measured;
+  return [n / (wall / 1000), n];
+}
+
+/** Round trips/s between this thread and a worker over a MessagePort, for `ms`. */
+async function messagePortRound(w: Worker, ms: number): Promise<number> {
   let n = 0;
-  const end = performance.now() + ms;
+  const t0 = performance.now();
+  const end = t0 + ms;
   await new Promise<void>((resolve) => {
-    w.on('message', () => {
+    const on = (): void => {
       n++;
       if (performance.now() < end) w.postMessage(n);
-      else resolve();
-    });
+      else {
+        w.off('message', on);
+        resolve();
+      }
+    };
+    w.on('message', on);
     w.postMessage(0);
   });
-  await w.terminate();
-  return n / (ms / 1000);
+  return n / ((performance.now() - t0) / 1000);
 }
 
-function autocannonRps(url: string, seconds: number): Promise<number> {
+/** A child process that echoes what it reads on a Unix socket: the bare in-host round trip between processes. */
+async function startUnixEcho(): Promise<{ socket: Socket; child: ChildProcess; close: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bl-echo-'));
+  const path = join(dir, 'echo.sock');
+  const server = createServer();
+  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  const child = spawn(process.execPath, ['-e', `const s = require('node:net').connect(${JSON.stringify(path)}); s.setNoDelay(true); s.on('data', (b) => s.write(b));`], { stdio: 'ignore' });
+  const socket = await accepted;
+  return {
+    socket,
+    child,
+    close: () => {
+      socket.destroy();
+      child.kill();
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Round trips/s of a 64-byte message over the Unix socket to the echo process, for `ms`. */
+async function unixRound(socket: Socket, ms: number): Promise<number> {
+  const buf = Buffer.alloc(64);
+  let n = 0;
+  let got = 0;
+  const t0 = performance.now();
+  const end = t0 + ms;
+  await new Promise<void>((resolve) => {
+    const on = (b: Buffer): void => {
+      got += b.length;
+      if (got < buf.length) return;
+      got -= buf.length;
+      n++;
+      if (performance.now() < end) socket.write(buf);
+      else {
+        socket.off('data', on);
+        resolve();
+      }
+    };
+    socket.on('data', on);
+    socket.write(buf);
+  });
+  return n / ((performance.now() - t0) / 1000);
+}
+
+/** Loads `url` with autocannon for `seconds`: req/s, requests. */
+function autocannon(url: string, seconds: number): Promise<[number, number]> {
   const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
   return new Promise((resolve, reject) =>
     execFile(process.execPath, [bin, '-j', '-n', '-c', '32', '-d', String(seconds), url], { maxBuffer: 8 << 20 }, (err, out) => {
       if (err !== null) return reject(err);
       const r = JSON.parse(out) as { requests: { total: number }; duration: number; non2xx: number };
-      resolve(r.requests.total / r.duration);
+      resolve([r.requests.total / r.duration, r.requests.total]);
     }),
   );
 }
 
-async function webRate(size: number, seconds: number): Promise<number> {
-  return withCluster(size, async (cluster, t) => {
-    const port = (await rpc(t, cluster.names[0] as string, 'web', 'port', [])) as number;
-    await autocannonRps(`http://127.0.0.1:${port}/who`, 1);
-    return autocannonRps(`http://127.0.0.1:${port}/who`, seconds);
-  });
+async function webPort(t: Node, cluster: LocalCluster): Promise<number> {
+  return (await rpc(t, cluster.names[0] as string, 'web', 'port', [])) as number;
 }
 
 /**
@@ -119,32 +250,103 @@ async function webRate(size: number, seconds: number): Promise<number> {
  */
 export async function runCoresBench({ quick }: { quick: boolean }): Promise<BenchResult[]> {
   const cores = Math.max(2, availableParallelism());
-  const ms = quick ? 1500 : 5000;
+  // Many short rounds: a median over them shrugs off a burst of load from elsewhere.
+  const rounds = quick ? 5 : 9;
+  const ms = quick ? 600 : 2000;
   const out: BenchResult[] = [];
-  const one = await pingPongRate(1, cores, ms);
-  const many = await pingPongRate(cores, cores, ms);
-  const scaling = `${cores} pairs; ${cores} nodes / 1 node = ${(many / one).toFixed(2)}x (${(many / one / cores).toFixed(2)} per core, target >= 0.8)`;
-  out.push({ scenario: 'cluster_pingpong', impl: 'beamline', value: many, unit: 'round trips/s', notes: scaling });
-  out.push({ scenario: 'cluster_pingpong', impl: '1 node', value: one, unit: 'round trips/s', notes: scaling });
-  console.log(`cluster_pingpong: 1 node ${Math.round(one)}/s, ${cores} nodes ${Math.round(many)}/s (${(many / one).toFixed(2)}x)`);
+  const rig = await startRig(cores);
+  const { t } = rig;
+  const worker = new Worker(`const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(m));`, { eval: true });
+  const online = new Promise((r) => worker.once('online', r));
+  const echo = await startUnixEcho();
+  try {
+    await online;
 
-  const call = await inHostCallRate(ms, true);
-  const tcp = await inHostCallRate(ms, false);
-  const port = await messagePortRate(ms);
-  const callNote = `sequential calls node 0 -> node 1: in-host transport (Unix socket) ${(call / tcp).toFixed(2)}x the same over loopback TCP (target >= 3x), ${(call / port).toFixed(2)}x a bare MessagePort round trip between threads (target >= 0.8x)`;
-  out.push({ scenario: 'inhost_call', impl: 'beamline', value: call, unit: 'calls/s', notes: callNote });
-  out.push({ scenario: 'inhost_call', impl: 'tcp', value: tcp, unit: 'calls/s', notes: callNote });
-  out.push({ scenario: 'inhost_call', impl: 'messageport', value: port, unit: 'calls/s', notes: callNote });
-  console.log(`inhost_call: in-host ${Math.round(call)} calls/s, TCP ${Math.round(tcp)} calls/s, MessagePort round trip ${Math.round(port)}/s`);
+    // cluster_pingpong
+    const cpuOne: number[] = [];
+    const cpuMany: number[] = [];
+    const discard: number[] = [];
+    await pingPongRound(t, rig.one, cores, 300, discard); // warm-up
+    await pingPongRound(t, rig.many, cores, 300, discard);
+    const loadPing = load();
+    const [one, many] = (await alternate(rounds, [
+      () => pingPongRound(t, rig.one, cores, ms, cpuOne),
+      () => pingPongRound(t, rig.many, cores, ms, cpuMany),
+    ])) as [number[], number[]];
+    const best = Math.max(...many.map((m, i) => m / (one[i] as number)));
+    const perCpu = median(cpuMany) / median(cpuOne);
+    const pingNote =
+      `${cores} pairs, ${rounds} alternating rounds of ${ms} ms, medians; ${cores} nodes / 1 node = ${(median(many) / median(one)).toFixed(2)}x wall clock ` +
+      `(${(median(many) / median(one) / cores).toFixed(2)} per core, target >= 0.8; best round ${best.toFixed(2)}x); ` +
+      `per CPU-second of the nodes' processes: 1 node ${fmt(median(cpuOne))}, ${cores} nodes ${fmt(median(cpuMany))} round trips, ${perCpu.toFixed(2)} per core ` +
+      `(${(perCpu * cores).toFixed(2)}x with a core per node); load average ${loadPing}`;
+    out.push({ scenario: 'cluster_pingpong', impl: 'beamline', value: median(many), unit: 'round trips/s', notes: pingNote });
+    out.push({ scenario: 'cluster_pingpong', impl: '1 node', value: median(one), unit: 'round trips/s', notes: pingNote });
+    console.log(`cluster_pingpong: 1 node ${fmt(median(one))}/s, ${cores} nodes ${fmt(median(many))}/s (${(median(many) / median(one)).toFixed(2)}x; rounds 1 node ${one.map(fmt).join(', ')}; ${cores} nodes ${many.map(fmt).join(', ')}); per CPU-second 1 node ${fmt(median(cpuOne))}, ${cores} nodes ${fmt(median(cpuMany))} (${perCpu.toFixed(2)} per core); load ${loadPing}`);
 
-  const seconds = quick ? 3 : 10;
-  const webOne = await webRate(1, seconds);
-  const webMany = await webRate(cores, seconds);
-  const webNote = `GET /who, 32 connections, autocannon on the same host; ${cores} nodes / 1 node = ${(webMany / webOne).toFixed(2)}x (target >= 1.6x on 2 cores)`;
-  out.push({ scenario: 'web_cluster', impl: 'beamline', value: webMany, unit: 'req/s', notes: webNote });
-  out.push({ scenario: 'web_cluster', impl: '1 node', value: webOne, unit: 'req/s', notes: webNote });
-  console.log(`web_cluster: 1 node ${Math.round(webOne)} req/s, ${cores} nodes ${Math.round(webMany)} req/s (${(webMany / webOne).toFixed(2)}x)`);
-  return out;
+    // inhost_call
+    // Warm-up: a second each, so the distribution's paths are optimized in both nodes before the rounds.
+    await callRound(t, rig.many, 1000);
+    await callRound(t, rig.tcp, 1000);
+    await messagePortRound(worker, 500);
+    await unixRound(echo.socket, 500);
+    const loadCall = load();
+    const cpuCall: number[] = [];
+    const cpuTcp: number[] = [];
+    const [call, tcp, port, unix] = (await alternate(rounds, [
+      () => counted(rig.many, cpuCall, () => callRound(t, rig.many, ms)),
+      () => counted(rig.tcp, cpuTcp, () => callRound(t, rig.tcp, ms)),
+      () => messagePortRound(worker, ms),
+      () => unixRound(echo.socket, ms),
+    ])) as [number[], number[], number[], number[]];
+    const c = median(call);
+    const callNote =
+      `sequential calls node 0 -> node 1, ${rounds} alternating rounds of ${ms} ms, medians: in-host transport (Unix socket) ${(c / median(tcp)).toFixed(2)}x ` +
+      `the same over loopback TCP (target >= 3x), ${(c / median(port)).toFixed(2)}x a bare MessagePort round trip between threads (target >= 0.8x); ` +
+      `a bare Unix-socket round trip between processes is ${(median(unix) / median(port)).toFixed(2)}x the MessagePort one; ` +
+      `calls per CPU-second of both nodes: in-host ${fmt(median(cpuCall))}, TCP ${fmt(median(cpuTcp))} (${(median(cpuCall) / median(cpuTcp)).toFixed(2)}x); load average ${loadCall}`;
+    out.push({ scenario: 'inhost_call', impl: 'beamline', value: c, unit: 'calls/s', notes: callNote });
+    out.push({ scenario: 'inhost_call', impl: 'tcp', value: median(tcp), unit: 'calls/s', notes: callNote });
+    out.push({ scenario: 'inhost_call', impl: 'messageport', value: median(port), unit: 'round trips/s', notes: callNote });
+    out.push({ scenario: 'inhost_call', impl: 'unix socket', value: median(unix), unit: 'round trips/s', notes: callNote });
+    console.log(
+      `inhost_call: in-host ${fmt(c)} calls/s, TCP ${fmt(median(tcp))} calls/s, MessagePort ${fmt(median(port))}/s, Unix socket ${fmt(median(unix))}/s (bare round trips); ` +
+        `per CPU-second in-host ${fmt(median(cpuCall))}, TCP ${fmt(median(cpuTcp))}; rounds in-host ${call.map(fmt).join(', ')}; TCP ${tcp.map(fmt).join(', ')}; load ${loadCall}`,
+    );
+
+    // web_cluster
+    const seconds = quick ? 1.5 : 5;
+    const portOne = await webPort(t, rig.one);
+    const portMany = await webPort(t, rig.many);
+    if (portOne === portMany) throw new Error(`the 1-node and ${cores}-node gateways share port ${portOne}`);
+    await autocannon(`http://127.0.0.1:${portOne}/who`, 2); // warm-up
+    await autocannon(`http://127.0.0.1:${portMany}/who`, 2);
+    const loadWeb = load();
+    const cpuWebOne: number[] = [];
+    const cpuWebMany: number[] = [];
+    const [webOne, webMany] = (await alternate(rounds, [
+      () => counted(rig.one, cpuWebOne, () => autocannon(`http://127.0.0.1:${portOne}/who`, seconds)),
+      () => counted(rig.many, cpuWebMany, () => autocannon(`http://127.0.0.1:${portMany}/who`, seconds)),
+    ])) as [number[], number[]];
+    const webBest = Math.max(...webMany.map((m, i) => m / (webOne[i] as number)));
+    const webPerCpu = median(cpuWebMany) / median(cpuWebOne);
+    const webNote =
+      `GET /who, 32 connections, autocannon on the same host, ${rounds} alternating rounds of ${seconds} s, medians; ${cores} nodes / 1 node = ` +
+      `${(median(webMany) / median(webOne)).toFixed(2)}x wall clock (target >= 1.6x on 2 cores; best round ${webBest.toFixed(2)}x); ` +
+      `requests per CPU-second of the nodes: 1 node ${fmt(median(cpuWebOne))}, ${cores} nodes ${fmt(median(cpuWebMany))}, ${webPerCpu.toFixed(2)} per core ` +
+      `(${(webPerCpu * cores).toFixed(2)}x with a core per node); load average ${loadWeb}`;
+    out.push({ scenario: 'web_cluster', impl: 'beamline', value: median(webMany), unit: 'req/s', notes: webNote });
+    out.push({ scenario: 'web_cluster', impl: '1 node', value: median(webOne), unit: 'req/s', notes: webNote });
+    console.log(
+      `web_cluster: 1 node ${fmt(median(webOne))} req/s, ${cores} nodes ${fmt(median(webMany))} req/s (${(median(webMany) / median(webOne)).toFixed(2)}x; ` +
+        `rounds ${webOne.map(fmt).join(', ')} vs ${webMany.map(fmt).join(', ')}); per CPU-second 1 node ${fmt(median(cpuWebOne))}, ${cores} nodes ${fmt(median(cpuWebMany))}; load ${loadWeb}`,
+    );
+    return out;
+  } finally {
+    echo.close();
+    await worker.terminate();
+    await stopRig(rig);
+  }
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

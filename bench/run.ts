@@ -40,7 +40,7 @@ const PARTS: readonly Part[] = [
   { name: 'cluster', module: './cluster.js', exportName: 'runClusterBench', budget: [30_000, 120_000] },
   { name: 'saga', module: './saga.js', exportName: 'runSagaBench', budget: [30_000, 180_000] },
   { name: 'raft', module: './raft.js', exportName: 'runRaftBench', budget: [40_000, 180_000] },
-  { name: 'cores', module: './cores.js', exportName: 'runCoresBench', budget: [90_000, 300_000] },
+  { name: 'cores', module: './cores.js', exportName: 'runCoresBench', budget: [150_000, 400_000] },
 ];
 
 /** Target ratio Beamline/Erlang per scenario: `min` (at least) or `max` (at most). */

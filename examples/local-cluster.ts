@@ -4,19 +4,47 @@
  * joined by the Erlang distribution). This file is both the program and
  * each node's start module: `start` runs in every node; the code at the
  * bottom runs in the primary, which calls each node from a node of its own,
- * prints their stats, kills one and watches it come back with a new creation.
+ * runs a ConsumerSupervisor whose children (one per event) are spread over the
+ * nodes, prints their stats (message counts included), kills one and watches
+ * it come back with a new creation.
  * @module
  */
 import { pathToFileURL } from 'node:url';
-import { ok, reply, rpc, startLocalCluster, startNode, startServer, type ClusterNodeContext, type Node } from '../src/index.js';
+import {
+  fromIterable,
+  ok,
+  registerConsumerChild,
+  reply,
+  rpc,
+  startLocalCluster,
+  startNode,
+  startServer,
+  startSpreadConsumerSupervisor,
+  type ClusterNodeContext,
+  type Node,
+  type Pid,
+} from '../src/index.js';
 
-/** Each node's start function: an `echo` server answering `[node, request]`. */
+/**
+ * Each node's start function: an `echo` server answering `[node, request]`,
+ * and `square`, the child a spread ConsumerSupervisor starts for an event
+ * `[n, replyTo]`: it sends `[n * n, its node]` to `replyTo` and ends.
+ */
 export async function start(node: Node, context: ClusterNodeContext): Promise<void> {
   await startServer<{ call: [unknown, unknown] }, undefined, undefined>(
     node,
     { init: () => ok(undefined), handleCall: (req, _from, s) => reply(req, [node.name.name, req, `peers: ${context.peers.join(', ')}`], s) },
     undefined,
     { name: 'echo' },
+  );
+  registerConsumerChild<[number, Pid]>(node, 'square', ([n, replyTo], on) =>
+    on.spawn({
+      init: (p) => {
+        p.send(replyTo, [n * n, on.name.name]);
+        p.exit('normal');
+      },
+      handleMessage() {},
+    }),
   );
 }
 
@@ -26,7 +54,18 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   cluster.monitor((e) => console.log('cluster event:', e.kind, 'node' in e ? e.node : e.reason));
   const me = await startNode({ name: 'example_client@127.0.0.1', cookie: 'secret', epmdPort, embeddedEpmd: false, node: { logger: () => {} } });
   for (const name of cluster.names) console.log(await me.call({ name: 'echo', node: name }, 'hello'));
-  for (const s of await cluster.stats()) console.log(`${s.name}: os pid ${s.osPid}, ${s.processes} processes, event loop ${(s.eventLoopUtilization * 100).toFixed(1)}% busy`);
+  // A ConsumerSupervisor here whose children run round robin on the cluster's nodes, at most 4 at once.
+  const squares: unknown[] = [];
+  const collector = me.spawn({ handleMessage: (m) => void squares.push(m) });
+  const numbers = await fromIterable(me, [1, 2, 3, 4, 5, 6].map((n) => [n, collector]));
+  await startSpreadConsumerSupervisor(me, { name: 'square', nodes: cluster.names, subscribeTo: [{ to: numbers, maxDemand: 4, cancel: 'transient' }] });
+  while (squares.length < 6) await new Promise((r) => setTimeout(r, 10));
+  console.log('squares:', JSON.stringify(squares));
+  for (const s of await cluster.stats())
+    console.log(
+      `${s.name}: os pid ${s.osPid}, ${s.processes} processes, event loop ${(s.eventLoopUtilization * 100).toFixed(1)}% busy, ` +
+        `${s.messagesDelivered} messages delivered, ${s.distMessagesIn} in / ${s.distMessagesOut} out over the distribution`,
+    );
   // A node that dies is restarted under its name with a new creation.
   const [, second] = cluster.names as [string, string];
   const back = new Promise<void>((resolve) => cluster.monitor((e) => e.kind === 'up' && e.node === second && resolve()));

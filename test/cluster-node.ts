@@ -4,7 +4,8 @@
  * `{NodeName, Request}`), an rpc module `ct` that makes the node call,
  * link to and monitor processes on its peers and report what it saw, a Web
  * gateway on the port the cluster shares (`/who` answers the node name) and a
- * TCP server on another shared port (says the node name on connect).
+ * TCP server on another shared port (says the node name on connect); and
+ * the child `job` of the spread ConsumerSupervisor tests.
  * @module
  */
 import { atom, isTuple, tuple, type Pid } from '../src/terms/index.js';
@@ -13,8 +14,23 @@ import { ok, reply, startServer, type ServerBehavior } from '../src/server/serve
 import { exposeRpc, registerSpawnable } from '../src/distribution/node-dist.js';
 import { json, respond, route, startWeb, type WebHandler } from '../src/web/index.js';
 import { startTcp, type TcpHandler } from '../src/tcp/index.js';
-import { registerPoolWorker, startSpreadPool, type ClusterNodeContext } from '../src/cluster/index.js';
+import { registerConsumerChild, registerPoolWorker, startSpreadPool, type ClusterNodeContext } from '../src/cluster/index.js';
 import { poolInfo } from '../src/pool/index.js';
+
+/**
+ * The child of the spread ConsumerSupervisor tests, for an event `{I, Reporter}`:
+ * tells `Reporter` `{started, I, self()}`, then exits `normal` on `go`.
+ */
+export function consumerJob(event: unknown, node: Node): Pid {
+  if (!isTuple(event, 2)) throw new TypeError(`a job event is {I, Reporter}, not ${String(event)}`);
+  const [i, reporter] = event.elements as [unknown, Pid];
+  return node.spawn({
+    init: (p) => p.send(reporter, tuple(atom('started'), i, p.self)),
+    handleMessage: (m, p) => {
+      if (m === atom('go')) p.exit(atom('normal'));
+    },
+  });
+}
 
 export async function start(node: Node, context: ClusterNodeContext): Promise<void> {
   const me = atom(node.name.name);
@@ -28,6 +44,11 @@ export async function start(node: Node, context: ClusterNodeContext): Promise<vo
   const seen = new Map<string, unknown[]>();
   exposeRpc(node, 'ct', {
     call: (peer: unknown, req: unknown) => node.call({ name: 'echo', node: peer as string }, req),
+    /** `n` sequential calls to `peer`'s echo. */
+    calls: async (peer: unknown, n: unknown) => {
+      for (let i = 0; i < (n as number); i++) await node.call({ name: 'echo', node: peer as string }, i);
+      return atom('ok');
+    },
     echo_pid: () => node.whereis('echo'),
     echo_watchers: () => {
       const info = node.processInfo(node.whereis('echo') as Pid);
@@ -63,6 +84,7 @@ export async function start(node: Node, context: ClusterNodeContext): Promise<vo
     },
   });
   registerSpawnable(node, 'sink', () => ({ handleMessage() {} }));
+  registerConsumerChild(node, 'job', consumerJob);
   // A spread pool: workers answer with their node's name.
   const whoWorker: ServerBehavior<{ call: [unknown, unknown] }, undefined, undefined> = { init: () => ok(undefined), handleCall: (req, _from, s) => reply(req, me, s) };
   registerPoolWorker(node, 'who', whoWorker);

@@ -7,3 +7,5 @@ export { startLocalCluster, LocalCluster } from './local-cluster.js';
 export type { LocalClusterOptions, ClusterStart, ClusterNodeContext, ClusterMember, ClusterNodeStats, ClusterEvent, MemberStats } from './local-cluster.js';
 export { startSpreadPool, registerPoolWorker } from './spread-pool.js';
 export type { SpreadPoolSpec } from './spread-pool.js';
+export { startSpreadConsumerSupervisor, registerConsumerChild } from './spread-consumer-supervisor.js';
+export type { SpreadConsumerSupervisorSpec, ConsumerChildStart } from './spread-consumer-supervisor.js';

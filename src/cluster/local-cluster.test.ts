@@ -83,12 +83,24 @@ describe('a 2-node local cluster', () => {
     assert.ok(isTuple(failed, 2) && failed.elements[0] === atom('error'), `got ${String(failed)}`);
   });
 
-  it('reports each node: name, OS pid, event-loop utilization, processes, connections', async () => {
+  it('reports each node: name, OS pid, event-loop utilization, processes, message counts, connections', async () => {
+    const first = await cluster.stats();
+    // 50 calls from n0 to n1's echo: each is a message delivered to echo's mailbox on n1 and frames both ways
+    // (the replies come back to a call made from outside any process on n0: no mailbox).
+    assert.equal(await rpc(t, n0, 'ct', 'calls', [n1, 50]), atom('ok'));
     const stats = await cluster.stats();
     assert.deepEqual(stats.map((s) => s.name), [n0, n1]);
     for (const s of stats) {
       assert.ok(s.osPid > 0 && s.eventLoopUtilization >= 0 && s.eventLoopUtilization <= 1 && s.processes > 0 && s.rssBytes > 0);
       assert.ok(s.connectedNodes.includes(s.name === n0 ? n1 : n0));
+      const before = first.find((f) => f.name === s.name);
+      assert.ok(before !== undefined);
+      assert.ok(s.cpuMs > before.cpuMs, `${s.name} used CPU`);
+      if (s.name === n1) {
+        assert.ok(s.messagesDelivered - before.messagesDelivered >= 50, `${s.name} delivered ${s.messagesDelivered - before.messagesDelivered}`);
+        assert.ok(s.messagesPerSecond > 0);
+      }
+      assert.ok(s.distMessagesIn - before.distMessagesIn >= 50 && s.distMessagesOut - before.distMessagesOut >= 50, `${s.name} frames in/out`);
     }
     // The nodes reached each other over the in-host transport (n1 connected to n0), not TCP.
     assert.equal(stats.reduce((sum, s) => sum + s.inHostConnects, 0), 1);

@@ -169,7 +169,9 @@ export class LocalCluster {
 
   /**
    * Each running node's name, OS pid, creation, event-loop utilization (since
-   * the previous call), processes, queued messages, memory and connections.
+   * the previous call), processes, queued messages, messages delivered (in
+   * total and per second since the previous call), distribution messages in
+   * and out, CPU time, memory and connections.
    * Nodes that do not answer within `timeout` ms (default 5000) are left out.
    */
   stats(timeout = 5000): Promise<ClusterNodeStats[]> {

@@ -48,21 +48,46 @@ function connectTo(node: Node, peer: Atom, initiate: boolean, deadline: number):
   });
 }
 
-function stats(node: Node, since: { elu: ReturnType<typeof performance.eventLoopUtilization> }, inHostConnects: () => number): MemberStats {
+/** Where the previous stats call left off: event-loop utilization, time and messages delivered. */
+interface Since {
+  elu: ReturnType<typeof performance.eventLoopUtilization>;
+  at: number;
+  delivered: number;
+}
+
+function stats(node: Node, since: Since, inHostConnects: () => number): MemberStats {
   const now = performance.eventLoopUtilization();
   const elu = performance.eventLoopUtilization(now, since.elu).utilization;
+  const at = performance.now();
+  const delivered = node.messagesDelivered();
+  const perSecond = at > since.at ? ((delivered - since.delivered) * 1000) / (at - since.at) : 0;
   since.elu = now;
+  since.at = at;
+  since.delivered = delivered;
+  const dist = distributionOf(node);
+  let distIn = 0;
+  let distOut = 0;
+  for (const c of dist.connectionStats()) {
+    distIn += c.messagesIn;
+    distOut += c.messagesOut;
+  }
   let queued = 0;
   const pids = node.processes();
   for (const pid of pids) queued += node.processInfo(pid)?.messageQueueLength ?? 0;
   const mem = process.memoryUsage();
+  const cpu = process.cpuUsage();
   return {
     processes: pids.length,
     queuedMessages: queued,
     eventLoopUtilization: elu,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     heapUsedBytes: mem.heapUsed,
     rssBytes: mem.rss,
-    connectedNodes: distributionOf(node).connectedNodes().map((a) => a.name),
+    messagesDelivered: delivered,
+    messagesPerSecond: perSecond,
+    distMessagesIn: distIn,
+    distMessagesOut: distOut,
+    connectedNodes: dist.connectedNodes().map((a) => a.name),
     inHostConnects: inHostConnects(),
   };
 }
@@ -88,7 +113,7 @@ async function main(config: MemberConfig): Promise<void> {
   if (typeof start !== 'function') throw new Error(`${config.module} does not export a function ${config.exportName}`);
   const inHostConnects = config.inHostDir === undefined ? () => 0 : useInHostTransport(config.inHostDir);
   const node = await startRegistered(config);
-  const since = { elu: performance.eventLoopUtilization() };
+  const since: Since = { elu: performance.eventLoopUtilization(), at: performance.now(), delivered: node.messagesDelivered() };
   let started = false;
   process.on('message', (m: ToMember) => {
     if (m.type === 'connect' && !started) {

@@ -45,10 +45,20 @@ export interface MemberStats {
   readonly queuedMessages: number;
   /** Event-loop utilization (0..1) since the previous stats call (since start for the first). */
   readonly eventLoopUtilization: number;
+  /** CPU time (user + system) its process has used since it started, in ms. */
+  readonly cpuMs: number;
   readonly heapUsedBytes: number;
   readonly rssBytes: number;
   /** Nodes it is connected to. */
   readonly connectedNodes: readonly string[];
+  /** Messages delivered to its processes' mailboxes since it started (signals that became messages included). */
+  readonly messagesDelivered: number;
+  /** Messages delivered per second since the previous stats call (since start for the first). */
+  readonly messagesPerSecond: number;
+  /** Distribution messages (frames) received over its open connections, from any node. */
+  readonly distMessagesIn: number;
+  /** Distribution messages (frames) sent over its open connections. */
+  readonly distMessagesOut: number;
   /** Distribution connections it made over the in-host transport (not TCP). */
   readonly inHostConnects: number;
 }

@@ -15,6 +15,7 @@ import type { Process } from '../core/process.js';
 import type { Protocol } from '../core/protocol.js';
 import { startServer, type ServerBehavior, type StartOptions } from '../server/server.js';
 import { registerSpawnable, remoteSpawn } from '../distribution/node-dist.js';
+import { placeRoundRobin } from './placement.js';
 import { startPool, type PoolSpec, type PoolStartOptions, type StartedPool } from '../pool/pool.js';
 
 function spawnableName(name: string): string {
@@ -44,20 +45,14 @@ export interface SpreadPoolSpec<P extends Protocol, S, A> extends Omit<PoolSpec<
   readonly args: A;
 }
 
-async function place<P extends Protocol, S, A>(ctx: Process, spec: SpreadPoolSpec<P, S, A>, index: number): Promise<Pid> {
-  const n = spec.nodes.length;
-  let last: unknown = new RangeError('a spread pool needs at least one node');
-  for (let k = 0; k < n; k++) {
-    const target = spec.nodes[(index + k) % n] as string | Atom;
-    const name = typeof target === 'string' ? target : target.name;
-    try {
-      if (name === ctx.node.name.name) return (await startServer(ctx, spec.worker, spec.args, spec.workerOptions ?? {})).pid;
-      return await remoteSpawn(ctx.node, name, spawnableName(spec.name), [spec.args]);
-    } catch (err) {
-      last = err; // that node is down or refuses: try the next one
-    }
-  }
-  throw last;
+function place<P extends Protocol, S, A>(ctx: Process, spec: SpreadPoolSpec<P, S, A>, index: number): Promise<Pid> {
+  return placeRoundRobin(
+    ctx,
+    spec.nodes,
+    index,
+    () => startServer(ctx, spec.worker, spec.args, spec.workerOptions ?? {}).then((s) => s.pid),
+    (node) => remoteSpawn(ctx.node, node, spawnableName(spec.name), [spec.args]),
+  );
 }
 
 /**

@@ -412,6 +412,9 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
   /** The timeout the last callback asked for (ms), while its timer runs. */
   private timeoutMs = 0;
   private readonly schemas: MessageSchemas<P> | undefined;
+  /** Continuations of an async `handleInfo`, made on the first one (a process's `ctx` never changes). */
+  private infoSettled: ((r: NoReplyResult<S>) => void | Promise<void>) | undefined;
+  private crashed: ((err: unknown) => void | Promise<void>) | undefined;
 
   constructor(
     private readonly impl: ServerBehavior<P, S, A>,
@@ -589,7 +592,11 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     } catch (err) {
       return this.crash(ctx, err);
     }
-    if (isThenable(result)) return result.then((r) => this.afterNoReply(ctx, which, r), (err) => this.crash(ctx, err));
+    if (isThenable(result)) {
+      const crashed = (this.crashed ??= (err) => this.crash(ctx, err));
+      if (which !== 'handleInfo') return result.then((r) => this.afterNoReply(ctx, which, r), crashed);
+      return result.then((this.infoSettled ??= (r) => this.afterNoReply(ctx, 'handleInfo', r)), crashed);
+    }
     return this.afterNoReply(ctx, which, result);
   }
 

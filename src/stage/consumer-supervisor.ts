@@ -7,7 +7,9 @@
  * abnormal exit), within `maxRestarts` in `maxSeconds`; beyond that the
  * supervisor exits with `shutdown`. On the wire it is an ordinary consumer,
  * so it subscribes to Elixir producers too; it answers `count_children` as
- * Elixir's does (`%{specs, active, supervisors, workers}`).
+ * Elixir's does (`%{specs, active, supervisors, workers}`). To place the
+ * children round robin over the nodes of a cluster, see
+ * `startSpreadConsumerSupervisor` (src/cluster).
  * @module
  */
 import { Atom, atom } from '../terms/atom.js';

@@ -14,6 +14,7 @@
  * never a timer.
  * @module
  */
+import { TurnBatch } from '../core/turn-batch.js';
 
 /** What {@link corkForTurn} needs of a socket (`net.Socket`, `tls.TLSSocket`). */
 export interface Corkable {
@@ -23,19 +24,10 @@ export interface Corkable {
   readonly destroyed: boolean;
 }
 
-const corked: Corkable[] = [];
-let armed = false;
-
-function uncorkAll(): void {
-  armed = false;
-  // A socket corked while this runs (a write from an uncork callback) waits for the next turn.
-  const n = corked.length;
-  for (let i = 0; i < n; i++) {
-    const s = corked[i] as Corkable;
-    if (!s.destroyed && s.writableCorked > 0) s.uncork();
-  }
-  corked.splice(0, n);
-}
+// A socket corked while a batch is uncorked (a write from an uncork callback) waits for the next turn.
+const corked = new TurnBatch<Corkable>((s) => {
+  if (!s.destroyed && s.writableCorked > 0) s.uncork();
+});
 
 /**
  * Corks `socket` until the end of the current event-loop turn (once per
@@ -50,9 +42,5 @@ function uncorkAll(): void {
 export function corkForTurn(socket: Corkable): void {
   if (socket.writableCorked > 0 || socket.destroyed) return;
   socket.cork();
-  corked.push(socket);
-  if (!armed) {
-    armed = true;
-    setImmediate(uncorkAll);
-  }
+  corked.add(socket);
 }

@@ -31,7 +31,7 @@ import { pickPoolWorker, startPool } from '../pool/pool.js';
 import { closeOnExit, ownerExitReason, ownerStartOptions } from '../pool/owner.js';
 import { handlerServer, type WebHandler } from './handler.js';
 import { DeadlineQueue } from './deadlines.js';
-import { eventStreams, type ExchangeOwner, RequestExchange } from './exchange.js';
+import { type ExchangeOwner, RequestExchange, TakenRequests } from './exchange.js';
 import { WebRequest } from './request.js';
 import { type Method, Router } from './router.js';
 import type { RouteParams } from './route-params.js';
@@ -151,7 +151,8 @@ export class StartedWeb extends StartedServer<Record<never, never>> {
 interface GatewayState extends ExchangeOwner {
   readonly server: Server;
   readonly pools: Pid[];
-  readonly inflight: Set<ServerResponse>;
+  /** Requests whose response has not closed yet. */
+  inflight: number;
   stopping: boolean;
   onDrained: (() => void) | undefined;
 }
@@ -191,29 +192,33 @@ function gatewayBehavior(spec: WebSpec): ServerBehavior<Record<never, never>, Ga
       server.setTimeout(spec.idleTimeout ?? 30_000);
       if (spec.maxConnections !== undefined) server.maxConnections = spec.maxConnections;
       // Keyed by the worker's pid object: a handler passes its own `self`, the same object every time.
-      const watched = new Map<Pid, Set<RequestExchange>>();
+      const taken = new Map<Pid, TakenRequests>();
       const state: GatewayState = {
         server,
         pools,
-        inflight: new Set(),
+        inflight: 0,
+        eventStreams: new Set(),
         stopping: false,
         onDrained: undefined,
         deadlines: requestTimeout === Infinity ? undefined : new DeadlineQueue<RequestExchange>(requestTimeout),
+        opened() {
+          state.inflight++;
+        },
+        closed() {
+          if (--state.inflight === 0) state.onDrained?.();
+        },
         watch(worker, ex) {
-          let set = watched.get(worker);
-          if (set === undefined) {
-            const s = new Set<RequestExchange>();
-            watched.set(worker, (set = s));
+          let list = taken.get(worker);
+          if (list === undefined) {
+            const l = new TakenRequests();
+            taken.set(worker, (list = l));
             // A handler that exits before answering (a crash) leaves its requests to us: 500.
             void ctx.node.waitExit(worker).then(() => {
-              watched.delete(worker);
-              for (const e of s) e.finish({ status: 500, headers: { 'content-type': 'text/plain' }, body: 'handler crashed\n' });
+              taken.delete(worker);
+              l.finishAll({ status: 500, headers: { 'content-type': 'text/plain' }, body: 'handler crashed\n' });
             });
           }
-          set.add(ex);
-        },
-        release(ex) {
-          if (ex.worker !== undefined) watched.get(ex.worker)?.delete(ex);
+          list.add(ex);
         },
         log: (m) => ctx.node.log('warning', m),
       };
@@ -245,8 +250,8 @@ function gatewayBehavior(spec: WebSpec): ServerBehavior<Record<never, never>, Ga
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Event streams (Server-Sent Events) never finish on their own: end them now; their clients reconnect elsewhere.
-      for (const res of state.inflight) if (eventStreams.has(res)) res.end();
-      if (state.inflight.size > 0) {
+      for (const res of state.eventStreams) res.end();
+      if (state.inflight > 0) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
           new Promise<void>((resolve) => (state.onDrained = resolve)),
@@ -262,6 +267,23 @@ function gatewayBehavior(spec: WebSpec): ServerBehavior<Record<never, never>, Ga
   };
 }
 
+/** The body of a request that has none: one shared empty buffer. */
+const NO_BODY = Buffer.alloc(0);
+
+/** Whether the request announces a body (`content-length` or `transfer-encoding`), read from the raw headers without building the headers object. */
+function declaredBody(req: IncomingMessage): { length: string | undefined; body: boolean } | undefined {
+  const raw = req.rawHeaders;
+  let found: { length: string | undefined; body: boolean } | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length !== 14 && name.length !== 17) continue;
+    const lower = name.toLowerCase();
+    if (lower === 'content-length') (found ??= { length: undefined, body: true }).length ??= raw[i + 1];
+    else if (lower === 'transfer-encoding') found ??= { length: undefined, body: true };
+  }
+  return found;
+}
+
 function onRequest(
   ctx: Process,
   state: GatewayState,
@@ -271,13 +293,7 @@ function onRequest(
   maxBody: number,
 ): void {
   if (state.stopping) return plain(res, 503, 'shutting down\n', { connection: 'close' });
-  state.inflight.add(res);
-  let ex: RequestExchange | undefined;
-  res.once('close', () => {
-    ex?.closed();
-    state.inflight.delete(res);
-    if (state.inflight.size === 0) state.onDrained?.();
-  });
+  const ex = new RequestExchange(state, res);
   const url = req.url ?? '/';
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);
@@ -285,18 +301,12 @@ function onRequest(
   const m = router.match(method, path);
   if (m.type === 'not_found') return plain(res, 404, 'not found\n');
   if (m.type === 'method_not_allowed') return plain(res, 405, 'method not allowed\n', { allow: m.allow.join(', ') });
-  const declared = req.headers['content-length'];
-  if (declared !== undefined && Number(declared) > maxBody) {
+  const declared = declaredBody(req);
+  if (declared === undefined) return dispatch(ctx, ex, req, method, path, url, q, m, NO_BODY);
+  if (declared.length !== undefined && Number(declared.length) > maxBody) {
     req.resume();
     return plain(res, 413, 'request body too large\n', { connection: 'close' });
   }
-  const dispatch = (body: Buffer): void => {
-    ex = new RequestExchange(state, res);
-    const request = new WebRequest(method, path, m.params, q < 0 ? '' : url.slice(q + 1), req.headers, body, m.pattern, req.socket.remoteAddress, ex);
-    // Straight to the worker the pool would pick (one process hop less); through the pool while its workers restart.
-    ctx.send(pickPoolWorker(m.target) ?? m.target, request);
-  };
-  if (declared === undefined && req.headers['transfer-encoding'] === undefined) return dispatch(Buffer.alloc(0));
   const chunks: Buffer[] = [];
   let size = 0;
   let tooLarge = false;
@@ -312,9 +322,27 @@ function onRequest(
     chunks.push(chunk);
   });
   req.on('end', () => {
-    if (!tooLarge) dispatch(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    if (!tooLarge) dispatch(ctx, ex, req, method, path, url, q, m, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
   });
   req.on('error', () => res.destroy());
+}
+
+/** Sends the request to a handler of the route's pool; its timeout starts now. */
+function dispatch(
+  ctx: Process,
+  ex: RequestExchange,
+  req: IncomingMessage,
+  method: string,
+  path: string,
+  url: string,
+  q: number,
+  m: { readonly target: Pid; readonly params: Record<string, string>; readonly pattern: string },
+  body: Buffer,
+): void {
+  ex.dispatched();
+  const request = new WebRequest(method, path, m.params, q < 0 ? '' : url.slice(q + 1), req, body, m.pattern, req.socket.remoteAddress, ex);
+  // Straight to the worker the pool would pick (one process hop less); through the pool while its workers restart.
+  ctx.send(pickPoolWorker(m.target) ?? m.target, request);
 }
 
 /**

@@ -119,6 +119,10 @@ export function handlerServer<S, A>(handler: WebHandler<S, A>, body?: StandardSc
         throw new TypeError(`handleRequest returned ${String(r)}; expected respond(), wait() or stop()`);
     }
   };
+  const handle = (req: WebRequest, state: S, ctx: Process): MaybePromise<NoReplyResult<S>> => {
+    const r = handler.handleRequest(req, state, ctx);
+    return isThenable(r) ? r.then((v) => after(req, v)) : after(req, r);
+  };
   const behavior: ServerBehavior<Protocol, S, A> = {
     behavior: handler.behavior ?? 'web_handler',
     init: (args, ctx) => handler.init(args, ctx),
@@ -126,14 +130,10 @@ export function handlerServer<S, A>(handler: WebHandler<S, A>, body?: StandardSc
       if (message instanceof WebRequest) {
         if (message.answered) return noreply(state); // timed out while queued
         message._take(ctx.self);
-        const run = (valid: boolean): MaybePromise<NoReplyResult<S>> => {
-          if (!valid) return noreply(state);
-          const r = handler.handleRequest(message, state, ctx);
-          return isThenable(r) ? r.then((v) => after(message, v)) : after(message, r);
-        };
-        if (body === undefined) return run(true);
+        if (body === undefined) return handle(message, state, ctx);
         const valid = validateBody(message, body);
-        return isThenable(valid) ? valid.then(run) : run(valid);
+        if (!isThenable(valid)) return valid ? handle(message, state, ctx) : noreply(state);
+        return valid.then((ok) => (ok ? handle(message, state, ctx) : noreply(state)));
       }
       if (handler.handleInfo === undefined) return noreply(state);
       return handler.handleInfo(message, state, ctx);

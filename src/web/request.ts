@@ -4,7 +4,7 @@
  * and the way to answer it later ({@link WebRequest.respond}).
  * @module
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { Pid } from '../terms/identifiers.js';
 import type { WebResponse } from './response.js';
 
@@ -46,8 +46,8 @@ export class WebRequest<P extends Readonly<Record<string, string>> = Readonly<Re
     readonly params: Readonly<P>,
     /** @internal The query string, without `?`; parsed on first use of {@link WebRequest.query}. */
     private readonly search: string,
-    /** Request headers, lower-case names. */
-    readonly headers: IncomingHttpHeaders,
+    /** @internal The request as node:http has it: its headers are read from it on first use. */
+    incoming: IncomingMessage,
     /** The body bytes (empty when there is none). */
     readonly body: Buffer,
     /** The route pattern that matched (`/users/:id`). */
@@ -56,7 +56,15 @@ export class WebRequest<P extends Readonly<Record<string, string>> = Readonly<Re
     readonly remoteAddress: string | undefined,
     exchange: Exchange,
   ) {
+    this.#incoming = incoming;
     this.#exchange = exchange;
+  }
+
+  readonly #incoming: IncomingMessage;
+
+  /** Request headers, lower-case names. */
+  get headers(): IncomingHttpHeaders {
+    return this.#incoming.headers;
   }
 
   #query: URLSearchParams | undefined;

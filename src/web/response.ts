@@ -30,8 +30,9 @@ export interface WebResponse {
  * return respond(json({ id: req.params['id'] }), state);
  * ```
  */
-export function json(value: unknown, status = 200, headers: OutgoingHttpHeaders = {}): WebResponse {
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(value) };
+export function json(value: unknown, status = 200, headers?: OutgoingHttpHeaders): WebResponse {
+  const type = 'application/json; charset=utf-8';
+  return { status, headers: headers === undefined ? { 'content-type': type } : { 'content-type': type, ...headers }, body: JSON.stringify(value) };
 }
 
 /**
@@ -42,8 +43,9 @@ export function json(value: unknown, status = 200, headers: OutgoingHttpHeaders 
  * return respond(text('not today', 418), state);
  * ```
  */
-export function text(body: string, status = 200, headers: OutgoingHttpHeaders = {}): WebResponse {
-  return { status, headers: { 'content-type': 'text/plain; charset=utf-8', ...headers }, body };
+export function text(body: string, status = 200, headers?: OutgoingHttpHeaders): WebResponse {
+  const type = 'text/plain; charset=utf-8';
+  return { status, headers: headers === undefined ? { 'content-type': type } : { 'content-type': type, ...headers }, body };
 }
 
 /**

@@ -44,27 +44,39 @@ function decode(s: string): string | undefined {
   }
 }
 
-function matchSegments(segments: readonly Segment[], parts: readonly string[]): Record<string, string> | undefined {
-  const params: Record<string, string> = {};
+/**
+ * Matches `path` segment by segment, in place: literal segments are compared
+ * where they stand and only parameters are cut out (as `path.split('/')`
+ * would give them, the text before the first '/' set aside).
+ */
+function matchPath(segments: readonly Segment[], path: string): Record<string, string> | undefined {
+  let params: Record<string, string> | undefined;
+  const len = path.length;
+  let pos = path.indexOf('/') + 1;
+  if (pos === 0) return undefined;
   for (let i = 0; i < segments.length; i++) {
     const seg = segments[i] as Segment;
     if (seg.kind === 'rest') {
-      const rest = decode(parts.slice(i).join('/'));
+      const rest = decode(pos <= len ? path.slice(pos) : '');
       if (rest === undefined) return undefined;
-      params[seg.name] = rest;
+      (params ??= {})[seg.name] = rest;
       return params;
     }
-    const part = parts[i];
-    if (part === undefined) return undefined;
+    if (pos > len) return undefined; // the path has fewer segments
+    let end = path.indexOf('/', pos);
+    if (end < 0) end = len;
     if (seg.kind === 'literal') {
-      if (part !== seg.text) return undefined;
+      if (end - pos !== seg.text.length || !path.startsWith(seg.text, pos)) return undefined;
     } else {
-      const v = decode(part);
+      const part = path.slice(pos, end);
+      // Most parameters are plain text: decode only what has escapes.
+      const v = part.includes('%') ? decode(part) : part;
       if (v === undefined || v.length === 0) return undefined;
-      params[seg.name] = v;
+      (params ??= {})[seg.name] = v;
     }
+    pos = end + 1;
   }
-  return parts.length === segments.length ? params : undefined;
+  return pos === len + 1 ? (params ?? {}) : undefined; // and no segment left over
 }
 
 /**
@@ -85,21 +97,21 @@ export class Router<T> {
 
   /** Adds a route; throws a TypeError for a malformed pattern. */
   add(method: Method, pattern: string, target: T): void {
-    this.routes.push({ method: method.toUpperCase(), pattern, segments: compile(pattern), target });
+    const segments = compile(pattern);
+    this.routes.push({ method: method.toUpperCase(), pattern, segments, target });
   }
 
   /** Finds the route for `method` and `path` (the path without its query string). */
   match(method: string, path: string): RouteMatch<T> {
-    const parts = path.split('/').slice(1);
-    const allow: string[] = [];
+    let allow: string[] | undefined;
     for (const r of this.routes) {
-      const params = matchSegments(r.segments, parts);
+      const params = matchPath(r.segments, path);
       if (params === undefined) continue;
       if (r.method === '*' || r.method === method || (method === 'HEAD' && r.method === 'GET'))
         return { type: 'found', target: r.target, params, pattern: r.pattern };
-      allow.push(r.method);
+      (allow ??= []).push(r.method);
     }
-    return allow.length > 0 ? { type: 'method_not_allowed', allow } : { type: 'not_found' };
+    return allow !== undefined ? { type: 'method_not_allowed', allow } : { type: 'not_found' };
   }
 
   /** The targets of all routes, in order. */

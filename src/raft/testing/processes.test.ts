@@ -35,6 +35,8 @@ class ProcessCluster {
   readonly dirs = this.nodes.map(() => mkdtempSync(join(tmpdir(), 'raft-proc-')));
   readonly procs: (ChildProcess | null)[] = this.nodes.map(() => null);
   readonly logs: string[] = this.nodes.map(() => '');
+  /** Started and said `ready`; a peer still starting is not a victim for the nemesis (killing it would fail its start). */
+  readonly ready: boolean[] = this.nodes.map(() => false);
   home!: Node;
 
   async startHome(): Promise<void> {
@@ -54,6 +56,7 @@ class ProcessCluster {
         out += d.toString();
         if (out.includes('ready')) {
           clearTimeout(timer);
+          this.ready[i] = true;
           resolve();
         }
       });
@@ -68,6 +71,7 @@ class ProcessCluster {
     const child = this.procs[i];
     if (child === null || child === undefined) return;
     this.procs[i] = null;
+    this.ready[i] = false;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
@@ -196,7 +200,7 @@ describe('raft on five OS processes', { timeout: 240_000 }, () => {
       const kinds = ['pair', 'kill', 'split', 'heal', 'killLeader', 'pair', 'split', 'kill', 'heal'];
       for (let k = 0; Date.now() < until - 1000; k++) {
         await sleep(randomInt(300, 800));
-        const live = [0, 1, 2, 3, 4].filter((i) => cluster.procs[i] !== null);
+        const live = [0, 1, 2, 3, 4].filter((i) => cluster.ready[i]);
         const kind = kinds[k % kinds.length]!;
         if (kind === 'pair') cluster.block(randomInt(5), randomInt(5));
         else if (kind === 'split') {
