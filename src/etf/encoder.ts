@@ -94,6 +94,11 @@ const SLAB_SIZE = 16 * 1024;
 const SLAB_MIN_ROOM = 1024;
 /** Frames kept between terms (beyond this, a very deep term's frames are let go). */
 const KEEP_FRAMES = 1 << 16;
+/**
+ * Nesting to which {@link Encoder} writes containers by plain recursion (most terms are shallow);
+ * a container deeper than this is written with the explicit stack, which has no depth limit.
+ */
+const FAST_DEPTH = 64;
 const E_ITEMS = 0;
 const E_OBJECT = 1;
 const E_MAP = 2;
@@ -170,6 +175,10 @@ export class Encoder {
   /** The explicit stack: frames[0 .. sp) are the containers being written. */
   private readonly frames: EFrame[] = [];
   private sp = 0;
+  /** Nesting above the explicit stack's bottom frame (the recursive path's depth when it handed over). */
+  private depthBase = 0;
+  /** Containers nested this deep or deeper go to the explicit stack: `min(FAST_DEPTH, maxDepth)`, 0 when canonical. */
+  private readonly fastDepth: number;
   /** Encoded atoms of object keys seen (see `writeKey`). */
   private readonly keyBytes = new Map<string, Uint8Array>();
 
@@ -181,6 +190,7 @@ export class Encoder {
     this.registry = opts.registry ?? defaultRegistry;
     this.maxBigIntBytes = opts.maxBigIntBytes ?? MAX_PORTABLE_BIGINT_BYTES;
     this.nativeRecords = opts.nativeRecords ?? true;
+    this.fastDepth = this.canonical ? 0 : Math.min(FAST_DEPTH, this.maxDepth);
   }
 
   /**
@@ -228,7 +238,119 @@ export class Encoder {
 
   /** Appends `term` to `w` without the 131 version byte (as inside distribution frames). */
   writeTerm(w: EtfWriter, term: unknown): void {
-    this.term(w, term);
+    this.fast(w, term, 0);
+  }
+
+  /**
+   * Writes `v`, `depth` containers deep, by recursion for the common shallow
+   * shapes (tuples, lists, plain objects, Maps of any leaves), without frames
+   * or per-term allocation. Anything else, and any container at `fastDepth`
+   * or deeper, goes to the explicit stack ({@link Encoder.deep}), so the call
+   * stack stays bounded and a value that contains itself is found there.
+   */
+  private fast(w: EtfWriter, v: unknown, depth: number): void {
+    switch (typeof v) {
+      case 'string':
+        this.string(w, v);
+        return;
+      case 'number':
+        if (v >= 0 && v <= 255 && (v | 0) === v && !(v === 0 && 1 / v < 0)) {
+          if (w.length + 2 > w.buf.length) w.ensure(2);
+          const b = w.buf;
+          b[w.length] = Tag.SMALL_INTEGER;
+          b[w.length + 1] = v;
+          w.length += 2;
+        } else {
+          this.number(w, v);
+        }
+        return;
+      case 'boolean':
+        this.writeAtom(w, v ? TRUE : FALSE);
+        return;
+      case 'undefined':
+        this.writeAtom(w, UNDEFINED);
+        return;
+      case 'bigint':
+        this.bigint(w, v);
+        return;
+      case 'object': {
+        if (v === null) {
+          this.writeAtom(w, NIL);
+          return;
+        }
+        const ctor = (v as { constructor?: unknown }).constructor;
+        if (ctor === Atom) return this.writeAtom(w, v as Atom);
+        if (ctor === Pid) return this.pid(w, v as Pid);
+        if (ctor === Ref) return this.ref(w, v as Ref);
+        if (depth >= this.fastDepth) break;
+        const d = depth + 1;
+        if (ctor === Tuple) {
+          const a = (v as Tuple).elements;
+          const n = a.length;
+          if (n <= 255) {
+            if (w.length + 2 > w.buf.length) w.ensure(2);
+            w.buf[w.length] = Tag.SMALL_TUPLE;
+            w.buf[w.length + 1] = n;
+            w.length += 2;
+          } else {
+            w.tagU32(Tag.LARGE_TUPLE, n);
+          }
+          for (let i = 0; i < n; i++) this.fast(w, a[i], d);
+          return;
+        }
+        if (ctor === Array) {
+          const a = v as readonly unknown[];
+          const n = a.length;
+          if (n > 0) {
+            w.tagU32(Tag.LIST, n);
+            for (let i = 0; i < n; i++) this.fast(w, a[i], d);
+          }
+          w.u8(Tag.NIL);
+          return;
+        }
+        if (ctor === Object && Object.getPrototypeOf(v) === Object.prototype) {
+          const o = v as Record<string, unknown>;
+          const keys = Object.keys(o);
+          const n = keys.length;
+          w.tagU32(Tag.MAP, n);
+          for (let i = 0; i < n; i++) {
+            const k = keys[i] as string;
+            this.writeKey(w, k);
+            this.fast(w, o[k], d);
+          }
+          return;
+        }
+        if (ctor === Map) {
+          const m = v as Map<unknown, unknown>;
+          const n = m.size;
+          w.tagU32(Tag.MAP, n);
+          if (n === 0) return;
+          const it = m.entries();
+          for (let i = 0; i < n; i++) {
+            const e = it.next();
+            if (e.done === true) throw new EtfEncodeError('bad_value', 'map changed size while being encoded');
+            this.fast(w, e.value[0], d);
+            this.fast(w, e.value[1], d);
+          }
+          return;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    this.deep(w, v, depth);
+  }
+
+  /** Writes `v` with the explicit stack, as the subterm `depth` containers deep. */
+  private deep(w: EtfWriter, v: unknown, depth: number): void {
+    const was = this.depthBase;
+    this.depthBase = depth;
+    try {
+      this.term(w, v);
+    } finally {
+      this.depthBase = was;
+    }
   }
 
   /** Appends an atom (honours the atom cache and encoding options). */
@@ -399,13 +521,13 @@ export class Encoder {
   /** Starts a container: `obj` is the JS value (for the cycle check), the children follow. */
   private push(kind: number, obj: object, n: number, trailer: number): EFrame {
     const sp = this.sp;
-    if (sp >= this.maxDepth) throw new EtfEncodeError('too_deep', `term nested deeper than ${this.maxDepth}`);
+    if (sp + this.depthBase >= this.maxDepth) throw new EtfEncodeError('too_deep', `term nested deeper than ${this.maxDepth}`);
     if (sp > 0) {
       // A value containing itself repeats forever down the path. Compare with one ancestor, the one at the
       // largest power of two not above this depth (Brent's cycle finding): a cycle of length p starting at
       // depth m is found by depth 4 * max(m, p), at the cost of one comparison a level.
       const anchor = this.frames[(1 << (31 - Math.clz32(sp))) - 1] as EFrame;
-      if (anchor.obj === obj) throw new EtfEncodeError('cycle', `${describe(obj)} value contains itself (found ${sp} levels deep)`);
+      if (anchor.obj === obj) throw new EtfEncodeError('cycle', `${describe(obj)} value contains itself (found ${sp + this.depthBase} levels deep)`);
     }
     let f = this.frames[sp];
     if (f === undefined) {
