@@ -193,6 +193,35 @@ test('registered types travel as structs and come back as instances', () => {
   assert.deepEqual(rt({ __struct__: atom('Elixir.Geo.Point'), x: 5, y: 6 }), new Point([5, 6]));
 });
 
+test("binaries: 'auto' gives a string exactly when the bytes are valid UTF-8, at every size", () => {
+  const binary = (bytes: Buffer): Buffer => {
+    const head = Buffer.from([131, 109, 0, 0, 0, 0]);
+    head.writeUInt32BE(bytes.length, 2);
+    return Buffer.concat([head, bytes]);
+  };
+  // Sizes around the 64 KiB line between decode-then-check and validate-then-decode.
+  for (const size of [0, 1, 3, 36, 511, 4096, 65535, 65536, 65537, 300_000]) {
+    const ascii = Buffer.alloc(size, 0x61);
+    assert.equal(decode(binary(ascii)), ascii.toString('latin1'), `ascii ${size}`);
+    if (size < 4) continue;
+    // a real U+FFFD (EF BF BD) in valid text stays text
+    const replacement = Buffer.from(ascii);
+    replacement.write('\ufffd', size - 3, 'utf8');
+    assert.equal(decode(binary(replacement)), replacement.toString('utf8'), `U+FFFD ${size}`);
+    // multi-byte text
+    const accents = Buffer.from('é'.repeat(size >> 1) + 'x'.repeat(size & 1));
+    assert.equal(decode(binary(accents)), accents.toString('utf8'), `é ${size}`);
+    // not UTF-8: a stray continuation byte, a truncated sequence at the end, an encoded surrogate, an overlong form
+    for (const [what, bad] of [['continuation', [0x80]], ['truncated', [0xe2, 0x82]], ['surrogate', [0xed, 0xa0, 0x80]], ['overlong', [0xc0, 0xaf]]] as const) {
+      const bytes = Buffer.from(ascii);
+      Buffer.from(bad).copy(bytes, size - bad.length);
+      const out = decode(binary(bytes));
+      assert.ok(out instanceof Uint8Array, `${what} ${size}`);
+      assert.deepEqual(Buffer.from(out), bytes, `${what} ${size}`);
+    }
+  }
+});
+
 test('decode options', () => {
   const bin = encode('hé');
   assert.deepEqual(decode(bin, { binaries: 'bytes' }), Uint8Array.from(Buffer.from('hé')));

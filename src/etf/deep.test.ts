@@ -169,7 +169,7 @@ test('maxDepth bounds nesting when set, on both sides', () => {
   );
 });
 
-test('maxDepth counts across the recursive path and the explicit stack (limits above and below its hand-over depth)', () => {
+test('maxDepth counts across the recursive path and the explicit stack on both sides (limits above and below their hand-over depth)', () => {
   for (const limit of [1, 63, 64, 65, 100, 1000]) {
     for (const make of [deepList, deepTuple, deepMap]) {
       assert.ok(new Encoder({ maxDepth: limit }).encode(make(limit)).length > 0, `${make.name}(${limit}) within maxDepth ${limit}`);
@@ -177,6 +177,13 @@ test('maxDepth counts across the recursive path and the explicit stack (limits a
         () => new Encoder({ maxDepth: limit }).encode(make(limit + 1)),
         (e: unknown) => e instanceof EtfEncodeError && e.code === 'too_deep',
         `${make.name}(${limit + 1}) beyond maxDepth ${limit}`,
+      );
+      const dec = new Decoder({ maxDepth: limit });
+      assert.equal(unwind(dec.decode(encode(make(limit))))[0], limit, `decode ${make.name}(${limit}) within maxDepth ${limit}`);
+      assert.throws(
+        () => dec.decode(encode(make(limit + 1))),
+        (e: unknown) => e instanceof EtfDecodeError && e.code === 'too_deep',
+        `decode ${make.name}(${limit + 1}) beyond maxDepth ${limit}`,
       );
     }
   }
