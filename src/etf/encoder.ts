@@ -179,6 +179,8 @@ export class Encoder {
   private depthBase = 0;
   /** Containers nested this deep or deeper go to the explicit stack: `min(FAST_DEPTH, maxDepth)`, 0 when canonical. */
   private readonly fastDepth: number;
+  /** Encoded atoms seen (without an atom cache): copied, not re-encoded. */
+  private readonly atomBytes = new Map<Atom, Uint8Array>();
   /** Encoded atoms of object keys seen (see `writeKey`). */
   private readonly keyBytes = new Map<string, Uint8Array>();
 
@@ -364,7 +366,23 @@ export class Encoder {
         return;
       }
     }
-    const name = a.name;
+    const known = this.atomBytes.get(a);
+    if (known !== undefined) {
+      const k = known.length;
+      if (w.length + k > w.buf.length) w.ensure(k);
+      const b = w.buf;
+      const o = w.length;
+      for (let i = 0; i < k; i++) b[o + i] = known[i] as number;
+      w.length = o + k;
+      return;
+    }
+    const from = w.length;
+    this.atomText(w, a.name);
+    if (this.atomBytes.size < MAX_KEY_CACHE) this.atomBytes.set(a, Uint8Array.prototype.slice.call(w.buf, from, w.length));
+  }
+
+  /** An atom's name (no cache). */
+  private atomText(w: EtfWriter, name: string): void {
     const n = name.length;
     if (n <= 255) {
       // Fast path: ASCII names, written straight into the buffer.
@@ -848,21 +866,45 @@ export class Encoder {
   }
 
   private pid(w: EtfWriter, p: Pid): void {
+    const { id, serial, creation } = p;
+    if (id >>> 0 !== id) this.checkU32(id, 'pid id');
+    if (serial >>> 0 !== serial) this.checkU32(serial, 'pid serial');
+    if (creation >>> 0 !== creation) this.checkU32(creation, 'pid creation');
     w.u8(Tag.NEW_PID);
     this.writeAtom(w, p.node);
-    w.u32(this.checkU32(p.id, 'pid id'));
-    w.u32(this.checkU32(p.serial, 'pid serial'));
-    w.u32(this.checkU32(p.creation, 'pid creation'));
+    if (w.length + 12 > w.buf.length) w.ensure(12);
+    const b = w.buf;
+    const o = w.length;
+    writeU32(b, o, id);
+    writeU32(b, o + 4, serial);
+    writeU32(b, o + 8, creation);
+    w.length = o + 12;
   }
 
   private ref(w: EtfWriter, r: Ref): void {
-    const n = r.ids.length;
+    const ids = r.ids;
+    const n = ids.length;
     if (n < 1 || n > 5) throw new EtfEncodeError('bad_value', `a reference has 1..5 words, not ${n}`);
-    w.u8(Tag.NEWER_REFERENCE);
-    w.u16(n);
+    const creation = r.creation;
+    if (creation >>> 0 !== creation) this.checkU32(creation, 'ref creation');
+    for (let i = 0; i < n; i++) {
+      const x = ids[i] as number;
+      if (x >>> 0 !== x) this.checkU32(x, 'ref word');
+    }
+    if (w.length + 3 > w.buf.length) w.ensure(3);
+    let b = w.buf;
+    let o = w.length;
+    b[o] = Tag.NEWER_REFERENCE;
+    b[o + 1] = 0;
+    b[o + 2] = n;
+    w.length = o + 3;
     this.writeAtom(w, r.node);
-    w.u32(this.checkU32(r.creation, 'ref creation'));
-    for (let i = 0; i < n; i++) w.u32(this.checkU32(r.ids[i] as number, 'ref word'));
+    if (w.length + 4 + 4 * n > w.buf.length) w.ensure(4 + 4 * n);
+    b = w.buf;
+    o = w.length;
+    writeU32(b, o, creation);
+    for (let i = 0; i < n; i++) writeU32(b, o + 4 + 4 * i, ids[i] as number);
+    w.length = o + 4 + 4 * n;
   }
 
   private port(w: EtfWriter, p: Port): void {
@@ -909,6 +951,14 @@ export class Encoder {
     frame.items = f.freeVars;
     frame.at = at;
   }
+}
+
+/** Stores `v` (a u32) big-endian at `b[o .. o+4)`; the caller made room. */
+function writeU32(b: Buffer, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = (v >>> 16) & 0xff;
+  b[o + 2] = (v >>> 8) & 0xff;
+  b[o + 3] = v & 0xff;
 }
 
 /** The term written in `w` from `start` (131 first), compressed when that makes it smaller; a Buffer of its own. */
