@@ -240,6 +240,11 @@ const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padSt
 /** Node's undocumented but long-standing Buffer slice methods: `toString` without argument checks. */
 type FastSlices = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
 
+/** The big-endian u32 at `b[p .. p+4)`; the caller checked the bounds. */
+function readU32(b: Buffer, p: number): number {
+  return (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0;
+}
+
 function fail(code: EtfDecodeErrorCode, offset: number, detail: string): never {
   throw new EtfDecodeError(code, offset, detail);
 }
@@ -1146,10 +1151,15 @@ export class Decoder {
 
   private pid(tag: number): Pid {
     const node = this.atom();
+    if (tag === Tag.NEW_PID) {
+      this.need(12, this.pos);
+      const p = this.pos;
+      this.pos = p + 12;
+      return new Pid(node, readU32(this.buf, p), readU32(this.buf, p + 4), readU32(this.buf, p + 8));
+    }
     const id = this.u32();
     const serial = this.u32();
-    const creation = tag === Tag.NEW_PID ? this.u32() : this.u8();
-    return new Pid(node, id, serial, creation);
+    return new Pid(node, id, serial, this.u8());
   }
 
   private ref(tag: number, at: number): Ref {
@@ -1163,8 +1173,11 @@ export class Decoder {
     if (n < 1 || n > 5) fail('bad_value', at, `reference with ${n} words (1..5 allowed)`);
     const node = this.atom();
     const creation = tag === Tag.NEWER_REFERENCE ? this.u32() : this.u8();
-    const ids: number[] = [];
-    for (let i = 0; i < n; i++) ids.push(this.u32());
+    this.need(4 * n, this.pos);
+    const p = this.pos;
+    this.pos = p + 4 * n;
+    const ids: number[] = new Array<number>(n);
+    for (let i = 0; i < n; i++) ids[i] = readU32(this.buf, p + 4 * i);
     return new Ref(node, creation, ids);
   }
 
