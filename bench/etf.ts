@@ -38,8 +38,10 @@ interface Scenario {
 function scenarios(): Scenario[] {
   const node = atom('nonode@nohost');
   const small = tuple(atom('$gen_call'), tuple(new Pid(node, 85, 0, 0), new Ref(node, 0, [171190, 2350972931, 3952384173])), tuple(atom('get'), 'key'));
-  const map: Record<string, unknown> = {};
-  for (let i = 1; i <= 20; i++) map[`field_${i}`] = 'v'.repeat(36);
+  // Built in one step, as an object literal, JSON.parse or Beamline's decoder makes it: twenty properties
+  // stored one by one put a V8 object in dictionary mode, where Object.keys alone takes 262 ns instead
+  // of 21 ns (Erlang's whole term_to_binary of this map takes about 600 ns).
+  const map: Record<string, unknown> = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`field_${i + 1}`, 'v'.repeat(36)]));
   const bin = new Uint8Array(1 << 20);
   for (let i = 0; i < bin.length; i++) bin[i] = (i * 7919) & 0xff; // not valid UTF-8: stays bytes
   let deep: unknown = atom('leaf');
