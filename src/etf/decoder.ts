@@ -152,7 +152,16 @@ interface Shape {
   make: ((values: readonly unknown[]) => Record<string, unknown>) | undefined;
   /** `__struct__`, `__proto__` or a generated-code failure: never compiled. */
   plain: boolean;
+  /**
+   * Once compiled: each key as SMALL_ATOM_UTF8_EXT bytes, for maps read by
+   * prediction (see `predictedShapes`); undefined when a key is `nil` or
+   * `undefined` (those decode by option) or longer than 255 bytes.
+   */
+  keyBytes: Uint8Array[] | undefined;
 }
+
+/** The compiled shape last made, by key count: the next map with that many keys is compared with it byte by byte. */
+const predictedShapes: Array<Shape | undefined> = [];
 
 const shapesByFirstKey = new Map<Atom, Shape[]>();
 let compiledShapes = 0;
@@ -186,7 +195,7 @@ function rememberShape(keys: readonly unknown[]): void {
   if (list.length >= SHAPES_PER_KEY) return;
   const atoms = keys as readonly Atom[];
   const plain = atoms.some((a) => a === STRUCT_KEY || a.name === '__proto__');
-  list.push({ keys: atoms.slice(), seen: 1, make: undefined, plain });
+  list.push({ keys: atoms.slice(), seen: 1, make: undefined, plain, keyBytes: undefined });
 }
 
 function compileShape(shape: Shape): void {
@@ -198,7 +207,19 @@ function compileShape(shape: Shape): void {
     shape.make = new Function('v', `return { ${body} };`) as (values: readonly unknown[]) => Record<string, unknown>;
   } catch {
     shape.plain = true; // code generation disallowed (--disallow-code-generation-from-strings)
+    return;
   }
+  const keyBytes: Uint8Array[] = [];
+  for (const k of shape.keys) {
+    const text = Buffer.from(k.name, 'utf8');
+    if (k === NIL || k === UNDEFINED || text.length > 255) return;
+    const bytes = new Uint8Array(2 + text.length);
+    bytes[0] = Tag.SMALL_ATOM_UTF8;
+    bytes[1] = text.length;
+    bytes.set(text, 2);
+    keyBytes.push(bytes);
+  }
+  shape.keyBytes = keyBytes;
 }
 
 /** NEW_FUN_EXT read up to its free variables. */
@@ -626,12 +647,33 @@ export class Decoder {
         this.checkCount(n, 2, at, 'map');
         this.charge(64 + 40 * n, at);
         if (n === 0) return this.erlmaps ? new ErlMap() : {};
-        const keys = new Array<unknown>(n);
         const values = new Array<unknown>(n);
+        const d = depth + 1;
+        let i = 0;
+        // Maps shaped like the last compiled one of this size (records, structs, JSON-like data): its keys'
+        // bytes are compared in place, no atom is looked up and no key array is built.
+        const predicted = this.erlmaps ? undefined : predictedShapes[n];
+        if (predicted !== undefined) {
+          const expected = predicted.keyBytes as Uint8Array[];
+          for (; i < n; i++) {
+            const kb = expected[i] as Uint8Array;
+            const len = kb.length;
+            const p = this.pos;
+            if (len > this.end - p) break;
+            let j = 0;
+            while (j < len && buf[p + j] === kb[j]) j++;
+            if (j < len) break;
+            this.pos = p + len;
+            values[i] = this.fast(d);
+          }
+          if (i === n) return (predicted.make as (values: readonly unknown[]) => Record<string, unknown>)(values);
+        }
+        // Keys read so far were the predicted shape's atoms.
+        const keys = new Array<unknown>(n);
+        for (let j = 0; j < i; j++) keys[j] = (predicted as Shape).keys[j];
         let allAtoms = !this.erlmaps;
         let allPrimitive = !this.erlmaps;
-        const d = depth + 1;
-        for (let i = 0; i < n; i++) {
+        for (; i < n; i++) {
           const k = this.fast(d);
           keys[i] = k;
           if (allAtoms && !(k instanceof Atom)) {
@@ -1090,7 +1132,10 @@ export class Decoder {
       // Maps of the same atom keys in the same order (records, structs, JSON-like data) are built by a
       // compiled object literal: one allocation with a stable shape, no per-key stores or duplicate checks.
       const shape = shapeOf(keys);
-      if (shape?.make !== undefined) return shape.make(values);
+      if (shape?.make !== undefined) {
+        if (shape.keyBytes !== undefined) predictedShapes[n] = shape;
+        return shape.make(values);
+      }
       const obj = this.objectFrom(keys, values, at, false);
       if (shape === undefined) rememberShape(keys);
       else if (++shape.seen >= 2) compileShape(shape);
