@@ -130,6 +130,8 @@ const KEEP_FRAMES = 1 << 16;
 const FAST_DEPTH = 64;
 /** Binaries up to this size are decoded as UTF-8 at once under `binaries: 'auto'` (larger ones are validated first). */
 const DECODE_FIRST = 64 * 1024;
+/** Binaries copied out of the input from this size on go into memory that is not zeroed first. */
+const LARGE_COPY = 64 * 1024;
 const K_TUPLE = 0;
 const K_LIST = 1;
 const K_MAP = 2;
@@ -1086,9 +1088,12 @@ export class Decoder {
   }
 
   private bytesOut(p: number, n: number): Uint8Array {
-    if (!this.copy) return new Uint8Array(this.buf.buffer, this.buf.byteOffset + p, n);
-    const out = new Uint8Array(n);
-    out.set(this.buf.subarray(p, p + n));
+    const view = new Uint8Array(this.buf.buffer, this.buf.byteOffset + p, n);
+    if (!this.copy) return view;
+    if (n < LARGE_COPY) return view.slice(); // a plain Uint8Array: one allocation, one memcpy
+    // Large: memory that is not zeroed first (every byte is overwritten at once).
+    const out = new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+    out.set(view);
     return out;
   }
 
