@@ -201,13 +201,14 @@ export class Encoder {
    * `Buffer.allocUnsafe`'s, small ones are views of a shared slab (other
    * terms live in the rest of its `.buffer`).
    */
-  encode(term: unknown, opts: EncodeToBufferOptions = {}): Buffer {
+  encode(term: unknown, opts?: EncodeToBufferOptions): Buffer {
+    const level = opts === undefined || opts.compressed === undefined || opts.compressed === false ? undefined : opts.compressed === true ? 6 : opts.compressed;
     if (this.busy) {
       // Re-entered (a registered type's toFields encoding): a writer of its own.
       const w = new EtfWriter(256);
       w.u8(VERSION);
       this.writeTerm(w, term);
-      return opts.compressed !== undefined && opts.compressed !== false ? compress(w, 0, opts.compressed === true ? 6 : opts.compressed) : w.toBuffer();
+      return level !== undefined ? compress(w, 0, level) : w.toBuffer();
     }
     // Terms are written one after another into a slab and handed out as views of it (as Node's Buffer
     // pool hands out allocUnsafe buffers): no copy and no allocation per term but the view.
@@ -227,8 +228,8 @@ export class Encoder {
     } finally {
       this.busy = false;
     }
-    if (opts.compressed !== undefined && opts.compressed !== false) {
-      const out = compress(w, start, opts.compressed === true ? 6 : opts.compressed);
+    if (level !== undefined) {
+      const out = compress(w, start, level);
       w.length = start;
       return out;
     }
