@@ -35,6 +35,8 @@ class ProcessCluster {
   readonly dirs = this.nodes.map(() => mkdtempSync(join(tmpdir(), 'raft-proc-')));
   readonly procs: (ChildProcess | null)[] = this.nodes.map(() => null);
   readonly logs: string[] = this.nodes.map(() => '');
+  /** Peers spawned and not yet ready: the nemesis leaves them alone (a kill then would fail their start). */
+  readonly starting = new Set<number>();
   home!: Node;
 
   async startHome(): Promise<void> {
@@ -46,6 +48,7 @@ class ProcessCluster {
     const args = JSON.stringify({ node: this.nodes[i], epmdPort: this.epmdPort, cookie: 'raftproc', peers: this.peers, dir: this.dirs[i], snapshotEvery: 100 });
     const child = spawn(process.execPath, [script, args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.procs[i] = child;
+    this.starting.add(i);
     child.stderr.on('data', (d: Buffer) => (this.logs[i] += d.toString()));
     await new Promise<void>((resolve, reject) => {
       let out = '';
@@ -57,11 +60,11 @@ class ProcessCluster {
           resolve();
         }
       });
-      child.once('exit', (code) => {
+      child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new Error(`peer ${i} exited with ${String(code)}: ${this.logs[i]}`));
+        reject(new Error(`peer ${i} exited with ${String(code ?? signal)}: ${this.logs[i]}`));
       });
-    });
+    }).finally(() => this.starting.delete(i));
   }
 
   async kill(i: number): Promise<void> {
@@ -196,7 +199,7 @@ describe('raft on five OS processes', { timeout: 240_000 }, () => {
       const kinds = ['pair', 'kill', 'split', 'heal', 'killLeader', 'pair', 'split', 'kill', 'heal'];
       for (let k = 0; Date.now() < until - 1000; k++) {
         await sleep(randomInt(300, 800));
-        const live = [0, 1, 2, 3, 4].filter((i) => cluster.procs[i] !== null);
+        const live = [0, 1, 2, 3, 4].filter((i) => cluster.procs[i] !== null && !cluster.starting.has(i));
         const kind = kinds[k % kinds.length]!;
         if (kind === 'pair') cluster.block(randomInt(5), randomInt(5));
         else if (kind === 'split') {
