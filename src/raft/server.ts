@@ -23,7 +23,7 @@
  * ```
  * @module
  */
-import { type Atom, atom } from '../terms/atom.js';
+import { Atom, atom } from '../terms/atom.js';
 import { isTuple, type Tuple, tuple } from '../terms/tuple.js';
 import type { Node } from '../core/node.js';
 import type { From, Process } from '../core/process.js';
@@ -113,6 +113,7 @@ export interface RaftStartOptions {
 
 const A_RAFT = atom('$raft');
 const A_TICK = atom('$raft_tick');
+const A_NODEDOWN = atom('nodedown');
 const A_FLUSH = atom('$raft_flush');
 /** `{'$raft_persisted', Index, Term}`: a background write of the log up to Index completed. */
 const A_PERSISTED = atom('$raft_persisted');
@@ -143,6 +144,8 @@ interface Host<S, V, Q, R> {
   readonly store: RaftStore<RaftCommand<V>, RaftSnapshotData>;
   readonly ownsStore: boolean;
   readonly tickMs: number;
+  /** When the next tick is due (ms, performance.now()): ticks keep a fixed rate, a late timer does not push later ones back. */
+  nextTick: number;
   readonly snapshotEvery: number;
   state: S;
   sessions: Sessions<readonly [number, unknown]>;
@@ -157,6 +160,8 @@ interface Host<S, V, Q, R> {
   lastWrite: Promise<void> | null;
   writesInFlight: number;
   leader: string | null;
+  /** The leader's node while this peer monitors it (a follower learns of its death from the connection). */
+  watched: string | null;
   term: number;
   config: ClusterConfig | null;
 }
@@ -219,6 +224,7 @@ export async function startRaft<S, V, Q = never, R = never, A = undefined>(
         store,
         ownsStore,
         tickMs,
+        nextTick: performance.now() + tickMs,
         snapshotEvery: options.snapshotEvery ?? 10_000,
         state: init.state,
         sessions: new Sessions(),
@@ -232,6 +238,7 @@ export async function startRaft<S, V, Q = never, R = never, A = undefined>(
         lastWrite: null,
         writesInFlight: 0,
         leader: null,
+        watched: null,
         term: 0,
         config: null,
       };
@@ -246,15 +253,26 @@ export async function startRaft<S, V, Q = never, R = never, A = undefined>(
     },
     handleInfo: async (message, host, ctx) => {
       if (message === A_TICK) {
-        host.core.tick();
+        // Like a ticker: every tick that fell due runs (timers fire late on a busy machine; a
+        // re-armed timeout would stretch every election timeout by the lateness of each tick).
+        const now = performance.now();
+        for (let n = 0; host.nextTick <= now && n < 10; n++) {
+          host.core.tick();
+          host.nextTick += host.tickMs;
+        }
+        if (host.nextTick <= now) host.nextTick = now + host.tickMs; // stalled for long: skip the backlog
         expire(host, ctx);
-        ctx.sendAfter(ctx.self, A_TICK, host.tickMs);
+        ctx.sendAfter(ctx.self, A_TICK, Math.max(1, Math.ceil(host.nextTick - now)));
         queueFlush(host, ctx);
       } else if (message === A_FLUSH) {
         host.flushQueued = false;
         await flush(host, ctx);
       } else if (isTuple(message, 3) && message.elements[0] === A_PERSISTED) {
         host.core.persisted(message.elements[1] as number, message.elements[2] as number);
+        await flushSoon(host, ctx);
+      } else if (isTuple(message, 2) && message.elements[0] === A_NODEDOWN) {
+        const node = message.elements[1];
+        leaderNodeDown(host, node instanceof Atom ? node.name : String(node));
         await flushSoon(host, ctx);
       } else if (isTuple(message, 2) && message.elements[0] === A_STORE_FAILED) {
         throw new Error(`raft ${host.name}: the store failed: ${String(message.elements[1])}`);
@@ -325,7 +343,7 @@ async function flush<S, V, Q, R>(host: Host<S, V, Q, R>, ctx: Process): Promise<
       host.snapshotIndex = host.applied;
     }
   }
-  notify(host);
+  notify(host, ctx);
 }
 
 /** Hands `batch` to the store; its completion comes back as `$raft_persisted` (or `$raft_store_failed`). */
@@ -429,12 +447,32 @@ function serveReads<S, V, Q, R>(host: Host<S, V, Q, R>, ctx: Process): void {
   }
 }
 
-function notify<S, V, Q, R>(host: Host<S, V, Q, R>): void {
+/**
+ * The leader's node went down (its connection closed): the followers
+ * campaign at once instead of after an election timeout, the first voter in
+ * id order after one tick, the next after three, and so on.
+ */
+function leaderNodeDown<S, V, Q, R>(host: Host<S, V, Q, R>, node: string): void {
+  const leader = host.core.status().leader;
+  if (leader === null || peerOf(leader).node !== node) return;
+  const rest = host.core.status().config.voters.filter((v) => v !== leader).sort();
+  const rank = rest.indexOf(peerId(host.self));
+  if (rank >= 0) host.core.leaderUnreachable(leader, 1 + 2 * rank);
+}
+
+function notify<S, V, Q, R>(host: Host<S, V, Q, R>, ctx: Process): void {
   const s = host.core.status();
   if (s.leader !== host.leader || s.term !== host.term) {
     const changed = s.leader !== host.leader;
     host.leader = s.leader;
     host.term = s.term;
+    const node = s.leader === null ? null : peerOf(s.leader).node;
+    const watch = node !== null && node !== host.self.node ? node : null;
+    if (watch !== host.watched) {
+      if (host.watched !== null) ctx.demonitorNode(host.watched);
+      if (watch !== null) ctx.monitorNode(watch);
+      host.watched = watch;
+    }
     if (changed) host.behavior.handleLeader?.(s.leader === null ? null : peerOf(s.leader), s.term, host.state);
   }
   if (host.config !== s.config) {

@@ -401,3 +401,32 @@ test('asyncStorage: entries truncated by a new leader are no longer counted as o
   a.persisted(2, 3);
   assert.equal(a.status().commit, 2);
 });
+
+test('leaderUnreachable: a follower told its leader is gone campaigns after the given ticks, and the other grants', () => {
+  const c = new Cluster(['a', 'b', 'c']);
+  c.elect('a');
+  c.beat('a');
+  c.down.add('a');
+  // Reports about someone else, or to the leader itself, change nothing.
+  c.core('b').leaderUnreachable('c', 1);
+  c.core('a').leaderUnreachable('a', 1);
+  assert.equal(c.core('b').status().leader, 'a');
+  c.core('b').leaderUnreachable('a', 1);
+  c.core('c').leaderUnreachable('a', 3);
+  assert.equal(c.core('b').status().leader, null);
+  c.tick('b');
+  c.tick('c');
+  c.deliver();
+  assert.equal(c.core('b').status().role, 'leader', 'b campaigned after one tick; c, out of its lease, voted for it');
+  assert.equal(c.core('b').status().term, 2);
+  c.beat('b');
+  assert.equal(c.core('c').status().leader, 'b');
+  // An unfounded report: the leader's next heartbeat restores it, no election.
+  c.core('c').leaderUnreachable('b', 1);
+  c.beat('b', 1);
+  assert.equal(c.core('c').status().leader, 'b');
+  c.tick('c', 2);
+  c.deliver();
+  assert.equal(c.core('b').status().term, 2);
+  assert.equal(c.core('b').status().role, 'leader');
+});

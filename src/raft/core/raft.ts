@@ -253,6 +253,21 @@ export class RaftCore<C, S> {
     if (this.role === 'leader') this.maybeCommit();
   }
 
+  /**
+   * The driver learned that `leader` is gone (its node's connection closed,
+   * as a SIGKILL does): a follower of it forgets it, which ends its lease
+   * (it grants pre-votes again), and campaigns after `afterTicks` instead of
+   * waiting out its election timeout. Give each follower a different delay
+   * (by rank) so that one campaigns first. Nothing else changes: an
+   * unfounded report costs a failed pre-vote, and the leader's next
+   * heartbeat restores it.
+   */
+  leaderUnreachable(leader: PeerId, afterTicks: number): void {
+    if (this.role !== 'follower' || this.leader !== leader || leader === this.id) return;
+    this.leader = none;
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedTimeout - Math.max(1, Math.floor(afterTicks)));
+  }
+
   /** Processes one message from a peer. Messages not addressed here, and malformed ones, are ignored. */
   step(m: Message<C, S>): void {
     if (m.to !== this.id || m.from === this.id) return;
