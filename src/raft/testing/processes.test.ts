@@ -35,8 +35,8 @@ class ProcessCluster {
   readonly dirs = this.nodes.map(() => mkdtempSync(join(tmpdir(), 'raft-proc-')));
   readonly procs: (ChildProcess | null)[] = this.nodes.map(() => null);
   readonly logs: string[] = this.nodes.map(() => '');
-  /** Peers spawned and not yet ready: the nemesis leaves them alone (a kill then would fail their start). */
-  readonly starting = new Set<number>();
+  /** Started and said `ready`; a peer still starting is not a victim for the nemesis (killing it would fail its start). */
+  readonly ready: boolean[] = this.nodes.map(() => false);
   home!: Node;
 
   async startHome(): Promise<void> {
@@ -48,7 +48,6 @@ class ProcessCluster {
     const args = JSON.stringify({ node: this.nodes[i], epmdPort: this.epmdPort, cookie: 'raftproc', peers: this.peers, dir: this.dirs[i], snapshotEvery: 100 });
     const child = spawn(process.execPath, [script, args], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.procs[i] = child;
-    this.starting.add(i);
     child.stderr.on('data', (d: Buffer) => (this.logs[i] += d.toString()));
     await new Promise<void>((resolve, reject) => {
       let out = '';
@@ -57,20 +56,22 @@ class ProcessCluster {
         out += d.toString();
         if (out.includes('ready')) {
           clearTimeout(timer);
+          this.ready[i] = true;
           resolve();
         }
       });
-      child.once('exit', (code, signal) => {
+      child.once('exit', (code) => {
         clearTimeout(timer);
-        reject(new Error(`peer ${i} exited with ${String(code ?? signal)}: ${this.logs[i]}`));
+        reject(new Error(`peer ${i} exited with ${String(code)}: ${this.logs[i]}`));
       });
-    }).finally(() => this.starting.delete(i));
+    });
   }
 
   async kill(i: number): Promise<void> {
     const child = this.procs[i];
     if (child === null || child === undefined) return;
     this.procs[i] = null;
+    this.ready[i] = false;
     const exited = new Promise((r) => child.once('exit', r));
     child.kill('SIGKILL');
     await exited;
@@ -199,7 +200,7 @@ describe('raft on five OS processes', { timeout: 240_000 }, () => {
       const kinds = ['pair', 'kill', 'split', 'heal', 'killLeader', 'pair', 'split', 'kill', 'heal'];
       for (let k = 0; Date.now() < until - 1000; k++) {
         await sleep(randomInt(300, 800));
-        const live = [0, 1, 2, 3, 4].filter((i) => cluster.procs[i] !== null && !cluster.starting.has(i));
+        const live = [0, 1, 2, 3, 4].filter((i) => cluster.ready[i]);
         const kind = kinds[k % kinds.length]!;
         if (kind === 'pair') cluster.block(randomInt(5), randomInt(5));
         else if (kind === 'split') {
