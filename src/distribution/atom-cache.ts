@@ -183,6 +183,26 @@ export class AtomCacheWriter {
     return i;
   };
 
+  /** The size in bytes of what {@link AtomCacheWriter.writeHeader} writes for the current frame. */
+  headerSize(): number {
+    const n = this.count;
+    if (n === 0) return 1;
+    let size = 1 + (n >> 1) + 1 + n;
+    let long = false;
+    let text = 0;
+    let newRefs = 0;
+    for (let i = 0; i < n; i++) {
+      if (this.refIsNew[i] === 1) {
+        const len = (this.refEntries[i] as CachedAtom).text.length;
+        if (len > 255) long = true;
+        text += len;
+        newRefs++;
+      }
+    }
+    size += text + newRefs * (long ? 2 : 1);
+    return size;
+  }
+
   /**
    * Writes the current frame's header from NumberOfAtomCacheRefs on (after
    * `131,68`) and records its new entries as sent.

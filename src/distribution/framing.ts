@@ -26,6 +26,7 @@ import type { HandshakeResult } from './handshake.js';
 import { Encoder } from '../etf/encoder.js';
 import { EtfWriter } from '../etf/writer.js';
 import { RESOLVED } from '../core/scheduler.js';
+import { writeControl } from './control-codec.js';
 
 /**
  * Default largest accepted message, whole frame or reassembled fragments:
@@ -424,6 +425,7 @@ export interface DistConnectionOptions extends Omit<FrameParserOptions, 'onRefus
 
 const TICK = Buffer.alloc(4);
 
+
 /**
  * A distribution connection after a successful handshake. Reads frames and
  * hands complete messages to `onFrame`; writes frames in batches (one
@@ -437,6 +439,10 @@ export class DistConnection {
   readonly peerCreation: number;
   /** Negotiated flags. */
   readonly flags: bigint;
+  /** DIST_HDR_ATOM_CACHE is on: frames are `131,68` with atom cache refs (checked per frame, so kept as a boolean). */
+  readonly atomCacheHeaders: boolean;
+  /** The peer reassembles fragments (FRAGMENTS). */
+  private readonly fragments: boolean;
   /** Our role in the handshake. */
   readonly role: 'initiator' | 'acceptor';
   /** Resolves with the close reason once the connection is closed. */
@@ -455,7 +461,8 @@ export class DistConnection {
   /** Outgoing atom cache (DIST_HDR_ATOM_CACHE), the encoder that uses it, and where a frame's terms are encoded before its header is known. */
   private readonly atomCache = new AtomCacheWriter();
   private readonly cachingEncoder: Encoder;
-  private scratch = new EtfWriter(BATCH_KEEP);
+  /** Header size of the last frame of each kind (control opcode & 63; 0 for a control given as a term): the room left before its terms. */
+  private readonly headerGuess = new Int32Array(64).fill(1);
   private flushQueued = false;
   private wrote = false;
   private isCongested = false;
@@ -470,6 +477,8 @@ export class DistConnection {
     this.peerName = handshake.peerName;
     this.peerCreation = handshake.peerCreation;
     this.flags = handshake.flags;
+    this.atomCacheHeaders = (this.flags & DFLAG.DIST_HDR_ATOM_CACHE) !== 0n;
+    this.fragments = (this.flags & DFLAG.FRAGMENTS) !== 0n;
     this.role = handshake.role;
     this.socket = handshake.socket;
     this.opts = options;
@@ -600,37 +609,79 @@ export class DistConnection {
    * Encoding errors are thrown with the batch left as it was.
    */
   sendTerms(encoder: Encoder, control: unknown, hasMessage: boolean, message: unknown): boolean {
+    return this.sendFrameOf(encoder, 0, 0, control, undefined, undefined, hasMessage, message);
+  }
+
+  /**
+   * {@link DistConnection.sendTerms} for the control tuple `{Op, E1[, E2[, E3]]}`
+   * (`arity` 2 to 4) given by its elements: small integers, atoms, pids and
+   * references are written straight into the frame (see `control-codec.ts`),
+   * without a Tuple.
+   */
+  sendControl(encoder: Encoder, arity: number, op: number, e1: unknown, e2: unknown, e3: unknown, hasMessage: boolean, message: unknown): boolean {
+    return this.sendFrameOf(encoder, arity, op, e1, e2, e3, hasMessage, message);
+  }
+
+  /**
+   * Writes the control (the term `e1` when `arity` is 0, else the tuple of `op`
+   * and the elements) and the message into the batch as one `131,68` frame.
+   * The terms are encoded in place, after a gap for the atom cache header,
+   * whose size is known only once they are written: the gap is the size this
+   * kind of frame's header had last time, so in the steady state nothing
+   * moves; otherwise the terms are moved by the difference (no copy elsewhere).
+   */
+  private sendFrameOf(encoder: Encoder, arity: number, op: number, e1: unknown, e2: unknown, e3: unknown, hasMessage: boolean, message: unknown): boolean {
     if (this.closeReason !== undefined) return true;
-    if ((this.flags & DFLAG.DIST_HDR_ATOM_CACHE) === 0n) return false;
-    // The terms go to a scratch writer first: the header before them lists the atom cache refs they use.
-    const s = this.scratch;
+    if (!this.atomCacheHeaders) return false;
+    const w = this.batch;
     const cache = this.atomCache;
-    s.reset();
+    const enc = this.cachingEncoder;
+    const start = w.length;
+    const kind = arity === 0 ? 0 : op & 63;
+    const gap = this.headerGuess[kind] as number;
+    const termsAt = start + 6 + gap;
+    w.ensure(6 + gap);
+    w.length = termsAt;
     cache.begin();
-    this.cachingEncoder.writeTerm(s, control); // an encoding error is thrown here, nothing written
-    if (hasMessage) this.cachingEncoder.writeTerm(s, message);
-    if (s.length > this.fragmentSize && (this.flags & DFLAG.FRAGMENTS) !== 0n) {
+    try {
+      if (arity === 0) enc.writeTerm(w, e1);
+      else writeControl(enc, w, arity, op, e1, e2, e3);
+      if (hasMessage) enc.writeTerm(w, message);
+    } catch (err) {
+      w.length = start; // nothing written
+      throw err;
+    }
+    const termsEnd = w.length;
+    if (termsEnd - termsAt > this.fragmentSize && this.fragments) {
       // Too large for one frame: fragments, with the atoms inline (no cache refs, whose header would have to fit the first fragment).
       let body: Buffer;
-      if (cache.refCount === 0) body = Buffer.from(s.view());
+      if (cache.refCount === 0) body = Buffer.from(w.buf.subarray(termsAt, termsEnd));
       else {
-        s.reset();
-        encoder.writeTerm(s, control);
+        const s = new EtfWriter(termsEnd - termsAt);
+        if (arity === 0) encoder.writeTerm(s, e1);
+        else writeControl(encoder, s, arity, op, e1, e2, e3);
         if (hasMessage) encoder.writeTerm(s, message);
-        body = Buffer.from(s.view());
+        body = s.buf.subarray(0, s.length);
       }
-      if (s.buf.length > BATCH_KEEP) this.scratch = new EtfWriter(BATCH_KEEP);
+      w.length = start;
+      if (w.buf.length > BATCH_KEEP && start === 0) w.buf = Buffer.allocUnsafe(BATCH_KEEP);
       this.writeFragments(body);
       return true;
     }
-    const w = this.batch;
-    const start = w.skip(4);
+    const header = cache.headerSize();
+    if (header !== gap) {
+      // Move the terms to just after the header (copyWithin handles the overlap).
+      const shift = header - gap;
+      if (shift > 0) w.ensure(shift);
+      w.buf.copyWithin(termsAt + shift, termsAt, termsEnd);
+      this.headerGuess[kind] = header;
+    }
+    w.length = start;
+    w.u32(6 + header - 4 + (termsEnd - termsAt));
     w.u8(VERSION);
     w.u8(TAG_HEADER);
     cache.writeHeader(w);
-    w.bytes(s.view());
-    w.setU32(start, w.length - start - 4);
-    if (s.buf.length > BATCH_KEEP) this.scratch = new EtfWriter(BATCH_KEEP);
+    w.length = termsEnd + header - gap;
     this.framesOut++;
     if (!this.flushQueued) {
       this.flushQueued = true;
