@@ -138,8 +138,12 @@ export class ControlDecoder {
           const node = atoms[b[pos + 4] as number];
           if (node === undefined) return -1;
           const creation = u32(b, pos + 5);
-          const ids: number[] = [];
-          for (let k = 0; k < n; k++) ids.push(u32(b, pos + 9 + 4 * k));
+          let ids: number[];
+          if (n === 3) ids = [u32(b, pos + 9), u32(b, pos + 13), u32(b, pos + 17)]; // every ref Erlang and Beamline make
+          else {
+            ids = new Array<number>(n);
+            for (let k = 0; k < n; k++) ids[k] = u32(b, pos + 9 + 4 * k);
+          }
           el[i] = new Ref(node, creation, ids);
           pos += 9 + 4 * n;
           break;

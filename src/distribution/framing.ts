@@ -692,7 +692,14 @@ export class DistConnection {
     return true;
   }
 
-  /** Writes the batched frames (one copy, one socket write). */
+  /**
+   * Writes the batched frames in one socket write. When the socket has
+   * nothing queued, the batch's own memory is written (no copy): the kernel
+   * normally takes it at once, and the batch is reused; if the socket had
+   * to keep some of it, the batch gets new memory. When the socket is
+   * already backed up, an exact-size copy is queued instead (so a congested
+   * connection holds only the bytes it has to send).
+   */
   private readonly flushBatch = (): void => {
     this.flushQueued = false;
     const w = this.batch;
@@ -700,14 +707,22 @@ export class DistConnection {
       w.reset();
       return;
     }
-    const out = Buffer.allocUnsafe(w.length);
-    w.buf.copy(out, 0, 0, w.length);
-    // A burst may have grown the batch; give the memory back once it is sent.
-    if (w.buf.length > BATCH_KEEP) w.buf = Buffer.allocUnsafe(BATCH_KEEP);
-    w.reset();
-    this.socket.write(out);
+    const socket = this.socket;
+    if (socket.writableLength === 0) {
+      const view = w.buf.subarray(0, w.length);
+      w.reset();
+      socket.write(view);
+      // Still held by the socket (a partial write): leave that memory to it. Else a burst may have grown the batch: give it back.
+      if (socket.writableLength !== 0 || w.buf.length > BATCH_KEEP) w.buf = Buffer.allocUnsafe(BATCH_KEEP);
+    } else {
+      const out = Buffer.allocUnsafe(w.length);
+      w.buf.copy(out, 0, 0, w.length);
+      if (w.buf.length > BATCH_KEEP) w.buf = Buffer.allocUnsafe(BATCH_KEEP);
+      w.reset();
+      socket.write(out);
+    }
     this.wrote = true;
-    if (!this.isCongested && this.socket.writableLength > this.highWaterMark) {
+    if (!this.isCongested && socket.writableLength > this.highWaterMark) {
       this.isCongested = true;
       this.opts.onBackpressure?.(true);
     }
