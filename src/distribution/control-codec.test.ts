@@ -16,7 +16,8 @@ import { atom, type Atom } from '../terms/atom.js';
 import { Pid, Ref } from '../terms/identifiers.js';
 import { tuple } from '../terms/tuple.js';
 import { AtomCacheReader, AtomCacheWriter } from './atom-cache.js';
-import { ControlDecoder, writeControl } from './control-codec.js';
+import { callReplyAt, ControlDecoder, writeControl } from './control-codec.js';
+import { ImproperList } from '../terms/improper-list.js';
 import { OP } from './control.js';
 
 const node = atom('a@127.0.0.1');
@@ -170,5 +171,42 @@ describe('control tuples on the fast path', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  test('callReplyAt finds the reply of {[alias | Ref], Reply} only when the Ref is the control\'s own, written the same way', () => {
+    const alias = atom('alias');
+    const frame = (control: unknown, message: unknown): { b: Buffer; end: number; atoms: readonly Atom[]; d: ControlDecoder } => {
+      const cache = new AtomCacheWriter();
+      const enc = new Encoder({ atomCacheIndex: cache.index });
+      const body = new EtfWriter(16);
+      cache.begin();
+      enc.writeTerm(body, control);
+      enc.writeTerm(body, message);
+      const w = new EtfWriter(16);
+      cache.writeHeader(w);
+      w.bytes(body.view());
+      const b = w.toBuffer();
+      const h = new AtomCacheReader().parse(b, 0);
+      const d = new ControlDecoder();
+      assert.ok(d.read(b, h.end, h.atoms) > 0);
+      return { b, end: d.end, atoms: h.atoms, d };
+    };
+    const control = tuple(OP.ALTACT_SIG_SEND, 4, pid, ref);
+    const good = frame(control, tuple(new ImproperList([alias], ref), tuple(atom('ok'), 7)));
+    const at = callReplyAt(good.b, good.end, good.atoms, alias, good.d.refStart, good.d.refEnd);
+    assert.ok(at > 0);
+    assert.deepEqual(new Decoder().decodeAt(good.b, at, good.atoms).term, tuple(atom('ok'), 7));
+    const declined = (message: unknown): void => {
+      const f = frame(control, message);
+      assert.equal(callReplyAt(f.b, f.end, f.atoms, alias, f.d.refStart, f.d.refEnd), -1, String(message));
+    };
+    declined(tuple(new ImproperList([alias], new Ref(other, 9, [1, 2, 4])), 1)); // another ref
+    declined(tuple(new ImproperList([atom('other')], ref), 1)); // not alias
+    declined(tuple(new ImproperList([alias, alias], ref), 1)); // two items
+    declined(tuple(new ImproperList([alias], ref), 1, 2)); // a 3-tuple
+    declined(tuple(ref, 1)); // no list
+    declined(atom('plain'));
+    // cut short: never reads past the end
+    for (let n = good.end; n < at; n++) assert.equal(callReplyAt(good.b.subarray(0, n), good.end, good.atoms, alias, good.d.refStart, good.d.refEnd), -1);
   });
 });

@@ -84,6 +84,9 @@ export class ControlDecoder {
   readonly elements: unknown[] = new Array<unknown>(MAX_ARITY).fill(undefined);
   /** Offset just after the tuple last read: where the message term starts, if any. */
   end = 0;
+  /** Where the bytes of the last reference read start and end. */
+  refStart = 0;
+  refEnd = 0;
   private readonly pids: (Pid | undefined)[] = new Array<Pid | undefined>(PID_CACHE).fill(undefined);
   private nextPid = 0;
 
@@ -145,7 +148,9 @@ export class ControlDecoder {
             for (let k = 0; k < n; k++) ids[k] = u32(b, pos + 9 + 4 * k);
           }
           el[i] = new Ref(node, creation, ids);
+          this.refStart = pos;
           pos += 9 + 4 * n;
+          this.refEnd = pos;
           break;
         }
         default:
@@ -168,6 +173,23 @@ export class ControlDecoder {
     this.nextPid = (this.nextPid + 1) % PID_CACHE;
     return p;
   }
+}
+
+/**
+ * Where the reply starts in a call reply `{[alias | Ref], Reply}` at `at`,
+ * when its Ref is written exactly as the bytes `b[refStart, refEnd)` (the
+ * alias of the control message that carries it) and `alias` is its atom
+ * (ATOM_CACHE_REF into `atoms`); -1 for anything else.
+ */
+export function callReplyAt(b: Uint8Array, at: number, atoms: readonly Atom[], alias: Atom, refStart: number, refEnd: number): number {
+  const n = refEnd - refStart;
+  const replyAt = at + 9 + n;
+  if (replyAt > b.length) return -1;
+  // SMALL_TUPLE 2, LIST_EXT of 1 element, ATOM_CACHE_REF
+  if (b[at] !== Tag.SMALL_TUPLE || b[at + 1] !== 2 || b[at + 2] !== Tag.LIST || b[at + 3] !== 0 || b[at + 4] !== 0 || b[at + 5] !== 0 || b[at + 6] !== 1) return -1;
+  if (b[at + 7] !== Tag.ATOM_CACHE_REF || atoms[b[at + 8] as number] !== alias) return -1;
+  for (let i = 0; i < n; i++) if (b[at + 9 + i] !== b[refStart + i]) return -1;
+  return replyAt;
 }
 
 function u32(b: Uint8Array, p: number): number {

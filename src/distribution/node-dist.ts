@@ -56,7 +56,7 @@ import { defaultEpmdPort, ensureEpmd, lookupNode, registerNode, type EpmdHandle,
 import { DistError } from './errors.js';
 import { DEFAULT_FLAGS, DFLAG } from './flags.js';
 import { decodeFrameTerms, decodeMessageAt } from './frame-terms.js';
-import { ControlDecoder } from './control-codec.js';
+import { callReplyAt, ControlDecoder } from './control-codec.js';
 import { DEFAULT_MAX_FRAME_SIZE, DistConnection, type DistFrame, type DistLimits } from './framing.js';
 import { NodeEvents, nodesOf, type NodeEventListener, type NodeKind } from './node-events.js';
 import { connectProblem, nameDomainOf, ownNameProblem, splitNodeName, type NameDomain } from './node-names.js';
@@ -210,6 +210,7 @@ interface PendingSpawn {
 }
 
 const A_EMPTY = atom('');
+const A_ALIAS = atom('alias');
 const A_ERPC = atom('erpc');
 const A_EXECUTE_CALL = atom('execute_call');
 const A_EXECUTE_CAST = atom('execute_cast');
@@ -876,9 +877,12 @@ export class NodeDistribution implements Distribution {
     // The fast path: a control tuple of small integers, atoms, pids and refs is read straight from the bytes.
     const arity = frame.kind === 'header' ? this.controlDecoder.read(frame.payload, frame.controlOffset, frame.atoms) : -1;
     if (arity > 0 && typeof this.controlDecoder.elements[0] === 'number') {
-      const end = this.controlDecoder.end;
-      message = end < frame.payload.length ? decodeMessageAt(frame, end, this.decoder) : undefined;
-      c.ofElements(this.controlDecoder.elements, arity);
+      const cd = this.controlDecoder;
+      const end = cd.end;
+      const payload = frame.payload;
+      if (end < payload.length && this.replyIn(cd, arity, frame)) return;
+      message = end < payload.length ? decodeMessageAt(frame, end, this.decoder) : undefined;
+      c.ofElements(cd.elements, arity);
     } else {
       const terms = decodeFrameTerms(frame, this.decoder);
       const control = terms.control;
@@ -995,6 +999,26 @@ export class NodeDistribution implements Distribution {
       default:
         throw new DistError('frame_protocol', `unknown control message opcode ${String(op)}`);
     }
+  }
+
+  /**
+   * A call reply on the fast path: an alias send (ALTACT_SIG_SEND with only
+   * ALIAS set, or ALIAS_SEND) of `{[alias | Alias], Reply}` to that same
+   * Alias: only Reply is decoded, and goes to the waiting call. False for
+   * anything else (then the frame is read as usual).
+   */
+  private replyIn(cd: ControlDecoder, arity: number, frame: DistFrame): boolean {
+    const el = cd.elements;
+    const op = el[0];
+    let alias: unknown;
+    if (op === OP.ALTACT_SIG_SEND && arity === 4 && el[1] === ALTACT_FLAG.ALIAS && el[2] instanceof Pid) alias = el[3];
+    else if (op === OP.ALIAS_SEND && arity === 3 && el[1] instanceof Pid) alias = el[2];
+    else return false;
+    if (!(alias instanceof Ref) || cd.refEnd !== cd.end) return false;
+    const at = callReplyAt(frame.payload, cd.end, frame.atoms, A_ALIAS, cd.refStart, cd.refEnd);
+    if (at < 0) return false;
+    this.node.remote.replyToAlias(alias, decodeMessageAt(frame, at, this.decoder));
+    return true;
   }
 
   private exitIn(from: Pid, to: Pid, reason: unknown, viaLink: boolean): void {
