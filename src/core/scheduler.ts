@@ -92,10 +92,11 @@ export class Scheduler {
     // a chain of microtask runs (async handlers settling) counts against the same slice. The turn is
     // seen by an immediate (the marker), armed only once a slice has lasted 1 ms: runs that each take
     // a message or two (a process answering calls as they arrive) do not pay for an immediate each.
-    // Without a marker armed, a run 2 ms or more after the last one ended also starts a fresh slice:
-    // other work ran between them (a chain of runs without a turn stays within 2 ms of each other, so
-    // it keeps its slice, then arms the marker, and yields at the slice's end).
-    if (afterYield || this.turned || (this.marker === undefined && now - this.lastEnd >= 2)) {
+    // A run 2 ms or more after the last one ended also starts a fresh slice: other work ran between
+    // them, and the loop has most likely turned even if the marker has not seen it yet (a timer that
+    // fires before the check phase). A chain of runs without a turn stays within 2 ms of each other,
+    // so it keeps its slice, arms the marker, and yields at the slice's end.
+    if (afterYield || this.turned || now - this.lastEnd >= 2) {
       this.sliceStart = now;
       this.turned = false;
     }
