@@ -23,7 +23,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import type { Node } from '../core/node.js';
 import { atom, isTuple } from '../terms/index.js';
 import { EpmdServer, registerNode, type EpmdRegistration } from './epmd/index.js';
-import { distributionOf, exposeRpc, rpc, startNode } from './node-dist.js';
+import { distributionOf, exposeRpc, rpc, startNode, RpcError } from './node-dist.js';
 import type { NodeEvent } from './node-events.js';
 import { Inbox } from './testing/inbox.js';
 import { deferred, eventually } from '../../test/support.js';
@@ -143,6 +143,12 @@ class Gate {
     if (this.clientClosed && this.upstreamClosed) this.closed.resolve();
   }
 
+  /** Kills the connection through the gate, as a node that dies mid-handshake would. */
+  cut(): void {
+    this.client?.destroy();
+    this.upstream?.destroy();
+  }
+
   close(): void {
     this.client?.destroy();
     this.upstream?.destroy();
@@ -247,7 +253,7 @@ describe('simultaneous connects between two Beamline nodes', () => {
    * other is registered behind a gate: `toHi` carries `lo`'s connection to
    * `hi`, `toLo` carries `hi`'s connection to `lo`.
    */
-  async function gatedPair(): Promise<{ lo: Side; hi: Side; toLo: Gate; toHi: Gate; done: () => Promise<void> }> {
+  async function gatedPair(): Promise<{ lo: Side; hi: Side; toLo: Gate; toHi: Gate; bypassToHi: () => Promise<void>; done: () => Promise<void> }> {
     const tag = randomInt(1e9);
     const lo = await side(`alo${tag}@127.0.0.1`, epmdLo.port);
     const hi = await side(`bhi${tag}@127.0.0.1`, epmdHi.port);
@@ -262,6 +268,12 @@ describe('simultaneous connects between two Beamline nodes', () => {
       hi,
       toLo,
       toHi,
+      // lo's next lookup of hi finds hi's own port, not the gate
+      bypassToHi: async () => {
+        await regs[0]?.close();
+        await eventually(() => !epmdLo.nodes().some((n) => n.name === `bhi${tag}`), DEADLINE, 'the gate unregistered');
+        regs.push(await registerNode({ port: epmdLo.port, name: `bhi${tag}`, nodePort: distributionOf(hi.node).listenPort, hidden: false }));
+      },
       done: async () => {
         await lo.node.stop();
         await hi.node.stop();
@@ -339,6 +351,34 @@ describe('simultaneous connects between two Beamline nodes', () => {
         await within(toHi.closed.promise, 'toHi closed', () => diag(lo, hi));
         toLo.openDown();
         await settled(lo, hi, calls, 'ok_simultaneous then nok');
+      } finally {
+        await done();
+      }
+    }
+  });
+
+  it("the lesser node's attempt is refused and the greater's never comes (it died): the lesser's next send connects", async () => {
+    for (let i = 0; i < 3; i++) {
+      const { lo, hi, toLo, toHi, bypassToHi, done } = await gatedPair();
+      try {
+        const loCall = begin(lo, hi);
+        const hiCall = begin(hi, lo);
+        await within(Promise.all([toHi.arrived.promise, toLo.arrived.promise]), 'both arrived', () => diag(lo, hi));
+        toHi.open(); // hi is connecting: nok; lo waits for hi's connection
+        await within(toHi.closed.promise, 'toHi closed', () => diag(lo, hi));
+        toLo.cut(); // hi's attempt dies before reaching lo
+        await assert.rejects(hiCall, (e) => e instanceof RpcError && e.reason === atom('nodedown'));
+        await bypassToHi();
+        // Without a retry this call would wait in the queue of the lost attempt until the wait for hi's connection expires (nodedown).
+        const again = rpc(lo.node, hi.node.name, 'sim', 'echo', ['call from lo again'], { timeout: DEADLINE });
+        assert.equal(await within(again, 'the call after the lost attempt', () => diag(lo, hi)), 'call from lo again', diag(lo, hi));
+        assert.equal(await loCall, `call from ${lo.node.name.name}`, 'the call queued before the loss went out too');
+        const from = lo.node.name.name;
+        await hi.inbox.waitFor((m) => m === `${from} 3`, 'the third message from lo', DEADLINE);
+        assert.deepEqual(hi.inbox.messages, [`${from} 1`, `${from} 2`], 'in order, none lost');
+        assert.deepEqual(lo.events, [`up ${hi.node.name.name}`], diag(lo, hi));
+        assert.deepEqual(hi.events, [`up ${from}`], diag(lo, hi));
+        assert.equal(await rpc(hi.node, lo.node.name, 'sim', 'echo', ['back'], { timeout: DEADLINE }), 'back');
       } finally {
         await done();
       }
