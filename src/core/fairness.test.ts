@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { deferred, quietLogger } from '../../test/support.js';
 import { Node } from './node.js';
 
-test('a flood of a million messages does not stop another process timer nor the event loop', async (t) => {
+test('a flood of a million messages does not stop another process timer nor the event loop', async () => {
   await using node = new Node({ name: 'fair@127.0.0.1', logger: quietLogger().log });
   const TOTAL = 1_000_000;
   const CHUNK = 10_000;
@@ -28,7 +28,7 @@ test('a flood of a million messages does not stop another process timer nor the 
     },
   });
 
-  // A third process arms a 20 ms timer once the flood is under way and measures how late it fires.
+  // A third process arms a 20 ms timer once the flood is under way and notes how far the flood got when it fires.
   const timerFired = deferred<{ lateMs: number; receivedAtFire: number }>();
   let armedAt = 0;
   const ticker = node.spawn({
@@ -69,10 +69,9 @@ test('a flood of a million messages does not stop another process timer nor the 
     const { receivedAtAnswer } = await httpDuringFlood;
     await floodDone.promise;
     assert.equal(received, TOTAL);
-    assert.ok(receivedAtFire < TOTAL, `the timer fired during the flood (at ${receivedAtFire} messages)`);
-    // How late is a measure of the machine as much as of the scheduler (a loaded CI box adds
-    // hundreds of ms): reported, not asserted. What is asserted is the order of events above.
-    t.diagnostic(`the 20 ms timer fired ${lateMs.toFixed(1)} ms late, at ${receivedAtFire} of ${TOTAL} messages`);
+    // The property is the order: the timer fires while the flood still runs. How late it fires is a
+    // speed measure (bench/), not a test assertion: on a loaded machine it was 600 ms.
+    assert.ok(receivedAtFire < TOTAL, `the timer fired during the flood (at ${receivedAtFire} messages, ${lateMs.toFixed(1)} ms late)`);
     assert.ok(receivedAtAnswer < TOTAL, `HTTP was answered during the flood (at ${receivedAtAnswer} messages)`);
     socket.destroy();
   } finally {

@@ -395,7 +395,12 @@ export class NodeDistribution implements Distribution {
   /** The peer for `node`, starting a connection when there is none. Undefined when the node cannot be reached. */
   private peerFor(node: Atom): Peer | undefined {
     const p = this.peers.get(node);
-    if (p !== undefined) return p;
+    if (p !== undefined) {
+      // Lost a simultaneous connect and waiting for the peer's connection, which may never come (the
+      // peer died or gave up meanwhile): a new signal tries again, as OTP's next send would auto-connect.
+      if (p.conn === undefined && !p.outgoing && !p.incoming && p.waitTimer !== undefined && this.stopping === undefined) this.connect(p);
+      return p;
+    }
     if (this.stopping !== undefined || this.node === undefined || node === this.node.name || !validNodeName(node)) return undefined;
     const problem = connectProblem(node.name, this.settings.nameDomain);
     if (problem !== undefined) {
@@ -460,11 +465,13 @@ export class NodeDistribution implements Distribution {
         if (p.dead || p.conn !== undefined) return;
         const e = err instanceof DistError ? err : new DistError('socket_error', String(err));
         if (e.code === 'nok' || (e.code === 'alive' && p.incoming)) {
-          // Simultaneous connect lost by us: the peer's incoming connection wins. Wait for it.
-          if (!p.incoming && p.waitTimer === undefined) {
+          // Simultaneous connect lost by us: the peer's incoming connection wins. Wait for it
+          // (from this answer on: a retry that got 'nok' again restarts the wait).
+          if (!p.incoming) {
+            if (p.waitTimer !== undefined) clearTimeout(p.waitTimer);
             p.waitTimer = setTimeout(() => {
               p.waitTimer = undefined;
-              if (p.conn === undefined && !p.incoming) this.teardown(p);
+              if (p.conn === undefined && !p.incoming && !p.outgoing) this.teardown(p);
             }, this.settings.handshakeTimeout);
           }
           return;
