@@ -14,7 +14,7 @@
  *   frame (round trips/s). `remote_call` / `tcp_pingpong` is printed as
  *   `remote_call_vs_wire`.
  *
- * Run alone: `npx tsc -p . && node build/bench/distribution.js [--quick]`
+ * Run alone: `npx tsc -p . && node build/bench/distribution.js [--quick] [--no-erlang]`
  * (the child role: `node build/bench/distribution.js --peer receiver|sender ...`).
  * @module
  */
@@ -333,9 +333,21 @@ async function beamlinePair(c: Counts): Promise<BeamlinePairResult> {
     });
     return JSON.parse(await waitLine(tx, /RESULT (.*)\n/, 120_000)) as BeamlinePairResult;
   } finally {
-    rx.stdin?.end();
-    rx.kill();
+    await stopReceiver(rx);
   }
+}
+
+/**
+ * Stops the receiving node cleanly: closing its stdin makes it stop its node and exit, so
+ * `--cpu-prof` (BEAMLINE_BENCH_PROF) writes its profile. SIGKILL only if it has not exited in 10 s.
+ */
+async function stopReceiver(rx: ChildProcess): Promise<void> {
+  if (rx.exitCode !== null || rx.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => rx.once('exit', () => resolve()));
+  rx.stdin?.end();
+  const timer = setTimeout(() => rx.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
 }
 
 function erlangPair(c: Counts): Promise<Record<string, number>> {
@@ -395,7 +407,7 @@ function erlangPair(c: Counts): Promise<Record<string, number>> {
  * console.table(rows);
  * ```
  */
-export async function runDistributionBench(opts: { quick: boolean }): Promise<DistBenchResult[]> {
+export async function runDistributionBench(opts: { quick: boolean; erlang?: boolean }): Promise<DistBenchResult[]> {
   const c = counts(opts.quick);
   const rows: DistBenchResult[] = [];
   const unitOf = (scenario: string): string => (scenario === 'remote_send' ? 'msgs/s' : 'calls/s');
@@ -422,6 +434,7 @@ export async function runDistributionBench(opts: { quick: boolean }): Promise<Di
       if (value !== undefined) rows.push({ scenario, impl, value: Math.round(value), unit: unitOf(scenario) });
     }
   };
+  if (opts.erlang === false) return rows;
   try {
     push('erlang', await erlangPair(c));
   } catch (err) {
@@ -437,7 +450,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     if (role === 'receiver') await receiver(name as string, Number(port));
     else await sender(name as string, Number(port), peer as string, JSON.parse(countsJson as string) as Counts, Number(wirePort));
   } else {
-    const rows = await runDistributionBench({ quick: args.includes('--quick') });
+    const rows = await runDistributionBench({ quick: args.includes('--quick'), erlang: !args.includes('--no-erlang') });
     console.table(rows);
   }
 }

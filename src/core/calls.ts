@@ -16,6 +16,7 @@ import type { Monitors } from './monitors.js';
 import { type MonitorRecord, ProcessCore, State, trackCall } from './process-core.js';
 import { type Address, type CallOptions, type Destination, ServerRef } from './protocol.js';
 import { Queue } from './queue.js';
+import { RESOLVED } from './scheduler.js';
 import { type ExitReason, formatReason, noconnection, noproc } from './reasons.js';
 import type { Registry, ReplyWaiter } from './registry.js';
 import type { Router } from './routing.js';
@@ -26,6 +27,16 @@ const A_ALIAS = atom('alias');
 const A_TIMEOUT = atom('timeout');
 const A_NODEDOWN = atom('nodedown');
 const A_CALLING_SELF = atom('calling_self');
+/** The items of every call tag `[alias | Ref]` (an ImproperList's items are never changed). */
+const ALIAS_ITEMS: readonly Atom[] = Object.freeze([A_ALIAS]);
+
+/** The resolving functions of the promise `capture` was last the executor of (one executor for every call: no closure per call). */
+const NOOP = (): void => {};
+const captured: { resolve: (value: unknown) => void; reject: (err: Error) => void } = { resolve: NOOP, reject: NOOP };
+function capture(resolve: (value: unknown) => void, reject: (err: Error) => void): void {
+  captured.resolve = resolve;
+  captured.reject = reject;
+}
 
 /** A call in flight: its alias, its monitor of the target, its deadline. */
 class CallWaiter implements ReplyWaiter {
@@ -104,18 +115,39 @@ class CallDeadlines {
     // Completed calls at the head are dropped here, so the queue stays as short as the calls in flight.
     while (q.length > 0 && (q.peek() as CallWaiter).done) q.shift();
     q.push(w);
-    if (this.active++ === 0) this.timer?.ref();
+    if (this.active++ === 0 && !this.refed) {
+      this.refed = true;
+      this.timer?.ref();
+    }
     if (deadline < this.armedAt) this.arm(deadline);
   }
 
-  /** A timed call finished; with none left, the timer stays armed but no longer keeps the process alive. */
+  /**
+   * A timed call finished; with none left, the timer stays armed but no longer keeps the process alive.
+   * The unref waits for a microtask: a caller that makes its next call as soon as one returns keeps
+   * the timer as it is (ref and unref each cost a call into Node's timer internals).
+   */
   done(): void {
-    if (--this.active === 0) this.timer?.unref();
+    if (--this.active === 0 && this.refed && !this.unrefQueued) {
+      this.unrefQueued = true;
+      void RESOLVED.then(this.maybeUnref);
+    }
   }
+
+  private refed = false;
+  private unrefQueued = false;
+  private readonly maybeUnref = (): void => {
+    this.unrefQueued = false;
+    if (this.active === 0 && this.refed) {
+      this.refed = false;
+      this.timer?.unref();
+    }
+  };
 
   clear(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.refed = false;
     this.armedAt = Infinity;
     this.queues.clear();
   }
@@ -124,11 +156,13 @@ class CallDeadlines {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.armedAt = at;
     this.timer = setTimeout(this.onTimer, Math.max(0, at - Date.now()));
-    if (this.active === 0) this.timer.unref();
+    this.refed = this.active > 0;
+    if (!this.refed) this.timer.unref();
   }
 
   private fire(): void {
     this.timer = undefined;
+    this.refed = false;
     this.armedAt = Infinity;
     const now = Date.now();
     let next = Infinity;
@@ -167,12 +201,10 @@ export class Calls {
     const timeout = options.timeout ?? 5000;
     if (!(timeout >= 0)) return Promise.reject(new BadArgumentError(`call: bad timeout ${timeout}`));
     const signal = options.signal;
-    let resolve!: (value: unknown) => void;
-    let reject!: (err: Error) => void;
-    const promise = new Promise<unknown>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
+    const promise = new Promise<unknown>(capture);
+    let resolve = captured.resolve;
+    let reject = captured.reject;
+    captured.resolve = captured.reject = NOOP;
     if (diagnostics.callStart.hasSubscribers || diagnostics.callEnd.hasSubscribers) [resolve, reject] = this.traced(caller, dest, request, resolve, reject);
     const ref = k.makeRef();
     const key = k.refKey(ref);
@@ -214,7 +246,7 @@ export class Calls {
       waiter.onAbort = () => waiter.fail(new CallAbortedError(`call to ${waiter.target()} aborted`, signal.reason));
       signal.addEventListener('abort', waiter.onAbort, { once: true });
     }
-    const tag = new ImproperList([A_ALIAS], ref);
+    const tag = new ImproperList(ALIAS_ITEMS, ref);
     try {
       this.router.send(caller.pid, dest, tuple(options.label ?? A_GEN_CALL, tuple(caller.pid, tag), request));
     } catch (err) {

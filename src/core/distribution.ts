@@ -58,6 +58,13 @@ export interface RemoteSignals {
   sendToName(from: Pid, name: Atom, message: unknown): boolean;
   /** ALIAS_SEND / ALTACT_SIG_SEND: deliver to the local process (or call) that owns the alias, or drop; `priority` as sent (EEP 76). */
   sendToAlias(alias: Ref, message: unknown, priority?: boolean): void;
+  /**
+   * ALIAS_SEND / ALTACT_SIG_SEND of a call reply `{[alias | Alias], Reply}`
+   * to `alias` itself, read without building its tag: the same as
+   * `sendToAlias(alias, {[alias | alias], reply})` (the waiting call gets
+   * `reply`; a process that owns the alias gets the whole message).
+   */
+  replyToAlias(alias: Ref, reply: unknown): void;
   /** ALTACT_SIG_SEND with EXIT: `exit(To, Reason)` to a local alias or registered name; dropped when it names nothing. */
   exitVia(from: Pid, to: Ref | Atom, reason: ExitReason): void;
   /** LINK from a remote pid to a local one; answers `noproc` through exitLink when the local one is dead. */

@@ -5,12 +5,16 @@
  * @module
  */
 import { type ConnectionEvent, diagnostics } from './diagnostics.js';
-import type { Atom } from '../terms/atom.js';
+import { type Atom, atom } from '../terms/atom.js';
+import { ImproperList } from '../terms/improper-list.js';
+import { tuple } from '../terms/tuple.js';
 import { type Pid, Ref } from '../terms/identifiers.js';
 import { ProcessCore } from './process-core.js';
 import type { RemoteSignals } from './distribution.js';
 import type { Runtime } from './runtime.js';
 import type { ExitReason } from './reasons.js';
+
+const ALIAS_ITEMS: readonly Atom[] = Object.freeze([atom('alias')]);
 
 export class RemoteSignalsImpl implements RemoteSignals {
   constructor(private readonly rt: Runtime) {}
@@ -28,6 +32,14 @@ export class RemoteSignalsImpl implements RemoteSignals {
     const k = this.rt.kernel;
     if (alias.node !== k.name || alias.creation !== k.creation) return;
     this.rt.router.send(undefined, alias, message, priority);
+  }
+  replyToAlias(alias: Ref, reply: unknown): void {
+    const k = this.rt.kernel;
+    if (alias.node !== k.name || alias.creation !== k.creation) return;
+    const target = this.rt.registry.aliases.get(k.refKey(alias));
+    if (target === undefined) return;
+    if (target instanceof ProcessCore) k.deliver(target, tuple(new ImproperList(ALIAS_ITEMS, alias), reply));
+    else target.resolveWith(reply);
   }
   exitVia(from: Pid, to: Ref | Atom, reason: ExitReason): void {
     let core: ProcessCore | undefined;

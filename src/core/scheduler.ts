@@ -38,6 +38,8 @@ export class Scheduler {
   private readonly sliceMs: number;
   private armed = false;
   private sliceStart = 0;
+  /** When the last run ended (Date.now()). */
+  private lastEnd = 0;
   /** Set once the event loop has turned since the current slice began. */
   private turned = true;
   private marker: NodeJS.Immediate | undefined;
@@ -87,11 +89,16 @@ export class Scheduler {
   private run(afterYield: boolean): void {
     let now = Date.now();
     // A fresh slice starts only once the event loop has turned (I/O and timers had their chance);
-    // a chain of microtask runs (async handlers settling) counts against the same slice.
-    if (afterYield || this.turned) {
+    // a chain of microtask runs (async handlers settling) counts against the same slice. The turn is
+    // seen by an immediate (the marker), armed only once a slice has lasted 1 ms: runs that each take
+    // a message or two (a process answering calls as they arrive) do not pay for an immediate each.
+    // A run 2 ms or more after the last one ended also starts a fresh slice: other work ran between
+    // them, and the loop has most likely turned even if the marker has not seen it yet (a timer that
+    // fires before the check phase). A chain of runs without a turn stays within 2 ms of each other,
+    // so it keeps its slice, arms the marker, and yields at the slice's end.
+    if (afterYield || this.turned || now - this.lastEnd >= 2) {
       this.sliceStart = now;
       this.turned = false;
-      if (this.marker === undefined) this.marker = setImmediate(this.onTurn);
     }
     const deadline = this.sliceStart + this.sliceMs;
     const ready = this.ready;
@@ -112,5 +119,8 @@ export class Scheduler {
       if ((++turns & 15) === 0) now = Date.now();
     }
     this.armed = false;
+    now = Date.now();
+    this.lastEnd = now;
+    if (this.marker === undefined && now - this.sliceStart >= 1) this.marker = setImmediate(this.onTurn);
   }
 }

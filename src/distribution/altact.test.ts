@@ -29,7 +29,7 @@ function recorder(): { calls: unknown[][]; remote: RemoteSignals } {
     return true;
   };
   const remote = {
-    send: rec('send'), sendToName: rec('sendToName'), sendToAlias: rec('sendToAlias'), exitVia: rec('exitVia'),
+    send: rec('send'), sendToName: rec('sendToName'), sendToAlias: rec('sendToAlias'), replyToAlias: rec('replyToAlias'), exitVia: rec('exitVia'),
     link: rec('link'), unlink: rec('unlink'), exitLink: rec('exitLink'), exit2: rec('exit2'), monitor: rec('monitor'),
     demonitor: rec('demonitor'), monitorExit: rec('monitorExit'), nodeUp: rec('nodeUp'), nodeDown: rec('nodeDown'),
   } as RemoteSignals;

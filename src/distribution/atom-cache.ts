@@ -34,6 +34,18 @@ export interface DistHeader {
   readonly end: number;
 }
 
+const NO_ATOMS: readonly Atom[] = Object.freeze([]);
+
+function fail(what: string): never {
+  throw new DistError('atom_cache', what);
+}
+
+/** Flag nibble `i` of a header whose flag bytes start at `at`: even refs in the low nibble, odd ones in the high. */
+function nibble(buf: Uint8Array, at: number, i: number): number {
+  const b = buf[at + (i >> 1)] as number;
+  return (i & 1) === 0 ? b & 0x0f : b >> 4;
+}
+
 /** The receiving atom cache of one connection: feeds on every header, in frame order. */
 export class AtomCacheReader {
   private readonly slots: (Atom | undefined)[] = new Array<Atom | undefined>(ATOM_CACHE_SIZE).fill(undefined);
@@ -46,26 +58,20 @@ export class AtomCacheReader {
    * The table is updated only when the whole header is valid.
    */
   parse(buf: Uint8Array, offset: number): DistHeader {
-    const fail = (what: string): never => {
-      throw new DistError('atom_cache', what);
-    };
     if (offset >= buf.length) fail('truncated header: no atom cache ref count');
     const n = buf[offset] as number;
     let pos = offset + 1;
-    if (n === 0) return { atoms: [], end: pos };
+    if (n === 0) return { atoms: NO_ATOMS, end: pos };
     const flagBytes = (n >> 1) + 1;
     if (pos + flagBytes > buf.length) fail('truncated atom cache flags');
     const flagsAt = pos;
-    const nibble = (i: number): number => {
-      const b = buf[flagsAt + (i >> 1)] as number;
-      return (i & 1) === 0 ? b & 0x0f : b >> 4;
-    };
-    const longAtoms = (nibble(n) & 1) === 1;
+    const longAtoms = (nibble(buf, flagsAt, n) & 1) === 1;
     pos += flagBytes;
-    const atoms: Atom[] = [];
-    const updates: [number, Atom][] = [];
+    const atoms: Atom[] = new Array<Atom>(n);
+    // New entries update the table only once the whole header is valid: until then they are kept here.
+    let updates: [number, Atom][] | undefined;
     for (let i = 0; i < n; i++) {
-      const f = nibble(i);
+      const f = nibble(buf, flagsAt, i);
       const segment = f & 7;
       if (pos >= buf.length) fail(`truncated atom cache ref ${i}`);
       const slot = segment * 256 + (buf[pos++] as number);
@@ -88,17 +94,17 @@ export class AtomCacheReader {
         }
         pos += len;
         const a = Atom.of(text);
-        atoms.push(a);
-        updates.push([slot, a]);
+        atoms[i] = a;
+        (updates ??= []).push([slot, a]);
       } else {
         // An old ref may name a slot that a NEW ref earlier in this same header filled.
         let a = this.slots[slot];
-        for (const [s, v] of updates) if (s === slot) a = v;
+        if (updates !== undefined) for (const [s, v] of updates) if (s === slot) a = v;
         if (a === undefined) return fail(`atom cache ref ${i} names empty slot (segment ${segment}, index ${slot & 255})`);
-        atoms.push(a);
+        atoms[i] = a;
       }
     }
-    for (const [s, a] of updates) this.slots[s] = a;
+    if (updates !== undefined) for (const [s, a] of updates) this.slots[s] = a;
     return { atoms, end: pos };
   }
 
@@ -182,6 +188,26 @@ export class AtomCacheWriter {
     this.refIsNew[i] = this.slots[slot] === a ? 0 : 1;
     return i;
   };
+
+  /** The size in bytes of what {@link AtomCacheWriter.writeHeader} writes for the current frame. */
+  headerSize(): number {
+    const n = this.count;
+    if (n === 0) return 1;
+    let size = 1 + (n >> 1) + 1 + n;
+    let long = false;
+    let text = 0;
+    let newRefs = 0;
+    for (let i = 0; i < n; i++) {
+      if (this.refIsNew[i] === 1) {
+        const len = (this.refEntries[i] as CachedAtom).text.length;
+        if (len > 255) long = true;
+        text += len;
+        newRefs++;
+      }
+    }
+    size += text + newRefs * (long ? 2 : 1);
+    return size;
+  }
 
   /**
    * Writes the current frame's header from NumberOfAtomCacheRefs on (after

@@ -55,47 +55,67 @@ export const ALTACT_FLAG = { PRIO: 1, TOKEN: 2, ALIAS: 4, NAME: 8, EXIT: 16 } as
 /** SPAWN_REPLY flag bits. */
 export const SPAWN_FLAG = { LINK: 1, MONITOR: 2 } as const;
 
-function bad(what: string, control: Tuple): never {
-  throw new DistError('frame_protocol', `malformed control message (opcode ${String(control.elements[0])}): ${what}`);
-}
-
-/** Checked reads of control tuple elements. */
+/**
+ * Checked reads of control tuple elements. Reads a Tuple, or (on the fast
+ * path) the first `size` elements of an array that is reused from frame to
+ * frame: then read what you need before the next frame is decoded.
+ */
 export class ControlReader {
-  constructor(readonly control: Tuple) {}
+  private elements: readonly unknown[];
+  private n: number;
+  constructor(control?: Tuple) {
+    this.elements = control?.elements ?? [];
+    this.n = this.elements.length;
+  }
+  /** Reads `control`'s elements from now on. */
+  of(control: Tuple): this {
+    this.elements = control.elements;
+    this.n = control.elements.length;
+    return this;
+  }
+  /** Reads the first `size` entries of `elements` from now on. */
+  ofElements(elements: readonly unknown[], size: number): this {
+    this.elements = elements;
+    this.n = size;
+    return this;
+  }
   get size(): number {
-    return this.control.elements.length;
+    return this.n;
+  }
+  private bad(what: string): never {
+    throw new DistError('frame_protocol', `malformed control message (opcode ${String(this.elements[0])}): ${what}`);
   }
   /** Requires at least `n` elements. */
   arity(n: number): this {
-    if (this.control.elements.length < n) bad(`expected ${n} elements, got ${this.control.elements.length}`, this.control);
+    if (this.n < n) this.bad(`expected ${n} elements, got ${this.n}`);
     return this;
   }
   any(i: number): unknown {
-    return this.control.elements[i];
+    return i < this.n ? this.elements[i] : undefined;
   }
   pid(i: number): Pid {
-    const v = this.control.elements[i];
-    if (!(v instanceof Pid)) bad(`element ${i} is not a pid`, this.control);
+    const v = this.any(i);
+    if (!(v instanceof Pid)) this.bad(`element ${i} is not a pid`);
     return v;
   }
   ref(i: number): Ref {
-    const v = this.control.elements[i];
-    if (!(v instanceof Ref)) bad(`element ${i} is not a reference`, this.control);
+    const v = this.any(i);
+    if (!(v instanceof Ref)) this.bad(`element ${i} is not a reference`);
     return v;
   }
   atom(i: number): Atom {
-    const v = this.control.elements[i];
-    if (!(v instanceof Atom)) bad(`element ${i} is not an atom`, this.control);
+    const v = this.any(i);
+    if (!(v instanceof Atom)) this.bad(`element ${i} is not an atom`);
     return v;
   }
   pidOrAtom(i: number): Pid | Atom {
-    const v = this.control.elements[i];
-    if (!(v instanceof Pid) && !(v instanceof Atom)) bad(`element ${i} is not a pid or an atom`, this.control);
+    const v = this.any(i);
+    if (!(v instanceof Pid) && !(v instanceof Atom)) this.bad(`element ${i} is not a pid or an atom`);
     return v;
   }
   int(i: number): number | bigint {
-    const v = this.control.elements[i];
-    if (typeof v !== 'number' && typeof v !== 'bigint') bad(`element ${i} is not an integer`, this.control);
+    const v = this.any(i);
+    if (typeof v !== 'number' && typeof v !== 'bigint') this.bad(`element ${i} is not an integer`);
     return v;
   }
 }

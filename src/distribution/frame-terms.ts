@@ -5,7 +5,7 @@
  * version byte).
  * @module
  */
-import { Decoder, EtfDecodeError, encode, type EncodeFunctionOptions } from '../etf/index.js';
+import { Decoder, EtfDecodeError, encode, type DecodeResult, type EncodeFunctionOptions } from '../etf/index.js';
 import { DistError } from './errors.js';
 import type { DistConnection, DistFrame } from './framing.js';
 
@@ -31,25 +31,45 @@ const defaultDecoder = new Decoder();
  */
 export function decodeFrameTerms(frame: DistFrame, decoder: Decoder = defaultDecoder): FrameTerms {
   const p = frame.payload;
-  const passThrough = frame.kind === 'pass_through';
-  const at = (offset: number): number => {
-    if (!passThrough) return offset;
-    if (p[offset] !== 131) throw new DistError('frame_protocol', `pass-through term at ${offset} without 131`);
-    return offset + 1;
-  };
+  let c: DecodeResult;
   try {
-    const c = decoder.decodeAt(p, at(frame.controlOffset), frame.atoms);
-    if (c.offset >= p.length) return { control: c.term, hasMessage: false, message: undefined };
-    const m = decoder.decodeAt(p, at(c.offset), frame.atoms);
-    if (m.offset !== p.length) throw new DistError('frame_protocol', `${p.length - m.offset} bytes after the message term`);
-    return { control: c.term, hasMessage: true, message: m.term };
+    c = decoder.decodeAt(p, termStart(frame, frame.controlOffset), frame.atoms);
   } catch (e) {
-    if (e instanceof DistError) throw e;
-    if (e instanceof EtfDecodeError && e.option !== undefined) {
-      throw new DistError('message_refused', `a message of ${p.length} bytes is refused: ${e.message} (startNode option limits.${e.option})`, { cause: e });
-    }
-    throw new DistError('frame_protocol', `undecodable frame: ${(e as Error).message}`, { cause: e });
+    throw frameError(e, p.length);
   }
+  if (c.offset >= p.length) return { control: c.term, hasMessage: false, message: undefined };
+  return { control: c.term, hasMessage: true, message: decodeMessageAt(frame, c.offset, decoder) };
+}
+
+/**
+ * Decodes the message term of a frame, which starts at `offset` (just after
+ * the control term) and must end the frame. Errors as {@link decodeFrameTerms}.
+ */
+export function decodeMessageAt(frame: DistFrame, offset: number, decoder: Decoder = defaultDecoder): unknown {
+  const p = frame.payload;
+  try {
+    const m = decoder.decodeAt(p, termStart(frame, offset), frame.atoms);
+    if (m.offset !== p.length) throw new DistError('frame_protocol', `${p.length - m.offset} bytes after the message term`);
+    return m.term;
+  } catch (e) {
+    throw frameError(e, p.length);
+  }
+}
+
+/** Where the term at `offset` starts: after its 131 in a pass-through frame. */
+function termStart(frame: DistFrame, offset: number): number {
+  if (frame.kind !== 'pass_through') return offset;
+  if (frame.payload[offset] !== 131) throw new DistError('frame_protocol', `pass-through term at ${offset} without 131`);
+  return offset + 1;
+}
+
+/** A decoding failure as the connection sees it: a refused message (a limit) or a protocol error. */
+function frameError(e: unknown, bytes: number): DistError {
+  if (e instanceof DistError) return e;
+  if (e instanceof EtfDecodeError && e.option !== undefined) {
+    return new DistError('message_refused', `a message of ${bytes} bytes is refused: ${e.message} (startNode option limits.${e.option})`, { cause: e });
+  }
+  return new DistError('frame_protocol', `undecodable frame: ${(e as Error).message}`, { cause: e });
 }
 
 /** Encodes a term without the 131 version byte, as distribution frames carry it. */

@@ -14,7 +14,12 @@ import { DEFAULT_FLAGS, DFLAG } from './flags.js';
 import { isDistError, type DistError } from './errors.js';
 import type { HandshakeResult } from './handshake.js';
 import { socketPair, collect } from './testing/sockets.js';
-import { encodeBareTerm } from './frame-terms.js';
+import { decodeFrameTerms, encodeBareTerm, type FrameTerms } from './frame-terms.js';
+import { OP } from './control.js';
+import { Encoder } from '../etf/encoder.js';
+import { EtfEncodeError } from '../etf/errors.js';
+import { Pid } from '../terms/identifiers.js';
+import type { Atom } from '../terms/atom.js';
 import { atom, tuple } from '../terms/index.js';
 import { eventually } from '../../test/support.js';
 
@@ -238,6 +243,48 @@ describe('DistConnection on a socket', () => {
     const reason = await rx.closed;
     assert.equal(reason.code, 'connection_closed');
     assert.equal((await tx.closed).code, 'closed_locally');
+  });
+
+  it('writes frames in place whatever their header sizes: growing, shrinking, over 255 atoms, after a failed encode, fragmented', async () => {
+    const [a, b] = await socketPair();
+    const got: FrameTerms[] = [];
+    const expected: [unknown, unknown][] = [];
+    let resolveAll!: () => void;
+    const all = new Promise<void>((r) => (resolveAll = r));
+    const rx = new DistConnection(fakeHandshake(b), {
+      onFrame: (f) => {
+        got.push(decodeFrameTerms(f));
+        if (got.length === expected.length) resolveAll();
+      },
+    });
+    const tx = new DistConnection(fakeHandshake(a));
+    const enc = new Encoder();
+    const from = new Pid(atom('peer@h'), 5, 0, 1);
+    const atoms = (prefix: string, n: number): Atom[] => Array.from({ length: n }, (_, i) => atom(`${prefix}${i}`));
+    const control = (name: string): [number, Pid, Atom, Atom] => [OP.REG_SEND, from, atom(''), atom(name)];
+    const sendControl = (name: string, message: unknown): void => {
+      const [op, e1, e2, e3] = control(name);
+      tx.sendControl(enc, 4, op, e1, e2, e3, true, message);
+      expected.push([tuple(op, e1, e2, e3), message]);
+    };
+    sendControl('first', tuple(...atoms('new', 12))); // a large header: 12 new atoms and the control's
+    sendControl('first', tuple(...atoms('new', 12))); // the same atoms, cached: a smaller header
+    sendControl('second', tuple(...atoms('more', 40), 'text')); // larger again
+    tx.sendTerms(enc, tuple(OP.SEND, atom(''), from), true, atoms('x', 300)); // more atoms than one header holds
+    expected.push([tuple(OP.SEND, atom(''), from), atoms('x', 300)]);
+    assert.throws(() => tx.sendControl(enc, 4, OP.REG_SEND, from, atom(''), atom('bad'), true, Symbol('no term')), EtfEncodeError);
+    sendControl('after_error', atom('fine'));
+    sendControl('big', tuple(atom('big_one'), new Uint8Array(150_000).fill(7))); // fragments, atoms inline
+    sendControl('last', []);
+    await all;
+    assert.equal(got.length, expected.length);
+    got.forEach((t, i) => {
+      assert.deepEqual(t.control, expected[i]![0], `frame ${i}: control`);
+      const m = expected[i]![1];
+      assert.deepEqual(t.message, m instanceof Array && m.length === 0 ? [] : m, `frame ${i}: message`);
+    });
+    tx.close();
+    await rx.closed;
   });
 
   it('processes bytes that arrived with the handshake', async () => {

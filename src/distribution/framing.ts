@@ -26,6 +26,7 @@ import type { HandshakeResult } from './handshake.js';
 import { Encoder } from '../etf/encoder.js';
 import { EtfWriter } from '../etf/writer.js';
 import { RESOLVED } from '../core/scheduler.js';
+import { writeControl } from './control-codec.js';
 
 /**
  * Default largest accepted message, whole frame or reassembled fragments:
@@ -151,19 +152,30 @@ export class FrameDecoder {
    * without it `DistError('frame_too_large')` is thrown.
    */
   push(chunk: Buffer): Buffer[] {
+    this.feed(chunk);
+    const frames: Buffer[] = [];
+    for (let f = this.next(); f !== undefined; f = this.next()) frames.push(f);
+    return frames;
+  }
+
+  /** Adds received bytes; take the frames with {@link FrameDecoder.next}. */
+  feed(chunk: Buffer): void {
     if (chunk.length > 0) {
       this.chunks.push(chunk);
       this.total += chunk.length;
     }
-    const frames: Buffer[] = [];
+  }
+
+  /** The next complete frame payload (an empty Buffer for a tick), or undefined when none is complete yet. Refusals as in {@link FrameDecoder.push}. */
+  next(): Buffer | undefined {
     for (;;) {
       if (this.skipping > 0) {
         const n = Math.min(this.skipping, this.total);
         this.skip(n);
         this.skipping -= n;
-        if (this.skipping > 0) break;
+        if (this.skipping > 0) return undefined;
       }
-      if (this.total < 4) break;
+      if (this.total < 4) return undefined;
       const len = this.peekLength();
       if (len > this.maxFrameSize) {
         const reason = new DistError('frame_too_large', `frame of ${len} bytes exceeds the ${this.maxFrameSize}-byte limit (raise maxFrameSize)`);
@@ -173,11 +185,10 @@ export class FrameDecoder {
         this.onRefuse(reason);
         continue;
       }
-      if (this.total < 4 + len) break;
+      if (this.total < 4 + len) return undefined;
       this.skip(4);
-      frames.push(len === 0 ? EMPTY_FRAME : this.take(len));
+      return len === 0 ? EMPTY_FRAME : this.take(len);
     }
-    return frames;
   }
 }
 
@@ -398,7 +409,7 @@ export interface DistConnectionOptions extends Omit<FrameParserOptions, 'onRefus
   maxSentBigIntBytes?: number;
   /** Send a tick when nothing was written for this many ms; default 15000. */
   tickInterval?: number;
-  /** Close with `net_tick_timeout` when nothing was read for this many ms; default 60000. */
+  /** Close with `net_tick_timeout` when nothing was read for this many ms (checked every quarter of it, as OTP: closed after 1 to 1.25 times it); default 60000. */
   netTickTime?: number;
   /** Report backpressure when the socket holds more unsent bytes than this; default 8 MiB. */
   highWaterMark?: number;
@@ -424,6 +435,7 @@ export interface DistConnectionOptions extends Omit<FrameParserOptions, 'onRefus
 
 const TICK = Buffer.alloc(4);
 
+
 /**
  * A distribution connection after a successful handshake. Reads frames and
  * hands complete messages to `onFrame`; writes frames in batches (one
@@ -437,6 +449,10 @@ export class DistConnection {
   readonly peerCreation: number;
   /** Negotiated flags. */
   readonly flags: bigint;
+  /** DIST_HDR_ATOM_CACHE is on: frames are `131,68` with atom cache refs (checked per frame, so kept as a boolean). */
+  readonly atomCacheHeaders: boolean;
+  /** The peer reassembles fragments (FRAGMENTS). */
+  private readonly fragments: boolean;
   /** Our role in the handshake. */
   readonly role: 'initiator' | 'acceptor';
   /** Resolves with the close reason once the connection is closed. */
@@ -455,7 +471,8 @@ export class DistConnection {
   /** Outgoing atom cache (DIST_HDR_ATOM_CACHE), the encoder that uses it, and where a frame's terms are encoded before its header is known. */
   private readonly atomCache = new AtomCacheWriter();
   private readonly cachingEncoder: Encoder;
-  private scratch = new EtfWriter(BATCH_KEEP);
+  /** Header size of the last frame of each kind (control opcode & 63; 0 for a control given as a term): the room left before its terms. */
+  private readonly headerGuess = new Int32Array(64).fill(1);
   private flushQueued = false;
   private wrote = false;
   private isCongested = false;
@@ -465,11 +482,17 @@ export class DistConnection {
   framesOut = 0;
   private readonly tickTimer: NodeJS.Timeout;
   private readonly livenessTimer: NodeJS.Timeout;
+  /** Chunks read so far, and at the last liveness check; liveness checks in a row that saw none. */
+  private receivedChunks = 0;
+  private chunksAtCheck = 0;
+  private silentChecks = 0;
 
   constructor(handshake: HandshakeResult, options: DistConnectionOptions = {}) {
     this.peerName = handshake.peerName;
     this.peerCreation = handshake.peerCreation;
     this.flags = handshake.flags;
+    this.atomCacheHeaders = (this.flags & DFLAG.DIST_HDR_ATOM_CACHE) !== 0n;
+    this.fragments = (this.flags & DFLAG.FRAGMENTS) !== 0n;
     this.role = handshake.role;
     this.socket = handshake.socket;
     this.opts = options;
@@ -494,10 +517,16 @@ export class DistConnection {
     const tickInterval = options.tickInterval ?? 15_000;
     const netTickTime = options.netTickTime ?? 60_000;
     this.tickTimer = setInterval(() => this.tick(), tickInterval).unref();
-    this.livenessTimer = setTimeout(
-      () => this.fail(new DistError('net_tick_timeout', `nothing received from ${this.peerName} for ${netTickTime} ms`)),
-      netTickTime,
-    ).unref();
+    // As OTP: every quarter of net_ticktime, a check; four in a row with nothing received close the
+    // connection (after T to 1.25 T of silence). Reading only bumps a counter.
+    this.livenessTimer = setInterval(() => {
+      if (this.receivedChunks !== this.chunksAtCheck) {
+        this.chunksAtCheck = this.receivedChunks;
+        this.silentChecks = 0;
+      } else if (++this.silentChecks >= 4) {
+        this.fail(new DistError('net_tick_timeout', `nothing received from ${this.peerName} for ${netTickTime} ms`));
+      }
+    }, netTickTime / 4).unref();
 
     const s = this.socket;
     s.on('data', (chunk: Buffer) => this.receive(chunk));
@@ -559,9 +588,11 @@ export class DistConnection {
 
   private receive(chunk: Buffer): void {
     if (this.closeReason !== undefined) return;
-    this.livenessTimer.refresh();
+    this.receivedChunks++;
     try {
-      for (const payload of this.decoder.push(chunk)) {
+      const decoder = this.decoder;
+      decoder.feed(chunk);
+      for (let payload = decoder.next(); payload !== undefined; payload = decoder.next()) {
         if (payload.length === 0) continue; // tick
         this.framesIn++;
         const frame = this.parser.parse(payload);
@@ -600,37 +631,79 @@ export class DistConnection {
    * Encoding errors are thrown with the batch left as it was.
    */
   sendTerms(encoder: Encoder, control: unknown, hasMessage: boolean, message: unknown): boolean {
+    return this.sendFrameOf(encoder, 0, 0, control, undefined, undefined, hasMessage, message);
+  }
+
+  /**
+   * {@link DistConnection.sendTerms} for the control tuple `{Op, E1[, E2[, E3]]}`
+   * (`arity` 2 to 4) given by its elements: small integers, atoms, pids and
+   * references are written straight into the frame (see `control-codec.ts`),
+   * without a Tuple.
+   */
+  sendControl(encoder: Encoder, arity: number, op: number, e1: unknown, e2: unknown, e3: unknown, hasMessage: boolean, message: unknown): boolean {
+    return this.sendFrameOf(encoder, arity, op, e1, e2, e3, hasMessage, message);
+  }
+
+  /**
+   * Writes the control (the term `e1` when `arity` is 0, else the tuple of `op`
+   * and the elements) and the message into the batch as one `131,68` frame.
+   * The terms are encoded in place, after a gap for the atom cache header,
+   * whose size is known only once they are written: the gap is the size this
+   * kind of frame's header had last time, so in the steady state nothing
+   * moves; otherwise the terms are moved by the difference (no copy elsewhere).
+   */
+  private sendFrameOf(encoder: Encoder, arity: number, op: number, e1: unknown, e2: unknown, e3: unknown, hasMessage: boolean, message: unknown): boolean {
     if (this.closeReason !== undefined) return true;
-    if ((this.flags & DFLAG.DIST_HDR_ATOM_CACHE) === 0n) return false;
-    // The terms go to a scratch writer first: the header before them lists the atom cache refs they use.
-    const s = this.scratch;
+    if (!this.atomCacheHeaders) return false;
+    const w = this.batch;
     const cache = this.atomCache;
-    s.reset();
+    const enc = this.cachingEncoder;
+    const start = w.length;
+    const kind = arity === 0 ? 0 : op & 63;
+    const gap = this.headerGuess[kind] as number;
+    const termsAt = start + 6 + gap;
+    w.ensure(6 + gap);
+    w.length = termsAt;
     cache.begin();
-    this.cachingEncoder.writeTerm(s, control); // an encoding error is thrown here, nothing written
-    if (hasMessage) this.cachingEncoder.writeTerm(s, message);
-    if (s.length > this.fragmentSize && (this.flags & DFLAG.FRAGMENTS) !== 0n) {
+    try {
+      if (arity === 0) enc.writeTerm(w, e1);
+      else writeControl(enc, w, arity, op, e1, e2, e3);
+      if (hasMessage) enc.writeTerm(w, message);
+    } catch (err) {
+      w.length = start; // nothing written
+      throw err;
+    }
+    const termsEnd = w.length;
+    if (termsEnd - termsAt > this.fragmentSize && this.fragments) {
       // Too large for one frame: fragments, with the atoms inline (no cache refs, whose header would have to fit the first fragment).
       let body: Buffer;
-      if (cache.refCount === 0) body = Buffer.from(s.view());
+      if (cache.refCount === 0) body = Buffer.from(w.buf.subarray(termsAt, termsEnd));
       else {
-        s.reset();
-        encoder.writeTerm(s, control);
+        const s = new EtfWriter(termsEnd - termsAt);
+        if (arity === 0) encoder.writeTerm(s, e1);
+        else writeControl(encoder, s, arity, op, e1, e2, e3);
         if (hasMessage) encoder.writeTerm(s, message);
-        body = Buffer.from(s.view());
+        body = s.buf.subarray(0, s.length);
       }
-      if (s.buf.length > BATCH_KEEP) this.scratch = new EtfWriter(BATCH_KEEP);
+      w.length = start;
+      if (w.buf.length > BATCH_KEEP && start === 0) w.buf = Buffer.allocUnsafe(BATCH_KEEP);
       this.writeFragments(body);
       return true;
     }
-    const w = this.batch;
-    const start = w.skip(4);
+    const header = cache.headerSize();
+    if (header !== gap) {
+      // Move the terms to just after the header (copyWithin handles the overlap).
+      const shift = header - gap;
+      if (shift > 0) w.ensure(shift);
+      w.buf.copyWithin(termsAt + shift, termsAt, termsEnd);
+      this.headerGuess[kind] = header;
+    }
+    w.length = start;
+    w.u32(6 + header - 4 + (termsEnd - termsAt));
     w.u8(VERSION);
     w.u8(TAG_HEADER);
     cache.writeHeader(w);
-    w.bytes(s.view());
-    w.setU32(start, w.length - start - 4);
-    if (s.buf.length > BATCH_KEEP) this.scratch = new EtfWriter(BATCH_KEEP);
+    w.length = termsEnd + header - gap;
     this.framesOut++;
     if (!this.flushQueued) {
       this.flushQueued = true;
@@ -641,7 +714,14 @@ export class DistConnection {
     return true;
   }
 
-  /** Writes the batched frames (one copy, one socket write). */
+  /**
+   * Writes the batched frames in one socket write. When the socket has
+   * nothing queued, the batch's own memory is written (no copy): the kernel
+   * normally takes it at once, and the batch is reused; if the socket had
+   * to keep some of it, the batch gets new memory. When the socket is
+   * already backed up, an exact-size copy is queued instead (so a congested
+   * connection holds only the bytes it has to send).
+   */
   private readonly flushBatch = (): void => {
     this.flushQueued = false;
     const w = this.batch;
@@ -649,14 +729,22 @@ export class DistConnection {
       w.reset();
       return;
     }
-    const out = Buffer.allocUnsafe(w.length);
-    w.buf.copy(out, 0, 0, w.length);
-    // A burst may have grown the batch; give the memory back once it is sent.
-    if (w.buf.length > BATCH_KEEP) w.buf = Buffer.allocUnsafe(BATCH_KEEP);
-    w.reset();
-    this.socket.write(out);
+    const socket = this.socket;
+    if (socket.writableLength === 0) {
+      const view = w.buf.subarray(0, w.length);
+      w.reset();
+      socket.write(view);
+      // Still held by the socket (a partial write): leave that memory to it. Else a burst may have grown the batch: give it back.
+      if (socket.writableLength !== 0 || w.buf.length > BATCH_KEEP) w.buf = Buffer.allocUnsafe(BATCH_KEEP);
+    } else {
+      const out = Buffer.allocUnsafe(w.length);
+      w.buf.copy(out, 0, 0, w.length);
+      if (w.buf.length > BATCH_KEEP) w.buf = Buffer.allocUnsafe(BATCH_KEEP);
+      w.reset();
+      socket.write(out);
+    }
     this.wrote = true;
-    if (!this.isCongested && this.socket.writableLength > this.highWaterMark) {
+    if (!this.isCongested && socket.writableLength > this.highWaterMark) {
       this.isCongested = true;
       this.opts.onBackpressure?.(true);
     }
@@ -748,7 +836,7 @@ export class DistConnection {
     if (this.closeReason !== undefined) return;
     this.closeReason = reason;
     clearInterval(this.tickTimer);
-    clearTimeout(this.livenessTimer);
+    clearInterval(this.livenessTimer);
     this.socket.destroy();
     this.resolveClosed(reason);
     this.opts.onClose?.(reason);

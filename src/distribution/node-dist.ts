@@ -51,11 +51,12 @@ import { Atom, atom } from '../terms/atom.js';
 import { Pid, Ref } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
 import { aliasSendControl, altactSignalIn } from './altact.js';
-import { ControlReader, OP, SPAWN_FLAG } from './control.js';
+import { ALTACT_FLAG, ControlReader, OP, SPAWN_FLAG } from './control.js';
 import { defaultEpmdPort, ensureEpmd, lookupNode, registerNode, type EpmdHandle, type EpmdRegistration } from './epmd/index.js';
 import { DistError } from './errors.js';
 import { DEFAULT_FLAGS, DFLAG } from './flags.js';
-import { decodeFrameTerms } from './frame-terms.js';
+import { decodeFrameTerms, decodeMessageAt } from './frame-terms.js';
+import { callReplyAt, ControlDecoder } from './control-codec.js';
 import { DEFAULT_MAX_FRAME_SIZE, DistConnection, type DistFrame, type DistLimits } from './framing.js';
 import { NodeEvents, nodesOf, type NodeEventListener, type NodeKind } from './node-events.js';
 import { connectProblem, nameDomainOf, ownNameProblem, splitNodeName, type NameDomain } from './node-names.js';
@@ -195,6 +196,9 @@ class Peer {
   closeNote: string | undefined;
   /** Set once the connection is installed: a visible (published both ways) or hidden connection. */
   visible: boolean | undefined;
+  /** Flags of the installed connection, as booleans for the hot paths: SEND_SENDER, ALTACT_SIG. */
+  sendSender = false;
+  altact = false;
   constructor(readonly name: Atom) {}
 }
 
@@ -206,6 +210,7 @@ interface PendingSpawn {
 }
 
 const A_EMPTY = atom('');
+const A_ALIAS = atom('alias');
 const A_ERPC = atom('erpc');
 const A_EXECUTE_CALL = atom('execute_call');
 const A_EXECUTE_CAST = atom('execute_cast');
@@ -260,6 +265,9 @@ export class NodeDistribution implements Distribution {
   private readonly peers = new Map<Atom, Peer>();
   private readonly encoder: Encoder;
   private decoder = new Decoder();
+  /** Reads incoming control tuples on the fast path, and checks their elements. Frames are handled one at a time. */
+  private readonly controlDecoder = new ControlDecoder();
+  private readonly controlReader = new ControlReader();
   private readonly spawnables = new Map<string, SpawnableFactory>();
   private readonly pendingSpawns = new Map<string, PendingSpawn>();
   private readonly unlinkIds = new Map<string, bigint>();
@@ -387,7 +395,12 @@ export class NodeDistribution implements Distribution {
   /** The peer for `node`, starting a connection when there is none. Undefined when the node cannot be reached. */
   private peerFor(node: Atom): Peer | undefined {
     const p = this.peers.get(node);
-    if (p !== undefined) return p;
+    if (p !== undefined) {
+      // Lost a simultaneous connect and waiting for the peer's connection, which may never come (the
+      // peer died or gave up meanwhile): a new signal tries again, as OTP's next send would auto-connect.
+      if (p.conn === undefined && !p.outgoing && !p.incoming && p.waitTimer !== undefined && this.stopping === undefined) this.connect(p);
+      return p;
+    }
     if (this.stopping !== undefined || this.node === undefined || node === this.node.name || !validNodeName(node)) return undefined;
     const problem = connectProblem(node.name, this.settings.nameDomain);
     if (problem !== undefined) {
@@ -452,11 +465,13 @@ export class NodeDistribution implements Distribution {
         if (p.dead || p.conn !== undefined) return;
         const e = err instanceof DistError ? err : new DistError('socket_error', String(err));
         if (e.code === 'nok' || (e.code === 'alive' && p.incoming)) {
-          // Simultaneous connect lost by us: the peer's incoming connection wins. Wait for it.
-          if (!p.incoming && p.waitTimer === undefined) {
+          // Simultaneous connect lost by us: the peer's incoming connection wins. Wait for it
+          // (from this answer on: a retry that got 'nok' again restarts the wait).
+          if (!p.incoming) {
+            if (p.waitTimer !== undefined) clearTimeout(p.waitTimer);
             p.waitTimer = setTimeout(() => {
               p.waitTimer = undefined;
-              if (p.conn === undefined && !p.incoming) this.teardown(p);
+              if (p.conn === undefined && !p.incoming && !p.outgoing) this.teardown(p);
             }, this.settings.handshakeTimeout);
           }
           return;
@@ -503,6 +518,8 @@ export class NodeDistribution implements Distribution {
       return;
     }
     peer.conn = conn;
+    peer.sendSender = (conn.flags & DFLAG.SEND_SENDER) !== 0n;
+    peer.altact = (conn.flags & DFLAG.ALTACT_SIG) !== 0n;
     const queue = peer.queue;
     peer.queue = [];
     peer.queuedBytes = 0;
@@ -627,7 +644,39 @@ export class NodeDistribution implements Distribution {
     else this.enqueue(p, ctl, msg, undefined);
   }
 
+  /**
+   * The hot path of {@link NodeDistribution.out}, for control tuples
+   * `{Op, E1[, E2[, E3]]}` given by their elements (`arity` 2 to 4): on a
+   * live connection they are written straight into its batch, with no Tuple
+   * and no closure; otherwise `out` builds the tuple and sends or queues it.
+   */
+  private signal(node: Atom, arity: number, op: number, e1: unknown, e2: unknown, e3: unknown, hasMessage: boolean, message: unknown): void {
+    const p = this.peers.get(node);
+    const live = p?.conn;
+    if (p !== undefined && live !== undefined && live.isOpen && live.atomCacheHeaders && this.dropOutgoing === undefined) {
+      try {
+        live.sendControl(this.encoder, arity, op, e1, e2, e3, hasMessage, message);
+      } catch (err) {
+        // A message with no Erlang term: the sending process gets the error (a Server crashes with it, so its caller learns at once).
+        if (err instanceof EtfEncodeError) throw err;
+        this.node.log('error', `distribution: cannot send to ${node.name}: ${err instanceof Error ? err.message : String(err)}`);
+        return;
+      }
+      if (live.bufferedBytes > this.settings.maxBufferedBytes) this.closePeer(p, `peer is not reading: ${live.bufferedBytes} bytes unsent`);
+      return;
+    }
+    const ctl: Ctl = () => (arity === 2 ? tuple(op, e1) : arity === 3 ? tuple(op, e1, e2) : tuple(op, e1, e2, e3));
+    if (hasMessage) this.out(node, ctl, message);
+    else this.out(node, ctl);
+  }
+
   send(from: Pid | undefined, to: Pid, message: unknown): void {
+    const p = this.peers.get(to.node);
+    if (p?.conn !== undefined) {
+      if (from !== undefined && p.sendSender) this.signal(to.node, 3, OP.SEND_SENDER, from, to, undefined, true, message);
+      else this.signal(to.node, 3, OP.SEND, A_EMPTY, to, undefined, true, message);
+      return;
+    }
     this.out(
       to.node,
       (f) => (from !== undefined && (f & DFLAG.SEND_SENDER) !== 0n ? tuple(OP.SEND_SENDER, from, to) : tuple(OP.SEND, A_EMPTY, to)),
@@ -639,10 +688,15 @@ export class NodeDistribution implements Distribution {
     // REG_SEND on every release, as OTP sends it (ALTACT_SIG_SEND with NAME only for priority sends, which a name never takes).
     // Tried on OTP 29.1: {37, 8, From, Name} arrives in one frame (60 KB), but fragmented (70 KB, 200 KB, 10 MB; fragments of 64 KiB) OTP closes
     // the connection without a log line, where a fragmented ALTACT_SIG_SEND to an alias arrives: so names stay REG_SEND.
-    this.out(node, () => tuple(OP.REG_SEND, from, A_EMPTY, name), message);
+    this.signal(node, 4, OP.REG_SEND, from, A_EMPTY, name, true, message);
   }
 
   sendToAlias(from: Pid, alias: Ref, message: unknown, priority = false): void {
+    const p = this.peers.get(alias.node);
+    if (p?.conn !== undefined && p.altact) {
+      this.signal(alias.node, 4, OP.ALTACT_SIG_SEND, priority ? ALTACT_FLAG.ALIAS | ALTACT_FLAG.PRIO : ALTACT_FLAG.ALIAS, from, alias, true, message);
+      return;
+    }
     this.out(alias.node, (f) => aliasSendControl(f, from, alias, priority), message);
   }
 
@@ -696,12 +750,12 @@ export class NodeDistribution implements Distribution {
   }
 
   monitor(from: Pid, target: Pid | Atom, node: Atom, ref: Ref): void {
-    this.out(node, () => tuple(OP.MONITOR_P, from, target, ref));
+    this.signal(node, 4, OP.MONITOR_P, from, target, ref, false, undefined);
   }
 
   demonitor(from: Pid, target: Pid | Atom, node: Atom, ref: Ref): void {
     if (!this.peers.has(node)) return;
-    this.out(node, () => tuple(OP.DEMONITOR_P, from, target, ref));
+    this.signal(node, 4, OP.DEMONITOR_P, from, target, ref, false, undefined);
   }
 
   monitorExit(target: Pid | Atom, watcher: Pid, ref: Ref, reason: ExitReason): void {
@@ -825,13 +879,28 @@ export class NodeDistribution implements Distribution {
   // --------------------------------------------------------------- receiving
 
   private onFrame(p: Peer, frame: DistFrame): void {
-    const { control, message } = decodeFrameTerms(frame, this.decoder);
-    if (!(control instanceof Tuple) || control.elements.length === 0 || typeof control.elements[0] !== 'number') {
-      throw new DistError('frame_protocol', 'control message is not a tuple with an opcode');
+    const c = this.controlReader;
+    let message: unknown;
+    // The fast path: a control tuple of small integers, atoms, pids and refs is read straight from the bytes.
+    const arity = frame.kind === 'header' ? this.controlDecoder.read(frame.payload, frame.controlOffset, frame.atoms) : -1;
+    if (arity > 0 && typeof this.controlDecoder.elements[0] === 'number') {
+      const cd = this.controlDecoder;
+      const end = cd.end;
+      const payload = frame.payload;
+      if (end < payload.length && this.replyIn(cd, arity, frame)) return;
+      message = end < payload.length ? decodeMessageAt(frame, end, this.decoder) : undefined;
+      c.ofElements(cd.elements, arity);
+    } else {
+      const terms = decodeFrameTerms(frame, this.decoder);
+      const control = terms.control;
+      if (!(control instanceof Tuple) || control.elements.length === 0 || typeof control.elements[0] !== 'number') {
+        throw new DistError('frame_protocol', 'control message is not a tuple with an opcode');
+      }
+      message = terms.message;
+      c.of(control);
     }
-    const c = new ControlReader(control);
     const remote = this.node.remote;
-    const op = control.elements[0];
+    const op = c.any(0);
     switch (op) {
       case OP.SEND:
       case OP.SEND_TT:
@@ -937,6 +1006,26 @@ export class NodeDistribution implements Distribution {
       default:
         throw new DistError('frame_protocol', `unknown control message opcode ${String(op)}`);
     }
+  }
+
+  /**
+   * A call reply on the fast path: an alias send (ALTACT_SIG_SEND with only
+   * ALIAS set, or ALIAS_SEND) of `{[alias | Alias], Reply}` to that same
+   * Alias: only Reply is decoded, and goes to the waiting call. False for
+   * anything else (then the frame is read as usual).
+   */
+  private replyIn(cd: ControlDecoder, arity: number, frame: DistFrame): boolean {
+    const el = cd.elements;
+    const op = el[0];
+    let alias: unknown;
+    if (op === OP.ALTACT_SIG_SEND && arity === 4 && el[1] === ALTACT_FLAG.ALIAS && el[2] instanceof Pid) alias = el[3];
+    else if (op === OP.ALIAS_SEND && arity === 3 && el[1] instanceof Pid) alias = el[2];
+    else return false;
+    if (!(alias instanceof Ref) || cd.refEnd !== cd.end) return false;
+    const at = callReplyAt(frame.payload, cd.end, frame.atoms, A_ALIAS, cd.refStart, cd.refEnd);
+    if (at < 0) return false;
+    this.node.remote.replyToAlias(alias, decodeMessageAt(frame, at, this.decoder));
+    return true;
   }
 
   private exitIn(from: Pid, to: Pid, reason: unknown, viaLink: boolean): void {

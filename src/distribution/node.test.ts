@@ -12,7 +12,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { Node } from '../core/node.js';
 import { CallExitError } from '../core/errors.js';
 import { ok, reply, noreply, startServer } from '../server/server.js';
-import { Atom, atom, Pid, Tuple, tuple, isTuple } from '../terms/index.js';
+import { Atom, atom, ImproperList, Pid, Ref, Tuple, tuple, isTuple } from '../terms/index.js';
 import {
   distributionOf,
   exposeRpc,
@@ -97,6 +97,25 @@ describe(`two Beamline nodes over ${mode}`, () => {
       assert.equal(await a.call({ name: 'counter', node: B }, 'get'), 5);
       assert.deepEqual(distributionOf(a).connectedNodes(), [atom(B)]);
       assert.deepEqual(distributionOf(b).connectedNodes(), [atom(A)]);
+    });
+
+    it('a call-reply-shaped message to a process alias arrives whole; a reply for a finished call is dropped', async () => {
+      // {[alias | Alias], Reply} sent to Alias is read on the fast path (only Reply is decoded): a
+      // process that owns the alias still gets the whole message.
+      const got = new Promise<unknown>((resolve) => {
+        a.spawn({
+          init: (p) => {
+            const alias = p.alias();
+            b.spawn({ init: (q) => q.send(alias, tuple(new ImproperList([atom('alias')], alias), atom('hello'))), handleMessage() {} });
+          },
+          handleMessage: (m) => resolve(m),
+        });
+      });
+      const m = await got;
+      assert.ok(m instanceof Tuple && m.elements[1] === atom('hello'));
+      const tagList = m.elements[0];
+      assert.ok(tagList instanceof ImproperList && tagList.items[0] === atom('alias') && tagList.tail instanceof Ref);
+      assert.equal(await a.call({ name: 'counter', node: B }, ['add', 0]), 5, 'calls still answered after it');
     });
 
     it('calls a server by pid and gets noproc for unknown names at once', async () => {

@@ -15,8 +15,8 @@ const MAX_LEN = 64;
  * longer than 64 bytes bypass it.
  */
 export class AtomDecodeCache {
-  private readonly keys: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(SLOTS).fill(undefined);
-  private readonly atoms: Array<Atom | undefined> = new Array<Atom | undefined>(SLOTS).fill(undefined);
+  /** Slot → the bytes, atom and encoding last decoded there (one load per lookup). */
+  private readonly entries: Array<CacheEntry | undefined> = new Array<CacheEntry | undefined>(SLOTS).fill(undefined);
 
   /**
    * The atom spelled by `buf[start .. start+len)`, or undefined when the
@@ -36,27 +36,32 @@ export class AtomDecodeCache {
       for (let i = 0; i < len; i++) h = Math.imul(h ^ (buf[start + i] as number), 16777619);
     }
     const slot = (h ^ (h >>> 15)) & (SLOTS - 1);
-    const k = this.keys[slot];
-    if (k !== undefined && k.length === len) {
-      let ascii = 0;
-      let i = 0;
-      for (; i < len; i++) {
-        const c = buf[start + i] as number;
-        if (k[i] !== c) break;
-        ascii |= c;
+    const entry = this.entries[slot];
+    if (entry !== undefined) {
+      const k = entry.bytes;
+      if (k.length === len) {
+        let ascii = 0;
+        let i = 0;
+        for (; i < len; i++) {
+          const c = buf[start + i] as number;
+          if (k[i] !== c) break;
+          ascii |= c;
+        }
+        // ASCII spells the same atom in both encodings; other bytes need the same encoding.
+        if (i === len && (ascii < 0x80 || entry.utf8 === utf8)) return entry.atom;
       }
-      // ASCII spells the same atom in both encodings; other bytes need the same encoding.
-      if (i === len && (ascii < 0x80 || this.utf8Flags[slot] === utf8)) return this.atoms[slot] as Atom;
     }
     const a = decodeAtom(buf, start, len, utf8);
     if (a === undefined) return undefined;
-    this.keys[slot] = Uint8Array.prototype.slice.call(buf, start, start + len);
-    this.atoms[slot] = a;
-    this.utf8Flags[slot] = utf8;
+    this.entries[slot] = { bytes: Uint8Array.prototype.slice.call(buf, start, start + len), atom: a, utf8 };
     return a;
   }
+}
 
-  private readonly utf8Flags: boolean[] = new Array<boolean>(SLOTS).fill(false);
+interface CacheEntry {
+  readonly bytes: Uint8Array;
+  readonly atom: Atom;
+  readonly utf8: boolean;
 }
 
 function decodeAtom(buf: Buffer, start: number, len: number, utf8: boolean): Atom | undefined {

@@ -193,6 +193,35 @@ test('registered types travel as structs and come back as instances', () => {
   assert.deepEqual(rt({ __struct__: atom('Elixir.Geo.Point'), x: 5, y: 6 }), new Point([5, 6]));
 });
 
+test("binaries: 'auto' gives a string exactly when the bytes are valid UTF-8, at every size", () => {
+  const binary = (bytes: Buffer): Buffer => {
+    const head = Buffer.from([131, 109, 0, 0, 0, 0]);
+    head.writeUInt32BE(bytes.length, 2);
+    return Buffer.concat([head, bytes]);
+  };
+  // Sizes around the 64 KiB line between decode-then-check and validate-then-decode.
+  for (const size of [0, 1, 3, 36, 511, 4096, 65535, 65536, 65537, 300_000]) {
+    const ascii = Buffer.alloc(size, 0x61);
+    assert.equal(decode(binary(ascii)), ascii.toString('latin1'), `ascii ${size}`);
+    if (size < 4) continue;
+    // a real U+FFFD (EF BF BD) in valid text stays text
+    const replacement = Buffer.from(ascii);
+    replacement.write('\ufffd', size - 3, 'utf8');
+    assert.equal(decode(binary(replacement)), replacement.toString('utf8'), `U+FFFD ${size}`);
+    // multi-byte text
+    const accents = Buffer.from('é'.repeat(size >> 1) + 'x'.repeat(size & 1));
+    assert.equal(decode(binary(accents)), accents.toString('utf8'), `é ${size}`);
+    // not UTF-8: a stray continuation byte, a truncated sequence at the end, an encoded surrogate, an overlong form
+    for (const [what, bad] of [['continuation', [0x80]], ['truncated', [0xe2, 0x82]], ['surrogate', [0xed, 0xa0, 0x80]], ['overlong', [0xc0, 0xaf]]] as const) {
+      const bytes = Buffer.from(ascii);
+      Buffer.from(bad).copy(bytes, size - bad.length);
+      const out = decode(binary(bytes));
+      assert.ok(out instanceof Uint8Array, `${what} ${size}`);
+      assert.deepEqual(Buffer.from(out), bytes, `${what} ${size}`);
+    }
+  }
+});
+
 test('decode options', () => {
   const bin = encode('hé');
   assert.deepEqual(decode(bin, { binaries: 'bytes' }), Uint8Array.from(Buffer.from('hé')));
@@ -339,4 +368,44 @@ test('integers: the encoder emits only what every supported OTP decodes (4,194,2
   const otp25 = 1n << 8_000_000n;
   assert.equal(decode(new Encoder({ maxBigIntBytes: 4 * 1024 * 1024 }).encode(otp25)), otp25);
   assert.equal(MAX_PORTABLE_BIGINT_BYTES, 524_280);
+});
+
+test('maps read by the predicted shape of their size: a different, partly matching or differently encoded key sequence decodes as without prediction', () => {
+  const a = { alpha: 1, beta: 'b', gamma: [1, { alpha: 2, beta: 3, gamma: 4 }] };
+  for (let i = 0; i < 4; i++) assert.deepEqual(decode(encode(a)), a); // compiled, then predicted for 3 keys
+  // same size, the last key differs; the first differs; all differ
+  assert.deepEqual(decode(encode({ alpha: 1, beta: 2, delta: 3 })), { alpha: 1, beta: 2, delta: 3 });
+  assert.deepEqual(decode(encode({ omega: 1, beta: 2, gamma: 3 })), { omega: 1, beta: 2, gamma: 3 });
+  assert.deepEqual(decode(encode(new Map<unknown, unknown>([['alpha', 1], [2, 'x'], [atom('gamma'), 3]]))), new Map<unknown, unknown>([['alpha', 1], [2, 'x'], [atom('gamma'), 3]]));
+  // a key prefix of the predicted one's bytes, then a key that is not an atom
+  assert.deepEqual(decode(encode(new ErlMap<unknown, unknown>([[atom('alpha'), 1], [atom('beta'), 2], [tuple(1), 3]]))), new ErlMap<unknown, unknown>([[atom('alpha'), 1], [atom('beta'), 2], [tuple(1), 3]]));
+  // the same keys as ATOM_EXT (Latin-1, as OTP 25's term_to_binary writes them) and as ATOM_CACHE_REF
+  const latin1 = new Encoder({ atomEncoding: 'latin1' }).encode(a);
+  assert.deepEqual(decode(latin1), a);
+  const table: Atom[] = [atom('alpha'), atom('beta'), atom('gamma')];
+  const cached = new Encoder({ atomCacheIndex: (x) => { const i = table.indexOf(x); return i < 0 ? undefined : i; } });
+  const w = new EtfWriter();
+  cached.writeTerm(w, a);
+  assert.deepEqual(new Decoder({ atomCache: table }).decodeAt(w.view(), 0).term, a);
+  // nil and undefined keys follow the decoder's nullAtoms option, never a shape made by another decoder
+  const nilKeys = encode(new ErlMap<unknown, unknown>([[atom('nil'), 1], [atom('undefined'), 2], [atom('zeta'), 3]]));
+  const raw = new Decoder({ nullAtoms: false });
+  for (let i = 0; i < 4; i++) assert.deepEqual(raw.decode(nilKeys), { nil: 1, undefined: 2, zeta: 3 });
+  assert.deepEqual(decode(nilKeys), new Map<unknown, unknown>([[null, 1], [undefined, 2], [atom('zeta'), 3]]));
+  // cut input inside a predicted map fails as without prediction (maps: 'erlmap' never predicts): same code, same offset
+  const bytes = encode(a);
+  const erlmaps = new Decoder({ maps: 'erlmap' });
+  const failure = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (e) {
+      assert.ok(e instanceof EtfDecodeError);
+      return `${e.code}@${e.offset}`;
+    }
+    return 'no error';
+  };
+  for (let cut = 1; cut < bytes.length; cut++) {
+    const part = bytes.subarray(0, cut);
+    assert.equal(failure(() => decode(part)), failure(() => erlmaps.decode(part)), `cut at ${cut}`);
+  }
 });

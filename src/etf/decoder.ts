@@ -123,6 +123,15 @@ const SMALL_INPUT_HEAP = 48 * 1024 * 1024;
 const HEAP_RESERVE = 64 * 1024 * 1024;
 /** Frames kept between decodes (beyond this, a very deep term's frames are let go). */
 const KEEP_FRAMES = 1 << 16;
+/**
+ * Nesting to which {@link Decoder} reads containers by plain recursion (most terms are shallow);
+ * a container deeper than this is read with the explicit stack, which has no depth limit.
+ */
+const FAST_DEPTH = 64;
+/** Binaries up to this size are decoded as UTF-8 at once under `binaries: 'auto'` (larger ones are validated first). */
+const DECODE_FIRST = 64 * 1024;
+/** Binaries copied out of the input from this size on go into memory that is not zeroed first. */
+const LARGE_COPY = 64 * 1024;
 const K_TUPLE = 0;
 const K_LIST = 1;
 const K_MAP = 2;
@@ -145,7 +154,16 @@ interface Shape {
   make: ((values: readonly unknown[]) => Record<string, unknown>) | undefined;
   /** `__struct__`, `__proto__` or a generated-code failure: never compiled. */
   plain: boolean;
+  /**
+   * Once compiled: each key as SMALL_ATOM_UTF8_EXT bytes, for maps read by
+   * prediction (see `predictedShapes`); undefined when a key is `nil` or
+   * `undefined` (those decode by option) or longer than 255 bytes.
+   */
+  keyBytes: Uint8Array[] | undefined;
 }
+
+/** The compiled shape last made, by key count: the next map with that many keys is compared with it byte by byte. */
+const predictedShapes: Array<Shape | undefined> = [];
 
 const shapesByFirstKey = new Map<Atom, Shape[]>();
 let compiledShapes = 0;
@@ -179,7 +197,7 @@ function rememberShape(keys: readonly unknown[]): void {
   if (list.length >= SHAPES_PER_KEY) return;
   const atoms = keys as readonly Atom[];
   const plain = atoms.some((a) => a === STRUCT_KEY || a.name === '__proto__');
-  list.push({ keys: atoms.slice(), seen: 1, make: undefined, plain });
+  list.push({ keys: atoms.slice(), seen: 1, make: undefined, plain, keyBytes: undefined });
 }
 
 function compileShape(shape: Shape): void {
@@ -191,7 +209,19 @@ function compileShape(shape: Shape): void {
     shape.make = new Function('v', `return { ${body} };`) as (values: readonly unknown[]) => Record<string, unknown>;
   } catch {
     shape.plain = true; // code generation disallowed (--disallow-code-generation-from-strings)
+    return;
   }
+  const keyBytes: Uint8Array[] = [];
+  for (const k of shape.keys) {
+    const text = Buffer.from(k.name, 'utf8');
+    if (k === NIL || k === UNDEFINED || text.length > 255) return;
+    const bytes = new Uint8Array(2 + text.length);
+    bytes[0] = Tag.SMALL_ATOM_UTF8;
+    bytes[1] = text.length;
+    bytes.set(text, 2);
+    keyBytes.push(bytes);
+  }
+  shape.keyBytes = keyBytes;
 }
 
 /** NEW_FUN_EXT read up to its free variables. */
@@ -232,6 +262,11 @@ const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padSt
 
 /** Node's undocumented but long-standing Buffer slice methods: `toString` without argument checks. */
 type FastSlices = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
+
+/** The big-endian u32 at `b[p .. p+4)`; the caller checked the bounds. */
+function readU32(b: Buffer, p: number): number {
+  return (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0;
+}
 
 function fail(code: EtfDecodeErrorCode, offset: number, detail: string): never {
   throw new EtfDecodeError(code, offset, detail);
@@ -306,6 +341,10 @@ export class Decoder {
   /** The explicit stack: frames[0 .. sp) are the containers being decoded. */
   private readonly frames: Frame[] = [];
   private sp = 0;
+  /** Nesting above the explicit stack's bottom frame (the recursive path's depth when it handed over). */
+  private depthBase = 0;
+  /** Containers nested this deep or deeper go to the explicit stack: `min(FAST_DEPTH, maxDepth)`. */
+  private readonly fastDepth: number;
   /** Estimated heap taken by the term so far, and the most it may take. */
   private mem = 0;
   private budget = Infinity;
@@ -330,6 +369,7 @@ export class Decoder {
     this.maxBig = opts.maxBigIntBytes ?? DEFAULT_MAX_BIGINT_BYTES;
     this.allowTrailing = opts.allowTrailing === true;
     this.registry = opts.registry ?? defaultRegistry;
+    this.fastDepth = Math.min(FAST_DEPTH, this.maxDepth);
   }
 
   /** Decodes a stand-alone term: 131, then the term (possibly compressed). */
@@ -368,7 +408,7 @@ export class Decoder {
     try {
       if (this.pos < this.end && buf[this.pos] === Tag.COMPRESSED) return this.compressed();
       this.setBudget();
-      return this.term();
+      return this.fast(0);
     } catch (e) {
       this.release();
       if (e instanceof EtfDecodeError) throw e;
@@ -497,8 +537,172 @@ export class Decoder {
     f.n = n;
     f.i = 0;
     f.at = at;
-    if (this.sp > this.maxDepth) fail('too_deep', at, `nesting deeper than ${this.maxDepth}`);
+    if (this.sp + this.depthBase > this.maxDepth) fail('too_deep', at, `nesting deeper than ${this.maxDepth}`);
     return f;
+  }
+
+  /**
+   * Decodes the term at `pos`, `depth` containers deep, by recursion for the
+   * common shapes (integers, atoms, binaries, tuples, lists, maps), with the
+   * same checks and heap charges as the explicit stack. Anything else, and any
+   * container at `fastDepth` or deeper, goes to the explicit stack
+   * ({@link Decoder.deep}), so the call stack stays bounded.
+   */
+  private fast(depth: number): unknown {
+    const at = this.pos;
+    if (at >= this.end) fail('truncated', at, 'input ends inside a term');
+    const buf = this.buf;
+    const tag = buf[at] as number;
+    switch (tag) {
+      case Tag.SMALL_INTEGER:
+        if (at + 2 > this.end) fail('truncated', at + 1, 'input ends inside a term');
+        this.pos = at + 2;
+        return buf[at + 1];
+      case Tag.INTEGER:
+        this.pos = at + 1;
+        this.need(4, at);
+        this.pos = at + 5;
+        return buf.readInt32BE(at + 1);
+      case Tag.SMALL_ATOM_UTF8: {
+        if (at + 2 > this.end) fail('truncated', at + 1, 'input ends inside a term');
+        const len = buf[at + 1] as number;
+        this.pos = at + 2;
+        this.need(len, at);
+        const a = sharedAtomCache.lookup(buf, at + 2, len, true);
+        if (a === undefined) fail('bad_atom', at, 'atom is not valid UTF-8');
+        this.pos = at + 2 + len;
+        return this.special(a);
+      }
+      case Tag.BINARY:
+        this.pos = at + 1;
+        return this.binary(at);
+      case Tag.NIL:
+        this.pos = at + 1;
+        if (this.nilCredit > 0) this.nilCredit--;
+        else if ((this.mem += 32) > this.budget) this.overBudget(at);
+        return [];
+      case Tag.NEW_PID:
+        this.pos = at + 1;
+        this.charge(96, at);
+        return this.pid(tag);
+      case Tag.NEWER_REFERENCE:
+        this.pos = at + 1;
+        this.charge(160, at);
+        return this.ref(tag, at);
+      case Tag.SMALL_TUPLE:
+      case Tag.LARGE_TUPLE: {
+        if (depth >= this.fastDepth) break;
+        this.pos = at + 1;
+        const n = tag === Tag.SMALL_TUPLE ? this.u8() : this.u32();
+        this.checkCount(n, 1, at, 'tuple');
+        if (n === 0) return EMPTY_TUPLE;
+        this.chargeElements(n, 64, 8, at);
+        const items = n <= 65536 ? new Array<unknown>(n) : [];
+        const d = depth + 1;
+        if (n <= 65536) for (let i = 0; i < n; i++) items[i] = this.fast(d);
+        else for (let i = 0; i < n; i++) items.push(this.fast(d));
+        return new Tuple(items);
+      }
+      case Tag.LIST: {
+        if (depth >= this.fastDepth) break;
+        this.pos = at + 1;
+        let n = this.u32();
+        this.checkCount(n + 1, 1, at, 'list');
+        this.chargeElements(n, 32, 12, at);
+        const items: unknown[] = [];
+        const d = depth + 1;
+        for (;;) {
+          for (let i = 0; i < n; i++) items.push(this.fast(d));
+          // The tail: a chain of LIST_EXT continues the list, `[]` and a STRING_EXT end it, anything else is an improper tail.
+          const tailAt = this.pos;
+          if (tailAt >= this.end) fail('truncated', tailAt, 'input ends inside a list');
+          const t = this.buf[tailAt];
+          if (t === Tag.NIL) {
+            this.pos++;
+            return items;
+          }
+          if (t === Tag.LIST) {
+            this.pos++;
+            n = this.u32();
+            this.checkCount(n + 1, 1, tailAt, 'list');
+            this.chargeElements(n, 0, 12, tailAt);
+            continue;
+          }
+          if (t === Tag.STRING) {
+            this.pos++;
+            const len = this.u16();
+            this.need(len, tailAt);
+            this.charge(12 * len, tailAt);
+            const b = this.buf;
+            for (let i = 0; i < len; i++) items.push(b[this.pos + i] as number);
+            this.pos += len;
+            return items;
+          }
+          const tail = this.fast(d);
+          return items.length === 0 ? tail : new ImproperList(items, tail);
+        }
+      }
+      case Tag.MAP: {
+        if (depth >= this.fastDepth) break;
+        this.pos = at + 1;
+        const n = this.u32();
+        this.checkCount(n, 2, at, 'map');
+        this.charge(64 + 40 * n, at);
+        if (n === 0) return this.erlmaps ? new ErlMap() : {};
+        const values = new Array<unknown>(n);
+        const d = depth + 1;
+        let i = 0;
+        // Maps shaped like the last compiled one of this size (records, structs, JSON-like data): its keys'
+        // bytes are compared in place, no atom is looked up and no key array is built.
+        const predicted = this.erlmaps ? undefined : predictedShapes[n];
+        if (predicted !== undefined) {
+          const expected = predicted.keyBytes as Uint8Array[];
+          for (; i < n; i++) {
+            const kb = expected[i] as Uint8Array;
+            const len = kb.length;
+            const p = this.pos;
+            if (len > this.end - p) break;
+            let j = 0;
+            while (j < len && buf[p + j] === kb[j]) j++;
+            if (j < len) break;
+            this.pos = p + len;
+            values[i] = this.fast(d);
+          }
+          if (i === n) return (predicted.make as (values: readonly unknown[]) => Record<string, unknown>)(values);
+        }
+        // Keys read so far were the predicted shape's atoms.
+        const keys = new Array<unknown>(n);
+        for (let j = 0; j < i; j++) keys[j] = (predicted as Shape).keys[j];
+        let allAtoms = !this.erlmaps;
+        let allPrimitive = !this.erlmaps;
+        for (; i < n; i++) {
+          const k = this.fast(d);
+          keys[i] = k;
+          if (allAtoms && !(k instanceof Atom)) {
+            allAtoms = false;
+            if (k !== null && k !== undefined) allPrimitive = allPrimitive && isPrimitiveKey(k);
+          } else if (!allAtoms && allPrimitive) {
+            allPrimitive = isPrimitiveKey(k);
+          }
+          values[i] = this.fast(d);
+        }
+        return this.mapOf(keys, values, allAtoms, allPrimitive, at);
+      }
+      default:
+        break;
+    }
+    return this.deep(depth);
+  }
+
+  /** Decodes the term at `pos` with the explicit stack, as the subterm `depth` containers deep. */
+  private deep(depth: number): unknown {
+    const was = this.depthBase;
+    this.depthBase = depth;
+    try {
+      return this.term();
+    } finally {
+      this.depthBase = was;
+    }
   }
 
   /**
@@ -687,7 +891,7 @@ export class Decoder {
               f.values[i >>> 1] = v;
             }
             if (f.i < f.n) continue next;
-            v = this.mapOf(f);
+            v = this.mapOf(f.items, f.values, f.allAtoms, f.allPrimitive, f.at);
             break;
           }
           case K_RECORD:
@@ -884,9 +1088,12 @@ export class Decoder {
   }
 
   private bytesOut(p: number, n: number): Uint8Array {
-    if (!this.copy) return new Uint8Array(this.buf.buffer, this.buf.byteOffset + p, n);
-    const out = new Uint8Array(n);
-    out.set(this.buf.subarray(p, p + n));
+    const view = new Uint8Array(this.buf.buffer, this.buf.byteOffset + p, n);
+    if (!this.copy) return view;
+    if (n < LARGE_COPY) return view.slice(); // a plain Uint8Array: one allocation, one memcpy
+    // Large: memory that is not zeroed first (every byte is overwritten at once).
+    const out = new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+    out.set(view);
     return out;
   }
 
@@ -899,12 +1106,13 @@ export class Decoder {
     if (this.binMode === 2) return this.bytesOut(p, n);
     const b = this.buf as FastSlices;
     if (this.binMode === 1) return b.utf8Slice(p, p + n);
-    // auto: short ASCII needs no validation
-    if (n <= 512) {
-      let i = p;
-      const e = p + n;
-      while (i < e && (b[i] as number) < 0x80) i++;
-      if (i === e) return b.latin1Slice(p, e);
+    // auto. Up to 64 KiB: decoded at once; the decoder turns every invalid sequence into U+FFFD, so a
+    // string without U+FFFD came from valid UTF-8 (one pass). With U+FFFD (a real one, or invalid input), the
+    // bytes are validated. Larger binaries: validated first (simdutf, far cheaper than building the string).
+    if (n <= DECODE_FIRST) {
+      const text = b.utf8Slice(p, p + n);
+      if (text.indexOf('\uFFFD') < 0 || isUtf8(this.buf.subarray(p, p + n))) return text;
+      return this.bytesOut(p, n);
     }
     return isUtf8(this.buf.subarray(p, p + n)) ? b.utf8Slice(p, p + n) : this.bytesOut(p, n);
   }
@@ -922,17 +1130,17 @@ export class Decoder {
     return new BitString(bytes, bits);
   }
 
-  /** The value of a finished map frame: a plain object, struct, `Map` or {@link ErlMap} by its keys. */
-  private mapOf(f: Frame): unknown {
-    const keys = f.items;
-    const values = f.values;
+  /** A finished map: a plain object, struct, `Map` or {@link ErlMap} by its keys. */
+  private mapOf(keys: unknown[], values: unknown[], allAtoms: boolean, allPrimitive: boolean, at: number): unknown {
     const n = keys.length;
-    const at = f.at;
-    if (f.allAtoms) {
+    if (allAtoms) {
       // Maps of the same atom keys in the same order (records, structs, JSON-like data) are built by a
       // compiled object literal: one allocation with a stable shape, no per-key stores or duplicate checks.
       const shape = shapeOf(keys);
-      if (shape?.make !== undefined) return shape.make(values);
+      if (shape?.make !== undefined) {
+        if (shape.keyBytes !== undefined) predictedShapes[n] = shape;
+        return shape.make(values);
+      }
       const obj = this.objectFrom(keys, values, at, false);
       if (shape === undefined) rememberShape(keys);
       else if (++shape.seen >= 2) compileShape(shape);
@@ -942,7 +1150,7 @@ export class Decoder {
       const struct = this.objectFrom(keys, values, at, true);
       if (struct !== undefined) return struct;
     }
-    if (f.allPrimitive) {
+    if (allPrimitive) {
       const m = new Map<unknown, unknown>();
       for (let i = 0; i < n; i++) {
         const k = keys[i];
@@ -993,10 +1201,15 @@ export class Decoder {
 
   private pid(tag: number): Pid {
     const node = this.atom();
+    if (tag === Tag.NEW_PID) {
+      this.need(12, this.pos);
+      const p = this.pos;
+      this.pos = p + 12;
+      return new Pid(node, readU32(this.buf, p), readU32(this.buf, p + 4), readU32(this.buf, p + 8));
+    }
     const id = this.u32();
     const serial = this.u32();
-    const creation = tag === Tag.NEW_PID ? this.u32() : this.u8();
-    return new Pid(node, id, serial, creation);
+    return new Pid(node, id, serial, this.u8());
   }
 
   private ref(tag: number, at: number): Ref {
@@ -1010,8 +1223,11 @@ export class Decoder {
     if (n < 1 || n > 5) fail('bad_value', at, `reference with ${n} words (1..5 allowed)`);
     const node = this.atom();
     const creation = tag === Tag.NEWER_REFERENCE ? this.u32() : this.u8();
-    const ids: number[] = [];
-    for (let i = 0; i < n; i++) ids.push(this.u32());
+    this.need(4 * n, this.pos);
+    const p = this.pos;
+    this.pos = p + 4 * n;
+    const ids: number[] = new Array<number>(n);
+    for (let i = 0; i < n; i++) ids[i] = readU32(this.buf, p + 4 * i);
     return new Ref(node, creation, ids);
   }
 
@@ -1103,7 +1319,7 @@ export class Decoder {
     this.pos = 0;
     this.end = inflated.length;
     this.setBudget();
-    const term = this.term();
+    const term = this.fast(0);
     if (this.pos !== this.end) fail('compressed', this.pos, 'bytes left over inside the compressed term');
     this.pos = outerEnd;
     this.end = outerEnd;

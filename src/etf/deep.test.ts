@@ -169,6 +169,52 @@ test('maxDepth bounds nesting when set, on both sides', () => {
   );
 });
 
+test('maxDepth counts across the recursive path and the explicit stack on both sides (limits above and below their hand-over depth)', () => {
+  for (const limit of [1, 63, 64, 65, 100, 1000]) {
+    for (const make of [deepList, deepTuple, deepMap]) {
+      assert.ok(new Encoder({ maxDepth: limit }).encode(make(limit)).length > 0, `${make.name}(${limit}) within maxDepth ${limit}`);
+      assert.throws(
+        () => new Encoder({ maxDepth: limit }).encode(make(limit + 1)),
+        (e: unknown) => e instanceof EtfEncodeError && e.code === 'too_deep',
+        `${make.name}(${limit + 1}) beyond maxDepth ${limit}`,
+      );
+      const dec = new Decoder({ maxDepth: limit });
+      assert.equal(unwind(dec.decode(encode(make(limit))))[0], limit, `decode ${make.name}(${limit}) within maxDepth ${limit}`);
+      assert.throws(
+        () => dec.decode(encode(make(limit + 1))),
+        (e: unknown) => e instanceof EtfDecodeError && e.code === 'too_deep',
+        `decode ${make.name}(${limit + 1}) beyond maxDepth ${limit}`,
+      );
+    }
+  }
+});
+
+test('the recursive path and the explicit stack write the same bytes (shallow and deep parts of one term)', () => {
+  // The canonical encoder writes every container with the explicit stack; for terms without
+  // byte lists, binaries or multi-key maps its bytes are the default encoder's.
+  const canonical = new Encoder({ canonical: true });
+  const plain = new Encoder();
+  for (const depth of [0, 1, 10, 63, 64, 65, 200, 5000]) {
+    let t: unknown = tuple(atom('leaf'), 'text', 3.5, -7, 1n << 70n, null, undefined, true, []);
+    for (let i = 0; i < depth; i++) {
+      switch (i % 4) {
+        case 0:
+          t = tuple(t, i);
+          break;
+        case 1:
+          t = [atom('a'), t];
+          break;
+        case 2:
+          t = { k: t };
+          break;
+        default:
+          t = new Map<unknown, unknown>([[i, t]]);
+      }
+    }
+    assert.deepEqual(plain.encode(t), canonical.encode(t), `depth ${depth}`);
+  }
+});
+
 test('a 1 MB integer round-trips (OTP 25 makes 1 bsl 8000000) with the encoder limit raised for OTP 25', () => {
   const big = 1n << 8_000_000n;
   const otp25 = new Encoder({ maxBigIntBytes: 4 * 1024 * 1024 });

@@ -94,6 +94,11 @@ const SLAB_SIZE = 16 * 1024;
 const SLAB_MIN_ROOM = 1024;
 /** Frames kept between terms (beyond this, a very deep term's frames are let go). */
 const KEEP_FRAMES = 1 << 16;
+/**
+ * Nesting to which {@link Encoder} writes containers by plain recursion (most terms are shallow);
+ * a container deeper than this is written with the explicit stack, which has no depth limit.
+ */
+const FAST_DEPTH = 64;
 const E_ITEMS = 0;
 const E_OBJECT = 1;
 const E_MAP = 2;
@@ -170,6 +175,12 @@ export class Encoder {
   /** The explicit stack: frames[0 .. sp) are the containers being written. */
   private readonly frames: EFrame[] = [];
   private sp = 0;
+  /** Nesting above the explicit stack's bottom frame (the recursive path's depth when it handed over). */
+  private depthBase = 0;
+  /** Containers nested this deep or deeper go to the explicit stack: `min(FAST_DEPTH, maxDepth)`, 0 when canonical. */
+  private readonly fastDepth: number;
+  /** Encoded atoms seen (without an atom cache): copied, not re-encoded. */
+  private readonly atomBytes = new Map<Atom, Uint8Array>();
   /** Encoded atoms of object keys seen (see `writeKey`). */
   private readonly keyBytes = new Map<string, Uint8Array>();
 
@@ -181,6 +192,7 @@ export class Encoder {
     this.registry = opts.registry ?? defaultRegistry;
     this.maxBigIntBytes = opts.maxBigIntBytes ?? MAX_PORTABLE_BIGINT_BYTES;
     this.nativeRecords = opts.nativeRecords ?? true;
+    this.fastDepth = this.canonical ? 0 : Math.min(FAST_DEPTH, this.maxDepth);
   }
 
   /**
@@ -189,13 +201,14 @@ export class Encoder {
    * `Buffer.allocUnsafe`'s, small ones are views of a shared slab (other
    * terms live in the rest of its `.buffer`).
    */
-  encode(term: unknown, opts: EncodeToBufferOptions = {}): Buffer {
+  encode(term: unknown, opts?: EncodeToBufferOptions): Buffer {
+    const level = opts === undefined || opts.compressed === undefined || opts.compressed === false ? undefined : opts.compressed === true ? 6 : opts.compressed;
     if (this.busy) {
       // Re-entered (a registered type's toFields encoding): a writer of its own.
       const w = new EtfWriter(256);
       w.u8(VERSION);
       this.writeTerm(w, term);
-      return opts.compressed !== undefined && opts.compressed !== false ? compress(w, 0, opts.compressed === true ? 6 : opts.compressed) : w.toBuffer();
+      return level !== undefined ? compress(w, 0, level) : w.toBuffer();
     }
     // Terms are written one after another into a slab and handed out as views of it (as Node's Buffer
     // pool hands out allocUnsafe buffers): no copy and no allocation per term but the view.
@@ -215,8 +228,8 @@ export class Encoder {
     } finally {
       this.busy = false;
     }
-    if (opts.compressed !== undefined && opts.compressed !== false) {
-      const out = compress(w, start, opts.compressed === true ? 6 : opts.compressed);
+    if (level !== undefined) {
+      const out = compress(w, start, level);
       w.length = start;
       return out;
     }
@@ -228,7 +241,119 @@ export class Encoder {
 
   /** Appends `term` to `w` without the 131 version byte (as inside distribution frames). */
   writeTerm(w: EtfWriter, term: unknown): void {
-    this.term(w, term);
+    this.fast(w, term, 0);
+  }
+
+  /**
+   * Writes `v`, `depth` containers deep, by recursion for the common shallow
+   * shapes (tuples, lists, plain objects, Maps of any leaves), without frames
+   * or per-term allocation. Anything else, and any container at `fastDepth`
+   * or deeper, goes to the explicit stack ({@link Encoder.deep}), so the call
+   * stack stays bounded and a value that contains itself is found there.
+   */
+  private fast(w: EtfWriter, v: unknown, depth: number): void {
+    switch (typeof v) {
+      case 'string':
+        this.string(w, v);
+        return;
+      case 'number':
+        if (v >= 0 && v <= 255 && (v | 0) === v && !(v === 0 && 1 / v < 0)) {
+          if (w.length + 2 > w.buf.length) w.ensure(2);
+          const b = w.buf;
+          b[w.length] = Tag.SMALL_INTEGER;
+          b[w.length + 1] = v;
+          w.length += 2;
+        } else {
+          this.number(w, v);
+        }
+        return;
+      case 'boolean':
+        this.writeAtom(w, v ? TRUE : FALSE);
+        return;
+      case 'undefined':
+        this.writeAtom(w, UNDEFINED);
+        return;
+      case 'bigint':
+        this.bigint(w, v);
+        return;
+      case 'object': {
+        if (v === null) {
+          this.writeAtom(w, NIL);
+          return;
+        }
+        const ctor = (v as { constructor?: unknown }).constructor;
+        if (ctor === Atom) return this.writeAtom(w, v as Atom);
+        if (ctor === Pid) return this.pid(w, v as Pid);
+        if (ctor === Ref) return this.ref(w, v as Ref);
+        if (depth >= this.fastDepth) break;
+        const d = depth + 1;
+        if (ctor === Tuple) {
+          const a = (v as Tuple).elements;
+          const n = a.length;
+          if (n <= 255) {
+            if (w.length + 2 > w.buf.length) w.ensure(2);
+            w.buf[w.length] = Tag.SMALL_TUPLE;
+            w.buf[w.length + 1] = n;
+            w.length += 2;
+          } else {
+            w.tagU32(Tag.LARGE_TUPLE, n);
+          }
+          for (let i = 0; i < n; i++) this.fast(w, a[i], d);
+          return;
+        }
+        if (ctor === Array) {
+          const a = v as readonly unknown[];
+          const n = a.length;
+          if (n > 0) {
+            w.tagU32(Tag.LIST, n);
+            for (let i = 0; i < n; i++) this.fast(w, a[i], d);
+          }
+          w.u8(Tag.NIL);
+          return;
+        }
+        if (ctor === Object && Object.getPrototypeOf(v) === Object.prototype) {
+          const o = v as Record<string, unknown>;
+          const keys = Object.keys(o);
+          const n = keys.length;
+          w.tagU32(Tag.MAP, n);
+          for (let i = 0; i < n; i++) {
+            const k = keys[i] as string;
+            this.writeKey(w, k);
+            this.fast(w, o[k], d);
+          }
+          return;
+        }
+        if (ctor === Map) {
+          const m = v as Map<unknown, unknown>;
+          const n = m.size;
+          w.tagU32(Tag.MAP, n);
+          if (n === 0) return;
+          const it = m.entries();
+          for (let i = 0; i < n; i++) {
+            const e = it.next();
+            if (e.done === true) throw new EtfEncodeError('bad_value', 'map changed size while being encoded');
+            this.fast(w, e.value[0], d);
+            this.fast(w, e.value[1], d);
+          }
+          return;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    this.deep(w, v, depth);
+  }
+
+  /** Writes `v` with the explicit stack, as the subterm `depth` containers deep. */
+  private deep(w: EtfWriter, v: unknown, depth: number): void {
+    const was = this.depthBase;
+    this.depthBase = depth;
+    try {
+      this.term(w, v);
+    } finally {
+      this.depthBase = was;
+    }
   }
 
   /** Appends an atom (honours the atom cache and encoding options). */
@@ -242,7 +367,23 @@ export class Encoder {
         return;
       }
     }
-    const name = a.name;
+    const known = this.atomBytes.get(a);
+    if (known !== undefined) {
+      const k = known.length;
+      if (w.length + k > w.buf.length) w.ensure(k);
+      const b = w.buf;
+      const o = w.length;
+      for (let i = 0; i < k; i++) b[o + i] = known[i] as number;
+      w.length = o + k;
+      return;
+    }
+    const from = w.length;
+    this.atomText(w, a.name);
+    if (this.atomBytes.size < MAX_KEY_CACHE) this.atomBytes.set(a, Uint8Array.prototype.slice.call(w.buf, from, w.length));
+  }
+
+  /** An atom's name (no cache). */
+  private atomText(w: EtfWriter, name: string): void {
     const n = name.length;
     if (n <= 255) {
       // Fast path: ASCII names, written straight into the buffer.
@@ -399,13 +540,13 @@ export class Encoder {
   /** Starts a container: `obj` is the JS value (for the cycle check), the children follow. */
   private push(kind: number, obj: object, n: number, trailer: number): EFrame {
     const sp = this.sp;
-    if (sp >= this.maxDepth) throw new EtfEncodeError('too_deep', `term nested deeper than ${this.maxDepth}`);
+    if (sp + this.depthBase >= this.maxDepth) throw new EtfEncodeError('too_deep', `term nested deeper than ${this.maxDepth}`);
     if (sp > 0) {
       // A value containing itself repeats forever down the path. Compare with one ancestor, the one at the
       // largest power of two not above this depth (Brent's cycle finding): a cycle of length p starting at
       // depth m is found by depth 4 * max(m, p), at the cost of one comparison a level.
       const anchor = this.frames[(1 << (31 - Math.clz32(sp))) - 1] as EFrame;
-      if (anchor.obj === obj) throw new EtfEncodeError('cycle', `${describe(obj)} value contains itself (found ${sp} levels deep)`);
+      if (anchor.obj === obj) throw new EtfEncodeError('cycle', `${describe(obj)} value contains itself (found ${sp + this.depthBase} levels deep)`);
     }
     let f = this.frames[sp];
     if (f === undefined) {
@@ -726,21 +867,45 @@ export class Encoder {
   }
 
   private pid(w: EtfWriter, p: Pid): void {
+    const { id, serial, creation } = p;
+    if (id >>> 0 !== id) this.checkU32(id, 'pid id');
+    if (serial >>> 0 !== serial) this.checkU32(serial, 'pid serial');
+    if (creation >>> 0 !== creation) this.checkU32(creation, 'pid creation');
     w.u8(Tag.NEW_PID);
     this.writeAtom(w, p.node);
-    w.u32(this.checkU32(p.id, 'pid id'));
-    w.u32(this.checkU32(p.serial, 'pid serial'));
-    w.u32(this.checkU32(p.creation, 'pid creation'));
+    if (w.length + 12 > w.buf.length) w.ensure(12);
+    const b = w.buf;
+    const o = w.length;
+    writeU32(b, o, id);
+    writeU32(b, o + 4, serial);
+    writeU32(b, o + 8, creation);
+    w.length = o + 12;
   }
 
   private ref(w: EtfWriter, r: Ref): void {
-    const n = r.ids.length;
+    const ids = r.ids;
+    const n = ids.length;
     if (n < 1 || n > 5) throw new EtfEncodeError('bad_value', `a reference has 1..5 words, not ${n}`);
-    w.u8(Tag.NEWER_REFERENCE);
-    w.u16(n);
+    const creation = r.creation;
+    if (creation >>> 0 !== creation) this.checkU32(creation, 'ref creation');
+    for (let i = 0; i < n; i++) {
+      const x = ids[i] as number;
+      if (x >>> 0 !== x) this.checkU32(x, 'ref word');
+    }
+    if (w.length + 3 > w.buf.length) w.ensure(3);
+    let b = w.buf;
+    let o = w.length;
+    b[o] = Tag.NEWER_REFERENCE;
+    b[o + 1] = 0;
+    b[o + 2] = n;
+    w.length = o + 3;
     this.writeAtom(w, r.node);
-    w.u32(this.checkU32(r.creation, 'ref creation'));
-    for (let i = 0; i < n; i++) w.u32(this.checkU32(r.ids[i] as number, 'ref word'));
+    if (w.length + 4 + 4 * n > w.buf.length) w.ensure(4 + 4 * n);
+    b = w.buf;
+    o = w.length;
+    writeU32(b, o, creation);
+    for (let i = 0; i < n; i++) writeU32(b, o + 4 + 4 * i, ids[i] as number);
+    w.length = o + 4 + 4 * n;
   }
 
   private port(w: EtfWriter, p: Port): void {
@@ -787,6 +952,14 @@ export class Encoder {
     frame.items = f.freeVars;
     frame.at = at;
   }
+}
+
+/** Stores `v` (a u32) big-endian at `b[o .. o+4)`; the caller made room. */
+function writeU32(b: Buffer, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = (v >>> 16) & 0xff;
+  b[o + 2] = (v >>> 8) & 0xff;
+  b[o + 3] = v & 0xff;
 }
 
 /** The term written in `w` from `start` (131 first), compressed when that makes it smaller; a Buffer of its own. */

@@ -23,7 +23,7 @@
  * ```
  * @module
  */
-import { type Atom, atom } from '../terms/atom.js';
+import { Atom, atom } from '../terms/atom.js';
 import { isTuple, type Tuple, tuple } from '../terms/tuple.js';
 import type { Node } from '../core/node.js';
 import type { From, Process } from '../core/process.js';
@@ -35,11 +35,12 @@ import type { ClusterConfig, Entry, Ready } from './core/types.js';
 import { type SessionRecord, Sessions } from './sessions.js';
 import { FileStore, type StoreCodec } from './storage/file-store.js';
 import { MemoryStore } from './storage/memory-store.js';
-import { persistBatch, type RaftStore } from './storage/store.js';
+import { type PersistBatch, persistBatch, persistedMark, type RaftStore } from './storage/store.js';
 import { parseWireMessage, peerId, peerOf, type RaftCommand, type RaftFailure, type RaftPeer, type RaftReply, type RaftRequest, type RaftSnapshotData, type WireMessage } from './wire.js';
 import { encode, decode } from '../etf/index.js';
 
 type MaybePromise<T> = T | Promise<T>;
+
 
 /** The members of the cluster as the latest configuration says. */
 export interface RaftQuorum {
@@ -112,7 +113,12 @@ export interface RaftStartOptions {
 
 const A_RAFT = atom('$raft');
 const A_TICK = atom('$raft_tick');
+const A_NODEDOWN = atom('nodedown');
 const A_FLUSH = atom('$raft_flush');
+/** `{'$raft_persisted', Index, Term}`: a background write of the log up to Index completed. */
+const A_PERSISTED = atom('$raft_persisted');
+/** `{'$raft_store_failed', Message}`: a background write failed; the server stops rather than go on without its disk. */
+const A_STORE_FAILED = atom('$raft_store_failed');
 
 /** The server's protocol (what RaftClient sends). */
 export type RaftProtocol<V, Q, R> = { call: [RaftRequest<V, Q>, RaftReply<R> | RaftStatusReply]; info: Tuple<[Atom, unknown]> | Atom };
@@ -138,6 +144,8 @@ interface Host<S, V, Q, R> {
   readonly store: RaftStore<RaftCommand<V>, RaftSnapshotData>;
   readonly ownsStore: boolean;
   readonly tickMs: number;
+  /** When the next tick is due (ms, performance.now()): ticks keep a fixed rate, a late timer does not push later ones back. */
+  nextTick: number;
   readonly snapshotEvery: number;
   state: S;
   sessions: Sessions<readonly [number, unknown]>;
@@ -148,7 +156,12 @@ interface Host<S, V, Q, R> {
   readonly changes: Map<number, PendingAppend>;
   readSeq: number;
   flushQueued: boolean;
+  /** The last write handed to the store (writes complete in order), while any is in flight. */
+  lastWrite: Promise<void> | null;
+  writesInFlight: number;
   leader: string | null;
+  /** The leader's node while this peer monitors it (a follower learns of its death from the connection). */
+  watched: string | null;
   term: number;
   config: ClusterConfig | null;
 }
@@ -192,6 +205,7 @@ export async function startRaft<S, V, Q = never, R = never, A = undefined>(
       id: peerId(self),
       electionTicks: options.electionTicks ?? 10,
       heartbeatTicks: 1,
+      asyncStorage: true,
       ...(options.voterPolicy === undefined ? {} : { voterPolicy: options.voterPolicy }),
     },
     persisted,
@@ -210,6 +224,7 @@ export async function startRaft<S, V, Q = never, R = never, A = undefined>(
         store,
         ownsStore,
         tickMs,
+        nextTick: performance.now() + tickMs,
         snapshotEvery: options.snapshotEvery ?? 10_000,
         state: init.state,
         sessions: new Sessions(),
@@ -220,7 +235,10 @@ export async function startRaft<S, V, Q = never, R = never, A = undefined>(
         changes: new Map(),
         readSeq: 0,
         flushQueued: false,
+        lastWrite: null,
+        writesInFlight: 0,
         leader: null,
+        watched: null,
         term: 0,
         config: null,
       };
@@ -235,13 +253,29 @@ export async function startRaft<S, V, Q = never, R = never, A = undefined>(
     },
     handleInfo: async (message, host, ctx) => {
       if (message === A_TICK) {
-        host.core.tick();
+        // Like a ticker: every tick that fell due runs (timers fire late on a busy machine; a
+        // re-armed timeout would stretch every election timeout by the lateness of each tick).
+        const now = performance.now();
+        for (let n = 0; host.nextTick <= now && n < 10; n++) {
+          host.core.tick();
+          host.nextTick += host.tickMs;
+        }
+        if (host.nextTick <= now) host.nextTick = now + host.tickMs; // stalled for long: skip the backlog
         expire(host, ctx);
-        ctx.sendAfter(ctx.self, A_TICK, host.tickMs);
+        ctx.sendAfter(ctx.self, A_TICK, Math.max(1, Math.ceil(host.nextTick - now)));
         queueFlush(host, ctx);
       } else if (message === A_FLUSH) {
         host.flushQueued = false;
         await flush(host, ctx);
+      } else if (isTuple(message, 3) && message.elements[0] === A_PERSISTED) {
+        host.core.persisted(message.elements[1] as number, message.elements[2] as number);
+        await flushSoon(host, ctx);
+      } else if (isTuple(message, 2) && message.elements[0] === A_NODEDOWN) {
+        const node = message.elements[1];
+        leaderNodeDown(host, node instanceof Atom ? node.name : String(node));
+        await flushSoon(host, ctx);
+      } else if (isTuple(message, 2) && message.elements[0] === A_STORE_FAILED) {
+        throw new Error(`raft ${host.name}: the store failed: ${String(message.elements[1])}`);
       } else if (isTuple(message, 2) && message.elements[0] === A_RAFT) {
         const m = parseWireMessage<V>(message.elements[1]);
         if (m !== null) {
@@ -275,17 +309,33 @@ function queueFlush<S, V, Q, R>(host: Host<S, V, Q, R>, ctx: Process): void {
   ctx.send(ctx.self, A_FLUSH);
 }
 
-/** One write burst: persist, then send, then apply and answer. */
+/**
+ * One write burst: hand the write to the store, send, then apply and answer.
+ *
+ * A leader's appends go out at once, while its own write runs, and the leader
+ * goes on handling messages: the core counts the leader's entries toward a
+ * commit only once the write is reported persisted (`$raft_persisted`), so
+ * an entry commits when a majority has it on disk, the leader among them or
+ * not (Raft thesis 10.2.1). Everything else (acknowledgements, votes)
+ * promises durable state: it waits for this write and every earlier one,
+ * and meanwhile this process handles nothing else (a follower has nothing
+ * else to do: the messages that arrive meanwhile join the next burst).
+ */
 async function flush<S, V, Q, R>(host: Host<S, V, Q, R>, ctx: Process): Promise<void> {
   while (host.core.hasReady()) {
     const r = host.core.ready();
     const batch = persistBatch(r);
-    // A leader's appends go out while its own write runs (Raft thesis 10.2.1): the acknowledgements
-    // that could commit them are handled only after this write completes, as this process waits for it.
-    // Everything else (votes, acknowledgements) promises durable state and goes out after the write.
-    for (const m of r.messages) if (m.type === 'append' || m.type === 'snapshot') ctx.send(peerOf(m.to), tuple(A_RAFT, m));
-    if (batch !== null) await host.store.save(batch);
-    for (const m of r.messages) if (m.type !== 'append' && m.type !== 'snapshot') ctx.send(peerOf(m.to), tuple(A_RAFT, m));
+    const leading = host.core.status().role === 'leader';
+    let rest = false;
+    for (const m of r.messages) {
+      if (leading && (m.type === 'append' || m.type === 'snapshot')) ctx.send(peerOf(m.to), tuple(A_RAFT, m));
+      else rest = true;
+    }
+    if (batch !== null) write(host, batch, ctx, rest);
+    if (rest) {
+      if (host.lastWrite !== null) await host.lastWrite;
+      for (const m of r.messages) if (!leading || (m.type !== 'append' && m.type !== 'snapshot')) ctx.send(peerOf(m.to), tuple(A_RAFT, m));
+    }
     apply(host, r, ctx);
     if (host.applied - host.snapshotIndex >= host.snapshotEvery) {
       const image = host.behavior.snapshot === undefined ? host.state : host.behavior.snapshot(host.state);
@@ -293,7 +343,26 @@ async function flush<S, V, Q, R>(host: Host<S, V, Q, R>, ctx: Process): Promise<
       host.snapshotIndex = host.applied;
     }
   }
-  notify(host);
+  notify(host, ctx);
+}
+
+/** Hands `batch` to the store; its completion comes back as `$raft_persisted` (or `$raft_store_failed`). */
+function write<S, V, Q, R>(host: Host<S, V, Q, R>, batch: PersistBatch<RaftCommand<V>, RaftSnapshotData>, ctx: Process, awaited: boolean): void {
+  const mark = persistedMark(batch);
+  const self = ctx.self;
+  host.writesInFlight++;
+  const saved = host.store.save(batch, { awaited });
+  host.lastWrite = saved;
+  saved.then(
+    () => {
+      if (--host.writesInFlight === 0) host.lastWrite = null;
+      if (mark !== null) ctx.send(self, tuple(A_PERSISTED, mark.index, mark.term));
+    },
+    (e: unknown) => {
+      if (--host.writesInFlight === 0) host.lastWrite = null;
+      ctx.send(self, tuple(A_STORE_FAILED, e instanceof Error ? e.message : String(e)));
+    },
+  );
 }
 
 function apply<S, V, Q, R>(host: Host<S, V, Q, R>, r: Ready<RaftCommand<V>, RaftSnapshotData>, ctx: Process): void {
@@ -378,12 +447,32 @@ function serveReads<S, V, Q, R>(host: Host<S, V, Q, R>, ctx: Process): void {
   }
 }
 
-function notify<S, V, Q, R>(host: Host<S, V, Q, R>): void {
+/**
+ * The leader's node went down (its connection closed): the followers
+ * campaign at once instead of after an election timeout, the first voter in
+ * id order after one tick, the next after three, and so on.
+ */
+function leaderNodeDown<S, V, Q, R>(host: Host<S, V, Q, R>, node: string): void {
+  const leader = host.core.status().leader;
+  if (leader === null || peerOf(leader).node !== node) return;
+  const rest = host.core.status().config.voters.filter((v) => v !== leader).sort();
+  const rank = rest.indexOf(peerId(host.self));
+  if (rank >= 0) host.core.leaderUnreachable(leader, 1 + 2 * rank);
+}
+
+function notify<S, V, Q, R>(host: Host<S, V, Q, R>, ctx: Process): void {
   const s = host.core.status();
   if (s.leader !== host.leader || s.term !== host.term) {
     const changed = s.leader !== host.leader;
     host.leader = s.leader;
     host.term = s.term;
+    const node = s.leader === null ? null : peerOf(s.leader).node;
+    const watch = node !== null && node !== host.self.node ? node : null;
+    if (watch !== host.watched) {
+      if (host.watched !== null) ctx.demonitorNode(host.watched);
+      if (watch !== null) ctx.monitorNode(watch);
+      host.watched = watch;
+    }
     if (changed) host.behavior.handleLeader?.(s.leader === null ? null : peerOf(s.leader), s.term, host.state);
   }
   if (host.config !== s.config) {

@@ -62,7 +62,7 @@ async function poll(check: () => boolean, deadlineMs: number, what: () => string
   }
 }
 
-describe('two-phase commit under SIGKILL, three OS processes with file journals', { timeout: 110_000 }, () => {
+describe('two-phase commit under SIGKILL, three OS processes with file journals', () => {
   const tag = `f${randomInt(1e6)}`;
   const epmdPort = privatePort();
   const nodeName = (r: Role) => `${r}${tag}@127.0.0.1`;

@@ -96,6 +96,10 @@ class BroadcastDispatcher<E> implements Dispatcher<E> {
   }
 
   dispatch(events: readonly E[], length: number): readonly E[] {
+    // Events arriving fulfil what was requested upstream, whether they go out
+    // now or to the producer's buffer (after a new subscriber took the waiting
+    // demand back): otherwise that buffer would never be asked for again.
+    this.requested = Math.max(0, this.requested - length);
     if (this.waiting === 0) return events;
     const nowCount = Math.min(length, this.waiting);
     const now = nowCount === length ? events : events.slice(0, nowCount);
@@ -112,7 +116,6 @@ class BroadcastDispatcher<E> implements Dispatcher<E> {
       if (discarded > 0) this.ctx.askSelf(d.sub, discarded);
       if (selected.length > 0) this.ctx.sendEvents(d.sub, selected);
     }
-    this.requested -= nowCount;
     return later;
   }
 

@@ -330,3 +330,103 @@ test('bad input: messages for someone else, from oneself, or from stale terms ch
   c.core('b').step({ type: 'append', from: 'c', to: 'b', term: 0, prevIndex: 0, prevTerm: 0, entries: [], commit: 99, round: 0 });
   assert.deepEqual(c.core('b').status(), before);
 });
+
+test('asyncStorage: the leader counts itself toward a commit only once its own write is reported persisted', () => {
+  const voters = { voters: ['a', 'b', 'c'], learners: [] };
+  const a = new RaftCore<string, string>({ id: 'a', random: () => 0, preVote: false, asyncStorage: true }, null, voters);
+  for (let i = 0; i < 10; i++) a.tick();
+  a.ready();
+  a.step({ type: 'voteResp', from: 'b', to: 'a', term: 1, pre: false, granted: true });
+  assert.equal(a.status().role, 'leader');
+  const noop = a.ready();
+  assert.deepEqual(noop.entries.map((e) => e.index), [1]);
+  // One follower has the no-op; the leader's own write has not completed: one of three on disk.
+  a.step({ type: 'appendResp', from: 'b', to: 'a', term: 1, success: true, index: 1, hint: 0, round: 0 });
+  assert.equal(a.status().commit, 0);
+  // The write completes: two of three.
+  a.persisted(1, 1);
+  assert.equal(a.status().commit, 1);
+  a.ready();
+  // A majority of followers commits without the leader's write (Raft thesis 10.2.1).
+  const p = a.propose('x');
+  assert.ok(p.ok);
+  a.ready();
+  a.step({ type: 'appendResp', from: 'b', to: 'a', term: 1, success: true, index: 2, hint: 0, round: 0 });
+  assert.equal(a.status().commit, 1);
+  a.step({ type: 'appendResp', from: 'c', to: 'a', term: 1, success: true, index: 2, hint: 0, round: 0 });
+  assert.equal(a.status().commit, 2);
+  // Reports of writes the core no longer holds, or that are not ahead, change nothing.
+  a.persisted(2, 7);
+  a.persisted(99, 1);
+  a.persisted(0, 0);
+  assert.equal(a.status().commit, 2);
+});
+
+test('asyncStorage: a lone voter commits once its write is reported; without asyncStorage at once', () => {
+  const one = { voters: ['a'], learners: [] };
+  const policy = { min: 1, max: 11 };
+  const slow = new RaftCore<string, string>({ id: 'a', random: () => 0, asyncStorage: true, voterPolicy: policy }, null, one);
+  for (let i = 0; i < 10 && slow.status().role !== 'leader'; i++) slow.tick();
+  assert.equal(slow.status().role, 'leader');
+  assert.equal(slow.status().commit, 0);
+  const r = slow.ready();
+  assert.deepEqual(r.committed, []);
+  slow.persisted(1, 1);
+  assert.equal(slow.status().commit, 1);
+  const fast = new RaftCore<string, string>({ id: 'a', random: () => 0, voterPolicy: policy }, null, one);
+  for (let i = 0; i < 10 && fast.status().role !== 'leader'; i++) fast.tick();
+  assert.equal(fast.status().commit, 1);
+  fast.persisted(1, 1); // ignored without asyncStorage
+  assert.equal(fast.status().commit, 1);
+});
+
+test('asyncStorage: entries truncated by a new leader are no longer counted as on disk', () => {
+  const voters = { voters: ['a', 'b', 'c'], learners: [] };
+  const entries: Entry<string>[] = [{ kind: 'command', index: 1, term: 1, command: 'old' }];
+  const persisted = { hardState: { term: 1, vote: null, commit: 0 }, snapshot: null, entries };
+  const a = new RaftCore<string, string>({ id: 'a', random: () => 0, preVote: false, asyncStorage: true }, persisted, voters);
+  // b leads term 2 and overwrites index 1.
+  a.step({ type: 'append', from: 'b', to: 'a', term: 2, prevIndex: 0, prevTerm: 0, entries: [{ kind: 'command', index: 1, term: 2, command: 'new' }], commit: 0, round: 1 });
+  a.ready();
+  // a wins term 3 before the overwrite's write is reported: its log (1@2, noop 2@3) counts as not on disk.
+  for (let i = 0; i < 30 && a.status().role === 'follower'; i++) a.tick();
+  a.ready();
+  a.step({ type: 'voteResp', from: 'c', to: 'a', term: 3, pre: false, granted: true });
+  assert.equal(a.status().role, 'leader');
+  a.ready();
+  a.step({ type: 'appendResp', from: 'c', to: 'a', term: 3, success: true, index: 2, hint: 0, round: 0 });
+  assert.equal(a.status().commit, 0, 'only c has the no-op on disk');
+  a.persisted(1, 1); // the old entry's write: overwritten since, ignored
+  assert.equal(a.status().commit, 0);
+  a.persisted(2, 3);
+  assert.equal(a.status().commit, 2);
+});
+
+test('leaderUnreachable: a follower told its leader is gone campaigns after the given ticks, and the other grants', () => {
+  const c = new Cluster(['a', 'b', 'c']);
+  c.elect('a');
+  c.beat('a');
+  c.down.add('a');
+  // Reports about someone else, or to the leader itself, change nothing.
+  c.core('b').leaderUnreachable('c', 1);
+  c.core('a').leaderUnreachable('a', 1);
+  assert.equal(c.core('b').status().leader, 'a');
+  c.core('b').leaderUnreachable('a', 1);
+  c.core('c').leaderUnreachable('a', 3);
+  assert.equal(c.core('b').status().leader, null);
+  c.tick('b');
+  c.tick('c');
+  c.deliver();
+  assert.equal(c.core('b').status().role, 'leader', 'b campaigned after one tick; c, out of its lease, voted for it');
+  assert.equal(c.core('b').status().term, 2);
+  c.beat('b');
+  assert.equal(c.core('c').status().leader, 'b');
+  // An unfounded report: the leader's next heartbeat restores it, no election.
+  c.core('c').leaderUnreachable('b', 1);
+  c.beat('b', 1);
+  assert.equal(c.core('c').status().leader, 'b');
+  c.tick('c', 2);
+  c.deliver();
+  assert.equal(c.core('b').status().term, 2);
+  assert.equal(c.core('b').status().role, 'leader');
+});

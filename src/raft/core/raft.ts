@@ -34,6 +34,15 @@ export interface RaftOptions {
   readonly voterPolicy?: VoterPolicy;
   /** A source of randomness in [0, 1) for election timeouts. Default Math.random. */
   readonly random?: () => number;
+  /**
+   * The driver persists a Ready's entries in the background and reports each
+   * completed write with {@link RaftCore.persisted}; until then the leader does
+   * not count its own new entries toward a commit, so an entry commits once a
+   * majority of voters has it on disk, the leader among them or not (Raft
+   * thesis 10.2.1). Default false: the driver persists each Ready before it
+   * steps the core again, and a leader's entries count as soon as appended.
+   */
+  readonly asyncStorage?: boolean;
 }
 
 /** Why a proposal was refused. */
@@ -86,6 +95,7 @@ export class RaftCore<C, S> {
   private readonly maxInflight: number;
   private readonly policy: VoterPolicy;
   private readonly random: () => number;
+  private readonly asyncStorage: boolean;
 
   private term = 0;
   private vote: PeerId | null = none;
@@ -96,6 +106,8 @@ export class RaftCore<C, S> {
   private readonly log: RaftLog<C, S>;
   private config: ClusterConfig;
   private configIndex: number;
+  /** The log up to here is known to be on this peer's disk (with asyncStorage; see persisted()). */
+  private stable: number;
 
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
@@ -109,7 +121,7 @@ export class RaftCore<C, S> {
   private readsAwaitingCommit: { ctx: string; from: PeerId }[] = [];
 
   // Output buffers, drained by ready().
-  private persisted: HardState;
+  private savedHardState: HardState;
   private unstableFrom = Number.POSITIVE_INFINITY;
   private snapshotToPersist: Snapshot<S> | null = null;
   private snapshotToRestore: Snapshot<S> | null = null;
@@ -134,7 +146,9 @@ export class RaftCore<C, S> {
     this.maxInflight = options.maxInflightEntries ?? 4096;
     this.policy = options.voterPolicy ?? defaultVoterPolicy;
     this.random = options.random ?? Math.random;
+    this.asyncStorage = options.asyncStorage ?? false;
     this.log = new RaftLog<C, S>(persisted?.snapshot ?? null, persisted?.entries ?? []);
+    this.stable = this.log.lastIndex;
     if (persisted !== null) {
       this.term = persisted.hardState.term;
       this.vote = persisted.hardState.vote;
@@ -151,7 +165,7 @@ export class RaftCore<C, S> {
       this.config = bootstrap ?? { voters: [], learners: [] };
       this.configIndex = 0;
     }
-    this.persisted = { term: this.term, vote: this.vote, commit: this.commit };
+    this.savedHardState = { term: this.term, vote: this.vote, commit: this.commit };
     this.resetRandomizedTimeout();
   }
 
@@ -226,6 +240,32 @@ export class RaftCore<C, S> {
     this.log.installSnapshot(snapshot);
     this.snapshotToPersist = snapshot;
     this.compactedTo = index;
+  }
+
+  /**
+   * With `asyncStorage`: the write of the log up to `index` (whose entry has
+   * `term`) completed, with every write handed over before it. A report for
+   * entries since overwritten (another term at `index`) is ignored.
+   */
+  persisted(index: number, term: number): void {
+    if (!this.asyncStorage || index <= this.stable || this.log.term(index) !== term) return;
+    this.stable = index;
+    if (this.role === 'leader') this.maybeCommit();
+  }
+
+  /**
+   * The driver learned that `leader` is gone (its node's connection closed,
+   * as a SIGKILL does): a follower of it forgets it, which ends its lease
+   * (it grants pre-votes again), and campaigns after `afterTicks` instead of
+   * waiting out its election timeout. Give each follower a different delay
+   * (by rank) so that one campaigns first. Nothing else changes: an
+   * unfounded report costs a failed pre-vote, and the leader's next
+   * heartbeat restores it.
+   */
+  leaderUnreachable(leader: PeerId, afterTicks: number): void {
+    if (this.role !== 'follower' || this.leader !== leader || leader === this.id) return;
+    this.leader = none;
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedTimeout - Math.max(1, Math.floor(afterTicks)));
   }
 
   /** Processes one message from a peer. Messages not addressed here, and malformed ones, are ignored. */
@@ -306,7 +346,7 @@ export class RaftCore<C, S> {
   /** Drains everything produced since the last call; see {@link Ready} for the driver's duties. */
   ready(): Ready<C, S> {
     const hardState = this.hardStateChanged() ? { term: this.term, vote: this.vote, commit: this.commit } : null;
-    if (hardState !== null) this.persisted = hardState;
+    if (hardState !== null) this.savedHardState = hardState;
     const from = Math.max(this.unstableFrom, this.log.snapshotIndex + 1);
     const entries = this.unstableFrom === Number.POSITIVE_INFINITY ? [] : this.log.slice(from, this.log.lastIndex);
     const restore = this.snapshotToRestore;
@@ -630,7 +670,8 @@ export class RaftCore<C, S> {
     const voters = this.config.voters;
     if (voters.length === 0) return;
     // A leader that is no longer a voter (being removed) commits with the others only.
-    const matches = voters.map((v) => (v === this.id ? this.log.lastIndex : (this.progress.get(v)?.match ?? 0))).sort((a, b) => b - a);
+    const self = this.asyncStorage ? Math.min(this.stable, this.log.lastIndex) : this.log.lastIndex;
+    const matches = voters.map((v) => (v === this.id ? self : (this.progress.get(v)?.match ?? 0))).sort((a, b) => b - a);
     const candidate = matches[quorum(voters.length) - 1] ?? 0;
     if (candidate > this.commit && this.log.term(candidate) === this.term) {
       this.commitTo(candidate);
@@ -679,6 +720,7 @@ export class RaftCore<C, S> {
       if (have !== undefined) {
         if (e.index <= this.commit) throw new Error(`raft: conflict at committed index ${e.index}`);
         this.log.truncateFrom(e.index);
+        this.stable = Math.min(this.stable, e.index - 1);
         if (this.configIndex >= e.index) {
           const found = this.log.configAt(this.log.lastIndex);
           this.config = found?.config ?? this.config;
@@ -714,6 +756,8 @@ export class RaftCore<C, S> {
   private handleSnapshot(m: Extract<Message<C, S>, { type: 'snapshot' }>): void {
     const s = m.snapshot;
     if (s.index > this.commit) {
+      // Of what this peer has on disk, only its committed prefix surely agrees with the snapshot.
+      this.stable = Math.min(this.stable, this.commit);
       this.log.installSnapshot(s);
       this.commit = s.index;
       this.applied = Math.min(this.applied, s.index);
@@ -787,7 +831,7 @@ export class RaftCore<C, S> {
   }
 
   private hardStateChanged(): boolean {
-    const p = this.persisted;
+    const p = this.savedHardState;
     return p.term !== this.term || p.vote !== this.vote || p.commit !== this.commit;
   }
 }

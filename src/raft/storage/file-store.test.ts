@@ -97,3 +97,21 @@ test('file store: a closed store refuses saves', async () => {
   await s.close();
   await assert.rejects(s.save({ hardState: { term: 1, vote: null, commit: 0 }, snapshot: null, replacesLog: false, entries: [] }), /closed/);
 });
+
+test('file store: awaited saves (synced on the calling thread) and background saves mix, settle in call order and recover', async () => {
+  const dir = tempDir();
+  const s = await FileStore.open<string, string>({ dir });
+  const order: number[] = [];
+  const saves: Promise<void>[] = [];
+  for (let i = 1; i <= 30; i++) {
+    const awaited = i % 3 !== 0;
+    saves.push(s.save({ hardState: { term: 1, vote: 'a', commit: i - 1 }, snapshot: null, replacesLog: false, entries: [cmd(i, 1, `v${i}`)] }, { awaited }).then(() => void order.push(i)));
+    if (i % 7 === 0) await saves[saves.length - 1];
+  }
+  await Promise.all(saves);
+  assert.deepEqual(order, Array.from({ length: 30 }, (_, i) => i + 1));
+  await s.close();
+  const again = await FileStore.open<string, string>({ dir });
+  assert.deepEqual((await again.load())?.entries.map((e) => e.index), Array.from({ length: 30 }, (_, i) => i + 1));
+  await again.close();
+});

@@ -16,12 +16,23 @@ export interface PersistBatch<C, S> {
   readonly entries: readonly Entry<C>[];
 }
 
+/** How the caller waits for a {@link RaftStore.save}. */
+export interface SaveOptions {
+  /**
+   * The caller does nothing else until this write is durable (a follower
+   * about to acknowledge): a store may then sync on the calling thread,
+   * sparing the round trip through a worker thread, at the cost of blocking
+   * the event loop for the sync. Default false.
+   */
+  readonly awaited?: boolean;
+}
+
 /** Durable state of one Raft peer. */
 export interface RaftStore<C, S> {
   /** The state saved so far, or null for a fresh store. */
   load(): Promise<PersistedState<C, S> | null>;
-  /** Persists a batch; resolves once it is durable. Batches are applied in call order. */
-  save(batch: PersistBatch<C, S>): Promise<void>;
+  /** Persists a batch; resolves once it is durable. Batches are applied, and their promises settle, in call order. */
+  save(batch: PersistBatch<C, S>, options?: SaveOptions): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -29,6 +40,13 @@ export interface RaftStore<C, S> {
 export function persistBatch<C, S>(ready: Ready<C, S>): PersistBatch<C, S> | null {
   if (ready.hardState === null && ready.snapshot === null && ready.entries.length === 0) return null;
   return { hardState: ready.hardState, snapshot: ready.snapshot, replacesLog: ready.restore !== null && ready.restore === ready.snapshot, entries: ready.entries };
+}
+
+/** What a completed write of `batch` tells the core (`RaftCore.persisted`): the log up to this entry is on disk; null when the batch holds no log. */
+export function persistedMark<C, S>(batch: PersistBatch<C, S>): { readonly index: number; readonly term: number } | null {
+  const last = batch.entries[batch.entries.length - 1];
+  if (last !== undefined) return { index: last.index, term: last.term };
+  return batch.snapshot === null ? null : { index: batch.snapshot.index, term: batch.snapshot.term };
 }
 
 /** Applies a batch to an in-memory image (used by the memory store and by file-store recovery). */

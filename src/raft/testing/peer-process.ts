@@ -23,6 +23,9 @@ interface Args {
   readonly peers: RaftPeer[];
   readonly dir: string;
   readonly snapshotEvery?: number;
+  /** Raft tick (heartbeat) in ms and election timeout in ticks; the behavior's defaults (50, 10) when absent. */
+  readonly tickMs?: number;
+  readonly electionTicks?: number;
 }
 
 async function main(): Promise<void> {
@@ -41,7 +44,14 @@ async function main(): Promise<void> {
     },
     { name: 'nemesis' },
   );
-  await startRaft(node, registerStore, undefined, { name: 'reg', peers: args.peers, dir: args.dir, snapshotEvery: args.snapshotEvery ?? 200 });
+  await startRaft(node, registerStore, undefined, {
+    name: 'reg',
+    peers: args.peers,
+    dir: args.dir,
+    snapshotEvery: args.snapshotEvery ?? 200,
+    ...(args.tickMs === undefined ? {} : { tickMs: args.tickMs }),
+    ...(args.electionTicks === undefined ? {} : { electionTicks: args.electionTicks }),
+  });
   process.stdout.write('ready\n');
   process.once('SIGTERM', () => void node.stop().then(() => process.exit(0)));
 }

@@ -8,7 +8,7 @@ const seeds = Number(process.env['RAFT_SEEDS'] ?? '2000');
 
 test(`raft simulator: ${seeds} seeds keep every safety property and converge`, () => {
   const failures: string[] = [];
-  const totals = { elections: 0, acknowledgedWrites: 0, duplicateRetries: 0, reads: 0, snapshotsSent: 0, crashes: 0, storeLost: 0, transfers: 0, partitions: 0 };
+  const totals = { elections: 0, acknowledgedWrites: 0, duplicateRetries: 0, reads: 0, snapshotsSent: 0, crashes: 0, storeLost: 0, transfers: 0, partitions: 0, asyncWrites: 0 };
   for (let seed = 1; seed <= seeds; seed++) {
     let s: SimulationStats;
     try {
@@ -27,6 +27,7 @@ test(`raft simulator: ${seeds} seeds keep every safety property and converge`, (
     totals.storeLost += s.storeLost ? 1 : 0;
     totals.transfers += s.transfers;
     totals.partitions += s.partitions;
+    totals.asyncWrites += s.asyncWrites;
   }
   if (failures.length > 0) console.log(failures.join('\n'));
   assert.deepEqual(failures, []);

@@ -2,7 +2,12 @@
  * A deterministic cluster simulator for the Raft core: virtual time, seeded
  * randomness, a network that drops, delays, duplicates, reorders and
  * partitions, crashes with the store kept, and one peer that loses its store
- * and rejoins under a new identity through membership changes. After every
+ * and rejoins under a new identity through membership changes. Half the
+ * seeds give every peer an asynchronous disk (writes complete later, in
+ * order; a crash loses the writes still in flight), driven as the Raft
+ * behavior drives its store: a leader's appends leave before its own write
+ * completes and it counts toward a commit only once reported persisted;
+ * everything else waits for the write. After every
  * event it checks Raft's safety properties and throws {@link SafetyViolation}
  * naming the seed, so `runSimulation({ seed })` replays the failure exactly.
  * @module
@@ -12,7 +17,7 @@ import { RaftCore } from '../core/raft.js';
 import type { ClusterConfig, Entry, Message, PeerId, RequestId } from '../core/types.js';
 import { Sessions, type SessionRecord } from '../sessions.js';
 import { MemoryStore } from '../storage/memory-store.js';
-import { persistBatch } from '../storage/store.js';
+import { type PersistBatch, persistBatch, persistedMark } from '../storage/store.js';
 import { SeededRandom } from './random.js';
 
 /** One simulated run. */
@@ -40,6 +45,8 @@ export interface SimulationStats {
   transfers: number;
   partitions: number;
   maxTerm: number;
+  /** Writes that completed after their Ready was handed over (asynchronous disks). */
+  asyncWrites: number;
 }
 
 /** A broken safety (or, after the calm phase, liveness) property; the message names the seed. */
@@ -111,6 +118,8 @@ interface Peer {
   up: boolean;
   checkedCommit: number;
   leaderTerm: number;
+  /** When this peer's disk finishes the last write handed to it (writes complete in order). */
+  diskFreeAt: number;
 }
 
 interface PendingWrite {
@@ -220,6 +229,8 @@ class Simulation {
   private readonly snapshotEvery: number;
   /** Entries per append message; 1 makes the old-term commit situations of the paper's figure 8 reachable. */
   private readonly batch: number;
+  /** Writes complete after a delay (in order), and a crash loses those in flight. */
+  private readonly asyncDisk: boolean;
 
   // Store loss: the lost peer and its replacement.
   private lost: PeerId | null = null;
@@ -238,6 +249,7 @@ class Simulation {
     this.maxDelay = this.rnd.pick([2, 5, 10, 20]);
     this.snapshotEvery = this.rnd.pick([5, 16, 64, 1000]);
     this.batch = this.rnd.pick([1, 2, 8, 64]);
+    this.asyncDisk = this.rnd.chance(0.5);
     this.stats = {
       seed: options.seed,
       events: 0,
@@ -251,6 +263,7 @@ class Simulation {
       transfers: 0,
       partitions: 0,
       maxTerm: 0,
+      asyncWrites: 0,
     };
     for (const id of ids) this.startPeer(id, new MemoryStore(), this.bootstrap, 0);
   }
@@ -273,11 +286,25 @@ class Simulation {
 
   private startPeer(id: PeerId, store: MemoryStore<Cmd, SnapData>, bootstrap: ClusterConfig | null, incarnation: number): void {
     const core = new RaftCore<Cmd, SnapData>(
-      { id, electionTicks, heartbeatTicks: 2, voterPolicy: { min: 1, max: 11 }, random: () => this.rnd.next(), maxEntriesPerMessage: this.batch, maxInflightEntries: this.batch * 8 },
+      {
+        id,
+        electionTicks,
+        heartbeatTicks: 2,
+        voterPolicy: { min: 1, max: 11 },
+        random: () => this.rnd.next(),
+        maxEntriesPerMessage: this.batch,
+        maxInflightEntries: this.batch * 8,
+        asyncStorage: this.asyncDisk,
+      },
       store.loadSync(),
       bootstrap,
     );
-    const peer: Peer = { id, incarnation, core, store, machine: new Machine(), up: true, checkedCommit: 0, leaderTerm: 0 };
+    const peer: Peer = { id, incarnation, core, store, machine: new Machine(), up: true, checkedCommit: 0, leaderTerm: 0, diskFreeAt: 0 };
+    if (this.asyncDisk) {
+      // Writes in flight at the crash were lost: term and commit may restart lower than before (nothing that depended on them was sent).
+      this.lastTerm.delete(id);
+      this.lastCommit.delete(id);
+    }
     this.peers.set(id, peer);
     const tick = (): void => {
       if (this.peers.get(id) !== peer || !peer.up) return;
@@ -307,8 +334,11 @@ class Simulation {
     while (core.hasReady()) {
       const r = core.ready();
       const batch = persistBatch(r);
-      if (batch !== null) peer.store.saveSync(batch);
-      for (const m of r.messages) this.send(m);
+      if (this.asyncDisk && (batch !== null || peer.diskFreeAt > this.now)) this.write(peer, batch, r.messages);
+      else {
+        if (batch !== null) peer.store.saveSync(batch);
+        for (const m of r.messages) this.send(m);
+      }
       if (r.restore !== null) {
         const h = this.appliedHash[r.restore.index];
         if (h !== undefined && h !== r.restore.data.hash) this.fail(`${peer.id} restored a snapshot at ${r.restore.index} that differs from what others applied`);
@@ -323,6 +353,37 @@ class Simulation {
       if (applied - (core.firstIndex - 1) >= this.snapshotEvery) core.compact(applied, peer.machine.snapshot());
     }
     this.serveReads(peer);
+  }
+
+  /**
+   * An asynchronous write: a leader's appends leave now; the other messages
+   * (acknowledgements, votes) once the write and every earlier one completed
+   * (also with no batch of their own: an acknowledgement must not promise
+   * entries still in flight), when the core also learns what is on disk.
+   * A crash before then loses the write.
+   */
+  private write(peer: Peer, batch: PersistBatch<Cmd, SnapData> | null, messages: readonly Msg[]): void {
+    const leading = peer.core.status().role === 'leader';
+    const later: Msg[] = [];
+    for (const m of messages) {
+      if (leading && (m.type === 'append' || m.type === 'snapshot')) this.send(m);
+      else later.push(m);
+    }
+    const mark = batch === null ? null : persistedMark(batch);
+    if (batch !== null) {
+      const delay = this.rnd.chance(0.2) ? this.rnd.int(5, 60) : this.rnd.int(0, 4);
+      peer.diskFreeAt = Math.max(peer.diskFreeAt, this.now + delay);
+    }
+    this.queue.push(peer.diskFreeAt, () => {
+      if (this.peers.get(peer.id) !== peer || !peer.up) return; // crashed: the write never happened
+      if (batch !== null) {
+        this.stats.asyncWrites++;
+        peer.store.saveSync(batch);
+      }
+      for (const m of later) this.send(m);
+      if (mark !== null) peer.core.persisted(mark.index, mark.term);
+      this.drive(peer);
+    });
   }
 
   private apply(peer: Peer, e: Entry<Cmd>): void {
