@@ -9,6 +9,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
+import nodeCluster from 'node:cluster';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { connect } from 'node:net';
@@ -212,6 +213,21 @@ describe('local cluster failures', () => {
       startLocalCluster({ base: `m${randomInt(1e6)}`, cookie: COOKIE, start: START, exportName: 'nothing', size: 1, epmdPort, intensity: 0 }),
       /does not export a function nothing/,
     );
+  });
+
+  it('a start cancelled by its AbortSignal stops the nodes started so far and rejects with AbortedError', async () => {
+    await assert.rejects(startLocalCluster({ base: `a${randomInt(1e6)}`, cookie: COOKIE, start: START, size: 1, signal: AbortSignal.abort('no') }), {
+      name: 'AbortedError',
+    });
+    const epmdPort = privatePort();
+    const controller = new AbortController();
+    const workersBefore = Object.keys(nodeCluster.workers ?? {}).length;
+    nodeCluster.once('fork', () => controller.abort('changed my mind'));
+    await assert.rejects(startLocalCluster({ base: `a${randomInt(1e6)}`, cookie: COOKIE, start: START, size: 2, epmdPort, signal: controller.signal }), {
+      name: 'AbortedError',
+      reason: 'changed my mind',
+    });
+    await eventually(() => Object.keys(nodeCluster.workers ?? {}).length === workersBefore, 30_000, 'the forked nodes are gone');
   });
 
   it('gives up after more restarts than its intensity allows', async () => {

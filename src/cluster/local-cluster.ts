@@ -19,6 +19,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { AbortedError } from '../core/errors.js';
 import type { Node } from '../core/node.js';
 import { ensureEpmd, type EpmdHandle } from '../distribution/epmd/index.js';
 import { MEMBER_ENV, type FromMember, type MemberConfig, type MemberStats, type ToMember } from './protocol.js';
@@ -46,6 +47,8 @@ export type ClusterStart = (node: Node, context: ClusterNodeContext) => void | P
 
 /** Options of {@link startLocalCluster}. */
 export interface LocalClusterOptions {
+  /** Cancels the start: the nodes started so far are stopped and the start rejects with an `AbortedError`. */
+  readonly signal?: AbortSignal;
   /** Node name prefix: nodes are `${base}_0@host` ... */
   readonly base: string;
   readonly cookie: string;
@@ -131,7 +134,7 @@ export class LocalCluster {
 
   /** @internal Use {@link startLocalCluster}. */
   constructor(
-    private readonly options: Required<Omit<LocalClusterOptions, 'start' | 'args' | 'epmdPort' | 'inHost'>> & { module: string; args: unknown; inHostDir: string | undefined },
+    private readonly options: Required<Omit<LocalClusterOptions, 'start' | 'args' | 'epmdPort' | 'inHost' | 'signal'>> & { module: string; args: unknown; inHostDir: string | undefined },
     private readonly epmd: EpmdHandle,
   ) {
     this.slots = Array.from({ length: options.size }, (_, index) => ({
@@ -208,12 +211,17 @@ export class LocalCluster {
   }
 
   /** @internal Starts every node, connects them, runs their start functions. */
-  async startAll(): Promise<void> {
+  async startAll(signal?: AbortSignal): Promise<void> {
     const registered = this.slots.map((s) => new Promise<void>((resolve) => (s.registered = resolve)));
     const ready = this.slots.map((s) => new Promise<void>((resolve, reject) => (s.ready = { resolve, reject })));
     const timer = setTimeout(() => {
       for (const s of this.slots) s.ready?.reject(new Error(`node ${s.name} did not start within ${this.options.startTimeout} ms`));
     }, this.options.startTimeout);
+    const onAbort = (): void => {
+      for (const s of this.slots) s.ready?.reject(new AbortedError('local cluster start aborted', signal?.reason));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted === true) onAbort(); // aborted while EPMD was being ensured
     try {
       for (const s of this.slots) this.fork(s, false);
       await Promise.race([Promise.all(registered), Promise.all(ready)]);
@@ -224,6 +232,7 @@ export class LocalCluster {
       throw err;
     } finally {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
     }
   }
 
@@ -350,6 +359,7 @@ export class LocalCluster {
  */
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   if (!cluster.isPrimary) throw new Error('startLocalCluster runs in a primary process, not in a node of a local cluster');
+  if (options.signal?.aborted === true) throw new AbortedError('local cluster start aborted', options.signal.reason);
   const size = options.size ?? availableParallelism();
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`size must be a positive integer, got ${size}`);
   if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(options.base)) throw new RangeError(`base must be a node name prefix (letters, digits, _ and -), got ${JSON.stringify(options.base)}`);
@@ -374,6 +384,6 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     },
     epmd,
   );
-  await c.startAll();
+  await c.startAll(options.signal);
   return c;
 }

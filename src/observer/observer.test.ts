@@ -310,3 +310,13 @@ export function typeChecks(node: Node): void {
   const bad: ProcessQuery = { ...q, sort: 'colour' };
   void bad;
 }
+
+test('a start cancelled by its AbortSignal rejects with AbortedError and leaves no gateway', async () => {
+  await using node = new Node({ name: 'abort@127.0.0.1', logger: quietLogger().log });
+  const before = node.processes().length;
+  await assert.rejects(startObserver(node, { signal: AbortSignal.abort('no observer') }), { name: 'AbortedError' });
+  await eventually(() => node.processes().length === before, 10_000, 'no observer process left');
+  const later = await startObserver(node, { signal: new AbortController().signal });
+  assert.equal((await fetch(`${later.url}api/overview?token=${later.token}`)).status, 200);
+  await later.stop();
+});

@@ -5,7 +5,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { BadArgumentError } from '../core/errors.js';
+import { AbortedError, BadArgumentError } from '../core/errors.js';
 import type { Node } from '../core/node.js';
 import type { Process } from '../core/process.js';
 import { NodeDistribution } from '../distribution/node-dist.js';
@@ -17,6 +17,8 @@ import { exposeObserver } from './remote.js';
 
 /** Options of {@link startObserver} and {@link observerRoutes}. */
 export interface ObserverOptions {
+  /** Cancels the start: the gateway is stopped and the start rejects with an `AbortedError`. */
+  readonly signal?: AbortSignal;
   /** Default `127.0.0.1`. Any other address needs the token for every request. */
   readonly host?: string;
   /** Default 0: a free port. */
@@ -87,8 +89,15 @@ export function observerRoutes(node: Node, options: ObserverOptions = {}): { rou
  */
 export async function startObserver(node: Node | Process, options: ObserverOptions = {}): Promise<StartedObserver> {
   const n: Node = 'self' in node ? node.node : node;
+  if (options.signal?.aborted === true) throw new AbortedError('observer start aborted', options.signal.reason);
   const { hub, base, token } = settings(n, options);
-  const web = await startWeb(node, { host: options.host ?? '127.0.0.1', port: options.port ?? 0, routes: observerRoutesFor(hub, base, 8), shutdownTimeout: 1000 });
+  const web = await startWeb(node, {
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 0,
+    routes: observerRoutesFor(hub, base, 8),
+    shutdownTimeout: 1000,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+  });
   return {
     url: `${web.url}${base}/`,
     token,

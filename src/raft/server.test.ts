@@ -176,3 +176,53 @@ describe('raft behavior on three nodes', () => {
     assert.throws(() => new RaftClient(home, []), RangeError);
   });
 });
+
+describe('raft start with an AbortSignal', () => {
+  const single = (node: string): RaftPeer[] => [{ name: 'kv', node }];
+  const ONE = { min: 1, max: 11 };
+
+  test('an aborted signal fails the start with AbortedError before anything runs', async () => {
+    const node = await startNode({ name: `ab${randomInt(1e6)}@127.0.0.1`, cookie: 'raftabort', epmdPort: await freePort(), ...quiet });
+    try {
+      const signal = AbortSignal.abort('not now');
+      await assert.rejects(startRaft(node, kvBehavior({ leaders: [], quorums: [], applied: [] }), undefined, { name: 'kv', peers: single(node.name.name), signal }), {
+        name: 'AbortedError',
+        reason: 'not now',
+      });
+      assert.equal(node.whereis('kv'), undefined);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  test('an abort while init runs fails the start, leaves no peer, and frees the log for the next start', async () => {
+    const node = await startNode({ name: `ai${randomInt(1e6)}@127.0.0.1`, cookie: 'raftabort', epmdPort: await freePort(), ...quiet });
+    const dir = mkdtempSync(join(tmpdir(), 'raft-abort-'));
+    try {
+      const controller = new AbortController();
+      let initRunning!: () => void;
+      const inInit = new Promise<void>((r) => (initRunning = r));
+      const slow: RaftBehavior<Kv, string, string, string | null> = {
+        ...kvBehavior({ leaders: [], quorums: [], applied: [] }),
+        init: () =>
+          new Promise(() => {
+            initRunning();
+          }),
+      };
+      const starting = startRaft(node, slow, undefined, { name: 'kv', peers: single(node.name.name), dir, signal: controller.signal, voterPolicy: ONE });
+      await inInit;
+      controller.abort('changed my mind');
+      await assert.rejects(starting, { name: 'AbortedError' });
+      assert.equal(node.whereis('kv'), undefined);
+      // The same directory opens again and the peer serves: the aborted start closed its store.
+      await startRaft(node, kvBehavior({ leaders: [], quorums: [], applied: [] }), undefined, { name: 'kv', peers: single(node.name.name), dir, voterPolicy: ONE });
+      const c = new RaftClient<string, string, string | null>(node, single(node.name.name), { timeout: 10_000 });
+      await c.append('k', 'v');
+      assert.equal(await c.read('k'), 'v');
+      await stopServer(node, 'kv');
+    } finally {
+      await node.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -29,6 +29,7 @@ import type { Node } from '../core/node.js';
 import type { From, Process } from '../core/process.js';
 import { noreply, ok, type ServerBehavior, startServer, type StartedServer } from '../server/index.js';
 import { forwardReply } from '../server/server.js';
+import { AbortedError } from '../core/errors.js';
 import { ConfigError } from './core/config.js';
 import { RaftCore, type RaftOptions } from './core/raft.js';
 import type { ClusterConfig, Entry, Ready } from './core/types.js';
@@ -109,6 +110,8 @@ export interface RaftStartOptions {
   readonly snapshotEvery?: number;
   /** Voter counts allowed (default ergo's 3..11). */
   readonly voterPolicy?: RaftOptions['voterPolicy'];
+  /** Cancels the start (while the log loads or `init` runs): the start rejects with an `AbortedError` and a store it opened is closed. */
+  readonly signal?: AbortSignal;
 }
 
 const A_RAFT = atom('$raft');
@@ -195,10 +198,23 @@ export async function startRaft<S, V, Q = never, R = never, A = undefined>(
   if (!options.join && !options.peers.some((p) => p.name === self.name && p.node === self.node)) {
     throw new ConfigError(`peers must include this peer ${self.name} on ${self.node}`);
   }
+  const signal = options.signal;
+  const aborted = (): boolean => signal?.aborted === true;
+  if (aborted()) throw new AbortedError('raft start aborted', signal?.reason);
   const ownsStore = options.store === undefined;
   const store = (options.store ??
     (options.dir !== undefined ? await FileStore.open({ dir: options.dir, codec: etfCodec }) : new MemoryStore())) as RaftStore<RaftCommand<V>, RaftSnapshotData>;
-  const persisted = await store.load();
+  const closeOwned = async (): Promise<void> => {
+    if (ownsStore) await store.close();
+  };
+  const persisted = await store.load().catch(async (err: unknown) => {
+    await closeOwned();
+    throw err;
+  });
+  if (aborted()) {
+    await closeOwned();
+    throw new AbortedError('raft start aborted', signal?.reason);
+  }
   const bootstrap = options.join === true ? null : { voters: options.peers.map(peerId), learners: [] };
   const core = new RaftCore<RaftCommand<V>, RaftSnapshotData>(
     {
@@ -289,7 +305,13 @@ export async function startRaft<S, V, Q = never, R = never, A = undefined>(
       if (host.ownsStore) await host.store.close();
     },
   };
-  return startServer(node, server, undefined, { name: options.name });
+  try {
+    return await startServer(node, server, undefined, { name: options.name, ...(signal === undefined ? {} : { signal }) });
+  } catch (err) {
+    // init failed or the start was aborted: terminate does not run, so the store this start opened is closed here.
+    await closeOwned();
+    throw err;
+  }
 }
 
 /**
