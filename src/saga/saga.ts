@@ -217,6 +217,8 @@ class Tx {
   final: unknown = undefined;
   /** A record of this transaction is in the journal. */
   journaled = false;
+  /** Rebuilt from a commit record: the commit callbacks have not run again yet, so acks cannot finish it. */
+  recommit = false;
   lastContact = 0;
   constructor(
     readonly id: Ref,
@@ -646,7 +648,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
         return;
       }
       case A_RECOVER:
-        return this.recover();
+        return this.recommit();
     }
   }
 
@@ -995,7 +997,7 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
   }
 
   private maybeCommitted(tx: Tx): Step {
-    if (this.txs.get(tx.key) !== tx || tx.phase !== 'committing') return;
+    if (this.txs.get(tx.key) !== tx || tx.phase !== 'committing' || tx.recommit) return;
     for (const n of tx.nexts.values()) if (!n.acked) return;
     this.removeTx(tx);
     if (tx.parent === undefined) {
@@ -1035,12 +1037,17 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
     if (pending) this.ensureRetry();
   }
 
-  /** After a restart: rebuild the transactions the journal holds open. */
-  private async recover(): Promise<void> {
+  /**
+   * @internal After a restart, from `init`: rebuild the transactions the
+   * journal holds open, before any message is handled. A query or a decision
+   * can be in the mailbox already (the name is registered before `init`
+   * runs): answered from an empty table, a query would get a presumed abort
+   * for a recorded commit. The commit callbacks run later, on `recover`.
+   */
+  async load(): Promise<void> {
     const j = this.journal;
     if (j === undefined) return;
     const records = await j.load();
-    const commits: Tx[] = [];
     for (const r of records) {
       if (r.type === 'end') continue;
       const parent = r.type === 'prepared' ? { pid: r.parentPid, name: r.parentName } : undefined;
@@ -1066,13 +1073,22 @@ export class SagaProcess<T extends SagaTypes = SagaTypes> {
       this.txs.set(tx.key, tx);
       if (r.type === 'prepared') tx.phase = 'prepared';
       else {
+        // The decision is commit from now on: a query is answered with it, a cancel or a no vote ignored.
+        tx.phase = 'committing';
         tx.final = r.final;
-        commits.push(tx);
+        tx.recommit = true;
       }
     }
+  }
+
+  /** After a restart: the origin's decision stands, commit again (the callbacks run at least once). */
+  private async recommit(): Promise<void> {
     if (this.txs.size > 0) this.ensureRetry();
-    // The origin's decision stands: commit (again: the callbacks run at least once).
-    for (const tx of commits) await this.commit(tx, tx.final);
+    for (const tx of [...this.txs.values()]) {
+      if (!tx.recommit) continue;
+      tx.recommit = false;
+      await this.commit(tx, tx.final);
+    }
   }
 }
 
@@ -1089,7 +1105,10 @@ class SagaServer<S, T extends SagaTypes, A, P extends Protocol> implements Serve
     const r = await this.impl.init(args, saga);
     if (r.type !== 'ok') return r;
     saga.state = r.state;
-    if (saga.journal !== undefined) saga.toSelf(A_RECOVER, undefined, undefined);
+    if (saga.journal !== undefined) {
+      await saga.load();
+      saga.toSelf(A_RECOVER, undefined, undefined);
+    }
     return ok(saga, r.next);
   }
 
