@@ -56,9 +56,16 @@ ensure_debootstrap() {
 }
 
 bind() {
-  # bind SRC DST: bind-mounts SRC on DST once.
+  # bind SRC DST: bind-mounts SRC on DST once. A mount left there by an
+  # earlier run may show a folder that has since been deleted and made again
+  # (findmnt prints its source as `…//deleted`): the same path, another
+  # inode. Such a stale mount is replaced.
   mkdir -p "$2"
-  mountpoint -q "$2" || mount --bind "$1" "$2"
+  if mountpoint -q "$2"; then
+    [ "$(stat -c %d:%i "$1")" = "$(stat -c %d:%i "$2")" ] && return 0
+    umount -l "$2"
+  fi
+  mount --bind "$1" "$2"
 }
 
 prepare() {
