@@ -35,9 +35,9 @@
  * Run alone: `npx tsc -p . && node build/bench/cores.js [--quick]`.
  * @module
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -49,6 +49,7 @@ import { rpc, startNode } from '../src/distribution/index.js';
 import { startLocalCluster, type LocalCluster } from '../src/cluster/index.js';
 import type { Node } from '../src/core/node.js';
 import type { BenchResult } from './local.js';
+import { startThreadNodes, type ThreadNodes } from './cluster-threads.js';
 
 const COOKIE = 'coresbench';
 const START = new URL('./cores-node.js', import.meta.url);
@@ -79,6 +80,8 @@ interface Rig {
   readonly many: LocalCluster;
   /** A 2-node cluster whose nodes reach each other over TCP. */
   readonly tcp: LocalCluster;
+  /** Two nodes as worker threads of this process joined over MessagePorts (the hosting not taken, measured beside). */
+  readonly threads: ThreadNodes;
 }
 
 /** A TCP port free right now (each cluster's gateway gets its own). */
@@ -100,11 +103,13 @@ async function startRig(cores: number): Promise<Rig> {
   const many = await start('many', cores, true);
   const tcp = await start('tcp', 2, false);
   const t = await startNode({ name: `t${base}@127.0.0.1`, cookie: COOKIE, epmdPort, embeddedEpmd: false, node: { logger: () => {} } });
-  return { t, one, many, tcp };
+  const threads = await startThreadNodes([`${base}th_0@127.0.0.1`, `${base}th_1@127.0.0.1`], COOKIE, epmdPort, START);
+  return { t, one, many, tcp, threads };
 }
 
 async function stopRig(r: Rig): Promise<void> {
   await r.t.stop();
+  await r.threads.stop();
   // The cluster that started the embedded EPMD goes last.
   await r.tcp.stop();
   await r.many.stop();
@@ -151,15 +156,41 @@ async function counted(cluster: LocalCluster, cpu: number[], round: () => Promis
   return rate;
 }
 
-/** One round of sequential calls from node 0 to node 1 of `cluster`: calls/s, calls. */
-async function callRound(t: Node, cluster: LocalCluster, ms: number): Promise<[number, number]> {
-  const [a, b] = cluster.names as [string, string];
-  const [n, wall] = (await rpc(t, a, 'bench', 'calls', [b, ms], { timeout: ms + 60_000 })) as Measured;
+/**
+ * One round of sequential calls from node 0 to node 1 of `names`: calls/s,
+ * calls. With `callerCost`, pushes the CPU µs per call node 0's process spent
+ * (nodes that are processes only: a thread's figure is its whole process's).
+ */
+async function callRound(t: Node, names: readonly string[], ms: number, callerCost?: number[]): Promise<[number, number]> {
+  const [a, b] = names as [string, string];
+  const [n, wall, cpu] = (await rpc(t, a, 'bench', 'calls', [b, ms], { timeout: ms + 60_000 })) as Measured;
+  callerCost?.push((cpu * 1000) / n);
   return [n / (wall / 1000), n];
 }
 
-/** Round trips/s between this thread and a worker over a MessagePort, for `ms`. */
-async function messagePortRound(w: Worker, ms: number): Promise<number> {
+/** CPU ms this process has used, all its threads together. */
+function ownCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** CPU ms a child process has used so far, from /proc (Linux; in clock ticks of 10 ms). */
+function childCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 10;
+}
+
+/** Runs `round` (its rate and count) and pushes the CPU µs per operation that `cpuMs` (a clock of CPU ms) counted meanwhile to `cost`. */
+async function perOp(cpuMs: () => number | Promise<number>, cost: number[], round: () => Promise<[number, number]>): Promise<number> {
+  const c0 = await cpuMs();
+  const [rate, count] = await round();
+  cost.push((((await cpuMs()) - c0) * 1000) / count);
+  return rate;
+}
+
+/** Round trips/s between this thread and a worker over a MessagePort, for `ms`; and the round trips. */
+async function messagePortRound(w: Worker, ms: number): Promise<[number, number]> {
   let n = 0;
   const t0 = performance.now();
   const end = t0 + ms;
@@ -175,7 +206,7 @@ async function messagePortRound(w: Worker, ms: number): Promise<number> {
     w.on('message', on);
     w.postMessage(0);
   });
-  return n / ((performance.now() - t0) / 1000);
+  return [n / ((performance.now() - t0) / 1000), n];
 }
 
 /** A child process that echoes what it reads on a Unix socket: the bare in-host round trip between processes. */
@@ -199,8 +230,8 @@ async function startUnixEcho(): Promise<{ socket: Socket; child: ChildProcess; c
   };
 }
 
-/** Round trips/s of a 64-byte message over the Unix socket to the echo process, for `ms`. */
-async function unixRound(socket: Socket, ms: number): Promise<number> {
+/** Round trips/s of a 64-byte message over the Unix socket to the echo process, for `ms`; and the round trips. */
+async function unixRound(socket: Socket, ms: number): Promise<[number, number]> {
   const buf = Buffer.alloc(64);
   let n = 0;
   let got = 0;
@@ -221,19 +252,66 @@ async function unixRound(socket: Socket, ms: number): Promise<number> {
     socket.on('data', on);
     socket.write(buf);
   });
-  return n / ((performance.now() - t0) / 1000);
+  return [n / ((performance.now() - t0) / 1000), n];
 }
 
-/** Loads `url` with autocannon for `seconds`: req/s, requests. */
-function autocannon(url: string, seconds: number): Promise<[number, number]> {
-  const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+/** What one load of a URL measured: req/s, requests, CPU ms the load generator used. */
+type Load = [rate: number, requests: number, generatorCpuMs: number];
+
+/**
+ * Runs `command args` under `sh`, then prints the shell's /proc stat line
+ * (whose cutime and cstime are then the command's CPU time): its output
+ * without that line, and that CPU time in ms (clock ticks of 10 ms).
+ */
+function runMeasured(command: string, args: readonly string[]): Promise<[string, number]> {
   return new Promise((resolve, reject) =>
-    execFile(process.execPath, [bin, '-j', '-n', '-c', '32', '-d', String(seconds), url], { maxBuffer: 8 << 20 }, (err, out) => {
+    execFile('sh', ['-c', '"$0" "$@"; s=$?; echo; cat /proc/$$/stat; exit $s', command, ...args], { maxBuffer: 8 << 20 }, (err, out) => {
       if (err !== null) return reject(err);
-      const r = JSON.parse(out) as { requests: { total: number }; duration: number; non2xx: number };
-      resolve([r.requests.total / r.duration, r.requests.total]);
+      const at = out.lastIndexOf('\n', out.length - 2);
+      const stat = out.slice(at + 1);
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      resolve([out.slice(0, at), (Number(f[13]) + Number(f[14])) * 10]);
     }),
   );
+}
+
+/** An HTTP load generator: 32 keep-alive connections to `url` for `seconds` (whole seconds for wrk). */
+interface Loader {
+  readonly name: 'wrk' | 'autocannon';
+  run(url: string, seconds: number): Promise<Load>;
+}
+
+/** wrk (C, one thread: a fraction of a core) where installed, else autocannon (JavaScript, about a core at full load). */
+function loader(): Loader {
+  let wrk = false;
+  try {
+    execFileSync('wrk', ['--version'], { stdio: 'ignore' });
+    wrk = true;
+  } catch (err) {
+    // wrk --version exits 1 after printing its version: installed all the same.
+    wrk = (err as { status?: number | null }).status === 1;
+  }
+  if (wrk)
+    return {
+      name: 'wrk',
+      run: async (url, seconds) => {
+        const [out, cpu] = await runMeasured('wrk', ['-t1', '-c32', `-d${Math.max(1, Math.round(seconds))}s`, url]);
+        const m = /(\d+) requests in ([\d.]+)(m?s)/.exec(out);
+        if (m === null || /Non-2xx/.test(out)) throw new Error(`wrk: ${out}`);
+        const total = Number(m[1]);
+        return [total / (Number(m[2]) / (m[3] === 'ms' ? 1000 : 1)), total, cpu];
+      },
+    };
+  const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
+  return {
+    name: 'autocannon',
+    run: async (url, seconds) => {
+      const [out, cpu] = await runMeasured(process.execPath, [bin, '-j', '-n', '-c', '32', '-d', String(seconds), url]);
+      const r = JSON.parse(out) as { requests: { total: number }; duration: number; non2xx: number };
+      if (r.non2xx > 0) throw new Error(`autocannon: ${r.non2xx} responses were not 2xx`);
+      return [r.requests.total / r.duration, r.requests.total, cpu];
+    },
+  };
 }
 
 async function webPort(t: Node, cluster: LocalCluster): Promise<number> {
@@ -286,60 +364,89 @@ export async function runCoresBench({ quick }: { quick: boolean }): Promise<Benc
 
     // inhost_call
     // Warm-up: a second each, so the distribution's paths are optimized in both nodes before the rounds.
-    await callRound(t, rig.many, 1000);
-    await callRound(t, rig.tcp, 1000);
+    const { threads } = rig;
+    await callRound(t, rig.many.names, 1000);
+    await callRound(t, rig.tcp.names, 1000);
+    await callRound(t, threads.names, 1000);
     await messagePortRound(worker, 500);
     await unixRound(echo.socket, 500);
     const loadCall = load();
-    const cpuCall: number[] = [];
-    const cpuTcp: number[] = [];
-    const [call, tcp, port, unix] = (await alternate(rounds, [
-      () => counted(rig.many, cpuCall, () => callRound(t, rig.many, ms)),
-      () => counted(rig.tcp, cpuTcp, () => callRound(t, rig.tcp, ms)),
-      () => messagePortRound(worker, ms),
-      () => unixRound(echo.socket, ms),
-    ])) as [number[], number[], number[], number[]];
+    // CPU µs per call of both nodes (and of node 0 alone), per bare round trip of both sides.
+    const cost = { inHost: [] as number[], inHost0: [] as number[], tcp: [] as number[], tcp0: [] as number[], threads: [] as number[], port: [] as number[], unix: [] as number[] };
+    const echoPid = echo.child.pid as number;
+    const [call, tcp, thr, port, unix] = (await alternate(rounds, [
+      () => perOp(() => clusterCpuMs(rig.many), cost.inHost, () => callRound(t, rig.many.names, ms, cost.inHost0)),
+      () => perOp(() => clusterCpuMs(rig.tcp), cost.tcp, () => callRound(t, rig.tcp.names, ms, cost.tcp0)),
+      // Both thread nodes are in this process: its CPU time (this thread only waits on the rpc meanwhile).
+      () => perOp(ownCpuMs, cost.threads, () => callRound(t, threads.names, ms)),
+      () => perOp(ownCpuMs, cost.port, () => messagePortRound(worker, ms)),
+      () => perOp(() => ownCpuMs() + childCpuMs(echoPid), cost.unix, () => unixRound(echo.socket, ms)),
+    ])) as [number[], number[], number[], number[], number[]];
     const c = median(call);
+    const us = (xs: readonly number[]): string => median(xs).toFixed(1);
+    const reach = 3 * median(tcp) > median(port) ? `out of reach here: 3x TCP = ${fmt(3 * median(tcp))}/s is more than a bare MessagePort round trip (${fmt(median(port))}/s)` : `3x TCP = ${fmt(3 * median(tcp))}/s`;
     const callNote =
-      `sequential calls node 0 -> node 1, ${rounds} alternating rounds of ${ms} ms, medians: in-host transport (Unix socket) ${(c / median(tcp)).toFixed(2)}x ` +
-      `the same over loopback TCP (target >= 3x), ${(c / median(port)).toFixed(2)}x a bare MessagePort round trip between threads (target >= 0.8x); ` +
-      `a bare Unix-socket round trip between processes is ${(median(unix) / median(port)).toFixed(2)}x the MessagePort one; ` +
-      `calls per CPU-second of both nodes: in-host ${fmt(median(cpuCall))}, TCP ${fmt(median(cpuTcp))} (${(median(cpuCall) / median(cpuTcp)).toFixed(2)}x); load average ${loadCall}`;
+      `sequential calls node 0 -> node 1, ${rounds} alternating rounds of ${ms} ms, medians: in-host transport (processes, Unix socket) ${(c / median(tcp)).toFixed(2)}x ` +
+      `the same over loopback TCP (target >= 3x; ${reach}), ${(c / median(port)).toFixed(2)}x a bare MessagePort round trip between threads (target >= 0.8x); ` +
+      `nodes as worker threads over MessagePorts (bench/cluster-threads.ts) ${fmt(median(thr))} calls/s, ${(median(thr) / c).toFixed(2)}x the in-host processes; ` +
+      `CPU per call, both nodes: in-host ${us(cost.inHost)} us (node 0 ${us(cost.inHost0)}), TCP ${us(cost.tcp)} us (node 0 ${us(cost.tcp0)}), threads ${us(cost.threads)} us; ` +
+      `per bare round trip, both sides: MessagePort ${us(cost.port)} us, Unix socket ${us(cost.unix)} us (${fmt(median(unix))}/s, ${(median(unix) / median(port)).toFixed(2)}x the MessagePort); ` +
+      `what a call costs beyond the bare round trip is the distribution's work on both sides; load average ${loadCall}`;
     out.push({ scenario: 'inhost_call', impl: 'beamline', value: c, unit: 'calls/s', notes: callNote });
     out.push({ scenario: 'inhost_call', impl: 'tcp', value: median(tcp), unit: 'calls/s', notes: callNote });
+    out.push({ scenario: 'inhost_call', impl: 'threads', value: median(thr), unit: 'calls/s', notes: callNote });
     out.push({ scenario: 'inhost_call', impl: 'messageport', value: median(port), unit: 'round trips/s', notes: callNote });
     out.push({ scenario: 'inhost_call', impl: 'unix socket', value: median(unix), unit: 'round trips/s', notes: callNote });
     console.log(
-      `inhost_call: in-host ${fmt(c)} calls/s, TCP ${fmt(median(tcp))} calls/s, MessagePort ${fmt(median(port))}/s, Unix socket ${fmt(median(unix))}/s (bare round trips); ` +
-        `per CPU-second in-host ${fmt(median(cpuCall))}, TCP ${fmt(median(cpuTcp))}; rounds in-host ${call.map(fmt).join(', ')}; TCP ${tcp.map(fmt).join(', ')}; load ${loadCall}`,
+      `inhost_call: in-host ${fmt(c)} calls/s, TCP ${fmt(median(tcp))}, threads ${fmt(median(thr))}; bare round trips MessagePort ${fmt(median(port))}/s, Unix socket ${fmt(median(unix))}/s; ` +
+        `CPU us per call in-host ${us(cost.inHost)} (node 0 ${us(cost.inHost0)}), TCP ${us(cost.tcp)} (node 0 ${us(cost.tcp0)}), threads ${us(cost.threads)}, bare MessagePort ${us(cost.port)}, Unix ${us(cost.unix)}; ` +
+        `rounds in-host ${call.map(fmt).join(', ')}; TCP ${tcp.map(fmt).join(', ')}; threads ${thr.map(fmt).join(', ')}; load ${loadCall}`,
     );
 
     // web_cluster
-    const seconds = quick ? 1.5 : 5;
+    const generator = loader();
+    const seconds = quick ? 2 : 5;
     const portOne = await webPort(t, rig.one);
     const portMany = await webPort(t, rig.many);
     if (portOne === portMany) throw new Error(`the 1-node and ${cores}-node gateways share port ${portOne}`);
-    await autocannon(`http://127.0.0.1:${portOne}/who`, 2); // warm-up
-    await autocannon(`http://127.0.0.1:${portMany}/who`, 2);
+    const urlOne = `http://127.0.0.1:${portOne}/who`;
+    const urlMany = `http://127.0.0.1:${portMany}/who`;
+    await generator.run(urlOne, 2); // warm-up
+    await generator.run(urlMany, 2);
     const loadWeb = load();
     const cpuWebOne: number[] = [];
     const cpuWebMany: number[] = [];
+    // CPU µs per request of the load generator.
+    const gen: number[] = [];
+    const loaded = async (url: string): Promise<[number, number]> => {
+      const [rate, n, cpu] = await generator.run(url, seconds);
+      gen.push((cpu * 1000) / n);
+      return [rate, n];
+    };
     const [webOne, webMany] = (await alternate(rounds, [
-      () => counted(rig.one, cpuWebOne, () => autocannon(`http://127.0.0.1:${portOne}/who`, seconds)),
-      () => counted(rig.many, cpuWebMany, () => autocannon(`http://127.0.0.1:${portMany}/who`, seconds)),
+      () => counted(rig.one, cpuWebOne, () => loaded(urlOne)),
+      () => counted(rig.many, cpuWebMany, () => loaded(urlMany)),
     ])) as [number[], number[]];
     const webBest = Math.max(...webMany.map((m, i) => m / (webOne[i] as number)));
     const webPerCpu = median(cpuWebMany) / median(cpuWebOne);
+    // The most an idle machine of `cores` cores gives, the generator beside the nodes: each node at most a
+    // core, all of them and the generator together at most every core (CPU µs per request, measured above).
+    const g = median(gen);
+    const n1 = 1e6 / median(cpuWebOne);
+    const nN = 1e6 / median(cpuWebMany);
+    const ceiling = Math.min(cores * (1e6 / nN), (cores * 1e6) / (nN + g)) / Math.min(1e6 / n1, (cores * 1e6) / (n1 + g));
     const webNote =
-      `GET /who, 32 connections, autocannon on the same host, ${rounds} alternating rounds of ${seconds} s, medians; ${cores} nodes / 1 node = ` +
+      `GET /who, 32 keep-alive connections, ${generator.name} on the same host, ${rounds} alternating rounds of ${seconds} s, medians; ${cores} nodes / 1 node = ` +
       `${(median(webMany) / median(webOne)).toFixed(2)}x wall clock (target >= 1.6x on 2 cores; best round ${webBest.toFixed(2)}x); ` +
       `requests per CPU-second of the nodes: 1 node ${fmt(median(cpuWebOne))}, ${cores} nodes ${fmt(median(cpuWebMany))}, ${webPerCpu.toFixed(2)} per core ` +
-      `(${(webPerCpu * cores).toFixed(2)}x with a core per node); load average ${loadWeb}`;
+      `(${(webPerCpu * cores).toFixed(2)}x with a core per node); CPU per request: nodes ${n1.toFixed(1)} us (1 node) / ${nN.toFixed(1)} us (${cores} nodes), ${generator.name} ${g.toFixed(1)} us, ` +
+      `so an idle ${cores}-core machine running ${generator.name} beside the nodes allows at most ${ceiling.toFixed(2)}x; load average ${loadWeb}`;
     out.push({ scenario: 'web_cluster', impl: 'beamline', value: median(webMany), unit: 'req/s', notes: webNote });
     out.push({ scenario: 'web_cluster', impl: '1 node', value: median(webOne), unit: 'req/s', notes: webNote });
     console.log(
-      `web_cluster: 1 node ${fmt(median(webOne))} req/s, ${cores} nodes ${fmt(median(webMany))} req/s (${(median(webMany) / median(webOne)).toFixed(2)}x; ` +
-        `rounds ${webOne.map(fmt).join(', ')} vs ${webMany.map(fmt).join(', ')}); per CPU-second 1 node ${fmt(median(cpuWebOne))}, ${cores} nodes ${fmt(median(cpuWebMany))}; load ${loadWeb}`,
+      `web_cluster (${generator.name}): 1 node ${fmt(median(webOne))} req/s, ${cores} nodes ${fmt(median(webMany))} req/s (${(median(webMany) / median(webOne)).toFixed(2)}x; ` +
+        `rounds ${webOne.map(fmt).join(', ')} vs ${webMany.map(fmt).join(', ')}); per CPU-second 1 node ${fmt(median(cpuWebOne))}, ${cores} nodes ${fmt(median(cpuWebMany))}; ` +
+        `${generator.name} ${g.toFixed(1)} us CPU per request; idle-machine ceiling ${ceiling.toFixed(2)}x; load ${loadWeb}`,
     );
     return out;
   } finally {
