@@ -3,7 +3,8 @@
  * an `echo` server, an rpc module `bench` that runs ping-pong pairs on this
  * node or sequential calls to a peer for a given time (answering the count,
  * the wall time and this node's CPU time), and a Web gateway on
- * the cluster's shared port (`args.webPort`) answering `/who` with the node's name.
+ * the cluster's shared port (`args.webPort`) answering `/who` with the node's name
+ * (counting the requests it served).
  * @module
  */
 import { performance } from 'node:perf_hooks';
@@ -71,8 +72,16 @@ export async function start(node: Node, context: ClusterNodeContext): Promise<vo
     pingpong: (pairs: unknown, ms: unknown) => measure(() => pingPong(node, pairs as number, ms as number)),
     calls: (peer: unknown, ms: unknown) => measure(() => calls(node, peer as string, ms as number)),
   });
-  const who: WebHandler<undefined> = { init: () => ok(undefined), handleRequest: (_r, s) => respond(json({ node: node.name.name }), s) };
+  // Requests this node served: how evenly the shared port spread the keep-alive connections.
+  let served = 0;
+  const who: WebHandler<undefined> = {
+    init: () => ok(undefined),
+    handleRequest: (_r, s) => {
+      served++;
+      return respond(json({ node: node.name.name }), s);
+    },
+  };
   // Each cluster of a run its own port: node:cluster shares one `port: 0` among every worker of the primary.
   const web = await startWeb(node, { port: (context.args as { webPort: number }).webPort, routes: [route('GET', '/who', who, { poolSize: 4 })] });
-  exposeRpc(node, 'web', { port: () => web.port });
+  exposeRpc(node, 'web', { port: () => web.port, served: () => served });
 }

@@ -209,15 +209,22 @@ async function messagePortRound(w: Worker, ms: number): Promise<[number, number]
   return [n / ((performance.now() - t0) / 1000), n];
 }
 
-/** A child process that echoes what it reads on a Unix socket: the bare in-host round trip between processes. */
-async function startUnixEcho(): Promise<{ socket: Socket; child: ChildProcess; close: () => void }> {
+/**
+ * A child process that echoes what it reads on a Unix socket (or, with
+ * `tcp`, on loopback TCP): the bare in-host round trip between processes.
+ */
+async function startEcho(tcp = false): Promise<{ socket: Socket; child: ChildProcess; close: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), 'bl-echo-'));
-  const path = join(dir, 'echo.sock');
-  const server = createServer();
+  const server = createServer({ noDelay: true });
   const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
-  await new Promise<void>((resolve) => server.listen(path, resolve));
-  const child = spawn(process.execPath, ['-e', `const s = require('node:net').connect(${JSON.stringify(path)}); s.setNoDelay(true); s.on('data', (b) => s.write(b));`], { stdio: 'ignore' });
+  let target: unknown = join(dir, 'echo.sock');
+  if (tcp) {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    target = { host: '127.0.0.1', port: (server.address() as AddressInfo).port };
+  } else await new Promise<void>((resolve) => server.listen(target as string, resolve));
+  const child = spawn(process.execPath, ['-e', `const s = require('node:net').connect(${JSON.stringify(target)}); s.setNoDelay(true); s.on('data', (b) => s.write(b));`], { stdio: 'ignore' });
   const socket = await accepted;
+  socket.setNoDelay(true);
   return {
     socket,
     child,
@@ -230,8 +237,8 @@ async function startUnixEcho(): Promise<{ socket: Socket; child: ChildProcess; c
   };
 }
 
-/** Round trips/s of a 64-byte message over the Unix socket to the echo process, for `ms`; and the round trips. */
-async function unixRound(socket: Socket, ms: number): Promise<[number, number]> {
+/** Round trips/s of a 64-byte message over the socket to the echo process, for `ms`; and the round trips. */
+async function echoRound(socket: Socket, ms: number): Promise<[number, number]> {
   const buf = Buffer.alloc(64);
   let n = 0;
   let got = 0;
@@ -336,7 +343,8 @@ export async function runCoresBench({ quick }: { quick: boolean }): Promise<Benc
   const { t } = rig;
   const worker = new Worker(`const { parentPort } = require('node:worker_threads'); parentPort.on('message', (m) => parentPort.postMessage(m));`, { eval: true });
   const online = new Promise((r) => worker.once('online', r));
-  const echo = await startUnixEcho();
+  const echo = await startEcho();
+  const tcpEcho = await startEcho(true);
   try {
     await online;
 
@@ -369,19 +377,25 @@ export async function runCoresBench({ quick }: { quick: boolean }): Promise<Benc
     await callRound(t, rig.tcp.names, 1000);
     await callRound(t, threads.names, 1000);
     await messagePortRound(worker, 500);
-    await unixRound(echo.socket, 500);
+    await echoRound(echo.socket, 500);
+    await echoRound(tcpEcho.socket, 500);
     const loadCall = load();
     // CPU µs per call of both nodes (and of node 0 alone), per bare round trip of both sides.
-    const cost = { inHost: [] as number[], inHost0: [] as number[], tcp: [] as number[], tcp0: [] as number[], threads: [] as number[], port: [] as number[], unix: [] as number[] };
+    const cost = { inHost: [] as number[], inHost0: [] as number[], tcp: [] as number[], tcp0: [] as number[], threads: [] as number[], port: [] as number[], unix: [] as number[], bareTcp: [] as number[] };
     const echoPid = echo.child.pid as number;
-    const [call, tcp, thr, port, unix] = (await alternate(rounds, [
+    const tcpEchoPid = tcpEcho.child.pid as number;
+    const [call, tcp, thr, port, unix, bareTcp] = (await alternate(rounds, [
       () => perOp(() => clusterCpuMs(rig.many), cost.inHost, () => callRound(t, rig.many.names, ms, cost.inHost0)),
       () => perOp(() => clusterCpuMs(rig.tcp), cost.tcp, () => callRound(t, rig.tcp.names, ms, cost.tcp0)),
       // Both thread nodes are in this process: its CPU time (this thread only waits on the rpc meanwhile).
       () => perOp(ownCpuMs, cost.threads, () => callRound(t, threads.names, ms)),
       () => perOp(ownCpuMs, cost.port, () => messagePortRound(worker, ms)),
-      () => perOp(() => ownCpuMs() + childCpuMs(echoPid), cost.unix, () => unixRound(echo.socket, ms)),
-    ])) as [number[], number[], number[], number[], number[]];
+      () => perOp(() => ownCpuMs() + childCpuMs(echoPid), cost.unix, () => echoRound(echo.socket, ms)),
+      () => perOp(() => ownCpuMs() + childCpuMs(tcpEchoPid), cost.bareTcp, () => echoRound(tcpEcho.socket, ms)),
+    ])) as [number[], number[], number[], number[], number[], number[]];
+    // The in-host figures are the Unix sockets' only if the nodes really connected over them (and the TCP ones over TCP).
+    const inHostConnects = async (cluster: LocalCluster): Promise<number> => (await cluster.stats()).reduce((sum, x) => sum + x.inHostConnects, 0);
+    if ((await inHostConnects(rig.many)) === 0 || (await inHostConnects(rig.tcp)) !== 0) throw new Error('inhost_call: the in-host cluster is not connected over Unix sockets, or the TCP one is');
     const c = median(call);
     const us = (xs: readonly number[]): string => median(xs).toFixed(1);
     const reach = 3 * median(tcp) > median(port) ? `out of reach here: 3x TCP = ${fmt(3 * median(tcp))}/s is more than a bare MessagePort round trip (${fmt(median(port))}/s)` : `3x TCP = ${fmt(3 * median(tcp))}/s`;
@@ -390,16 +404,17 @@ export async function runCoresBench({ quick }: { quick: boolean }): Promise<Benc
       `the same over loopback TCP (target >= 3x; ${reach}), ${(c / median(port)).toFixed(2)}x a bare MessagePort round trip between threads (target >= 0.8x); ` +
       `nodes as worker threads over MessagePorts (bench/cluster-threads.ts) ${fmt(median(thr))} calls/s, ${(median(thr) / c).toFixed(2)}x the in-host processes; ` +
       `CPU per call, both nodes: in-host ${us(cost.inHost)} us (node 0 ${us(cost.inHost0)}), TCP ${us(cost.tcp)} us (node 0 ${us(cost.tcp0)}), threads ${us(cost.threads)} us; ` +
-      `per bare round trip, both sides: MessagePort ${us(cost.port)} us, Unix socket ${us(cost.unix)} us (${fmt(median(unix))}/s, ${(median(unix) / median(port)).toFixed(2)}x the MessagePort); ` +
+      `per bare round trip, both sides: MessagePort ${us(cost.port)} us, Unix socket ${us(cost.unix)} us (${fmt(median(unix))}/s, ${(median(unix) / median(port)).toFixed(2)}x the MessagePort), TCP ${us(cost.bareTcp)} us (${fmt(median(bareTcp))}/s); ` +
       `what a call costs beyond the bare round trip is the distribution's work on both sides; load average ${loadCall}`;
     out.push({ scenario: 'inhost_call', impl: 'beamline', value: c, unit: 'calls/s', notes: callNote });
     out.push({ scenario: 'inhost_call', impl: 'tcp', value: median(tcp), unit: 'calls/s', notes: callNote });
     out.push({ scenario: 'inhost_call', impl: 'threads', value: median(thr), unit: 'calls/s', notes: callNote });
     out.push({ scenario: 'inhost_call', impl: 'messageport', value: median(port), unit: 'round trips/s', notes: callNote });
     out.push({ scenario: 'inhost_call', impl: 'unix socket', value: median(unix), unit: 'round trips/s', notes: callNote });
+    out.push({ scenario: 'inhost_call', impl: 'tcp socket', value: median(bareTcp), unit: 'round trips/s', notes: callNote });
     console.log(
-      `inhost_call: in-host ${fmt(c)} calls/s, TCP ${fmt(median(tcp))}, threads ${fmt(median(thr))}; bare round trips MessagePort ${fmt(median(port))}/s, Unix socket ${fmt(median(unix))}/s; ` +
-        `CPU us per call in-host ${us(cost.inHost)} (node 0 ${us(cost.inHost0)}), TCP ${us(cost.tcp)} (node 0 ${us(cost.tcp0)}), threads ${us(cost.threads)}, bare MessagePort ${us(cost.port)}, Unix ${us(cost.unix)}; ` +
+      `inhost_call: in-host ${fmt(c)} calls/s, TCP ${fmt(median(tcp))}, threads ${fmt(median(thr))}; bare round trips MessagePort ${fmt(median(port))}/s, Unix socket ${fmt(median(unix))}/s, TCP ${fmt(median(bareTcp))}/s; ` +
+        `CPU us per call in-host ${us(cost.inHost)} (node 0 ${us(cost.inHost0)}), TCP ${us(cost.tcp)} (node 0 ${us(cost.tcp0)}), threads ${us(cost.threads)}, bare MessagePort ${us(cost.port)}, Unix ${us(cost.unix)}, TCP ${us(cost.bareTcp)}; ` +
         `rounds in-host ${call.map(fmt).join(', ')}; TCP ${tcp.map(fmt).join(', ')}; threads ${thr.map(fmt).join(', ')}; load ${loadCall}`,
     );
 
@@ -423,10 +438,15 @@ export async function runCoresBench({ quick }: { quick: boolean }): Promise<Benc
       gen.push((cpu * 1000) / n);
       return [rate, n];
     };
+    const served = (): Promise<number[]> => Promise.all(rig.many.names.map(async (n) => (await rpc(t, n, 'web', 'served', [])) as number));
+    const served0 = await served();
     const [webOne, webMany] = (await alternate(rounds, [
       () => counted(rig.one, cpuWebOne, () => loaded(urlOne)),
       () => counted(rig.many, cpuWebMany, () => loaded(urlMany)),
     ])) as [number[], number[]];
+    const servedBy = (await served()).map((x, i) => x - (served0[i] as number));
+    const servedAll = servedBy.reduce((x, y) => x + y, 0);
+    const split = servedBy.map((x) => `${Math.round((100 * x) / servedAll)}%`).join(' / ');
     const webBest = Math.max(...webMany.map((m, i) => m / (webOne[i] as number)));
     const webPerCpu = median(cpuWebMany) / median(cpuWebOne);
     // The most an idle machine of `cores` cores gives, the generator beside the nodes: each node at most a
@@ -439,18 +459,19 @@ export async function runCoresBench({ quick }: { quick: boolean }): Promise<Benc
       `GET /who, 32 keep-alive connections, ${generator.name} on the same host, ${rounds} alternating rounds of ${seconds} s, medians; ${cores} nodes / 1 node = ` +
       `${(median(webMany) / median(webOne)).toFixed(2)}x wall clock (target >= 1.6x on 2 cores; best round ${webBest.toFixed(2)}x); ` +
       `requests per CPU-second of the nodes: 1 node ${fmt(median(cpuWebOne))}, ${cores} nodes ${fmt(median(cpuWebMany))}, ${webPerCpu.toFixed(2)} per core ` +
-      `(${(webPerCpu * cores).toFixed(2)}x with a core per node); CPU per request: nodes ${n1.toFixed(1)} us (1 node) / ${nN.toFixed(1)} us (${cores} nodes), ${generator.name} ${g.toFixed(1)} us, ` +
+      `(${(webPerCpu * cores).toFixed(2)}x with a core per node); requests served by each of the ${cores} nodes ${split}; CPU per request: nodes ${n1.toFixed(1)} us (1 node) / ${nN.toFixed(1)} us (${cores} nodes), ${generator.name} ${g.toFixed(1)} us, ` +
       `so an idle ${cores}-core machine running ${generator.name} beside the nodes allows at most ${ceiling.toFixed(2)}x; load average ${loadWeb}`;
     out.push({ scenario: 'web_cluster', impl: 'beamline', value: median(webMany), unit: 'req/s', notes: webNote });
     out.push({ scenario: 'web_cluster', impl: '1 node', value: median(webOne), unit: 'req/s', notes: webNote });
     console.log(
       `web_cluster (${generator.name}): 1 node ${fmt(median(webOne))} req/s, ${cores} nodes ${fmt(median(webMany))} req/s (${(median(webMany) / median(webOne)).toFixed(2)}x; ` +
         `rounds ${webOne.map(fmt).join(', ')} vs ${webMany.map(fmt).join(', ')}); per CPU-second 1 node ${fmt(median(cpuWebOne))}, ${cores} nodes ${fmt(median(cpuWebMany))}; ` +
-        `${generator.name} ${g.toFixed(1)} us CPU per request; idle-machine ceiling ${ceiling.toFixed(2)}x; load ${loadWeb}`,
+        `split ${split}; ${generator.name} ${g.toFixed(1)} us CPU per request; idle-machine ceiling ${ceiling.toFixed(2)}x; load ${loadWeb}`,
     );
     return out;
   } finally {
     echo.close();
+    tcpEcho.close();
     await worker.terminate();
     await stopRig(rig);
   }
