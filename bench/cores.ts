@@ -7,14 +7,23 @@
  *   ratio N nodes / 1 node is the scaling (target ≥ 0.8 per core).
  * - `inhost_call`: sequential calls from one node of a local cluster to an
  *   `echo` server on another, over the in-host transport (Unix domain
- *   sockets) and over loopback TCP (`inHost: false`, what `remote_call`
- *   measures), next to a bare round trip between two threads over a
- *   MessagePort and one between two processes over a Unix socket (the
- *   transport's own floor).
+ *   sockets; the run checks the nodes really connected over them) and over
+ *   loopback TCP (`inHost: false`, what `remote_call` measures), and between
+ *   two nodes that are worker threads of this process joined over
+ *   MessagePorts (bench/cluster-threads.ts: the hosting a local cluster did
+ *   not take, measured beside); next to bare round trips (64 bytes) between
+ *   two threads over a MessagePort and between two processes over a Unix
+ *   socket and over loopback TCP. CPU time per call of both nodes (and of
+ *   node 0) and per bare round trip says what a call costs beyond the
+ *   transport's own round trip.
  * - `web_cluster`: req/s of one gateway (`GET /who`, handler pool of 4)
- *   served by N nodes on one shared port vs by 1 node, loaded by autocannon
- *   (a separate process, 32 keep-alive connections). On a 2-core machine
- *   autocannon takes a core's share too.
+ *   served by N nodes on one shared port vs by 1 node, loaded by wrk where it
+ *   is installed (C, one thread: about 4 us of CPU per request) or else by
+ *   autocannon (JavaScript, about a core at full load), a separate process
+ *   with 32 keep-alive connections; the notes name the one that ran. The
+ *   generator's CPU per request gives the most an idle machine of these
+ *   cores allows with the generator beside the nodes; the requests each node
+ *   served show how node:cluster spread the connections.
  *
  * Fairness on a shared, loaded machine: every cluster is started first and
  * stays up; then the configurations being compared are measured in

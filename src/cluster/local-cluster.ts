@@ -5,13 +5,16 @@
  * dies is reported like a node going down and started again under the same
  * name with a new creation, with a supervisor's restart intensity.
  *
- * Why processes and not worker threads (measured by bench/cluster-hosting.ts,
- * quoted in the README): a process is isolated from the others' crashes of
- * every kind (an out-of-memory abort or a native crash ends one node, not the
- * host), and node:cluster shares a listening socket between processes, so a
- * Web or TCP server started on every node serves one port. A thread costs
- * less memory (10 vs 42 MiB idle) and starts faster, but Node 20 cannot share
- * a listening socket between threads.
+ * Why processes and not worker threads (measured by bench/cluster-hosting.ts
+ * and bench/cores.ts, quoted in the README): a process is isolated from the
+ * others' crashes of every kind (an out-of-memory abort or a native crash
+ * ends one node, not the host), and node:cluster shares a listening socket
+ * between processes, so a Web or TCP server started on every node serves one
+ * port. A thread costs less memory (10 vs 42 MiB idle) and starts faster, but
+ * Node 20 cannot share a listening socket between threads, and a call between
+ * two nodes is no faster between threads over a MessagePort than between
+ * processes over a Unix socket (it costs the nodes 25 to 26 µs of CPU against
+ * 20 to 24): the distribution's own work per call dominates.
  * @module
  */
 import cluster, { type Worker } from 'node:cluster';
