@@ -447,15 +447,16 @@ export async function runCoresBench({ quick }: { quick: boolean }): Promise<Benc
       gen.push((cpu * 1000) / n);
       return [rate, n];
     };
-    const served = (): Promise<number[]> => Promise.all(rig.many.names.map(async (n) => (await rpc(t, n, 'web', 'served', [])) as number));
+    // Per node: requests served and connections taken.
+    const served = (): Promise<[number, number][]> => Promise.all(rig.many.names.map(async (n) => (await rpc(t, n, 'web', 'served', [])) as [number, number]));
     const served0 = await served();
     const [webOne, webMany] = (await alternate(rounds, [
       () => counted(rig.one, cpuWebOne, () => loaded(urlOne)),
       () => counted(rig.many, cpuWebMany, () => loaded(urlMany)),
     ])) as [number[], number[]];
-    const servedBy = (await served()).map((x, i) => x - (served0[i] as number));
-    const servedAll = servedBy.reduce((x, y) => x + y, 0);
-    const split = servedBy.map((x) => `${Math.round((100 * x) / servedAll)}%`).join(' / ');
+    const servedBy = (await served()).map(([x, c], i) => [x - (served0[i] as [number, number])[0], c - (served0[i] as [number, number])[1]] as const);
+    const servedAll = servedBy.reduce((x, y) => x + y[0], 0);
+    const split = `${servedBy.map(([x]) => `${Math.round((100 * x) / servedAll)}%`).join(' / ')} of the requests, ${servedBy.map(([, c]) => c).join(' / ')} connections over ${rounds} rounds`;
     const webBest = Math.max(...webMany.map((m, i) => m / (webOne[i] as number)));
     const webPerCpu = median(cpuWebMany) / median(cpuWebOne);
     // The most an idle machine of `cores` cores gives, the generator beside the nodes: each node at most a
@@ -468,7 +469,7 @@ export async function runCoresBench({ quick }: { quick: boolean }): Promise<Benc
       `GET /who, 32 keep-alive connections, ${generator.name} on the same host, ${rounds} alternating rounds of ${seconds} s, medians; ${cores} nodes / 1 node = ` +
       `${(median(webMany) / median(webOne)).toFixed(2)}x wall clock (target >= 1.6x on 2 cores; best round ${webBest.toFixed(2)}x); ` +
       `requests per CPU-second of the nodes: 1 node ${fmt(median(cpuWebOne))}, ${cores} nodes ${fmt(median(cpuWebMany))}, ${webPerCpu.toFixed(2)} per core ` +
-      `(${(webPerCpu * cores).toFixed(2)}x with a core per node); requests served by each of the ${cores} nodes ${split}; CPU per request: nodes ${n1.toFixed(1)} us (1 node) / ${nN.toFixed(1)} us (${cores} nodes), ${generator.name} ${g.toFixed(1)} us, ` +
+      `(${(webPerCpu * cores).toFixed(2)}x with a core per node); the ${cores} nodes served ${split}; CPU per request: nodes ${n1.toFixed(1)} us (1 node) / ${nN.toFixed(1)} us (${cores} nodes), ${generator.name} ${g.toFixed(1)} us, ` +
       `so an idle ${cores}-core machine running ${generator.name} beside the nodes allows at most ${ceiling.toFixed(2)}x; load average ${loadWeb}`;
     out.push({ scenario: 'web_cluster', impl: 'beamline', value: median(webMany), unit: 'req/s', notes: webNote });
     out.push({ scenario: 'web_cluster', impl: '1 node', value: median(webOne), unit: 'req/s', notes: webNote });
