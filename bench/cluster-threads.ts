@@ -139,6 +139,7 @@ export async function startThreadNodes(names: readonly string[], cookie: string,
           } else portOwner.get(m.tcpPort)?.postMessage({ type: 'accept', tcpPort: m.tcpPort, port: m.port } satisfies FromSwitch, [m.port]);
         });
         w.once('error', reject);
+        w.once('exit', (code) => reject(new Error(`a node thread exited (code ${code}) before it started`)));
       }),
   );
   await Promise.all(ready);
