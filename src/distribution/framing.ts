@@ -26,7 +26,7 @@ import type { HandshakeResult } from './handshake.js';
 import { Encoder } from '../etf/encoder.js';
 import { EtfWriter } from '../etf/writer.js';
 import { RESOLVED } from '../core/scheduler.js';
-import { writeControl } from './control-codec.js';
+import { writeControl, writeMessage } from './control-codec.js';
 
 /**
  * Default largest accepted message, whole frame or reassembled fragments:
@@ -668,7 +668,7 @@ export class DistConnection {
     try {
       if (arity === 0) enc.writeTerm(w, e1);
       else writeControl(enc, w, arity, op, e1, e2, e3);
-      if (hasMessage) enc.writeTerm(w, message);
+      if (hasMessage) writeMessage(enc, w, message);
     } catch (err) {
       w.length = start; // nothing written
       throw err;
@@ -707,9 +707,11 @@ export class DistConnection {
     this.framesOut++;
     if (!this.flushQueued) {
       this.flushQueued = true;
-      // A microtask: frames queued by continuations of this turn (the next call of a caller that just
-      // got its reply) join the same write.
-      void RESOLVED.then(this.flushBatch);
+      // After every microtask of this turn: frames queued by continuations (the next call of each
+      // caller that just got its reply, however many promise hops away) join the same write. A
+      // microtask queues a tick, and Node runs ticks queued by microtasks only once the microtask
+      // queue is empty, still before the event loop moves on.
+      void RESOLVED.then(this.queueFlush);
     }
     return true;
   }
@@ -722,6 +724,10 @@ export class DistConnection {
    * already backed up, an exact-size copy is queued instead (so a congested
    * connection holds only the bytes it has to send).
    */
+  private readonly queueFlush = (): void => {
+    process.nextTick(this.flushBatch);
+  };
+
   private readonly flushBatch = (): void => {
     this.flushQueued = false;
     const w = this.batch;
