@@ -856,6 +856,7 @@ export class DistConnection {
   /** Sends what is queued, then closes (reason `closed_locally`). */
   async end(): Promise<void> {
     if (this.closeReason !== undefined) return;
+    if (this.batch.length > 0) this.flushBatch(); // frames of this turn not yet written leave first
     await new Promise<void>((resolve) => this.socket.end(resolve));
     this.close();
   }
