@@ -281,8 +281,8 @@ export class FrameParser {
     if (tag0 !== VERSION) throw new DistError('frame_protocol', `frame starts with ${String(tag0)}, not 131 or 112`);
     const tag = payload[1];
     if (tag === TAG_HEADER) {
-      const h = this.atomCache.parse(payload, 2);
-      return { kind: 'header', payload, atoms: h.atoms, controlOffset: h.end, fragments: 1 };
+      const atoms = this.atomCache.read(payload, 2);
+      return { kind: 'header', payload, atoms, controlOffset: this.atomCache.end, fragments: 1 };
     }
     if (tag !== TAG_FRAGMENT_START && tag !== TAG_FRAGMENT_CONT) {
       throw new DistError('frame_protocol', `unknown distribution header tag ${String(tag)}`);
