@@ -269,7 +269,7 @@ describe('call envelopes on the fast path (writeMessage)', () => {
   });
 
   test('property: any request or reply: the encoder\'s bytes', () => {
-    const leaf = fc.oneof(fc.integer(), fc.string(), fc.constantFrom(atom('ok'), atom('alias'), pid, ref), fc.double({ noNaN: true }));
+    const leaf = fc.oneof(fc.integer(), fc.string(), fc.constantFrom(atom('ok'), atom('alias'), pid, ref), fc.double({ noNaN: true, noDefaultInfinity: true }));
     const value = fc.oneof(leaf, fc.array(leaf, { maxLength: 4 }).map((a) => tuple(...a)), fc.array(leaf, { maxLength: 4 }));
     const refs = fc.array(fc.nat(2 ** 32 - 1), { minLength: 1, maxLength: 5 }).map((ids) => new Ref(other, 3, ids));
     fc.assert(

@@ -6,7 +6,8 @@
  * DEMONITOR_P...) is a small tuple of small integers, atoms, pids and
  * references; those are what this module handles. Anything else (a trace
  * token, an exit reason inside the tuple, an inline atom...) goes through
- * the generic codec, which also reports malformed terms.
+ * the generic codec, which also reports malformed terms. The envelopes of a
+ * call's request and reply ({@link writeMessage}) are written here too.
  * @module
  */
 import type { Encoder } from '../etf/encoder.js';
