@@ -14,14 +14,15 @@
  *   frame (round trips/s). `remote_call` / `tcp_pingpong` is printed as
  *   `remote_call_vs_wire`.
  *
- * Run alone: `npx tsc -p . && node build/bench/distribution.js [--quick] [--no-erlang]`
+ * Run alone: `npx tsc -p . && node build/bench/distribution.js [--quick] [--no-erlang] [--scenario=remote_call,remote_call_8]`
  * (the child role: `node build/bench/distribution.js --peer receiver|sender ...`).
  * @module
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -46,6 +47,8 @@ interface Counts {
   call8: number;
   /** Measured rounds; the best is kept. */
   rounds: number;
+  /** Only these scenarios (`--scenario=a,b`, for profiling one alone); default all. */
+  only?: string[];
 }
 
 /** One measured scenario on the Beamline pair. */
@@ -72,8 +75,27 @@ function counts(quick: boolean): Counts {
   return quick ? { send: 100_000, call: 5_000, call8: 20_000, rounds: 2 } : { send: 1_000_000, call: 50_000, call8: 200_000, rounds: 3 };
 }
 
+/**
+ * `BEAMLINE_BENCH_HEAP=<dir>`: samples this node's allocations (objects collected since included, one sample
+ * per 4 KB on average) until the returned function runs, which writes `<dir>/<role>.heapprofile` (open it in
+ * Chrome DevTools, or sum `selfSize` by function). Without the variable, nothing is sampled.
+ */
+async function heapSampling(role: string): Promise<() => Promise<void>> {
+  const dir = process.env['BEAMLINE_BENCH_HEAP'];
+  if (dir === undefined || dir === '') return async () => {};
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return async () => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(join(dir, `${role}.heapprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
 /** Child role: the receiving node (a sink and an echo server). */
 async function receiver(name: string, epmdPort: number): Promise<void> {
+  const heap = await heapSampling('receiver');
   const node = await startNode({ name, cookie: COOKIE, epmdPort });
   let count = 0;
   node.spawn(
@@ -111,7 +133,7 @@ async function receiver(name: string, epmdPort: number): Promise<void> {
   const wire = await pingpongServer();
   process.stdout.write(`READY ${wire}\n`);
   process.stdin.resume();
-  process.stdin.on('end', () => void node.stop().then(() => process.exit(0)));
+  process.stdin.on('end', () => void heap().then(() => node.stop()).then(() => process.exit(0)));
 }
 
 /**
@@ -209,6 +231,7 @@ async function openPingpong(port: number, sizes: { request: number; reply: numbe
 
 /** Child role: the sending node; prints the results as JSON. */
 async function sender(name: string, epmdPort: number, peer: string, c: Counts, wirePort: number): Promise<void> {
+  const heap = await heapSampling('sender');
   const node = await startNode({ name, cookie: COOKIE, epmdPort, embeddedEpmd: false });
   const sink = { name: 'sink', node: peer };
   const echo = { name: 'echo', node: peer };
@@ -282,12 +305,14 @@ async function sender(name: string, epmdPort: number, peer: string, c: Counts, w
   const best: Record<string, Measured> = {};
   for (let round = 0; round < c.rounds; round++) {
     for (const [scenario, count, work] of scenarios) {
+      if (c.only !== undefined && !c.only.includes(scenario)) continue;
       const m = await measure(count, work);
       if ((best[scenario]?.rate ?? 0) < m.rate) best[scenario] = m;
     }
   }
   wire.close();
   const results = { ...best, sizes };
+  await heap();
   process.stdout.write(`RESULT ${JSON.stringify(results)}\n`);
   await node.stop();
 }
@@ -314,10 +339,11 @@ function waitLine(child: ChildProcess, pattern: RegExp, timeout: number): Promis
   });
 }
 
-/** `BEAMLINE_BENCH_PROF=<dir>`: both Beamline nodes run with `--cpu-prof` and write their profiles there. */
+/** `BEAMLINE_BENCH_PROF=<dir>`: both Beamline nodes run with `--cpu-prof` and write their profiles there; `BEAMLINE_BENCH_NODE_ARGS='--trace-gc'`: more node flags for both. */
 function profileFlags(role: string): string[] {
   const dir = process.env['BEAMLINE_BENCH_PROF'];
-  return dir === undefined || dir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${role}.cpuprofile`];
+  const extra = process.env['BEAMLINE_BENCH_NODE_ARGS']?.split(' ').filter((a) => a !== '') ?? [];
+  return dir === undefined || dir === '' ? extra : [...extra, '--cpu-prof', `--cpu-prof-dir=${dir}`, `--cpu-prof-name=${role}.cpuprofile`];
 }
 
 async function beamlinePair(c: Counts): Promise<BeamlinePairResult> {
@@ -407,8 +433,9 @@ function erlangPair(c: Counts): Promise<Record<string, number>> {
  * console.table(rows);
  * ```
  */
-export async function runDistributionBench(opts: { quick: boolean; erlang?: boolean }): Promise<DistBenchResult[]> {
+export async function runDistributionBench(opts: { quick: boolean; erlang?: boolean; only?: string[] }): Promise<DistBenchResult[]> {
   const c = counts(opts.quick);
+  if (opts.only !== undefined) c.only = opts.only;
   const rows: DistBenchResult[] = [];
   const unitOf = (scenario: string): string => (scenario === 'remote_send' ? 'msgs/s' : 'calls/s');
   const ours = await beamlinePair(c);
@@ -450,7 +477,8 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     if (role === 'receiver') await receiver(name as string, Number(port));
     else await sender(name as string, Number(port), peer as string, JSON.parse(countsJson as string) as Counts, Number(wirePort));
   } else {
-    const rows = await runDistributionBench({ quick: args.includes('--quick'), erlang: !args.includes('--no-erlang') });
+    const only = args.find((a) => a.startsWith('--scenario='))?.slice('--scenario='.length).split(',');
+    const rows = await runDistributionBench({ quick: args.includes('--quick'), erlang: !args.includes('--no-erlang'), ...(only === undefined ? {} : { only }) });
     console.table(rows);
   }
 }

@@ -90,13 +90,30 @@ export class Router {
     if (core !== undefined) this.kernel.deliver(core, message);
   }
 
-  /** `{name, node}` given as a 2-tuple of atoms or an object; throws BadArgumentError for anything else. */
-  remoteName(to: Destination): [Atom, Atom] {
+  /** The last `{name, node}` object resolved, as given (strings or atoms), and its atoms. */
+  private lastName: unknown;
+  private lastNode: unknown;
+  private lastPair: readonly [Atom, Atom] | undefined;
+
+  /**
+   * `{name, node}` given as a 2-tuple of atoms or an object; throws BadArgumentError for anything else.
+   * A call resolves its destination three times (local or not, its monitor, its send): the last object's
+   * atoms are kept, so the repeats (and a caller that calls the same server again) cost two comparisons.
+   */
+  remoteName(to: Destination): readonly [Atom, Atom] {
     if (to instanceof Tuple) {
       const [name, node] = to.elements;
       if (to.elements.length === 2 && name instanceof Atom && node instanceof Atom) return [name, node];
     } else if (typeof to === 'object' && to !== null && 'name' in to && 'node' in to) {
-      return [this.kernel.atom(to.name), this.kernel.atom(to.node)];
+      const name = to.name;
+      const node = to.node;
+      const last = this.lastPair;
+      if (last !== undefined && name === this.lastName && node === this.lastNode) return last;
+      const pair = [this.kernel.atom(name), this.kernel.atom(node)] as const;
+      this.lastName = name;
+      this.lastNode = node;
+      this.lastPair = pair;
+      return pair;
     }
     throw new BadArgumentError(`not a destination: ${formatReason(to)}`);
   }

@@ -58,10 +58,25 @@ export class AtomCacheReader {
    * The table is updated only when the whole header is valid.
    */
   parse(buf: Uint8Array, offset: number): DistHeader {
+    const atoms = this.read(buf, offset);
+    return { atoms, end: this.end };
+  }
+
+  /** Where the header last read by {@link AtomCacheReader.read} ended. */
+  end = 0;
+
+  /**
+   * {@link AtomCacheReader.parse} without the result object (the hot path reads one header per frame):
+   * returns the atoms and leaves the offset after the header in {@link AtomCacheReader.end}.
+   */
+  read(buf: Uint8Array, offset: number): readonly Atom[] {
     if (offset >= buf.length) fail('truncated header: no atom cache ref count');
     const n = buf[offset] as number;
     let pos = offset + 1;
-    if (n === 0) return { atoms: NO_ATOMS, end: pos };
+    if (n === 0) {
+      this.end = pos;
+      return NO_ATOMS;
+    }
     const flagBytes = (n >> 1) + 1;
     if (pos + flagBytes > buf.length) fail('truncated atom cache flags');
     const flagsAt = pos;
@@ -105,7 +120,8 @@ export class AtomCacheReader {
       }
     }
     if (updates !== undefined) for (const [s, a] of updates) this.slots[s] = a;
-    return { atoms, end: pos };
+    this.end = pos;
+    return atoms;
   }
 
   /** The atom in a slot, if any (for tests and debugging). */
@@ -221,7 +237,7 @@ export class AtomCacheWriter {
     for (let i = 0; i < n; i++) if (this.refIsNew[i] === 1 && (this.refEntries[i] as CachedAtom).text.length > 255) long = true;
     const flagsAt = w.skip((n >> 1) + 1);
     const b = w.buf;
-    b.fill(0, flagsAt, flagsAt + (n >> 1) + 1);
+    for (let i = flagsAt, end = flagsAt + (n >> 1) + 1; i < end; i++) b[i] = 0; // a byte or two: cheaper than Buffer#fill's checks
     for (let i = 0; i <= n; i++) {
       const nibble = i === n ? (long ? 1 : 0) : (this.refIsNew[i] === 1 ? 8 : 0) | ((this.refEntries[i] as CachedAtom).slot >> 8);
       b[flagsAt + (i >> 1)] = (b[flagsAt + (i >> 1)] as number) | ((i & 1) === 0 ? nibble : nibble << 4);

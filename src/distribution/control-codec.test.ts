@@ -16,7 +16,7 @@ import { atom, type Atom } from '../terms/atom.js';
 import { Pid, Ref } from '../terms/identifiers.js';
 import { tuple } from '../terms/tuple.js';
 import { AtomCacheReader, AtomCacheWriter } from './atom-cache.js';
-import { callReplyAt, ControlDecoder, writeControl } from './control-codec.js';
+import { callReplyAt, ControlDecoder, writeControl, writeMessage } from './control-codec.js';
 import { ImproperList } from '../terms/improper-list.js';
 import { OP } from './control.js';
 
@@ -208,5 +208,78 @@ describe('control tuples on the fast path', () => {
     declined(atom('plain'));
     // cut short: never reads past the end
     for (let n = good.end; n < at; n++) assert.equal(callReplyAt(good.b.subarray(0, n), good.end, good.atoms, alias, good.d.refStart, good.d.refEnd), -1);
+  });
+});
+
+/** The frame body `writeMessage` makes for `m`, and the one `enc.writeTerm` makes, each through a fresh atom cache (or none). */
+function messageBothWays(m: unknown, cached: boolean): { fast: Buffer; generic: Buffer } {
+  const make = (write: (enc: Encoder, w: EtfWriter) => void): Buffer => {
+    const cache = new AtomCacheWriter();
+    const enc = new Encoder(cached ? { atomCacheIndex: cache.index } : {});
+    const body = new EtfWriter(16);
+    cache.begin();
+    write(enc, body);
+    const frame = new EtfWriter(16);
+    cache.writeHeader(frame);
+    frame.bytes(body.view());
+    return frame.toBuffer();
+  };
+  return { fast: make((enc, w) => writeMessage(enc, w, m)), generic: make((enc, w) => enc.writeTerm(w, m)) };
+}
+
+describe('call envelopes on the fast path (writeMessage)', () => {
+  const tag = new ImproperList([atom('alias')], ref);
+  const shapes: [string, unknown][] = [
+    ['a call request', tuple(atom('$gen_call'), tuple(pid, tag), 12345)],
+    ['a call request with a nested request', tuple(atom('$gen_call'), tuple(pid, tag), tuple(atom('get'), [1, 2, 'x'], new Map([[1, 2]])))],
+    ['a labelled request', tuple(atom('$my_call'), tuple(pid, tag), atom('ping'))],
+    ['a reply', tuple(tag, 'hello')],
+    ['a reply of a tuple', tuple(tag, tuple(atom('ok'), pid, ref))],
+    ['a plain tag (not alias-shaped): two items', tuple(new ImproperList([atom('alias'), atom('x')], ref), 1)],
+    ['a tag whose tail is not a ref', tuple(new ImproperList([atom('alias')], 7), 1)],
+    ['a from whose first element is not a pid', tuple(atom('$gen_call'), tuple(atom('x'), tag), 1)],
+    ['a 3-tuple not starting with an atom', tuple(1, tuple(pid, tag), 1)],
+    ['a list', [1, 2, 3]],
+    ['a number', 5],
+    ['a ref with 5 words', tuple(new ImproperList([atom('alias')], new Ref(other, 1, [1, 2, 3, 4, 5])), 0)],
+  ];
+  for (const [name, m] of shapes) {
+    test(`${name}: the encoder's bytes, with and without an atom cache`, () => {
+      for (const cached of [true, false]) {
+        const { fast, generic } = messageBothWays(m, cached);
+        assert.deepEqual(fast, generic);
+      }
+    });
+  }
+
+  test('a request or reply the encoder refuses throws its EtfEncodeError', () => {
+    const w = new EtfWriter(16);
+    assert.throws(() => writeMessage(new Encoder(), w, tuple(tag, Symbol('x'))), EtfEncodeError);
+    assert.throws(() => writeMessage(new Encoder(), w, tuple(atom('$gen_call'), tuple(pid, tag), () => 1)), EtfEncodeError);
+    const wide = new Pid(node, 2 ** 40, 0, 1);
+    assert.throws(() => writeMessage(new Encoder(), w, tuple(atom('$gen_call'), tuple(wide, tag), 1)), EtfEncodeError);
+  });
+
+  test('decodes to the same term', () => {
+    const m = tuple(atom('$gen_call'), tuple(pid, tag), tuple(atom('get'), 'k'));
+    const w = new EtfWriter(16);
+    w.u8(131);
+    writeMessage(new Encoder(), w, m);
+    assert.deepEqual(new Decoder().decode(w.toBuffer()), m);
+  });
+
+  test('property: any request or reply: the encoder\'s bytes', () => {
+    const leaf = fc.oneof(fc.integer(), fc.string(), fc.constantFrom(atom('ok'), atom('alias'), pid, ref), fc.double({ noNaN: true, noDefaultInfinity: true }));
+    const value = fc.oneof(leaf, fc.array(leaf, { maxLength: 4 }).map((a) => tuple(...a)), fc.array(leaf, { maxLength: 4 }));
+    const refs = fc.array(fc.nat(2 ** 32 - 1), { minLength: 1, maxLength: 5 }).map((ids) => new Ref(other, 3, ids));
+    fc.assert(
+      fc.property(value, refs, fc.boolean(), (v, r, request) => {
+        const t = new ImproperList([atom('alias')], r);
+        const m = request ? tuple(atom('$gen_call'), tuple(pid, t), v) : tuple(t, v);
+        const { fast, generic } = messageBothWays(m, true);
+        assert.deepEqual(fast, generic);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -6,7 +6,8 @@
  * DEMONITOR_P...) is a small tuple of small integers, atoms, pids and
  * references; those are what this module handles. Anything else (a trace
  * token, an exit reason inside the tuple, an inline atom...) goes through
- * the generic codec, which also reports malformed terms.
+ * the generic codec, which also reports malformed terms. The envelopes of a
+ * call's request and reply ({@link writeMessage}) are written here too.
  * @module
  */
 import type { Encoder } from '../etf/encoder.js';
@@ -14,6 +15,8 @@ import type { EtfWriter } from '../etf/writer.js';
 import { Tag } from '../etf/tags.js';
 import { Atom } from '../terms/atom.js';
 import { Pid, Ref } from '../terms/identifiers.js';
+import { ImproperList } from '../terms/improper-list.js';
+import { Tuple } from '../terms/tuple.js';
 
 /** Largest control tuple {@link ControlDecoder} reads (SPAWN_REQUEST has 6 elements). */
 const MAX_ARITY = 6;
@@ -71,6 +74,57 @@ export function writeControl(enc: Encoder, w: EtfWriter, arity: number, op: numb
   writeElement(enc, w, e1);
   if (arity > 2) writeElement(enc, w, e2);
   if (arity > 3) writeElement(enc, w, e3);
+}
+
+/** `[Atom | Ref]`: a call's tag (`[alias | Ref]`). */
+function isAliasTag(v: unknown): v is ImproperList<Atom, Ref> {
+  return v instanceof ImproperList && v.items.length === 1 && v.items[0] instanceof Atom && v.tail instanceof Ref;
+}
+
+/** Writes the call tag `[alias | Ref]`: a one-element list whose tail is the ref. */
+function writeAliasTag(enc: Encoder, w: EtfWriter, tag: ImproperList<Atom, Ref>): void {
+  w.tagU32(Tag.LIST, 1);
+  enc.writeAtom(w, tag.items[0] as Atom);
+  writeElement(enc, w, tag.tail);
+}
+
+/**
+ * Writes a message term with `enc`: the same bytes as `enc.writeTerm(w, m)`.
+ * The envelopes of a call, the request `{'$gen_call', {Pid, [alias | Ref]}, Request}`
+ * and the reply `{[alias | Ref], Reply}`, are written here directly; only
+ * Request and Reply go through the generic encoder.
+ */
+export function writeMessage(enc: Encoder, w: EtfWriter, m: unknown): void {
+  if (m instanceof Tuple) {
+    const e = m.elements;
+    if (e.length === 2) {
+      const tag = e[0];
+      if (isAliasTag(tag)) {
+        w.u8(Tag.SMALL_TUPLE);
+        w.u8(2);
+        writeAliasTag(enc, w, tag);
+        enc.writeTerm(w, e[1]);
+        return;
+      }
+    } else if (e.length === 3 && e[0] instanceof Atom) {
+      const from = e[1];
+      if (from instanceof Tuple && from.elements.length === 2) {
+        const [pid, tag] = from.elements;
+        if (pid instanceof Pid && isAliasTag(tag)) {
+          w.u8(Tag.SMALL_TUPLE);
+          w.u8(3);
+          enc.writeAtom(w, e[0]);
+          w.u8(Tag.SMALL_TUPLE);
+          w.u8(2);
+          writeElement(enc, w, pid);
+          writeAliasTag(enc, w, tag);
+          enc.writeTerm(w, e[2]);
+          return;
+        }
+      }
+    }
+  }
+  enc.writeTerm(w, m);
 }
 
 /**

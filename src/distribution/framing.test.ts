@@ -287,6 +287,66 @@ describe('DistConnection on a socket', () => {
     await rx.closed;
   });
 
+  it('end() writes the frames of this turn before closing', async () => {
+    const [a, b] = await socketPair();
+    const got: FrameTerms[] = [];
+    let resolveAll!: () => void;
+    const all = new Promise<void>((r) => (resolveAll = r));
+    new DistConnection(fakeHandshake(b), {
+      onFrame: (f) => {
+        got.push(decodeFrameTerms(f));
+        if (got.length === 3) resolveAll();
+      },
+    });
+    const tx = new DistConnection(fakeHandshake(a));
+    const enc = new Encoder();
+    const to = new Pid(atom('peer@h'), 5, 0, 1);
+    for (let i = 0; i < 3; i++) tx.sendControl(enc, 3, OP.SEND, atom(''), to, undefined, true, i);
+    const ended = tx.end(); // in the same turn as the sends: they are still in the batch
+    await all;
+    await ended;
+    assert.deepEqual(got.map((t) => t.message), [0, 1, 2]);
+    assert.equal((await tx.closed).code, 'closed_locally');
+  });
+
+  it('frames sent by promise continuations of the same turn, however deep, join one write', async () => {
+    const [a, b] = await socketPair();
+    const got: FrameTerms[] = [];
+    let resolveAll!: () => void;
+    const all = new Promise<void>((r) => (resolveAll = r));
+    const rx = new DistConnection(fakeHandshake(b), {
+      onFrame: (f) => {
+        got.push(decodeFrameTerms(f));
+        if (got.length === 4) resolveAll();
+      },
+    });
+    const tx = new DistConnection(fakeHandshake(a));
+    let writes = 0;
+    const origWrite = a._write.bind(a);
+    a._write = (chunk, encoding, cb) => {
+      writes++;
+      origWrite(chunk, encoding, cb);
+    };
+    const enc = new Encoder();
+    const to = new Pid(atom('peer@h'), 5, 0, 1);
+    const send = (i: number): void => void tx.sendControl(enc, 3, OP.SEND, atom(''), to, undefined, true, i);
+    send(0);
+    void Promise.resolve().then(() => send(1));
+    void (async () => {
+      await null;
+      await null;
+      await null;
+      send(2);
+      await null;
+      send(3);
+    })();
+    await all;
+    assert.deepEqual(got.map((t) => t.message), [0, 1, 2, 3], 'in send order');
+    assert.equal(writes, 1, 'one socket write for the turn');
+    tx.close();
+    await rx.closed;
+  });
+
   it('processes bytes that arrived with the handshake', async () => {
     const [a, b] = await socketPair();
     const hs = { ...fakeHandshake(b), buffered: frame(Buffer.from([131, 68, 0, 0x6a])) };

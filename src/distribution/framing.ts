@@ -26,7 +26,7 @@ import type { HandshakeResult } from './handshake.js';
 import { Encoder } from '../etf/encoder.js';
 import { EtfWriter } from '../etf/writer.js';
 import { RESOLVED } from '../core/scheduler.js';
-import { writeControl } from './control-codec.js';
+import { writeControl, writeMessage } from './control-codec.js';
 
 /**
  * Default largest accepted message, whole frame or reassembled fragments:
@@ -281,8 +281,8 @@ export class FrameParser {
     if (tag0 !== VERSION) throw new DistError('frame_protocol', `frame starts with ${String(tag0)}, not 131 or 112`);
     const tag = payload[1];
     if (tag === TAG_HEADER) {
-      const h = this.atomCache.parse(payload, 2);
-      return { kind: 'header', payload, atoms: h.atoms, controlOffset: h.end, fragments: 1 };
+      const atoms = this.atomCache.read(payload, 2);
+      return { kind: 'header', payload, atoms, controlOffset: this.atomCache.end, fragments: 1 };
     }
     if (tag !== TAG_FRAGMENT_START && tag !== TAG_FRAGMENT_CONT) {
       throw new DistError('frame_protocol', `unknown distribution header tag ${String(tag)}`);
@@ -668,7 +668,7 @@ export class DistConnection {
     try {
       if (arity === 0) enc.writeTerm(w, e1);
       else writeControl(enc, w, arity, op, e1, e2, e3);
-      if (hasMessage) enc.writeTerm(w, message);
+      if (hasMessage) writeMessage(enc, w, message);
     } catch (err) {
       w.length = start; // nothing written
       throw err;
@@ -707,9 +707,11 @@ export class DistConnection {
     this.framesOut++;
     if (!this.flushQueued) {
       this.flushQueued = true;
-      // A microtask: frames queued by continuations of this turn (the next call of a caller that just
-      // got its reply) join the same write.
-      void RESOLVED.then(this.flushBatch);
+      // After every microtask of this turn: frames queued by continuations (the next call of each
+      // caller that just got its reply, however many promise hops away) join the same write. A
+      // microtask queues a tick, and Node runs ticks queued by microtasks only once the microtask
+      // queue is empty, still before the event loop moves on.
+      void RESOLVED.then(this.queueFlush);
     }
     return true;
   }
@@ -722,6 +724,10 @@ export class DistConnection {
    * already backed up, an exact-size copy is queued instead (so a congested
    * connection holds only the bytes it has to send).
    */
+  private readonly queueFlush = (): void => {
+    process.nextTick(this.flushBatch);
+  };
+
   private readonly flushBatch = (): void => {
     this.flushQueued = false;
     const w = this.batch;
@@ -850,6 +856,7 @@ export class DistConnection {
   /** Sends what is queued, then closes (reason `closed_locally`). */
   async end(): Promise<void> {
     if (this.closeReason !== undefined) return;
+    if (this.batch.length > 0) this.flushBatch(); // frames of this turn not yet written leave first
     await new Promise<void>((resolve) => this.socket.end(resolve));
     this.close();
   }

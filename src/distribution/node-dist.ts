@@ -651,7 +651,11 @@ export class NodeDistribution implements Distribution {
    * and no closure; otherwise `out` builds the tuple and sends or queues it.
    */
   private signal(node: Atom, arity: number, op: number, e1: unknown, e2: unknown, e3: unknown, hasMessage: boolean, message: unknown): void {
-    const p = this.peers.get(node);
+    this.signalVia(this.peers.get(node), node, arity, op, e1, e2, e3, hasMessage, message);
+  }
+
+  /** {@link NodeDistribution.signal} with the peer of `node` already looked up. */
+  private signalVia(p: Peer | undefined, node: Atom, arity: number, op: number, e1: unknown, e2: unknown, e3: unknown, hasMessage: boolean, message: unknown): void {
     const live = p?.conn;
     if (p !== undefined && live !== undefined && live.isOpen && live.atomCacheHeaders && this.dropOutgoing === undefined) {
       try {
@@ -673,8 +677,8 @@ export class NodeDistribution implements Distribution {
   send(from: Pid | undefined, to: Pid, message: unknown): void {
     const p = this.peers.get(to.node);
     if (p?.conn !== undefined) {
-      if (from !== undefined && p.sendSender) this.signal(to.node, 3, OP.SEND_SENDER, from, to, undefined, true, message);
-      else this.signal(to.node, 3, OP.SEND, A_EMPTY, to, undefined, true, message);
+      if (from !== undefined && p.sendSender) this.signalVia(p, to.node, 3, OP.SEND_SENDER, from, to, undefined, true, message);
+      else this.signalVia(p, to.node, 3, OP.SEND, A_EMPTY, to, undefined, true, message);
       return;
     }
     this.out(
@@ -694,7 +698,7 @@ export class NodeDistribution implements Distribution {
   sendToAlias(from: Pid, alias: Ref, message: unknown, priority = false): void {
     const p = this.peers.get(alias.node);
     if (p?.conn !== undefined && p.altact) {
-      this.signal(alias.node, 4, OP.ALTACT_SIG_SEND, priority ? ALTACT_FLAG.ALIAS | ALTACT_FLAG.PRIO : ALTACT_FLAG.ALIAS, from, alias, true, message);
+      this.signalVia(p, alias.node, 4, OP.ALTACT_SIG_SEND, priority ? ALTACT_FLAG.ALIAS | ALTACT_FLAG.PRIO : ALTACT_FLAG.ALIAS, from, alias, true, message);
       return;
     }
     this.out(alias.node, (f) => aliasSendControl(f, from, alias, priority), message);
