@@ -28,6 +28,8 @@ const A_NODEDOWN = atom('nodedown');
 const A_CALLING_SELF = atom('calling_self');
 /** The items of every call tag `[alias | Ref]` (an ImproperList's items are never changed). */
 const ALIAS_ITEMS: readonly Atom[] = Object.freeze([A_ALIAS]);
+/** The options of a call made without any (one shared object, not one per call). */
+const NO_OPTIONS: CallOptions = Object.freeze({});
 
 /** The resolving functions of the promise `capture` was last the executor of (one executor for every call: no closure per call). */
 const NOOP = (): void => {};
@@ -184,7 +186,7 @@ export class Calls {
   ) {}
 
   /** The call protocol: monitor, send `{'$gen_call', {Self, [alias|Ref]}, Req}`, wait for `{Tag, Reply}` on the alias. */
-  call(caller: ProcessCore, to: Destination, request: unknown, options: CallOptions = {}): Promise<unknown> {
+  call(caller: ProcessCore, to: Destination, request: unknown, options: CallOptions = NO_OPTIONS): Promise<unknown> {
     const k = this.kernel;
     const dest = to instanceof ServerRef ? to.dest : to;
     if (k.closing) return Promise.reject(new NodeStoppedError(`node ${k.name.name} is stopping`));
@@ -209,7 +211,8 @@ export class Calls {
     }
     this.registry.aliases.set(key, waiter);
     if (caller !== k.outside) trackCall((caller.calls ??= []), waiter);
-    const local = this.router.localTarget(dest);
+    // A name given as a string: its atom from a one-entry cache (a server called again and again by name).
+    const local = this.router.localTarget(typeof dest === 'string' ? this.nameAtom(dest) : dest);
     if (local !== undefined) {
       // A local target: no monitor record, the target fails its waiting calls when it exits.
       if (local === null) {
@@ -236,7 +239,7 @@ export class Calls {
       waiter.onAbort = () => waiter.fail(new CallAbortedError(`call to ${waiter.target()} aborted`, signal.reason));
       signal.addEventListener('abort', waiter.onAbort, { once: true });
     }
-    const message = tuple(options.label ?? A_GEN_CALL, tuple(caller.pid, new ImproperList(ALIAS_ITEMS, ref)), request);
+    const message = new Tuple([options.label ?? A_GEN_CALL, new Tuple([caller.pid, new ImproperList(ALIAS_ITEMS, ref)]), request]);
     if (local !== undefined) {
       k.deliver(local, message); // what the router would do with it, without looking the target up again
       return promise;
@@ -249,6 +252,15 @@ export class Calls {
       waiter.fail(err instanceof Error ? err : new Error(String(err)));
     }
     return promise;
+  }
+
+  private lastName = '';
+  private lastAtom: Atom | undefined;
+  /** The atom of a registered name given as a string (the last one is kept). */
+  private nameAtom(name: string): Atom {
+    if (name === this.lastName && this.lastAtom !== undefined) return this.lastAtom;
+    this.lastName = name;
+    return (this.lastAtom = atom(name));
   }
 
   /** Publishes the call's start, and wraps its settlement to publish its end (same event object). */
