@@ -46,6 +46,7 @@ export interface CoreHandler {
   init?(proc: object): void | PromiseLike<void>;
   handleMessage(message: unknown, proc: object): void | PromiseLike<void>;
   cleanup?(reason: ExitReason, proc: object): void;
+  /** @internal The continuation of a behavior's async callback (see above). */
   [RESUME]?(value: unknown, proc: object, ok: boolean): void | PromiseLike<void>;
 }
 
