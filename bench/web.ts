@@ -14,7 +14,7 @@
  *   pool of 4, its `kv` Server) against a bare `node:http` server doing the
  *   same work (a Map lookup and `JSON.stringify`), loaded by `autocannon` in
  *   a separate process, at 1, 32 and 256 connections (`web_kv_c1`,
- *   `web_kv`, `web_kv_c256`; the quick run too: the target holds at all
+ *   `web_kv`, `web_kv_c256`; the quick run too: the target applies at all
  *   three). Prints req/s, the ratio to node:http and both p99s.
  * - `tcp_kv`: the demo's TCP line protocol (`GET key` -> `VALUE json`, one
  *   `kv` call per line, pool of 4) against a bare `node:net` server doing
