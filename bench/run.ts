@@ -35,7 +35,7 @@ const PARTS: readonly Part[] = [
   { name: 'local', module: './local.js', exportName: 'runLocalBench', budget: [18_000, 600_000] },
   { name: 'etf', module: './etf.js', exportName: 'runEtfBench', budget: [60_000, 180_000] },
   { name: 'distribution', module: './distribution.js', exportName: 'runDistributionBench', budget: [25_000, 300_000] },
-  { name: 'web', module: './web.js', exportName: 'runWebBench', budget: [50_000, 400_000] },
+  { name: 'web', module: './web.js', exportName: 'runWebBench', budget: [90_000, 400_000] },
   { name: 'stage', module: './stage.js', exportName: 'runStageBench', budget: [90_000, 600_000] },
   { name: 'cluster', module: './cluster.js', exportName: 'runClusterBench', budget: [30_000, 120_000] },
   { name: 'saga', module: './saga.js', exportName: 'runSagaBench', budget: [30_000, 180_000] },

@@ -16,7 +16,6 @@ import type { Monitors } from './monitors.js';
 import { type MonitorRecord, ProcessCore, State, trackCall } from './process-core.js';
 import { type Address, type CallOptions, type Destination, ServerRef } from './protocol.js';
 import { Queue } from './queue.js';
-import { RESOLVED } from './scheduler.js';
 import { type ExitReason, formatReason, noconnection, noproc } from './reasons.js';
 import type { Registry, ReplyWaiter } from './registry.js';
 import type { Router } from './routing.js';
@@ -29,6 +28,8 @@ const A_NODEDOWN = atom('nodedown');
 const A_CALLING_SELF = atom('calling_self');
 /** The items of every call tag `[alias | Ref]` (an ImproperList's items are never changed). */
 const ALIAS_ITEMS: readonly Atom[] = Object.freeze([A_ALIAS]);
+/** The options of a call made without any (one shared object, not one per call). */
+const NO_OPTIONS: CallOptions = Object.freeze({});
 
 /** The resolving functions of the promise `capture` was last the executor of (one executor for every call: no closure per call). */
 const NOOP = (): void => {};
@@ -124,25 +125,16 @@ class CallDeadlines {
 
   /**
    * A timed call finished; with none left, the timer stays armed but no longer keeps the process alive.
-   * The unref waits for a microtask: a caller that makes its next call as soon as one returns keeps
-   * the timer as it is (ref and unref each cost a call into Node's timer internals).
+   * (Unref and the next call's ref cost less than a microtask that would wait to see whether a call follows.)
    */
   done(): void {
-    if (--this.active === 0 && this.refed && !this.unrefQueued) {
-      this.unrefQueued = true;
-      void RESOLVED.then(this.maybeUnref);
+    if (--this.active === 0 && this.refed) {
+      this.refed = false;
+      this.timer?.unref();
     }
   }
 
   private refed = false;
-  private unrefQueued = false;
-  private readonly maybeUnref = (): void => {
-    this.unrefQueued = false;
-    if (this.active === 0 && this.refed) {
-      this.refed = false;
-      this.timer?.unref();
-    }
-  };
 
   clear(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
@@ -194,7 +186,7 @@ export class Calls {
   ) {}
 
   /** The call protocol: monitor, send `{'$gen_call', {Self, [alias|Ref]}, Req}`, wait for `{Tag, Reply}` on the alias. */
-  call(caller: ProcessCore, to: Destination, request: unknown, options: CallOptions = {}): Promise<unknown> {
+  call(caller: ProcessCore, to: Destination, request: unknown, options: CallOptions = NO_OPTIONS): Promise<unknown> {
     const k = this.kernel;
     const dest = to instanceof ServerRef ? to.dest : to;
     if (k.closing) return Promise.reject(new NodeStoppedError(`node ${k.name.name} is stopping`));
@@ -219,7 +211,8 @@ export class Calls {
     }
     this.registry.aliases.set(key, waiter);
     if (caller !== k.outside) trackCall((caller.calls ??= []), waiter);
-    const local = this.router.localTarget(dest);
+    // A name given as a string: its atom from a one-entry cache (a server called again and again by name).
+    const local = this.router.localTarget(typeof dest === 'string' ? this.nameAtom(dest) : dest);
     if (local !== undefined) {
       // A local target: no monitor record, the target fails its waiting calls when it exits.
       if (local === null) {
@@ -246,15 +239,28 @@ export class Calls {
       waiter.onAbort = () => waiter.fail(new CallAbortedError(`call to ${waiter.target()} aborted`, signal.reason));
       signal.addEventListener('abort', waiter.onAbort, { once: true });
     }
-    const tag = new ImproperList(ALIAS_ITEMS, ref);
+    const message = new Tuple([options.label ?? A_GEN_CALL, new Tuple([caller.pid, new ImproperList(ALIAS_ITEMS, ref)]), request]);
+    if (local !== undefined) {
+      k.deliver(local, message); // what the router would do with it, without looking the target up again
+      return promise;
+    }
     try {
-      this.router.send(caller.pid, dest, tuple(options.label ?? A_GEN_CALL, tuple(caller.pid, tag), request));
+      this.router.send(caller.pid, dest, message);
     } catch (err) {
       // The request could not be sent (a value with no Erlang term, an integer too wide for the
       // peer): the call fails with that error now, and its alias, monitor and deadline go.
       waiter.fail(err instanceof Error ? err : new Error(String(err)));
     }
     return promise;
+  }
+
+  private lastName = '';
+  private lastAtom: Atom | undefined;
+  /** The atom of a registered name given as a string (the last one is kept). */
+  private nameAtom(name: string): Atom {
+    if (name === this.lastName && this.lastAtom !== undefined) return this.lastAtom;
+    this.lastName = name;
+    return (this.lastAtom = atom(name));
   }
 
   /** Publishes the call's start, and wraps its settlement to publish its end (same event object). */

@@ -24,14 +24,30 @@ export class ProcessExit {
 }
 
 /**
+ * @internal The key of a handler's continuation (see {@link CoreHandler}): a
+ * symbol, so that no handler written for the public API has it by chance.
+ */
+export const RESUME: unique symbol = Symbol('beamline.resume');
+
+/**
  * The code of a process as the runtime runs it. The handle it is given is the
  * process's `Process` (see process.ts, where `ProcessHandler` types it).
+ *
+ * A handler that returns a promise suspends the process until it settles.
+ * A behavior whose callbacks are user code that may be async (Server) can
+ * define `[RESUME]`: the run loop then calls it with what the promise
+ * settled with (`ok` false: the rejection) instead of the behavior chaining
+ * its own continuation on the user's promise, which would cost a promise and
+ * a microtask more per async callback. What `[RESUME]` returns is treated as
+ * what `handleMessage` returns; a throw crashes the process.
  */
 export interface CoreHandler {
   readonly behavior?: string | undefined;
   init?(proc: object): void | PromiseLike<void>;
   handleMessage(message: unknown, proc: object): void | PromiseLike<void>;
   cleanup?(reason: ExitReason, proc: object): void;
+  /** @internal The continuation of a behavior's async callback (see above). */
+  [RESUME]?(value: unknown, proc: object, ok: boolean): void | PromiseLike<void>;
 }
 
 /** A monitor this node knows about: the watcher is local, or the target is. */
@@ -114,7 +130,7 @@ export class ProcessCore implements Runnable {
   /** The `Process` handle its code acts through (made by the kernel's handle factory). */
   proc: object;
   /** Continuations for an async handler, made by the run loop on the first one only. */
-  onSettled: (() => void) | undefined;
+  onSettled: ((value: unknown) => void) | undefined;
   onRejected: ((err: unknown) => void) | undefined;
 
   constructor(

@@ -7,6 +7,7 @@
  */
 import type { Atom } from '../terms/atom.js';
 import type { Ref } from '../terms/identifiers.js';
+import { AliasTable } from './alias-table.js';
 import { BadArgumentError, NameTakenError } from './errors.js';
 import type { Kernel } from './kernel.js';
 import { type ProcessCore, State } from './process-core.js';
@@ -39,7 +40,7 @@ export type AliasTarget = ProcessCore | ReplyWaiter;
 
 export class Registry {
   readonly names = new Map<Atom, ProcessCore>();
-  readonly aliases = new Map<number | string, AliasTarget>();
+  readonly aliases = new AliasTable<AliasTarget>();
   /** Keys of the active aliases made with `{ priority: true }`. */
   readonly priorityAliases = new Set<number | string>();
 

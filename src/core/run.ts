@@ -8,7 +8,7 @@
 import { atom } from '../terms/atom.js';
 import type { Exits } from './exits.js';
 import type { Kernel } from './kernel.js';
-import { type CoreRunner, exited, type ProcessCore, ProcessExit, State } from './process-core.js';
+import { type CoreRunner, exited, type ProcessCore, ProcessExit, RESUME, State } from './process-core.js';
 
 export class RunLoop implements CoreRunner {
   constructor(
@@ -62,8 +62,8 @@ export class RunLoop implements CoreRunner {
     if (exited(core)) return false;
     if (result !== undefined && typeof result.then === 'function') {
       core.state = State.Suspended;
-      core.onSettled ??= () => this.settled(core);
-      core.onRejected ??= (err: unknown) => this.crashed(core, err);
+      core.onSettled ??= (value: unknown) => this.settled(core, value, true);
+      core.onRejected ??= (err: unknown) => this.settled(core, err, false);
       result.then(core.onSettled, core.onRejected);
       return false;
     }
@@ -71,10 +71,27 @@ export class RunLoop implements CoreRunner {
     return true;
   }
 
-  /** An async handler settled. */
-  private settled(core: ProcessCore): void {
-    if (core.state !== State.Suspended) return;
-    core.state = State.Waiting;
+  /** An async handler settled (`ok`) or rejected; a handler with a continuation ({@link RESUME}) gets the outcome. */
+  private settled(core: ProcessCore, value: unknown, ok: boolean): void {
+    if (core.state !== State.Suspended) {
+      if (!ok) this.crashed(core, value);
+      return;
+    }
+    const resume = core.handler[RESUME];
+    if (resume !== undefined) {
+      core.state = State.Running;
+      let next: void | PromiseLike<void>;
+      try {
+        next = resume.call(core.handler, value, core.proc, ok);
+      } catch (err) {
+        this.crashed(core, err);
+        return;
+      }
+      if (!this.continueAfter(core, next)) return;
+    } else if (!ok) {
+      this.crashed(core, value);
+      return;
+    } else core.state = State.Waiting;
     if (core.hasMessages()) this.kernel.scheduler.schedule(core);
   }
 

@@ -37,9 +37,10 @@ export class Scheduler {
   private readonly budget: number;
   private readonly sliceMs: number;
   private armed = false;
-  private sliceStart = 0;
-  /** When the last run ended (Date.now()). */
-  private lastEnd = 0;
+  /** When the current slice began (Date.now()), or NaN until the clock is first read in it. */
+  private sliceStart = Number.NaN;
+  /** Runs in the current slice. */
+  private runs = 0;
   /** Set once the event loop has turned since the current slice began. */
   private turned = true;
   private marker: NodeJS.Immediate | undefined;
@@ -86,26 +87,39 @@ export class Scheduler {
     this.turned = true;
   }
 
-  private run(afterYield: boolean): void {
-    let now = Date.now();
-    // A fresh slice starts only once the event loop has turned (I/O and timers had their chance);
-    // a chain of microtask runs (async handlers settling) counts against the same slice. The turn is
-    // seen by an immediate (the marker), armed only once a slice has lasted 1 ms: runs that each take
-    // a message or two (a process answering calls as they arrive) do not pay for an immediate each.
-    // A run 2 ms or more after the last one ended also starts a fresh slice: other work ran between
-    // them, and the loop has most likely turned even if the marker has not seen it yet (a timer that
-    // fires before the check phase). A chain of runs without a turn stays within 2 ms of each other,
-    // so it keeps its slice, arms the marker, and yields at the slice's end.
-    if (afterYield || this.turned || now - this.lastEnd >= 2) {
+  /** Reads the clock for the current slice: its start on the first read, armed with the turn marker that ends it. */
+  private clock(): number {
+    const now = Date.now();
+    if (this.sliceStart !== this.sliceStart) {
       this.sliceStart = now;
-      this.turned = false;
+      this.marker ??= setImmediate(this.onTurn);
     }
-    const deadline = this.sliceStart + this.sliceMs;
+    return now;
+  }
+
+  private run(afterYield: boolean): void {
+    // A slice is the work done between two turns of the event loop (I/O and timers had their chance
+    // between them); a chain of microtask runs (async handlers settling, processes waking each other)
+    // counts against the same slice. Reading the clock costs as much as a short run, so a slice reads
+    // it only once it has lasted: on every 4th run, and every 16 process turns within a run. The
+    // first read starts the slice's clock and arms the turn marker (an immediate), which starts a
+    // fresh slice once the loop turns; a slice that reaches `sliceMs` before that yields with
+    // `setImmediate`. Short runs (a process answering calls as they arrive) read no clock and arm no
+    // immediate, except one of each per 4 runs. A slice whose clock started
+    // late (after 3 unmeasured runs) may overrun `sliceMs` by those runs.
+    if (afterYield || this.turned) {
+      this.turned = false;
+      this.runs = 0;
+      this.sliceStart = Number.NaN;
+      if (afterYield) this.clock();
+    }
+    const sliceMs = this.sliceMs;
+    let now = (++this.runs & 3) === 0 ? this.clock() : Number.NaN;
     const ready = this.ready;
     const budget = this.budget;
     let turns = 0;
     while (ready.length > 0) {
-      if (now >= deadline) {
+      if (now - this.sliceStart >= sliceMs) {
         this.immediate = setImmediate(this.runAfterYield);
         return; // stay armed until the yield fires
       }
@@ -116,11 +130,8 @@ export class Scheduler {
         ready.push(p);
       }
       // The clock is read every 16 turns: turns are short, and a slice may overrun by a few of them.
-      if ((++turns & 15) === 0) now = Date.now();
+      if ((++turns & 15) === 0) now = this.clock();
     }
     this.armed = false;
-    now = Date.now();
-    this.lastEnd = now;
-    if (this.marker === undefined && now - this.sliceStart >= 1) this.marker = setImmediate(this.onTurn);
   }
 }

@@ -6,10 +6,20 @@
  * @module
  */
 
+/** In direct mode, one item in this many is held to its turn's end again, to see whether the turn has company. */
+const SAMPLE_EVERY = 16;
+
 /**
  * Items added during a turn, handed to `handle` in the order they came at
  * the turn's end. An item added while the batch is being handled waits for
  * the next turn.
+ *
+ * Holding pays when turns have company (several answers per turn: one
+ * `setImmediate` for all); a turn with a single item pays an immediate for
+ * nothing and the latency of the rest of the turn. So the batch adapts:
+ * after a turn that held one item, items are handled at once when added
+ * (direct mode), and one in {@link SAMPLE_EVERY} is held again to its
+ * turn's end; a held turn with two items or more goes back to holding.
  *
  * @example
  * ```ts
@@ -20,6 +30,10 @@
 export class TurnBatch<T> {
   private readonly items: (T | undefined)[] = [];
   private armed = false;
+  /** Direct mode: the last held turn had a single item. */
+  private direct = false;
+  /** Items handled at once since the last held one. */
+  private sinceHeld = 0;
   private readonly flush = (): void => {
     this.armed = false;
     const items = this.items;
@@ -30,15 +44,26 @@ export class TurnBatch<T> {
       this.handle(item);
     }
     items.splice(0, n);
+    this.direct = n === 1;
   };
 
   constructor(
-    /** Handles one item at the end of its turn (must not throw: the batch's other items would be lost). */
+    /** Handles one item, at the end of its turn or at once (must not throw: the batch's other items would be lost). */
     private readonly handle: (item: T) => void,
   ) {}
 
-  /** Adds `item` to this turn's batch. */
+  /** True while items are handled at once when added (see the class's description). */
+  get handlesAtOnce(): boolean {
+    return this.direct;
+  }
+
+  /** Adds `item` to this turn's batch, or handles it now in direct mode. */
   add(item: T): void {
+    if (this.direct && !this.armed && ++this.sinceHeld < SAMPLE_EVERY) {
+      this.handle(item);
+      return;
+    }
+    this.sinceHeld = 0;
     this.items.push(item);
     if (!this.armed) {
       this.armed = true;

@@ -33,6 +33,7 @@ import { Tuple, tuple } from '../terms/tuple.js';
 import { AbortedError, BadArgumentError, BeamlineError, causeOf } from '../core/errors.js';
 import type { Node, SpawnOptions } from '../core/node.js';
 import type { From, Process, ProcessHandler } from '../core/process.js';
+import { RESUME } from '../core/process-core.js';
 import { type CallRequest, type CastOf, type InfoOf, type Protocol, type ReplyMark, type RequestOf, ServerRef, type SharedReplyOf } from '../core/protocol.js';
 import { type ExitReason, formatReason, isCleanExit, normal } from '../core/reasons.js';
 import { issuesJson, type StandardSchemaIssue, type StandardSchemaResult, type StandardSchemaV1 } from '../core/standard-schema.js';
@@ -412,9 +413,13 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
   /** The timeout the last callback asked for (ms), while its timer runs. */
   private timeoutMs = 0;
   private readonly schemas: MessageSchemas<P> | undefined;
-  /** Continuations of an async `handleInfo`, made on the first one (a process's `ctx` never changes). */
-  private infoSettled: ((r: NoReplyResult<S>) => void | Promise<void>) | undefined;
-  private crashed: ((err: unknown) => void | Promise<void>) | undefined;
+  /**
+   * What an async `handleCall` (1) or `handleCast`/`handleInfo`/`handleContinue` (2) the process is
+   * suspended on continues with, once the run loop hands its outcome to {@link ServerProcess[RESUME]}; 0: none.
+   */
+  private pending: 0 | 1 | 2 = 0;
+  private pendingFrom: CallFrom<P> | undefined;
+  private pendingWhich: 'handleCast' | 'handleInfo' | 'handleContinue' = 'handleInfo';
 
   constructor(
     private readonly impl: ServerBehavior<P, S, A>,
@@ -555,8 +560,30 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     } catch (err) {
       return this.crash(ctx, err);
     }
-    if (isThenable(result)) return result.then((r) => this.afterCall(ctx, from, r), (err) => this.crash(ctx, err));
+    if (isThenable(result)) {
+      // The run loop suspends the process on the callback's own promise and resumes it here: no promise of ours.
+      this.pending = 1;
+      this.pendingFrom = from;
+      return result as PromiseLike<unknown> as Promise<void>; // its value reaches [RESUME], not the run loop
+    }
     return this.afterCall(ctx, from, result);
+  }
+
+  /** The run loop's continuation: the async callback the process was suspended on settled (`ok`) or rejected. */
+  [RESUME](value: unknown, ctx: Process, ok: boolean): void | Promise<void> {
+    const pending = this.pending;
+    if (pending === 0) {
+      if (ok) return;
+      throw value; // one of our own promises (init, terminate...) rejected: the process crashes with it
+    }
+    this.pending = 0;
+    if (!ok) return this.crash(ctx, value);
+    if (pending === 1) {
+      const from = this.pendingFrom as CallFrom<P>;
+      this.pendingFrom = undefined;
+      return this.afterCall(ctx, from, value as CallResult<S>);
+    }
+    return this.afterNoReply(ctx, this.pendingWhich, value as NoReplyResult<S>);
   }
 
   private afterCall(ctx: Process, from: CallFrom<P>, result: CallResult<S>): void | Promise<void> {
@@ -593,9 +620,9 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
       return this.crash(ctx, err);
     }
     if (isThenable(result)) {
-      const crashed = (this.crashed ??= (err) => this.crash(ctx, err));
-      if (which !== 'handleInfo') return result.then((r) => this.afterNoReply(ctx, which, r), crashed);
-      return result.then((this.infoSettled ??= (r) => this.afterNoReply(ctx, 'handleInfo', r)), crashed);
+      this.pending = 2;
+      this.pendingWhich = which;
+      return result as PromiseLike<unknown> as Promise<void>; // its value reaches [RESUME], not the run loop
     }
     return this.afterNoReply(ctx, which, result);
   }

@@ -87,9 +87,10 @@ function stateOf<S>(conn: TcpConnection, data: Buffer, r: S | Unconsumed<S>): S 
  * Feeds a data chunk to the handler: one `handleData` per packet (or per
  * chunk, raw). Runs synchronously while the handler answers synchronously,
  * and returns a promise only from the first packet whose handling is async,
- * so a synchronous handler costs no promise per chunk.
+ * so a synchronous handler costs no promise per chunk (and an async one,
+ * one promise per chunk: the server's continuation comes from the run loop).
  */
-function onData<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, chunk: Buffer, state: S, ctx: Process): MaybePromise<S> {
+function onData<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, chunk: Buffer, state: S, ctx: Process): MaybePromise<NoReplyResult<S>> {
   conn.queued--;
   conn.flow();
   let packets: Buffer[];
@@ -104,7 +105,7 @@ function onData<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, chunk: Buffer
       if (!(err instanceof FramingError)) throw err;
       ctx.node.log('warning', `tcp: closing connection ${conn.id}: ${err.message}`);
       conn.destroy();
-      return state;
+      return noreply(state);
     }
   }
   for (let i = 0; i < packets.length; i++) {
@@ -114,22 +115,22 @@ function onData<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, chunk: Buffer
     if (isThenable(r)) {
       const next = i + 1;
       // The usual case, one packet per chunk: no further loop to run.
-      if (next === packets.length) return r.then((v) => stateOf(conn, p, v));
+      if (next === packets.length) return r.then((v) => noreply(stateOf(conn, p, v)));
       return r.then((v) => rest(h, conn, packets, next, stateOf(conn, p, v), ctx));
     }
     state = stateOf(conn, p, r);
   }
-  return state;
+  return noreply(state);
 }
 
 /** The packets after an async `handleData`, one after another. */
-async function rest<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, packets: Buffer[], from: number, state: S, ctx: Process): Promise<S> {
+async function rest<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, packets: Buffer[], from: number, state: S, ctx: Process): Promise<NoReplyResult<S>> {
   for (let i = from; i < packets.length; i++) {
     if (!conn.open) break;
     const p = packets[i] as Buffer;
     state = stateOf(conn, p, await h.handleData(conn, p, state, ctx));
   }
-  return state;
+  return noreply(state);
 }
 
 function isThenable<T>(v: MaybePromise<T>): v is Promise<T> {
@@ -151,7 +152,7 @@ export function tcpHandlerServer<S, A>(handler: TcpHandler<S, A>): ServerBehavio
           conn.claim(ctx.self);
           return handler.handleConnect === undefined ? noreply(state) : next(handler.handleConnect(conn, state, ctx));
         case 'data':
-          return next(onData(h, conn, message.data as Buffer, state, ctx));
+          return onData(h, conn, message.data as Buffer, state, ctx);
         case 'timeout':
           if (handler.handleTimeout !== undefined) return next(handler.handleTimeout(conn, state, ctx));
           conn.close();

@@ -11,7 +11,8 @@
  * the server once per request. Holding the replies of one turn until its
  * reads are done answers the same requests with one write per response and
  * far fewer context switches. The delay is the rest of the current turn,
- * never a timer.
+ * never a timer. While turns carry a single socket's writes each, sockets
+ * are not held (see TurnBatch's direct mode).
  * @module
  */
 import { TurnBatch } from '../core/turn-batch.js';

@@ -11,7 +11,8 @@
  * gateway once per request. Writing the turn's answers after its reads
  * serves the same requests with far fewer context switches. The delay is
  * the rest of the current turn, never a timer; each response is still one
- * write.
+ * write. While turns carry a single response each (one client, a quiet
+ * server), responses are written at once instead (see TurnBatch).
  * @module
  */
 import { TurnBatch } from '../core/turn-batch.js';
