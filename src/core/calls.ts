@@ -152,26 +152,35 @@ class CallDeadlines {
     if (!this.refed) this.timer.unref();
   }
 
+  /**
+   * The timer fired: calls past their deadline fail in deadline order, across
+   * every timeout's queue (a timer that fires late, on a busy loop, can find
+   * calls of several timeouts due at once), then the timer is armed for the
+   * earliest deadline left.
+   */
   private fire(): void {
     this.timer = undefined;
     this.refed = false;
     this.armedAt = Infinity;
     const now = Date.now();
-    let next = Infinity;
-    for (const [timeout, q] of this.queues) {
-      while (q.length > 0) {
-        const w = q.peek() as CallWaiter;
-        if (w.done) q.shift();
-        else if (w.deadline <= now) {
-          q.shift();
-          w.timedOut(timeout);
-        } else break;
+    for (;;) {
+      let earliest: Queue<CallWaiter> | undefined;
+      let earliestTimeout = 0;
+      let deadline = Infinity;
+      for (const [timeout, q] of this.queues) {
+        while (q.length > 0 && (q.peek() as CallWaiter).done) q.shift();
+        const head = q.peek();
+        if (head === undefined) this.queues.delete(timeout);
+        else if (head.deadline < deadline) {
+          earliest = q;
+          earliestTimeout = timeout;
+          deadline = head.deadline;
+        }
       }
-      const head = q.peek();
-      if (head === undefined) this.queues.delete(timeout);
-      else if (head.deadline < next) next = head.deadline;
+      if (earliest === undefined) return;
+      if (deadline > now) return this.arm(deadline);
+      (earliest.shift() as CallWaiter).timedOut(earliestTimeout);
     }
-    if (next !== Infinity) this.arm(next);
   }
 }
 

@@ -530,6 +530,20 @@ describe('calls', () => {
     assert.ok((await outcome.promise) instanceof CallExitError);
   });
 
+  test('calls of different timeouts found due at once (a late timer) still fail in deadline order', async () => {
+    await using node = newNode();
+    const silent = node.spawn(idle);
+    const order: number[] = [];
+    const slow = node.call(silent, 'a', { timeout: 30 }).catch(() => order.push(30));
+    const fast = node.call(silent, 'b', { timeout: 5 }).catch(() => order.push(5));
+    const fast2 = node.call(silent, 'c', { timeout: 5 }).catch(() => order.push(6));
+    // Keep the loop busy past every deadline: the timer fires once, late, with all three calls due.
+    const busyUntil = Date.now() + 50;
+    while (Date.now() < busyUntil);
+    await Promise.all([slow, fast, fast2]);
+    assert.deepEqual(order, [5, 6, 30]);
+  });
+
   test('calls still work while stop hooks run', async () => {
     const node = newNode();
     const server = node.spawn({ handleMessage: (m, p) => p.reply((m as Tuple).elements[1] as Tuple<[Pid, unknown]>, 'still here') });
