@@ -160,6 +160,8 @@ interface Shape {
    * `undefined` (those decode by option) or longer than 255 bytes.
    */
   keyBytes: Uint8Array[] | undefined;
+  /** Once compiled, with `keyBytes`: each key's bytes as 32-bit words (see `keyWords`). */
+  keyWords: Int32Array[] | undefined;
 }
 
 /** The compiled shape last made, by key count: the next map with that many keys is compared with it byte by byte. */
@@ -197,7 +199,7 @@ function rememberShape(keys: readonly unknown[]): void {
   if (list.length >= SHAPES_PER_KEY) return;
   const atoms = keys as readonly Atom[];
   const plain = atoms.some((a) => a === STRUCT_KEY || a.name === '__proto__');
-  list.push({ keys: atoms.slice(), seen: 1, make: undefined, plain, keyBytes: undefined });
+  list.push({ keys: atoms.slice(), seen: 1, make: undefined, plain, keyBytes: undefined, keyWords: undefined });
 }
 
 function compileShape(shape: Shape): void {
@@ -221,7 +223,23 @@ function compileShape(shape: Shape): void {
     bytes.set(text, 2);
     keyBytes.push(bytes);
   }
+  shape.keyWords = keyBytes.map(keyWords);
   shape.keyBytes = keyBytes;
+}
+
+/**
+ * A key's bytes (4 or more) as big-endian 32-bit words at offsets 0, 4, 8, ... and, last, at
+ * `length - 4` (overlapping the one before when the length is not a multiple of 4).
+ */
+function keyWords(bytes: Uint8Array): Int32Array {
+  const len = bytes.length;
+  if (len < 4) return new Int32Array(0);
+  const q = Math.ceil(len / 4);
+  const out = new Int32Array(q);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, len);
+  for (let j = 0; j < q - 1; j++) out[j] = dv.getInt32(4 * j);
+  out[q - 1] = dv.getInt32(len - 4);
+  return out;
 }
 
 /** NEW_FUN_EXT read up to its free variables. */
@@ -266,6 +284,60 @@ type FastSlices = Buffer & { latin1Slice(start: number, end: number): string; ut
 /** The big-endian u32 at `b[p .. p+4)`; the caller checked the bounds. */
 function readU32(b: Buffer, p: number): number {
   return (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0;
+}
+
+/** Binaries up to this many bytes are tried as ASCII in JavaScript before a native UTF-8 slice. */
+const SHORT_TEXT = 16;
+const fromCode = String.fromCharCode;
+
+/** `b[p .. p+n)` as a string when every byte is ASCII (n <= SHORT_TEXT), else undefined. */
+function shortAscii(b: Buffer, p: number, n: number): string | undefined {
+  let acc = 0;
+  for (let i = 0; i < n; i++) acc |= b[p + i] as number;
+  if (acc > 0x7f) return undefined;
+  switch (n) {
+    case 0:
+      return '';
+    case 1:
+      return fromCode(b[p] as number);
+    case 2:
+      return fromCode(b[p] as number, b[p + 1] as number);
+    case 3:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number);
+    case 4:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number);
+    case 5:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number);
+    case 6:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number);
+    case 7:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number);
+    case 8:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number);
+    case 9:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number, b[p + 8] as number);
+    case 10:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number, b[p + 8] as number, b[p + 9] as number);
+    case 11:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number, b[p + 8] as number, b[p + 9] as number, b[p + 10] as number);
+    case 12:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number, b[p + 8] as number, b[p + 9] as number, b[p + 10] as number, b[p + 11] as number);
+    case 13:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number, b[p + 8] as number, b[p + 9] as number, b[p + 10] as number, b[p + 11] as number, b[p + 12] as number);
+    case 14:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number, b[p + 8] as number, b[p + 9] as number, b[p + 10] as number, b[p + 11] as number, b[p + 12] as number, b[p + 13] as number);
+    case 15:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number, b[p + 8] as number, b[p + 9] as number, b[p + 10] as number, b[p + 11] as number, b[p + 12] as number, b[p + 13] as number, b[p + 14] as number);
+    case 16:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number, b[p + 8] as number, b[p + 9] as number, b[p + 10] as number, b[p + 11] as number, b[p + 12] as number, b[p + 13] as number, b[p + 14] as number, b[p + 15] as number);
+    default:
+      return undefined;
+  }
+}
+
+/** The big-endian i32 at `b[p .. p+4)`; the caller checked the bounds. */
+function readI32(b: Buffer, p: number): number {
+  return ((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number);
 }
 
 function fail(code: EtfDecodeErrorCode, offset: number, detail: string): never {
@@ -418,7 +490,7 @@ export class Decoder {
     } finally {
       this.busy = false;
       this.buf = NO_INPUT;
-      this.cache = undefined;
+        this.cache = undefined;
       if (this.frames.length > KEEP_FRAMES) this.frames.length = KEEP_FRAMES;
     }
   }
@@ -657,14 +729,24 @@ export class Decoder {
         const predicted = this.erlmaps ? undefined : predictedShapes[n];
         if (predicted !== undefined) {
           const expected = predicted.keyBytes as Uint8Array[];
+          const words = predicted.keyWords as Int32Array[];
+          // Keys of 4 bytes or more are compared a 32-bit word at a time (the last word overlaps when the length is not a multiple of 4).
           for (; i < n; i++) {
             const kb = expected[i] as Uint8Array;
             const len = kb.length;
             const p = this.pos;
             if (len > this.end - p) break;
-            let j = 0;
-            while (j < len && buf[p + j] === kb[j]) j++;
-            if (j < len) break;
+            if (len >= 4) {
+              const kw = words[i] as Int32Array;
+              const last = kw.length - 1;
+              let j = 0;
+              while (j < last && readI32(buf, p + 4 * j) === kw[j]) j++;
+              if (j < last || readI32(buf, p + len - 4) !== kw[last]) break;
+            } else {
+              let j = 0;
+              while (j < len && buf[p + j] === kb[j]) j++;
+              if (j < len) break;
+            }
             this.pos = p + len;
             values[i] = this.fast(d);
           }
@@ -1105,6 +1187,12 @@ export class Decoder {
     this.charge(this.binMode === 2 ? 96 + n : 32 + 2 * n, at);
     if (this.binMode === 2) return this.bytesOut(p, n);
     const b = this.buf as FastSlices;
+    if (n <= SHORT_TEXT) {
+      // Short ASCII text is made in JavaScript: String.fromCharCode with the bytes as arguments makes a
+      // flat string in a fraction of a native slice's set-up cost. Anything else takes the general path.
+      const s = shortAscii(b, p, n);
+      if (s !== undefined) return s;
+    }
     if (this.binMode === 1) return b.utf8Slice(p, p + n);
     // auto. Up to 64 KiB: decoded at once; the decoder turns every invalid sequence into U+FFFD, so a
     // string without U+FFFD came from valid UTF-8 (one pass). With U+FFFD (a real one, or invalid input), the
