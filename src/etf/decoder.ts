@@ -747,8 +747,15 @@ export class Decoder {
               while (j < len && buf[p + j] === kb[j]) j++;
               if (j < len) break;
             }
-            this.pos = p + len;
-            values[i] = this.fast(d);
+            // A binary value (the common case: strings) without the general dispatch.
+            const vp = p + len;
+            if (vp < this.end && buf[vp] === Tag.BINARY) {
+              this.pos = vp + 1;
+              values[i] = this.binary(vp);
+            } else {
+              this.pos = vp;
+              values[i] = this.fast(d);
+            }
           }
           if (i === n) return (predicted.make as (values: readonly unknown[]) => Record<string, unknown>)(values);
         }
