@@ -91,7 +91,6 @@ const MAX_KEY_CACHE = 4096;
 /** Object keys remembered by position (see `writeKeyAt`): so many positions, at so many depths (a power of two). */
 const MEMO_KEYS = 32;
 const MEMO_DEPTHS = 8;
-const EMPTY_BYTES = new Uint8Array(0);
 /** Strings up to this length are tried as ASCII in JavaScript before the native UTF-8 write. */
 const SHORT_STRING = 24;
 /** The slab stand-alone terms are written into and handed out from as views. */
@@ -186,12 +185,12 @@ export class Encoder {
   /** Containers nested this deep or deeper go to the explicit stack: `min(FAST_DEPTH, maxDepth)`, 0 when canonical. */
   private readonly fastDepth: number;
   /** Encoded atoms seen under `atomEncoding: 'latin1'` (UTF-8 encodings are kept on the atom): copied, not re-encoded. */
-  private readonly atomBytes = new Map<Atom, Uint8Array>();
+  private readonly atomBytes = new Map<Atom, Encoded>();
   /** Encoded atoms of object keys seen (see `writeKey`). */
-  private readonly keyBytes = new Map<string, Uint8Array>();
+  private readonly keyBytes = new Map<string, Encoded>();
   /** Per nesting depth (mod MEMO_DEPTHS): the object keys last written at each position, and their encodings. */
   private readonly memoKeys: Array<Array<string | undefined>> = Array.from({ length: MEMO_DEPTHS }, () => new Array<string | undefined>(MEMO_KEYS).fill(undefined));
-  private readonly memoBytes: Uint8Array[] = new Array<Uint8Array>(MEMO_DEPTHS * MEMO_KEYS).fill(EMPTY_BYTES);
+  private readonly memoBytes: Encoded[] = new Array<Encoded>(MEMO_DEPTHS * MEMO_KEYS).fill(NO_ENCODED);
 
   constructor(opts: EncodeOptions = {}) {
     this.latin1Atoms = opts.atomEncoding === 'latin1';
@@ -384,21 +383,16 @@ export class Encoder {
       }
     }
     // UTF-8 encodings (the default, whatever the other options) live on the atom itself: one field load.
-    const known = this.latin1Atoms ? this.atomBytes.get(a) : a.etf;
+    const known = this.latin1Atoms ? this.atomBytes.get(a) : (a.etf as Encoded | undefined);
     if (known !== undefined) {
-      const k = known.length;
-      if (w.length + k > w.buf.length) w.ensure(k);
-      const b = w.buf;
-      const o = w.length;
-      for (let i = 0; i < k; i++) b[o + i] = known[i] as number;
-      w.length = o + k;
+      copyEncoded(w, known);
       return;
     }
     const from = w.length;
     this.atomText(w, a.name);
-    const bytes = Uint8Array.prototype.slice.call(w.buf, from, w.length);
-    if (!this.latin1Atoms) a.etf = bytes;
-    else if (this.atomBytes.size < MAX_KEY_CACHE) this.atomBytes.set(a, bytes);
+    const e = new Encoded(Uint8Array.prototype.slice.call(w.buf, from, w.length));
+    if (!this.latin1Atoms) a.etf = e;
+    else if (this.atomBytes.size < MAX_KEY_CACHE) this.atomBytes.set(a, e);
   }
 
   /** An atom's name (no cache). */
@@ -438,7 +432,7 @@ export class Encoder {
       this.writeAtom(w, Atom.of(k));
       return;
     }
-    copyBytes(w, this.keyEncoding(k));
+    copyEncoded(w, this.keyEncoding(k));
   }
 
   /**
@@ -454,24 +448,24 @@ export class Encoder {
     const row = depth & (MEMO_DEPTHS - 1);
     const keys = this.memoKeys[row] as Array<string | undefined>;
     const slot = row * MEMO_KEYS + i;
-    let bytes: Uint8Array;
+    let bytes: Encoded;
     if (keys[i] === k) {
-      bytes = this.memoBytes[slot] as Uint8Array;
+      bytes = this.memoBytes[slot] as Encoded;
     } else {
       bytes = this.keyEncoding(k);
       keys[i] = k;
       this.memoBytes[slot] = bytes;
     }
-    copyBytes(w, bytes);
+    copyEncoded(w, bytes);
   }
 
   /** The atom encoding of key `k` (not to be changed: it is cached). */
-  private keyEncoding(k: string): Uint8Array {
+  private keyEncoding(k: string): Encoded {
     let bytes = this.keyBytes.get(k);
     if (bytes === undefined) {
       const kw = new EtfWriter(16);
       this.writeAtom(kw, Atom.of(k));
-      bytes = kw.toBuffer();
+      bytes = new Encoded(kw.toBuffer());
       if (this.keyBytes.size < MAX_KEY_CACHE) this.keyBytes.set(k, bytes);
     }
     return bytes;
@@ -917,11 +911,11 @@ export class Encoder {
     w.u8(Tag.NEW_PID);
     this.writeAtom(w, p.node);
     if (w.length + 12 > w.buf.length) w.ensure(12);
-    const b = w.buf;
+    const dv = w.dataView();
     const o = w.length;
-    writeU32(b, o, id);
-    writeU32(b, o + 4, serial);
-    writeU32(b, o + 8, creation);
+    dv.setUint32(o, id);
+    dv.setUint32(o + 4, serial);
+    dv.setUint32(o + 8, creation);
     w.length = o + 12;
   }
 
@@ -936,7 +930,7 @@ export class Encoder {
       if (x >>> 0 !== x) this.checkU32(x, 'ref word');
     }
     if (w.length + 3 > w.buf.length) w.ensure(3);
-    let b = w.buf;
+    const b = w.buf;
     let o = w.length;
     b[o] = Tag.NEWER_REFERENCE;
     b[o + 1] = 0;
@@ -944,10 +938,10 @@ export class Encoder {
     w.length = o + 3;
     this.writeAtom(w, r.node);
     if (w.length + 4 + 4 * n > w.buf.length) w.ensure(4 + 4 * n);
-    b = w.buf;
+    const dv = w.dataView();
     o = w.length;
-    writeU32(b, o, creation);
-    for (let i = 0; i < n; i++) writeU32(b, o + 4 + 4 * i, ids[i] as number);
+    dv.setUint32(o, creation);
+    for (let i = 0; i < n; i++) dv.setUint32(o + 4 + 4 * i, ids[i] as number);
     w.length = o + 4 + 4 * n;
   }
 
@@ -1013,13 +1007,43 @@ const FastBuffer: new (ab: ArrayBufferLike, offset: number, length: number) => B
   } as unknown as new (ab: ArrayBufferLike, offset: number, length: number) => Buffer;
 })();
 
-/** Appends `bytes` (short: a loop beats a native copy's set-up). */
-function copyBytes(w: EtfWriter, bytes: Uint8Array): void {
+/**
+ * The encoding of an atom, kept to be copied: its bytes, and (4 bytes or more) the same bytes as
+ * big-endian 32-bit words at offsets 0, 4, 8, ... and, last, at `length - 4` (overlapping the one
+ * before when the length is not a multiple of 4), written a word at a time.
+ */
+class Encoded {
+  readonly words: Int32Array;
+  constructor(readonly bytes: Uint8Array) {
+    const n = bytes.length;
+    const q = n < 4 ? 0 : Math.ceil(n / 4);
+    this.words = new Int32Array(q);
+    if (q > 0) {
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, n);
+      for (let j = 0; j < q - 1; j++) this.words[j] = dv.getInt32(4 * j);
+      this.words[q - 1] = dv.getInt32(n - 4);
+    }
+  }
+}
+
+const NO_ENCODED = new Encoded(new Uint8Array(0));
+
+/** Appends an {@link Encoded}. */
+function copyEncoded(w: EtfWriter, e: Encoded): void {
+  const bytes = e.bytes;
   const n = bytes.length;
   if (w.length + n > w.buf.length) w.ensure(n);
-  const b = w.buf;
   const p = w.length;
-  for (let i = 0; i < n; i++) b[p + i] = bytes[i] as number;
+  if (n >= 4) {
+    const dv = w.dataView();
+    const words = e.words;
+    const last = words.length - 1;
+    for (let j = 0; j < last; j++) dv.setInt32(p + 4 * j, words[j] as number);
+    dv.setInt32(p + n - 4, words[last] as number);
+  } else {
+    const b = w.buf;
+    for (let i = 0; i < n; i++) b[p + i] = bytes[i] as number;
+  }
   w.length = p + n;
 }
 

@@ -212,3 +212,25 @@ test('integers at the boundaries of SMALL_INTEGER, INTEGER and SMALL_BIG, alone 
   assert.equal(encode(-0)[1], 70);
   assert.equal(encode({ v: 0.5 })[9], 70);
 });
+
+test('writers: atoms, pids and refs written a word at a time land right after the writer grows or its buffer is replaced', async () => {
+  const { Pid, Ref } = await import('../terms/index.js');
+  const node = atom('words@host');
+  const term = tuple(atom('a'), atom('ab'), atom('abc'), atom('abcd'), atom('abcde'), new Pid(node, 0xffffffff, 1, 2), new Ref(node, 3, [1, 0xfffffffe, 3]), { k1: atom('v'), key_two: 2 });
+  const expected = encode(term).subarray(1);
+  const enc = new Encoder();
+  const w = new EtfWriter(16); // grows while the term is written
+  for (let i = 0; i < 3; i++) {
+    w.reset();
+    enc.writeTerm(w, term);
+    assert.deepEqual(w.view(), expected);
+    // the buffer replaced from outside (as the distribution layer does), at an odd offset of a larger one
+    const outer = Buffer.alloc(4096, 0xaa);
+    w.buf = outer.subarray(3 + i);
+    w.length = 5;
+    enc.writeTerm(w, term);
+    assert.deepEqual(w.buf.subarray(5, w.length), expected);
+    assert.equal(outer[2 + i], 0xaa); // nothing written before the buffer's start
+    assert.equal(outer[3 + i + w.length], 0xaa); // nor after the term
+  }
+});
