@@ -130,6 +130,8 @@ const KEEP_FRAMES = 1 << 16;
 const FAST_DEPTH = 64;
 /** Binaries up to this size are decoded as UTF-8 at once under `binaries: 'auto'` (larger ones are validated first). */
 const DECODE_FIRST = 64 * 1024;
+/** The most input memory a decoder keeps between decodes (for the DataView of its last input). */
+const KEEP_VIEW_OF = 64 * 1024;
 /** Binaries copied out of the input from this size on go into memory that is not zeroed first. */
 const LARGE_COPY = 64 * 1024;
 const K_TUPLE = 0;
@@ -335,11 +337,6 @@ function shortAscii(b: Buffer, p: number, n: number): string | undefined {
   }
 }
 
-/** The big-endian i32 at `b[p .. p+4)`; the caller checked the bounds. */
-function readI32(b: Buffer, p: number): number {
-  return ((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number);
-}
-
 function fail(code: EtfDecodeErrorCode, offset: number, detail: string): never {
   throw new EtfDecodeError(code, offset, detail);
 }
@@ -406,6 +403,13 @@ export class Decoder {
   private readonly opts: DecodeOptions;
 
   private buf: Buffer = NO_INPUT;
+  /**
+   * A DataView of `dvOf`, the memory of the input (or of the last input, when it is at most
+   * KEEP_VIEW_OF bytes): a DataView takes ~55 ns to make, and the frames of one socket read share
+   * its memory, so a small one is kept for the next decode.
+   */
+  private dv: DataView | undefined = undefined;
+  private dvOf: ArrayBufferLike | undefined = undefined;
   private pos = 0;
   private end = 0;
   private cache: ReadonlyArray<Atom | undefined> | undefined;
@@ -490,9 +494,20 @@ export class Decoder {
     } finally {
       this.busy = false;
       this.buf = NO_INPUT;
+      // The view of a small input is kept for the next decode of the same input; a larger one is let go.
+      if (this.dv !== undefined && this.dv.buffer.byteLength > KEEP_VIEW_OF) {
+        this.dv = undefined;
+        this.dvOf = undefined;
+      }
         this.cache = undefined;
       if (this.frames.length > KEEP_FRAMES) this.frames.length = KEEP_FRAMES;
     }
+  }
+
+  private dataView(ab: ArrayBufferLike): DataView {
+    this.dvOf = ab;
+    this.dv = new DataView(ab);
+    return this.dv;
   }
 
   /** After an error: the frames still hold parts of the term; let them go. */
@@ -730,6 +745,9 @@ export class Decoder {
         if (predicted !== undefined) {
           const expected = predicted.keyBytes as Uint8Array[];
           const words = predicted.keyWords as Int32Array[];
+          const ab = buf.buffer;
+          const dv = this.dvOf === ab ? (this.dv as DataView) : this.dataView(ab);
+          const base = buf.byteOffset;
           // Keys of 4 bytes or more are compared a 32-bit word at a time (the last word overlaps when the length is not a multiple of 4).
           for (; i < n; i++) {
             const kb = expected[i] as Uint8Array;
@@ -740,8 +758,8 @@ export class Decoder {
               const kw = words[i] as Int32Array;
               const last = kw.length - 1;
               let j = 0;
-              while (j < last && readI32(buf, p + 4 * j) === kw[j]) j++;
-              if (j < last || readI32(buf, p + len - 4) !== kw[last]) break;
+              while (j < last && dv.getInt32(base + p + 4 * j) === kw[j]) j++;
+              if (j < last || dv.getInt32(base + p + len - 4) !== kw[last]) break;
             } else {
               let j = 0;
               while (j < len && buf[p + j] === kb[j]) j++;

@@ -234,3 +234,23 @@ test('writers: atoms, pids and refs written a word at a time land right after th
     assert.equal(outer[3 + i + w.length], 0xaa); // nor after the term
   }
 });
+
+test('predicted maps: keys compared in the input memory at any offset, in small and large inputs alike', () => {
+  const m = { first_key: 'one', second_key: 'two', k3: 3 };
+  const bytes = encode(m);
+  const dec = new Decoder();
+  for (const size of [256, 200_000]) {
+    const memory = Buffer.alloc(size, 0xee);
+    for (let at = 1; at < 9; at++) {
+      bytes.copy(memory, at, 1); // without the 131: decodeAt reads the term at an offset
+      assert.deepEqual(dec.decodeAt(memory, at), { term: m, offset: at + bytes.length - 1 });
+      // the same memory through another Buffer object, starting elsewhere
+      const view = memory.subarray(at - 1);
+      assert.deepEqual(dec.decodeAt(view, 1).term, m);
+      // a key changed in place after the last decode is seen
+      memory[at + 7] = (memory[at + 7] as number) ^ 1; // first_key becomes girst_key
+      assert.notDeepEqual(dec.decodeAt(memory, at).term, m);
+      memory.fill(0xee);
+    }
+  }
+});
