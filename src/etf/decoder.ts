@@ -290,6 +290,10 @@ function readU32(b: Buffer, p: number): number {
 
 /** Binaries up to this many bytes are tried as ASCII in JavaScript before a native UTF-8 slice. */
 const SHORT_TEXT = 16;
+/** Binaries up to this many bytes are checked for ASCII a word at a time and then sliced as Latin-1. */
+const WORD_TEXT = 1024;
+/** A medium binary makes the input's DataView when at least this much input is left from its tag. */
+const MAKE_VIEW_FROM = 256;
 const fromCode = String.fromCharCode;
 
 /** `b[p .. p+n)` as a string when every byte is ASCII (n <= SHORT_TEXT), else undefined. */
@@ -410,6 +414,9 @@ export class Decoder {
    */
   private dv: DataView | undefined = undefined;
   private dvOf: ArrayBufferLike | undefined = undefined;
+  /** `dv` is the view of this decode's input, which starts at `viewBase` in it. */
+  private viewReady = false;
+  private viewBase = 0;
   private pos = 0;
   private end = 0;
   private cache: ReadonlyArray<Atom | undefined> | undefined;
@@ -478,6 +485,7 @@ export class Decoder {
   private run(buf: Buffer, offset: number, cache: ReadonlyArray<Atom | undefined> | undefined): unknown {
     this.busy = true;
     this.buf = buf;
+    this.viewReady = false;
     this.pos = offset;
     this.end = buf.length;
     this.cache = cache;
@@ -494,6 +502,7 @@ export class Decoder {
     } finally {
       this.busy = false;
       this.buf = NO_INPUT;
+      this.viewReady = false;
       // The view of a small input is kept for the next decode of the same input; a larger one is let go.
       if (this.dv !== undefined && this.dv.buffer.byteLength > KEEP_VIEW_OF) {
         this.dv = undefined;
@@ -504,10 +513,17 @@ export class Decoder {
     }
   }
 
-  private dataView(ab: ArrayBufferLike): DataView {
-    this.dvOf = ab;
-    this.dv = new DataView(ab);
-    return this.dv;
+  /** The DataView of the input's memory (made or found once per decode; `viewBase` is the input's offset in it). */
+  private inputView(): DataView {
+    const b = this.buf;
+    const ab = b.buffer;
+    if (this.dvOf !== ab) {
+      this.dvOf = ab;
+      this.dv = new DataView(ab);
+    }
+    this.viewBase = b.byteOffset;
+    this.viewReady = true;
+    return this.dv as DataView;
   }
 
   /** After an error: the frames still hold parts of the term; let them go. */
@@ -745,9 +761,8 @@ export class Decoder {
         if (predicted !== undefined) {
           const expected = predicted.keyBytes as Uint8Array[];
           const words = predicted.keyWords as Int32Array[];
-          const ab = buf.buffer;
-          const dv = this.dvOf === ab ? (this.dv as DataView) : this.dataView(ab);
-          const base = buf.byteOffset;
+          const dv = this.viewReady ? (this.dv as DataView) : this.inputView();
+          const base = this.viewBase;
           // Keys of 4 bytes or more are compared a 32-bit word at a time (the last word overlaps when the length is not a multiple of 4).
           for (; i < n; i++) {
             const kb = expected[i] as Uint8Array;
@@ -1217,6 +1232,18 @@ export class Decoder {
       // flat string in a fraction of a native slice's set-up cost. Anything else takes the general path.
       const s = shortAscii(b, p, n);
       if (s !== undefined) return s;
+    } else if (n <= WORD_TEXT) {
+      // Medium text: checked for ASCII a word at a time (through the input's DataView, when there is one or
+      // the input has enough left to pay for making it), then sliced as Latin-1, which for ASCII is the same
+      // string, made without UTF-8 decoding and without the search for U+FFFD.
+      if (this.viewReady || this.end - at >= MAKE_VIEW_FROM) {
+        const dv = this.viewReady ? (this.dv as DataView) : this.inputView();
+        const q = this.viewBase + p;
+        const last = q + n - 4;
+        let acc = dv.getInt32(last);
+        for (let j = q; j < last; j += 4) acc |= dv.getInt32(j);
+        if ((acc & 0x80808080) === 0) return b.latin1Slice(p, p + n);
+      }
     }
     if (this.binMode === 1) return b.utf8Slice(p, p + n);
     // auto. Up to 64 KiB: decoded at once; the decoder turns every invalid sequence into U+FFFD, so a
@@ -1429,6 +1456,7 @@ export class Decoder {
     if (inflated.length !== size) fail('compressed', at, `inflated to ${inflated.length} bytes, header says ${size}`);
     const outerEnd = this.end;
     this.buf = inflated;
+    this.viewReady = false;
     this.pos = 0;
     this.end = inflated.length;
     this.setBudget();

@@ -254,3 +254,33 @@ test('predicted maps: keys compared in the input memory at any offset, in small 
     }
   }
 });
+
+test('medium binaries: ASCII checked a word at a time, anything else as before, in short and long inputs', () => {
+  const auto = new Decoder();
+  const asString = new Decoder({ binaries: 'string' });
+  const asBytes = new Decoder({ binaries: 'bytes' });
+  for (const n of [17, 18, 19, 20, 21, 36, 255, 1023, 1024, 1025]) {
+    const ascii = Array.from({ length: n }, (_, i) => String.fromCharCode(0x20 + ((i * 13) % 95))).join('');
+    const alone = Buffer.from([131, ...binBytes(ascii)]);
+    // a long input (the binary is followed by more terms) and a short one (the binary alone)
+    const long = encode([ascii, 'x'.repeat(300), ascii]);
+    for (let round = 0; round < 2; round++) {
+      assert.equal(auto.decode(alone), ascii);
+      assert.deepEqual(auto.decode(long), [ascii, 'x'.repeat(300), ascii]);
+      assert.equal(asString.decode(alone), ascii);
+      assert.deepEqual(asBytes.decode(alone), new Uint8Array(Buffer.from(ascii)));
+    }
+    for (const at of [0, 1, 2, 3, n - 5, n - 4, n - 3, n - 1]) {
+      const bad = Buffer.from(long);
+      bad[11 + at] = 0xc3; // first copy of the text starts after 131, LIST_EXT (5 bytes) and BINARY_EXT's header (5 bytes)
+      const out = auto.decode(bad) as unknown[];
+      assert.ok(out[0] instanceof Uint8Array, `n=${n} at=${at}`); // 0xc3 then an ASCII byte: invalid UTF-8
+      assert.equal(out[2], ascii);
+      const lossy = asString.decode(bad) as string[];
+      assert.equal((lossy[0] as string).indexOf('\uFFFD'), at);
+      // valid UTF-8 (é) stays a string
+      const text = `${ascii.slice(0, at)}é${ascii.slice(at + 2)}`;
+      assert.deepEqual(auto.decode(encode([text, 'x'.repeat(300)])), [text, 'x'.repeat(300)]);
+    }
+  }
+});
