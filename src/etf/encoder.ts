@@ -176,6 +176,10 @@ export class Encoder {
   private readonly maxBigIntBytes: number;
   private readonly nativeRecords: boolean;
   private readonly own = new EtfWriter(SLAB_SIZE);
+  /** The slab `own` writes into, its memory and its offset there. */
+  private slab: Buffer | undefined = undefined;
+  private slabMemory: ArrayBufferLike = new ArrayBuffer(0);
+  private slabOffset = 0;
   private busy = false;
   /** The explicit stack: frames[0 .. sp) are the containers being written. */
   private readonly frames: EFrame[] = [];
@@ -242,7 +246,13 @@ export class Encoder {
       return out;
     }
     const b = w.buf;
-    const out = new FastBuffer(b.buffer, b.byteOffset + start, w.length - start);
+    if (b !== this.slab) {
+      // Typed arrays' `buffer` and `byteOffset` are getters worth avoiding per term: read once per slab.
+      this.slab = b;
+      this.slabMemory = b.buffer;
+      this.slabOffset = b.byteOffset;
+    }
+    const out = new FastBuffer(this.slabMemory, this.slabOffset + start, w.length - start);
     // A term that made the slab grow leaves it to its view; the next term starts a new slab.
     if (b.length > SLAB_SIZE) w.length = b.length;
     return out;
