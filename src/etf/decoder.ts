@@ -296,6 +296,14 @@ const WORD_TEXT = 1024;
 const MAKE_VIEW_FROM = 256;
 const fromCode = String.fromCharCode;
 
+/** Whether the `n` bytes (n >= 4) at `q` of `dv` are all ASCII, read a 32-bit word at a time (the last word may overlap). */
+function isAsciiWords(dv: DataView, q: number, n: number): boolean {
+  const last = q + n - 4;
+  let acc = dv.getInt32(last);
+  for (let j = q; j < last; j += 4) acc |= dv.getInt32(j);
+  return (acc & 0x80808080) === 0;
+}
+
 /** `b[p .. p+n)` as a string when every byte is ASCII (n <= SHORT_TEXT), else undefined. */
 function shortAscii(b: Buffer, p: number, n: number): string | undefined {
   let acc = 0;
@@ -783,6 +791,17 @@ export class Decoder {
             // A binary value (the common case: strings) without the general dispatch.
             const vp = p + len;
             if (vp < this.end && buf[vp] === Tag.BINARY) {
+              // Medium ASCII text (the usual string value), read here; anything else by `binary`, from its tag.
+              const bp = vp + 5;
+              if (this.binMode !== 2 && bp <= this.end) {
+                const bn = dv.getUint32(base + vp + 1);
+                if (bn > SHORT_TEXT && bn <= WORD_TEXT && bn <= this.end - bp && isAsciiWords(dv, base + bp, bn)) {
+                  this.pos = bp + bn;
+                  this.charge(32 + 2 * bn, vp);
+                  values[i] = (buf as FastSlices).latin1Slice(bp, bp + bn);
+                  continue;
+                }
+              }
               this.pos = vp + 1;
               values[i] = this.binary(vp);
             } else {
@@ -1238,11 +1257,7 @@ export class Decoder {
       // string, made without UTF-8 decoding and without the search for U+FFFD.
       if (this.viewReady || this.end - at >= MAKE_VIEW_FROM) {
         const dv = this.viewReady ? (this.dv as DataView) : this.inputView();
-        const q = this.viewBase + p;
-        const last = q + n - 4;
-        let acc = dv.getInt32(last);
-        for (let j = q; j < last; j += 4) acc |= dv.getInt32(j);
-        if ((acc & 0x80808080) === 0) return b.latin1Slice(p, p + n);
+        if (isAsciiWords(dv, this.viewBase + p, n)) return b.latin1Slice(p, p + n);
       }
     }
     if (this.binMode === 1) return b.utf8Slice(p, p + n);

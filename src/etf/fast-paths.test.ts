@@ -184,6 +184,14 @@ test('predicted maps: binary values read directly, other values and cuts as with
     assert.notEqual(got, 'no error');
     assert.equal(got, failure(() => erlmaps.decode(part)), `cut at ${cut}`);
   }
+  // a heap budget stops a predicted map where it stops one read without prediction
+  for (let budget = 100; budget < 400; budget += 8) {
+    const predicted = new Decoder({ maxHeapBytes: budget });
+    const plain = new Decoder({ maxHeapBytes: budget, maps: 'erlmap' });
+    const got = failure(() => predicted.decode(bytes));
+    assert.equal(got, failure(() => plain.decode(bytes)), `budget ${budget}`);
+    if (budget < 200) assert.match(got, /^memory@/);
+  }
 });
 
 test('integers at the boundaries of SMALL_INTEGER, INTEGER and SMALL_BIG, alone and inside objects', () => {
