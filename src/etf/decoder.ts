@@ -130,6 +130,8 @@ const KEEP_FRAMES = 1 << 16;
 const FAST_DEPTH = 64;
 /** Binaries up to this size are decoded as UTF-8 at once under `binaries: 'auto'` (larger ones are validated first). */
 const DECODE_FIRST = 64 * 1024;
+/** The most input memory a decoder keeps between decodes (for the DataView of its last input). */
+const KEEP_VIEW_OF = 64 * 1024;
 /** Binaries copied out of the input from this size on go into memory that is not zeroed first. */
 const LARGE_COPY = 64 * 1024;
 const K_TUPLE = 0;
@@ -160,6 +162,8 @@ interface Shape {
    * `undefined` (those decode by option) or longer than 255 bytes.
    */
   keyBytes: Uint8Array[] | undefined;
+  /** Once compiled, with `keyBytes`: each key's bytes as 32-bit words (see `keyWords`). */
+  keyWords: Int32Array[] | undefined;
 }
 
 /** The compiled shape last made, by key count: the next map with that many keys is compared with it byte by byte. */
@@ -197,7 +201,7 @@ function rememberShape(keys: readonly unknown[]): void {
   if (list.length >= SHAPES_PER_KEY) return;
   const atoms = keys as readonly Atom[];
   const plain = atoms.some((a) => a === STRUCT_KEY || a.name === '__proto__');
-  list.push({ keys: atoms.slice(), seen: 1, make: undefined, plain, keyBytes: undefined });
+  list.push({ keys: atoms.slice(), seen: 1, make: undefined, plain, keyBytes: undefined, keyWords: undefined });
 }
 
 function compileShape(shape: Shape): void {
@@ -221,7 +225,23 @@ function compileShape(shape: Shape): void {
     bytes.set(text, 2);
     keyBytes.push(bytes);
   }
+  shape.keyWords = keyBytes.map(keyWords);
   shape.keyBytes = keyBytes;
+}
+
+/**
+ * A key's bytes (4 or more) as big-endian 32-bit words at offsets 0, 4, 8, ... and, last, at
+ * `length - 4` (overlapping the one before when the length is not a multiple of 4).
+ */
+function keyWords(bytes: Uint8Array): Int32Array {
+  const len = bytes.length;
+  if (len < 4) return new Int32Array(0);
+  const q = Math.ceil(len / 4);
+  const out = new Int32Array(q);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, len);
+  for (let j = 0; j < q - 1; j++) out[j] = dv.getInt32(4 * j);
+  out[q - 1] = dv.getInt32(len - 4);
+  return out;
 }
 
 /** NEW_FUN_EXT read up to its free variables. */
@@ -266,6 +286,67 @@ type FastSlices = Buffer & { latin1Slice(start: number, end: number): string; ut
 /** The big-endian u32 at `b[p .. p+4)`; the caller checked the bounds. */
 function readU32(b: Buffer, p: number): number {
   return (((b[p] as number) << 24) | ((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number)) >>> 0;
+}
+
+/** Binaries up to this many bytes are tried as ASCII in JavaScript before a native UTF-8 slice. */
+const SHORT_TEXT = 16;
+/** Binaries up to this many bytes are checked for ASCII a word at a time and then sliced as Latin-1. */
+const WORD_TEXT = 1024;
+/** A medium binary makes the input's DataView when at least this much input is left from its tag. */
+const MAKE_VIEW_FROM = 256;
+const fromCode = String.fromCharCode;
+
+/** Whether the `n` bytes (n >= 4) at `q` of `dv` are all ASCII, read a 32-bit word at a time (the last word may overlap). */
+function isAsciiWords(dv: DataView, q: number, n: number): boolean {
+  const last = q + n - 4;
+  let acc = dv.getInt32(last);
+  for (let j = q; j < last; j += 4) acc |= dv.getInt32(j);
+  return (acc & 0x80808080) === 0;
+}
+
+/** `b[p .. p+n)` as a string when every byte is ASCII (n <= SHORT_TEXT), else undefined. */
+function shortAscii(b: Buffer, p: number, n: number): string | undefined {
+  let acc = 0;
+  for (let i = 0; i < n; i++) acc |= b[p + i] as number;
+  if (acc > 0x7f) return undefined;
+  switch (n) {
+    case 0:
+      return '';
+    case 1:
+      return fromCode(b[p] as number);
+    case 2:
+      return fromCode(b[p] as number, b[p + 1] as number);
+    case 3:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number);
+    case 4:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number);
+    case 5:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number);
+    case 6:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number);
+    case 7:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number);
+    case 8:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number);
+    case 9:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number, b[p + 8] as number);
+    case 10:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number, b[p + 8] as number, b[p + 9] as number);
+    case 11:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number, b[p + 8] as number, b[p + 9] as number, b[p + 10] as number);
+    case 12:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number, b[p + 8] as number, b[p + 9] as number, b[p + 10] as number, b[p + 11] as number);
+    case 13:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number, b[p + 8] as number, b[p + 9] as number, b[p + 10] as number, b[p + 11] as number, b[p + 12] as number);
+    case 14:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number, b[p + 8] as number, b[p + 9] as number, b[p + 10] as number, b[p + 11] as number, b[p + 12] as number, b[p + 13] as number);
+    case 15:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number, b[p + 8] as number, b[p + 9] as number, b[p + 10] as number, b[p + 11] as number, b[p + 12] as number, b[p + 13] as number, b[p + 14] as number);
+    case 16:
+      return fromCode(b[p] as number, b[p + 1] as number, b[p + 2] as number, b[p + 3] as number, b[p + 4] as number, b[p + 5] as number, b[p + 6] as number, b[p + 7] as number, b[p + 8] as number, b[p + 9] as number, b[p + 10] as number, b[p + 11] as number, b[p + 12] as number, b[p + 13] as number, b[p + 14] as number, b[p + 15] as number);
+    default:
+      return undefined;
+  }
 }
 
 function fail(code: EtfDecodeErrorCode, offset: number, detail: string): never {
@@ -334,6 +415,16 @@ export class Decoder {
   private readonly opts: DecodeOptions;
 
   private buf: Buffer = NO_INPUT;
+  /**
+   * A DataView of `dvOf`, the memory of the input (or of the last input, when it is at most
+   * KEEP_VIEW_OF bytes): a DataView takes ~55 ns to make, and the frames of one socket read share
+   * its memory, so a small one is kept for the next decode.
+   */
+  private dv: DataView | undefined = undefined;
+  private dvOf: ArrayBufferLike | undefined = undefined;
+  /** `dv` is the view of this decode's input, which starts at `viewBase` in it. */
+  private viewReady = false;
+  private viewBase = 0;
   private pos = 0;
   private end = 0;
   private cache: ReadonlyArray<Atom | undefined> | undefined;
@@ -402,6 +493,7 @@ export class Decoder {
   private run(buf: Buffer, offset: number, cache: ReadonlyArray<Atom | undefined> | undefined): unknown {
     this.busy = true;
     this.buf = buf;
+    this.viewReady = false;
     this.pos = offset;
     this.end = buf.length;
     this.cache = cache;
@@ -418,9 +510,28 @@ export class Decoder {
     } finally {
       this.busy = false;
       this.buf = NO_INPUT;
-      this.cache = undefined;
+      this.viewReady = false;
+      // The view of a small input is kept for the next decode of the same input; a larger one is let go.
+      if (this.dv !== undefined && this.dv.buffer.byteLength > KEEP_VIEW_OF) {
+        this.dv = undefined;
+        this.dvOf = undefined;
+      }
+        this.cache = undefined;
       if (this.frames.length > KEEP_FRAMES) this.frames.length = KEEP_FRAMES;
     }
+  }
+
+  /** The DataView of the input's memory (made or found once per decode; `viewBase` is the input's offset in it). */
+  private inputView(): DataView {
+    const b = this.buf;
+    const ab = b.buffer;
+    if (this.dvOf !== ab) {
+      this.dvOf = ab;
+      this.dv = new DataView(ab);
+    }
+    this.viewBase = b.byteOffset;
+    this.viewReady = true;
+    return this.dv as DataView;
   }
 
   /** After an error: the frames still hold parts of the term; let them go. */
@@ -657,16 +768,46 @@ export class Decoder {
         const predicted = this.erlmaps ? undefined : predictedShapes[n];
         if (predicted !== undefined) {
           const expected = predicted.keyBytes as Uint8Array[];
+          const words = predicted.keyWords as Int32Array[];
+          const dv = this.viewReady ? (this.dv as DataView) : this.inputView();
+          const base = this.viewBase;
+          // Keys of 4 bytes or more are compared a 32-bit word at a time (the last word overlaps when the length is not a multiple of 4).
           for (; i < n; i++) {
             const kb = expected[i] as Uint8Array;
             const len = kb.length;
             const p = this.pos;
             if (len > this.end - p) break;
-            let j = 0;
-            while (j < len && buf[p + j] === kb[j]) j++;
-            if (j < len) break;
-            this.pos = p + len;
-            values[i] = this.fast(d);
+            if (len >= 4) {
+              const kw = words[i] as Int32Array;
+              const last = kw.length - 1;
+              let j = 0;
+              while (j < last && dv.getInt32(base + p + 4 * j) === kw[j]) j++;
+              if (j < last || dv.getInt32(base + p + len - 4) !== kw[last]) break;
+            } else {
+              let j = 0;
+              while (j < len && buf[p + j] === kb[j]) j++;
+              if (j < len) break;
+            }
+            // A binary value (the common case: strings) without the general dispatch.
+            const vp = p + len;
+            if (vp < this.end && buf[vp] === Tag.BINARY) {
+              // Medium ASCII text (the usual string value), read here; anything else by `binary`, from its tag.
+              const bp = vp + 5;
+              if (this.binMode !== 2 && bp <= this.end) {
+                const bn = dv.getUint32(base + vp + 1);
+                if (bn > SHORT_TEXT && bn <= WORD_TEXT && bn <= this.end - bp && isAsciiWords(dv, base + bp, bn)) {
+                  this.pos = bp + bn;
+                  this.charge(32 + 2 * bn, vp);
+                  values[i] = (buf as FastSlices).latin1Slice(bp, bp + bn);
+                  continue;
+                }
+              }
+              this.pos = vp + 1;
+              values[i] = this.binary(vp);
+            } else {
+              this.pos = vp;
+              values[i] = this.fast(d);
+            }
           }
           if (i === n) return (predicted.make as (values: readonly unknown[]) => Record<string, unknown>)(values);
         }
@@ -1105,6 +1246,20 @@ export class Decoder {
     this.charge(this.binMode === 2 ? 96 + n : 32 + 2 * n, at);
     if (this.binMode === 2) return this.bytesOut(p, n);
     const b = this.buf as FastSlices;
+    if (n <= SHORT_TEXT) {
+      // Short ASCII text is made in JavaScript: String.fromCharCode with the bytes as arguments makes a
+      // flat string in a fraction of a native slice's set-up cost. Anything else takes the general path.
+      const s = shortAscii(b, p, n);
+      if (s !== undefined) return s;
+    } else if (n <= WORD_TEXT) {
+      // Medium text: checked for ASCII a word at a time (through the input's DataView, when there is one or
+      // the input has enough left to pay for making it), then sliced as Latin-1, which for ASCII is the same
+      // string, made without UTF-8 decoding and without the search for U+FFFD.
+      if (this.viewReady || this.end - at >= MAKE_VIEW_FROM) {
+        const dv = this.viewReady ? (this.dv as DataView) : this.inputView();
+        if (isAsciiWords(dv, this.viewBase + p, n)) return b.latin1Slice(p, p + n);
+      }
+    }
     if (this.binMode === 1) return b.utf8Slice(p, p + n);
     // auto. Up to 64 KiB: decoded at once; the decoder turns every invalid sequence into U+FFFD, so a
     // string without U+FFFD came from valid UTF-8 (one pass). With U+FFFD (a real one, or invalid input), the
@@ -1316,6 +1471,7 @@ export class Decoder {
     if (inflated.length !== size) fail('compressed', at, `inflated to ${inflated.length} bytes, header says ${size}`);
     const outerEnd = this.end;
     this.buf = inflated;
+    this.viewReady = false;
     this.pos = 0;
     this.end = inflated.length;
     this.setBudget();

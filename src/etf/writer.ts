@@ -26,9 +26,24 @@ export class EtfWriter {
   buf: Buffer;
   /** Number of bytes written (the current write offset). */
   length = 0;
+  /** A DataView of `dvOf` (see {@link EtfWriter.dataView}). */
+  private dv: DataView | undefined = undefined;
+  private dvOf: Buffer | undefined = undefined;
 
   constructor(initialCapacity = 1024) {
     this.buf = Buffer.allocUnsafe(Math.max(16, initialCapacity));
+  }
+
+  /**
+   * A DataView of the current `buf` (made once per buffer, however `buf` was replaced): for
+   * writing whole 32-bit words at any offset. Writes through it must stay below `buf.length`.
+   */
+  dataView(): DataView {
+    const b = this.buf;
+    if (this.dvOf === b) return this.dv as DataView;
+    this.dvOf = b;
+    this.dv = new DataView(b.buffer, b.byteOffset, b.length);
+    return this.dv;
   }
 
   /** Forgets the content; keeps the storage. */

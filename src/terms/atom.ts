@@ -21,6 +21,8 @@ export class Atom<N extends string = string> {
   readonly name: N;
   /** @internal The distribution atom cache's facts about this atom (its slot, its UTF-8 text), set on first send. */
   distCache: { readonly slot: number; readonly text: Buffer } | undefined = undefined;
+  /** @internal The codec's cached UTF-8 encoding of this atom (owned by src/etf), set on its first encode. */
+  etf: unknown = undefined;
   private constructor(name: N) {
     this.name = name;
   }
