@@ -21,7 +21,7 @@ import { atom, Pid, Tuple, tuple, isTuple } from '../terms/index.js';
 import { distributionOf, exposeRpc, rpc, startNode } from './node-dist.js';
 import { ErlangThrow } from './rpc.js';
 import { erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
-import { privatePort } from '../../test/support.js';
+import { unusedPort } from '../../test/support.js';
 import { Inbox } from './testing/inbox.js';
 
 const COOKIE = 'erlnodecookie';
@@ -48,8 +48,8 @@ describe('Beamline node with real erl and elixir nodes', { skip: erlSkipReason()
   const tag = randomInt(1e6);
   const TS = `ts${tag}@127.0.0.1`;
   const E = `e${tag}@127.0.0.1`;
-  const epmdPort = privatePort();
-  const env = { ...process.env, ERL_EPMD_PORT: String(epmdPort), ERL_CRASH_DUMP_SECONDS: '0' };
+  let epmdPort = 0; // set in before(): a port no EPMD listens on yet, so this node starts the embedded one
+  const env: NodeJS.ProcessEnv = { ...process.env, ERL_CRASH_DUMP_SECONDS: '0' };
   let ts: Node;
   let erl: ErlNode;
   let collector: Inbox;
@@ -68,6 +68,8 @@ describe('Beamline node with real erl and elixir nodes', { skip: erlSkipReason()
   }
 
   before(async () => {
+    epmdPort = await unusedPort();
+    env['ERL_EPMD_PORT'] = String(epmdPort);
     ts = await startNode({ name: TS, cookie: COOKIE, epmdPort, node: { logger: () => {}, shutdownTimeout: 200 } });
     await startServer<{ call: [unknown, number]; cast: [unknown] }, number, undefined>(
       ts,

@@ -27,7 +27,7 @@ import {
 import { ErlangThrow } from './rpc.js';
 import { createSelfSignedCertificate } from './transport.js';
 import { Inbox } from './testing/inbox.js';
-import { eventually, privatePort } from '../../test/support.js';
+import { eventually, privatePort, unusedPort } from '../../test/support.js';
 
 const quiet = { logger: (): void => {}, shutdownTimeout: 200 };
 
@@ -52,8 +52,9 @@ describe(`two Beamline nodes over ${mode}`, () => {
     const tag = `${mode}${randomInt(1e6)}`;
     const A = `a${tag}@127.0.0.1`;
     const B = `b${tag}@127.0.0.1`;
-    const epmdPort = privatePort();
+    let epmdPort = 0;
     before(async () => {
+      epmdPort = await unusedPort(); // nothing there yet: the first node starts the embedded EPMD
       let tls: DistTlsOptions | undefined;
       if (mode === 'tls') tls = await createSelfSignedCertificate();
       const common = { cookie: 'secret', epmdPort, node: quiet, ...(tls === undefined ? {} : { tls }) };
