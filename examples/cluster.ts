@@ -28,7 +28,7 @@ import {
   startPgScope,
 } from '../src/distribution/index.js';
 
-const epmdPort = 4398;
+const epmdPort = Number(process.env['ERL_EPMD_PORT'] ?? 4398);
 const a = await startNode({ name: 'a@127.0.0.1', cookie: 'democookie', epmdPort });
 const b = await startNode({ name: 'b@127.0.0.1', cookie: 'democookie', epmdPort });
 

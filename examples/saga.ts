@@ -110,7 +110,9 @@ function bank(accounts: Record<string, number>, creditor: { name: string; node: 
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'saga-example-'));
-const epmdPort = randomInt(20000, 60000);
+// ERL_EPMD_PORT when set (the examples test gives each example its own), else a random port below
+// Linux's ephemeral range (32768-60999), where an outgoing connection may hold the port.
+const epmdPort = Number(process.env['ERL_EPMD_PORT'] ?? randomInt(10_000, 32_000));
 const a = await startNode({ name: 'bank_a@127.0.0.1', cookie: 'bank', epmdPort });
 const b = await startNode({ name: 'bank_b@127.0.0.1', cookie: 'bank', epmdPort });
 try {

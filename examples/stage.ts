@@ -25,7 +25,7 @@ import {
   type StageBehavior,
 } from '../src/stage/index.js';
 
-const epmdPort = 4398;
+const epmdPort = Number(process.env['ERL_EPMD_PORT'] ?? 4398);
 const a = await startNode({ name: 'a@127.0.0.1', cookie: 'stagecookie', epmdPort });
 const b = await startNode({ name: 'b@127.0.0.1', cookie: 'stagecookie', epmdPort });
 

@@ -102,6 +102,9 @@ export function quietLogger(): { lines: string[]; log: (level: string, message: 
   return { lines, log: (level, message) => lines.push(`${level}: ${message}`) };
 }
 
+/** A port free now on 127.0.0.1, below Linux's ephemeral range (see free-port.ts for why). */
+export { freePort } from '../src/raft/testing/free-port.js';
+
 /**
  * A random TCP port for a test's private EPMD or listener, below Linux's
  * ephemeral range (32768-60999), so an outgoing connection made by another

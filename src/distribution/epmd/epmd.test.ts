@@ -12,17 +12,7 @@ import { EpmdServer, ensureEpmd, killEpmd, listNames, lookupNode, registerNode, 
 import { isDistError } from '../errors.js';
 import { collect } from '../testing/sockets.js';
 import { erlSkipReason, startErl, type ErlNode } from '../../../test/erl.js';
-import { eventually } from '../../../test/support.js';
-
-/** A port nothing listens on (just now). */
-function freePort(): Promise<number> {
-  return new Promise<number>((resolve) => {
-    const s = createServer().listen({ host: '127.0.0.1', port: 0 }, () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+import { eventually, freePort } from '../../../test/support.js';
 
 describe('embedded EPMD server with our client', () => {
   let epmd: EpmdServer;
