@@ -5,7 +5,6 @@
  * @module
  */
 import { randomInt } from 'node:crypto';
-import { connect } from 'node:net';
 import type { Node, SpawnOptions } from '../src/core/node.js';
 import type { Process } from '../src/core/process.js';
 import { atom } from '../src/terms/atom.js';
@@ -112,26 +111,4 @@ export { freePort } from '../src/raft/testing/free-port.js';
  */
 export function privatePort(): number {
   return randomInt(10_000, 32_000);
-}
-
-/**
- * A {@link privatePort} on which nothing listens right now (a connection to
- * it is refused): for a test that must be the one starting an EPMD there.
- * Embedded EPMD daemons of earlier tests linger for a minute on their
- * random ports, so a plain random draw can land on one.
- */
-export async function unusedPort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = privatePort();
-    const refused = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(false);
-      });
-      socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code === 'ECONNREFUSED'));
-    });
-    if (refused) return port;
-  }
-  throw new Error('unusedPort: 50 random ports were all in use');
 }

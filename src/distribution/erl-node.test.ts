@@ -21,7 +21,7 @@ import { atom, Pid, Tuple, tuple, isTuple } from '../terms/index.js';
 import { distributionOf, exposeRpc, rpc, startNode } from './node-dist.js';
 import { ErlangThrow } from './rpc.js';
 import { erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
-import { unusedPort } from '../../test/support.js';
+import { freePort } from '../../test/support.js';
 import { Inbox } from './testing/inbox.js';
 
 const COOKIE = 'erlnodecookie';
@@ -68,7 +68,7 @@ describe('Beamline node with real erl and elixir nodes', { skip: erlSkipReason()
   }
 
   before(async () => {
-    epmdPort = await unusedPort();
+    epmdPort = await freePort();
     env['ERL_EPMD_PORT'] = String(epmdPort);
     ts = await startNode({ name: TS, cookie: COOKIE, epmdPort, node: { logger: () => {}, shutdownTimeout: 200 } });
     await startServer<{ call: [unknown, number]; cast: [unknown] }, number, undefined>(

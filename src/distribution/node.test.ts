@@ -27,7 +27,7 @@ import {
 import { ErlangThrow } from './rpc.js';
 import { createSelfSignedCertificate } from './transport.js';
 import { Inbox } from './testing/inbox.js';
-import { eventually, privatePort, unusedPort } from '../../test/support.js';
+import { eventually, privatePort, freePort } from '../../test/support.js';
 
 const quiet = { logger: (): void => {}, shutdownTimeout: 200 };
 
@@ -54,7 +54,7 @@ describe(`two Beamline nodes over ${mode}`, () => {
     const B = `b${tag}@127.0.0.1`;
     let epmdPort = 0;
     before(async () => {
-      epmdPort = await unusedPort(); // nothing there yet: the first node starts the embedded EPMD
+      epmdPort = await freePort(); // nothing there yet: the first node starts the embedded EPMD
       let tls: DistTlsOptions | undefined;
       if (mode === 'tls') tls = await createSelfSignedCertificate();
       const common = { cookie: 'secret', epmdPort, node: quiet, ...(tls === undefined ? {} : { tls }) };

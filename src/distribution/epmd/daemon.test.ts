@@ -6,7 +6,7 @@
  * @module
  */
 import { after, describe, it } from 'node:test';
-import { unusedPort } from '../../../test/support.js';
+import { freePort } from '../../../test/support.js';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { atom } from '../../terms/index.js';
@@ -35,7 +35,7 @@ describe('the embedded EPMD survives its node', { skip: erlSkipReason() }, () =>
 
   it('an erl node registered there stays reachable while Beamline is down, and after it restarts', async () => {
     const quiet = { logger: () => {}, shutdownTimeout: 200 };
-    epmdPort = await unusedPort(); // nothing there yet: this node starts the embedded EPMD
+    epmdPort = await freePort(); // nothing there yet: this node starts the embedded EPMD
     const first = await startNode({ name: TS, cookie: 'daemon', epmdPort, node: quiet });
     assert.equal(distributionOf(first).epmdEmbedded, true);
     const e1 = startErl({ name: E1, cookie: 'daemon', epmdPort, eval: 'io:format("UP~n").' });
