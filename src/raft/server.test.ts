@@ -142,6 +142,29 @@ describe('raft behavior on three nodes', () => {
     await eventually(() => events[li]!.applied.includes(s), 10_000, 'old leader applied the new entry');
   });
 
+  test('a read a follower passed to a leader that then died is retried, not left to time out', async () => {
+    await client.append('before-loss', 'kept');
+    const leader = (await client.status(peers[0]!)).leader!;
+    const li = peers.findIndex((p) => p.node === leader.node);
+    const fi = (li + 1) % 3;
+    assert.equal((await client.status(peers[fi]!)).leader?.node, leader.node, 'the follower knows the leader');
+    // The leader's server stops; its node stays up, so the follower learns nothing and its
+    // ReadIndex request to the old leader is dropped on arrival.
+    await stopServer(nodes[li]!, leader.name);
+    const viaFollower = new RaftClient<string, string, string | null>(home, [peers[fi]!], { timeout: 30_000 });
+    assert.equal(await viaFollower.read('before-loss'), 'kept');
+    await start(li);
+    await client.append('after-loss', 'ok');
+    await eventually(
+      () => {
+        const led = events.map((e) => e.leaders.at(-1)?.node);
+        return led[0] !== undefined && led.every((n) => n === led[0]);
+      },
+      15_000,
+      'every peer follows one leader again',
+    );
+  });
+
   test('leadership transfer', async () => {
     const leader = (await client.status(peers[0]!)).leader!;
     const target = peers.find((p) => p.node !== leader.node)!;

@@ -136,6 +136,13 @@ interface PendingRead<Q> {
   readonly from: From<unknown>;
   readonly query: Q;
   readonly deadline: number;
+  /**
+   * A read this peer passed on to its leader (it was not leading): when it
+   * stops waiting for the leader's confirmation and tells the client to ask
+   * again (Date.now() ms). Infinity for a read this peer serves as leader
+   * (the core fails those itself when leadership ends).
+   */
+  readonly retryAt: number;
   index: number;
 }
 
@@ -147,6 +154,8 @@ interface Host<S, V, Q, R> {
   readonly store: RaftStore<RaftCommand<V>, RaftSnapshotData>;
   readonly ownsStore: boolean;
   readonly tickMs: number;
+  /** The longest election timeout (ms): how long a follower waits for its leader to confirm a read it passed on. */
+  readonly readRetryMs: number;
   /** When the next tick is due (ms, performance.now()): ticks keep a fixed rate, a late timer does not push later ones back. */
   nextTick: number;
   readonly snapshotEvery: number;
@@ -240,6 +249,7 @@ export async function startRaft<S, V, Q = never, R = never, A = undefined>(
         store,
         ownsStore,
         tickMs,
+        readRetryMs: 2 * (options.electionTicks ?? 10) * tickMs,
         nextTick: performance.now() + tickMs,
         snapshotEvery: options.snapshotEvery ?? 10_000,
         state: init.state,
@@ -520,9 +530,16 @@ function expire<S, V, Q, R>(host: Host<S, V, Q, R>, ctx: Process): void {
     ctx.reply(p.from, failure<R>('timeout', host.core.status().leader, 'membership change not committed in time'));
   }
   for (const [id, p] of host.reads) {
-    if (p.deadline > now) continue;
-    host.reads.delete(id);
-    ctx.reply(p.from, failure<R>('timeout', host.core.status().leader, 'read not confirmed in time'));
+    if (p.deadline <= now) {
+      host.reads.delete(id);
+      ctx.reply(p.from, failure<R>('timeout', host.core.status().leader, 'read not confirmed in time'));
+    } else if (p.index === -1 && p.retryAt <= now) {
+      // This peer passed the read to its leader and no answer came within an election timeout (the
+      // request or the answer was lost: the leader died or was cut off; this peer may even lead now):
+      // the client asks again instead of waiting out its whole deadline. A read is safe to retry.
+      host.reads.delete(id);
+      ctx.reply(p.from, failure<R>('not_leader', host.core.status().leader, 'the leader did not confirm the read'));
+    }
   }
 }
 
@@ -543,7 +560,9 @@ function handleRequest<S, V, Q, R>(host: Host<S, V, Q, R>, req: RaftRequest<V, Q
     }
     case 'read': {
       const id = `${host.self.node}/${++host.readSeq}`;
-      host.reads.set(id, { from, query: req.query, deadline: Date.now() + timeout, index: -1 });
+      const now = Date.now();
+      const retryAt = core.status().role === 'leader' ? Infinity : now + host.readRetryMs;
+      host.reads.set(id, { from, query: req.query, deadline: now + timeout, retryAt, index: -1 });
       core.read(id);
       return null;
     }
