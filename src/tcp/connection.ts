@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import type { Pid } from '../terms/identifiers.js';
 import { corkForTurn } from './turn-cork.js';
 import { type Framing, framePacket, Framer } from './framing.js';
+import type { IdleTracked } from './idle-sweep.js';
 
 /** Data messages in a handler's mailbox for one connection before the socket stops reading. */
 const MAX_QUEUED = 8;
@@ -24,7 +25,7 @@ const MAX_QUEUED = 8;
  * }
  * ```
  */
-export class TcpConnection {
+export class TcpConnection implements IdleTracked {
   /** @internal The handler process that owns the connection. */
   owner: Pid | undefined;
   /** @internal ergo's raw contract: bytes the handler did not consume. */
@@ -33,7 +34,15 @@ export class TcpConnection {
   readonly framer: Framer | undefined;
   /** @internal Data messages sent to the owner and not yet handled. */
   queued = 0;
+  /** @internal Read or written since the listener's last idle sweep (see idle-sweep.ts). */
+  active = false;
+  /** @internal When the idle sweep last saw activity (ms, Date.now()). */
+  activeAt = 0;
+  /** @internal The idle timeout fired and no activity came since. */
+  idleFired = false;
   private writeBlocked = false;
+  /** Whether reading is paused (the listener pauses a socket until a handler takes it; {@link flow} calls pause/resume on changes only). */
+  private paused = true;
   private closed = false;
 
   /** @internal */
@@ -76,6 +85,7 @@ export class TcpConnection {
    */
   write(data: Uint8Array | string): boolean {
     if (!this.open) return false;
+    this.active = true;
     corkForTurn(this.socket);
     const ok = this.socket.write(data);
     if (!ok) {
@@ -124,7 +134,10 @@ export class TcpConnection {
   /** @internal Pauses reading while writes are blocked or the handler lags; resumes otherwise. */
   flow(): void {
     if (!this.open || this.owner === undefined) return;
-    if (this.writeBlocked || this.queued >= MAX_QUEUED) this.socket.pause();
+    const pause = this.writeBlocked || this.queued >= MAX_QUEUED;
+    if (pause === this.paused) return;
+    this.paused = pause;
+    if (pause) this.socket.pause();
     else this.socket.resume();
   }
 }
