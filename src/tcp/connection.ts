@@ -9,7 +9,6 @@ import type { Socket } from 'node:net';
 import type { Pid } from '../terms/identifiers.js';
 import { corkForTurn } from './turn-cork.js';
 import { type Framing, framePacket, Framer } from './framing.js';
-import type { IdleTracked } from './idle-sweep.js';
 
 /** Data messages in a handler's mailbox for one connection before the socket stops reading. */
 const MAX_QUEUED = 8;
@@ -25,7 +24,7 @@ const MAX_QUEUED = 8;
  * }
  * ```
  */
-export class TcpConnection implements IdleTracked {
+export class TcpConnection {
   /** @internal The handler process that owns the connection. */
   owner: Pid | undefined;
   /** @internal ergo's raw contract: bytes the handler did not consume. */

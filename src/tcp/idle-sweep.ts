@@ -9,7 +9,7 @@
  * timeout, and never more than 2 s) later.
  * @module
  */
-/** What the sweep reads and writes of a connection ({@link TcpConnection} has these fields). */
+/** What the sweep reads and writes of a connection (TcpConnection has these fields, internal to the package). */
 export interface IdleTracked {
   /** Read or written since the last sweep: set by the connection, cleared by the sweep. */
   active: boolean;
