@@ -33,7 +33,15 @@ export class TcpConnection {
   readonly framer: Framer | undefined;
   /** @internal Data messages sent to the owner and not yet handled. */
   queued = 0;
+  /** @internal Read or written since the listener's last idle sweep (see idle-sweep.ts). */
+  active = false;
+  /** @internal When the idle sweep last saw activity (ms, Date.now()). */
+  activeAt = 0;
+  /** @internal The idle timeout fired and no activity came since. */
+  idleFired = false;
   private writeBlocked = false;
+  /** Whether reading is paused (the listener pauses a socket until a handler takes it; {@link flow} calls pause/resume on changes only). */
+  private paused = true;
   private closed = false;
 
   /** @internal */
@@ -76,6 +84,7 @@ export class TcpConnection {
    */
   write(data: Uint8Array | string): boolean {
     if (!this.open) return false;
+    this.active = true;
     corkForTurn(this.socket);
     const ok = this.socket.write(data);
     if (!ok) {
@@ -124,7 +133,10 @@ export class TcpConnection {
   /** @internal Pauses reading while writes are blocked or the handler lags; resumes otherwise. */
   flow(): void {
     if (!this.open || this.owner === undefined) return;
-    if (this.writeBlocked || this.queued >= MAX_QUEUED) this.socket.pause();
+    const pause = this.writeBlocked || this.queued >= MAX_QUEUED;
+    if (pause === this.paused) return;
+    this.paused = pause;
+    if (pause) this.socket.pause();
     else this.socket.resume();
   }
 }

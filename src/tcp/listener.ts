@@ -25,6 +25,7 @@ import { closeOnExit, ownerExitReason, ownerStartOptions } from '../pool/owner.j
 import { TcpConnection } from './connection.js';
 import type { Framing } from './framing.js';
 import { TcpEvent, type TcpHandler, tcpHandlerServer } from './handler.js';
+import { sweepIdle } from './idle-sweep.js';
 
 /** What a TCP listener serves and how. */
 export interface TcpSpec<S, A> {
@@ -127,11 +128,9 @@ function listenerBehavior<S, A>(spec: TcpSpec<S, A>): ServerBehavior<Record<neve
         connections.add(conn);
         socket.setNoDelay(spec.noDelay ?? true);
         if (spec.keepAlive !== undefined) socket.setKeepAlive(true, spec.keepAlive);
-        if (spec.idleTimeout !== undefined) {
-          socket.setTimeout(spec.idleTimeout);
-          socket.on('timeout', () => conn.owner !== undefined && ctx.send(conn.owner, new TcpEvent('timeout', conn, undefined)));
-        }
+        conn.activeAt = Date.now(); // the idle timeout counts from the accept
         socket.on('data', (chunk: Buffer) => {
+          conn.active = true;
           if (conn.owner === undefined) return;
           conn.queued++;
           conn.flow();
@@ -158,8 +157,14 @@ function listenerBehavior<S, A>(spec: TcpSpec<S, A>): ServerBehavior<Record<neve
           resolve();
         });
       });
+      // One sweep for the connections' idle timeouts, rather than a socket timer re-armed on every read and write.
+      const stopSweep =
+        spec.idleTimeout === undefined
+          ? () => {}
+          : sweepIdle(connections, spec.idleTimeout, (conn) => conn.owner !== undefined && ctx.send(conn.owner, new TcpEvent('timeout', conn, undefined)));
       // A killed listener (no terminate) still closes its sockets, even one killed while this init awaited.
       closeOnExit(ctx, () => {
+        stopSweep();
         server.close();
         for (const c of connections) c.destroy();
       });
