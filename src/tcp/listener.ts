@@ -47,7 +47,11 @@ export interface TcpSpec<S, A> {
   readonly poolSize?: number;
   /** Default `raw`. */
   readonly framing?: Framing;
-  /** Close (or call `handleTimeout` on) a connection with no activity for this many ms. Default: none. */
+  /**
+   * Close (or call `handleTimeout` on) a connection with no activity for this many ms. Default: none.
+   * One sweep per listener checks every `idleTimeout / 8` ms (5 ms to 1 s), so the timeout fires no
+   * earlier than this and at most a quarter of it (2 s at most) later.
+   */
   readonly idleTimeout?: number;
   /** Refuse connections beyond this many. */
   readonly maxConnections?: number;
