@@ -29,7 +29,7 @@ import {
   ERROR_STRUCT,
   DATETIME_STRUCT,
 } from './index.js';
-import { same } from './test-support.js';
+import { assertCutsFailAsUnpredicted, same } from './test-support.js';
 
 const node = atom('a@127.0.0.1');
 const pid = new Pid(node, 42, 0, 7);
@@ -393,19 +393,5 @@ test('maps read by the predicted shape of their size: a different, partly matchi
   for (let i = 0; i < 4; i++) assert.deepEqual(raw.decode(nilKeys), { nil: 1, undefined: 2, zeta: 3 });
   assert.deepEqual(decode(nilKeys), new Map<unknown, unknown>([[null, 1], [undefined, 2], [atom('zeta'), 3]]));
   // cut input inside a predicted map fails as without prediction (maps: 'erlmap' never predicts): same code, same offset
-  const bytes = encode(a);
-  const erlmaps = new Decoder({ maps: 'erlmap' });
-  const failure = (f: () => unknown): string => {
-    try {
-      f();
-    } catch (e) {
-      assert.ok(e instanceof EtfDecodeError);
-      return `${e.code}@${e.offset}`;
-    }
-    return 'no error';
-  };
-  for (let cut = 1; cut < bytes.length; cut++) {
-    const part = bytes.subarray(0, cut);
-    assert.equal(failure(() => decode(part)), failure(() => erlmaps.decode(part)), `cut at ${cut}`);
-  }
+  assertCutsFailAsUnpredicted(encode(a), decode);
 });

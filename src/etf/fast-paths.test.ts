@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { atom, tuple, Atom } from '../terms/index.js';
 import { encode, decode, Encoder, Decoder, EtfEncodeError, EtfDecodeError, EtfWriter } from './index.js';
+import { assertCutsFailAsUnpredicted, decodeFailure } from './test-support.js';
 
 /** SMALL_ATOM_UTF8_EXT bytes of `name`. */
 function atomBytes(name: string): number[] {
@@ -168,28 +169,13 @@ test('predicted maps: binary values read directly, other values and cuts as with
   assert.deepEqual(decode(invalid), { name: new Uint8Array([0xff]), city: '', zip: 'z' });
   // cut anywhere: the same error, at the same offset, as a decoder that never predicts (maps: 'erlmap')
   const bytes = encode(s);
-  const erlmaps = new Decoder({ maps: 'erlmap' });
-  const failure = (f: () => unknown): string => {
-    try {
-      f();
-    } catch (e) {
-      assert.ok(e instanceof EtfDecodeError);
-      return `${e.code}@${e.offset}`;
-    }
-    return 'no error';
-  };
-  for (let cut = 1; cut < bytes.length; cut++) {
-    const part = bytes.subarray(0, cut);
-    const got = failure(() => decode(part));
-    assert.notEqual(got, 'no error');
-    assert.equal(got, failure(() => erlmaps.decode(part)), `cut at ${cut}`);
-  }
+  assertCutsFailAsUnpredicted(bytes, decode);
   // a heap budget stops a predicted map where it stops one read without prediction
   for (let budget = 100; budget < 400; budget += 8) {
     const predicted = new Decoder({ maxHeapBytes: budget });
     const plain = new Decoder({ maxHeapBytes: budget, maps: 'erlmap' });
-    const got = failure(() => predicted.decode(bytes));
-    assert.equal(got, failure(() => plain.decode(bytes)), `budget ${budget}`);
+    const got = decodeFailure(() => predicted.decode(bytes));
+    assert.equal(got, decodeFailure(() => plain.decode(bytes)), `budget ${budget}`);
     if (budget < 200) assert.match(got, /^memory@/);
   }
 });

@@ -16,6 +16,9 @@ import { Charlist } from './charlist.js';
 import { BitString } from './bit-string.js';
 import { ErlMap } from './erl-map.js';
 import { ExportFun, Fun } from './funs.js';
+import { Decoder } from './decoder.js';
+import { EtfDecodeError } from './errors.js';
+import assert from 'node:assert/strict';
 
 /** One case of etf_vectors.txt. */
 export interface Vector {
@@ -100,4 +103,29 @@ export function same(a: unknown, b: unknown): boolean {
   const ka = Object.keys(x);
   const kb = Object.keys(y);
   return ka.length === kb.length && ka.every((k, i) => k === kb[i] && same((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k]));
+}
+
+/** How `f` fails: `code@offset` of the EtfDecodeError it throws (any other error fails the test), or `no error`. */
+export function decodeFailure(f: () => unknown): string {
+  try {
+    f();
+  } catch (e) {
+    assert.ok(e instanceof EtfDecodeError);
+    return `${e.code}@${e.offset}`;
+  }
+  return 'no error';
+}
+
+/**
+ * Every cut of `bytes` (a whole term) fails in `decode`, with the same code
+ * and offset as in a decoder that never predicts map shapes (`maps: 'erlmap'`).
+ */
+export function assertCutsFailAsUnpredicted(bytes: Uint8Array, decode: (b: Uint8Array) => unknown): void {
+  const erlmaps = new Decoder({ maps: 'erlmap' });
+  for (let cut = 1; cut < bytes.length; cut++) {
+    const part = bytes.subarray(0, cut);
+    const got = decodeFailure(() => decode(part));
+    assert.notEqual(got, 'no error', `cut at ${cut}`);
+    assert.equal(got, decodeFailure(() => erlmaps.decode(part)), `cut at ${cut}`);
+  }
 }
