@@ -67,9 +67,11 @@ export class AtomCacheReader {
 
   /**
    * {@link AtomCacheReader.parse} without the result object (the hot path reads one header per frame):
-   * returns the atoms and leaves the offset after the header in {@link AtomCacheReader.end}.
+   * returns the atoms and leaves the offset after the header in {@link AtomCacheReader.end}. With `into`,
+   * the atoms are written there (its length set to their count) and `into` is returned: an array
+   * reused from frame to frame instead of a new one per frame.
    */
-  read(buf: Uint8Array, offset: number): readonly Atom[] {
+  read(buf: Uint8Array, offset: number, into?: Atom[]): readonly Atom[] {
     if (offset >= buf.length) fail('truncated header: no atom cache ref count');
     const n = buf[offset] as number;
     let pos = offset + 1;
@@ -82,7 +84,12 @@ export class AtomCacheReader {
     const flagsAt = pos;
     const longAtoms = (nibble(buf, flagsAt, n) & 1) === 1;
     pos += flagBytes;
-    const atoms: Atom[] = new Array<Atom>(n);
+    let atoms: Atom[];
+    if (into === undefined) atoms = new Array<Atom>(n);
+    else {
+      atoms = into;
+      atoms.length = n;
+    }
     // New entries update the table only once the whole header is valid: until then they are kept here.
     let updates: [number, Atom][] | undefined;
     for (let i = 0; i < n; i++) {
