@@ -274,7 +274,6 @@ export class FrameParser {
     controlOffset: 0,
     fragments: 1,
   };
-  private readonly reusedAtoms: Atom[] = [];
 
   /**
    * Parses one non-empty frame payload. Returns the completed message, or
@@ -301,7 +300,7 @@ export class FrameParser {
     if (tag === TAG_HEADER) {
       if (reuse) {
         const f = this.reused;
-        f.atoms = this.atomCache.read(payload, 2, this.reusedAtoms);
+        f.atoms = this.atomCache.read(payload, 2, true);
         f.payload = payload;
         f.controlOffset = this.atomCache.end;
         return f;
