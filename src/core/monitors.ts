@@ -5,6 +5,7 @@
  * @module
  */
 import { Atom, atom } from '../terms/atom.js';
+import { AliasTable } from './alias-table.js';
 import { Pid, Ref } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
 import { BadArgumentError } from './errors.js';
@@ -20,10 +21,10 @@ const A_PROCESS = atom('process');
 const A_NODEDOWN = atom('nodedown');
 
 export class Monitors {
-  /** Monitors whose watcher is local, by ref key. */
-  readonly local = new Map<number | string, MonitorRecord>();
-  /** Monitors held by remote watchers on local processes, by ref key. */
-  readonly remote = new Map<number | string, MonitorRecord>();
+  /** Monitors whose watcher is local, by ref key (a call's monitor comes and goes with the call: no Map churn). */
+  readonly local = new AliasTable<MonitorRecord>();
+  /** Monitors held by remote watchers on local processes, by ref key (a remote caller's calls set them up and take them down). */
+  readonly remote = new AliasTable<MonitorRecord>();
   private readonly nodeWatchers = new Map<Atom, ProcessCore[]>();
 
   constructor(

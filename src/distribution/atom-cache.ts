@@ -49,6 +49,8 @@ function nibble(buf: Uint8Array, at: number, i: number): number {
 /** The receiving atom cache of one connection: feeds on every header, in frame order. */
 export class AtomCacheReader {
   private readonly slots: (Atom | undefined)[] = new Array<Atom | undefined>(ATOM_CACHE_SIZE).fill(undefined);
+  /** The arrays {@link AtomCacheReader.read} reuses, by ref count (made on first use). */
+  private readonly byCount: (Atom[] | undefined)[] = [];
 
   /**
    * Parses the header part that starts with NumberOfAtomCacheRefs at
@@ -67,9 +69,11 @@ export class AtomCacheReader {
 
   /**
    * {@link AtomCacheReader.parse} without the result object (the hot path reads one header per frame):
-   * returns the atoms and leaves the offset after the header in {@link AtomCacheReader.end}.
+   * returns the atoms and leaves the offset after the header in {@link AtomCacheReader.end}. With `reuse`,
+   * the atoms come in an array kept for headers of that many refs, which the next header of as many
+   * refs overwrites (no array per frame).
    */
-  read(buf: Uint8Array, offset: number): readonly Atom[] {
+  read(buf: Uint8Array, offset: number, reuse = false): readonly Atom[] {
     if (offset >= buf.length) fail('truncated header: no atom cache ref count');
     const n = buf[offset] as number;
     let pos = offset + 1;
@@ -82,7 +86,7 @@ export class AtomCacheReader {
     const flagsAt = pos;
     const longAtoms = (nibble(buf, flagsAt, n) & 1) === 1;
     pos += flagBytes;
-    const atoms: Atom[] = new Array<Atom>(n);
+    const atoms: Atom[] = reuse ? (this.byCount[n] ??= new Array<Atom>(n)) : new Array<Atom>(n);
     // New entries update the table only once the whole header is valid: until then they are kept here.
     let updates: [number, Atom][] | undefined;
     for (let i = 0; i < n; i++) {

@@ -94,6 +94,42 @@ describe('atom cache headers of captured OTP 25 frames', () => {
     assert.ok(checked >= 30);
   });
 
+  it('reused frames (parse(payload, true)) read the same as fresh ones, frame after frame, and fragments stay whole objects', () => {
+    const fresh = new Map<string, FrameParser>();
+    const reusing = new Map<string, FrameParser>();
+    let previous: DistFrame | undefined;
+    let same = 0;
+    for (const v of vectors) {
+      if (v.truncated) continue;
+      let p = fresh.get(v.conn);
+      if (p === undefined) fresh.set(v.conn, (p = new FrameParser()));
+      let r = reusing.get(v.conn);
+      if (r === undefined) reusing.set(v.conn, (r = new FrameParser()));
+      const payload = Buffer.from(v.hex, 'hex');
+      const want = p.parse(payload) as DistFrame;
+      const got = r.parse(payload, true) as DistFrame;
+      assert.equal(got.kind, want.kind);
+      assert.equal(got.payload, payload);
+      assert.equal(got.controlOffset, want.controlOffset);
+      assert.deepEqual(got.atoms.map((a) => a.name), want.atoms.map((a) => a.name), `frame ${v.hex.slice(0, 24)}`);
+      assert.deepEqual(decodeFrameTerms(got), decodeFrameTerms(want));
+      if (got === previous) same++;
+      previous = got;
+    }
+    assert.ok(same > 0, 'one object per parser, reused');
+    // A message reassembled from fragments is never the reused object.
+    const r = new FrameParser();
+    const body = encodeBareTerm('x'.repeat(300));
+    const frames = encodeMessageFrames(encodeBareTerm(tuple(OP.SEND, atom(''), atom('p'))), body, { flags: DEFAULT_FLAGS, fragmentSize: 100, seqId: 9n });
+    assert.ok(frames.length > 2);
+    let whole: DistFrame | undefined;
+    for (const f of frames) whole = r.parse(f, true) ?? whole;
+    assert.ok(whole !== undefined && whole.fragments === frames.length);
+    const single = r.parse(Buffer.from([131, 68, 0, 0x6a]), true) as DistFrame;
+    assert.notEqual(single, whole);
+    assert.equal(decodeFrameTerms(whole).message, 'x'.repeat(300));
+  });
+
   it('refuses refs to empty slots and truncated headers without changing the table', () => {
     const c = new AtomCacheReader();
     assert.throws(() => c.parse(Buffer.from('0100003c', 'hex'), 0), (e) => isDistError(e, 'atom_cache'));
@@ -345,6 +381,27 @@ describe('DistConnection on a socket', () => {
     assert.equal(writes, 1, 'one socket write for the turn');
     tx.close();
     await rx.closed;
+  });
+
+  it('with reuseFrames, hands every frame in one object and lets go of its payload after the chunk', async () => {
+    const [a, b] = await socketPair();
+    const seen: DistFrame[] = [];
+    const terms: FrameTerms[] = [];
+    const conn = new DistConnection(fakeHandshake(b), {
+      reuseFrames: true,
+      onFrame: (f) => {
+        seen.push(f);
+        terms.push(decodeFrameTerms(f)); // read during the call, as the option asks
+      },
+    });
+    const tx = new DistConnection(fakeHandshake(a));
+    for (let i = 0; i < 3; i++) tx.sendTerms(new Encoder(), tuple(OP.SEND, atom(''), new Pid(atom('n@h'), i, 0, 1)), true, i);
+    await eventually(() => terms.length === 3);
+    assert.deepEqual(terms.map((t) => t.message), [0, 1, 2]);
+    assert.ok(seen[0] === seen[1] && seen[1] === seen[2], 'one reused object');
+    assert.equal(seen[0]?.payload.length, 0, 'the payload is let go once the chunk is read');
+    tx.close();
+    conn.close();
   });
 
   it('processes bytes that arrived with the handshake', async () => {

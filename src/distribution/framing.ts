@@ -266,13 +266,30 @@ export class FrameParser {
     return false;
   }
 
+  /** The frame and atom table {@link FrameParser.parse} fills when asked to reuse them. */
+  private readonly reused: { kind: 'header' | 'pass_through'; payload: Buffer; atoms: readonly Atom[]; controlOffset: number; fragments: number } = {
+    kind: 'header',
+    payload: EMPTY_FRAME,
+    atoms: [],
+    controlOffset: 0,
+    fragments: 1,
+  };
+
   /**
    * Parses one non-empty frame payload. Returns the completed message, or
    * undefined when the frame was a fragment of a message still incomplete
    * (or of a refused one). Throws `DistError` (`frame_protocol`,
    * `atom_cache`, `reassembly_limit`) for violations that close the connection.
+   * With `reuse`, a whole `131,68` frame comes back in one object (and atom
+   * table) that the next `parse(…, true)` overwrites, so nothing is allocated
+   * per frame: read it before parsing the next one.
    */
-  parse(payload: Buffer): DistFrame | undefined {
+  /** Lets go of the payload the reused frame still points to (a large message is not held until the next frame comes). */
+  releaseReused(): void {
+    this.reused.payload = EMPTY_FRAME;
+  }
+
+  parse(payload: Buffer, reuse = false): DistFrame | undefined {
     const tag0 = payload[0];
     if (tag0 === TAG_PASS_THROUGH) {
       if (payload[1] !== VERSION) throw new DistError('frame_protocol', 'pass-through frame without a 131 term');
@@ -281,6 +298,13 @@ export class FrameParser {
     if (tag0 !== VERSION) throw new DistError('frame_protocol', `frame starts with ${String(tag0)}, not 131 or 112`);
     const tag = payload[1];
     if (tag === TAG_HEADER) {
+      if (reuse) {
+        const f = this.reused;
+        f.atoms = this.atomCache.read(payload, 2, true);
+        f.payload = payload;
+        f.controlOffset = this.atomCache.end;
+        return f;
+      }
       const atoms = this.atomCache.read(payload, 2);
       return { kind: 'header', payload, atoms, controlOffset: this.atomCache.end, fragments: 1 };
     }
@@ -422,6 +446,13 @@ export interface DistConnectionOptions extends Omit<FrameParserOptions, 'onRefus
    */
   onFrame?: (frame: DistFrame) => void;
   /**
+   * The frame given to `onFrame` (and its `atoms`) may be one object reused
+   * for the next frame: `onFrame` reads what it needs before it returns and
+   * keeps neither (the node's own connections do this: no allocation per
+   * frame). Default false: every frame is a new object.
+   */
+  reuseFrames?: boolean;
+  /**
    * Called for each message refused because it is beyond a resource limit
    * (frame size, reassembly, decoding limits): the message is dropped and
    * the connection stays up. Log it, naming the option to raise.
@@ -464,6 +495,7 @@ export class DistConnection {
   private readonly opts: DistConnectionOptions;
   private readonly highWaterMark: number;
   private readonly fragmentSize: number;
+  private readonly reuseFrames: boolean;
   private resolveClosed!: (reason: DistError) => void;
   private closeReason: DistError | undefined;
   private corked = false;
@@ -503,6 +535,7 @@ export class DistConnection {
         : { atomCacheIndex: this.atomCache.index, maxBigIntBytes: options.maxSentBigIntBytes, nativeRecords },
     );
     this.highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024;
+    this.reuseFrames = options.reuseFrames === true;
     this.fragmentSize = options.fragmentSize ?? DEFAULT_FRAGMENT_SIZE;
     this.decoder = new FrameDecoder(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, this.refuse);
     const parserOptions: FrameParserOptions = { onRefuse: this.refuse };
@@ -595,7 +628,7 @@ export class DistConnection {
       for (let payload = decoder.next(); payload !== undefined; payload = decoder.next()) {
         if (payload.length === 0) continue; // tick
         this.framesIn++;
-        const frame = this.parser.parse(payload);
+        const frame = this.parser.parse(payload, this.reuseFrames);
         if (frame !== undefined) {
           try {
             this.opts.onFrame?.(frame);
@@ -606,6 +639,7 @@ export class DistConnection {
         }
         if (this.closeReason !== undefined) return;
       }
+      if (this.reuseFrames) this.parser.releaseReused();
     } catch (e) {
       this.fail(
         e instanceof DistError ? e : new DistError('frame_protocol', e instanceof Error ? e.message : String(e), { cause: e }),

@@ -508,6 +508,7 @@ export class NodeDistribution implements Distribution {
       maxFrameSize: this.settings.maxFrameSize,
       ...this.settings.limits,
       onFrame: (frame) => this.onFrame(peer, frame),
+      reuseFrames: true,
       onRefuse: (reason) => this.node.log('warning', `distribution: refused a message from ${peer.name.name}, the connection stays up: ${reason.message}`),
       onClose: (reason) => this.onClose(peer, conn, reason),
       onBackpressure: (congested) => this.onBackpressure(peer, congested),
