@@ -193,6 +193,22 @@ export function forwardReply<S>(value: unknown, state: S, next?: NextOptions): R
 export function forwardStopAndReply<S>(reason: ExitReason, value: unknown, state: S): StopAndReplyResult<S> {
   return { ...stop(reason, state), reply: value } as unknown as StopAndReplyResult<S>;
 }
+/**
+ * @internal For behaviors built on Server that run a user callback inside theirs (the TCP handler):
+ * the result of `handleInfo`, `handleCast` or `handleContinue` when the user callback went async.
+ * The server suspends on `promise` itself and, once it settles, turns its value into the callback's
+ * result with `settle(value, a, b)`; `promise.then(...)` would cost the behavior a promise, a closure
+ * and a microtask more per async callback. Return it cast to the callback's result type.
+ */
+export class SettleLater<S, A = unknown, B = unknown> {
+  constructor(
+    readonly promise: PromiseLike<unknown>,
+    readonly settle: (value: unknown, a: A, b: B) => NoReplyResult<S>,
+    readonly a: A,
+    readonly b: B,
+  ) {}
+}
+
 /** Continue with `state` without replying now (reply later with `ctx.reply(deferReply(request, from), value)`). */
 export function noreply<S>(state: S, next?: NextOptions): { readonly type: 'noreply'; readonly state: S; readonly next?: NextOptions } {
   return next === undefined ? { type: 'noreply', state } : { type: 'noreply', state, next };
@@ -420,6 +436,8 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
   private pending: 0 | 1 | 2 = 0;
   private pendingFrom: CallFrom<P> | undefined;
   private pendingWhich: 'handleCast' | 'handleInfo' | 'handleContinue' = 'handleInfo';
+  /** Set when the pending callback returned a {@link SettleLater}: what turns the settled value into its result. */
+  private pendingSettle: SettleLater<S, unknown, unknown> | undefined;
 
   constructor(
     private readonly impl: ServerBehavior<P, S, A>,
@@ -577,13 +595,22 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
       throw value; // one of our own promises (init, terminate...) rejected: the process crashes with it
     }
     this.pending = 0;
+    const later = this.pendingSettle;
+    this.pendingSettle = undefined;
     if (!ok) return this.crash(ctx, value);
     if (pending === 1) {
       const from = this.pendingFrom as CallFrom<P>;
       this.pendingFrom = undefined;
       return this.afterCall(ctx, from, value as CallResult<S>);
     }
-    return this.afterNoReply(ctx, this.pendingWhich, value as NoReplyResult<S>);
+    if (later === undefined) return this.afterNoReply(ctx, this.pendingWhich, value as NoReplyResult<S>);
+    let result: NoReplyResult<S>;
+    try {
+      result = later.settle(value, later.a, later.b);
+    } catch (err) {
+      return this.crash(ctx, err);
+    }
+    return this.afterNoReply(ctx, this.pendingWhich, result);
   }
 
   private afterCall(ctx: Process, from: CallFrom<P>, result: CallResult<S>): void | Promise<void> {
@@ -627,7 +654,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     return this.afterNoReply(ctx, which, result);
   }
 
-  private afterNoReply(ctx: Process, which: string, result: NoReplyResult<S>): void | Promise<void> {
+  private afterNoReply(ctx: Process, which: 'handleCast' | 'handleInfo' | 'handleContinue', result: NoReplyResult<S>): void | Promise<void> {
     switch (result?.type) {
       case 'noreply':
         this.state = result.state;
@@ -636,6 +663,13 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
         if (result.state !== undefined) this.state = result.state;
         return this.terminate(ctx, result.reason);
       default:
+        if ((result as unknown) instanceof SettleLater) {
+          // A behavior's async callback: the run loop suspends on the user's promise, [RESUME] settles it.
+          this.pending = 2;
+          this.pendingWhich = which;
+          this.pendingSettle = result as unknown as SettleLater<S, unknown, unknown>;
+          return this.pendingSettle.promise as PromiseLike<unknown> as Promise<void>;
+        }
         return this.crash(ctx, new TypeError(`${which} returned ${formatReason(result)}; expected noreply() or stop()`));
     }
   }

@@ -7,7 +7,7 @@
  */
 import type { Process } from '../core/process.js';
 import type { Protocol } from '../core/protocol.js';
-import { type InitResult, noreply, type NoReplyResult, type ServerBehavior } from '../server/server.js';
+import { type InitResult, noreply, type NoReplyResult, type ServerBehavior, SettleLater } from '../server/server.js';
 import type { TcpConnection } from './connection.js';
 import { FramingError } from './framing.js';
 
@@ -114,13 +114,18 @@ function onData<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, chunk: Buffer
     const r = h.handleData(conn, p, state, ctx);
     if (isThenable(r)) {
       const next = i + 1;
-      // The usual case, one packet per chunk: no further loop to run.
-      if (next === packets.length) return r.then((v) => noreply(stateOf(conn, p, v)));
+      // The usual case, one packet per chunk: no further loop to run, and the server itself settles the result.
+      if (next === packets.length) return new SettleLater(r, settleLast, conn, p) as unknown as Promise<NoReplyResult<S>>;
       return r.then((v) => rest(h, conn, packets, next, stateOf(conn, p, v), ctx));
     }
     state = stateOf(conn, p, r);
   }
   return noreply(state);
+}
+
+/** What the last packet's async `handleData` settled with, as the server's result. */
+function settleLast(value: unknown, conn: TcpConnection, data: Buffer): NoReplyResult<unknown> {
+  return noreply(stateOf(conn, data, value));
 }
 
 /** The packets after an async `handleData`, one after another. */
