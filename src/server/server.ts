@@ -196,17 +196,15 @@ export function forwardStopAndReply<S>(reason: ExitReason, value: unknown, state
 /**
  * @internal For behaviors built on Server that run a user callback inside theirs (the TCP handler):
  * the result of `handleInfo`, `handleCast` or `handleContinue` when the user callback went async.
- * The server suspends on `promise` itself and, once it settles, turns its value into the callback's
- * result with `settle(value, a, b)`; `promise.then(...)` would cost the behavior a promise, a closure
- * and a microtask more per async callback. Return it cast to the callback's result type.
+ * The server suspends on `promise` itself and, once it settles, takes {@link SettleLater.settle} of
+ * its value as the callback's result (which may be another SettleLater); `promise.then(...)` would
+ * cost the behavior a promise, a closure and a microtask more per async callback. Return it cast to
+ * the callback's result type.
  */
-export class SettleLater<S, A = unknown, B = unknown> {
-  constructor(
-    readonly promise: PromiseLike<unknown>,
-    readonly settle: (value: unknown, a: A, b: B) => NoReplyResult<S>,
-    readonly a: A,
-    readonly b: B,
-  ) {}
+export abstract class SettleLater<S> {
+  constructor(readonly promise: PromiseLike<unknown>) {}
+  /** The callback's result, from what `promise` settled with. */
+  abstract settle(value: unknown): NoReplyResult<S>;
 }
 
 /** Continue with `state` without replying now (reply later with `ctx.reply(deferReply(request, from), value)`). */
@@ -437,7 +435,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
   private pendingFrom: CallFrom<P> | undefined;
   private pendingWhich: 'handleCast' | 'handleInfo' | 'handleContinue' = 'handleInfo';
   /** Set when the pending callback returned a {@link SettleLater}: what turns the settled value into its result. */
-  private pendingSettle: SettleLater<S, unknown, unknown> | undefined;
+  private pendingSettle: SettleLater<S> | undefined;
 
   constructor(
     private readonly impl: ServerBehavior<P, S, A>,
@@ -606,7 +604,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     if (later === undefined) return this.afterNoReply(ctx, this.pendingWhich, value as NoReplyResult<S>);
     let result: NoReplyResult<S>;
     try {
-      result = later.settle(value, later.a, later.b);
+      result = later.settle(value);
     } catch (err) {
       return this.crash(ctx, err);
     }
@@ -667,7 +665,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
           // A behavior's async callback: the run loop suspends on the user's promise, [RESUME] settles it.
           this.pending = 2;
           this.pendingWhich = which;
-          this.pendingSettle = result as unknown as SettleLater<S, unknown, unknown>;
+          this.pendingSettle = result as unknown as SettleLater<S>;
           return this.pendingSettle.promise as PromiseLike<unknown> as Promise<void>;
         }
         return this.crash(ctx, new TypeError(`${which} returned ${formatReason(result)}; expected noreply() or stop()`));
