@@ -21,8 +21,8 @@ test('line framing: next() takes the fed lines one by one, without their \\r\\n,
   assert.equal(f.next(), undefined, 'asking again changes nothing');
   f.feed(Buffer.from('T c\n\n'));
   assert.deepEqual(drain(f), ['GET c', '']);
-  assert.deepEqual(f.push(Buffer.from('x\ny')), ['x']);
-  assert.deepEqual(f.push(Buffer.from('z\n')), ['yz']);
+  assert.deepEqual(f.push(Buffer.from('x\ny')).map(String), ['x']);
+  assert.deepEqual(f.push(Buffer.from('z\n')).map(String), ['yz']);
 });
 
 test('the kept rest is a copy: the chunk it came in may be reused', () => {
