@@ -193,18 +193,26 @@ export function forwardReply<S>(value: unknown, state: S, next?: NextOptions): R
 export function forwardStopAndReply<S>(reason: ExitReason, value: unknown, state: S): StopAndReplyResult<S> {
   return { ...stop(reason, state), reply: value } as unknown as StopAndReplyResult<S>;
 }
+/** @internal The method of a {@link SettleLater}; a symbol, so no state or result has it by chance. */
+export const SETTLE: unique symbol = Symbol('beamline.settle');
+
 /**
  * @internal For behaviors built on Server that run a user callback inside theirs (the TCP handler):
  * the result of `handleInfo`, `handleCast` or `handleContinue` when the user callback went async.
- * The server suspends on `promise` itself and, once it settles, takes {@link SettleLater.settle} of
- * its value as the callback's result (which may be another SettleLater); `promise.then(...)` would
- * cost the behavior a promise, a closure and a microtask more per async callback. Return it cast to
- * the callback's result type.
+ * The server suspends on `promise` itself and, once it settles, takes `[SETTLE](value)` as the
+ * callback's result (which may be another SettleLater); `promise.then(...)` would cost the behavior
+ * a promise, a closure and a microtask more per async callback. An interface with a symbol rather
+ * than a base class: constructing a subclass costs V8 a generic construct stub per object.
+ * Return it cast to the callback's result type.
  */
-export abstract class SettleLater<S> {
-  constructor(readonly promise: PromiseLike<unknown>) {}
+export interface SettleLater<S> {
+  readonly promise: PromiseLike<unknown>;
   /** The callback's result, from what `promise` settled with. */
-  abstract settle(value: unknown): NoReplyResult<S>;
+  [SETTLE](value: unknown): NoReplyResult<S>;
+}
+
+function isSettleLater<S>(v: unknown): v is SettleLater<S> {
+  return typeof v === 'object' && v !== null && typeof (v as { [SETTLE]?: unknown })[SETTLE] === 'function';
 }
 
 /** Continue with `state` without replying now (reply later with `ctx.reply(deferReply(request, from), value)`). */
@@ -604,7 +612,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     if (later === undefined) return this.afterNoReply(ctx, this.pendingWhich, value as NoReplyResult<S>);
     let result: NoReplyResult<S>;
     try {
-      result = later.settle(value);
+      result = later[SETTLE](value);
     } catch (err) {
       return this.crash(ctx, err);
     }
@@ -661,12 +669,13 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
         if (result.state !== undefined) this.state = result.state;
         return this.terminate(ctx, result.reason);
       default:
-        if ((result as unknown) instanceof SettleLater) {
+        if (isSettleLater<S>(result as unknown)) {
           // A behavior's async callback: the run loop suspends on the user's promise, [RESUME] settles it.
+          const later = result as unknown as SettleLater<S>;
           this.pending = 2;
           this.pendingWhich = which;
-          this.pendingSettle = result as unknown as SettleLater<S>;
-          return this.pendingSettle.promise as PromiseLike<unknown> as Promise<void>;
+          this.pendingSettle = later;
+          return later.promise as PromiseLike<unknown> as Promise<void>;
         }
         return this.crash(ctx, new TypeError(`${which} returned ${formatReason(result)}; expected noreply() or stop()`));
     }

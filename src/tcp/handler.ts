@@ -7,7 +7,7 @@
  */
 import type { Process } from '../core/process.js';
 import type { Protocol } from '../core/protocol.js';
-import { type InitResult, noreply, type NoReplyResult, type ServerBehavior, SettleLater } from '../server/server.js';
+import { type InitResult, noreply, type NoReplyResult, type ServerBehavior, SETTLE, type SettleLater } from '../server/server.js';
 import type { TcpConnection } from './connection.js';
 import { type Framer, FramingError } from './framing.js';
 
@@ -125,17 +125,15 @@ function packets<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, framer: Fram
 }
 
 /** An async `handleData`: the server settles it, then the chunk's other packets are handled. */
-class PacketLater<S> extends SettleLater<S> {
+class PacketLater<S> implements SettleLater<S> {
   constructor(
-    promise: PromiseLike<S | Unconsumed<S>>,
+    readonly promise: PromiseLike<S | Unconsumed<S>>,
     private readonly h: TcpHandler<S, unknown>,
     private readonly conn: TcpConnection,
     private readonly packet: Buffer,
     private readonly ctx: Process,
-  ) {
-    super(promise);
-  }
-  settle(value: unknown): NoReplyResult<S> {
+  ) {}
+  [SETTLE](value: unknown): NoReplyResult<S> {
     const conn = this.conn;
     const state = stateOf(conn, this.packet, value as S | Unconsumed<S>);
     return conn.framer === undefined ? noreply(state) : packets(this.h, conn, conn.framer, state, this.ctx);
@@ -143,8 +141,9 @@ class PacketLater<S> extends SettleLater<S> {
 }
 
 /** Another async callback: its value is the next state. */
-class StateLater<S> extends SettleLater<S> {
-  settle(value: unknown): NoReplyResult<S> {
+class StateLater<S> implements SettleLater<S> {
+  constructor(readonly promise: PromiseLike<S>) {}
+  [SETTLE](value: unknown): NoReplyResult<S> {
     return noreply(value as S);
   }
 }
