@@ -9,6 +9,8 @@ import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { test } from 'node:test';
 import { eventually } from '../../test/support.js';
+import { atom } from '../terms/atom.js';
+import { Pid } from '../terms/identifiers.js';
 import { TcpConnection } from './connection.js';
 
 interface Pair {
@@ -138,6 +140,29 @@ test('past the high-water mark the bytes go to the socket at once, after the hel
     assert.equal(p.received()[0], '<');
     assert.equal(conn.write('>'), true);
     await eventually(() => p.received().endsWith('x>'));
+  } finally {
+    await close(p);
+  }
+});
+
+test('reading pauses while the owner lags 8 data messages behind, and resumes as it catches up', async () => {
+  const p = await pair({ pauseOnConnect: true });
+  try {
+    const conn = new TcpConnection(1, p.server, 'line');
+    assert.equal(p.server.isPaused(), true, 'paused until a handler takes it');
+    conn.claim(new Pid(atom('test@127.0.0.1'), 1, 0, 1));
+    assert.equal(p.server.isPaused(), false);
+    for (let i = 0; i < 7; i++) conn.dataQueued();
+    assert.equal(p.server.isPaused(), false, '7 behind: still reading');
+    conn.dataQueued();
+    assert.equal(p.server.isPaused(), true, '8 behind: paused');
+    conn.dataQueued();
+    conn.dataTaken();
+    assert.equal(p.server.isPaused(), true, 'still 8 behind');
+    conn.dataTaken();
+    assert.equal(p.server.isPaused(), false, '7 behind: reading again');
+    conn.dataTaken();
+    assert.equal(p.server.isPaused(), false);
   } finally {
     await close(p);
   }

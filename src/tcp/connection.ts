@@ -188,6 +188,17 @@ export class TcpConnection {
     this.flow();
   }
 
+  /** @internal A data message for the owner was queued: reading pauses once it lags {@link MAX_QUEUED} behind. */
+  dataQueued(): void {
+    if (++this.queued >= MAX_QUEUED) this.flow();
+  }
+
+  /** @internal The owner took a data message: reading resumes if the lag paused it. */
+  dataTaken(): void {
+    this.queued--;
+    if (this.paused) this.flow();
+  }
+
   /** @internal Pauses reading while writes are blocked or the handler lags; resumes otherwise. */
   flow(): void {
     if (!this.open || this.owner === undefined) return;

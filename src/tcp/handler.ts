@@ -91,8 +91,7 @@ function stateOf<S>(conn: TcpConnection, data: Buffer, r: S | Unconsumed<S>): S 
  * per chunk, and no promise of ours per async packet.
  */
 function onData<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, chunk: Buffer, state: S, ctx: Process): NoReplyResult<S> {
-  conn.queued--;
-  conn.flow();
+  conn.dataTaken();
   const framer = conn.framer;
   if (framer !== undefined) {
     framer.feed(chunk);
