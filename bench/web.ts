@@ -24,7 +24,8 @@
  * servers' CPU time per request (`*_cpu`, from `process.cpuUsage` around the
  * measured run: the figure that moves least with the load of a shared machine).
  *
- * Run alone: `node build/bench/web.js [--quick]`; `npm run bench` runs it as a part.
+ * Run alone: `node build/bench/web.js [--quick] [--only=web_kv|--only=tcp_kv]` (`--only` runs that kv
+ * scenario alone); `npm run bench` runs it as a part.
  *
  * @example
  * ```ts
@@ -47,6 +48,9 @@ import { atom, tuple } from '../src/terms/index.js';
 import { kvServer } from '../examples/demo/kv.js';
 import { demoRoutes } from '../examples/demo/http.js';
 import { kvLineProtocol } from '../examples/demo/tcp.js';
+
+/** A part of the run that `--only=<part>` (or `runWebBench`'s `only`) runs alone. */
+export type WebBenchPart = 'web_kv' | 'tcp_kv';
 
 /** One measured value. */
 export interface WebBenchResult {
@@ -333,15 +337,23 @@ function kvRows(scenario: string, bareImpl: string, ours: Served, bare: Served, 
  * web_kv and tcp_kv: the demo's kv Server, HTTP routes and TCP line protocol on one node,
  * against bare servers doing the same work, in the same run.
  */
-async function kvScenarios(node: Node, quick: boolean): Promise<WebBenchResult[]> {
+async function kvScenarios(node: Node, quick: boolean, only: WebBenchPart | undefined): Promise<WebBenchResult[]> {
   const results: WebBenchResult[] = [];
   await startServer(node, kvServer(), undefined, { name: 'kv' });
   await node.call('kv', tuple(atom('put'), KV_KEY, KV_VALUE));
-  const web = await startWeb(node, { routes: demoRoutes() });
-  const bare = await bareKvHttp();
   const seconds = quick ? 2 : 5;
   const rounds = quick ? 2 : 3;
   const best = `best of ${rounds} interleaved rounds`;
+  if (only === undefined || only === 'web_kv') results.push(...(await webKv(node, seconds, rounds, best)));
+  if (only === undefined || only === 'tcp_kv') results.push(...(await tcpKv(node, quick, seconds, rounds, best)));
+  return results;
+}
+
+/** web_kv: the demo's routes against bare node:http, at 1, 32 and 256 connections. */
+async function webKv(node: Node, seconds: number, rounds: number, best: string): Promise<WebBenchResult[]> {
+  const results: WebBenchResult[] = [];
+  const web = await startWeb(node, { routes: demoRoutes() });
+  const bare = await bareKvHttp();
   try {
     for (const conns of [1, CONNECTIONS, 256]) {
       const load = async (url: string, warm: boolean): Promise<Served> => {
@@ -355,6 +367,12 @@ async function kvScenarios(node: Node, quick: boolean): Promise<WebBenchResult[]
   } finally {
     await bare.close();
   }
+  return results;
+}
+
+/** tcp_kv: the demo's TCP line protocol against bare node:net, at 32 connections (full run: 1, 32 and 256). */
+async function tcpKv(node: Node, quick: boolean, seconds: number, rounds: number, best: string): Promise<WebBenchResult[]> {
+  const results: WebBenchResult[] = [];
   const tcp = await startTcp(node, { framing: 'line', handler: kvLineProtocol, args: undefined, poolSize: 4, idleTimeout: 300_000 });
   const bareTcp = await bareKvTcp();
   try {
@@ -417,12 +435,13 @@ async function plainTcp(ms: number, conns: number): Promise<number> {
  * for (const r of await runWebBench({ quick: true })) console.log(r.scenario, r.impl, r.value, r.unit);
  * ```
  */
-export async function runWebBench(opts: { quick: boolean }): Promise<WebBenchResult[]> {
+export async function runWebBench(opts: { quick: boolean; only?: WebBenchPart }): Promise<WebBenchResult[]> {
   const ms = opts.quick ? 1000 : 5000;
   const tcpConns = 8;
   const results: WebBenchResult[] = [];
   const node = new Node({ name: 'webbench@127.0.0.1', logger: () => {} });
   try {
+    if (opts.only !== undefined) return await kvScenarios(node, opts.quick, opts.only);
     const plain = await plainHttp(ms);
     const notes = `${CONNECTIONS} keep-alive connections, client in a separate process, ${ms} ms`;
     for (const pool of [1, 8]) {
@@ -444,7 +463,7 @@ export async function runWebBench(opts: { quick: boolean }): Promise<WebBenchRes
       { scenario: 'tcp_echo_rtt', impl: 'beamline', value: Math.round(ours), unit: 'round trips/s', notes: tnotes },
       { scenario: 'tcp_echo_rtt', impl: 'node_net', value: Math.round(theirs), unit: 'round trips/s', notes: tnotes },
     );
-    results.push(...(await kvScenarios(node, opts.quick)));
+    results.push(...(await kvScenarios(node, opts.quick, undefined)));
   } finally {
     await node.stop();
   }
@@ -473,7 +492,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     process.exit(0);
   } else {
     const t0 = performance.now();
-    const results = await runWebBench({ quick: process.argv.includes('--quick') });
+    const onlyArg = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+    if (onlyArg !== undefined && onlyArg !== 'web_kv' && onlyArg !== 'tcp_kv') throw new Error(`--only: expected web_kv or tcp_kv, got ${onlyArg}`);
+    const results = await runWebBench({ quick: process.argv.includes('--quick'), ...(onlyArg !== undefined ? { only: onlyArg } : {}) });
     for (const r of results) console.log(`${r.scenario.padEnd(16)} ${r.impl.padEnd(10)} ${String(r.value).padStart(9)} ${r.unit}`);
     console.log(`(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }

@@ -59,7 +59,8 @@ export function kvServer(store: ErlMap = new ErlMap()): ServerBehavior<KvProtoco
       if (isAtom(request, 'keys')) return reply(request, [...s.keys()], s);
       if (isTagged(request, 'get', 2)) {
         const key = request.elements[1];
-        return reply(request, s.has(key) ? tuple(OK, s.get(key)) : NOT_FOUND, s);
+        const value = s.get(key); // one lookup; `has` only tells a stored undefined from a missing key
+        return reply(request, value !== undefined || s.has(key) ? tuple(OK, value) : NOT_FOUND, s);
       }
       if (isTagged(request, 'delete', 2)) {
         s.delete(request.elements[1]);

@@ -14,31 +14,36 @@ import { toJson } from './json.js';
 import type { KvProtocol } from './kv.js';
 
 const kv = serverRef<KvProtocol>('kv');
+const PUT = atom('put');
+const GET = atom('get');
+const DELETE = atom('delete');
+/** One request line (the line framing has already taken off its `\r\n`). */
+const REQUEST = /^(PUT|GET|DEL)\s+(\S+)(?:\s+(.*))?$/;
 
 export const kvLineProtocol: TcpHandler<undefined> = {
   behavior: 'kv_tcp',
   init: () => ok(undefined),
   async handleData(conn, data, s, ctx) {
-    const line = data.toString('utf8').replace(/\r$/, '');
-    const m = /^(PUT|GET|DEL)\s+(\S+)(?:\s+(.*))?$/.exec(line);
+    const m = REQUEST.exec(data.toString('utf8'));
     let answer: string;
     if (m === null) answer = 'ERROR expected PUT key json | GET key | DEL key';
     else {
-      const [, op, key = '', rest] = m;
-      if (op === 'PUT') {
+      const op = m[1];
+      const key = m[2] as string;
+      if (op === 'GET') {
+        const found = await ctx.call(kv, tuple(GET, key));
+        answer = found instanceof Tuple ? `VALUE ${JSON.stringify(toJson(found.elements[1]))}` : 'NOT_FOUND';
+      } else if (op === 'PUT') {
         let value: unknown;
         try {
-          value = JSON.parse(rest ?? '');
-          await ctx.call(kv, tuple(atom('put'), key, value));
+          value = JSON.parse(m[3] ?? '');
+          await ctx.call(kv, tuple(PUT, key, value));
           answer = 'OK';
         } catch {
           answer = 'ERROR the value must be JSON';
         }
-      } else if (op === 'GET') {
-        const found = await ctx.call(kv, tuple(atom('get'), key));
-        answer = found instanceof Tuple ? `VALUE ${JSON.stringify(toJson(found.elements[1]))}` : 'NOT_FOUND';
       } else {
-        await ctx.call(kv, tuple(atom('delete'), key));
+        await ctx.call(kv, tuple(DELETE, key));
         answer = 'OK';
       }
     }

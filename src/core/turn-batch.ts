@@ -28,7 +28,9 @@ const SAMPLE_EVERY = 16;
  * ```
  */
 export class TurnBatch<T> {
+  /** The held items are `items[0..count)`; slots past `count` are empty (kept: no array per turn). */
   private readonly items: (T | undefined)[] = [];
+  private count = 0;
   private armed = false;
   /** Direct mode: the last held turn had a single item. */
   private direct = false;
@@ -37,13 +39,19 @@ export class TurnBatch<T> {
   private readonly flush = (): void => {
     this.armed = false;
     const items = this.items;
-    const n = items.length;
+    const n = this.count;
     for (let i = 0; i < n; i++) {
       const item = items[i] as T;
       items[i] = undefined;
       this.handle(item);
     }
-    items.splice(0, n);
+    // Items added while these were handled (after index n) move to the front, for the next turn.
+    const total = this.count;
+    for (let i = n; i < total; i++) {
+      items[i - n] = items[i];
+      items[i] = undefined;
+    }
+    this.count = total - n;
     this.direct = n === 1;
   };
 
@@ -64,7 +72,7 @@ export class TurnBatch<T> {
       return;
     }
     this.sinceHeld = 0;
-    this.items.push(item);
+    this.items[this.count++] = item;
     if (!this.armed) {
       this.armed = true;
       setImmediate(this.flush);

@@ -193,6 +193,28 @@ export function forwardReply<S>(value: unknown, state: S, next?: NextOptions): R
 export function forwardStopAndReply<S>(reason: ExitReason, value: unknown, state: S): StopAndReplyResult<S> {
   return { ...stop(reason, state), reply: value } as unknown as StopAndReplyResult<S>;
 }
+/** @internal The method of a {@link SettleLater}; a symbol, so no state or result has it by chance. */
+export const SETTLE: unique symbol = Symbol('beamline.settle');
+
+/**
+ * @internal For behaviors built on Server that run a user callback inside theirs (the TCP handler):
+ * the result of `handleInfo`, `handleCast` or `handleContinue` when the user callback went async.
+ * The server suspends on `promise` itself and, once it settles, takes `[SETTLE](value)` as the
+ * callback's result (which may be another SettleLater); `promise.then(...)` would cost the behavior
+ * a promise, a closure and a microtask more per async callback. An interface with a symbol rather
+ * than a base class: constructing a subclass costs V8 a generic construct stub per object.
+ * Return it cast to the callback's result type.
+ */
+export interface SettleLater<S> {
+  readonly promise: PromiseLike<unknown>;
+  /** The callback's result, from what `promise` settled with. */
+  [SETTLE](value: unknown): NoReplyResult<S>;
+}
+
+function isSettleLater<S>(v: unknown): v is SettleLater<S> {
+  return typeof v === 'object' && v !== null && typeof (v as { [SETTLE]?: unknown })[SETTLE] === 'function';
+}
+
 /** Continue with `state` without replying now (reply later with `ctx.reply(deferReply(request, from), value)`). */
 export function noreply<S>(state: S, next?: NextOptions): { readonly type: 'noreply'; readonly state: S; readonly next?: NextOptions } {
   return next === undefined ? { type: 'noreply', state } : { type: 'noreply', state, next };
@@ -420,6 +442,8 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
   private pending: 0 | 1 | 2 = 0;
   private pendingFrom: CallFrom<P> | undefined;
   private pendingWhich: 'handleCast' | 'handleInfo' | 'handleContinue' = 'handleInfo';
+  /** Set when the pending callback returned a {@link SettleLater}: what turns the settled value into its result. */
+  private pendingSettle: SettleLater<S> | undefined;
 
   constructor(
     private readonly impl: ServerBehavior<P, S, A>,
@@ -577,13 +601,22 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
       throw value; // one of our own promises (init, terminate...) rejected: the process crashes with it
     }
     this.pending = 0;
+    const later = this.pendingSettle;
+    this.pendingSettle = undefined;
     if (!ok) return this.crash(ctx, value);
     if (pending === 1) {
       const from = this.pendingFrom as CallFrom<P>;
       this.pendingFrom = undefined;
       return this.afterCall(ctx, from, value as CallResult<S>);
     }
-    return this.afterNoReply(ctx, this.pendingWhich, value as NoReplyResult<S>);
+    if (later === undefined) return this.afterNoReply(ctx, this.pendingWhich, value as NoReplyResult<S>);
+    let result: NoReplyResult<S>;
+    try {
+      result = later[SETTLE](value);
+    } catch (err) {
+      return this.crash(ctx, err);
+    }
+    return this.afterNoReply(ctx, this.pendingWhich, result);
   }
 
   private afterCall(ctx: Process, from: CallFrom<P>, result: CallResult<S>): void | Promise<void> {
@@ -627,7 +660,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     return this.afterNoReply(ctx, which, result);
   }
 
-  private afterNoReply(ctx: Process, which: string, result: NoReplyResult<S>): void | Promise<void> {
+  private afterNoReply(ctx: Process, which: 'handleCast' | 'handleInfo' | 'handleContinue', result: NoReplyResult<S>): void | Promise<void> {
     switch (result?.type) {
       case 'noreply':
         this.state = result.state;
@@ -636,6 +669,14 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
         if (result.state !== undefined) this.state = result.state;
         return this.terminate(ctx, result.reason);
       default:
+        if (isSettleLater<S>(result as unknown)) {
+          // A behavior's async callback: the run loop suspends on the user's promise, [RESUME] settles it.
+          const later = result as unknown as SettleLater<S>;
+          this.pending = 2;
+          this.pendingWhich = which;
+          this.pendingSettle = later;
+          return later.promise as PromiseLike<unknown> as Promise<void>;
+        }
         return this.crash(ctx, new TypeError(`${which} returned ${formatReason(result)}; expected noreply() or stop()`));
     }
   }

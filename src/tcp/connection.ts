@@ -3,15 +3,29 @@
  * writing (framed or raw) with backpressure, closing. Reading is paused
  * while the socket's write buffer is full or the handler lags behind, so
  * neither side's memory grows without bound.
+ *
+ * Writes are held to the end of the event-loop turn and handed to the
+ * socket together once the turn's reads are served (one `socket.write` per
+ * connection and turn; a `setImmediate` for all connections, never a
+ * timer). Why: a request reaches its handler process and the reply comes
+ * back in microtasks, so a server that answered at once would write in the
+ * middle of the poll phase, and each write wakes the client while the
+ * server still has readable sockets to serve. Holding the bytes ourselves
+ * rather than corking the socket spares the stream its buffered-write
+ * bookkeeping. While turns carry a single connection's writes each, writes
+ * go out at once (TurnBatch's direct mode).
  * @module
  */
 import type { Socket } from 'node:net';
 import type { Pid } from '../terms/identifiers.js';
-import { corkForTurn } from './turn-cork.js';
+import { TurnBatch } from '../core/turn-batch.js';
 import { type Framing, framePacket, Framer } from './framing.js';
 
 /** Data messages in a handler's mailbox for one connection before the socket stops reading. */
 const MAX_QUEUED = 8;
+
+/** The connections holding writes in this turn. */
+const heldWrites = new TurnBatch<TcpConnection>((conn) => conn.flushHeld());
 
 /**
  * One accepted connection. Handlers receive it in every callback.
@@ -39,6 +53,12 @@ export class TcpConnection {
   activeAt = 0;
   /** @internal The idle timeout fired and no activity came since. */
   idleFired = false;
+  /** Bytes written in this turn and not yet given to the socket (strings of a turn are joined). */
+  private held: Uint8Array | string | undefined;
+  /** The turn's writes after `held` when they could not be joined to it. */
+  private heldMore: (Uint8Array | string)[] | undefined;
+  /** Length of what is held, counted as the socket counts its buffer (bytes, or characters of a string). */
+  private heldLength = 0;
   private writeBlocked = false;
   /** Whether reading is paused (the listener pauses a socket until a handler takes it; {@link flow} calls pause/resume on changes only). */
   private paused = true;
@@ -58,6 +78,8 @@ export class TcpConnection {
       this.flow();
     });
     socket.once('close', () => (this.closed = true));
+    // The peer's FIN: the socket ends its side on the next tick; what this turn wrote goes out before it.
+    socket.once('end', () => this.flushHeld());
   }
 
   /** The peer's address. */
@@ -85,13 +107,48 @@ export class TcpConnection {
   write(data: Uint8Array | string): boolean {
     if (!this.open) return false;
     this.active = true;
-    corkForTurn(this.socket);
-    const ok = this.socket.write(data);
-    if (!ok) {
-      this.writeBlocked = true;
-      this.flow();
+    const s = this.socket;
+    const length = this.heldLength + data.length;
+    if (s.writableLength + length < s.writableHighWaterMark) {
+      const held = this.held;
+      this.heldLength = length;
+      if (held === undefined) {
+        this.held = data;
+        heldWrites.add(this); // may write at once (direct mode)
+      } else if (typeof held === 'string' && typeof data === 'string' && this.heldMore === undefined) this.held = held + data;
+      else (this.heldMore ??= []).push(data);
+      return true;
     }
+    // Past the high-water mark: everything goes to the socket now, and its 'drain' tells when to write again.
+    this.flushHeld();
+    const ok = s.write(data);
+    if (!ok) this.blocked();
     return ok;
+  }
+
+  /** @internal Gives what this turn wrote to the socket: one write, or one writev for writes that could not be joined. */
+  flushHeld(): void {
+    const held = this.held;
+    if (held === undefined) return;
+    const more = this.heldMore;
+    this.held = this.heldMore = undefined;
+    this.heldLength = 0;
+    const s = this.socket;
+    if (s.destroyed || s.writableEnded) return;
+    let ok: boolean;
+    if (more === undefined) ok = s.write(held);
+    else {
+      s.cork();
+      ok = s.write(held);
+      for (const d of more) ok = s.write(d);
+      s.uncork();
+    }
+    if (!ok) this.blocked();
+  }
+
+  private blocked(): void {
+    this.writeBlocked = true;
+    this.flow();
   }
 
   /** Resolves when the write buffer has room again (at once if it has, or if the connection closed). */
@@ -110,14 +167,15 @@ export class TcpConnection {
 
   /** Closes the connection after pending writes (half-close, then the socket closes). */
   close(): void {
-    if (this.open) this.socket.end();
+    if (!this.open) return;
+    this.flushHeld();
+    this.socket.end();
   }
 
   /** Closes the connection at once (what was written before is handed to the kernel first, as it would have been without batching). */
   destroy(): void {
-    const s = this.socket;
-    while (s.writableCorked > 0 && !s.destroyed) s.uncork();
-    s.destroy();
+    this.flushHeld();
+    this.socket.destroy();
   }
 
   /** @internal Set by the listener: told when a handler takes the connection. */
@@ -128,6 +186,17 @@ export class TcpConnection {
     this.owner = pid;
     this.onClaim?.(this);
     this.flow();
+  }
+
+  /** @internal A data message for the owner was queued: reading pauses once it lags {@link MAX_QUEUED} behind. */
+  dataQueued(): void {
+    if (++this.queued >= MAX_QUEUED) this.flow();
+  }
+
+  /** @internal The owner took a data message: reading resumes if the lag paused it. */
+  dataTaken(): void {
+    this.queued--;
+    if (this.paused) this.flow();
   }
 
   /** @internal Pauses reading while writes are blocked or the handler lags; resumes otherwise. */

@@ -24,19 +24,25 @@ export class FramingError extends Error {
 }
 
 /**
- * Accumulates chunks and yields whole packets.
+ * Accumulates chunks and yields whole packets: {@link Framer.push} returns
+ * a chunk's packets at once; {@link Framer.feed} then {@link Framer.next}
+ * takes them one by one (no array per chunk: what the TCP handler uses).
  *
  * @example
  * ```ts
  * const f = new Framer({ type: 'length', bytes: 2 });
  * f.push(Buffer.from([0, 3, 97, 98])); // []
  * f.push(Buffer.from([99]));           // [<Buffer 61 62 63>]
+ * f.feed(Buffer.from('a\nb\n'));
+ * f.next();                            // <Buffer 61>, then <Buffer 62>, then undefined
  * ```
  */
 const EMPTY = Buffer.alloc(0);
 
 export class Framer {
+  /** Bytes fed and not yet taken, from `pos` on. */
   private buffer: Buffer = EMPTY;
+  private pos = 0;
   private readonly kind: 'line' | 'length';
   private readonly bytes: number;
   private readonly max: number;
@@ -55,30 +61,49 @@ export class Framer {
 
   /** Adds a chunk; returns the packets it completes. Throws {@link FramingError} past the size limit. */
   push(chunk: Buffer): Buffer[] {
-    const buf = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    this.feed(chunk);
     const out: Buffer[] = [];
-    let pos = 0;
+    for (let p = this.next(); p !== undefined; p = this.next()) out.push(p);
+    return out;
+  }
+
+  /** Adds a chunk, whose packets {@link Framer.next} then returns. */
+  feed(chunk: Buffer): void {
+    const rest = this.buffer.length - this.pos;
+    this.buffer = rest === 0 ? chunk : Buffer.concat([this.buffer.subarray(this.pos), chunk]);
+    this.pos = 0;
+  }
+
+  /**
+   * The next whole packet of what was fed, or undefined when the rest is
+   * not a whole packet yet (it is kept, copied, for the next chunk). Throws
+   * {@link FramingError} when the rest is past the size limit.
+   */
+  next(): Buffer | undefined {
+    const buf = this.buffer;
+    const pos = this.pos;
     if (this.kind === 'line') {
-      for (;;) {
-        const nl = buf.indexOf(10, pos);
-        if (nl < 0) break;
-        const end = nl > pos && buf[nl - 1] === 13 ? nl - 1 : nl;
-        out.push(buf.subarray(pos, end));
-        pos = nl + 1;
+      const nl = buf.indexOf(10, pos);
+      if (nl >= 0) {
+        this.pos = nl + 1;
+        return buf.subarray(pos, nl > pos && buf[nl - 1] === 13 ? nl - 1 : nl);
       }
       if (buf.length - pos > this.max) throw new FramingError(`line longer than ${this.max} bytes`);
     } else {
       const h = this.bytes;
-      while (buf.length - pos >= h) {
+      if (buf.length - pos >= h) {
         const len = h === 1 ? buf.readUInt8(pos) : h === 2 ? buf.readUInt16BE(pos) : buf.readUInt32BE(pos);
         if (len > this.max) throw new FramingError(`packet of ${len} bytes is over the ${this.max}-byte limit`);
-        if (buf.length - pos - h < len) break;
-        out.push(buf.subarray(pos + h, pos + h + len));
-        pos += h + len;
+        if (buf.length - pos - h >= len) {
+          this.pos = pos + h + len;
+          return buf.subarray(pos + h, pos + h + len);
+        }
       }
     }
+    // No whole packet left: keep a copy of the rest (not the whole chunk it came in).
     this.buffer = pos === buf.length ? EMPTY : Buffer.from(buf.subarray(pos));
-    return out;
+    this.pos = 0;
+    return undefined;
   }
 }
 

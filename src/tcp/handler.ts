@@ -7,9 +7,9 @@
  */
 import type { Process } from '../core/process.js';
 import type { Protocol } from '../core/protocol.js';
-import { type InitResult, noreply, type NoReplyResult, type ServerBehavior } from '../server/server.js';
+import { type InitResult, noreply, type NoReplyResult, type ServerBehavior, SETTLE, type SettleLater } from '../server/server.js';
 import type { TcpConnection } from './connection.js';
-import { FramingError } from './framing.js';
+import { type Framer, FramingError } from './framing.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -85,52 +85,71 @@ function stateOf<S>(conn: TcpConnection, data: Buffer, r: S | Unconsumed<S>): S 
 
 /**
  * Feeds a data chunk to the handler: one `handleData` per packet (or per
- * chunk, raw). Runs synchronously while the handler answers synchronously,
- * and returns a promise only from the first packet whose handling is async,
- * so a synchronous handler costs no promise per chunk (and an async one,
- * one promise per chunk: the server's continuation comes from the run loop).
+ * chunk, raw). Runs synchronously while the handler answers synchronously;
+ * from the first packet whose handling is async, the server waits for it
+ * and {@link PacketLater} goes on with the chunk's other packets. No array
+ * per chunk, and no promise of ours per async packet.
  */
-function onData<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, chunk: Buffer, state: S, ctx: Process): MaybePromise<NoReplyResult<S>> {
-  conn.queued--;
-  conn.flow();
-  let packets: Buffer[];
-  if (conn.framer === undefined) {
-    const data = conn.leftover === undefined ? chunk : Buffer.concat([conn.leftover, chunk]);
-    conn.leftover = undefined;
-    packets = [data];
-  } else {
+function onData<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, chunk: Buffer, state: S, ctx: Process): NoReplyResult<S> {
+  conn.dataTaken();
+  const framer = conn.framer;
+  if (framer !== undefined) {
+    framer.feed(chunk);
+    return packets(h, conn, framer, state, ctx);
+  }
+  const data = conn.leftover === undefined ? chunk : Buffer.concat([conn.leftover, chunk]);
+  conn.leftover = undefined;
+  const r = h.handleData(conn, data, state, ctx);
+  return isThenable(r) ? later(new PacketLater(r, h, conn, data, ctx)) : noreply(stateOf(conn, data, r));
+}
+
+/** The framed packets fed to the connection and not yet handled, from `state` on. */
+function packets<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, framer: Framer, state: S, ctx: Process): NoReplyResult<S> {
+  for (;;) {
+    if (!conn.open) return noreply(state);
+    let p: Buffer | undefined;
     try {
-      packets = conn.framer.push(chunk);
+      p = framer.next();
     } catch (err) {
       if (!(err instanceof FramingError)) throw err;
       ctx.node.log('warning', `tcp: closing connection ${conn.id}: ${err.message}`);
       conn.destroy();
       return noreply(state);
     }
-  }
-  for (let i = 0; i < packets.length; i++) {
-    if (conn.framer !== undefined && !conn.open) break;
-    const p = packets[i] as Buffer;
+    if (p === undefined) return noreply(state);
     const r = h.handleData(conn, p, state, ctx);
-    if (isThenable(r)) {
-      const next = i + 1;
-      // The usual case, one packet per chunk: no further loop to run.
-      if (next === packets.length) return r.then((v) => noreply(stateOf(conn, p, v)));
-      return r.then((v) => rest(h, conn, packets, next, stateOf(conn, p, v), ctx));
-    }
+    if (isThenable(r)) return later(new PacketLater(r, h, conn, p, ctx));
     state = stateOf(conn, p, r);
   }
-  return noreply(state);
 }
 
-/** The packets after an async `handleData`, one after another. */
-async function rest<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, packets: Buffer[], from: number, state: S, ctx: Process): Promise<NoReplyResult<S>> {
-  for (let i = from; i < packets.length; i++) {
-    if (!conn.open) break;
-    const p = packets[i] as Buffer;
-    state = stateOf(conn, p, await h.handleData(conn, p, state, ctx));
+/** An async `handleData`: the server settles it, then the chunk's other packets are handled. */
+class PacketLater<S> implements SettleLater<S> {
+  constructor(
+    readonly promise: PromiseLike<S | Unconsumed<S>>,
+    private readonly h: TcpHandler<S, unknown>,
+    private readonly conn: TcpConnection,
+    private readonly packet: Buffer,
+    private readonly ctx: Process,
+  ) {}
+  [SETTLE](value: unknown): NoReplyResult<S> {
+    const conn = this.conn;
+    const state = stateOf(conn, this.packet, value as S | Unconsumed<S>);
+    return conn.framer === undefined ? noreply(state) : packets(this.h, conn, conn.framer, state, this.ctx);
   }
-  return noreply(state);
+}
+
+/** Another async callback: its value is the next state. */
+class StateLater<S> implements SettleLater<S> {
+  constructor(readonly promise: PromiseLike<S>) {}
+  [SETTLE](value: unknown): NoReplyResult<S> {
+    return noreply(value as S);
+  }
+}
+
+/** A SettleLater as what the server's callback returns (the server tells it apart at run time). */
+function later<S>(l: SettleLater<S>): NoReplyResult<S> {
+  return l as unknown as NoReplyResult<S>;
 }
 
 function isThenable<T>(v: MaybePromise<T>): v is Promise<T> {
@@ -140,7 +159,7 @@ function isThenable<T>(v: MaybePromise<T>): v is Promise<T> {
 /** @internal A TCP handler as the Server behavior its pool runs. */
 export function tcpHandlerServer<S, A>(handler: TcpHandler<S, A>): ServerBehavior<Protocol, S, A> {
   const h = handler as TcpHandler<S, unknown>;
-  const next = (r: MaybePromise<S>): MaybePromise<NoReplyResult<S>> => (isThenable(r) ? r.then((s) => noreply(s)) : noreply(r));
+  const next = (r: MaybePromise<S>): NoReplyResult<S> => (isThenable(r) ? later(new StateLater<S>(r)) : noreply(r));
   const behavior: ServerBehavior<Protocol, S, A> = {
     behavior: handler.behavior ?? 'tcp_handler',
     init: (args, ctx) => handler.init(args, ctx),

@@ -136,8 +136,7 @@ function listenerBehavior<S, A>(spec: TcpSpec<S, A>): ServerBehavior<Record<neve
         socket.on('data', (chunk: Buffer) => {
           conn.active = true;
           if (conn.owner === undefined) return;
-          conn.queued++;
-          conn.flow();
+          conn.dataQueued();
           ctx.send(conn.owner, new TcpEvent('data', conn, chunk));
         });
         socket.pause(); // until a handler takes it
