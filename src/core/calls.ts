@@ -15,7 +15,7 @@ import type { Kernel } from './kernel.js';
 import type { Monitors } from './monitors.js';
 import { type MonitorRecord, ProcessCore, State, trackCall } from './process-core.js';
 import { type Address, type CallOptions, type Destination, ServerRef } from './protocol.js';
-import { Queue } from './queue.js';
+import { CallDeadlines, type TimedCall } from './call-deadlines.js';
 import { type ExitReason, formatReason, noconnection, noproc } from './reasons.js';
 import type { Registry, ReplyWaiter } from './registry.js';
 import type { Router } from './routing.js';
@@ -40,11 +40,11 @@ function capture(resolve: (value: unknown) => void, reject: (err: Error) => void
 }
 
 /** A call in flight: its alias, its monitor of the target, its deadline. */
-class CallWaiter implements ReplyWaiter {
+class CallWaiter implements ReplyWaiter, TimedCall {
   monitor: MonitorRecord | undefined;
   onAbort: (() => void) | undefined;
   signal: AbortSignal | undefined;
-  /** Date.now() deadline, or Infinity. */
+  /** The turn clock's time plus the timeout, or Infinity. */
   deadline = Infinity;
   done = false;
   constructor(
@@ -96,103 +96,18 @@ class CallWaiter implements ReplyWaiter {
   }
 }
 
-/**
- * Call deadlines. Calls with the same timeout have increasing deadlines, so
- * one FIFO queue per timeout value holds them in order and one node timer,
- * armed for the earliest head, serves them all: no timer per call.
- */
-class CallDeadlines {
-  private readonly queues = new Map<number, Queue<CallWaiter>>();
-  private timer: NodeJS.Timeout | undefined;
-  private armedAt = Infinity;
-  private active = 0;
-  private readonly onTimer = (): void => this.fire();
-
-  add(w: CallWaiter, timeout: number): void {
-    const deadline = Date.now() + timeout;
-    w.deadline = deadline;
-    let q = this.queues.get(timeout);
-    if (q === undefined) this.queues.set(timeout, (q = new Queue<CallWaiter>(16)));
-    // Completed calls at the head are dropped here, so the queue stays as short as the calls in flight.
-    while (q.length > 0 && (q.peek() as CallWaiter).done) q.shift();
-    q.push(w);
-    if (this.active++ === 0 && !this.refed) {
-      this.refed = true;
-      this.timer?.ref();
-    }
-    if (deadline < this.armedAt) this.arm(deadline);
-  }
-
-  /**
-   * A timed call finished; with none left, the timer stays armed but no longer keeps the process alive.
-   * (Unref and the next call's ref cost less than a microtask that would wait to see whether a call follows.)
-   */
-  done(): void {
-    if (--this.active === 0 && this.refed) {
-      this.refed = false;
-      this.timer?.unref();
-    }
-  }
-
-  private refed = false;
-
-  clear(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.timer = undefined;
-    this.refed = false;
-    this.armedAt = Infinity;
-    this.queues.clear();
-  }
-
-  private arm(at: number): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
-    this.armedAt = at;
-    this.timer = setTimeout(this.onTimer, Math.max(0, at - Date.now()));
-    this.refed = this.active > 0;
-    if (!this.refed) this.timer.unref();
-  }
-
-  /**
-   * The timer fired: calls past their deadline fail in deadline order, across
-   * every timeout's queue (a timer that fires late, on a busy loop, can find
-   * calls of several timeouts due at once), then the timer is armed for the
-   * earliest deadline left.
-   */
-  private fire(): void {
-    this.timer = undefined;
-    this.refed = false;
-    this.armedAt = Infinity;
-    const now = Date.now();
-    for (;;) {
-      let earliest: Queue<CallWaiter> | undefined;
-      let earliestTimeout = 0;
-      let deadline = Infinity;
-      for (const [timeout, q] of this.queues) {
-        while (q.length > 0 && (q.peek() as CallWaiter).done) q.shift();
-        const head = q.peek();
-        if (head === undefined) this.queues.delete(timeout);
-        else if (head.deadline < deadline) {
-          earliest = q;
-          earliestTimeout = timeout;
-          deadline = head.deadline;
-        }
-      }
-      if (earliest === undefined) return;
-      if (deadline > now) return this.arm(deadline);
-      (earliest.shift() as CallWaiter).timedOut(earliestTimeout);
-    }
-  }
-}
-
 export class Calls {
-  private readonly deadlines = new CallDeadlines();
+  private readonly deadlines: CallDeadlines;
 
   constructor(
     private readonly kernel: Kernel,
     private readonly registry: Registry,
     private readonly router: Router,
     private readonly monitors: Monitors,
-  ) {}
+  ) {
+    const scheduler = kernel.scheduler;
+    this.deadlines = new CallDeadlines(() => scheduler.now());
+  }
 
   /** The call protocol: monitor, send `{'$gen_call', {Self, [alias|Ref]}, Req}`, wait for `{Tag, Reply}` on the alias. */
   call(caller: ProcessCore, to: Destination, request: unknown, options: CallOptions = NO_OPTIONS): Promise<unknown> {

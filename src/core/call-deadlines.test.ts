@@ -1,0 +1,211 @@
+/**
+ * The call deadline structure on a mocked clock: deadlines counted from the
+ * turn clock, fired in deadline order across timeouts, finished calls never
+ * timed out, the timer kept alive only while calls wait, and the scheduler's
+ * turn clock itself.
+ */
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, mock, test } from 'node:test';
+import { CallDeadlines, type TimedCall } from './call-deadlines.js';
+import { Scheduler } from './scheduler.js';
+
+/** A call as the structure sees it: records when it timed out. */
+class FakeCall implements TimedCall {
+  deadline = Infinity;
+  done = false;
+  constructor(
+    readonly name: string,
+    private readonly log: string[],
+  ) {}
+  timedOut(timeout: number): void {
+    this.done = true;
+    this.log.push(`${this.name}:${timeout}@${Date.now()}`);
+  }
+}
+
+describe('call deadlines', () => {
+  let turnClock = 0;
+  /** How far behind real time the timer runs (a busy event loop). */
+  let lag = 0;
+  let deadlines: CallDeadlines;
+  let log: string[];
+  beforeEach(() => {
+    mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1000 });
+    turnClock = 1000;
+    lag = 0;
+    log = [];
+    deadlines = new CallDeadlines(() => turnClock, () => Date.now() + lag);
+  });
+  afterEach(() => {
+    deadlines.clear();
+    mock.timers.reset();
+  });
+  const call = (name: string, timeout: number): FakeCall => {
+    const c = new FakeCall(name, log);
+    deadlines.add(c, timeout);
+    return c;
+  };
+
+  test('a deadline is the turn clock plus the timeout; the call times out once the clock passes it, not before', () => {
+    const c = call('a', 100);
+    assert.equal(c.deadline, 1100);
+    mock.timers.tick(99);
+    assert.deepEqual(log, []);
+    mock.timers.tick(1);
+    assert.deepEqual(log, ['a:100@1100']);
+    assert.equal(deadlines.timerState, 'none');
+  });
+
+  test('a turn clock read earlier in the slice counts the timeout from that reading', () => {
+    mock.timers.tick(30); // real time 1030, the turn clock still reads 1000
+    const c = call('a', 100);
+    assert.equal(c.deadline, 1100);
+    mock.timers.tick(70);
+    assert.deepEqual(log, ['a:100@1100']);
+  });
+
+  test('calls of different timeouts, added in any order, time out in deadline order', () => {
+    call('slow', 300);
+    turnClock = 1010;
+    call('fast', 50);
+    call('mid', 200);
+    turnClock = 1020;
+    call('slow2', 300);
+    call('zero', 0);
+    mock.timers.tick(400);
+    // All five are due by now whatever the timer's granularity: the order is their deadlines'.
+    assert.deepEqual(
+      log.map((l) => l.split('@')[0]),
+      ['zero:0', 'fast:50', 'mid:200', 'slow:300', 'slow2:300'],
+    );
+  });
+
+  test('calls found due at once by a late timer still fail in deadline order', () => {
+    call('a', 100);
+    turnClock = 1050;
+    call('b', 20); // deadline 1070: earlier than a's, re-arms the timer
+    call('c', 100); // 1150
+    // The timer (armed for b's 1070) runs 200 ms late: by then all three are due.
+    lag = 200;
+    mock.timers.tick(70);
+    assert.deepEqual(
+      log.map((l) => l.split('@')[0]),
+      ['b:20', 'a:100', 'c:100'],
+    );
+  });
+
+  test('a finished call never times out; the calls behind it still do', () => {
+    const a = call('a', 100);
+    turnClock = 1040;
+    call('b', 100);
+    a.done = true;
+    deadlines.done();
+    assert.equal(deadlines.waiting, 1);
+    mock.timers.tick(100);
+    assert.deepEqual(log, []);
+    mock.timers.tick(40);
+    assert.deepEqual(log, ['b:100@1140']);
+  });
+
+  test('finished calls at the head are dropped when the next call is added', () => {
+    for (let i = 0; i < 100; i++) {
+      const c = call(`c${i}`, 5000);
+      c.done = true;
+      deadlines.done();
+    }
+    assert.equal(deadlines.waiting, 0);
+    const last = call('last', 5000);
+    assert.equal(deadlines.waiting, 1);
+    last.done = true;
+    deadlines.done();
+    mock.timers.tick(5000);
+    assert.deepEqual(log, []);
+  });
+
+  test('the timer keeps the event loop alive only while a call waits', () => {
+    assert.equal(deadlines.timerState, 'none');
+    const a = call('a', 1000);
+    assert.equal(deadlines.timerState, 'ref');
+    a.done = true;
+    deadlines.done();
+    assert.equal(deadlines.timerState, 'unref');
+    const b = call('b', 1000);
+    assert.equal(deadlines.timerState, 'ref');
+    b.done = true;
+    deadlines.done();
+    assert.equal(deadlines.timerState, 'unref');
+    mock.timers.tick(1000);
+    assert.equal(deadlines.timerState, 'none');
+    assert.deepEqual(log, []);
+  });
+
+  test('after firing, the timer is armed again for the earliest call left', () => {
+    call('a', 100);
+    turnClock = 1500;
+    call('b', 100);
+    mock.timers.tick(100);
+    assert.deepEqual(log, ['a:100@1100']);
+    assert.equal(deadlines.timerState, 'ref');
+    mock.timers.tick(500);
+    assert.deepEqual(log, ['a:100@1100', 'b:100@1600']);
+  });
+
+  test('clear drops every call: none times out', () => {
+    call('a', 10);
+    call('b', 20);
+    deadlines.clear();
+    assert.equal(deadlines.timerState, 'none');
+    assert.equal(deadlines.waiting, 0);
+    mock.timers.tick(100);
+    assert.deepEqual(log, []);
+    call('c', 10); // usable again
+    mock.timers.tick(10);
+    assert.deepEqual(log, ['c:10@1110']);
+  });
+});
+
+test('with real timers, the armed timer is ref\'d exactly while a call waits', () => {
+  const deadlines = new CallDeadlines(() => Date.now());
+  const timer = (): NodeJS.Timeout | undefined => (deadlines as unknown as { timer: NodeJS.Timeout | undefined }).timer;
+  const c = new FakeCall('a', []);
+  deadlines.add(c, 60_000);
+  assert.equal(timer()?.hasRef(), true);
+  c.done = true;
+  deadlines.done();
+  assert.equal(timer()?.hasRef(), false);
+  deadlines.clear();
+  assert.equal(timer(), undefined);
+});
+
+describe('scheduler turn clock', () => {
+  afterEach(() => mock.timers.reset());
+
+  test('reads the clock once per slice, and again after the event loop turns', async () => {
+    mock.timers.enable({ apis: ['Date'], now: 5000 });
+    const s = new Scheduler();
+    assert.equal(s.now(), 5000);
+    mock.timers.tick(7);
+    assert.equal(s.now(), 5000, 'the same slice: the reading it has');
+    // The slice ends when the event loop turns (a real immediate: only Date is mocked).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(s.now(), 5007);
+    s.dispose();
+  });
+
+  test('a slice whose runs read the clock gives that reading', async () => {
+    mock.timers.enable({ apis: ['Date'], now: 100 });
+    const s = new Scheduler();
+    let runs = 0;
+    // Four runs: the scheduler reads the clock on the fourth.
+    for (let i = 0; i < 4; i++) {
+      mock.timers.tick(1);
+      await new Promise<void>((resolve) => {
+        s.schedule({ queued: false, runSlice: () => (runs++, resolve(), false) });
+      });
+    }
+    assert.equal(runs, 4);
+    mock.timers.tick(50);
+    assert.equal(s.now(), 104);
+    s.dispose();
+  });
+});
