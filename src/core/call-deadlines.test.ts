@@ -5,6 +5,7 @@
  * turn clock itself.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
 import { CallDeadlines, type TimedCall } from './call-deadlines.js';
 import { Scheduler } from './scheduler.js';
@@ -122,21 +123,43 @@ describe('call deadlines', () => {
     assert.deepEqual(log, []);
   });
 
-  test('the timer keeps the event loop alive only while a call waits', () => {
+  test('the timer keeps the event loop alive while a call waits, and stops at the end of the turn the last one finished in', () => {
     assert.equal(deadlines.timerState, 'none');
     const a = call('a', 1000);
     assert.equal(deadlines.timerState, 'ref');
     a.done = true;
     deadlines.done();
-    assert.equal(deadlines.timerState, 'unref');
+    assert.equal(deadlines.timerState, 'ref', 'until the turn ends: a call that follows at once finds it ref\'d');
     const b = call('b', 1000);
-    assert.equal(deadlines.timerState, 'ref');
     b.done = true;
     deadlines.done();
+    deadlines.turnEnd();
+    assert.equal(deadlines.timerState, 'unref');
+    const c = call('c', 1000);
+    assert.equal(deadlines.timerState, 'ref');
+    deadlines.turnEnd();
+    assert.equal(deadlines.timerState, 'ref', 'a call still waits');
+    c.done = true;
+    deadlines.done();
+    deadlines.turnEnd();
     assert.equal(deadlines.timerState, 'unref');
     mock.timers.tick(1000);
     assert.equal(deadlines.timerState, 'none');
     assert.deepEqual(log, []);
+  });
+
+  test('a call that times out leaves the timer unref\'d once none waits', () => {
+    call('a', 10);
+    mock.timers.tick(10);
+    assert.deepEqual(log, ['a:10@1010']);
+    deadlines.done(); // as Calls does when the timed-out call finishes
+    assert.equal(deadlines.timerState, 'none');
+    const b = call('b', 10);
+    assert.equal(deadlines.timerState, 'ref');
+    b.done = true;
+    deadlines.done();
+    deadlines.turnEnd();
+    assert.equal(deadlines.timerState, 'unref');
   });
 
   test('after firing, the timer is armed again for the earliest call left', () => {
@@ -164,17 +187,55 @@ describe('call deadlines', () => {
   });
 });
 
-test('with real timers, the armed timer is ref\'d exactly while a call waits', () => {
-  const deadlines = new CallDeadlines(() => Date.now());
+test('with a real scheduler, the timer is ref\'d while a call waits and unref\'d when the event loop turns after the last', async () => {
+  const scheduler = new Scheduler();
+  const deadlines = new CallDeadlines(() => scheduler.now());
+  scheduler.onTurnEnd = () => deadlines.turnEnd();
   const timer = (): NodeJS.Timeout | undefined => (deadlines as unknown as { timer: NodeJS.Timeout | undefined }).timer;
   const c = new FakeCall('a', []);
   deadlines.add(c, 60_000);
   assert.equal(timer()?.hasRef(), true);
   c.done = true;
   deadlines.done();
+  assert.equal(timer()?.hasRef(), true);
+  // The turn marker was queued before this immediate: it has run once this one does.
+  await new Promise<void>((resolve) => setImmediate(resolve));
   assert.equal(timer()?.hasRef(), false);
   deadlines.clear();
   assert.equal(timer(), undefined);
+  scheduler.dispose();
+});
+
+describe('a node in a process with nothing else to do', () => {
+  const core = new URL('./index.js', import.meta.url).href;
+  const terms = new URL('../terms/index.js', import.meta.url).href;
+  /** Runs `body` in a fresh node process (with `node` and `server` in scope); resolves with its stdout and exit code. */
+  function script(body: string): Promise<{ out: string; code: number | null }> {
+    const source = `import { Node } from ${JSON.stringify(core)};
+import { atom } from ${JSON.stringify(terms)};
+const node = new Node({ name: 'alive@127.0.0.1', logger: () => {} });
+const server = node.spawn({ handleMessage() {} }); // never answers
+${body}`;
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('error', reject);
+      child.on('exit', (code) => resolve({ out, code }));
+    });
+  }
+
+  test('lives until a waiting call times out', { timeout: 60_000 }, async () => {
+    const r = await script(`node.call(server, atom('x'), { timeout: 50 }).then(() => console.log('reply'), (e) => console.log(e.name));`);
+    assert.deepEqual(r, { out: 'CallTimeoutError\n', code: 0 });
+  });
+
+  test('exits once its last call is answered, long before that call\'s deadline', { timeout: 60_000 }, async () => {
+    const r = await script(`const echo = node.spawn({ handleMessage(m, p) { p.reply(m.elements[1], 'pong'); } });
+const answer = await node.call(echo, atom('ping'), { timeout: 3_600_000 });
+console.log(answer);`);
+    assert.deepEqual(r, { out: 'pong\n', code: 0 });
+  });
 });
 
 describe('scheduler turn clock', () => {

@@ -33,6 +33,7 @@ export interface TimedCall {
  * const deadlines = new CallDeadlines(() => scheduler.now());
  * deadlines.add(call, 5000); // call.timedOut(5000) runs once its deadline passes, unless call.done by then
  * deadlines.done();          // when a call added here finishes
+ * scheduler.onTurnEnd = () => deadlines.turnEnd();
  * ```
  */
 export class CallDeadlines {
@@ -45,9 +46,15 @@ export class CallDeadlines {
   /** Calls added and not yet finished: while there are any, the timer keeps the event loop alive. */
   private active = 0;
   private refed = false;
+  /** Set when the last call finished with the timer ref'd: {@link CallDeadlines.turnEnd} unrefs it. */
+  private unrefPending = false;
   private readonly onTimer = (): void => this.fire();
 
-  /** `clock`: the turn clock deadlines are counted from; `now`: the exact clock the timer checks them against. */
+  /**
+   * `clock`: the turn clock deadlines are counted from (reading it in a slice makes sure
+   * {@link CallDeadlines.turnEnd} is called when the event loop turns); `now`: the exact clock
+   * the timer checks deadlines against.
+   */
   constructor(
     private readonly clock: () => number,
     private readonly now: () => number = Date.now,
@@ -74,11 +81,23 @@ export class CallDeadlines {
   }
 
   /**
-   * A timed call finished; with none left, the timer stays armed but no longer keeps the process alive.
-   * (Unref and the next call's ref cost less than a microtask that would wait to see whether a call follows.)
+   * A timed call finished. With none left, the timer stays armed but stops keeping the process
+   * alive when the event loop turns ({@link CallDeadlines.turnEnd}): calls made one after another
+   * in a turn do not ref and unref Node's timer around each one. Reading the turn clock here makes
+   * sure the turn's end is signalled.
    */
   done(): void {
-    if (--this.active === 0 && this.refed) {
+    if (--this.active === 0 && this.refed && !this.unrefPending) {
+      this.unrefPending = true;
+      this.clock();
+    }
+  }
+
+  /** The event loop turned (the scheduler's turn marker ran): with no call left, the timer no longer keeps the process alive. */
+  turnEnd(): void {
+    if (!this.unrefPending) return;
+    this.unrefPending = false;
+    if (this.active === 0 && this.refed) {
       this.refed = false;
       this.timer?.unref();
     }
@@ -100,6 +119,7 @@ export class CallDeadlines {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.refed = false;
+    this.unrefPending = false;
     this.armedAt = Infinity;
     this.queues.clear();
     this.lastQueue = undefined;

@@ -41,20 +41,39 @@ function capture(resolve: (value: unknown) => void, reject: (err: Error) => void
 
 /** A call in flight: its alias, its monitor of the target, its deadline. */
 class CallWaiter implements ReplyWaiter, TimedCall {
-  monitor: MonitorRecord | undefined;
-  onAbort: (() => void) | undefined;
-  signal: AbortSignal | undefined;
+  // Every field is assigned in the constructor, in one order (no field initializer function per call).
+  declare readonly calls: Calls;
+  declare readonly key: number | string;
+  declare readonly caller: ProcessCore;
+  declare readonly dest: Destination;
+  declare readonly resolve: (value: unknown) => void;
+  declare readonly reject: (err: Error) => void;
+  declare monitor: MonitorRecord | undefined;
+  declare onAbort: (() => void) | undefined;
+  declare signal: AbortSignal | undefined;
   /** The turn clock's time plus the timeout, or Infinity. */
-  deadline = Infinity;
-  done = false;
+  declare deadline: number;
+  declare done: boolean;
   constructor(
-    readonly calls: Calls,
-    readonly key: number | string,
-    readonly caller: ProcessCore,
-    readonly dest: Destination,
-    readonly resolve: (value: unknown) => void,
-    readonly reject: (err: Error) => void,
-  ) {}
+    calls: Calls,
+    key: number | string,
+    caller: ProcessCore,
+    dest: Destination,
+    resolve: (value: unknown) => void,
+    reject: (err: Error) => void,
+  ) {
+    this.calls = calls;
+    this.key = key;
+    this.caller = caller;
+    this.dest = dest;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.monitor = undefined;
+    this.onAbort = undefined;
+    this.signal = undefined;
+    this.deadline = Infinity;
+    this.done = false;
+  }
   /** The reply `{Tag, Reply}` arrived through the alias. */
   deliver(message: unknown): void {
     if (this.done) return;
@@ -106,7 +125,9 @@ export class Calls {
     private readonly monitors: Monitors,
   ) {
     const scheduler = kernel.scheduler;
-    this.deadlines = new CallDeadlines(() => scheduler.now());
+    const deadlines = new CallDeadlines(() => scheduler.now());
+    scheduler.onTurnEnd = () => deadlines.turnEnd();
+    this.deadlines = deadlines;
   }
 
   /** The call protocol: monitor, send `{'$gen_call', {Self, [alias|Ref]}, Req}`, wait for `{Tag, Reply}` on the alias. */
@@ -123,7 +144,9 @@ export class Calls {
     captured.resolve = captured.reject = NOOP;
     if (diagnostics.callStart.hasSubscribers || diagnostics.callEnd.hasSubscribers) [resolve, reject] = this.traced(caller, dest, request, resolve, reject);
     const ref = k.makeRef();
-    const key = k.refKey(ref);
+    // The key `refKey` gives a ref made here: its counter (see Kernel.refKey).
+    const ids = ref.ids;
+    const key = (ids[0] as number) + (ids[1] as number) * 262144;
     const waiter = new CallWaiter(this, key, caller, dest, resolve, reject);
     if (caller.state === State.Exited) {
       waiter.cancel(noproc);
@@ -135,8 +158,7 @@ export class Calls {
     }
     this.registry.aliases.set(key, waiter);
     if (caller !== k.outside) trackCall((caller.calls ??= []), waiter);
-    // A name given as a string: its atom from a one-entry cache (a server called again and again by name).
-    const local = this.router.localTarget(typeof dest === 'string' ? this.nameAtom(dest) : dest);
+    const local = this.localTarget(dest);
     if (local !== undefined) {
       // A local target: no monitor record, the target fails its waiting calls when it exits.
       if (local === null) {
@@ -176,6 +198,22 @@ export class Calls {
       waiter.fail(err instanceof Error ? err : new Error(String(err)));
     }
     return promise;
+  }
+
+  /** The pid last called and its process, while it lives (a pid is never reused: no invalidation). */
+  private lastPid: Pid | undefined;
+  private lastCore: ProcessCore | undefined;
+
+  /** The local process `dest` names (null: none), or undefined for a remote destination. */
+  private localTarget(dest: Address): ProcessCore | null | undefined {
+    if (dest === this.lastPid && (this.lastCore as ProcessCore).state !== State.Exited) return this.lastCore;
+    // A name given as a string: its atom from a one-entry cache (a server called again and again by name).
+    const local = this.router.localTarget(typeof dest === 'string' ? this.nameAtom(dest) : dest);
+    if (local instanceof ProcessCore && dest instanceof Pid) {
+      this.lastPid = dest;
+      this.lastCore = local;
+    }
+    return local;
   }
 
   private lastName = '';
@@ -239,30 +277,36 @@ export class Calls {
 
   /** Sends `{Tag, Reply}` for a call: to the alias in `[alias | Ref]` tags, else to the caller pid. */
   reply(self: Pid | undefined, from: unknown, reply: unknown): void {
-    if (!(from instanceof Tuple) || from.elements.length !== 2 || !(from.elements[0] instanceof Pid))
-      throw new BadArgumentError(`reply: not a {Pid, Tag} from: ${formatReason(from)}`);
-    const [pid, tag] = from.elements;
-    let aliasTag: unknown = tag;
-    if (aliasTag instanceof ImproperList && aliasTag.items[0] instanceof ImproperList) aliasTag = aliasTag.items[0];
-    if (aliasTag instanceof ImproperList && aliasTag.items.length === 1 && aliasTag.items[0] === A_ALIAS && aliasTag.tail instanceof Ref) {
+    const e = from instanceof Tuple ? from.elements : undefined;
+    const pid = e?.length === 2 ? e[0] : undefined;
+    if (!(pid instanceof Pid)) throw new BadArgumentError(`reply: not a {Pid, Tag} from: ${formatReason(from)}`);
+    const tag = (e as readonly unknown[])[1];
+    if (tag instanceof ImproperList) {
+      // `[alias | Ref]`, or `[[alias | Ref] | ...]`; a tag made by a call here has the shared ALIAS_ITEMS.
+      let aliasTag: ImproperList = tag;
+      if (tag.items !== ALIAS_ITEMS && tag.items[0] instanceof ImproperList) aliasTag = tag.items[0];
+      const items = aliasTag.items;
       const alias = aliasTag.tail;
-      if (alias.node === this.kernel.name) {
-        // Local caller: hand the reply straight to the waiting call, or to the alias's process.
-        const target = this.registry.aliases.get(this.kernel.refKey(alias));
-        if (target === undefined) return;
-        if (target instanceof ProcessCore) this.kernel.deliver(target, tuple(tag, reply));
-        else target.resolveWith(reply);
+      if ((items === ALIAS_ITEMS || (items.length === 1 && items[0] === A_ALIAS)) && alias instanceof Ref) {
+        if (alias.node === this.kernel.name) {
+          // Local caller: hand the reply straight to the waiting call, or to the alias's process.
+          const target = this.registry.aliases.get(this.kernel.refKey(alias));
+          if (target === undefined) return;
+          if (target instanceof ProcessCore) this.kernel.deliver(target, tuple(tag, reply));
+          else target.resolveWith(reply);
+          return;
+        }
+        this.router.send(self, alias, tuple(tag, reply));
         return;
       }
-      this.router.send(self, alias, tuple(tag, reply));
-    } else {
-      this.router.send(self, pid, tuple(tag, reply));
     }
+    this.router.send(self, pid, tuple(tag, reply));
   }
 
   /** The node stopped: calls still waiting fail with NodeStoppedError, deadlines are cleared. */
   stop(): void {
     for (const w of [...this.registry.aliases.values()]) if (!(w instanceof ProcessCore)) w.fail(new NodeStoppedError('node stopped'));
     this.deadlines.clear();
+    this.lastPid = this.lastCore = undefined;
   }
 }

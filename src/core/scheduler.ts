@@ -47,9 +47,12 @@ export class Scheduler {
   private turned = true;
   private marker: NodeJS.Immediate | undefined;
   private immediate: NodeJS.Immediate | undefined;
+  /** Runs when the event loop turns after a slice that read the clock (see {@link Scheduler.now}). */
+  onTurnEnd: (() => void) | undefined = undefined;
   private readonly onTurn = (): void => {
     this.marker = undefined;
     this.turned = true;
+    this.onTurnEnd?.();
   };
   private readonly runNow = (): void => this.run(false);
   private readonly runAfterYield = (): void => {
@@ -104,7 +107,8 @@ export class Scheduler {
    * The turn clock: the clock's last reading in the current slice, read now (starting the slice's
    * clock) when the slice has none yet. It lags real time by at most the work done since that
    * reading (the scheduler reads it every 4 runs and every 16 process turns), for deadlines that
-   * need not be exact to the millisecond without a `Date.now()` each.
+   * need not be exact to the millisecond without a `Date.now()` each. Once it has been read in a
+   * slice, {@link Scheduler.onTurnEnd} runs when the event loop turns.
    */
   now(): number {
     if (this.turned) {
