@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { afterEach, beforeEach, describe, mock, test } from 'node:test';
-import { CallDeadlines, type TimedCall } from './call-deadlines.js';
+import { CallDeadlines, type TimedCall, type TurnClock } from './call-deadlines.js';
 import { Scheduler } from './scheduler.js';
 
 /** A call as the structure sees it: records when it timed out. */
@@ -26,6 +26,8 @@ class FakeCall implements TimedCall {
 
 describe('call deadlines', () => {
   let turnClock = 0;
+  /** Whether the clock signals the turn's end (the scheduler's turn marker is pending). */
+  let marking = true;
   /** How far behind real time the timer runs (a busy event loop). */
   let lag = 0;
   let deadlines: CallDeadlines;
@@ -33,9 +35,16 @@ describe('call deadlines', () => {
   beforeEach(() => {
     mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1000 });
     turnClock = 1000;
+    marking = true;
     lag = 0;
     log = [];
-    deadlines = new CallDeadlines(() => turnClock, () => Date.now() + lag);
+    const clock: TurnClock = {
+      now: () => turnClock,
+      get turnEndPending() {
+        return marking;
+      },
+    };
+    deadlines = new CallDeadlines(clock, () => Date.now() + lag);
   });
   afterEach(() => {
     deadlines.clear();
@@ -148,6 +157,17 @@ describe('call deadlines', () => {
     assert.deepEqual(log, []);
   });
 
+  test('with no turn end coming, the timer stops keeping the loop alive as soon as the last call finishes', () => {
+    marking = false;
+    const a = call('a', 1000);
+    assert.equal(deadlines.timerState, 'ref');
+    a.done = true;
+    deadlines.done();
+    assert.equal(deadlines.timerState, 'unref');
+    call('b', 1000);
+    assert.equal(deadlines.timerState, 'ref');
+  });
+
   test('a call that times out leaves the timer unref\'d once none waits', () => {
     call('a', 10);
     mock.timers.tick(10);
@@ -187,15 +207,27 @@ describe('call deadlines', () => {
   });
 });
 
-test('with a real scheduler, the timer is ref\'d while a call waits and unref\'d when the event loop turns after the last', async () => {
+/** Runs four processes' turns on `s`: the fourth run reads the clock and arms the turn marker. */
+async function readClock(s: Scheduler): Promise<void> {
+  for (let i = 0; i < 4; i++) await new Promise<void>((resolve) => s.schedule({ queued: false, runSlice: () => (resolve(), false) }));
+}
+
+test('with a real scheduler, the timer is ref\'d while a call waits, and unref\'d when the last finishes or, in a marked turn, when the loop turns', async () => {
   const scheduler = new Scheduler();
-  const deadlines = new CallDeadlines(() => scheduler.now());
+  const deadlines = new CallDeadlines(scheduler);
   scheduler.onTurnEnd = () => deadlines.turnEnd();
   const timer = (): NodeJS.Timeout | undefined => (deadlines as unknown as { timer: NodeJS.Timeout | undefined }).timer;
-  const c = new FakeCall('a', []);
-  deadlines.add(c, 60_000);
+  const a = new FakeCall('a', []);
+  deadlines.add(a, 60_000);
   assert.equal(timer()?.hasRef(), true);
-  c.done = true;
+  a.done = true;
+  deadlines.done();
+  assert.equal(timer()?.hasRef(), false, 'no turn marker: at once');
+  await readClock(scheduler);
+  assert.equal(scheduler.turnEndPending, true);
+  const b = new FakeCall('b', []);
+  deadlines.add(b, 60_000);
+  b.done = true;
   deadlines.done();
   assert.equal(timer()?.hasRef(), true);
   // The turn marker was queued before this immediate: it has run once this one does.
@@ -241,32 +273,30 @@ console.log(answer);`);
 describe('scheduler turn clock', () => {
   afterEach(() => mock.timers.reset());
 
-  test('reads the clock once per slice, and again after the event loop turns', async () => {
+  test('a slice with no reading of its own: each read is fresh and no turn end is signalled', () => {
     mock.timers.enable({ apis: ['Date'], now: 5000 });
     const s = new Scheduler();
     assert.equal(s.now(), 5000);
     mock.timers.tick(7);
-    assert.equal(s.now(), 5000, 'the same slice: the reading it has');
-    // The slice ends when the event loop turns (a real immediate: only Date is mocked).
-    await new Promise<void>((resolve) => setImmediate(resolve));
     assert.equal(s.now(), 5007);
-    s.dispose();
+    assert.equal(s.turnEndPending, false);
   });
 
-  test('a slice whose runs read the clock gives that reading', async () => {
+  test('a slice whose runs read the clock gives that reading until the event loop turns, then signals the turn end', async () => {
     mock.timers.enable({ apis: ['Date'], now: 100 });
     const s = new Scheduler();
-    let runs = 0;
-    // Four runs: the scheduler reads the clock on the fourth.
-    for (let i = 0; i < 4; i++) {
-      mock.timers.tick(1);
-      await new Promise<void>((resolve) => {
-        s.schedule({ queued: false, runSlice: () => (runs++, resolve(), false) });
-      });
-    }
-    assert.equal(runs, 4);
+    let ends = 0;
+    s.onTurnEnd = () => ends++;
+    mock.timers.tick(4);
+    await readClock(s);
+    assert.equal(s.turnEndPending, true);
     mock.timers.tick(50);
-    assert.equal(s.now(), 104);
+    assert.equal(s.now(), 104, 'the reading of the slice');
+    // The slice ends when the event loop turns (a real immediate: only Date is mocked).
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    assert.equal(ends, 1);
+    assert.equal(s.turnEndPending, false);
+    assert.equal(s.now(), 154);
     s.dispose();
   });
 });

@@ -9,6 +9,13 @@
  */
 import { Queue } from './queue.js';
 
+/** The clock deadlines are counted from (the scheduler's turn clock), and whether it signals the turn's end. */
+export interface TurnClock {
+  now(): number;
+  /** True when {@link CallDeadlines.turnEnd} will be called as the event loop turns. */
+  readonly turnEndPending: boolean;
+}
+
 /** What the deadline structure knows of a call. */
 export interface TimedCall {
   /** The turn clock's time plus the timeout (set when added), or Infinity. */
@@ -30,7 +37,7 @@ export interface TimedCall {
  *
  * @example
  * ```ts
- * const deadlines = new CallDeadlines(() => scheduler.now());
+ * const deadlines = new CallDeadlines(scheduler);
  * deadlines.add(call, 5000); // call.timedOut(5000) runs once its deadline passes, unless call.done by then
  * deadlines.done();          // when a call added here finishes
  * scheduler.onTurnEnd = () => deadlines.turnEnd();
@@ -50,18 +57,14 @@ export class CallDeadlines {
   private unrefPending = false;
   private readonly onTimer = (): void => this.fire();
 
-  /**
-   * `clock`: the turn clock deadlines are counted from (reading it in a slice makes sure
-   * {@link CallDeadlines.turnEnd} is called when the event loop turns); `now`: the exact clock
-   * the timer checks deadlines against.
-   */
+  /** `clock`: the turn clock deadlines are counted from; `now`: the exact clock the timer checks deadlines against. */
   constructor(
-    private readonly clock: () => number,
+    private readonly clock: TurnClock,
     private readonly now: () => number = Date.now,
   ) {}
 
   add(w: TimedCall, timeout: number): void {
-    const deadline = this.clock() + timeout;
+    const deadline = this.clock.now() + timeout;
     w.deadline = deadline;
     let q = this.lastQueue;
     if (timeout !== this.lastTimeout || q === undefined) {
@@ -82,14 +85,16 @@ export class CallDeadlines {
 
   /**
    * A timed call finished. With none left, the timer stays armed but stops keeping the process
-   * alive when the event loop turns ({@link CallDeadlines.turnEnd}): calls made one after another
-   * in a turn do not ref and unref Node's timer around each one. Reading the turn clock here makes
-   * sure the turn's end is signalled.
+   * alive: at once, or, when the turn clock signals the turn's end, then ({@link CallDeadlines.turnEnd}),
+   * so that calls made one after another in a turn do not ref and unref Node's timer around each one.
    */
   done(): void {
-    if (--this.active === 0 && this.refed && !this.unrefPending) {
-      this.unrefPending = true;
-      this.clock();
+    if (--this.active === 0 && this.refed) {
+      if (this.clock.turnEndPending) this.unrefPending = true;
+      else {
+        this.refed = false;
+        this.timer?.unref();
+      }
     }
   }
 

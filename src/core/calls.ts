@@ -125,7 +125,7 @@ export class Calls {
     private readonly monitors: Monitors,
   ) {
     const scheduler = kernel.scheduler;
-    const deadlines = new CallDeadlines(() => scheduler.now());
+    const deadlines = new CallDeadlines(scheduler);
     scheduler.onTurnEnd = () => deadlines.turnEnd();
     this.deadlines = deadlines;
   }

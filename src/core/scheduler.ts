@@ -47,7 +47,7 @@ export class Scheduler {
   private turned = true;
   private marker: NodeJS.Immediate | undefined;
   private immediate: NodeJS.Immediate | undefined;
-  /** Runs when the event loop turns after a slice that read the clock (see {@link Scheduler.now}). */
+  /** Runs when the event loop turns after a slice that read the clock (see {@link Scheduler.turnEndPending}). */
   onTurnEnd: (() => void) | undefined = undefined;
   private readonly onTurn = (): void => {
     this.marker = undefined;
@@ -104,20 +104,20 @@ export class Scheduler {
   }
 
   /**
-   * The turn clock: the clock's last reading in the current slice, read now (starting the slice's
-   * clock) when the slice has none yet. It lags real time by at most the work done since that
-   * reading (the scheduler reads it every 4 runs and every 16 process turns), for deadlines that
-   * need not be exact to the millisecond without a `Date.now()` each. Once it has been read in a
-   * slice, {@link Scheduler.onTurnEnd} runs when the event loop turns.
+   * The turn clock: the clock's last reading in the current slice, or a fresh one when the slice has
+   * none (a fresh reading is not kept: only the scheduler's own readings start a slice's clock).
+   * While a slice has a reading, its turn marker is pending, so the event loop cannot block in
+   * poll before the slice ends: the reading lags real time by the work done since it (the
+   * scheduler reads every 4 runs and every 16 process turns), about as much as the loop time
+   * Node's own timers count from. For deadlines, without a `Date.now()` each.
    */
   now(): number {
-    if (this.turned) {
-      // The event loop turned: a new slice, as run() would start it.
-      this.turned = false;
-      this.runs = 0;
-      this.sliceStart = Number.NaN;
-    }
-    return this.sliceStart !== this.sliceStart ? this.clock() : this.lastRead;
+    return this.marker !== undefined ? this.lastRead : Date.now();
+  }
+
+  /** True while the turn marker is pending: {@link Scheduler.onTurnEnd} runs when the event loop next turns. */
+  get turnEndPending(): boolean {
+    return this.marker !== undefined;
   }
 
   private run(afterYield: boolean): void {
