@@ -98,12 +98,12 @@ const SHORT_STRING = 24;
  * ASCII up to 127, so a run of such entries is ASCII exactly when every value in it is.
  */
 const RUN_STRING = 127;
+/** BINARY_EXT headers of lengths 0..RUN_STRING, as strings of ASCII characters. */
+const BINARY_HEADERS: readonly string[] = Array.from({ length: RUN_STRING + 1 }, (_, n) => String.fromCharCode(Tag.BINARY, 0, 0, 0, n));
 /** Most entries in one run (the pending keys and values are kept to rewrite them if the run is not ASCII). */
 const RUN_ENTRIES = 64;
 /** After a run turns out not to be ASCII, so many plain objects are written without runs. */
 const RUN_COOLDOWN = 32;
-/** BINARY_EXT headers of lengths 0..RUN_STRING, as strings of ASCII characters. */
-const BINARY_HEADERS: readonly string[] = Array.from({ length: RUN_STRING + 1 }, (_, n) => String.fromCharCode(Tag.BINARY, 0, 0, 0, n));
 /** The slab stand-alone terms are written into and handed out from as views. */
 const SLAB_SIZE = 64 * 1024;
 /** Below this much room left, the next term starts a new slab. */
@@ -370,6 +370,8 @@ export class Encoder {
             // Entries whose key and string value are ASCII are gathered into one string (a run), written by
             // one native call instead of one per value (see `flushRun`); any other entry ends the run.
             let run = '';
+            // Pending entries left by a term that failed part way (the run of an outer object is always flushed before an inner one starts).
+            this.runLength = 0;
             for (const k in o) {
               if (!hasOwn.call(o, k)) continue;
               const key = this.keyAt(k, n, depth);
@@ -377,13 +379,8 @@ export class Encoder {
               n++;
               if (typeof val === 'string') {
                 const len = val.length;
-                const text = key.text;
-                if (len <= RUN_STRING && text !== undefined && (len > SHORT_STRING || run !== '')) {
-                  if (key.headerLength !== len) {
-                    key.headerLength = len;
-                    key.withHeader = text + (BINARY_HEADERS[len] as string);
-                  }
-                  run = run + key.withHeader + val;
+                if (len <= RUN_STRING && key.text !== undefined && (len > SHORT_STRING || run !== '')) {
+                  run = run + (key.headerLength === len ? (key.flat ? key.withHeader : key.flatten()) : key.setHeader(len)) + val;
                   const m = this.runLength;
                   this.runKeys[m] = key;
                   this.runValues[m] = val;
@@ -1137,9 +1134,13 @@ class Encoded {
   readonly words: Int32Array;
   /** The bytes as a string of the same character codes when they are all ASCII (they can then join a run). */
   readonly text: string | undefined;
-  /** `text` followed by the BINARY_EXT header of a string value of `headerLength` characters (the last one asked for). */
+  /**
+   * `text` followed by the BINARY_EXT header of a string value of `headerLength` characters (the last one
+   * asked for); `flat` once it has been asked for twice in a row and made one flat string.
+   */
   headerLength = -1;
   withHeader = '';
+  flat = false;
   constructor(readonly bytes: Uint8Array) {
     const n = bytes.length;
     let ascii = 0;
@@ -1152,6 +1153,27 @@ class Encoded {
       for (let j = 0; j < q - 1; j++) this.words[j] = dv.getInt32(4 * j);
       this.words[q - 1] = dv.getInt32(n - 4);
     }
+  }
+
+  /** Sets `withHeader` for a string value of `len` (<= RUN_STRING) characters and returns it (`text` is defined). */
+  setHeader(len: number): string {
+    this.headerLength = len;
+    this.flat = false;
+    this.withHeader = (this.text as string) + (BINARY_HEADERS[len] as string);
+    return this.withHeader;
+  }
+
+  /**
+   * Makes `withHeader` one flat string and returns it. V8 joins a run's pieces faster when each is flat
+   * rather than itself a pair of strings, but making one costs more than the pair: done for a header
+   * asked for again (values of one length, as in a stream of maps of one shape).
+   */
+  flatten(): string {
+    const codes = Array.from(this.bytes);
+    codes.push(Tag.BINARY, 0, 0, 0, this.headerLength);
+    this.withHeader = String.fromCharCode(...codes);
+    this.flat = true;
+    return this.withHeader;
   }
 }
 
