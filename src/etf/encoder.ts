@@ -357,56 +357,12 @@ export class Encoder {
           const at = w.length;
           w.buf[at] = Tag.MAP;
           w.length = at + 5;
-          let n = 0;
+          let n: number;
           if (this.cacheIndex !== undefined || this.runCooldown > 0) {
             if (this.runCooldown > 0) this.runCooldown--;
-            for (const k in o) {
-              if (!hasOwn.call(o, k)) continue;
-              this.writeKeyAt(w, k, n, depth);
-              this.fast(w, o[k], d);
-              n++;
-            }
+            n = this.entries(w, o, depth);
           } else {
-            // Entries whose key and string value are ASCII are gathered into one string (a run), written by
-            // one native call instead of one per value (see `flushRun`); any other entry ends the run.
-            let run = '';
-            // Pending entries left by a term that failed part way (the run of an outer object is always flushed before an inner one starts).
-            this.runLength = 0;
-            for (const k in o) {
-              if (!hasOwn.call(o, k)) continue;
-              const key = this.keyAt(k, n, depth);
-              const val = o[k];
-              n++;
-              if (typeof val === 'string') {
-                const len = val.length;
-                if (len <= RUN_STRING && key.text !== undefined && (len > SHORT_STRING || run !== '')) {
-                  run = run + (key.headerLength === len ? (key.flat ? key.withHeader : key.flatten()) : key.setHeader(len)) + val;
-                  const m = this.runLength;
-                  this.runKeys[m] = key;
-                  this.runValues[m] = val;
-                  this.runLength = m + 1;
-                  if (m + 1 === RUN_ENTRIES) {
-                    this.flushRun(w, run);
-                    run = '';
-                  }
-                  continue;
-                }
-                if (run !== '') {
-                  this.flushRun(w, run);
-                  run = '';
-                }
-                copyEncoded(w, key);
-                this.string(w, val);
-                continue;
-              }
-              if (run !== '') {
-                this.flushRun(w, run);
-                run = '';
-              }
-              copyEncoded(w, key);
-              this.fast(w, val, d);
-            }
-            if (run !== '') this.flushRun(w, run);
+            n = this.entriesWithRuns(w, o, depth);
           }
           writeU32(w.buf, at + 1, n);
           return;
@@ -431,6 +387,66 @@ export class Encoder {
         break;
     }
     this.deep(w, v, depth);
+  }
+
+  /** Writes the entries of plain object `o`, `depth` containers deep, one by one; returns how many. */
+  private entries(w: EtfWriter, o: Record<string, unknown>, depth: number): number {
+    const d = depth + 1;
+    let n = 0;
+    for (const k in o) {
+      if (!hasOwn.call(o, k)) continue;
+      this.writeKeyAt(w, k, n, depth);
+      this.fast(w, o[k], d);
+      n++;
+    }
+    return n;
+  }
+
+  /** Writes the entries of plain object `o`, `depth` containers deep, with ASCII runs (see `flushRun`); returns how many. */
+  private entriesWithRuns(w: EtfWriter, o: Record<string, unknown>, depth: number): number {
+    const d = depth + 1;
+    let n = 0;
+    // Entries whose key and string value are ASCII are gathered into one string (a run), written by
+    // one native call instead of one per value (see `flushRun`); any other entry ends the run.
+    let run = '';
+    // Pending entries left by a term that failed part way (the run of an outer object is always flushed before an inner one starts).
+    this.runLength = 0;
+    for (const k in o) {
+      if (!hasOwn.call(o, k)) continue;
+      const key = this.keyAt(k, n, depth);
+      const val = o[k];
+      n++;
+      if (typeof val === 'string') {
+        const len = val.length;
+        if (len <= RUN_STRING && key.text !== undefined && (len > SHORT_STRING || run !== '')) {
+          run = run + (key.headerLength === len ? (key.flat ? key.withHeader : key.flatten()) : key.setHeader(len)) + val;
+          const m = this.runLength;
+          this.runKeys[m] = key;
+          this.runValues[m] = val;
+          this.runLength = m + 1;
+          if (m + 1 === RUN_ENTRIES) {
+            this.flushRun(w, run);
+            run = '';
+          }
+          continue;
+        }
+        if (run !== '') {
+          this.flushRun(w, run);
+          run = '';
+        }
+        copyEncoded(w, key);
+        this.string(w, val);
+        continue;
+      }
+      if (run !== '') {
+        this.flushRun(w, run);
+        run = '';
+      }
+      copyEncoded(w, key);
+      this.fast(w, val, d);
+    }
+    if (run !== '') this.flushRun(w, run);
+    return n;
   }
 
   /** Writes `v` with the explicit stack, as the subterm `depth` containers deep. */
