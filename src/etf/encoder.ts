@@ -206,10 +206,9 @@ export class Encoder {
   /** Per nesting depth (mod MEMO_DEPTHS): the object keys last written at each position, and their encodings. */
   private readonly memoKeys: Array<Array<string | undefined>> = Array.from({ length: MEMO_DEPTHS }, () => new Array<string | undefined>(MEMO_KEYS).fill(undefined));
   private readonly memoBytes: Encoded[] = new Array<Encoded>(MEMO_DEPTHS * MEMO_KEYS).fill(NO_ENCODED);
-  /** The entries of the pending ASCII run (see `flushRun`): their keys and string values, `runLength` of them. */
+  /** The entries of the ASCII run being gathered (see `flushRun`): their keys and string values. */
   private readonly runKeys: Encoded[] = new Array<Encoded>(RUN_ENTRIES).fill(NO_ENCODED);
   private readonly runValues: string[] = new Array<string>(RUN_ENTRIES).fill('');
-  private runLength = 0;
   /** Plain objects still to be written without runs since a run was not ASCII. */
   private runCooldown = 0;
   /** Where a run is written when the output has no room for its worst case (see `flushRun`). */
@@ -409,8 +408,10 @@ export class Encoder {
     // Entries whose key and string value are ASCII are gathered into one string (a run), written by
     // one native call instead of one per value (see `flushRun`); any other entry ends the run.
     let run = '';
-    // Pending entries left by a term that failed part way (the run of an outer object is always flushed before an inner one starts).
-    this.runLength = 0;
+    /** Entries in the run. */
+    let m = 0;
+    const runKeys = this.runKeys;
+    const runValues = this.runValues;
     for (const k in o) {
       if (!hasOwn.call(o, k)) continue;
       const key = this.keyAt(k, n, depth);
@@ -418,34 +419,35 @@ export class Encoder {
       n++;
       if (typeof val === 'string') {
         const len = val.length;
-        if (len <= RUN_STRING && key.text !== undefined && (len > SHORT_STRING || run !== '')) {
+        if (len <= RUN_STRING && key.text !== undefined && (len > SHORT_STRING || m > 0)) {
           run = run + (key.headerLength === len ? (key.flat ? key.withHeader : key.flatten()) : key.setHeader(len)) + val;
-          const m = this.runLength;
-          this.runKeys[m] = key;
-          this.runValues[m] = val;
-          this.runLength = m + 1;
-          if (m + 1 === RUN_ENTRIES) {
-            this.flushRun(w, run);
+          runKeys[m] = key;
+          runValues[m] = val;
+          if (++m === RUN_ENTRIES) {
+            this.flushRun(w, run, m);
             run = '';
+            m = 0;
           }
           continue;
         }
-        if (run !== '') {
-          this.flushRun(w, run);
+        if (m > 0) {
+          this.flushRun(w, run, m);
           run = '';
+          m = 0;
         }
         copyEncoded(w, key);
         this.string(w, val);
         continue;
       }
-      if (run !== '') {
-        this.flushRun(w, run);
+      if (m > 0) {
+        this.flushRun(w, run, m);
         run = '';
+        m = 0;
       }
       copyEncoded(w, key);
       this.fast(w, val, d);
     }
-    if (run !== '') this.flushRun(w, run);
+    if (m > 0) this.flushRun(w, run, m);
     return n;
   }
 
@@ -558,10 +560,8 @@ export class Encoder {
    * the entries' encodings; otherwise some value is not ASCII, its header was wrong, and the entries are
    * written again one by one (and the next objects go without runs for a while).
    */
-  private flushRun(w: EtfWriter, run: string): void {
+  private flushRun(w: EtfWriter, run: string, count: number): void {
     const len = run.length;
-    const count = this.runLength;
-    this.runLength = 0;
     // UTF-8 takes at most 3 bytes a UTF-16 unit: with room for that, all of `run` is written and the byte
     // count tells whether it was ASCII (with less, a truncated write could count `len` bytes by chance).
     const worst = 3 * len;
