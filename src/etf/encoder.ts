@@ -1148,6 +1148,8 @@ const FastBuffer: new (ab: ArrayBufferLike, offset: number, length: number) => B
  */
 class Encoded {
   readonly words: Int32Array;
+  /** `bytes.length`, as a plain field (a typed array's length is a slower load, the more so as `bytes` is a Buffer or not). */
+  readonly size: number;
   /** The bytes as a string of the same character codes when they are all ASCII (they can then join a run). */
   readonly text: string | undefined;
   /**
@@ -1159,6 +1161,7 @@ class Encoded {
   flat = false;
   constructor(readonly bytes: Uint8Array) {
     const n = bytes.length;
+    this.size = n;
     let ascii = 0;
     for (let i = 0; i < n; i++) ascii |= bytes[i] as number;
     this.text = ascii < 0x80 ? String.fromCharCode(...bytes) : undefined;
@@ -1197,8 +1200,7 @@ const NO_ENCODED = new Encoded(new Uint8Array(0));
 
 /** Appends an {@link Encoded}. */
 function copyEncoded(w: EtfWriter, e: Encoded): void {
-  const bytes = e.bytes;
-  const n = bytes.length;
+  const n = e.size;
   if (w.length + n > w.buf.length) w.ensure(n);
   const p = w.length;
   if (n >= 4) {
@@ -1209,6 +1211,7 @@ function copyEncoded(w: EtfWriter, e: Encoded): void {
     dv.setInt32(p + n - 4, words[last] as number);
   } else {
     const b = w.buf;
+    const bytes = e.bytes;
     for (let i = 0; i < n; i++) b[p + i] = bytes[i] as number;
   }
   w.length = p + n;
