@@ -246,3 +246,38 @@ test('ASCII runs: random objects of mostly-ASCII strings (lone surrogates, every
     { numRuns: 500 },
   );
 });
+
+test('ASCII runs under the distribution atom cache: ATOM_CACHE_REF keys below 128 join runs, the cache is asked once a key', () => {
+  // Indexes below 128 (ASCII, in runs), 128 and above (not ASCII: they end a run), none (the atom inline).
+  const indexes = new Map<string, number | undefined>([['a', 0], ['b', 127], ['c', 128], ['d', 255], ['e', undefined], ['f', 5], ['g', 99]]);
+  const asked: string[] = [];
+  const enc = new Encoder({
+    atomCacheIndex: (x) => {
+      asked.push(x.name);
+      return indexes.get(x.name);
+    },
+  });
+  const expect = (o: Record<string, unknown>): number[] => {
+    const keys = Object.keys(o);
+    return [131, 116, 0, 0, 0, keys.length, ...keys.flatMap((k) => [...(indexes.get(k) === undefined ? atomBytes(k) : [82, indexes.get(k) as number]), ...ref(o[k])])];
+  };
+  const cases: Array<Record<string, unknown>> = [
+    { a: ascii(30, 1), b: ascii(31, 2), f: ascii(32, 3), g: ascii(33, 4) },
+    { a: ascii(30, 1), c: ascii(31, 2), b: ascii(32, 3), d: ascii(33, 4), e: ascii(34, 5), g: ascii(35, 6) },
+    { e: ascii(30, 1), a: ascii(40, 2), f: `${ascii(20, 3)}é${ascii(20, 4)}`, g: ascii(41, 5) },
+    { a: ascii(30, 1), b: 7, f: [ascii(30, 2)], g: null },
+    { g: ascii(127, 1), f: ascii(128, 2), b: '', a: 'x' },
+  ];
+  for (let round = 0; round < 2; round++) {
+    for (const [i, o] of cases.entries()) {
+      asked.length = 0;
+      assert.deepEqual([...enc.encode(o)], expect(o), `case ${i}, round ${round}`);
+      assert.deepEqual(asked, Object.keys(o).filter((k) => k !== 'g' || o.g !== null).concat(o.g === null ? ['g', 'nil'] : []), `case ${i}: each key asked once, in order`);
+    }
+  }
+  // An index outside 0..255 fails as for any atom.
+  for (const bad of [256, -1, 1.5]) {
+    const e2 = new Encoder({ atomCacheIndex: () => bad });
+    assert.throws(() => e2.encode({ a: ascii(30, 1) }), (e: unknown) => e instanceof EtfEncodeError && e.code === 'atom_cache');
+  }
+});

@@ -357,8 +357,8 @@ export class Encoder {
           w.buf[at] = Tag.MAP;
           w.length = at + 5;
           let n: number;
-          if (this.cacheIndex !== undefined || this.runCooldown > 0) {
-            if (this.runCooldown > 0) this.runCooldown--;
+          if (this.runCooldown > 0) {
+            this.runCooldown--;
             n = this.entries(w, o, depth);
           } else {
             n = this.entriesWithRuns(w, o, depth);
@@ -414,7 +414,7 @@ export class Encoder {
     const runValues = this.runValues;
     for (const k in o) {
       if (!hasOwn.call(o, k)) continue;
-      const key = this.keyAt(k, n, depth);
+      const key = this.cacheIndex === undefined ? this.keyAt(k, n, depth) : this.cachedKey(k);
       const val = o[k];
       n++;
       if (typeof val === 'string') {
@@ -467,9 +467,7 @@ export class Encoder {
     if (this.cacheIndex !== undefined) {
       const i = this.cacheIndex(a);
       if (i !== undefined) {
-        if (!Number.isInteger(i) || i < 0 || i > 255) throw new EtfEncodeError('atom_cache', `atom cache index ${i} outside 0..255`);
-        w.u8(Tag.ATOM_CACHE_REF);
-        w.u8(i);
+        copyEncoded(w, cacheRef(i));
         return;
       }
     }
@@ -481,7 +479,11 @@ export class Encoder {
     }
     const from = w.length;
     this.atomText(w, a.name);
-    const e = new Encoded(Uint8Array.prototype.slice.call(w.buf, from, w.length));
+    this.keepAtom(a, new Encoded(Uint8Array.prototype.slice.call(w.buf, from, w.length)));
+  }
+
+  /** Keeps `e`, the inline encoding of `a`: on the atom (UTF-8), or in the encoder's bounded map (Latin-1). */
+  private keepAtom(a: Atom, e: Encoded): void {
     if (!this.latin1Atoms) a.etf = e;
     else if (this.atomBytes.size < MAX_KEY_CACHE) this.atomBytes.set(a, e);
   }
@@ -591,6 +593,27 @@ export class Encoder {
       copyEncoded(w, this.runKeys[i] as Encoded);
       this.string(w, this.runValues[i] as string);
     }
+  }
+
+  /**
+   * The encoding of key `k` under the distribution atom cache, asking the cache once as `writeAtom`
+   * does: ATOM_CACHE_REF when it gives an index (ASCII below 128, so such keys join runs too), else the atom inline.
+   */
+  private cachedKey(k: string): Encoded {
+    const a = Atom.of(k);
+    const i = (this.cacheIndex as (atom: Atom) => number | undefined)(a);
+    return i === undefined ? this.inlineAtom(a) : cacheRef(i);
+  }
+
+  /** The inline encoding of atom `a` (no cache), kept as `writeAtom` keeps it. */
+  private inlineAtom(a: Atom): Encoded {
+    const known = this.latin1Atoms ? this.atomBytes.get(a) : (a.etf as Encoded | undefined);
+    if (known !== undefined) return known;
+    const kw = new EtfWriter(16);
+    this.atomText(kw, a.name);
+    const e = new Encoded(kw.toBuffer());
+    this.keepAtom(a, e);
+    return e;
   }
 
   /** The atom encoding of key `k` (not to be changed: it is cached). */
@@ -1197,6 +1220,15 @@ class Encoded {
 }
 
 const NO_ENCODED = new Encoded(new Uint8Array(0));
+
+/** ATOM_CACHE_REF of each cache index. */
+const CACHE_REFS: readonly Encoded[] = Array.from({ length: 256 }, (_, i) => new Encoded(Uint8Array.of(Tag.ATOM_CACHE_REF, i)));
+
+/** ATOM_CACHE_REF of index `i`, given by an `atomCacheIndex` option (checked). */
+function cacheRef(i: number): Encoded {
+  if (!Number.isInteger(i) || i < 0 || i > 255) throw new EtfEncodeError('atom_cache', `atom cache index ${i} outside 0..255`);
+  return CACHE_REFS[i] as Encoded;
+}
 
 /** Appends an {@link Encoded}. */
 function copyEncoded(w: EtfWriter, e: Encoded): void {
