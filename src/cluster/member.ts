@@ -6,7 +6,6 @@
  * requests. Not imported by applications: `startLocalCluster` starts it.
  * @module
  */
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, threadId, workerData } from 'node:worker_threads';
 import { atom, type Atom } from '../terms/atom.js';
@@ -17,6 +16,7 @@ import { setIdleSpin } from '../core/scheduler.js';
 import { setInHostTransport } from '../distribution/transport.js';
 import { useInHostTransport } from './inhost-transport.js';
 import { ringTransport } from './ring-transport.js';
+import { nodeCpuMs } from './cpu-time.js';
 import { MEMBER_ENV, type FromMember, type MemberConfig, type MemberStats, type ToMember } from './protocol.js';
 import type { ClusterNodeContext, ClusterStart } from './local-cluster.js';
 
@@ -31,18 +31,6 @@ function onPrimary(handler: (m: ToMember) => void): void {
   else process.on('message', handler);
 }
 
-/** CPU ms this node has used: its thread's (from /proc, in ns) when it is a thread, else its process's. */
-function cpuMs(): number {
-  if (threadId !== 0) {
-    try {
-      return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
-    } catch {
-      // not Linux: the process's, shared by every thread
-    }
-  }
-  const cpu = process.cpuUsage();
-  return (cpu.user + cpu.system) / 1000;
-}
 
 /**
  * Resolves once `peer` is connected: connects at once when `initiate`, else
@@ -105,7 +93,7 @@ function stats(node: Node, since: Since, inHostConnects: () => number): MemberSt
     queuedMessages: queued,
     eventLoopUtilization: elu,
     threadId,
-    cpuMs: cpuMs(),
+    cpuMs: nodeCpuMs(),
     heapUsedBytes: mem.heapUsed,
     rssBytes: mem.rss,
     messagesDelivered: delivered,
