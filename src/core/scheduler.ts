@@ -163,9 +163,12 @@ export interface IdleSpinOptions {
   /**
    * Longest time, in µs, this thread polls its {@link IdlePoller}s with
    * nothing to run before it parks them and goes back to the event loop.
-   * Default 50; 0 parks at once (no busy-waiting). The spin adapts below
-   * it: a spin that found nothing halves the next one, a wake-up that came
-   * within this time doubles it back.
+   * Default 50; 0: polls until nothing more comes, then parks (no
+   * busy-waiting). Spinning pays only while the other side is running on
+   * another core: the thread keeps a moving average of how often a spin
+   * ended with something found rather than parked, and while that is below
+   * 3 in 4 (a loaded machine, where the peer waits for a core) it does not
+   * spin, except one idle stretch in 32 that spins to notice when it pays again.
    */
   readonly maxSpinUs?: number;
   /** Longest run of polling and the work it brings in without a turn of the event loop (timers, I/O), in µs. Default 1000. */
@@ -175,13 +178,22 @@ export interface IdleSpinOptions {
 const pollers: IdlePoller[] = [];
 let maxSpinMs = 0.05;
 let maxChainMs = 1;
-/** The current spin budget (adaptive, at most maxSpinMs). */
+/** This idle stretch's spin budget: maxSpinMs, or 0 while spinning does not pay. */
 let spinMs = maxSpinMs;
-/** 0: not polling; 1: spinning (a step is queued); 2: parked. */
+/**
+ * How often a spin has paid lately (a moving average of its outcomes: 1
+ * when the wait ended with something found, 0 when it ended parked).
+ */
+let spinPays = 1;
+/** Idle stretches begun; while spinning does not pay, one in PROBE spins anyway, to notice when it would again. */
+let stretches = 0;
+const PROBE = 32;
+/** Spinning is worth it while it pays at least this often (a wasted spin costs more than the wake-up it saves). */
+const PAYS_ENOUGH = 0.75;
+/** 0: not polling; 1: polling (a step is queued); 2: parked. */
 let idleState = 0;
 /** When the thread last had something (work found, or pollIdle called), or NaN until the next step reads the clock. */
 let busyAt = Number.NaN;
-let parkedAt = 0;
 /** When the current chain of steps began, or NaN once the event loop has turned since. */
 let chainAt = Number.NaN;
 const onTurn = (): void => {
@@ -206,8 +218,8 @@ function step(): void {
   let found = false;
   for (let i = 0; i < pollers.length; i++) if ((pollers[i] as IdlePoller).poll()) found = true;
   if (found) {
-    // The spin paid off: allow it its whole length again.
-    if (now - busyAt > 0.001) spinMs = Math.min(spinMs * 2, maxSpinMs);
+    // Found after waiting for it: the spin paid.
+    if (spinMs !== 0 && now - busyAt > 0.001) spinPays += (1 - spinPays) / 8;
     busyAt = now;
   }
   if (now - chainAt >= maxChainMs) {
@@ -216,9 +228,8 @@ function step(): void {
     return;
   }
   if (!found && now - busyAt >= spinMs) {
-    spinMs = Math.max(spinMs / 2, 0.001);
+    if (spinMs !== 0) spinPays -= spinPays / 8;
     idleState = 2;
-    parkedAt = now;
     for (let i = 0; i < pollers.length; i++) (pollers[i] as IdlePoller).park();
     return;
   }
@@ -227,16 +238,16 @@ function step(): void {
 
 /**
  * Something may arrive soon (this thread just went idle, sent a request, or
- * was woken by a parked poller): poll the registered {@link IdlePoller}s for
- * up to the spin budget. Does nothing when none is registered.
+ * was woken by a parked poller): poll the registered {@link IdlePoller}s,
+ * for up to the spin while spinning pays, else until they have nothing.
+ * Does nothing when none is registered.
  */
 export function pollIdle(): void {
   if (pollers.length === 0) return;
   busyAt = Number.NaN;
   if (idleState === 1) return;
-  // Woken soon after parking: a longer spin would have caught it.
-  if (idleState === 2 && performance.now() - parkedAt < 2 * maxSpinMs) spinMs = Math.min(spinMs * 2, maxSpinMs);
   idleState = 1;
+  spinMs = spinPays >= PAYS_ENOUGH || ++stretches % PROBE === 0 ? maxSpinMs : 0;
   void RESOLVED.then(step);
 }
 
@@ -265,5 +276,5 @@ export function setIdleSpin(options: IdleSpinOptions): void {
   if (!(chain >= 1 && chain <= 100_000)) throw new RangeError(`maxChainUs must be between 1 and 100000, got ${chain}`);
   maxSpinMs = spin / 1000;
   maxChainMs = chain / 1000;
-  spinMs = maxSpinMs;
+  spinPays = 1;
 }
