@@ -182,6 +182,36 @@ describe('socket over two rings', () => {
     }
   });
 
+  it('between two threads, a small ring carries a stream of random-sized writes both ways intact', async () => {
+    const ab = ByteRing.create(256).sab;
+    const ba = ByteRing.create(256).sab;
+    const w = new Worker(
+      `const { workerData } = require('node:worker_threads');
+       import(workerData.url).then(({ RingSocket }) => {
+         const s = new RingSocket(workerData.ab, workerData.ba);
+         s.on('data', (c) => s.write(c));
+       });`,
+      { eval: true, workerData: { ab, ba, url: new URL('./ring-socket.js', import.meta.url).href } },
+    );
+    const s = new RingSocket(ba, ab);
+    try {
+      let seed = 12345;
+      const random = (n: number): number => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        return seed % n;
+      };
+      const sent: Buffer[] = [];
+      for (let i = 0; i < 300; i++) sent.push(bytes(1 + random(3000), i));
+      const all = Buffer.concat(sent);
+      const echoed = collect(s, all.length);
+      for (const chunk of sent) s.write(chunk);
+      assert.deepEqual(await echoed, all);
+    } finally {
+      s.destroy();
+      await w.terminate();
+    }
+  });
+
   it('a peer thread that dies in the middle of a frame: its reader gets the bytes written, then the end', async () => {
     const ab = ByteRing.create(1024).sab;
     const ba = ByteRing.create(1024).sab;
