@@ -44,6 +44,28 @@ function collect(s: RingSocket, n: number): Promise<Buffer> {
   });
 }
 
+/** A socket to a worker thread that echoes what it reads, over rings of `capacity` bytes; `stop` ends both. */
+function echoThread(capacity: number): { s: RingSocket; stop: () => Promise<void> } {
+  const ab = ByteRing.create(capacity).sab;
+  const ba = ByteRing.create(capacity).sab;
+  const w = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     import(workerData.url).then(({ RingSocket }) => {
+       const s = new RingSocket(workerData.ab, workerData.ba);
+       s.on('data', (c) => s.write(c));
+     });`,
+    { eval: true, workerData: { ab, ba, url: new URL('./ring-socket.js', import.meta.url).href } },
+  );
+  const s = new RingSocket(ba, ab);
+  return {
+    s,
+    stop: async () => {
+      s.destroy();
+      await w.terminate();
+    },
+  };
+}
+
 describe('shared-memory byte ring', () => {
   it('wraps around the end of its memory', () => {
     const writer = ByteRing.create(64);
@@ -157,17 +179,7 @@ describe('socket over two rings', () => {
   });
 
   it('a parked reader is woken by a write from another thread (and polls nothing while idle)', async () => {
-    const ab = ByteRing.create(1024).sab;
-    const ba = ByteRing.create(1024).sab;
-    const w = new Worker(
-      `const { workerData } = require('node:worker_threads');
-       import(workerData.url).then(({ RingSocket }) => {
-         const s = new RingSocket(workerData.ab, workerData.ba);
-         s.on('data', (c) => s.write(c));
-       });`,
-      { eval: true, workerData: { ab, ba, url: new URL('./ring-socket.js', import.meta.url).href } },
-    );
-    const s = new RingSocket(ba, ab);
+    const { s, stop } = echoThread(1024);
     try {
       for (let i = 0; i < 20; i++) {
         // Long enough apart that both ends have parked.
@@ -177,23 +189,12 @@ describe('socket over two rings', () => {
         assert.deepEqual(await echo, bytes(8, i));
       }
     } finally {
-      s.destroy();
-      await w.terminate();
+      await stop();
     }
   });
 
   it('between two threads, a small ring carries a stream of random-sized writes both ways intact', async () => {
-    const ab = ByteRing.create(256).sab;
-    const ba = ByteRing.create(256).sab;
-    const w = new Worker(
-      `const { workerData } = require('node:worker_threads');
-       import(workerData.url).then(({ RingSocket }) => {
-         const s = new RingSocket(workerData.ab, workerData.ba);
-         s.on('data', (c) => s.write(c));
-       });`,
-      { eval: true, workerData: { ab, ba, url: new URL('./ring-socket.js', import.meta.url).href } },
-    );
-    const s = new RingSocket(ba, ab);
+    const { s, stop } = echoThread(256);
     try {
       let seed = 12345;
       const random = (n: number): number => {
@@ -207,8 +208,7 @@ describe('socket over two rings', () => {
       for (const chunk of sent) s.write(chunk);
       assert.deepEqual(await echoed, all);
     } finally {
-      s.destroy();
-      await w.terminate();
+      await stop();
     }
   });
 
