@@ -29,9 +29,8 @@ describe('a 2-node local cluster of worker threads', () => {
   let t: Node;
   let n0 = '';
   let n1 = '';
-  let base = '';
-  let epmdPort = 0;
-  before(() => ({ cluster, t, n0, n1, base, epmdPort } = rig));
+  const { base, epmdPort } = rig;
+  before(() => ({ cluster, t, n0, n1 } = rig));
 
   it('starts the nodes as threads of this process, named base_i@host, connected over rings before their start function runs', async () => {
     assert.equal(cluster.hosting, 'threads');
