@@ -33,6 +33,7 @@ export type ToRingNode =
   | { readonly type: 'ring-connected'; readonly id: number; readonly ok: boolean };
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+const CONNECT_TIMEOUT_MS = 7000;
 
 /** A node's ring transport: an {@link InHostTransport}, fed the switch's messages through {@link handle}. */
 export interface RingTransport extends InHostTransport {
@@ -71,6 +72,10 @@ export function ringTransport(send: (m: FromRingNode) => void, ringBytes: number
       return new Promise<Socket>((resolve, reject) => {
         connecting.set(id, { resolve, reject, a, b });
         send({ type: 'ring-connect', id, tcpPort, a, b });
+        // No answer (a host that stopped relaying): the caller falls back to TCP.
+        setTimeout(() => {
+          if (connecting.delete(id)) reject(new Error('no answer to an in-host connection'));
+        }, CONNECT_TIMEOUT_MS).unref();
       });
     },
     handle(m) {
