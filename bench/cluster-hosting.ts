@@ -1,6 +1,6 @@
 /**
- * Why a local cluster's nodes are child processes and not worker threads:
- * measures, for each, the memory one more idle Node.js context costs (RSS
+ * What a local cluster's two hostings (child processes, worker threads)
+ * cost: measures, for each, the memory one more idle Node.js context costs (RSS
  * of the whole host, before and after), the start time, and a message round
  * trip (MessagePort for a worker, the IPC channel for a child process); and
  * the round trip of a shared-memory transport between threads (a

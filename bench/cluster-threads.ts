@@ -1,16 +1,16 @@
 /**
- * The alternative a local cluster did not take, measured: nodes as worker
- * threads whose distribution runs over MessagePorts instead of processes
- * over Unix domain sockets. Two Beamline nodes, each in its own worker
+ * The in-host transport that the shared-memory rings replaced, measured
+ * beside them: nodes as worker threads whose distribution runs over
+ * MessagePorts wrapped as a stream. Two Beamline nodes, each in its own worker
  * thread, running bench/cores-node.ts (an `echo` server and the `bench` rpc
  * module); their connection is a {@link PortSocket}: a Duplex over a
  * MessagePort whose writes move each batch of frames as one transferred
  * ArrayBuffer (one copy out of the distribution's batch, no clone on the way).
  * The same handshake, frames and control messages as over a socket.
  *
- * `bench/cores.ts` measures it beside the process-based in-host transport
- * (`inhost_call`, row `threads (MessagePort)`): sequential calls node 0 →
- * node 1 and the CPU both nodes spent on them.
+ * `bench/cores.ts` measures it beside the rings and the process-based
+ * in-host transport (`inhost_call`, row `threads (messageport)`):
+ * sequential calls node 0 → node 1 and the CPU both nodes spent on them.
  * @module
  */
 import { Duplex } from 'node:stream';

@@ -14,20 +14,18 @@ import { ok, reply, startServer } from '../src/server/server.js';
 import { exposeRpc } from '../src/distribution/node-dist.js';
 import { json, respond, route, startWeb, type WebHandler } from '../src/web/index.js';
 import type { ClusterNodeContext } from '../src/cluster/index.js';
+import { nodeCpuMs } from '../src/cluster/cpu-time.js';
 
 /**
  * What a timed run on one node did: its count, the wall time it took and the
- * CPU time (user + system) this node's process spent meanwhile, in ms.
+ * CPU time this node spent meanwhile (its thread's, for a node that is a thread), in ms.
  */
 type Measured = [count: number, wallMs: number, cpuMs: number];
 
 function measure(run: () => Promise<number>): Promise<Measured> {
   const t0 = performance.now();
-  const c0 = process.cpuUsage();
-  return run().then((n) => {
-    const c = process.cpuUsage(c0);
-    return [n, performance.now() - t0, (c.user + c.system) / 1000];
-  });
+  const c0 = nodeCpuMs();
+  return run().then((n) => [n, performance.now() - t0, nodeCpuMs() - c0]);
 }
 
 /** Runs `pairs` ping-pong pairs on `node` for `ms`; resolves with the round trips done. */

@@ -6,12 +6,13 @@
  *   trips/s in total: all pairs on 1 node vs one pair on each of N nodes. The
  *   ratio N nodes / 1 node is the scaling (target ≥ 0.8 per core).
  * - `inhost_call`: sequential calls from one node of a local cluster to an
- *   `echo` server on another, over the in-host transport (Unix domain
- *   sockets; the run checks the nodes really connected over them) and over
- *   loopback TCP (`inHost: false`, what `remote_call` measures), and between
- *   two nodes that are worker threads of this process joined over
- *   MessagePorts (bench/cluster-threads.ts: the hosting a local cluster did
- *   not take, measured beside); next to bare round trips (64 bytes) between
+ *   `echo` server on another: nodes as worker threads over shared-memory
+ *   rings (`hosting: 'threads'`, the figure checked against the targets),
+ *   as processes over Unix domain sockets (the run checks the nodes really
+ *   connected over rings and sockets), over loopback TCP (`inHost: false`,
+ *   what `remote_call` measures), and as worker threads of this process
+ *   joined over MessagePorts wrapped as streams (bench/cluster-threads.ts);
+ *   next to bare round trips (64 bytes) between
  *   two threads over a MessagePort and between two processes over a Unix
  *   socket and over loopback TCP. CPU time per call of both nodes (and of
  *   node 0) and per bare round trip says what a call costs beyond the
@@ -89,6 +90,8 @@ interface Rig {
   readonly many: LocalCluster;
   /** A 2-node cluster whose nodes reach each other over TCP. */
   readonly tcp: LocalCluster;
+  /** A 2-node cluster of worker threads joined over shared-memory rings. */
+  readonly ring: LocalCluster;
   /** Two nodes as worker threads of this process joined over MessagePorts (the hosting not taken, measured beside). */
   readonly threads: ThreadNodes;
 }
@@ -105,20 +108,22 @@ async function freePort(): Promise<number> {
 async function startRig(cores: number): Promise<Rig> {
   const epmdPort = 20_000 + randomInt(10_000);
   const base = `b${randomInt(1e6)}`;
-  const start = async (name: string, size: number, inHost: boolean): Promise<LocalCluster> =>
-    startLocalCluster({ base: `${base}${name}`, cookie: COOKIE, start: START, size, epmdPort, inHost, args: { webPort: await freePort() } });
+  const start = async (name: string, size: number, inHost: boolean, hosting: 'processes' | 'threads' = 'processes'): Promise<LocalCluster> =>
+    startLocalCluster({ base: `${base}${name}`, cookie: COOKIE, start: START, size, epmdPort, inHost, hosting, args: { webPort: hosting === 'threads' ? 0 : await freePort() } });
   // One at a time: the first one's embedded EPMD serves the others.
   const one = await start('one', 1, true);
   const many = await start('many', cores, true);
   const tcp = await start('tcp', 2, false);
+  const ring = await start('ring', 2, true, 'threads');
   const t = await startNode({ name: `t${base}@127.0.0.1`, cookie: COOKIE, epmdPort, embeddedEpmd: false, node: { logger: () => {} } });
   const threads = await startThreadNodes([`${base}th_0@127.0.0.1`, `${base}th_1@127.0.0.1`], COOKIE, epmdPort, START);
-  return { t, one, many, tcp, threads };
+  return { t, one, many, tcp, ring, threads };
 }
 
 async function stopRig(r: Rig): Promise<void> {
   await r.t.stop();
   await r.threads.stop();
+  await r.ring.stop();
   // The cluster that started the embedded EPMD goes last.
   await r.tcp.stop();
   await r.many.stop();
@@ -382,6 +387,7 @@ export async function runCoresBench({ quick }: { quick: boolean }): Promise<Benc
     // inhost_call
     // Warm-up: a second each, so the distribution's paths are optimized in both nodes before the rounds.
     const { threads } = rig;
+    await callRound(t, rig.ring.names, 1000);
     await callRound(t, rig.many.names, 1000);
     await callRound(t, rig.tcp.names, 1000);
     await callRound(t, threads.names, 1000);
@@ -390,41 +396,49 @@ export async function runCoresBench({ quick }: { quick: boolean }): Promise<Benc
     await echoRound(tcpEcho.socket, 500);
     const loadCall = load();
     // CPU µs per call of both nodes (and of node 0 alone), per bare round trip of both sides.
-    const cost = { inHost: [] as number[], inHost0: [] as number[], tcp: [] as number[], tcp0: [] as number[], threads: [] as number[], port: [] as number[], unix: [] as number[], bareTcp: [] as number[] };
+    const cost = {
+      ring: [] as number[], ring0: [] as number[], inHost: [] as number[], inHost0: [] as number[], tcp: [] as number[], tcp0: [] as number[],
+      threads: [] as number[], port: [] as number[], unix: [] as number[], bareTcp: [] as number[],
+    };
     const echoPid = echo.child.pid as number;
     const tcpEchoPid = tcpEcho.child.pid as number;
-    const [call, tcp, thr, port, unix, bareTcp] = (await alternate(rounds, [
+    const [ring, call, tcp, thr, port, unix, bareTcp] = (await alternate(rounds, [
+      // Thread nodes: each node's CPU is its own thread's (from /proc), not the process's.
+      () => perOp(() => clusterCpuMs(rig.ring), cost.ring, () => callRound(t, rig.ring.names, ms, cost.ring0)),
       () => perOp(() => clusterCpuMs(rig.many), cost.inHost, () => callRound(t, rig.many.names, ms, cost.inHost0)),
       () => perOp(() => clusterCpuMs(rig.tcp), cost.tcp, () => callRound(t, rig.tcp.names, ms, cost.tcp0)),
-      // Both thread nodes are in this process: its CPU time (this thread only waits on the rpc meanwhile).
+      // Both MessagePort thread nodes are in this process: its CPU time (this thread only waits on the rpc meanwhile).
       () => perOp(ownCpuMs, cost.threads, () => callRound(t, threads.names, ms)),
       () => perOp(ownCpuMs, cost.port, () => messagePortRound(worker, ms)),
       () => perOp(() => ownCpuMs() + childCpuMs(echoPid), cost.unix, () => echoRound(echo.socket, ms)),
       () => perOp(() => ownCpuMs() + childCpuMs(tcpEchoPid), cost.bareTcp, () => echoRound(tcpEcho.socket, ms)),
-    ])) as [number[], number[], number[], number[], number[], number[]];
-    // The in-host figures are the Unix sockets' only if the nodes really connected over them (and the TCP ones over TCP).
+    ])) as [number[], number[], number[], number[], number[], number[], number[]];
+    // Each figure is its transport's only if the nodes really connected over it (rings, Unix sockets, TCP).
     const inHostConnects = async (cluster: LocalCluster): Promise<number> => (await cluster.stats()).reduce((sum, x) => sum + x.inHostConnects, 0);
-    if ((await inHostConnects(rig.many)) === 0 || (await inHostConnects(rig.tcp)) !== 0) throw new Error('inhost_call: the in-host cluster is not connected over Unix sockets, or the TCP one is');
-    const c = median(call);
+    if ((await inHostConnects(rig.ring)) === 0 || (await inHostConnects(rig.many)) === 0 || (await inHostConnects(rig.tcp)) !== 0) {
+      throw new Error('inhost_call: the threads cluster is not connected over rings, or the processes one over Unix sockets, or the TCP one is not over TCP');
+    }
+    const c = median(ring);
     const us = (xs: readonly number[]): string => median(xs).toFixed(1);
-    const reach = 3 * median(tcp) > median(port) ? `out of reach here: 3x TCP = ${fmt(3 * median(tcp))}/s is more than a bare MessagePort round trip (${fmt(median(port))}/s)` : `3x TCP = ${fmt(3 * median(tcp))}/s`;
     const callNote =
-      `sequential calls node 0 -> node 1, ${rounds} alternating rounds of ${ms} ms, medians: in-host transport (processes, Unix socket) ${(c / median(tcp)).toFixed(2)}x ` +
-      `the same over loopback TCP (target >= 3x; ${reach}), ${(c / median(port)).toFixed(2)}x a bare MessagePort round trip between threads (target >= 0.8x); ` +
-      `nodes as worker threads over MessagePorts (bench/cluster-threads.ts) ${fmt(median(thr))} calls/s, ${(median(thr) / c).toFixed(2)}x the in-host processes; ` +
-      `CPU per call, both nodes: in-host ${us(cost.inHost)} us (node 0 ${us(cost.inHost0)}), TCP ${us(cost.tcp)} us (node 0 ${us(cost.tcp0)}), threads ${us(cost.threads)} us; ` +
-      `per bare round trip, both sides: MessagePort ${us(cost.port)} us, Unix socket ${us(cost.unix)} us (${fmt(median(unix))}/s, ${(median(unix) / median(port)).toFixed(2)}x the MessagePort), TCP ${us(cost.bareTcp)} us (${fmt(median(bareTcp))}/s); ` +
-      `what a call costs beyond the bare round trip is the distribution's work on both sides; load average ${loadCall}`;
+      `sequential calls node 0 -> node 1, ${rounds} alternating rounds of ${ms} ms, medians: nodes as threads over shared-memory rings ${(c / median(tcp)).toFixed(2)}x ` +
+      `the same over loopback TCP (target >= 3x), ${(c / median(port)).toFixed(2)}x a bare MessagePort round trip between threads (target >= 0.8x); ` +
+      `nodes as processes over Unix sockets ${fmt(median(call))} calls/s (${(median(call) / median(tcp)).toFixed(2)}x TCP), as threads over MessagePorts (bench/cluster-threads.ts) ${fmt(median(thr))} calls/s; ` +
+      `CPU per call, both nodes: rings ${us(cost.ring)} us (node 0 ${us(cost.ring0)}), Unix ${us(cost.inHost)} us (node 0 ${us(cost.inHost0)}), TCP ${us(cost.tcp)} us (node 0 ${us(cost.tcp0)}), MessagePort threads ${us(cost.threads)} us; ` +
+      `per bare round trip, both sides: MessagePort ${us(cost.port)} us, Unix socket ${us(cost.unix)} us (${fmt(median(unix))}/s), TCP ${us(cost.bareTcp)} us (${fmt(median(bareTcp))}/s); ` +
+      `an idle ring node polls up to 50 us before it sleeps (its CPU counts here); load average ${loadCall}`;
     out.push({ scenario: 'inhost_call', impl: 'beamline', value: c, unit: 'calls/s', notes: callNote });
     out.push({ scenario: 'inhost_call', impl: 'tcp', value: median(tcp), unit: 'calls/s', notes: callNote });
-    out.push({ scenario: 'inhost_call', impl: 'threads', value: median(thr), unit: 'calls/s', notes: callNote });
     out.push({ scenario: 'inhost_call', impl: 'messageport', value: median(port), unit: 'round trips/s', notes: callNote });
+    out.push({ scenario: 'inhost_call', impl: 'processes (unix)', value: median(call), unit: 'calls/s', notes: callNote });
+    out.push({ scenario: 'inhost_call', impl: 'threads (messageport)', value: median(thr), unit: 'calls/s', notes: callNote });
     out.push({ scenario: 'inhost_call', impl: 'unix socket', value: median(unix), unit: 'round trips/s', notes: callNote });
     out.push({ scenario: 'inhost_call', impl: 'tcp socket', value: median(bareTcp), unit: 'round trips/s', notes: callNote });
     console.log(
-      `inhost_call: in-host ${fmt(c)} calls/s, TCP ${fmt(median(tcp))}, threads ${fmt(median(thr))}; bare round trips MessagePort ${fmt(median(port))}/s, Unix socket ${fmt(median(unix))}/s, TCP ${fmt(median(bareTcp))}/s; ` +
-        `CPU us per call in-host ${us(cost.inHost)} (node 0 ${us(cost.inHost0)}), TCP ${us(cost.tcp)} (node 0 ${us(cost.tcp0)}), threads ${us(cost.threads)}, bare MessagePort ${us(cost.port)}, Unix ${us(cost.unix)}, TCP ${us(cost.bareTcp)}; ` +
-        `rounds in-host ${call.map(fmt).join(', ')}; TCP ${tcp.map(fmt).join(', ')}; threads ${thr.map(fmt).join(', ')}; load ${loadCall}`,
+      `inhost_call: threads over rings ${fmt(c)} calls/s (${(c / median(tcp)).toFixed(2)}x TCP, ${(c / median(port)).toFixed(2)}x bare MessagePort), processes over Unix ${fmt(median(call))}, TCP ${fmt(median(tcp))}, threads over MessagePorts ${fmt(median(thr))}; ` +
+        `bare round trips MessagePort ${fmt(median(port))}/s, Unix socket ${fmt(median(unix))}/s, TCP ${fmt(median(bareTcp))}/s; ` +
+        `CPU us per call rings ${us(cost.ring)} (node 0 ${us(cost.ring0)}), Unix ${us(cost.inHost)} (node 0 ${us(cost.inHost0)}), TCP ${us(cost.tcp)} (node 0 ${us(cost.tcp0)}), MessagePort threads ${us(cost.threads)}, bare MessagePort ${us(cost.port)}, Unix ${us(cost.unix)}, TCP ${us(cost.bareTcp)}; ` +
+        `rounds rings ${ring.map(fmt).join(', ')}; Unix ${call.map(fmt).join(', ')}; TCP ${tcp.map(fmt).join(', ')}; load ${loadCall}`,
     );
 
     // web_cluster

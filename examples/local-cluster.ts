@@ -1,7 +1,8 @@
-// Run: npx tsc -p . && node build/examples/local-cluster.js
+// Run: npx tsc -p . && node build/examples/local-cluster.js [--threads]
 /**
  * Using every core: a local cluster of two Beamline nodes (one process each,
- * joined by the Erlang distribution). This file is both the program and
+ * joined by the Erlang distribution; with `--threads`, one worker thread
+ * each, joined over shared-memory rings). This file is both the program and
  * each node's start module: `start` runs in every node; the code at the
  * bottom runs in the primary, which calls each node from a node of its own,
  * runs a ConsumerSupervisor whose children (one per event) are spread over the
@@ -50,7 +51,8 @@ export async function start(node: Node, context: ClusterNodeContext): Promise<vo
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const epmdPort = Number(process.env['ERL_EPMD_PORT'] ?? 4369);
-  const cluster = await startLocalCluster({ base: 'example', cookie: 'secret', size: 2, start: new URL(import.meta.url), epmdPort });
+  const hosting = process.argv.includes('--threads') ? 'threads' : 'processes';
+  const cluster = await startLocalCluster({ base: 'example', cookie: 'secret', size: 2, start: new URL(import.meta.url), epmdPort, hosting });
   cluster.monitor((e) => console.log('cluster event:', e.kind, 'node' in e ? e.node : e.reason));
   const me = await startNode({ name: 'example_client@127.0.0.1', cookie: 'secret', epmdPort, embeddedEpmd: false, node: { logger: () => {} } });
   for (const name of cluster.names) console.log(await me.call({ name: 'echo', node: name }, 'hello'));
@@ -63,7 +65,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   console.log('squares:', JSON.stringify(squares));
   for (const s of await cluster.stats())
     console.log(
-      `${s.name}: os pid ${s.osPid}, ${s.processes} processes, event loop ${(s.eventLoopUtilization * 100).toFixed(1)}% busy, ` +
+      `${s.name}: os pid ${s.osPid}${s.threadId === 0 ? '' : ` thread ${s.threadId}`}, ${s.processes} processes, event loop ${(s.eventLoopUtilization * 100).toFixed(1)}% busy, ` +
         `${s.messagesDelivered} messages delivered, ${s.distMessagesIn} in / ${s.distMessagesOut} out over the distribution`,
     );
   // A node that dies is restarted under its name with a new creation.

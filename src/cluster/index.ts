@@ -1,6 +1,6 @@
 /**
  * Using every core of a host: a local cluster of Beamline nodes, one process
- * per core, joined by the Erlang distribution.
+ * or worker thread per core, joined by the Erlang distribution.
  * @module
  */
 export { startLocalCluster, LocalCluster } from './local-cluster.js';

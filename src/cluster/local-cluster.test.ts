@@ -6,7 +6,7 @@
  * stats; bad options, a failing start function and the restart intensity.
  * @module
  */
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import nodeCluster from 'node:cluster';
@@ -14,12 +14,13 @@ import { once } from 'node:events';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import type { Node } from '../core/node.js';
-import { atom, isTuple, tuple, type Pid } from '../terms/index.js';
-import { rpc, startNode } from '../distribution/node-dist.js';
+import { atom, isTuple, tuple } from '../terms/index.js';
+import { rpc } from '../distribution/node-dist.js';
 import { ok, reply, type ServerBehavior } from '../server/server.js';
 import { startLocalCluster, startSpreadPool, type ClusterEvent, type LocalCluster } from './index.js';
 import { eventually, eventuallyAsync, privatePort } from '../../test/support.js';
 import { erlSkipReason, startErl } from '../../test/erl.js';
+import { checkExitAndThrowRestart, checkKilledNodeRestarts, twoNodeCluster } from '../../test/cluster-checks.js';
 
 const START = new URL('../../test/cluster-node.js', import.meta.url);
 const COOKIE = 'clustertest';
@@ -36,28 +37,15 @@ function get(port: number, path: string): Promise<string> {
   });
 }
 
-function hasPair(list: unknown, tag: string, reason: string): boolean {
-  return Array.isArray(list) && list.some((m) => isTuple(m, 2) && m.elements[0] === atom(tag) && m.elements[1] === atom(reason));
-}
-
 describe('a 2-node local cluster', () => {
-  const base = `c${randomInt(1e6)}`;
-  const epmdPort = privatePort();
+  const rig = twoNodeCluster('c', COOKIE);
   let cluster: LocalCluster;
   let t: Node;
-  const events: ClusterEvent[] = [];
   let n0 = '';
   let n1 = '';
-  before(async () => {
-    cluster = await startLocalCluster({ base, cookie: COOKIE, start: START, size: 2, epmdPort, intensity: 5, period: 60 });
-    cluster.monitor((e) => events.push(e));
-    [n0, n1] = cluster.names as [string, string];
-    t = await startNode({ name: `t${base}@127.0.0.1`, cookie: COOKIE, epmdPort, embeddedEpmd: false, node: { logger: () => {}, shutdownTimeout: 200 } });
-  });
-  after(async () => {
-    await t?.stop();
-    await cluster?.stop();
-  });
+  let base = '';
+  let epmdPort = 0;
+  before(() => ({ cluster, t, n0, n1, base, epmdPort } = rig));
 
   it('starts the nodes named base_i@host, connected to each other before their start function runs', async () => {
     assert.deepEqual(cluster.names, [`${base}_0@127.0.0.1`, `${base}_1@127.0.0.1`]);
@@ -107,34 +95,8 @@ describe('a 2-node local cluster', () => {
     assert.equal(stats.reduce((sum, s) => sum + s.inHostConnects, 0), 1);
   });
 
-  it('a killed node: link and monitor fire noconnection, it restarts with a new creation, its old pids are dead', async () => {
-    const oldEcho = (await rpc(t, n1, 'ct', 'echo_pid', [])) as Pid;
-    const before = cluster.members()[1];
-    const watcher = (await rpc(t, n0, 'ct', 'watch', [oldEcho])) as Pid;
-    await eventuallyAsync(() => rpc(t, n1, 'ct', 'echo_watchers', []), (n) => n === 2, 20_000, 'link and monitor on n1');
-    assert.ok(cluster.kill(n1));
-    await eventuallyAsync(
-      () => rpc(t, n0, 'ct', 'seen', [watcher]),
-      (seen) => hasPair(seen, 'EXIT', 'noconnection') && hasPair(seen, 'DOWN', 'noconnection'),
-      30_000,
-      'EXIT and DOWN noconnection on n0',
-    );
-    await eventually(() => events.some((e) => e.kind === 'up' && e.node === n1), 60_000, 'n1 up again');
-    const down = events.find((e) => e.kind === 'down');
-    assert.ok(down?.kind === 'down' && down.node === n1 && down.creation === before?.creation && down.reason === 'SIGKILL');
-    const after = cluster.members()[1];
-    assert.ok(after !== undefined && after.state === 'up' && after.restarts === 1 && after.creation !== before?.creation && after.osPid !== before?.osPid);
-    // Same name, new creation: its processes are new, the old pids are dead.
-    const newEcho = (await rpc(t, n1, 'ct', 'echo_pid', [])) as Pid;
-    assert.equal(newEcho.node, oldEcho.node);
-    assert.equal(newEcho.creation, after.creation);
-    assert.notEqual(newEcho.creation, oldEcho.creation);
-    const late = (await rpc(t, n0, 'ct', 'watch', [oldEcho])) as Pid;
-    await eventuallyAsync(() => rpc(t, n0, 'ct', 'seen', [late]), (seen) => hasPair(seen, 'EXIT', 'noproc') && hasPair(seen, 'DOWN', 'noproc'), 30_000, 'noproc for an old pid');
-    // And the restarted node is connected to its peer again.
-    assert.deepEqual(await rpc(t, n0, 'ct', 'call', [n1, 'back']), tuple(atom(n1), 'back'));
-    assert.deepEqual((await rpc(t, n1, 'ct', 'context', [])), tuple(1, 2, [atom(n0)]));
-  });
+  it('a killed node: link and monitor fire noconnection, it restarts with a new creation, its old pids are dead', () =>
+    checkKilledNodeRestarts(rig, 'SIGKILL'));
 
   it('one Web port served by both nodes', async () => {
     const port = (await rpc(t, n0, 'web', 'port', [])) as number;
@@ -188,17 +150,7 @@ describe('a 2-node local cluster', () => {
     }
   });
 
-  it('a node ending by process.exit or an uncaught error is reported down and restarted', async () => {
-    for (const [how, reason] of [['exit', 'exit code 7'], ['throw', 'exit code 1']] as const) {
-      const ups = events.filter((e) => e.kind === 'up' && e.node === n0).length;
-      const creation = cluster.members()[0]?.creation;
-      assert.equal(await rpc(t, n0, 'ct', 'die', [how]), atom('ok'));
-      await eventually(() => events.filter((e) => e.kind === 'up' && e.node === n0).length > ups, 60_000, `n0 up again after ${how}`);
-      assert.ok(events.some((e) => e.kind === 'down' && e.node === n0 && e.reason === reason && e.creation === creation), `down with ${reason}`);
-      assert.notEqual(cluster.members()[0]?.creation, creation);
-      assert.deepEqual(await rpc(t, n1, 'ct', 'call', [n0, how]), tuple(atom(n0), how));
-    }
-  });
+  it('a node ending by process.exit or an uncaught error is reported down and restarted', () => checkExitAndThrowRestart(rig));
 });
 
 describe('local cluster failures', () => {

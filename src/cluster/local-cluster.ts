@@ -1,23 +1,25 @@
 /**
- * A local cluster: N Beamline nodes on this host, one OS process each
- * (node:cluster workers), named `base_i@host`, joined by the Erlang
- * distribution, each running the application's start function. A node that
- * dies is reported like a node going down and started again under the same
- * name with a new creation, with a supervisor's restart intensity.
+ * A local cluster: N Beamline nodes on this host, named `base_i@host`,
+ * joined by the Erlang distribution, each running the application's start
+ * function. A node that dies is reported like a node going down and started
+ * again under the same name with a new creation, with a supervisor's
+ * restart intensity.
  *
- * Why processes and not worker threads (measured by bench/cluster-hosting.ts
- * and bench/cores.ts, quoted in the README): a process is isolated from the
- * others' crashes of every kind (an out-of-memory abort or a native crash
+ * Two hostings (measured by bench/cluster-hosting.ts and bench/cores.ts,
+ * quoted in the README): `processes` (the default), one OS process each
+ * (node:cluster workers) joined over Unix domain sockets: isolated from each
+ * other's crashes of every kind (an out-of-memory abort or a native crash
  * ends one node, not the host), and node:cluster shares a listening socket
- * between processes, so a Web or TCP server started on every node serves one
- * port. A thread costs less memory (10 vs 42 MiB idle) and starts faster, but
- * Node 20 cannot share a listening socket between threads, and a call between
- * two nodes is no faster between threads over a MessagePort than between
- * processes over a Unix socket (it costs the nodes 25 to 26 µs of CPU against
- * 20 to 24): the distribution's own work per call dominates.
+ * between them, so a Web or TCP server started on every node serves one
+ * port. `threads`, one worker thread each, joined over shared-memory rings
+ * (ring-transport.ts) that an idle node polls before it sleeps: calls
+ * between nodes without a system call while they are busy, and a quarter of
+ * the memory; but a crash of the process (out of memory, native) ends every
+ * node, and each node's listening ports are its own.
  * @module
  */
-import cluster, { type Worker } from 'node:cluster';
+import cluster from 'node:cluster';
+import { Worker as ThreadWorker } from 'node:worker_threads';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +27,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { AbortedError } from '../core/errors.js';
 import type { Node } from '../core/node.js';
 import { ensureEpmd, type EpmdHandle } from '../distribution/epmd/index.js';
-import { MEMBER_ENV, type FromMember, type MemberConfig, type MemberStats, type ToMember } from './protocol.js';
+import { MEMBER_ENV, type FromMember, type InHostConfig, type MemberConfig, type MemberStats, type ToMember } from './protocol.js';
+import { RingSwitch } from './ring-transport.js';
+import { MAX_RING_BYTES, MIN_RING_BYTES } from './shm-ring.js';
 
 export type { MemberStats } from './protocol.js';
 
@@ -80,18 +84,41 @@ export interface LocalClusterOptions {
   /** Milliseconds for every node to start at first (default 60000). */
   readonly startTimeout?: number;
   /**
-   * Nodes of the cluster reach each other over Unix domain sockets instead of
-   * TCP (default true); they still listen on TCP for Erlang and other hosts.
+   * Nodes of the cluster reach each other without TCP (default true): over
+   * Unix domain sockets (processes) or shared-memory rings (threads); they
+   * still listen on TCP for Erlang and other hosts.
    */
   readonly inHost?: boolean;
+  /**
+   * `processes` (default): each node an OS process (node:cluster worker):
+   * crash isolation of every kind, and one listening port shared by every
+   * node's Web and TCP servers. `threads`: each node a worker thread of this
+   * process, joined over shared-memory rings: faster calls between nodes and
+   * less memory, but a crash of the process ends every node, and listening
+   * ports are per node (a Web or TCP server on a fixed port starts on one
+   * node only).
+   */
+  readonly hosting?: 'processes' | 'threads';
+  /** Threads: bytes of each shared-memory ring, one per direction of each connection (a power of two; default 131072). */
+  readonly ringBytes?: number;
+  /**
+   * Threads: how long (µs) an idle node polls its rings before it sleeps
+   * until woken (default 50; 0: never busy-wait). Polling saves the wake-up
+   * of a sleeping thread on every message exchange while nodes are busy;
+   * timers and I/O wait at most this long (see `setIdleSpin` in
+   * src/core/scheduler.ts, which adapts the spin below it).
+   */
+  readonly maxSpinUs?: number;
 }
 
 /** One node of a local cluster, as {@link LocalCluster.members} lists it. */
 export interface ClusterMember {
   readonly name: string;
   readonly index: number;
-  /** OS process id of its current incarnation. */
+  /** OS process id of its current incarnation (this process's for a thread). */
   readonly osPid: number | undefined;
+  /** Thread id of its current incarnation (hosting `threads`); undefined for a process. */
+  readonly threadId: number | undefined;
   /** Creation of its current incarnation (0 before it registered). */
   readonly creation: number;
   readonly state: 'starting' | 'up' | 'down';
@@ -112,10 +139,96 @@ export type ClusterEvent =
   | { readonly kind: 'down'; readonly node: string; readonly creation: number; readonly reason: string }
   | { readonly kind: 'shutdown'; readonly reason: 'reached_max_restart_intensity' | 'stopped' };
 
+/** A running node's process or thread, as the cluster drives it. */
+interface MemberHost {
+  readonly osPid: number | undefined;
+  readonly threadId: number | undefined;
+  send(m: ToMember): void;
+  /** Ends it as a crash would (a signal to a process; a thread is terminated). */
+  kill(signal: NodeJS.Signals): boolean;
+  /** Ends it at once, whatever state it is in. */
+  forceStop(): void;
+  readonly dead: boolean;
+  /** Resolves when it has exited. */
+  readonly exited: Promise<void>;
+}
+
+interface HostEvents {
+  message(m: FromMember): void;
+  exit(reason: string): void;
+}
+
+/** A node as a node:cluster worker process. */
+function forkProcess(config: MemberConfig, on: HostEvents): MemberHost {
+  cluster.setupPrimary({ exec: fileURLToPath(new URL('./member.js', import.meta.url)), args: [], serialization: 'advanced' });
+  const worker = cluster.fork({ [MEMBER_ENV]: JSON.stringify(config) });
+  let dead = false;
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', (code, signal) => {
+      dead = true;
+      resolve();
+      on.exit(signal ?? `exit code ${code}`);
+    }),
+  );
+  worker.on('message', (m: FromMember) => on.message(m));
+  worker.on('error', () => {});
+  return {
+    get osPid() {
+      return worker.process.pid;
+    },
+    threadId: undefined,
+    send: (m) => {
+      if (worker.isConnected()) worker.send(m);
+    },
+    kill: (signal) => worker.process.kill(signal),
+    forceStop: () => void worker.process.kill('SIGKILL'),
+    get dead() {
+      return dead;
+    },
+    exited,
+  };
+}
+
+/** A node as a worker thread of this process. */
+function startThread(config: MemberConfig, on: HostEvents): MemberHost {
+  const worker = new ThreadWorker(new URL('./member.js', import.meta.url), { workerData: { [MEMBER_ENV]: JSON.stringify(config) } });
+  let dead = false;
+  let terminated = false;
+  const exited = new Promise<void>((resolve) =>
+    worker.once('exit', (code) => {
+      dead = true;
+      resolve();
+      on.exit(terminated ? 'terminated' : `exit code ${code}`);
+    }),
+  );
+  worker.on('message', (m: FromMember) => on.message(m));
+  // An uncaught error ends the thread: its 'exit' (code 1) reports it.
+  worker.on('error', () => {});
+  const terminate = (): boolean => {
+    if (dead) return false;
+    terminated = true;
+    void worker.terminate();
+    return true;
+  };
+  return {
+    osPid: process.pid,
+    threadId: worker.threadId,
+    send: (m) => {
+      if (!dead) worker.postMessage(m);
+    },
+    kill: terminate,
+    forceStop: () => void terminate(),
+    get dead() {
+      return dead;
+    },
+    exited,
+  };
+}
+
 interface Slot {
   readonly name: string;
   readonly index: number;
-  worker: Worker | undefined;
+  worker: MemberHost | undefined;
   creation: number;
   state: 'starting' | 'up' | 'down';
   restarts: number;
@@ -130,6 +243,9 @@ export class LocalCluster {
   private readonly restartTimes: number[] = [];
   private readonly pendingStats = new Map<number, { waiting: number; out: ClusterNodeStats[]; resolve: (s: ClusterNodeStats[]) => void }>();
   private nextStatsId = 1;
+  private nextMemberId = 1;
+  /** Hosting `threads` with the in-host transport: relays the rings between the nodes. */
+  private readonly rings: RingSwitch | undefined;
   private stopping: Promise<void> | undefined;
   private resolveClosed!: (reason: 'reached_max_restart_intensity' | 'stopped') => void;
   /** Resolves when the cluster ends: `stopped` by {@link stop}, or after too many restarts. */
@@ -137,9 +253,14 @@ export class LocalCluster {
 
   /** @internal Use {@link startLocalCluster}. */
   constructor(
-    private readonly options: Required<Omit<LocalClusterOptions, 'start' | 'args' | 'epmdPort' | 'inHost' | 'signal'>> & { module: string; args: unknown; inHostDir: string | undefined },
+    private readonly options: Required<Omit<LocalClusterOptions, 'start' | 'args' | 'epmdPort' | 'inHost' | 'signal' | 'ringBytes' | 'maxSpinUs'>> & {
+      module: string;
+      args: unknown;
+      inHost: InHostConfig | undefined;
+    },
     private readonly epmd: EpmdHandle,
   ) {
+    this.rings = options.hosting === 'threads' && options.inHost !== undefined ? new RingSwitch() : undefined;
     this.slots = Array.from({ length: options.size }, (_, index) => ({
       name: `${options.base}_${index}@${options.host}`,
       index,
@@ -162,9 +283,14 @@ export class LocalCluster {
     return this.epmd.port;
   }
 
-  /** Each node: name, OS pid, creation, state and restarts. */
+  /** How the nodes are hosted. */
+  get hosting(): 'processes' | 'threads' {
+    return this.options.hosting;
+  }
+
+  /** Each node: name, OS pid (and thread id), creation, state and restarts. */
   members(): ClusterMember[] {
-    return this.slots.map((s) => ({ name: s.name, index: s.index, osPid: s.worker?.process.pid, creation: s.creation, state: s.state, restarts: s.restarts }));
+    return this.slots.map((s) => ({ name: s.name, index: s.index, osPid: s.worker?.osPid, threadId: s.worker?.threadId, creation: s.creation, state: s.state, restarts: s.restarts }));
   }
 
   /** Calls `listener` on every node up and down and on the cluster's shutdown. Returns the function that stops it. */
@@ -197,10 +323,14 @@ export class LocalCluster {
     });
   }
 
-  /** Kills a node's process (default SIGKILL), as a crash would: it is reported down and restarted. */
+  /**
+   * Kills a node, as a crash would: its process by `signal` (default
+   * SIGKILL), or its thread terminated (reason `terminated`). It is reported
+   * down and restarted.
+   */
   kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): boolean {
     const s = this.slots.find((x) => x.name === name);
-    return s?.worker?.process.kill(signal) ?? false;
+    return s?.worker?.kill(signal) ?? false;
   }
 
   /** Stops every node (each stops its processes) and the embedded EPMD. */
@@ -244,7 +374,7 @@ export class LocalCluster {
   }
 
   private tell(s: Slot, m: ToMember): void {
-    if (s.worker?.isConnected() === true) s.worker.send(m);
+    s.worker?.send(m);
   }
 
   private fork(s: Slot, restart: boolean): void {
@@ -260,19 +390,31 @@ export class LocalCluster {
       exportName: o.exportName,
       args: o.args,
       netTickTime: o.netTickTime,
-      inHostDir: o.inHostDir,
+      inHost: o.inHost,
     };
-    cluster.setupPrimary({ exec: fileURLToPath(new URL('./member.js', import.meta.url)), args: [], serialization: 'advanced' });
-    const worker = cluster.fork({ [MEMBER_ENV]: JSON.stringify(config) });
+    const id = this.nextMemberId++;
+    const rings = this.rings;
+    let worker: MemberHost | undefined = undefined;
+    const events: HostEvents = {
+      message: (m) => {
+        if (worker === undefined) return;
+        if (rings !== undefined && m.type.startsWith('ring-')) rings.handle(id, m);
+        else this.onMessage(s, worker, m, restart);
+      },
+      exit: (reason) => {
+        // Its rings close now: its peers see the connection end at once.
+        rings?.detach(id);
+        if (worker !== undefined) this.onExit(s, worker, reason);
+      },
+    };
+    worker = o.hosting === 'threads' ? startThread(config, events) : forkProcess(config, events);
+    rings?.attach(id, (m) => worker?.send(m));
     s.worker = worker;
     s.state = 'starting';
     s.creation = 0;
-    worker.on('message', (m: FromMember) => this.onMessage(s, worker, m, restart));
-    worker.on('error', () => {});
-    worker.once('exit', (code, signal) => this.onExit(s, worker, signal ?? `exit code ${code}`));
   }
 
-  private onMessage(s: Slot, worker: Worker, m: FromMember, restart: boolean): void {
+  private onMessage(s: Slot, worker: MemberHost, m: FromMember, restart: boolean): void {
     if (s.worker !== worker) return;
     switch (m.type) {
       case 'registered':
@@ -286,7 +428,7 @@ export class LocalCluster {
         s.state = 'up';
         s.ready?.resolve();
         s.ready = undefined;
-        this.emit({ kind: 'up', node: s.name, creation: s.creation, osPid: worker.process.pid ?? 0 });
+        this.emit({ kind: 'up', node: s.name, creation: s.creation, osPid: worker.osPid ?? 0 });
         return;
       case 'failed':
         s.ready?.reject(new Error(`node ${s.name} failed to start: ${m.message}`));
@@ -294,14 +436,14 @@ export class LocalCluster {
       case 'stats': {
         const p = this.pendingStats.get(m.id);
         if (p === undefined) return;
-        p.out.push({ ...m.stats, name: s.name, osPid: worker.process.pid ?? 0, creation: s.creation });
+        p.out.push({ ...m.stats, name: s.name, osPid: worker.osPid ?? 0, creation: s.creation });
         if (--p.waiting === 0) p.resolve(p.out);
         return;
       }
     }
   }
 
-  private onExit(s: Slot, worker: Worker, reason: string): void {
+  private onExit(s: Slot, worker: MemberHost, reason: string): void {
     if (s.worker !== worker) return;
     s.worker = undefined;
     const wasStarting = s.state === 'starting';
@@ -329,17 +471,15 @@ export class LocalCluster {
     await Promise.all(
       this.slots.map(async (s) => {
         const w = s.worker;
-        if (w === undefined || w.isDead()) return;
-        const exited = new Promise<void>((r) => w.once('exit', () => r()));
-        if (w.isConnected()) w.send({ type: 'stop' } satisfies ToMember);
-        else w.process.kill('SIGKILL');
-        const timer = setTimeout(() => w.process.kill('SIGKILL'), 10_000);
-        await exited;
+        if (w === undefined || w.dead) return;
+        w.send({ type: 'stop' });
+        const timer = setTimeout(() => w.forceStop(), 10_000);
+        await w.exited;
         clearTimeout(timer);
       }),
     );
     await this.epmd.close();
-    if (this.options.inHostDir !== undefined) rmSync(this.options.inHostDir, { recursive: true, force: true });
+    if (this.options.inHost?.kind === 'unix') rmSync(this.options.inHost.dir, { recursive: true, force: true });
     this.emit({ kind: 'shutdown', reason });
     this.resolveClosed(reason);
   }
@@ -347,7 +487,7 @@ export class LocalCluster {
 
 /**
  * Starts N Beamline nodes on this host (default one per core), each in its
- * own process, named `${base}_${i}@${host}`, connected to each other, each
+ * own process or thread (`hosting`), named `${base}_${i}@${host}`, connected to each other, each
  * running `start`'s exported {@link ClusterStart}. Resolves when every node
  * has run it; rejects (and stops the others) when one fails to start.
  *
@@ -361,15 +501,28 @@ export class LocalCluster {
  * ```
  */
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
-  if (!cluster.isPrimary) throw new Error('startLocalCluster runs in a primary process, not in a node of a local cluster');
+  const hosting = options.hosting ?? 'processes';
+  if (hosting !== 'processes' && hosting !== 'threads') throw new RangeError(`hosting must be 'processes' or 'threads', got ${JSON.stringify(hosting)}`);
+  if (hosting === 'processes' && !cluster.isPrimary) throw new Error('startLocalCluster runs in a primary process, not in a node of a local cluster');
+  const ringBytes = options.ringBytes ?? 131_072;
+  if (!Number.isInteger(ringBytes) || ringBytes < MIN_RING_BYTES || ringBytes > MAX_RING_BYTES || (ringBytes & (ringBytes - 1)) !== 0) {
+    throw new RangeError(`ringBytes must be a power of two from ${MIN_RING_BYTES} to ${MAX_RING_BYTES}, got ${ringBytes}`);
+  }
+  const maxSpinUs = options.maxSpinUs ?? 50;
+  if (!(maxSpinUs >= 0 && maxSpinUs <= 10_000)) throw new RangeError(`maxSpinUs must be between 0 and 10000, got ${maxSpinUs}`);
   if (options.signal?.aborted === true) throw new AbortedError('local cluster start aborted', options.signal.reason);
   const size = options.size ?? availableParallelism();
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`size must be a positive integer, got ${size}`);
   if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(options.base)) throw new RangeError(`base must be a node name prefix (letters, digits, _ and -), got ${JSON.stringify(options.base)}`);
   const module = options.start instanceof URL ? options.start.href : options.start.startsWith('file:') ? options.start : pathToFileURL(options.start).href;
   const epmd = await ensureEpmd(options.epmdPort === undefined ? {} : { port: options.epmdPort });
-  // Short: a Unix socket path has a length limit of about 100 bytes.
-  const inHostDir = options.inHost === false ? undefined : mkdtempSync(join(tmpdir(), 'bl-'));
+  const inHost: InHostConfig | undefined =
+    options.inHost === false
+      ? undefined
+      : hosting === 'threads'
+        ? { kind: 'ring', ringBytes, maxSpinUs }
+        : // Short: a Unix socket path has a length limit of about 100 bytes.
+          { kind: 'unix', dir: mkdtempSync(join(tmpdir(), 'bl-')) };
   const c = new LocalCluster(
     {
       base: options.base,
@@ -383,7 +536,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       period: options.period ?? 5,
       netTickTime: options.netTickTime ?? 60_000,
       startTimeout: options.startTimeout ?? 60_000,
-      inHostDir,
+      hosting,
+      inHost,
     },
     epmd,
   );

@@ -1,23 +1,36 @@
 /**
  * The entry point of one node of a local cluster (a node:cluster worker
- * process): starts the Beamline node named by the primary, reports its
- * creation, connects to the other nodes when told, runs the application's
- * start function, then answers the primary's stats requests. Not imported by
- * applications: `startLocalCluster` forks it.
+ * process, or a worker thread): starts the Beamline node named by the
+ * primary, reports its creation, connects to the other nodes when told, runs
+ * the application's start function, then answers the primary's stats
+ * requests. Not imported by applications: `startLocalCluster` starts it.
  * @module
  */
 import { performance } from 'node:perf_hooks';
+import { isMainThread, parentPort, threadId, workerData } from 'node:worker_threads';
 import { atom, type Atom } from '../terms/atom.js';
 import type { Node } from '../core/node.js';
 import { distributionOf, startNode } from '../distribution/node-dist.js';
 import { isDistError } from '../distribution/errors.js';
+import { setIdleSpin } from '../core/scheduler.js';
+import { setInHostTransport } from '../distribution/transport.js';
 import { useInHostTransport } from './inhost-transport.js';
+import { ringTransport } from './ring-transport.js';
+import { nodeCpuMs } from './cpu-time.js';
 import { MEMBER_ENV, type FromMember, type MemberConfig, type MemberStats, type ToMember } from './protocol.js';
 import type { ClusterNodeContext, ClusterStart } from './local-cluster.js';
 
+/** The channel to the primary: the IPC channel of a process, the port of a thread. */
 function tell(message: FromMember): void {
-  process.send?.(message);
+  if (parentPort !== null) parentPort.postMessage(message);
+  else process.send?.(message);
 }
+
+function onPrimary(handler: (m: ToMember) => void): void {
+  if (parentPort !== null) parentPort.on('message', handler);
+  else process.on('message', handler);
+}
+
 
 /**
  * Resolves once `peer` is connected: connects at once when `initiate`, else
@@ -75,12 +88,12 @@ function stats(node: Node, since: Since, inHostConnects: () => number): MemberSt
   const pids = node.processes();
   for (const pid of pids) queued += node.processInfo(pid)?.messageQueueLength ?? 0;
   const mem = process.memoryUsage();
-  const cpu = process.cpuUsage();
   return {
     processes: pids.length,
     queuedMessages: queued,
     eventLoopUtilization: elu,
-    cpuMs: (cpu.user + cpu.system) / 1000,
+    threadId,
+    cpuMs: nodeCpuMs(),
     heapUsedBytes: mem.heapUsed,
     rssBytes: mem.rss,
     messagesDelivered: delivered,
@@ -111,11 +124,22 @@ async function main(config: MemberConfig): Promise<void> {
   const mod = (await import(config.module)) as Record<string, unknown>;
   const start = mod[config.exportName];
   if (typeof start !== 'function') throw new Error(`${config.module} does not export a function ${config.exportName}`);
-  const inHostConnects = config.inHostDir === undefined ? () => 0 : useInHostTransport(config.inHostDir);
+  let inHostConnects = (): number => 0;
+  let ringMessage: (m: ToMember) => boolean = () => false;
+  if (config.inHost?.kind === 'unix') inHostConnects = useInHostTransport(config.inHost.dir);
+  else if (config.inHost?.kind === 'ring') {
+    setIdleSpin({ maxSpinUs: config.inHost.maxSpinUs });
+    const rings = ringTransport(tell, config.inHost.ringBytes);
+    setInHostTransport(rings);
+    inHostConnects = () => rings.connects;
+    ringMessage = (m) => rings.handle(m);
+    onPrimary(ringMessage);
+  }
   const node = await startRegistered(config);
   const since: Since = { elu: performance.eventLoopUtilization(), at: performance.now(), delivered: node.messagesDelivered() };
   let started = false;
-  process.on('message', (m: ToMember) => {
+  onPrimary((m: ToMember) => {
+    if (m.type.startsWith('ring-')) return;
     if (m.type === 'connect' && !started) {
       started = true;
       const context: ClusterNodeContext = { index: config.index, size: config.size, base: config.base, peers: m.peers, args: config.args };
@@ -133,19 +157,22 @@ async function main(config: MemberConfig): Promise<void> {
     } else if (m.type === 'stats') tell({ type: 'stats', id: m.id, stats: stats(node, since, inHostConnects) });
     else if (m.type === 'stop') void node.stop().finally(() => process.exit(0));
   });
-  // Ctrl-C reaches the whole process group: the primary stops the nodes in order, so a node ignores it.
-  process.on('SIGINT', () => {});
-  // The primary gone: this node goes too (as a node:cluster worker does).
-  process.on('disconnect', () => void node.stop().finally(() => process.exit(0)));
+  if (isMainThread) {
+    // Ctrl-C reaches the whole process group: the primary stops the nodes in order, so a node ignores it.
+    process.on('SIGINT', () => {});
+    // The primary gone: this node goes too (as a node:cluster worker does).
+    process.on('disconnect', () => void node.stop().finally(() => process.exit(0)));
+  }
   tell({ type: 'registered', creation: node.creation });
 }
 
-const raw = process.env[MEMBER_ENV];
+const raw = isMainThread ? process.env[MEMBER_ENV] : ((workerData as Record<string, unknown> | null)?.[MEMBER_ENV] as string | undefined);
 if (raw !== undefined) {
   await main(JSON.parse(raw) as MemberConfig).catch((err: unknown) => {
     // A node that cannot start says why to the primary, then exits (counted as a crash).
     tell({ type: 'failed', message: err instanceof Error ? err.message : String(err) });
     process.exitCode = 1;
-    process.disconnect?.();
+    if (isMainThread) process.disconnect?.();
+    else setImmediate(() => process.exit(1));
   });
 }

@@ -1,11 +1,19 @@
 /**
  * The messages between a local cluster's primary and its member nodes, over
- * node:cluster's IPC channel (the `advanced` serialization: structured clone).
- * Internal to `src/cluster`.
+ * node:cluster's IPC channel (the `advanced` serialization: structured clone)
+ * or a worker thread's port. Internal to `src/cluster`.
  * @module
  */
+import type { FromRingNode, ToRingNode } from './ring-transport.js';
 
-/** What the primary tells a member at fork, in the `BEAMLINE_CLUSTER_MEMBER` environment variable (JSON). */
+/** How a member reaches the other nodes of its cluster without TCP. */
+export type InHostConfig =
+  /** Unix domain sockets in `dir` (nodes that are processes). */
+  | { readonly kind: 'unix'; readonly dir: string }
+  /** Shared-memory rings of `ringBytes` each way, polled for up to `maxSpinUs` when idle (nodes that are threads). */
+  | { readonly kind: 'ring'; readonly ringBytes: number; readonly maxSpinUs: number };
+
+/** What the primary tells a member at start: in the `BEAMLINE_CLUSTER_MEMBER` environment variable (JSON) of a process, in the `workerData` of a thread. */
 export interface MemberConfig {
   readonly name: string;
   readonly cookie: string;
@@ -20,8 +28,8 @@ export interface MemberConfig {
   readonly args: unknown;
   /** Distribution's `net_ticktime` in ms. */
   readonly netTickTime: number;
-  /** The directory of the in-host transport's sockets; undefined: nodes connect over TCP. */
-  readonly inHostDir: string | undefined;
+  /** The in-host transport; undefined: nodes connect over TCP. */
+  readonly inHost: InHostConfig | undefined;
 }
 
 /** Primary → member. */
@@ -29,14 +37,16 @@ export type ToMember =
   /** Connect to `peers`; at the first start each pair is connected from one side only (no simultaneous connects). */
   | { readonly type: 'connect'; readonly peers: readonly string[]; readonly initiateAll: boolean }
   | { readonly type: 'stats'; readonly id: number }
-  | { readonly type: 'stop' };
+  | { readonly type: 'stop' }
+  | ToRingNode;
 
 /** Member → primary. */
 export type FromMember =
   | { readonly type: 'registered'; readonly creation: number }
   | { readonly type: 'ready' }
   | { readonly type: 'failed'; readonly message: string }
-  | { readonly type: 'stats'; readonly id: number; readonly stats: MemberStats };
+  | { readonly type: 'stats'; readonly id: number; readonly stats: MemberStats }
+  | FromRingNode;
 
 /** What a member says about itself (see `LocalCluster.stats`). */
 export interface MemberStats {
@@ -45,7 +55,9 @@ export interface MemberStats {
   readonly queuedMessages: number;
   /** Event-loop utilization (0..1) since the previous stats call (since start for the first). */
   readonly eventLoopUtilization: number;
-  /** CPU time (user + system) its process has used since it started, in ms. */
+  /** Its thread id (`worker_threads.threadId`): 0 for a node that is a process. */
+  readonly threadId: number;
+  /** CPU time its thread (a node that is a thread) or process has used since it started, in ms. */
   readonly cpuMs: number;
   readonly heapUsedBytes: number;
   readonly rssBytes: number;
@@ -59,7 +71,7 @@ export interface MemberStats {
   readonly distMessagesIn: number;
   /** Distribution messages (frames) sent over its open connections. */
   readonly distMessagesOut: number;
-  /** Distribution connections it made over the in-host transport (not TCP). */
+  /** Distribution connections it made over the in-host transport (Unix sockets or shared-memory rings, not TCP). */
   readonly inHostConnects: number;
 }
 

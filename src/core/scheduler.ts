@@ -10,8 +10,18 @@
  * Short bursts run from a microtask for low latency: a resolved promise's
  * `then`, which costs less than `queueMicrotask` (Node wraps each of those
  * in an AsyncResource and a bound function).
+ *
+ * Idle polling: work can also arrive where no event announces it, in memory
+ * shared with another thread (a local cluster's in-host rings). An
+ * {@link IdlePoller} registered with {@link addIdlePoller} is polled when
+ * this thread has nothing to run, for a short bounded time (busy-waiting, as
+ * Erlang's schedulers do before they sleep), instead of going back to the
+ * event loop and waiting to be woken; when nothing comes, it is told to
+ * park (arm a real wake-up) and the thread sleeps as usual. Core knows
+ * nothing of what is polled.
  * @module
  */
+import { performance } from 'node:perf_hooks';
 import { Queue } from './queue.js';
 
 /** Settled once; `RESOLVED.then(fn)` queues `fn` as a microtask without the AsyncResource of `queueMicrotask`. */
@@ -156,5 +166,138 @@ export class Scheduler {
       if ((++turns & 15) === 0) now = this.clock();
     }
     this.armed = false;
+    if (pollers.length !== 0) pollIdle();
   }
+}
+
+/**
+ * A source of work that no event announces (memory shared with another
+ * thread), polled by this thread while it has nothing to run.
+ */
+export interface IdlePoller {
+  /** Takes in what arrived, delivering it as an event would have; true when there was something. Never blocks. */
+  poll(): boolean;
+  /** The idle spin is over: arrange for a real wake-up (an event), and call {@link pollIdle} on it. */
+  park(): void;
+}
+
+/** Options of the idle spin ({@link setIdleSpin}). */
+export interface IdleSpinOptions {
+  /**
+   * Longest time, in µs, this thread polls its {@link IdlePoller}s with
+   * nothing to run before it parks them and goes back to the event loop.
+   * Default 50; 0: polls until nothing more comes, then parks (no
+   * busy-waiting). Spinning pays only while the other side is running on
+   * another core: the thread keeps a moving average of how often a spin
+   * ended with something found rather than parked, and while that is below
+   * 3 in 4 (a loaded machine, where the peer waits for a core) it does not
+   * spin, except one idle stretch in 32 that spins to notice when it pays again.
+   */
+  readonly maxSpinUs?: number;
+  /** Longest run of polling and the work it brings in without a turn of the event loop (timers, I/O), in µs. Default 1000. */
+  readonly maxChainUs?: number;
+}
+
+const pollers: IdlePoller[] = [];
+let maxSpinMs = 0.05;
+let maxChainMs = 1;
+/** This idle stretch's spin budget: maxSpinMs, or 0 while spinning does not pay. */
+let spinMs = maxSpinMs;
+/**
+ * How often a spin has paid lately (a moving average of its outcomes: 1
+ * when the wait ended with something found, 0 when it ended parked).
+ */
+let spinPays = 1;
+/** Idle stretches begun; while spinning does not pay, one in PROBE spins anyway, to notice when it would again. */
+let stretches = 0;
+const PROBE = 32;
+/** Spinning is worth it while it pays at least this often (a wasted spin costs more than the wake-up it saves). */
+const PAYS_ENOUGH = 0.75;
+/** 0: not polling; 1: polling (a step is queued); 2: parked. */
+let idleState = 0;
+/** When the thread last had something (work found, or pollIdle called), or NaN until the next step reads the clock. */
+let busyAt = Number.NaN;
+/** When the current chain of steps began, or NaN once the event loop has turned since. */
+let chainAt = Number.NaN;
+const onTurn = (): void => {
+  chainAt = Number.NaN;
+};
+const resume = (): void => {
+  if (idleState === 1) step();
+};
+// A step runs as a microtask and queues the next one through process.nextTick, so that both the
+// microtasks (processes running, promises settling) and the ticks (a connection's batched write)
+// queued by the work a step brings in run between two steps.
+const requeue = (): void => void RESOLVED.then(step);
+
+function step(): void {
+  if (idleState !== 1) return;
+  const now = performance.now();
+  if (busyAt !== busyAt) busyAt = now;
+  if (chainAt !== chainAt) {
+    chainAt = now;
+    setImmediate(onTurn);
+  }
+  let found = false;
+  for (let i = 0; i < pollers.length; i++) if ((pollers[i] as IdlePoller).poll()) found = true;
+  if (found) {
+    // Found after waiting for it: the spin paid.
+    if (spinMs !== 0 && now - busyAt > 0.001) spinPays += (1 - spinPays) / 8;
+    busyAt = now;
+  }
+  if (now - chainAt >= maxChainMs) {
+    // Timers and I/O get their turn; polling resumes right after it.
+    setImmediate(resume);
+    return;
+  }
+  if (!found && now - busyAt >= spinMs) {
+    if (spinMs !== 0) spinPays -= spinPays / 8;
+    idleState = 2;
+    for (let i = 0; i < pollers.length; i++) (pollers[i] as IdlePoller).park();
+    return;
+  }
+  process.nextTick(requeue);
+}
+
+/**
+ * Something may arrive soon (this thread just went idle, sent a request, or
+ * was woken by a parked poller): poll the registered {@link IdlePoller}s,
+ * for up to the spin while spinning pays, else until they have nothing.
+ * Does nothing when none is registered.
+ */
+export function pollIdle(): void {
+  if (pollers.length === 0) return;
+  busyAt = Number.NaN;
+  if (idleState === 1) return;
+  idleState = 1;
+  spinMs = spinPays >= PAYS_ENOUGH || ++stretches % PROBE === 0 ? maxSpinMs : 0;
+  void RESOLVED.then(step);
+}
+
+/** Registers `poller` for this thread's idle spin; returns the function that removes it. */
+export function addIdlePoller(poller: IdlePoller): () => void {
+  pollers.push(poller);
+  return () => {
+    const i = pollers.indexOf(poller);
+    if (i >= 0) pollers.splice(i, 1);
+    if (pollers.length === 0) idleState = 0;
+  };
+}
+
+/**
+ * Sets this thread's idle spin (see {@link IdleSpinOptions}).
+ *
+ * @example
+ * ```ts
+ * setIdleSpin({ maxSpinUs: 0 }); // never busy-wait: park at once
+ * ```
+ */
+export function setIdleSpin(options: IdleSpinOptions): void {
+  const spin = options.maxSpinUs ?? 50;
+  const chain = options.maxChainUs ?? 1000;
+  if (!(spin >= 0 && spin <= 10_000)) throw new RangeError(`maxSpinUs must be between 0 and 10000, got ${spin}`);
+  if (!(chain >= 1 && chain <= 100_000)) throw new RangeError(`maxChainUs must be between 1 and 100000, got ${chain}`);
+  maxSpinMs = spin / 1000;
+  maxChainMs = chain / 1000;
+  spinPays = 1;
 }

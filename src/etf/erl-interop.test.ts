@@ -1,6 +1,7 @@
 /**
  * Live interop test against a real `erl`: Erlang encodes a generated set of
- * terms (fixed edge cases plus random nested terms, in the default,
+ * terms (fixed edge cases, random nested terms and maps of long mostly-ASCII
+ * binaries, in the default,
  * minor_version 2 and compressed forms), Beamline decodes and re-encodes
  * them, and Erlang checks `=:=` with the originals. Erlang also checks that
  * values encoded by Beamline (Uint8Array, Date, Error, structs...) are the
@@ -82,7 +83,16 @@ Fixed = [ok, 'Elixir.DateTime', 0, 255, 256, -1, 1 bsl 31, -(1 bsl 31) - 1, 1 bs
     hour => 12, minute => 0, second => 0, microsecond => {123456, 6}, time_zone => <<"Etc/UTC">>,
     zone_abbr => <<"UTC">>, utc_offset => 0, std_offset => 0},
   #{'__struct__' => 'Elixir.RuntimeError', '__exception__' => true, message => <<"boom">>}],
-Terms = Fixed ++ [Gen(4) || _ <- lists:seq(1, 400)],
+%% Maps of atom keys and binaries of 0..140 mostly-ASCII characters (the encoder's ASCII runs), some
+%% characters of 2, 3 and 4 bytes, some binaries not UTF-8 (8 in 300), others among them.
+Char = fun() -> case rand:uniform(300) of 1 -> 233; 2 -> 2047; 3 -> 26085; 4 -> 128512; 5 -> 127; _ -> 31 + rand:uniform(95) end end,
+Value = fun() -> case rand:uniform(40) of
+  1 -> rand:uniform(256) - 1;
+  2 -> <<(Bytes(30))/binary, 255>>;
+  _ -> unicode:characters_to_binary([Char() || _ <- lists:seq(1, rand:uniform(141) - 1)])
+end end,
+RunMap = fun() -> maps:from_list([{list_to_atom("field_" ++ integer_to_list(I)), Value()} || I <- lists:seq(1, rand:uniform(80))]) end,
+Terms = Fixed ++ [Gen(4) || _ <- lists:seq(1, 400)] ++ [RunMap() || _ <- lists:seq(1, 60)],
 Hex = fun(B) -> [binary:encode_hex(B), $\\n] end,
 Lines = [[Hex(term_to_binary(T)), Hex(term_to_binary(T, [{minor_version, 2}])), Hex(term_to_binary(T, [compressed]))] || T <- Terms],
 ok = file:write_file("terms.txt", Lines),

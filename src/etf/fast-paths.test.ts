@@ -10,19 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { atom, tuple, Atom } from '../terms/index.js';
 import { encode, decode, Encoder, Decoder, EtfEncodeError, EtfDecodeError, EtfWriter } from './index.js';
-import { assertCutsFailAsUnpredicted, decodeFailure } from './test-support.js';
-
-/** SMALL_ATOM_UTF8_EXT bytes of `name`. */
-function atomBytes(name: string): number[] {
-  const text = Buffer.from(name, 'utf8');
-  return [119, text.length, ...text];
-}
-
-/** BINARY_EXT bytes of a string. */
-function binBytes(s: string): number[] {
-  const text = Buffer.from(s, 'utf8');
-  return [109, 0, 0, text.length >> 8, text.length & 0xff, ...text];
-}
+import { assertCutsFailAsUnpredicted, atomBytes, binBytes, decodeFailure } from './test-support.js';
 
 function mapBytes(entries: Array<[string, number[]]>): number[] {
   const n = entries.length;

@@ -1,7 +1,8 @@
 /**
  * Helpers shared by the codec's tests: a parser for the OTP test-vector
- * files and a strict structural equality for decoded values (Node's
- * deepStrictEqual cannot see ErlMap's private entries). Not exported by the package.
+ * files, a strict structural equality for decoded values (Node's
+ * deepStrictEqual cannot see ErlMap's private entries) and the reference
+ * bytes of atoms and binaries. Not exported by the package.
  * @module
  */
 import { readFileSync, existsSync } from 'node:fs';
@@ -19,6 +20,19 @@ import { ExportFun, Fun } from './funs.js';
 import { Decoder } from './decoder.js';
 import { EtfDecodeError } from './errors.js';
 import assert from 'node:assert/strict';
+
+/** The UTF-8 atom bytes of `name` (SMALL_ATOM_UTF8_EXT, or ATOM_UTF8_EXT past 255 bytes), as OTP writes them on a connection. */
+export function atomBytes(name: string): number[] {
+  const text = Buffer.from(name, 'utf8');
+  return text.length <= 255 ? [119, text.length, ...text] : [118, text.length >> 8, text.length & 0xff, ...text];
+}
+
+/** BINARY_EXT bytes of a string: its UTF-8 (a lone surrogate becomes U+FFFD, as `Buffer.from` makes it). */
+export function binBytes(s: string): number[] {
+  const text = Buffer.from(s, 'utf8');
+  const n = text.length;
+  return [109, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff, ...text];
+}
 
 /** One case of etf_vectors.txt. */
 export interface Vector {
