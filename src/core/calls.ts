@@ -11,7 +11,7 @@ import { Pid, Ref } from '../terms/identifiers.js';
 import { ImproperList } from '../terms/improper-list.js';
 import { Tuple, tuple } from '../terms/tuple.js';
 import { BadArgumentError, CallAbortedError, CallTimeoutError, callExitError, NodeStoppedError } from './errors.js';
-import type { Kernel } from './kernel.js';
+import { type Kernel, ownRefKey } from './kernel.js';
 import type { Monitors } from './monitors.js';
 import { type MonitorRecord, ProcessCore, State, trackCall } from './process-core.js';
 import { type Address, type CallOptions, type Destination, ServerRef } from './protocol.js';
@@ -144,9 +144,7 @@ export class Calls {
     captured.resolve = captured.reject = NOOP;
     if (diagnostics.callStart.hasSubscribers || diagnostics.callEnd.hasSubscribers) [resolve, reject] = this.traced(caller, dest, request, resolve, reject);
     const ref = k.makeRef();
-    // The key `refKey` gives a ref made here: its counter (see Kernel.refKey).
-    const ids = ref.ids;
-    const key = (ids[0] as number) + (ids[1] as number) * 262144;
+    const key = ownRefKey(ref);
     const waiter = new CallWaiter(this, key, caller, dest, resolve, reject);
     if (caller.state === State.Exited) {
       waiter.cancel(noproc);

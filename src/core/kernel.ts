@@ -114,7 +114,7 @@ export class Kernel {
       const id0 = ids[0] as number;
       const id1 = ids[1] as number;
       const id2 = ids[2] as number;
-      if (ref.node === this.name && ref.creation === this.creation && id2 === this.refSalt) return id0 + id1 * 262144;
+      if (ref.node === this.name && ref.creation === this.creation && id2 === this.refSalt) return ownRefKey(ref);
       if (id0 < 262144) {
         const space = this.refSpaces.index(ref.node, ref.creation, id2, id1 >>> 14);
         if (space >= 0) return -(1 + space * 4294967296 + id0 + (id1 & 0x3fff) * 262144);
@@ -148,6 +148,15 @@ export class Kernel {
     core.mailbox.pushPriority(message);
     if (core.state === State.Waiting) this.scheduler.schedule(core);
   }
+}
+
+/**
+ * {@link Kernel.refKey} of a ref this node's {@link Kernel.makeRef} made
+ * (the caller knows it is one: no check), `ids[0] + ids[1] * 2^18`.
+ */
+export function ownRefKey(ref: Ref): number {
+  const ids = ref.ids;
+  return (ids[0] as number) + (ids[1] as number) * 262144;
 }
 
 /**

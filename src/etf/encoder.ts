@@ -430,22 +430,16 @@ export class Encoder {
           }
           continue;
         }
-        if (m > 0) {
-          this.flushRun(w, run, m);
-          run = '';
-          m = 0;
-        }
-        copyEncoded(w, key);
-        this.string(w, val);
-        continue;
       }
+      // Any other entry ends the run and is written as `entries` writes it.
       if (m > 0) {
         this.flushRun(w, run, m);
         run = '';
         m = 0;
       }
       copyEncoded(w, key);
-      this.fast(w, val, d);
+      if (typeof val === 'string') this.string(w, val);
+      else this.fast(w, val, d);
     }
     if (m > 0) this.flushRun(w, run, m);
     return n;
