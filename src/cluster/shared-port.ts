@@ -145,6 +145,16 @@ export class SharedPorts {
     return { taken: this.taken.get(member) ?? 0, open };
   }
 
+  /** Connections of port `key` waiting for a node to serve it. */
+  queued(key: string): number {
+    return this.ports.get(key)?.queue.size ?? 0;
+  }
+
+  /** Whether port `key` is open. */
+  isOpen(key: string): boolean {
+    return this.ports.has(key);
+  }
+
   /** Closes every port; the connections waiting are closed. */
   close(): void {
     this.stopped = true;
