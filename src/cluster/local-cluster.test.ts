@@ -167,6 +167,12 @@ describe('a 2-node local cluster', () => {
     assert.equal(await rpc(t, n0, 'web', 'stop_late', []), atom('ok'));
     await settled();
     assert.deepEqual(await whoOver(port, 4), [n1, n1, n1, n1]);
+    // Started again, n0 serves it again: it takes connections as before.
+    assert.equal(await rpc(t, n0, 'web', 'start_late', [port]), port);
+    await settled();
+    const two = await whoOver(port, 2);
+    assert.deepEqual([...two].sort(), [n0, n1].sort());
+    assert.equal(await rpc(t, n0, 'web', 'stop_late', []), atom('ok'));
     // Nobody serves it any more: the port is closed.
     assert.equal(await rpc(t, n1, 'web', 'stop_late', []), atom('ok'));
     await eventuallyAsync(

@@ -58,7 +58,7 @@ export type FromMember =
   | { readonly type: 'ready' }
   | { readonly type: 'failed'; readonly message: string }
   | { readonly type: 'stats'; readonly id: number; readonly stats: MemberStats }
-  /** A server of the member asks to serve `host:port` (the `index`-th of the member's servers there), shared by the cluster. */
+  /** A server of the member asks to serve `host:port`, shared by the cluster; on port 0, as the member's `index`-th server there (the n-th of every member share one port). */
   | { readonly type: 'listen'; readonly id: number; readonly host: string; readonly port: number; readonly index: number }
   /** The member's server of shared port `key` closed: hand it no more connections. */
   | { readonly type: 'unlisten'; readonly key: string }

@@ -53,21 +53,34 @@ export interface MemberSharedPorts {
 export function memberSharedPorts(send: (m: FromMember) => void): MemberSharedPorts {
   const servers = new Map<string, { server: Server; open: number }>();
   const waiting = new Map<number, (reply: ListenReply) => void>();
-  // Per host:port, how many servers of this node asked for it: the n-th server on port 0 of every node shares one port (as node:cluster does).
-  const indexes = new Map<string, number>();
+  // Per host, the indexes of this node's open servers on port 0: the n-th of every node shares one port (as node:cluster does).
+  const indexes = new Map<string, Set<number>>();
   let nextId = 1;
 
   const provider: ListenProvider = async (server: Server, spec: ListenSpec): Promise<AddressInfo> => {
     const id = nextId++;
-    const at = `${spec.host}:${spec.port}`;
-    const index = indexes.get(at) ?? 0;
-    indexes.set(at, index + 1);
-    await listenPrivately(server, privatePath(id));
+    // A fixed port is one port; on port 0, the lowest index free on this node (a server started again takes its place back).
+    let index = 0;
+    let used: Set<number> | undefined;
+    if (spec.port === 0) {
+      used = indexes.get(spec.host) ?? new Set<number>();
+      indexes.set(spec.host, used);
+      while (used.has(index)) index++;
+      used.add(index);
+    }
+    const release = (): void => void used?.delete(index);
+    try {
+      await listenPrivately(server, privatePath(id));
+    } catch (err) {
+      release();
+      throw err;
+    }
     const reply = await new Promise<ListenReply>((resolve) => {
       waiting.set(id, resolve);
       send({ type: 'listen', id, host: spec.host, port: spec.port, index });
     });
     if (reply.error !== undefined) {
+      release();
       server.close();
       throw Object.assign(new Error(`listen ${reply.error.code} ${spec.host}:${spec.port}: ${reply.error.message}`), { code: reply.error.code });
     }
@@ -76,6 +89,7 @@ export function memberSharedPorts(send: (m: FromMember) => void): MemberSharedPo
     servers.set(key, entry);
     // Closed (a gateway stopping): no more connections. One already on its way finds it not listening and is given back.
     server.once('close', () => {
+      release();
       if (servers.get(key) !== entry) return;
       servers.delete(key);
       send({ type: 'unlisten', key });

@@ -222,6 +222,16 @@ describe('shared ports of a local cluster (the primary)', () => {
     assert.notEqual(c.port, a.port);
   });
 
+  it('a node that already serves a port cannot serve it twice', async () => {
+    const r = start();
+    const { port } = serving(await r.listen(0));
+    assert.equal((await r.listen(0, port)).error?.code, 'EADDRINUSE');
+    await r.listen(1, port);
+    r.connect(port, 2);
+    await eventually(() => r.handed.length === 2, 10_000, 'handed');
+    assert.deepEqual(r.members(), [0, 1], 'its first server still serves it');
+  });
+
   it('a port in use: an error reply with its code, and the members stay as they were', async () => {
     const r = start();
     const busy = createServer();

@@ -35,6 +35,7 @@ interface Serving {
 
 interface Port {
   readonly key: string;
+  readonly host: string;
   readonly server: Server;
   readonly address: SharedAddress;
   /** The nodes serving it, by member index. */
@@ -69,23 +70,24 @@ export class SharedPorts {
 
   /** A member's server asks to serve a port: the reply to send back. */
   async listen(member: number, send: SendConnection, m: ListenRequest, alive: () => boolean): Promise<ListenReply> {
-    const key = `${m.host}:${m.port}:${m.index}`;
+    const key = m.port === 0 ? `${m.host}:0:${m.index}` : `${m.host}:${m.port}`;
     let port: Port;
     try {
-      port = this.ports.get(key) ?? (await this.open(key, m.host, m.port));
+      port = this.find(key, m.host, m.port) ?? (await this.open(key, m.host, m.port));
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       return { type: 'listened', id: m.id, error: { code: e.code ?? 'EINVAL', message: e.message } };
     }
     // It died while the port opened: it serves nothing (its reply goes nowhere).
-    if (!alive()) return { type: 'listened', id: m.id, key, address: port.address };
+    if (!alive()) return { type: 'listened', id: m.id, key: port.key, address: port.address };
+    if (port.serving.has(member)) return { type: 'listened', id: m.id, error: { code: 'EADDRINUSE', message: `this node already serves ${m.host}:${m.port}` } };
     port.serving.set(member, { member, send, open: 0 });
     port.claimed.add(member);
     for (const socket of port.queue) {
       port.queue.delete(socket);
       this.dispatch(port, socket);
     }
-    return { type: 'listened', id: m.id, key, address: port.address };
+    return { type: 'listened', id: m.id, key: port.key, address: port.address };
   }
 
   /** A member's server of `key` closed. */
@@ -163,6 +165,14 @@ export class SharedPorts {
     this.inFlight.clear();
   }
 
+  /** The port `key`; a fixed port also as a port opened on port 0 that got that number. */
+  private find(key: string, host: string, port: number): Port | undefined {
+    const p = this.ports.get(key);
+    if (p !== undefined || port === 0) return p;
+    for (const q of this.ports.values()) if (q.host === host && q.address.port === port) return q;
+    return undefined;
+  }
+
   private open(key: string, host: string, port: number): Promise<Port> {
     let opening = this.opening.get(key);
     if (opening !== undefined) return opening;
@@ -174,7 +184,7 @@ export class SharedPorts {
         server.off('error', reject);
         const a = server.address();
         if (a === null || typeof a === 'string') return reject(new Error(`shared port ${key}: no address`));
-        const p: Port = { key, server, address: { address: a.address, family: a.family, port: a.port }, serving: new Map(), claimed: new Set(), queue: new Set(), last: -1 };
+        const p: Port = { key, host, server, address: { address: a.address, family: a.family, port: a.port }, serving: new Map(), claimed: new Set(), queue: new Set(), last: -1 };
         server.on('connection', (socket: Socket) => this.dispatch(p, socket));
         // An accept error: the client retries; the port stays open.
         server.on('error', () => {});
