@@ -120,6 +120,11 @@ export function memberSharedPorts(send: (m: FromMember) => void): MemberSharedPo
       send({ type: 'conn-closed', key: m.key });
       return true;
     }
+    // What net.Server does to a connection it accepts itself (an HTTP server's noDelay is on by default).
+    const options = server as Server & { noDelay?: boolean; keepAlive?: boolean; keepAliveInitialDelay?: number; pauseOnConnect?: boolean };
+    if (options.noDelay === true) s.setNoDelay(true);
+    if (options.keepAlive === true) s.setKeepAlive(true, (options.keepAliveInitialDelay ?? 0) * 1000);
+    if (options.pauseOnConnect === true) s.pause();
     entry.open++;
     s.once('close', () => {
       entry.open--;
