@@ -294,12 +294,6 @@ const SHORT_TEXT = 16;
 const WORD_TEXT = 1024;
 /** A medium binary makes the input's DataView when at least this much input is left from its tag. */
 const MAKE_VIEW_FROM = 256;
-/**
- * Bytes of input sliced at once as Latin-1 text for the medium ASCII values that follow (see `Decoder.asciiText`):
- * one native slice for a map's twenty values instead of twenty. A value is a V8 slice of that text, so it keeps
- * at most this much text alive.
- */
-const TEXT_WINDOW = 2048;
 const fromCode = String.fromCharCode;
 
 /** Whether the `n` bytes (n >= 4) at `q` of `dv` are all ASCII, read a 32-bit word at a time (the last word may overlap). */
@@ -431,10 +425,6 @@ export class Decoder {
   /** `dv` is the view of this decode's input, which starts at `viewBase` in it. */
   private viewReady = false;
   private viewBase = 0;
-  /** Input bytes `[textFrom, textTo)` as Latin-1 text, sliced once for the ASCII values in it (see `asciiText`); empty when none of this input. */
-  private text = '';
-  private textFrom = 0;
-  private textTo = 0;
   private pos = 0;
   private end = 0;
   private cache: ReadonlyArray<Atom | undefined> | undefined;
@@ -504,7 +494,6 @@ export class Decoder {
     this.busy = true;
     this.buf = buf;
     this.viewReady = false;
-    this.textTo = 0;
     this.pos = offset;
     this.end = buf.length;
     this.cache = cache;
@@ -522,8 +511,6 @@ export class Decoder {
       this.busy = false;
       this.buf = NO_INPUT;
       this.viewReady = false;
-      this.text = '';
-      this.textTo = 0;
       // The view of a small input is kept for the next decode of the same input; a larger one is let go.
       if (this.dv !== undefined && this.dv.buffer.byteLength > KEEP_VIEW_OF) {
         this.dv = undefined;
@@ -811,7 +798,7 @@ export class Decoder {
                 if (bn > SHORT_TEXT && bn <= WORD_TEXT && bn <= this.end - bp && isAsciiWords(dv, base + bp, bn)) {
                   this.pos = bp + bn;
                   this.charge(32 + 2 * bn, vp);
-                  values[i] = bp + bn <= this.textTo && bp >= this.textFrom ? this.text.slice(bp - this.textFrom, bp + bn - this.textFrom) : this.asciiText(bp, bn);
+                  values[i] = (buf as FastSlices).latin1Slice(bp, bp + bn);
                   continue;
                 }
               }
@@ -1251,21 +1238,6 @@ export class Decoder {
     return out;
   }
 
-  /**
-   * The `n` ASCII bytes at `p` (SHORT_TEXT < n <= WORD_TEXT) as a string: a slice of the input's text window,
-   * which is made here (the next TEXT_WINDOW bytes or the rest of the input, as Latin-1, one native call) when
-   * it does not hold them. Slicing a string makes no copy, so a map's twenty values cost one native call.
-   */
-  private asciiText(p: number, n: number): string {
-    if (p < this.textFrom || p + n > this.textTo) {
-      const to = Math.min(this.end, p + Math.max(n, TEXT_WINDOW));
-      this.text = (this.buf as FastSlices).latin1Slice(p, to);
-      this.textFrom = p;
-      this.textTo = to;
-    }
-    return this.text.slice(p - this.textFrom, p + n - this.textFrom);
-  }
-
   private binary(at: number): unknown {
     const n = this.u32();
     this.need(n, at);
@@ -1285,7 +1257,7 @@ export class Decoder {
       // string, made without UTF-8 decoding and without the search for U+FFFD.
       if (this.viewReady || this.end - at >= MAKE_VIEW_FROM) {
         const dv = this.viewReady ? (this.dv as DataView) : this.inputView();
-        if (isAsciiWords(dv, this.viewBase + p, n)) return this.asciiText(p, n);
+        if (isAsciiWords(dv, this.viewBase + p, n)) return b.latin1Slice(p, p + n);
       }
     }
     if (this.binMode === 1) return b.utf8Slice(p, p + n);
@@ -1500,7 +1472,6 @@ export class Decoder {
     const outerEnd = this.end;
     this.buf = inflated;
     this.viewReady = false;
-    this.textTo = 0;
     this.pos = 0;
     this.end = inflated.length;
     this.setBudget();

@@ -267,11 +267,11 @@ test('medium binaries: ASCII checked a word at a time, anything else as before, 
   }
 });
 
-test('medium ASCII values: slices of one text window per input, never of another input or past a window', () => {
+test('medium ASCII values: in maps of many entries, from one input and never another, in frames and compressed terms', () => {
   const dec = new Decoder();
   const plain = new Decoder({ maps: 'erlmap' });
   const text = (n: number, seed: number): string => Array.from({ length: n }, (_, i) => String.fromCharCode(0x20 + ((i * 7 + seed * 31) % 95))).join('');
-  // Values of 17..1024 characters, some not ASCII, spread over several windows (2 KiB each) and straddling their ends.
+  // Values of 17..1024 characters, some not ASCII, in maps of more than 2 KiB.
   for (let seed = 0; seed < 40; seed++) {
     const o: Record<string, unknown> = {};
     for (let i = 0; i < 60; i++) {
@@ -282,7 +282,7 @@ test('medium ASCII values: slices of one text window per input, never of another
     for (let round = 0; round < 2; round++) assert.deepEqual(dec.decode(bytes), o, `seed ${seed}`);
     assert.deepEqual(Object.fromEntries([...(plain.decode(bytes) as Map<Atom, unknown>)].map(([k, v]) => [k.name, v])), o);
   }
-  // The same offsets in the next input hold other text: nothing of the last input's window is reused.
+  // The same offsets in the next input hold other text: nothing of the last input is reused.
   const a = { x: text(40, 1), y: text(40, 2) };
   const b = { x: text(40, 3), y: text(40, 4) };
   for (let i = 0; i < 3; i++) {
