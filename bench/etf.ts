@@ -168,7 +168,9 @@ async function startErlang(): Promise<ErlangSide | undefined> {
   const dir = mkdtempSync(join(tmpdir(), 'beamline-etf-bench-'));
   writeFileSync(join(dir, 'etf_bench.erl'), ERL_MODULE);
   const code = `{ok, etf_bench} = compile:file("etf_bench", [report]), etf_bench:main().`;
-  const child = spawn('erl', ['-noshell', '-eval', code], { cwd: dir, env: { ...process.env, ERL_CRASH_DUMP_SECONDS: '0' }, stdio: ['pipe', 'pipe', 'inherit'] });
+  // Schedulers that sleep at once when idle (no busy wait): between its windows the erl waits for the next request
+  // without spinning on a core the Beamline side is measuring on (and spinning would count in its own runtime too).
+  const child = spawn('erl', ['+sbwt', 'none', '+sbwtdcpu', 'none', '+sbwtdio', 'none', '-noshell', '-eval', code], { cwd: dir, env: { ...process.env, ERL_CRASH_DUMP_SECONDS: '0' }, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines: string[] = [];
   let waiting: ((line: string | undefined) => void) | undefined;
   let pending = '';
