@@ -32,8 +32,6 @@ export interface EtfBenchResult {
   impl: 'beamline' | 'erlang';
   value: number;
   unit: string;
-  /** How the value was measured. */
-  notes?: string;
 }
 
 interface Scenario {
@@ -93,13 +91,13 @@ function median(xs: readonly number[]): number {
   return s[s.length >> 1] as number;
 }
 
-function rows(impl: 'beamline' | 'erlang', id: string, op: 'encode' | 'decode', perSecond: number, bytes: number, notes: string): EtfBenchResult[] {
+function rows(impl: 'beamline' | 'erlang', id: string, op: 'encode' | 'decode', perSecond: number, bytes: number): EtfBenchResult[] {
   const out: EtfBenchResult[] = [];
   const mbps = (perSecond * bytes) / 1e6;
   const name = id === 'small' ? `etf_${op}` : `etf_${op}_${id}`;
   const mbpsName = id === 'small' ? `etf_${op}_small_mbps` : `etf_${op}_${id}_mbps`;
-  out.push({ scenario: name, impl, value: perSecond, unit: 'terms/s', notes });
-  out.push({ scenario: mbpsName, impl, value: mbps, unit: 'MB/s', notes });
+  out.push({ scenario: name, impl, value: perSecond, unit: 'terms/s' });
+  out.push({ scenario: mbpsName, impl, value: mbps, unit: 'MB/s' });
   return out;
 }
 
@@ -271,16 +269,15 @@ export async function runEtfBench(opts: { quick: boolean }): Promise<EtfBenchRes
       // Windows of CPU time, each side's row the median of its windows (Erlang's clock counts milliseconds: windows of 100 ms or more).
       const ms = quick ? 100 : big ? 250 : 240;
       const rounds = big ? 3 : 5;
-      const notes = `median of ${rounds} windows of ${ms} ms CPU time, alternating with the other side`;
       const e = await measureBoth(erl, s.id, 'encode', () => enc.encode(s.term).length, ms, rounds);
       const d = await measureBoth(erl, s.id, 'decode', () => (dec.decode(bytes) === undefined ? 0 : 1), ms, rounds);
-      out.push(...rows('beamline', s.id, 'encode', e.ours, bytes.length, notes), ...rows('beamline', s.id, 'decode', d.ours, bytes.length, notes));
-      if (e.theirs !== undefined && d.theirs !== undefined) out.push(...rows('erlang', s.id, 'encode', e.theirs, e.bytes, notes), ...rows('erlang', s.id, 'decode', d.theirs, d.bytes, notes));
+      out.push(...rows('beamline', s.id, 'encode', e.ours, bytes.length), ...rows('beamline', s.id, 'decode', d.ours, bytes.length));
+      if (e.theirs !== undefined && d.theirs !== undefined) out.push(...rows('erlang', s.id, 'encode', e.theirs, e.bytes), ...rows('erlang', s.id, 'decode', d.theirs, d.bytes));
       if (s.id === 'bin1m') {
         const view = new Decoder({ binaries: 'bytes', copyBinaries: false });
         rate(() => (view.decode(bytes) === undefined ? 0 : 1), ms / 4);
         const v = median(Array.from({ length: rounds }, () => rate(() => (view.decode(bytes) === undefined ? 0 : 1), ms)));
-        out.push({ scenario: 'etf_decode_bin1m_view', impl: 'beamline', value: v, unit: 'terms/s', notes: `median of ${rounds} windows of ${ms} ms CPU time` });
+        out.push({ scenario: 'etf_decode_bin1m_view', impl: 'beamline', value: v, unit: 'terms/s' });
       }
     }
   } finally {
