@@ -3,7 +3,11 @@
  * next to Erlang's own term_to_binary/binary_to_term on the same terms, in
  * the same run (a compiled Erlang module). Both sides count CPU time
  * (`process.cpuUsage()`, `statistics(runtime)`), so the ratios hold on a
- * shared machine.
+ * shared machine, and the two sides take turns: after a warm-up of a quarter
+ * window on each, windows of Beamline and of Erlang alternate (five for the
+ * small term and the map, three for the big terms) and each side's row is its
+ * median window. Noise that comes and goes on the machine falls on both sides
+ * alike instead of on whichever side happened to run then.
  *
  * Scenarios: a small gen_server call message
  * `{'$gen_call', {Pid, Ref}, {get, <<"key">>}}`, a ~1 KB map with 20 atom keys
@@ -14,7 +18,7 @@
  * Run alone: `npx tsc -p . && node build/bench/etf.js [--quick]`
  * @module
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,20 +68,8 @@ function cpuNs(): number {
   return (u.user + u.system) * 1000;
 }
 
-/**
- * Runs `fn` in growing batches until `ms` of CPU time have passed; returns
- * operations per CPU second. Both sides count CPU time (Erlang:
- * `statistics(runtime)`), so a shared, loaded machine skews neither.
- */
-function opsPerSecond(fn: () => number, ms: number): number {
-  // Warm-up: a quarter of the budget, run the same way (the JIT has optimized the codec by then; the Erlang side warms up alike).
-  timed(fn, ms / 4);
-  const { total, elapsed } = timed(fn, ms);
-  return total / (elapsed / 1e9);
-}
-
-/** Runs `fn` in doubling batches until `ms` of CPU time have passed: how many runs, in how many ns. */
-function timed(fn: () => number, ms: number): { total: number; elapsed: number } {
+/** Runs `fn` in doubling batches until `ms` of CPU time have passed: operations per CPU second. */
+function rate(fn: () => number, ms: number): number {
   let sink = 0;
   let n = 1;
   let elapsed = 0;
@@ -91,46 +83,27 @@ function timed(fn: () => number, ms: number): { total: number; elapsed: number }
     if (n < 1 << 20) n *= 2;
   }
   if (sink === -1) console.log(sink);
-  return { total, elapsed };
+  return total / (elapsed / 1e9);
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1] as number;
 }
 
 function rows(impl: 'beamline' | 'erlang', id: string, op: 'encode' | 'decode', perSecond: number, bytes: number): EtfBenchResult[] {
   const out: EtfBenchResult[] = [];
   const mbps = (perSecond * bytes) / 1e6;
-  if (id === 'small') {
-    out.push({ scenario: `etf_${op}`, impl, value: perSecond, unit: 'terms/s' });
-    out.push({ scenario: `etf_${op}_small_mbps`, impl, value: mbps, unit: 'MB/s' });
-  } else {
-    out.push({ scenario: `etf_${op}_${id}`, impl, value: perSecond, unit: 'terms/s' });
-    out.push({ scenario: `etf_${op}_${id}_mbps`, impl, value: mbps, unit: 'MB/s' });
-  }
-  return out;
-}
-
-function beamline(quick: boolean): EtfBenchResult[] {
-  // The 1 MB integer is what OTP 25 (the erl side here) makes; OTP 26+ peers would refuse it, so the default encoder does too.
-  const enc = new Encoder({ maxBigIntBytes: 4 * 1024 * 1024 });
-  const dec = new Decoder();
-  const out: EtfBenchResult[] = [];
-  for (const s of scenarios()) {
-    const bytes = enc.encode(s.term);
-    const big = s.id !== 'small' && s.id !== 'map1k';
-    const ms = quick ? (big ? 100 : 200) : big ? 800 : 1200;
-    const e = opsPerSecond(() => enc.encode(s.term).length, ms);
-    const d = opsPerSecond(() => (dec.decode(bytes) === undefined ? 0 : 1), ms);
-    out.push(...rows('beamline', s.id, 'encode', e, bytes.length), ...rows('beamline', s.id, 'decode', d, bytes.length));
-    if (s.id === 'bin1m') {
-      const view = new Decoder({ binaries: 'bytes', copyBinaries: false });
-      const v = opsPerSecond(() => (view.decode(bytes) === undefined ? 0 : 1), ms);
-      out.push({ scenario: 'etf_decode_bin1m_view', impl: 'beamline', value: v, unit: 'terms/s' });
-    }
-  }
+  const name = id === 'small' ? `etf_${op}` : `etf_${op}_${id}`;
+  const mbpsName = id === 'small' ? `etf_${op}_small_mbps` : `etf_${op}_${id}_mbps`;
+  out.push({ scenario: name, impl, value: perSecond, unit: 'terms/s' });
+  out.push({ scenario: mbpsName, impl, value: mbps, unit: 'MB/s' });
   return out;
 }
 
 const ERL_MODULE = `
 -module(etf_bench).
--export([main/1]).
+-export([main/0]).
 
 enc(_T, 0, Acc) -> Acc;
 enc(T, N, Acc) -> enc(T, N - 1, Acc + byte_size(term_to_binary(T))).
@@ -139,11 +112,8 @@ dec(B, N, Acc) -> dec(B, N - 1, Acc + check(binary_to_term(B))).
 check(T) when is_tuple(T); is_map(T); is_binary(T); is_integer(T) -> 1;
 check(_) -> 0.
 
-%% CPU time (statistics(runtime), ms), as the Beamline side counts it,
-%% after a warm-up of a quarter of the budget run the same way.
-rate(F, Ms) ->
-    rate(F, Ms div 4, 1, 0, 0),
-    rate(F, Ms, 1, 0, 0).
+%% Runs F in doubling batches until Ms of CPU time (statistics(runtime), as the
+%% Beamline side counts it) have passed: operations per CPU second.
 rate(F, Limit, N, Total, Elapsed) when Elapsed < Limit ->
     {T0, _} = statistics(runtime),
     F(N),
@@ -151,54 +121,169 @@ rate(F, Limit, N, Total, Elapsed) when Elapsed < Limit ->
     rate(F, Limit, min(N * 2, 1 bsl 20), Total + N, Elapsed + (T1 - T0));
 rate(_F, _Limit, _N, Total, Elapsed) -> Total / (Elapsed / 1.0e3).
 
-main(Quick) ->
+%% Serves "Id Op Ms" lines from the Beamline side: one measured window each, so
+%% the two sides' windows alternate in time.
+main() ->
     Small = {'$gen_call', {self(), make_ref()}, {get, <<"key">>}},
     Map = maps:from_list([{list_to_atom("field_" ++ integer_to_list(I)), list_to_binary(io_lib:format("value_~2..0B_~s", [I, lists:duplicate(27, $v)]))} || I <- lists:seq(1, 20)]),
     Bin = list_to_binary([(I * 7919) band 255 || I <- lists:seq(0, (1 bsl 20) - 1)]),
     Deep = lists:foldl(fun(_, A) -> {A} end, leaf, lists:seq(1, 100000)),
-    Int = 1 bsl 8000000,
-    lists:foreach(fun({Id, T}) ->
-        B = term_to_binary(T),
-        Big = Id =/= small andalso Id =/= map1k,
-        Ms = case {Quick, Big} of {true, true} -> 100; {true, false} -> 200; {false, true} -> 800; {false, false} -> 1200 end,
-        E = rate(fun(N) -> enc(T, N, 0) end, Ms),
-        D = rate(fun(N) -> dec(B, N, 0) end, Ms),
-        io:format("~s ~p ~f ~f~n", [Id, byte_size(B), E, D])
-    end, [{small, Small}, {map1k, Map}, {bin1m, Bin}, {deep100k, Deep}, {int1m, Int}]).
+    %% OTP 26 and later refuse integers over 4,194,240 bits: no int1m row from them.
+    Int = try 1 bsl list_to_integer("8000000") catch error:system_limit -> none end,
+    Terms = #{small => Small, map1k => Map, bin1m => Bin, deep100k => Deep, int1m => Int},
+    io:format("ready~n"),
+    loop(Terms, #{}).
+
+loop(Terms, Bins) ->
+    case io:get_line('') of
+        Line when is_list(Line) ->
+            [IdS, Op, MsS] = string:lexemes(string:trim(Line), " "),
+            Id = list_to_atom(IdS),
+            case maps:get(Id, Terms) of
+                none -> io:format("~s ~s skip~n", [IdS, Op]), loop(Terms, Bins);
+                T -> window(Terms, Bins, IdS, Id, Op, MsS, T)
+            end;
+        _ -> halt(0)
+    end.
+
+window(Terms, Bins, IdS, Id, Op, MsS, T) ->
+    B = case Bins of #{Id := Known} -> Known; _ -> term_to_binary(T) end,
+    F = case Op of
+        "encode" -> fun(N) -> enc(T, N, 0) end;
+        "decode" -> fun(N) -> dec(B, N, 0) end
+    end,
+    R = rate(F, list_to_integer(MsS), 1, 0, 0),
+    io:format("~s ~s ~p ~f~n", [IdS, Op, byte_size(B), R]),
+    loop(Terms, Bins#{Id => B}).
 `;
 
-function erlang(quick: boolean): Promise<EtfBenchResult[]> {
+/** The Erlang side: an `erl` serving one measured window per request (see ERL_MODULE). */
+interface ErlangSide {
+  /** Operations per CPU second of `op` on scenario `id` over `ms` of CPU time, and the term's size; undefined when this OTP cannot make the term. */
+  measure(id: string, op: 'encode' | 'decode', ms: number): Promise<{ rate: number; bytes: number } | undefined>;
+  close(): void;
+}
+
+async function startErlang(): Promise<ErlangSide | undefined> {
   if (spawnSync('erl', ['-version'], { stdio: 'ignore' }).error !== undefined) {
     console.error('etf bench: erl not found; Erlang rows skipped');
-    return Promise.resolve([]);
+    return undefined;
   }
   const dir = mkdtempSync(join(tmpdir(), 'beamline-etf-bench-'));
   writeFileSync(join(dir, 'etf_bench.erl'), ERL_MODULE);
-  const code = `{ok, etf_bench} = compile:file("etf_bench", [report]), etf_bench:main(${quick}), halt(0).`;
-  return new Promise<EtfBenchResult[]>((resolve, reject) => {
-    execFile('erl', ['-noshell', '-eval', code], { cwd: dir, env: { ...process.env, ERL_CRASH_DUMP_SECONDS: '0' }, timeout: 150_000 }, (err, stdout, stderr) => {
-      rmSync(dir, { recursive: true, force: true });
-      if (err) return reject(new Error(`erl bench failed: ${err.message}\n${stdout}\n${stderr}`));
-      const out: EtfBenchResult[] = [];
-      for (const line of stdout.split('\n')) {
-        const m = /^(small|map1k|bin1m|deep100k|int1m) (\d+) ([\d.]+) ([\d.]+)$/.exec(line.trim());
-        if (m === null) continue;
-        const [, id, size, e, d] = m as unknown as [string, string, string, string, string];
-        out.push(...rows('erlang', id, 'encode', Number(e), Number(size)), ...rows('erlang', id, 'decode', Number(d), Number(size)));
-      }
-      resolve(out);
-    });
+  const code = `{ok, etf_bench} = compile:file("etf_bench", [report]), etf_bench:main().`;
+  // Schedulers that sleep at once when idle (no busy wait): between its windows the erl waits for the next request
+  // without spinning on a core the Beamline side is measuring on (and spinning would count in its own runtime too).
+  const child = spawn('erl', ['+sbwt', 'none', '+sbwtdcpu', 'none', '+sbwtdio', 'none', '-noshell', '-eval', code], { cwd: dir, env: { ...process.env, ERL_CRASH_DUMP_SECONDS: '0' }, stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  let waiting: ((line: string | undefined) => void) | undefined;
+  let pending = '';
+  let ended = false;
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    pending += chunk;
+    let i: number;
+    while ((i = pending.indexOf('\n')) >= 0) {
+      lines.push(pending.slice(0, i).trim());
+      pending = pending.slice(i + 1);
+    }
+    if (waiting !== undefined && lines.length > 0) {
+      const w = waiting;
+      waiting = undefined;
+      w(lines.shift());
+    }
   });
+  const end = (): void => {
+    ended = true;
+    rmSync(dir, { recursive: true, force: true });
+    if (waiting !== undefined) waiting(undefined);
+  };
+  child.on('exit', end);
+  child.on('error', end);
+  const next = (): Promise<string | undefined> => {
+    if (lines.length > 0) return Promise.resolve(lines.shift());
+    if (ended) return Promise.resolve(undefined);
+    return new Promise((resolve) => (waiting = resolve));
+  };
+  // Lines before `ready` are the compiler's (warnings of a newer OTP).
+  const before: string[] = [];
+  for (;;) {
+    const line = await next();
+    if (line === 'ready') break;
+    if (line === undefined) throw new Error(`erl bench did not start: ${before.join('\n')}`);
+    before.push(line);
+  }
+  return {
+    async measure(id, op, ms) {
+      child.stdin.write(`${id} ${op} ${Math.round(ms)}\n`);
+      const line = await next();
+      if (line === `${id} ${op} skip`) return undefined;
+      const m = line === undefined ? null : /^(\w+) (\w+) (\d+) ([\d.]+)$/.exec(line);
+      if (m === null) throw new Error(`erl bench: unexpected reply ${line ?? '(exited)'}`);
+      return { rate: Number(m[4]), bytes: Number(m[3]) };
+    },
+    close() {
+      child.stdin.end();
+    },
+  };
 }
 
 /**
- * Runs the ETF benchmark: Beamline first, then Erlang on the same terms.
- * About 20 s in full, under 8 s with `quick`.
+ * Runs the ETF benchmark. Each measurement alternates between the two sides:
+ * a warm-up of a quarter window on each, then `rounds` windows of Beamline and
+ * Erlang in turn, and each side's median window is its row. Machine noise that
+ * comes and goes (other work on the cores, frequency) lands on both sides alike.
+ */
+async function measureBoth(erl: ErlangSide | undefined, id: string, op: 'encode' | 'decode', fn: () => number, ms: number, rounds: number): Promise<{ ours: number; theirs: number | undefined; bytes: number }> {
+  rate(fn, ms / 4);
+  if (erl !== undefined) await erl.measure(id, op, ms / 4);
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  let bytes = 0;
+  for (let r = 0; r < rounds; r++) {
+    ours.push(rate(fn, ms));
+    const t = await erl?.measure(id, op, ms);
+    if (t !== undefined) {
+      theirs.push(t.rate);
+      bytes = t.bytes;
+    }
+  }
+  return { ours: median(ours), theirs: theirs.length === 0 ? undefined : median(theirs), bytes };
+}
+
+/**
+ * Runs the ETF benchmark, Beamline and Erlang in alternating windows (see `measureBoth`).
+ * About 40 s in full, about 12 s with `quick`.
  */
 export async function runEtfBench(opts: { quick: boolean }): Promise<EtfBenchResult[]> {
-  const ours = beamline(opts.quick);
-  const theirs = await erlang(opts.quick);
-  return [...ours, ...theirs];
+  const quick = opts.quick;
+  const erl = await startErlang();
+  // The 1 MB integer is what OTP 25 (the erl side here) makes; OTP 26+ peers would refuse it, so the default encoder does too.
+  const enc = new Encoder({ maxBigIntBytes: 4 * 1024 * 1024 });
+  const dec = new Decoder();
+  const out: EtfBenchResult[] = [];
+  try {
+    for (const s of scenarios()) {
+      const bytes = enc.encode(s.term);
+      const big = s.id !== 'small' && s.id !== 'map1k';
+      // Windows of CPU time, each side's row the median of its windows (Erlang's clock counts milliseconds: windows of 100 ms or more).
+      const ms = quick ? 100 : big ? 250 : 240;
+      const rounds = big ? 3 : 5;
+      const e = await measureBoth(erl, s.id, 'encode', () => enc.encode(s.term).length, ms, rounds);
+      const d = await measureBoth(erl, s.id, 'decode', () => (dec.decode(bytes) === undefined ? 0 : 1), ms, rounds);
+      out.push(...rows('beamline', s.id, 'encode', e.ours, bytes.length), ...rows('beamline', s.id, 'decode', d.ours, bytes.length));
+      if (e.theirs !== undefined && d.theirs !== undefined) out.push(...rows('erlang', s.id, 'encode', e.theirs, e.bytes), ...rows('erlang', s.id, 'decode', d.theirs, d.bytes));
+      if (s.id === 'bin1m') {
+        const view = new Decoder({ binaries: 'bytes', copyBinaries: false });
+        rate(() => (view.decode(bytes) === undefined ? 0 : 1), ms / 4);
+        const v = median(Array.from({ length: rounds }, () => rate(() => (view.decode(bytes) === undefined ? 0 : 1), ms)));
+        out.push({ scenario: 'etf_decode_bin1m_view', impl: 'beamline', value: v, unit: 'terms/s' });
+      }
+    }
+  } finally {
+    erl?.close();
+  }
+  return out;
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -266,3 +266,37 @@ test('medium binaries: ASCII checked a word at a time, anything else as before, 
     }
   }
 });
+
+test('medium ASCII values: in maps of many entries, from one input and never another, in frames and compressed terms', () => {
+  const dec = new Decoder();
+  const plain = new Decoder({ maps: 'erlmap' });
+  const text = (n: number, seed: number): string => Array.from({ length: n }, (_, i) => String.fromCharCode(0x20 + ((i * 7 + seed * 31) % 95))).join('');
+  // Values of 17..1024 characters, some not ASCII, in maps of more than 2 KiB.
+  for (let seed = 0; seed < 40; seed++) {
+    const o: Record<string, unknown> = {};
+    for (let i = 0; i < 60; i++) {
+      const n = 17 + ((seed * 97 + i * 389) % 1008);
+      o[`k${i}`] = i % 11 === 5 ? `${text(n - 2, i)}é` : i % 13 === 7 ? 42 : text(n, seed + i);
+    }
+    const bytes = encode(o);
+    for (let round = 0; round < 2; round++) assert.deepEqual(dec.decode(bytes), o, `seed ${seed}`);
+    assert.deepEqual(Object.fromEntries([...(plain.decode(bytes) as Map<Atom, unknown>)].map(([k, v]) => [k.name, v])), o);
+  }
+  // The same offsets in the next input hold other text: nothing of the last input is reused.
+  const a = { x: text(40, 1), y: text(40, 2) };
+  const b = { x: text(40, 3), y: text(40, 4) };
+  for (let i = 0; i < 3; i++) {
+    assert.deepEqual(dec.decode(encode(a)), a);
+    assert.deepEqual(dec.decode(encode(b)), b);
+  }
+  // Terms one after another in one buffer (as in a frame), the bytes after the first not ASCII: each term gets its own values.
+  const one = encode({ s: text(30, 5), t: text(300, 6) });
+  const two = encode(['é'.repeat(20), text(50, 7), { s: text(30, 8), t: text(300, 9) }]);
+  const frame = Buffer.concat([one.subarray(1), two.subarray(1)]);
+  const first = dec.decodeAt(frame, 0);
+  assert.deepEqual(first.term, { s: text(30, 5), t: text(300, 6) });
+  assert.deepEqual(dec.decodeAt(frame, first.offset).term, ['é'.repeat(20), text(50, 7), { s: text(30, 8), t: text(300, 9) }]);
+  // A compressed term: its values come from the inflated bytes.
+  const big = { s: text(500, 10), t: text(500, 10) };
+  assert.deepEqual(dec.decode(encode(big, { compressed: true })), big);
+});

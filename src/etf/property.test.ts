@@ -118,3 +118,24 @@ test('property: decoding with any option set never fails on valid input', () => 
     { numRuns: 1000, seed: 3 },
   );
 });
+
+test('property: objects of medium and long strings (text windows, ASCII runs) round-trip through one encoder and one decoder', () => {
+  // Mostly-ASCII strings of 0..1100 characters, now and then a character of 2, 3 or 4 UTF-8 bytes; the same
+  // keys again and again, so the decoder predicts the shape and the encoder remembers keys by position.
+  const char = fc.oneof({ weight: 60, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) }, fc.constantFrom(0x7f, 0xe9, 0x7ff, 0x65e5, 0x1f600)).map((c) => String.fromCodePoint(c));
+  const value = fc.oneof({ weight: 8, arbitrary: fc.array(char, { maxLength: 1100 }).map((cs) => cs.join('')) }, fc.integer(), fc.array(char, { maxLength: 40 }).map((cs) => [cs.join('')]));
+  const record = fc.array(value, { minLength: 1, maxLength: 30 }).map((vs) => Object.fromEntries(vs.map((v, i) => [`field_${i}`, v])));
+  const enc = new Encoder();
+  const dec = new Decoder();
+  fc.assert(
+    fc.property(fc.array(record, { minLength: 1, maxLength: 4 }), (records) => {
+      for (const r of records) {
+        const bytes = enc.encode(r);
+        assert.deepEqual(dec.decode(bytes), r);
+        assert.deepEqual(dec.decode(bytes), r);
+        assert.ok(Buffer.from(enc.encode(dec.decode(bytes))).equals(Buffer.from(bytes)));
+      }
+    }),
+    { numRuns: 300, seed: 4 },
+  );
+});
