@@ -59,3 +59,68 @@ test('an item added while a held batch is handled waits for the next turn, in or
   await nextTurn();
   assert.deepEqual(seen, ['a', 'b', 'added while handling']);
 });
+
+test('with maxHeld, a full batch is handled when it fills, in order; the rest of the turn waits for its end', async () => {
+  const seen: number[] = [];
+  const batch = new TurnBatch<number>((n) => seen.push(n), 3);
+  batch.add(1);
+  batch.add(2);
+  assert.deepEqual(seen, [], 'held while the batch has room');
+  batch.add(3);
+  assert.deepEqual(seen, [1, 2, 3], 'the third item fills the batch: all three go now');
+  batch.add(4);
+  assert.deepEqual(seen, [1, 2, 3], 'holding starts again');
+  await nextTurn();
+  assert.deepEqual(seen, [1, 2, 3, 4]);
+  assert.equal(batch.handlesAtOnce, false, 'a turn of four items is not a single-item turn, though only one was left for its end');
+});
+
+test('with maxHeld, a turn that filled the batch exactly still counts as a turn with company', async () => {
+  const seen: number[] = [];
+  const batch = new TurnBatch<number>((n) => seen.push(n), 2);
+  batch.add(1);
+  batch.add(2);
+  assert.deepEqual(seen, [1, 2]);
+  await nextTurn();
+  assert.equal(batch.handlesAtOnce, false);
+  batch.add(3);
+  assert.deepEqual(seen, [1, 2], 'still holding');
+  await nextTurn();
+  assert.deepEqual(seen, [1, 2, 3]);
+  assert.equal(batch.handlesAtOnce, true, 'a turn with one item: at once from now on');
+});
+
+test('with maxHeld, items added while a full batch is handled wait for the turn end, after it', async () => {
+  const seen: string[] = [];
+  const batch: TurnBatch<string> = new TurnBatch<string>((s) => {
+    seen.push(s);
+    if (s === 'a') batch.add('added while handling');
+  }, 2);
+  batch.add('a');
+  batch.add('b');
+  assert.deepEqual(seen, ['a', 'b'], 'the full batch went at once; what it added did not re-enter it');
+  batch.add('c');
+  await nextTurn();
+  assert.deepEqual(seen, ['a', 'b', 'added while handling', 'c']);
+});
+
+test('a handler that throws while a full batch is handled does not leave the batch stuck', async () => {
+  const seen: number[] = [];
+  const batch = new TurnBatch<number>((n) => {
+    if (n === 2) throw new Error('boom');
+    seen.push(n);
+  }, 2);
+  batch.add(1);
+  assert.throws(() => batch.add(2), /boom/);
+  batch.add(3);
+  batch.add(4);
+  assert.deepEqual(seen, [1, 3, 4], 'later full batches are still handled');
+  batch.add(5);
+  await nextTurn();
+  assert.deepEqual(seen, [1, 3, 4, 5], 'and the turn end');
+});
+
+test('maxHeld below 1 is refused', () => {
+  assert.throws(() => new TurnBatch<number>(() => {}, 0), RangeError);
+  assert.throws(() => new TurnBatch<number>(() => {}, Number.NaN), RangeError);
+});

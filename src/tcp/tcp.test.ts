@@ -154,6 +154,56 @@ describe('TCP', () => {
     assert.deepEqual(seen, ['abcdef', 'efghij']);
   });
 
+  test('raw framing, async answers: the bytes left unconsumed are those of the chunk that was awaited, chunk after chunk', async () => {
+    await using node = newNode();
+    const seen: string[] = [];
+    const records: TcpHandler<undefined> = {
+      init: () => ok(undefined),
+      async handleData(conn, chunk, s) {
+        seen.push(chunk.toString());
+        await Promise.resolve();
+        const whole = chunk.length - (chunk.length % 4);
+        for (let i = 0; i < whole; i += 4) conn.write(`[${chunk.subarray(i, i + 4).toString()}]`);
+        return unconsumed(s, chunk.length - whole);
+      },
+    };
+    const tcp = await startTcp(node, { handler: records, args: undefined, poolSize: 1 });
+    const c = await Client.open(tcp.port);
+    c.socket.write('abcdef');
+    await c.waitText('[abcd]');
+    c.socket.write('ghi');
+    await eventually(() => seen.length === 2);
+    c.socket.write('jklmn');
+    await c.waitText('[abcd][efgh][ijkl]');
+    c.socket.write('op');
+    await c.waitText('[abcd][efgh][ijkl][mnop]');
+    assert.deepEqual(seen, ['abcdef', 'efghi', 'ijklmn', 'mnop']);
+  });
+
+  test('async answers for several connections of one handler, pipelined: each connection gets its own answers, in order', async () => {
+    await using node = newNode();
+    // One handler for every connection; each answer is async, so a connection's next packet waits for it.
+    const numbered: TcpHandler<number> = {
+      init: () => ok(0),
+      async handleData(conn, line, n) {
+        await Promise.resolve();
+        conn.send(`${line.toString()}#${n}`);
+        return n + 1;
+      },
+    };
+    const tcp = await startTcp(node, { framing: 'line', handler: numbered, args: undefined, poolSize: 1 });
+    const clients = await Promise.all([Client.open(tcp.port), Client.open(tcp.port), Client.open(tcp.port)]);
+    clients.forEach((c, i) => c.socket.write(`${i}a\n${i}b\n${i}c\n`));
+    await eventually(() => clients.every((c) => c.text.split('\n').length === 4));
+    const answers = clients.map((c) => c.text.split('\n').slice(0, 3));
+    const order: number[] = [];
+    answers.forEach((lines, i) => {
+      assert.deepEqual(lines.map((l) => l.split('#')[0]), [`${i}a`, `${i}b`, `${i}c`], `connection ${i}: its own lines, in order`);
+      for (const l of lines) order.push(Number(l.split('#')[1]));
+    });
+    assert.deepEqual(order.sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8], 'one state threaded through every packet of every connection');
+  });
+
   test('backpressure: a client that never reads does not make the server buffer without bound', async () => {
     await using node = newNode();
     const tcp = await startTcp(node, { framing: { type: 'length', bytes: 4 }, handler: lineEcho, args: undefined, poolSize: 1 });
