@@ -32,7 +32,7 @@ const MAX_QUEUED = 8;
  * client answers together, the next turn reads more at once), but the first reply of a turn
  * waits for every other connection's request of it: measured with 32 connections of one request
  * in flight, a reply sat 127 us (median) in the server holding all of a turn's writes, 37 us
- * with 16 at most, for the same CPU per request (4 at most cost 7% more CPU, 1 at most 25%).
+ * with 16 at most, for the same CPU per request (4 at most cost about 5% more CPU, 1 at most 20%).
  */
 const MAX_HELD = 16;
 
