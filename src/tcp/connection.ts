@@ -61,6 +61,8 @@ export class TcpConnection {
   queued = 0;
   /** @internal The handler's continuation of its last async packet (handler.ts's PacketLater, reused). */
   later: object | undefined;
+  /** @internal The handler's last `noreply` result for this connection's data (handler.ts's continueWith). */
+  lastResult: { readonly type: 'noreply'; readonly state: unknown } | undefined;
   /** The oldest chunk read and not yet taken by the owner; the ones after it wait in {@link moreChunks}. */
   private chunk: Buffer | undefined;
   private moreChunks: Queue<Buffer> | undefined;

@@ -102,7 +102,20 @@ function onData<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, chunk: Buffer
   const data = conn.leftover === undefined ? chunk : Buffer.concat([conn.leftover, chunk]);
   conn.leftover = undefined;
   const r = h.handleData(conn, data, state, ctx);
-  return isThenable(r) ? later(packetLater(r, h, conn, data, ctx)) : noreply(stateOf(conn, data, r));
+  return isThenable(r) ? later(packetLater(r, h, conn, data, ctx)) : continueWith(conn, stateOf(conn, data, r));
+}
+
+/**
+ * `noreply(state)` once a connection's data is handled; the connection keeps the last one and gives it
+ * again while the state is the same (a handler whose state does not change, or changes in place, costs
+ * no result object per packet). Results are never changed, only replaced.
+ */
+function continueWith<S>(conn: TcpConnection, state: S): NoReplyResult<S> {
+  const last = conn.lastResult as { readonly type: 'noreply'; readonly state: S } | undefined;
+  if (last !== undefined && last.state === state) return last;
+  const r = noreply(state);
+  conn.lastResult = r;
+  return r;
 }
 
 /** The framed packets fed to the connection and not yet handled, from `state` on. */
@@ -118,7 +131,7 @@ function packets<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, framer: Fram
       conn.destroy();
       return noreply(state);
     }
-    if (p === undefined) return noreply(state);
+    if (p === undefined) return continueWith(conn, state);
     const r = h.handleData(conn, p, state, ctx);
     if (isThenable(r)) return later(packetLater(r, h, conn, p, ctx));
     state = stateOf(conn, p, r);
@@ -149,7 +162,7 @@ class PacketLater<S> implements SettleLater<S> {
     this.promise = SETTLED;
     this.packet = EMPTY; // what the handler was given is not kept past its settling
     const state = stateOf(conn, packet, value as S | Unconsumed<S>);
-    return conn.framer === undefined ? noreply(state) : packets(this.h, conn, conn.framer, state, this.ctx);
+    return conn.framer === undefined ? continueWith(conn, state) : packets(this.h, conn, conn.framer, state, this.ctx);
   }
 }
 

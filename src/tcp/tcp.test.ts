@@ -119,6 +119,36 @@ describe('TCP', () => {
     await d.waitText('0:x\n');
   });
 
+  test('each packet gets the state the last one returned: the same state again, or one returned before', async () => {
+    await using node = newNode();
+    const a = { name: 'a' };
+    const b = { name: 'b' };
+    // Packet `x` returns state x; the answer names the state the packet was given. Some answers are async.
+    const states: TcpHandler<{ name: string }> = {
+      init: () => ok({ name: 'init' }),
+      handleData(conn, line, s) {
+        const text = line.toString();
+        const next = text.startsWith('a') ? a : b;
+        if (text.endsWith('!')) {
+          return Promise.resolve().then(() => {
+            conn.send(s.name);
+            return next;
+          });
+        }
+        conn.send(s.name);
+        return next;
+      },
+    };
+    const tcp = await startTcp(node, { framing: 'line', handler: states, args: undefined, poolSize: 1 });
+    const c = await Client.open(tcp.port);
+    c.socket.write('a\na!\nb\n');
+    await c.waitText('init\na\na\n');
+    c.socket.write('b!\na\na\n');
+    await c.waitText('init\na\na\nb\nb\na\n');
+    c.socket.write('b\n');
+    await c.waitText('init\na\na\nb\nb\na\na\n');
+  });
+
   test('length-prefixed framing (4 bytes), split at every byte', async () => {
     await using node = newNode();
     const framing = { type: 'length', bytes: 4 } as const;
