@@ -70,13 +70,8 @@ export async function start(node: Node, context: ClusterNodeContext): Promise<vo
     pingpong: (pairs: unknown, ms: unknown) => measure(() => pingPong(node, pairs as number, ms as number)),
     calls: (peer: unknown, ms: unknown) => measure(() => calls(node, peer as string, ms as number)),
   });
-  // Requests this node served, and connections node:cluster's round robin handed it (its `newconn`
-  // message to a worker, observed here only to measure how evenly the shared port spreads them).
+  // Requests this node served (the connections the shared port handed it: `LocalCluster.members()` in the primary).
   let served = 0;
-  let connections = 0;
-  process.on('internalMessage', (m: { act?: unknown } | null) => {
-    if (m?.act === 'newconn') connections++;
-  });
   const who: WebHandler<undefined> = {
     init: () => ok(undefined),
     handleRequest: (_r, s) => {
@@ -84,7 +79,7 @@ export async function start(node: Node, context: ClusterNodeContext): Promise<vo
       return respond(json({ node: node.name.name }), s);
     },
   };
-  // Each cluster of a run its own port: node:cluster shares one `port: 0` among every worker of the primary.
+  // Each cluster of a run its own port, chosen by the bench.
   const web = await startWeb(node, { port: (context.args as { webPort: number }).webPort, routes: [route('GET', '/who', who, { poolSize: 4 })] });
-  exposeRpc(node, 'web', { port: () => web.port, served: () => [served, connections] });
+  exposeRpc(node, 'web', { port: () => web.port, served: () => served });
 }

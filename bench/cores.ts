@@ -24,7 +24,8 @@
  *   with 32 keep-alive connections; the notes name the one that ran. The
  *   generator's CPU per request gives the most an idle machine of these
  *   cores allows with the generator beside the nodes; the requests each node
- *   served show how node:cluster spread the connections.
+ *   served and the connections the cluster's primary handed it (least
+ *   connections, ties in turn) are printed for every round.
  *
  * Fairness on a shared, loaded machine: every cluster is started first and
  * stays up; then the configurations being compared are measured in
@@ -461,16 +462,26 @@ export async function runCoresBench({ quick }: { quick: boolean }): Promise<Benc
       gen.push((cpu * 1000) / n);
       return [rate, n];
     };
-    // Per node: requests served and connections taken.
-    const served = (): Promise<[number, number][]> => Promise.all(rig.many.names.map(async (n) => (await rpc(t, n, 'web', 'served', [])) as [number, number]));
-    const served0 = await served();
+    // Per node: requests served (from the nodes) and connections the shared port handed it (from the primary), per round.
+    const served = async (): Promise<[number, number][]> => {
+      const requests = await Promise.all(rig.many.names.map(async (n) => (await rpc(t, n, 'web', 'served', [])) as number));
+      const members = rig.many.members();
+      return requests.map((r, i) => [r, members[i]?.connections.taken ?? 0]);
+    };
+    const splits: string[] = [];
+    const splitRound = async (round: () => Promise<number>): Promise<number> => {
+      const before = await served();
+      const rate = await round();
+      const by = (await served()).map(([x, c], i) => [x - (before[i] as [number, number])[0], c - (before[i] as [number, number])[1]] as const);
+      const all = by.reduce((x, y) => x + y[0], 0);
+      splits.push(`${by.map(([x]) => `${Math.round((100 * x) / all)}%`).join('/')} (${by.map(([, c]) => c).join('/')} conns)`);
+      return rate;
+    };
     const [webOne, webMany] = (await alternate(rounds, [
       () => counted(rig.one, cpuWebOne, () => loaded(urlOne)),
-      () => counted(rig.many, cpuWebMany, () => loaded(urlMany)),
+      () => splitRound(() => counted(rig.many, cpuWebMany, () => loaded(urlMany))),
     ])) as [number[], number[]];
-    const servedBy = (await served()).map(([x, c], i) => [x - (served0[i] as [number, number])[0], c - (served0[i] as [number, number])[1]] as const);
-    const servedAll = servedBy.reduce((x, y) => x + y[0], 0);
-    const split = `${servedBy.map(([x]) => `${Math.round((100 * x) / servedAll)}%`).join(' / ')} of the requests, ${servedBy.map(([, c]) => c).join(' / ')} connections over ${rounds} rounds`;
+    const split = `the requests (connections) per round ${splits.join(', ')}`;
     const webBest = Math.max(...webMany.map((m, i) => m / (webOne[i] as number)));
     const webPerCpu = median(cpuWebMany) / median(cpuWebOne);
     // The most an idle machine of `cores` cores gives, the generator beside the nodes: each node at most a

@@ -4,7 +4,8 @@
  * `{NodeName, Request}`), an rpc module `ct` that makes the node call,
  * link to and monitor processes on its peers and report what it saw, a Web
  * gateway on the port the cluster shares (`/who` answers the node name) and a
- * TCP server on another shared port (says the node name on connect); and
+ * TCP server on another shared port (says the node name on connect), a
+ * gateway started and stopped on demand (`web:start_late`, `web:stop_late`); and
  * the child `job` of the spread ConsumerSupervisor tests.
  * @module
  */
@@ -12,7 +13,7 @@ import { atom, isTuple, tuple, type Pid } from '../src/terms/index.js';
 import type { Node } from '../src/core/node.js';
 import { ok, reply, startServer, type ServerBehavior } from '../src/server/server.js';
 import { exposeRpc, registerSpawnable } from '../src/distribution/node-dist.js';
-import { json, respond, route, startWeb, type WebHandler } from '../src/web/index.js';
+import { json, respond, route, startWeb, type StartedWeb, type WebHandler } from '../src/web/index.js';
 import { startTcp, type TcpHandler } from '../src/tcp/index.js';
 import { registerConsumerChild, registerPoolWorker, startSpreadPool, type ClusterNodeContext } from '../src/cluster/index.js';
 import { poolInfo } from '../src/pool/index.js';
@@ -121,5 +122,19 @@ export async function start(node: Node, context: ClusterNodeContext): Promise<vo
     handleData: (_conn, _line, st) => st,
   };
   const tcp = await startTcp(node, { port: 0, framing: 'line', handler: hello, args: undefined, poolSize: 1, idleTimeout: 10_000 });
-  exposeRpc(node, 'web', { port: () => web.port, tcp_port: () => tcp.port });
+  // A gateway started and stopped on demand on a given port (a node serving a shared port later than the others, or no more).
+  let late: StartedWeb | undefined;
+  exposeRpc(node, 'web', {
+    port: () => web.port,
+    tcp_port: () => tcp.port,
+    start_late: async (port: unknown) => {
+      late = await startWeb(node, { port: port as number, routes: [route('GET', '/who', who)] });
+      return late.port;
+    },
+    stop_late: async () => {
+      await late?.stop();
+      late = undefined;
+      return atom('ok');
+    },
+  });
 }

@@ -3,6 +3,7 @@
  * and a monitor across it; a node killed is reported down, its peer sees
  * `noconnection`, and it comes back under its name with a new creation (its
  * old pids are dead); an Erlang node calls both; one Web port served by both;
+ * a shared port's connections handed in turn to the nodes serving it;
  * stats; bad options, a failing start function and the restart intensity.
  * @module
  */
@@ -12,13 +13,13 @@ import { randomInt } from 'node:crypto';
 import nodeCluster from 'node:cluster';
 import { once } from 'node:events';
 import { request } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { Node } from '../core/node.js';
 import { atom, isTuple, tuple } from '../terms/index.js';
 import { rpc } from '../distribution/node-dist.js';
 import { ok, reply, type ServerBehavior } from '../server/server.js';
 import { startLocalCluster, startSpreadPool, type ClusterEvent, type LocalCluster } from './index.js';
-import { eventually, eventuallyAsync, privatePort } from '../../test/support.js';
+import { eventually, eventuallyAsync, freePort, privatePort } from '../../test/support.js';
 import { erlSkipReason, startErl } from '../../test/erl.js';
 import { checkExitAndThrowRestart, checkKilledNodeRestarts, twoNodeCluster } from '../../test/cluster-checks.js';
 
@@ -35,6 +36,34 @@ function get(port: number, path: string): Promise<string> {
     req.on('error', reject);
     req.end();
   });
+}
+
+/**
+ * Opens `n` connections to `port` and keeps them all open while each asks
+ * `GET /who` once; the node names that answered, in connection order.
+ */
+async function whoOver(port: number, n: number): Promise<string[]> {
+  const sockets = Array.from({ length: n }, () => connect(port, '127.0.0.1'));
+  try {
+    return await Promise.all(
+      sockets.map(
+        (s) =>
+          new Promise<string>((resolve, reject) => {
+            let text = '';
+            s.on('data', (d: Buffer) => {
+              text += d.toString();
+              const m = /\{"node":"([^"]+)"\}/.exec(text);
+              if (m !== null) resolve(m[1] as string);
+            });
+            s.once('error', reject);
+            s.once('close', () => reject(new Error(`connection closed before an answer: ${JSON.stringify(text)}`)));
+            s.write('GET /who HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n');
+          }),
+      ),
+    );
+  } finally {
+    for (const s of sockets) s.destroy();
+  }
 }
 
 describe('a 2-node local cluster', () => {
@@ -113,6 +142,45 @@ describe('a 2-node local cluster', () => {
       'responses from both nodes',
     );
     assert.deepEqual([...seen].sort(), [n0, n1].sort());
+  });
+
+  it('a shared port hands connections to the nodes serving it, in turn: none to a node not serving yet or no more; a restarted node takes them again', async () => {
+    // Runs after the kill test: n1 is a restarted incarnation.
+    assert.ok((cluster.members()[1]?.restarts ?? 0) >= 1, 'n1 was restarted');
+    const port = await freePort();
+    const settled = (): Promise<void> => eventually(() => cluster.members().every((m) => m.connections.open === 0), 30_000, 'every connection closed and counted');
+    const taken = (): number[] => cluster.members().map((m) => m.connections.taken);
+    // Only n0 serves the port yet.
+    assert.equal(await rpc(t, n0, 'web', 'start_late', [port]), port);
+    await settled();
+    let before = taken();
+    assert.deepEqual(await whoOver(port, 4), [n0, n0, n0, n0]);
+    assert.deepEqual(taken().map((x, i) => x - (before[i] as number)), [4, 0]);
+    // n1 serves it too: N connections held open at once, N/2 each.
+    assert.equal(await rpc(t, n1, 'web', 'start_late', [port]), port);
+    await settled();
+    before = taken();
+    const six = await whoOver(port, 6);
+    assert.deepEqual([six.filter((n) => n === n0).length, six.filter((n) => n === n1).length], [3, 3], six.join(' '));
+    assert.deepEqual(taken().map((x, i) => x - (before[i] as number)), [3, 3]);
+    // n0's gateway stops (a drain): every connection goes to n1.
+    assert.equal(await rpc(t, n0, 'web', 'stop_late', []), atom('ok'));
+    await settled();
+    assert.deepEqual(await whoOver(port, 4), [n1, n1, n1, n1]);
+    // Started again, n0 serves it again: it takes connections as before.
+    assert.equal(await rpc(t, n0, 'web', 'start_late', [port]), port);
+    await settled();
+    const two = await whoOver(port, 2);
+    assert.deepEqual([...two].sort(), [n0, n1].sort());
+    assert.equal(await rpc(t, n0, 'web', 'stop_late', []), atom('ok'));
+    // Nobody serves it any more: the port is closed.
+    assert.equal(await rpc(t, n1, 'web', 'stop_late', []), atom('ok'));
+    await eventuallyAsync(
+      () => new Promise<string>((resolve) => connect(port, '127.0.0.1').once('connect', function (this: Socket) { this.destroy(); resolve('open'); }).once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'))),
+      (code) => code === 'ECONNREFUSED',
+      30_000,
+      'the port closed',
+    );
   });
 
   it('one TCP port served by both nodes', async () => {

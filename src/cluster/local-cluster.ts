@@ -29,6 +29,7 @@ import type { Node } from '../core/node.js';
 import { ensureEpmd, type EpmdHandle } from '../distribution/epmd/index.js';
 import { MEMBER_ENV, type FromMember, type InHostConfig, type MemberConfig, type MemberStats, type ToMember } from './protocol.js';
 import { RingSwitch } from './ring-transport.js';
+import { SharedPorts, type SendConnection } from './shared-port.js';
 import { MAX_RING_BYTES, MIN_RING_BYTES } from './shm-ring.js';
 
 export type { MemberStats } from './protocol.js';
@@ -124,6 +125,12 @@ export interface ClusterMember {
   readonly state: 'starting' | 'up' | 'down';
   /** How many times it was restarted. */
   readonly restarts: number;
+  /**
+   * Connections of the cluster's shared ports handed to its current
+   * incarnation, and those of them still open (processes; 0 for threads,
+   * whose ports are their own).
+   */
+  readonly connections: { readonly taken: number; readonly open: number };
 }
 
 /** A node's observable state (see {@link LocalCluster.stats}). */
@@ -144,6 +151,8 @@ interface MemberHost {
   readonly osPid: number | undefined;
   readonly threadId: number | undefined;
   send(m: ToMember): void;
+  /** Sends a connection of a shared port (processes only: a socket crosses to another process over IPC). */
+  readonly sendConnection: SendConnection | undefined;
   /** Ends it as a crash would (a signal to a process; a thread is terminated). */
   kill(signal: NodeJS.Signals): boolean;
   /** Ends it at once, whatever state it is in. */
@@ -179,6 +188,15 @@ function forkProcess(config: MemberConfig, on: HostEvents): MemberHost {
     threadId: undefined,
     send: (m) => {
       if (worker.isConnected()) worker.send(m);
+    },
+    sendConnection: (m, socket, done) => {
+      if (!worker.isConnected()) return done(false);
+      try {
+        // keepOpen: the primary closes its copy once the member says it took it (or gives it to another member).
+        worker.send(m, socket, { keepOpen: true }, (err) => done(err === null || err === undefined));
+      } catch {
+        done(false);
+      }
     },
     kill: (signal) => worker.process.kill(signal),
     forceStop: () => void worker.process.kill('SIGKILL'),
@@ -216,6 +234,7 @@ function startThread(config: MemberConfig, on: HostEvents): MemberHost {
     send: (m) => {
       if (!dead) worker.postMessage(m);
     },
+    sendConnection: undefined,
     kill: terminate,
     forceStop: () => void terminate(),
     get dead() {
@@ -246,6 +265,8 @@ export class LocalCluster {
   private nextMemberId = 1;
   /** Hosting `threads` with the in-host transport: relays the rings between the nodes. */
   private readonly rings: RingSwitch | undefined;
+  /** Hosting `processes`: the ports the nodes' Web and TCP servers share, and how their connections are handed out. */
+  private readonly shared = new SharedPorts();
   private stopping: Promise<void> | undefined;
   private resolveClosed!: (reason: 'reached_max_restart_intensity' | 'stopped') => void;
   /** Resolves when the cluster ends: `stopped` by {@link stop}, or after too many restarts. */
@@ -290,7 +311,16 @@ export class LocalCluster {
 
   /** Each node: name, OS pid (and thread id), creation, state and restarts. */
   members(): ClusterMember[] {
-    return this.slots.map((s) => ({ name: s.name, index: s.index, osPid: s.worker?.osPid, threadId: s.worker?.threadId, creation: s.creation, state: s.state, restarts: s.restarts }));
+    return this.slots.map((s) => ({
+      name: s.name,
+      index: s.index,
+      osPid: s.worker?.osPid,
+      threadId: s.worker?.threadId,
+      creation: s.creation,
+      state: s.state,
+      restarts: s.restarts,
+      connections: this.shared.counts(s.index),
+    }));
   }
 
   /** Calls `listener` on every node up and down and on the cluster's shutdown. Returns the function that stops it. */
@@ -425,6 +455,7 @@ export class LocalCluster {
         } else s.registered?.();
         return;
       case 'ready':
+        this.shared.ready(s.index);
         s.state = 'up';
         s.ready?.resolve();
         s.ready = undefined;
@@ -440,12 +471,31 @@ export class LocalCluster {
         if (--p.waiting === 0) p.resolve(p.out);
         return;
       }
+      case 'listen': {
+        const send = worker.sendConnection;
+        if (send === undefined) {
+          worker.send({ type: 'listened', id: m.id, error: { code: 'ENOTSUP', message: 'a node that is a thread listens on its own ports' } });
+          return;
+        }
+        void this.shared.listen(s.index, send, m, () => s.worker === worker).then((reply) => worker.send(reply));
+        return;
+      }
+      case 'unlisten':
+        this.shared.unlisten(s.index, m.key);
+        return;
+      case 'conn-ack':
+        this.shared.ack(m.seq, m.accepted);
+        return;
+      case 'conn-closed':
+        this.shared.closed(s.index, m.key);
+        return;
     }
   }
 
   private onExit(s: Slot, worker: MemberHost, reason: string): void {
     if (s.worker !== worker) return;
     s.worker = undefined;
+    this.shared.gone(s.index);
     const wasStarting = s.state === 'starting';
     s.state = 'down';
     for (const p of this.pendingStats.values()) if (--p.waiting === 0) p.resolve(p.out);
@@ -468,6 +518,8 @@ export class LocalCluster {
   }
 
   private async shutdown(reason: 'reached_max_restart_intensity' | 'stopped'): Promise<void> {
+    // No new connections from now on; the nodes drain the ones they have as they stop.
+    this.shared.close();
     await Promise.all(
       this.slots.map(async (s) => {
         const w = s.worker;

@@ -3,7 +3,8 @@
  * process, or a worker thread): starts the Beamline node named by the
  * primary, reports its creation, connects to the other nodes when told, runs
  * the application's start function, then answers the primary's stats
- * requests. Not imported by applications: `startLocalCluster` starts it.
+ * requests. A node that is a process serves the cluster's shared ports
+ * (shared-port-member.ts). Not imported by applications: `startLocalCluster` starts it.
  * @module
  */
 import { performance } from 'node:perf_hooks';
@@ -17,6 +18,8 @@ import { setInHostTransport } from '../distribution/transport.js';
 import { useInHostTransport } from './inhost-transport.js';
 import { ringTransport } from './ring-transport.js';
 import { nodeCpuMs } from './cpu-time.js';
+import { setListenProvider } from '../core/listen.js';
+import { memberSharedPorts } from './shared-port-member.js';
 import { MEMBER_ENV, type FromMember, type MemberConfig, type MemberStats, type ToMember } from './protocol.js';
 import type { ClusterNodeContext, ClusterStart } from './local-cluster.js';
 
@@ -134,6 +137,12 @@ async function main(config: MemberConfig): Promise<void> {
     inHostConnects = () => rings.connects;
     ringMessage = (m) => rings.handle(m);
     onPrimary(ringMessage);
+  }
+  if (isMainThread) {
+    // A process: its Web and TCP servers serve the ports the cluster shares (the primary hands out the connections).
+    const shared = memberSharedPorts(tell);
+    setListenProvider(shared.provider);
+    process.on('message', (m: ToMember, handle: unknown) => void shared.handle(m, handle));
   }
   const node = await startRegistered(config);
   const since: Since = { elu: performance.eventLoopUtilization(), at: performance.now(), delivered: node.messagesDelivered() };

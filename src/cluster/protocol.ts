@@ -38,7 +38,19 @@ export type ToMember =
   | { readonly type: 'connect'; readonly peers: readonly string[]; readonly initiateAll: boolean }
   | { readonly type: 'stats'; readonly id: number }
   | { readonly type: 'stop' }
+  /** The answer to a `listen`: the port's key and address, or why it cannot listen. */
+  | { readonly type: 'listened'; readonly id: number; readonly key: string; readonly address: SharedAddress; readonly error?: undefined }
+  | { readonly type: 'listened'; readonly id: number; readonly error: { readonly code: string; readonly message: string } }
+  /** A connection of shared port `key` (its socket handle sent beside): answer `conn-ack` with `seq`. */
+  | { readonly type: 'conn'; readonly key: string; readonly seq: number }
   | ToRingNode;
+
+/** The address of a shared port, as `net.Server.address()` gives it. */
+export interface SharedAddress {
+  readonly address: string;
+  readonly family: string;
+  readonly port: number;
+}
 
 /** Member → primary. */
 export type FromMember =
@@ -46,6 +58,14 @@ export type FromMember =
   | { readonly type: 'ready' }
   | { readonly type: 'failed'; readonly message: string }
   | { readonly type: 'stats'; readonly id: number; readonly stats: MemberStats }
+  /** A server of the member asks to serve `host:port`, shared by the cluster; on port 0, as the member's `index`-th server there (the n-th of every member share one port). */
+  | { readonly type: 'listen'; readonly id: number; readonly host: string; readonly port: number; readonly index: number }
+  /** The member's server of shared port `key` closed: hand it no more connections. */
+  | { readonly type: 'unlisten'; readonly key: string }
+  /** The member took (or, its server closed, gave back) the connection `seq`. */
+  | { readonly type: 'conn-ack'; readonly seq: number; readonly accepted: boolean }
+  /** A connection the member took from shared port `key` ended. */
+  | { readonly type: 'conn-closed'; readonly key: string }
   | FromRingNode;
 
 /** What a member says about itself (see `LocalCluster.stats`). */

@@ -13,11 +13,12 @@
  * ```
  * @module
  */
-import { createServer as createNetServer, type AddressInfo, type ListenOptions, type Server, type Socket } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import { Pid } from '../terms/identifiers.js';
 import type { Node } from '../core/node.js';
 import type { Process } from '../core/process.js';
+import { listenServer } from '../core/listen.js';
 import { noreply, ok, type ServerBehavior, StartedServer, startServer, stop } from '../server/server.js';
 import { shutdownAll } from '../supervisor/shutdown.js';
 import { startPool } from '../pool/pool.js';
@@ -153,15 +154,8 @@ function listenerBehavior<S, A>(spec: TcpSpec<S, A>): ServerBehavior<Record<neve
       server.on(spec.tls !== undefined ? 'secureConnection' : 'connection', onSocket);
       if (spec.tls !== undefined) server.on('tlsClientError', () => {});
       if (spec.maxConnections !== undefined) server.maxConnections = spec.maxConnections;
-      const options: ListenOptions & { reusePort?: boolean } = { host: spec.host ?? '127.0.0.1', port: spec.port ?? 0 };
-      if (spec.reusePort === true) options.reusePort = true;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(options, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      // On a node of a local cluster of processes, the port is the cluster's, served by every node.
+      const address = await listenServer(server, { host: spec.host ?? '127.0.0.1', port: spec.port ?? 0, reusePort: spec.reusePort === true });
       // One sweep for the connections' idle timeouts, rather than a socket timer re-armed on every read and write.
       const stopSweep =
         spec.idleTimeout === undefined
@@ -174,7 +168,7 @@ function listenerBehavior<S, A>(spec: TcpSpec<S, A>): ServerBehavior<Record<neve
         for (const c of connections) c.destroy();
       });
       server.on('error', (err) => ctx.node.log('error', `tcp ${ctx.self.describe()}: ${err.message}`));
-      listening.address = server.address() as AddressInfo;
+      listening.address = address;
       return ok({ server, pool, connections });
     },
     handleInfo(message, state) {

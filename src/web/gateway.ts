@@ -25,6 +25,7 @@ import type { AddressInfo } from 'node:net';
 import { Pid } from '../terms/identifiers.js';
 import type { Node } from '../core/node.js';
 import type { Process } from '../core/process.js';
+import { listenServer } from '../core/listen.js';
 import { noreply, ok, type ServerBehavior, StartedServer, startServer, stop } from '../server/server.js';
 import { shutdownAll } from '../supervisor/shutdown.js';
 import { pickPoolWorker, startPool } from '../pool/pool.js';
@@ -223,13 +224,8 @@ function gatewayBehavior(spec: WebSpec): ServerBehavior<Record<never, never>, Ga
         log: (m) => ctx.node.log('warning', m),
       };
       server.on('request', (req: IncomingMessage, res: ServerResponse) => onRequest(ctx, state, router, req, res, maxBody));
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ host: spec.host ?? '127.0.0.1', port: spec.port ?? 0 }, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
+      // On a node of a local cluster of processes, the port is the cluster's, served by every node.
+      const address = await listenServer(server, { host: spec.host ?? '127.0.0.1', port: spec.port ?? 0 });
       // A killed gateway (no terminate) still closes its sockets, even one killed while this init awaited.
       closeOnExit(ctx, () => {
         state.deadlines?.clear();
@@ -237,7 +233,7 @@ function gatewayBehavior(spec: WebSpec): ServerBehavior<Record<never, never>, Ga
         server.closeAllConnections();
       });
       server.on('error', (err) => ctx.node.log('error', `web ${ctx.self.describe()}: ${err.message}`));
-      listening.address = server.address() as AddressInfo;
+      listening.address = address;
       return ok(state);
     },
     handleInfo(message, state) {
