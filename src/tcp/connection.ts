@@ -13,8 +13,7 @@
  * server still has readable sockets to serve. Holding the bytes ourselves
  * rather than corking the socket spares the stream its buffered-write
  * bookkeeping. While turns carry a single connection's writes each, writes
- * go out at once (TurnBatch's direct mode); a turn with many connections
- * writing sends them 16 at a time (see MAX_HELD).
+ * go out at once (TurnBatch's direct mode).
  * @module
  */
 import type { Socket } from 'node:net';
@@ -26,18 +25,8 @@ import { type Framing, framePacket, Framer } from './framing.js';
 /** Data messages in a handler's mailbox for one connection before the socket stops reading. */
 const MAX_QUEUED = 8;
 
-/**
- * Connections holding writes at once, at most: the 16th connection's write of a turn sends the
- * held ones there and then. Holding to the turn's end saves CPU (replies leave together, the
- * client answers together, the next turn reads more at once), but the first reply of a turn
- * waits for every other connection's request of it: measured with 32 connections of one request
- * in flight, a reply sat 127 us (median) in the server holding all of a turn's writes, 37 us
- * with 16 at most, for the same CPU per request (4 at most cost about 5% more CPU, 1 at most 20%).
- */
-const MAX_HELD = 16;
-
 /** The connections holding writes in this turn. */
-const heldWrites = new TurnBatch<TcpConnection>((conn) => conn.flushHeld(), MAX_HELD);
+const heldWrites = new TurnBatch<TcpConnection>((conn) => conn.flushHeld());
 
 /**
  * One accepted connection. Handlers receive it in every callback.
