@@ -39,6 +39,7 @@ import { createRequire } from 'node:module';
 import { Agent, createServer as createHttpServer, request } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { constants as perfConstants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { Node } from '../src/core/node.js';
 import { ok } from '../src/server/server.js';
 import { json, respond, route, startWeb, type WebHandler } from '../src/web/index.js';
@@ -301,6 +302,25 @@ interface Served {
   errors: number;
   /** Server CPU microseconds per request (the server runs in this process). */
   cpuPerRequest: number;
+  /** Young-generation collections (scavenges) of this process per 10k requests, where measured. */
+  scavengesPer10k?: number;
+}
+
+/**
+ * Counts this process's scavenges (young-generation GCs), for the tcp_kv diagnostic row: each one
+ * pauses every request in flight, so how often they come per request shows in the p99.
+ */
+class ScavengeCounter {
+  count = 0;
+  private readonly observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MINOR) this.count++;
+  });
+  constructor() {
+    this.observer.observe({ entryTypes: ['gc'] });
+  }
+  stop(): void {
+    this.observer.disconnect();
+  }
 }
 
 /**
@@ -330,6 +350,12 @@ function kvRows(scenario: string, bareImpl: string, ours: Served, bare: Served, 
     // The steadiest figure on a shared machine: what one request costs the server process.
     { scenario: `${scenario}_cpu`, impl: 'beamline', value: round2(ours.cpuPerRequest), unit: 'server CPU us/request (lower is better)' },
     { scenario: `${scenario}_cpu`, impl: bareImpl, value: round2(bare.cpuPerRequest), unit: 'server CPU us/request (lower is better)' },
+    ...(ours.scavengesPer10k === undefined || bare.scavengesPer10k === undefined
+      ? []
+      : [
+          { scenario: `${scenario}_gc`, impl: 'beamline', value: round2(ours.scavengesPer10k), unit: 'server scavenges per 10k requests (diagnostic)' },
+          { scenario: `${scenario}_gc`, impl: bareImpl, value: round2(bare.scavengesPer10k), unit: 'server scavenges per 10k requests (diagnostic)' },
+        ]),
   ];
 }
 
@@ -375,20 +401,26 @@ async function tcpKv(node: Node, quick: boolean, seconds: number, rounds: number
   const results: WebBenchResult[] = [];
   const tcp = await startTcp(node, { framing: 'line', handler: kvLineProtocol, args: undefined, poolSize: 4, idleTimeout: 300_000 });
   const bareTcp = await bareKvTcp();
+  const scavenges = new ScavengeCounter();
   try {
     const expect = `VALUE ${JSON.stringify(KV_VALUE)}`;
     for (const conns of quick ? [CONNECTIONS] : [1, CONNECTIONS, 256]) {
       const load = async (port: number, warm: boolean): Promise<Served> => {
         const cpu0 = process.cpuUsage();
+        const gc0 = scavenges.count;
         const r = await runClient<TcpLoad>(['tcpline', String(port), String(conns), String(seconds * 1000), `GET ${KV_KEY}`, expect, warm ? '1000' : '0']);
         const cpu = process.cpuUsage(cpu0);
-        return { rate: r.rtps, p99: r.p99, errors: r.errors, cpuPerRequest: (cpu.user + cpu.system) / Math.max(1, r.all) };
+        // GC entries are delivered after the fact: a turn later, the run's are all counted.
+        await new Promise((resolve) => setImmediate(resolve));
+        const all = Math.max(1, r.all);
+        return { rate: r.rtps, p99: r.p99, errors: r.errors, cpuPerRequest: (cpu.user + cpu.system) / all, scavengesPer10k: ((scavenges.count - gc0) * 10_000) / all };
       };
       const [ours, theirs] = await bestOfRounds(rounds, (w) => load(tcp.port, w), (w) => load(bareTcp.port, w));
       const notes = `demo line protocol GET key (pool of 4, one kv call) vs bare node:net; ${conns} connections, one request in flight each, ${seconds} s, ${best}`;
       results.push(...kvRows(conns === CONNECTIONS ? 'tcp_kv' : `tcp_kv_c${conns}`, 'node_net', ours, theirs, notes));
     }
   } finally {
+    scavenges.stop();
     await bareTcp.close();
   }
   return results;

@@ -15,6 +15,15 @@ import { CallExitError, CallTimeoutError, NoProcessError } from './errors.js';
 import { Node } from './node.js';
 import type { Process } from './process.js';
 import { noproc } from './reasons.js';
+import type { Kernel } from './kernel.js';
+import type { ProcessCore } from './process-core.js';
+
+/** A process's internals: its lists of calls in flight (made, and awaited from it). */
+function coreOf(node: Node, pid: Pid): ProcessCore {
+  const core = (node as unknown as { rt: { kernel: Kernel } }).rt.kernel.local(pid);
+  assert.ok(core !== undefined, `no process ${String(pid)}`);
+  return core;
+}
 
 function newNode(): Node {
   return new Node({ name: 'calls@127.0.0.1', logger: quietLogger().log, shutdownTimeout: 100 });
@@ -136,6 +145,84 @@ describe('calls', () => {
     } finally {
       await node.stop();
     }
+  });
+});
+
+describe('lists of calls in flight', () => {
+  test('a finished call leaves its caller\'s and its server\'s lists, whatever order the server answers in', async () => {
+    await using node = newNode();
+    // Holds the calls it gets until it has three, then answers the second, the third, the first.
+    const held: Tuple[] = [];
+    const server = node.spawn({
+      handleMessage(msg: unknown, proc: Process) {
+        if (!(msg instanceof Tuple) || msg.elements[0] !== atom('$gen_call')) return;
+        held.push(msg);
+        if (held.length < 3) return;
+        for (const i of [1, 2, 0]) {
+          const m = held[i] as Tuple;
+          proc.reply(m.elements[1] as never, (m.elements[2] as number) * 2);
+        }
+        held.length = 0;
+      },
+    });
+    const results: unknown[] = [];
+    const caller = node.spawn({
+      async handleMessage(msg: unknown, proc: Process) {
+        if (msg === 'together') results.push(await Promise.all([1, 2, 3].map((n) => proc.call(server, n, { timeout: Infinity }))));
+        if (msg === 'timeout') {
+          try {
+            await proc.call(server, 4, { timeout: 1 });
+          } catch (err) {
+            results.push(err instanceof CallTimeoutError ? 'timed out' : err);
+          }
+        }
+      },
+    });
+    node.send(caller, 'together');
+    await eventually(() => results.length === 1);
+    assert.deepEqual(results[0], [2, 4, 6]);
+    assert.equal(coreOf(node, caller).calls?.length, 0, 'the caller keeps no finished call');
+    assert.equal(coreOf(node, server).awaitedBy?.length, 0, 'nor does the server');
+    // A call that fails (here: times out, the server holding it) leaves the lists as well.
+    node.send(caller, 'timeout');
+    await eventually(() => results.length === 2);
+    assert.equal(results[1], 'timed out');
+    assert.equal(coreOf(node, caller).calls?.length, 0);
+    assert.equal(coreOf(node, server).awaitedBy?.length, 0);
+  });
+
+  test('a call still in flight stays listed (its caller and its server exit with it failing), finished ones after it go when it finishes', async () => {
+    await using node = newNode();
+    const held: Tuple[] = [];
+    const server = node.spawn({
+      handleMessage(msg: unknown, proc: Process) {
+        if (!(msg instanceof Tuple)) return;
+        if (msg.elements[0] === atom('$gen_call')) {
+          held.push(msg);
+          // The second call is answered at once; the first waits for 'release'.
+          if (held.length === 2) proc.reply((held[1] as Tuple).elements[1] as never, 'second');
+        }
+      },
+    });
+    const results: unknown[] = [];
+    const caller = node.spawn({
+      async handleMessage(msg: unknown, proc: Process) {
+        if (msg === 'go') {
+          const first = proc.call(server, 'first', { timeout: Infinity });
+          results.push(await proc.call(server, 'second', { timeout: Infinity }));
+          results.push(await first.catch((err: unknown) => (err instanceof CallExitError ? err.reason : err)));
+        }
+      },
+    });
+    node.send(caller, 'go');
+    await eventually(() => results.length === 1);
+    assert.equal(results[0], 'second');
+    assert.equal(coreOf(node, caller).calls?.filter((c) => !c.done).length, 1, 'the first call is still listed');
+    // The server exits: the call in flight fails with its reason, and the lists have nothing left.
+    node.exit(server, atom('gone'));
+    await eventually(() => results.length === 2);
+    assert.equal(results[1], atom('gone'));
+    assert.equal(coreOf(node, caller).calls?.length, 0);
   });
 });
 

@@ -13,7 +13,7 @@ import { Tuple, tuple } from '../terms/tuple.js';
 import { BadArgumentError, CallAbortedError, CallTimeoutError, callExitError, NodeStoppedError } from './errors.js';
 import { type Kernel, ownRefKey } from './kernel.js';
 import type { Monitors } from './monitors.js';
-import { type MonitorRecord, ProcessCore, State, trackCall } from './process-core.js';
+import { type CallLike, type MonitorRecord, ProcessCore, State, trackCall } from './process-core.js';
 import { type Address, type CallOptions, type Destination, ServerRef } from './protocol.js';
 import { CallDeadlines, type TimedCall } from './call-deadlines.js';
 import { type ExitReason, formatReason, noconnection, noproc } from './reasons.js';
@@ -49,6 +49,8 @@ class CallWaiter implements ReplyWaiter, TimedCall {
   declare readonly resolve: (value: unknown) => void;
   declare readonly reject: (err: Error) => void;
   declare monitor: MonitorRecord | undefined;
+  /** The local process called (its `awaitedBy` lists this call), or undefined. */
+  declare targetCore: ProcessCore | undefined;
   declare onAbort: (() => void) | undefined;
   declare signal: AbortSignal | undefined;
   /** The turn clock's time plus the timeout, or Infinity. */
@@ -69,6 +71,7 @@ class CallWaiter implements ReplyWaiter, TimedCall {
     this.resolve = resolve;
     this.reject = reject;
     this.monitor = undefined;
+    this.targetCore = undefined;
     this.onAbort = undefined;
     this.signal = undefined;
     this.deadline = Infinity;
@@ -113,6 +116,18 @@ class CallWaiter implements ReplyWaiter, TimedCall {
     this.done = true;
     this.calls.finished(this);
   }
+}
+
+/**
+ * Drops the finished calls at the end of a list of calls in flight (each call is dropped once: O(1)
+ * amortized). A process that makes one call at a time, or a server that answers its calls in the
+ * order they came, so keeps only its calls in flight: finished ones do not wait for the list's
+ * pruning (trackCall) and live on through young-generation GCs, each of which copies them.
+ */
+function dropFinishedTail(list: CallLike[] | undefined): void {
+  if (list === undefined) return;
+  // pop(), not a shorter `length`: setting the length trims the array's store, which the next push allocates again.
+  while (list.length > 0 && (list[list.length - 1] as CallLike).done) list.pop();
 }
 
 export class Calls {
@@ -168,6 +183,7 @@ export class Calls {
         return promise;
       }
       trackCall((local.awaitedBy ??= []), waiter);
+      waiter.targetCore = local;
     } else {
       try {
         waiter.monitor = this.monitors.create(caller, dest, ref, key, waiter);
@@ -260,9 +276,17 @@ export class Calls {
     return this.router.remoteName(dest)[1];
   }
 
-  /** A call finished (replied, failed or cancelled): its alias, monitor, abort listener and deadline go. */
+  /**
+   * A call finished (replied, failed or cancelled): its alias, monitor, abort listener and deadline go,
+   * and so do the finished calls at the end of the caller's and the target's lists of calls in flight.
+   */
   finished(w: CallWaiter): void {
     this.registry.aliases.delete(w.key);
+    dropFinishedTail(w.caller.calls);
+    if (w.targetCore !== undefined) {
+      dropFinishedTail(w.targetCore.awaitedBy);
+      w.targetCore = undefined;
+    }
     if (w.monitor !== undefined) this.monitors.drop(w.monitor);
     if (w.onAbort !== undefined) w.signal?.removeEventListener('abort', w.onAbort);
     if (w.deadline !== Infinity) this.deadlines.done();

@@ -163,24 +163,29 @@ test('past the high-water mark the bytes go to the socket at once, after the hel
   }
 });
 
-test('reading pauses while the owner lags 8 data messages behind, and resumes as it catches up', async () => {
+test('reading pauses while the owner lags 8 chunks behind, and resumes as it catches up; chunks come out in order', async () => {
   const p = await pair({ pauseOnConnect: true });
   try {
     const conn = new TcpConnection(1, p.server, 'line');
     assert.equal(p.server.isPaused(), true, 'paused until a handler takes it');
     conn.claim(new Pid(atom('test@127.0.0.1'), 1, 0, 1));
     assert.equal(p.server.isPaused(), false);
-    for (let i = 0; i < 7; i++) conn.dataQueued();
+    const chunk = (i: number): Buffer => Buffer.from(`chunk ${i}`);
+    for (let i = 0; i < 7; i++) conn.chunkRead(chunk(i));
     assert.equal(p.server.isPaused(), false, '7 behind: still reading');
-    conn.dataQueued();
+    conn.chunkRead(chunk(7));
     assert.equal(p.server.isPaused(), true, '8 behind: paused');
-    conn.dataQueued();
-    conn.dataTaken();
+    conn.chunkRead(chunk(8));
+    assert.equal(conn.takeChunk()?.toString(), 'chunk 0');
     assert.equal(p.server.isPaused(), true, 'still 8 behind');
-    conn.dataTaken();
+    assert.equal(conn.takeChunk()?.toString(), 'chunk 1');
     assert.equal(p.server.isPaused(), false, '7 behind: reading again');
-    conn.dataTaken();
+    for (let i = 2; i <= 8; i++) assert.equal(conn.takeChunk()?.toString(), `chunk ${i}`, 'in the order read');
+    assert.equal(conn.takeChunk(), undefined, 'none left: nothing taken');
+    assert.equal(conn.queued, 0, 'a take with nothing waiting does not count');
     assert.equal(p.server.isPaused(), false);
+    conn.chunkRead(chunk(9));
+    assert.equal(conn.takeChunk()?.toString(), 'chunk 9', 'a chunk read after the queue emptied');
   } finally {
     await close(p);
   }

@@ -18,6 +18,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Pid } from '../terms/identifiers.js';
+import { Queue } from '../core/queue.js';
 import { TurnBatch } from '../core/turn-batch.js';
 import { type Framing, framePacket, Framer } from './framing.js';
 
@@ -47,6 +48,13 @@ export class TcpConnection {
   readonly framer: Framer | undefined;
   /** @internal Data messages sent to the owner and not yet handled. */
   queued = 0;
+  /** @internal The handler's continuation of its last async packet (handler.ts's PacketLater, reused). */
+  later: object | undefined;
+  /** @internal The handler's last `noreply` result for this connection's data (handler.ts's continueWith). */
+  lastResult: { readonly type: 'noreply'; readonly state: unknown } | undefined;
+  /** The oldest chunk read and not yet taken by the owner; the ones after it wait in {@link moreChunks}. */
+  private chunk: Buffer | undefined;
+  private moreChunks: Queue<Buffer> | undefined;
   /** @internal Read or written since the listener's last idle sweep (see idle-sweep.ts). */
   active = false;
   /** @internal When the idle sweep last saw activity (ms, Date.now()). */
@@ -188,15 +196,24 @@ export class TcpConnection {
     this.flow();
   }
 
-  /** @internal A data message for the owner was queued: reading pauses once it lags {@link MAX_QUEUED} behind. */
-  dataQueued(): void {
+  /**
+   * @internal A chunk was read for the owner: it waits here, in order, until the owner handles the
+   * data message the listener sends for it. Reading pauses once the owner lags {@link MAX_QUEUED} chunks behind.
+   */
+  chunkRead(chunk: Buffer): void {
+    if (this.chunk === undefined) this.chunk = chunk;
+    else (this.moreChunks ??= new Queue<Buffer>(MAX_QUEUED)).push(chunk);
     if (++this.queued >= MAX_QUEUED) this.flow();
   }
 
-  /** @internal The owner took a data message: reading resumes if the lag paused it. */
-  dataTaken(): void {
+  /** @internal The owner takes the oldest chunk read (undefined if none waits): reading resumes if the lag paused it. */
+  takeChunk(): Buffer | undefined {
+    const chunk = this.chunk;
+    if (chunk === undefined) return undefined;
+    this.chunk = this.moreChunks === undefined || this.moreChunks.length === 0 ? undefined : this.moreChunks.shift();
     this.queued--;
     if (this.paused) this.flow();
+    return chunk;
   }
 
   /** @internal Pauses reading while writes are blocked or the handler lags; resumes otherwise. */

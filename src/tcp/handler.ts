@@ -13,12 +13,15 @@ import { type Framer, FramingError } from './framing.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
-/** @internal Messages from the listener to a handler. */
+/**
+ * @internal Messages from the listener to a handler. A `data` event is the
+ * connection's own (one object, sent once per chunk read): the chunks wait,
+ * in order, in the connection ({@link TcpConnection.takeChunk}).
+ */
 export class TcpEvent {
   constructor(
     readonly kind: 'connect' | 'data' | 'timeout' | 'disconnect',
     readonly conn: TcpConnection,
-    readonly data: Buffer | undefined,
   ) {}
 }
 
@@ -91,7 +94,6 @@ function stateOf<S>(conn: TcpConnection, data: Buffer, r: S | Unconsumed<S>): S 
  * per chunk, and no promise of ours per async packet.
  */
 function onData<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, chunk: Buffer, state: S, ctx: Process): NoReplyResult<S> {
-  conn.dataTaken();
   const framer = conn.framer;
   if (framer !== undefined) {
     framer.feed(chunk);
@@ -100,7 +102,20 @@ function onData<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, chunk: Buffer
   const data = conn.leftover === undefined ? chunk : Buffer.concat([conn.leftover, chunk]);
   conn.leftover = undefined;
   const r = h.handleData(conn, data, state, ctx);
-  return isThenable(r) ? later(new PacketLater(r, h, conn, data, ctx)) : noreply(stateOf(conn, data, r));
+  return isThenable(r) ? later(packetLater(r, h, conn, data, ctx)) : continueWith(conn, stateOf(conn, data, r));
+}
+
+/**
+ * `noreply(state)` once a connection's data is handled; the connection keeps the last one and gives it
+ * again while the state is the same (a handler whose state does not change, or changes in place, costs
+ * no result object per packet). Results are never changed, only replaced.
+ */
+function continueWith<S>(conn: TcpConnection, state: S): NoReplyResult<S> {
+  const last = conn.lastResult as { readonly type: 'noreply'; readonly state: S } | undefined;
+  if (last !== undefined && last.state === state) return last;
+  const r = noreply(state);
+  conn.lastResult = r;
+  return r;
 }
 
 /** The framed packets fed to the connection and not yet handled, from `state` on. */
@@ -116,27 +131,51 @@ function packets<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, framer: Fram
       conn.destroy();
       return noreply(state);
     }
-    if (p === undefined) return noreply(state);
+    if (p === undefined) return continueWith(conn, state);
     const r = h.handleData(conn, p, state, ctx);
-    if (isThenable(r)) return later(new PacketLater(r, h, conn, p, ctx));
+    if (isThenable(r)) return later(packetLater(r, h, conn, p, ctx));
     state = stateOf(conn, p, r);
   }
 }
 
-/** An async `handleData`: the server settles it, then the chunk's other packets are handled. */
+/**
+ * An async `handleData`: the server settles it, then the chunk's other packets are handled.
+ * One per connection, reused packet after packet: a connection's packets are handled one at a
+ * time, by its owner, so at most one of them is waited for at once.
+ */
 class PacketLater<S> implements SettleLater<S> {
+  promise: PromiseLike<S | Unconsumed<S>>;
+  packet: Buffer;
   constructor(
-    readonly promise: PromiseLike<S | Unconsumed<S>>,
+    promise: PromiseLike<S | Unconsumed<S>>,
     private readonly h: TcpHandler<S, unknown>,
     private readonly conn: TcpConnection,
-    private readonly packet: Buffer,
-    private readonly ctx: Process,
-  ) {}
+    packet: Buffer,
+    readonly ctx: Process,
+  ) {
+    this.promise = promise;
+    this.packet = packet;
+  }
   [SETTLE](value: unknown): NoReplyResult<S> {
     const conn = this.conn;
-    const state = stateOf(conn, this.packet, value as S | Unconsumed<S>);
-    return conn.framer === undefined ? noreply(state) : packets(this.h, conn, conn.framer, state, this.ctx);
+    const packet = this.packet;
+    this.promise = SETTLED;
+    this.packet = EMPTY; // what the handler was given is not kept past its settling
+    const state = stateOf(conn, packet, value as S | Unconsumed<S>);
+    return conn.framer === undefined ? continueWith(conn, state) : packets(this.h, conn, conn.framer, state, this.ctx);
   }
+}
+
+const SETTLED: PromiseLike<never> = new Promise<never>(() => {});
+const EMPTY = Buffer.alloc(0);
+
+/** The connection's PacketLater, set to wait for `promise` (the owner process, `ctx`, handles all of its packets). */
+function packetLater<S>(promise: PromiseLike<S | Unconsumed<S>>, h: TcpHandler<S, unknown>, conn: TcpConnection, packet: Buffer, ctx: Process): PacketLater<S> {
+  const l = conn.later as PacketLater<S> | undefined;
+  if (l === undefined || l.promise !== SETTLED || l.ctx !== ctx) return (conn.later = new PacketLater(promise, h, conn, packet, ctx));
+  l.promise = promise;
+  l.packet = packet;
+  return l;
 }
 
 /** Another async callback: its value is the next state. */
@@ -170,8 +209,10 @@ export function tcpHandlerServer<S, A>(handler: TcpHandler<S, A>): ServerBehavio
         case 'connect':
           conn.claim(ctx.self);
           return handler.handleConnect === undefined ? noreply(state) : next(handler.handleConnect(conn, state, ctx));
-        case 'data':
-          return onData(h, conn, message.data as Buffer, state, ctx);
+        case 'data': {
+          const chunk = conn.takeChunk();
+          return chunk === undefined ? noreply(state) : onData(h, conn, chunk, state, ctx);
+        }
         case 'timeout':
           if (handler.handleTimeout !== undefined) return next(handler.handleTimeout(conn, state, ctx));
           conn.close();

@@ -121,7 +121,7 @@ function listenerBehavior<S, A>(spec: TcpSpec<S, A>): ServerBehavior<Record<neve
           });
         }
         if (!connections.has(conn)) {
-          ctx.send(owner, new TcpEvent('disconnect', conn, undefined)); // it closed while queued
+          ctx.send(owner, new TcpEvent('disconnect', conn)); // it closed while queued
           return;
         }
         set.add(conn);
@@ -134,19 +134,21 @@ function listenerBehavior<S, A>(spec: TcpSpec<S, A>): ServerBehavior<Record<neve
         socket.setNoDelay(spec.noDelay ?? true);
         if (spec.keepAlive !== undefined) socket.setKeepAlive(true, spec.keepAlive);
         conn.activeAt = Date.now(); // the idle timeout counts from the accept
+        // One data message object per connection, sent once per chunk; the chunks wait in the connection, in order.
+        const data = new TcpEvent('data', conn);
         socket.on('data', (chunk: Buffer) => {
           conn.active = true;
           if (conn.owner === undefined) return;
-          conn.dataQueued();
-          ctx.send(conn.owner, new TcpEvent('data', conn, chunk));
+          conn.chunkRead(chunk);
+          ctx.send(conn.owner, data);
         });
         socket.pause(); // until a handler takes it
         socket.on('error', () => {}); // 'close' follows
         socket.once('close', () => {
           connections.delete(conn);
-          if (conn.owner !== undefined) ctx.send(conn.owner, new TcpEvent('disconnect', conn, undefined));
+          if (conn.owner !== undefined) ctx.send(conn.owner, new TcpEvent('disconnect', conn));
         });
-        ctx.send(pool, new TcpEvent('connect', conn, undefined));
+        ctx.send(pool, new TcpEvent('connect', conn));
       };
       const server = spec.tls !== undefined ? createTlsServer(spec.tls) : createNetServer();
       server.on(spec.tls !== undefined ? 'secureConnection' : 'connection', onSocket);
@@ -158,7 +160,7 @@ function listenerBehavior<S, A>(spec: TcpSpec<S, A>): ServerBehavior<Record<neve
       const stopSweep =
         spec.idleTimeout === undefined
           ? () => {}
-          : sweepIdle(connections, spec.idleTimeout, (conn) => conn.owner !== undefined && ctx.send(conn.owner, new TcpEvent('timeout', conn, undefined)));
+          : sweepIdle(connections, spec.idleTimeout, (conn) => conn.owner !== undefined && ctx.send(conn.owner, new TcpEvent('timeout', conn)));
       // A killed listener (no terminate) still closes its sockets, even one killed while this init awaited.
       closeOnExit(ctx, () => {
         stopSweep();

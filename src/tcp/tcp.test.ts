@@ -119,6 +119,36 @@ describe('TCP', () => {
     await d.waitText('0:x\n');
   });
 
+  test('each packet gets the state the last one returned: the same state again, or one returned before', async () => {
+    await using node = newNode();
+    const a = { name: 'a' };
+    const b = { name: 'b' };
+    // Packet `x` returns state x; the answer names the state the packet was given. Some answers are async.
+    const states: TcpHandler<{ name: string }> = {
+      init: () => ok({ name: 'init' }),
+      handleData(conn, line, s) {
+        const text = line.toString();
+        const next = text.startsWith('a') ? a : b;
+        if (text.endsWith('!')) {
+          return Promise.resolve().then(() => {
+            conn.send(s.name);
+            return next;
+          });
+        }
+        conn.send(s.name);
+        return next;
+      },
+    };
+    const tcp = await startTcp(node, { framing: 'line', handler: states, args: undefined, poolSize: 1 });
+    const c = await Client.open(tcp.port);
+    c.socket.write('a\na!\nb\n');
+    await c.waitText('init\na\na\n');
+    c.socket.write('b!\na\na\n');
+    await c.waitText('init\na\na\nb\nb\na\n');
+    c.socket.write('b\n');
+    await c.waitText('init\na\na\nb\nb\na\na\n');
+  });
+
   test('length-prefixed framing (4 bytes), split at every byte', async () => {
     await using node = newNode();
     const framing = { type: 'length', bytes: 4 } as const;
@@ -152,6 +182,56 @@ describe('TCP', () => {
     c.socket.write('ghij');
     await c.waitText('[abcd][efgh]');
     assert.deepEqual(seen, ['abcdef', 'efghij']);
+  });
+
+  test('raw framing, async answers: the bytes left unconsumed are those of the chunk that was awaited, chunk after chunk', async () => {
+    await using node = newNode();
+    const seen: string[] = [];
+    const records: TcpHandler<undefined> = {
+      init: () => ok(undefined),
+      async handleData(conn, chunk, s) {
+        seen.push(chunk.toString());
+        await Promise.resolve();
+        const whole = chunk.length - (chunk.length % 4);
+        for (let i = 0; i < whole; i += 4) conn.write(`[${chunk.subarray(i, i + 4).toString()}]`);
+        return unconsumed(s, chunk.length - whole);
+      },
+    };
+    const tcp = await startTcp(node, { handler: records, args: undefined, poolSize: 1 });
+    const c = await Client.open(tcp.port);
+    c.socket.write('abcdef');
+    await c.waitText('[abcd]');
+    c.socket.write('ghi');
+    await eventually(() => seen.length === 2);
+    c.socket.write('jklmn');
+    await c.waitText('[abcd][efgh][ijkl]');
+    c.socket.write('op');
+    await c.waitText('[abcd][efgh][ijkl][mnop]');
+    assert.deepEqual(seen, ['abcdef', 'efghi', 'ijklmn', 'mnop']);
+  });
+
+  test('async answers for several connections of one handler, pipelined: each connection gets its own answers, in order', async () => {
+    await using node = newNode();
+    // One handler for every connection; each answer is async, so a connection's next packet waits for it.
+    const numbered: TcpHandler<number> = {
+      init: () => ok(0),
+      async handleData(conn, line, n) {
+        await Promise.resolve();
+        conn.send(`${line.toString()}#${n}`);
+        return n + 1;
+      },
+    };
+    const tcp = await startTcp(node, { framing: 'line', handler: numbered, args: undefined, poolSize: 1 });
+    const clients = await Promise.all([Client.open(tcp.port), Client.open(tcp.port), Client.open(tcp.port)]);
+    clients.forEach((c, i) => c.socket.write(`${i}a\n${i}b\n${i}c\n`));
+    await eventually(() => clients.every((c) => c.text.split('\n').length === 4));
+    const answers = clients.map((c) => c.text.split('\n').slice(0, 3));
+    const order: number[] = [];
+    answers.forEach((lines, i) => {
+      assert.deepEqual(lines.map((l) => l.split('#')[0]), [`${i}a`, `${i}b`, `${i}c`], `connection ${i}: its own lines, in order`);
+      for (const l of lines) order.push(Number(l.split('#')[1]));
+    });
+    assert.deepEqual(order.sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8], 'one state threaded through every packet of every connection');
   });
 
   test('backpressure: a client that never reads does not make the server buffer without bound', async () => {
