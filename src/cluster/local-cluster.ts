@@ -524,7 +524,10 @@ export class LocalCluster {
       this.slots.map(async (s) => {
         const w = s.worker;
         if (w === undefined || w.dead) return;
-        w.send({ type: 'stop' });
+        // A node not registered yet has nothing to stop and may not be listening to the primary yet (a stop
+        // sent before its handler is installed would be lost): it is ended at once.
+        if (s.creation === 0) w.forceStop();
+        else w.send({ type: 'stop' });
         const timer = setTimeout(() => w.forceStop(), 10_000);
         await w.exited;
         clearTimeout(timer);
