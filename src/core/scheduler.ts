@@ -19,6 +19,15 @@
  * event loop and waiting to be woken; when nothing comes, it is told to
  * park (arm a real wake-up) and the thread sleeps as usual. Core knows
  * nothing of what is polled.
+ *
+ * A poller whose work comes through the event loop (a socket: its bytes reach
+ * JavaScript only when libuv polls for I/O) says so with
+ * {@link IdlePoller.eventLoop}: while one is registered, the spin's steps are
+ * queued with `setImmediate`, so each step lets the event loop turn and poll
+ * for I/O without blocking (a pending immediate makes libuv poll with a zero
+ * timeout): the thread keeps running instead of halting its core and paying
+ * a wake-up when the reply comes. With only memory-fed pollers, steps chain
+ * through microtasks and ticks, which is faster.
  * @module
  */
 import { performance } from 'node:perf_hooks';
@@ -179,6 +188,14 @@ export interface IdlePoller {
   poll(): boolean;
   /** The idle spin is over: arrange for a real wake-up (an event), and call {@link pollIdle} on it. */
   park(): void;
+  /**
+   * True for a source fed by the event loop (socket bytes, read by libuv):
+   * polling it helps only after the loop has turned, so while such a poller
+   * is registered the spin's steps turn the event loop (`setImmediate`)
+   * rather than chaining through microtasks. Default false (memory shared
+   * with another thread). Read once, when the poller is added.
+   */
+  readonly eventLoop?: boolean;
 }
 
 /** Options of the idle spin ({@link setIdleSpin}). */
@@ -199,6 +216,8 @@ export interface IdleSpinOptions {
 }
 
 const pollers: IdlePoller[] = [];
+/** Registered pollers fed by the event loop ({@link IdlePoller.eventLoop}): while any, steps are queued with setImmediate. */
+let eventLoopPollers = 0;
 let maxSpinMs = 0.05;
 let maxChainMs = 1;
 /** This idle stretch's spin budget: maxSpinMs, or 0 while spinning does not pay. */
@@ -228,13 +247,23 @@ const resume = (): void => {
 // A step runs as a microtask and queues the next one through process.nextTick, so that both the
 // microtasks (processes running, promises settling) and the ticks (a connection's batched write)
 // queued by the work a step brings in run between two steps.
+// While a poller fed by the event loop is registered, a step is an immediate instead: each step lets
+// the loop turn (libuv polls for I/O with a zero timeout while an immediate is pending), and the
+// loop's turn is the chain's end, so no chain bookkeeping.
 const requeue = (): void => void RESOLVED.then(step);
+
+/** Queues the spin's next step: a turn of the event loop while a poller needs it, else a tick then a microtask. */
+function queueStep(): void {
+  if (eventLoopPollers !== 0) setImmediate(step);
+  else process.nextTick(requeue);
+}
 
 function step(): void {
   if (idleState !== 1) return;
   const now = performance.now();
   if (busyAt !== busyAt) busyAt = now;
-  if (chainAt !== chainAt) {
+  if (eventLoopPollers !== 0) chainAt = now;
+  else if (chainAt !== chainAt) {
     chainAt = now;
     setImmediate(onTurn);
   }
@@ -256,7 +285,7 @@ function step(): void {
     for (let i = 0; i < pollers.length; i++) (pollers[i] as IdlePoller).park();
     return;
   }
-  process.nextTick(requeue);
+  queueStep();
 }
 
 /**
@@ -271,16 +300,35 @@ export function pollIdle(): void {
   if (idleState === 1) return;
   idleState = 1;
   spinMs = spinPays >= PAYS_ENOUGH || ++stretches % PROBE === 0 ? maxSpinMs : 0;
-  void RESOLVED.then(step);
+  if (eventLoopPollers !== 0) setImmediate(step);
+  else void RESOLVED.then(step);
 }
 
-/** Registers `poller` for this thread's idle spin; returns the function that removes it. */
+/** Registers `poller` for this thread's idle spin; returns the function that removes it (once; later calls do nothing). */
 export function addIdlePoller(poller: IdlePoller): () => void {
+  const evented = poller.eventLoop === true;
   pollers.push(poller);
+  if (evented) eventLoopPollers++;
+  let removed = false;
   return () => {
+    if (removed) return;
+    removed = true;
     const i = pollers.indexOf(poller);
     if (i >= 0) pollers.splice(i, 1);
+    if (evented) eventLoopPollers--;
     if (pollers.length === 0) idleState = 0;
+  };
+}
+
+/** The idle spin's state, for tests and diagnostics: registered pollers (of which fed by the event loop), polling or parked, the spin setting, the spin budget of this idle stretch (0 while spinning does not pay) and how often spinning has paid lately. */
+export function idleSpinState(): { pollers: number; eventLoopPollers: number; state: 'idle' | 'polling' | 'parked'; maxSpinUs: number; spinUs: number; pays: number } {
+  return {
+    maxSpinUs: maxSpinMs * 1000,
+    pollers: pollers.length,
+    eventLoopPollers,
+    state: idleState === 0 ? 'idle' : idleState === 1 ? 'polling' : 'parked',
+    spinUs: spinMs * 1000,
+    pays: spinPays,
   };
 }
 
