@@ -7,10 +7,12 @@
  * event loop, while memory-fed pollers alone chain through microtasks; a
  * spin with nothing found ends parked, at once with `maxSpinUs: 0`; spins
  * that keep ending parked stop the spinning (one stretch in 32 probes), and
- * spins that pay bring it back. No assertion depends on how long anything takes.
+ * spins that pay bring it back (the average has a floor); a spin during
+ * which the process was preempted ends and halves the average. The preemption
+ * count is the tests' own, and no assertion depends on how long anything takes.
  * @module
  */
-import { afterEach, describe, it } from 'node:test';
+import { after, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { addIdlePoller, idleSpinState, pollIdle, setIdleSpin, type IdlePoller } from './scheduler.js';
@@ -33,12 +35,18 @@ function counting(busy: () => boolean = () => false, eventLoop = false): IdlePol
   };
 }
 
+/** The spin options of these tests: never preempted (so nothing depends on the machine's load), and `more`. */
+function spin(more: { maxSpinUs?: number; maxChainUs?: number; preemptions?: () => number } = {}): void {
+  setIdleSpin({ preemptions: () => 0, ...more });
+}
+
 describe('idle poller', () => {
-  afterEach(() => setIdleSpin({}));
+  beforeEach(() => spin());
+  after(() => setIdleSpin({}));
 
   it('is polled when the thread may have work, then parked when nothing comes', async () => {
     for (const maxSpinUs of [0, 50]) {
-      setIdleSpin({ maxSpinUs });
+      spin({ maxSpinUs });
       const p = counting();
       const remove = addIdlePoller(p);
       try {
@@ -121,7 +129,7 @@ describe('idle poller', () => {
   });
 
   it('memory-fed pollers alone are polled without turning the event loop', async () => {
-    setIdleSpin({ maxChainUs: 100_000 }); // no turn for the chain's sake within the test
+    spin({ maxChainUs: 100_000 }); // no turn for the chain's sake within the test
     assert.equal(await turnedBetweenPolls(false), false);
   });
 
@@ -141,7 +149,7 @@ describe('idle poller', () => {
 
   it('a spin fed by the event loop with nothing found ends parked; with maxSpinUs 0 after one poll', async () => {
     for (const maxSpinUs of [0, 200]) {
-      setIdleSpin({ maxSpinUs });
+      spin({ maxSpinUs });
       const p = counting(() => false, true);
       const remove = addIdlePoller(p);
       try {
@@ -162,7 +170,7 @@ describe('idle poller', () => {
   });
 
   it('spins that end parked stop the spinning, but for one probe in 32; spins that pay bring it back', async () => {
-    setIdleSpin({ maxSpinUs: 50 });
+    spin({ maxSpinUs: 50 });
     // While `pays`, traffic as calls make it: something is found on every other poll, 16 times a
     // stretch, each at least 5 µs after the one before (busy-waited here), so the spin waited for it
     // and it counts as paid; then nothing, and the stretch ends parked (one wasted spin).
@@ -186,13 +194,20 @@ describe('idle poller', () => {
       },
     };
     const remove = addIdlePoller(p);
-    /** One idle stretch, polled to its park; returns its spin budget and its polls. */
+    /**
+     * One idle stretch, polled to its park; returns its spin budget and its polls. It begins at least
+     * 1 ms after the last one parked: longer than a spin, so a stretch that did not spin does not count
+     * as one that would have paid.
+     */
+    let lastPark = 0;
     const stretch = async (): Promise<{ spinUs: number; polls: number }> => {
+      while (performance.now() - lastPark < 1) await new Promise((r) => setTimeout(r, 1));
       inStretch = 0;
       const parks = p.parks;
       pollIdle();
       const spinUs = idleSpinState().spinUs;
       await eventually(() => p.parks === parks + 1, 10_000, 'parked');
+      lastPark = performance.now();
       return { spinUs, polls: inStretch };
     };
     try {
@@ -207,6 +222,7 @@ describe('idle poller', () => {
         spins.push(s.spinUs);
       }
       assert.equal(spins.filter((u) => u !== 0).length, 1, 'exactly one probe in 32 stretches');
+      assert.equal(idleSpinState().pays, 0.6, 'the average stays at its floor');
       // Replies come again: the probes pay, and spinning comes back.
       pays = true;
       for (let i = 0; i < 32 * 8 && idleSpinState().pays < 0.75; i++) await stretch();
@@ -217,9 +233,28 @@ describe('idle poller', () => {
     }
   });
 
+  it('a spin during which the process was preempted ends and halves the average (to its floor, 0.6)', async () => {
+    for (const maxSpinUs of [50, 10_000]) {
+      let switches = 0;
+      spin({ maxSpinUs, preemptions: () => switches });
+      const p = counting(() => {
+        switches++; // preempted all along
+        return false;
+      }, true);
+      const remove = addIdlePoller(p);
+      try {
+        pollIdle();
+        await eventually(() => p.parks === 1, 10_000, 'parked');
+        assert.equal(idleSpinState().pays, 0.6, `maxSpinUs ${maxSpinUs}: halved, to the floor (a wasted spin: 7/8)`);
+      } finally {
+        remove();
+      }
+    }
+  });
+
   it('refuses spin options out of range', () => {
-    assert.throws(() => setIdleSpin({ maxSpinUs: -1 }), RangeError);
-    assert.throws(() => setIdleSpin({ maxSpinUs: Number.NaN }), RangeError);
-    assert.throws(() => setIdleSpin({ maxChainUs: 0 }), RangeError);
+    assert.throws(() => spin({ maxSpinUs: -1 }), RangeError);
+    assert.throws(() => spin({ maxSpinUs: Number.NaN }), RangeError);
+    assert.throws(() => spin({ maxChainUs: 0 }), RangeError);
   });
 });

@@ -208,11 +208,22 @@ export interface IdleSpinOptions {
    * another core: the thread keeps a moving average of how often a spin
    * ended with something found rather than parked, and while that is below
    * 3 in 4 (a loaded machine, where the peer waits for a core) it does not
-   * spin, except one idle stretch in 32 that spins to notice when it pays again.
+   * spin, except one idle stretch in 32 that spins to notice when it pays
+   * again (the average never goes below 0.6, so that a few probes that pay
+   * are enough, after any stretch of bad times). A spin during which
+   * the kernel preempted the process (its involuntary context switches: the
+   * machine has more runnable threads than cores) counts as four that did
+   * not pay, and ends.
    */
   readonly maxSpinUs?: number;
   /** Longest run of polling and the work it brings in without a turn of the event loop (timers, I/O), in µs. Default 1000. */
   readonly maxChainUs?: number;
+  /**
+   * Reads a count that grows each time the kernel preempts this process
+   * (default: `process.resourceUsage().involuntaryContextSwitches`); tests
+   * give their own, so that what they check does not depend on the machine's load.
+   */
+  readonly preemptions?: () => number;
 }
 
 const pollers: IdlePoller[] = [];
@@ -229,13 +240,49 @@ let spinMs = maxSpinMs;
 let spinPays = 1;
 /** Idle stretches begun; while spinning does not pay, one in PROBE spins anyway, to notice when it would again. */
 let stretches = 0;
+/**
+ * The process's involuntary context switches at the last check, and when
+ * that was (NaN: at the next step). A spinning thread that the kernel
+ * preempted found the machine oversubscribed: its spin takes a core another
+ * thread wants (often the peer it waits for), even when it ends with
+ * something found. Checked when a spin begins, every CHECK_MS of spinning,
+ * and when it parks (one getrusage call, under a µs, while idle anyway).
+ */
+let preemptions = 0;
+let checkedAt = Number.NaN;
+const CHECK_MS = 0.5;
+
+/** True when the process was preempted since the last check. */
+const involuntarySwitches = (): number => process.resourceUsage().involuntaryContextSwitches;
+let readPreemptions = involuntarySwitches;
+
+function preempted(now: number): boolean {
+  const n = readPreemptions();
+  const was = n !== preemptions;
+  preemptions = n;
+  checkedAt = now;
+  return was;
+}
 const PROBE = 32;
 /** Spinning is worth it while it pays at least this often (a wasted spin costs more than the wake-up it saves). */
 const PAYS_ENOUGH = 0.75;
+/**
+ * The average's floor: however long spinning did not pay (a loaded machine, a
+ * peer that stopped spinning too and so answers slowly), four probes in a row
+ * that pay bring it back (0.6, 0.65, 0.69, 0.73, 0.77).
+ */
+const PAYS_FLOOR = 0.6;
 /** 0: not polling; 1: polling (a step is queued); 2: parked. */
 let idleState = 0;
 /** When the thread last had something (work found, or pollIdle called), or NaN until the next step reads the clock. */
 let busyAt = Number.NaN;
+/**
+ * Steps in a row that found nothing, since the stretch began or something
+ * was last found (a pollIdle while polling does not reset it: the work that
+ * called it, a reply being written, is often what the data found next brought).
+ * Something found after at least one empty step was waited for: the spin paid.
+ */
+let emptySteps = 0;
 /** When the current chain of steps began, or NaN once the event loop has turned since. */
 let chainAt = Number.NaN;
 const onTurn = (): void => {
@@ -262,6 +309,14 @@ function step(): void {
   if (idleState !== 1) return;
   const now = performance.now();
   if (busyAt !== busyAt) busyAt = now;
+  if (spinMs !== 0) {
+    if (checkedAt !== checkedAt) checkedAt = now;
+    else if (now - checkedAt >= CHECK_MS && preempted(now)) {
+      // Preempted while spinning: the machine is loaded; spinning stops until it pays again.
+      spinPays = Math.max(PAYS_FLOOR, spinPays / 2);
+      spinMs = 0;
+    }
+  }
   if (eventLoopPollers !== 0) chainAt = now;
   else if (chainAt !== chainAt) {
     chainAt = now;
@@ -270,17 +325,18 @@ function step(): void {
   let found = false;
   for (let i = 0; i < pollers.length; i++) if ((pollers[i] as IdlePoller).poll()) found = true;
   if (found) {
-    // Found after waiting for it: the spin paid.
-    if (spinMs !== 0 && now - busyAt > 0.001) spinPays += (1 - spinPays) / 8;
+    // Found after waiting for it (an empty step before): the spin paid.
+    if (spinMs !== 0 && emptySteps !== 0) spinPays += (1 - spinPays) / 8;
+    emptySteps = 0;
     busyAt = now;
-  }
+  } else emptySteps++;
   if (now - chainAt >= maxChainMs) {
     // Timers and I/O get their turn; polling resumes right after it.
     setImmediate(resume);
     return;
   }
   if (!found && now - busyAt >= spinMs) {
-    if (spinMs !== 0) spinPays -= spinPays / 8;
+    if (spinMs !== 0) spinPays = Math.max(PAYS_FLOOR, spinPays - (preempted(now) ? spinPays / 2 : spinPays / 8));
     idleState = 2;
     for (let i = 0; i < pollers.length; i++) (pollers[i] as IdlePoller).park();
     return;
@@ -299,7 +355,12 @@ export function pollIdle(): void {
   busyAt = Number.NaN;
   if (idleState === 1) return;
   idleState = 1;
+  emptySteps = 0;
   spinMs = spinPays >= PAYS_ENOUGH || ++stretches % PROBE === 0 ? maxSpinMs : 0;
+  if (spinMs !== 0) {
+    preemptions = readPreemptions();
+    checkedAt = Number.NaN;
+  }
   if (eventLoopPollers !== 0) setImmediate(step);
   else void RESOLVED.then(step);
 }
@@ -348,4 +409,6 @@ export function setIdleSpin(options: IdleSpinOptions): void {
   maxSpinMs = spin / 1000;
   maxChainMs = chain / 1000;
   spinPays = 1;
+  readPreemptions = options.preemptions ?? involuntarySwitches;
+  preemptions = readPreemptions();
 }
