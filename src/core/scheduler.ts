@@ -28,6 +28,12 @@
  * timeout): the thread keeps running instead of halting its core and paying
  * a wake-up when the reply comes. With only memory-fed pollers, steps chain
  * through microtasks and ticks, which is faster.
+ *
+ * Spinning pays only while the peer runs on another core at the same time:
+ * a moving average of how often spins found something decides whether an
+ * idle stretch spins, and a spin during which the kernel preempted the
+ * process (the machine is oversubscribed) ends and lowers it (see
+ * {@link IdleSpinOptions.maxSpinUs}).
  * @module
  */
 import { performance } from 'node:perf_hooks';
@@ -212,8 +218,8 @@ export interface IdleSpinOptions {
    * again (the average never goes below 0.6, so that a few probes that pay
    * are enough, after any stretch of bad times). A spin during which
    * the kernel preempted the process (its involuntary context switches: the
-   * machine has more runnable threads than cores) counts as four that did
-   * not pay, and ends.
+   * machine has more runnable threads than cores) ends and halves the
+   * average (down to its floor).
    */
   readonly maxSpinUs?: number;
   /** Longest run of polling and the work it brings in without a turn of the event loop (timers, I/O), in µs. Default 1000. */
@@ -252,10 +258,11 @@ let preemptions = 0;
 let checkedAt = Number.NaN;
 const CHECK_MS = 0.5;
 
-/** True when the process was preempted since the last check. */
+/** The default preemption count (IdleSpinOptions.preemptions): the process's involuntary context switches, all threads. */
 const involuntarySwitches = (): number => process.resourceUsage().involuntaryContextSwitches;
 let readPreemptions = involuntarySwitches;
 
+/** True when the process was preempted since the last check. */
 function preempted(now: number): boolean {
   const n = readPreemptions();
   const was = n !== preemptions;
