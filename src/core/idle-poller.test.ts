@@ -8,7 +8,8 @@
  * spin with nothing found ends parked, at once with `maxSpinUs: 0`; spins
  * that keep ending parked stop the spinning (one stretch in 32 probes), and
  * spins that pay bring it back (the average has a floor); a spin during
- * which the process was preempted ends and halves the average. The preemption
+ * which the process was preempted ends and halves the average; a poller
+ * that removes itself in its poll does not make the next one miss its poll. The preemption
  * count is the tests' own, and no assertion depends on how long anything takes.
  * @module
  */
@@ -249,6 +250,28 @@ describe('idle poller', () => {
       } finally {
         remove();
       }
+    }
+  });
+
+  it('a poller removed by its own poll does not make the next one miss its turn (maxSpinUs 0)', async () => {
+    spin({ maxSpinUs: 0 });
+    const next = counting();
+    let removeFirst = (): void => {};
+    const first: IdlePoller = {
+      poll() {
+        removeFirst(); // as a socket that saw its end destroys itself
+        return false;
+      },
+      park() {},
+    };
+    removeFirst = addIdlePoller(first);
+    const removeNext = addIdlePoller(next);
+    try {
+      pollIdle();
+      await eventually(() => next.parks === 1, 10_000, 'parked');
+      assert.ok(next.polls >= 1, 'polled before parking');
+    } finally {
+      removeNext();
     }
   });
 

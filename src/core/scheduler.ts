@@ -233,6 +233,8 @@ export interface IdleSpinOptions {
 }
 
 const pollers: IdlePoller[] = [];
+/** Pollers removed so far: a poll that removes one (a socket that saw its end) shifts the others in the array. */
+let removals = 0;
 /** Registered pollers fed by the event loop ({@link IdlePoller.eventLoop}): while any, steps are queued with setImmediate. */
 let eventLoopPollers = 0;
 let maxSpinMs = 0.05;
@@ -330,7 +332,11 @@ function step(): void {
     setImmediate(onTurn);
   }
   let found = false;
+  const removed = removals;
   for (let i = 0; i < pollers.length; i++) if ((pollers[i] as IdlePoller).poll()) found = true;
+  // A poller removed during the loop (its poll saw its end) shifted the next one into its place,
+  // unpolled this time, though its own wake-up may have come already: poll again, as for work found.
+  if (removals !== removed) found = true;
   if (found) {
     // Found after waiting for it (an empty step before): the spin paid.
     if (spinMs !== 0 && emptySteps !== 0) spinPays += (1 - spinPays) / 8;
@@ -383,6 +389,7 @@ export function addIdlePoller(poller: IdlePoller): () => void {
     removed = true;
     const i = pollers.indexOf(poller);
     if (i >= 0) pollers.splice(i, 1);
+    removals++;
     if (evented) eventLoopPollers--;
     if (pollers.length === 0) idleState = 0;
   };
