@@ -253,6 +253,25 @@ describe('idle poller', () => {
     }
   });
 
+  it('memory-fed pollers park as usual once the last poller fed by the event loop is gone', async () => {
+    const fed = counting(() => false, true);
+    const removeFed = addIdlePoller(fed);
+    pollIdle();
+    await eventually(() => fed.parks === 1, 10_000, 'the event-loop-fed poller parked');
+    removeFed();
+    // Longer than a chain of microtask steps may last (maxChainUs, 1 ms) since the last step.
+    const t = performance.now();
+    while (performance.now() - t < 2) await new Promise((r) => setTimeout(r, 1));
+    const ring = counting();
+    const remove = addIdlePoller(ring);
+    try {
+      pollIdle();
+      await eventually(() => ring.parks === 1, 10_000, 'the memory-fed poller parked');
+    } finally {
+      remove();
+    }
+  });
+
   it('a poller removed by its own poll does not make the next one miss its turn (maxSpinUs 0)', async () => {
     spin({ maxSpinUs: 0 });
     const next = counting();

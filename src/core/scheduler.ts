@@ -326,7 +326,9 @@ function step(): void {
       spinMs = 0;
     }
   }
-  if (eventLoopPollers !== 0) chainAt = now;
+  // Steps that are immediates turn the loop each time: no chain (NaN also keeps the check below false,
+  // and a chain of microtask steps, once only memory-fed pollers are left, starts afresh).
+  if (eventLoopPollers !== 0) chainAt = Number.NaN;
   else if (chainAt !== chainAt) {
     chainAt = now;
     setImmediate(onTurn);
