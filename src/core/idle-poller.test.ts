@@ -8,7 +8,7 @@
  * spin with nothing found ends parked, at once with `maxSpinUs: 0`; spins
  * that keep ending parked stop the spinning (one stretch in 32 probes), and
  * spins that pay bring it back (the average has a floor); a spin during
- * which the process was preempted ends and halves the average; a poller
+ * which the process was preempted counts as more than one wasted; a poller
  * that removes itself in its poll does not make the next one miss its poll. The preemption
  * count is the tests' own, and no assertion depends on how long anything takes.
  * @module
@@ -234,7 +234,7 @@ describe('idle poller', () => {
     }
   });
 
-  it('a spin during which the process was preempted ends and halves the average (to its floor, 0.6)', async () => {
+  it('a spin during which the process was preempted counts as more than one wasted spin', async () => {
     for (const maxSpinUs of [50, 10_000]) {
       let switches = 0;
       spin({ maxSpinUs, preemptions: () => switches });
@@ -246,7 +246,8 @@ describe('idle poller', () => {
       try {
         pollIdle();
         await eventually(() => p.parks === 1, 10_000, 'parked');
-        assert.equal(idleSpinState().pays, 0.6, `maxSpinUs ${maxSpinUs}: halved, to the floor (a wasted spin: 7/8)`);
+        const pays = idleSpinState().pays;
+        assert.ok(pays < 0.875 && pays >= 0.6, `maxSpinUs ${maxSpinUs}: lower than after a wasted spin alone (7/8), not below the floor: ${pays}`);
       } finally {
         remove();
       }

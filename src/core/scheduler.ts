@@ -32,7 +32,7 @@
  * Spinning pays only while the peer runs on another core at the same time:
  * a moving average of how often spins found something decides whether an
  * idle stretch spins, and a spin during which the kernel preempted the
- * process (the machine is oversubscribed) ends and lowers it (see
+ * process (the machine is oversubscribed) lowers it (see
  * {@link IdleSpinOptions.maxSpinUs}).
  * @module
  */
@@ -218,8 +218,8 @@ export interface IdleSpinOptions {
    * again (the average never goes below 0.6, so that a few probes that pay
    * are enough, after any stretch of bad times). A spin during which
    * the kernel preempted the process (its involuntary context switches: the
-   * machine has more runnable threads than cores) ends and halves the
-   * average (down to its floor).
+   * machine has more runnable threads than cores) counts as one more that
+   * did not pay, for each half millisecond it was preempted in.
    */
   readonly maxSpinUs?: number;
   /** Longest run of polling and the work it brings in without a turn of the event loop (timers, I/O), in µs. Default 1000. */
@@ -320,11 +320,9 @@ function step(): void {
   if (busyAt !== busyAt) busyAt = now;
   if (spinMs !== 0) {
     if (checkedAt !== checkedAt) checkedAt = now;
-    else if (now - checkedAt >= CHECK_MS && preempted(now)) {
-      // Preempted while spinning: the machine is loaded; spinning stops until it pays again.
-      spinPays = Math.max(PAYS_FLOOR, spinPays / 2);
-      spinMs = 0;
-    }
+    // Preempted while spinning: the machine may be loaded, counted as a spin that did not pay. (Not
+    // more: two nodes and their runtimes' threads on two cores are preempted now and then, quiet or not.)
+    else if (now - checkedAt >= CHECK_MS && preempted(now)) spinPays = Math.max(PAYS_FLOOR, spinPays - spinPays / 8);
   }
   // Steps that are immediates turn the loop each time: no chain (NaN also keeps the check below false,
   // and a chain of microtask steps, once only memory-fed pollers are left, starts afresh).
@@ -351,7 +349,11 @@ function step(): void {
     return;
   }
   if (!found && now - busyAt >= spinMs) {
-    if (spinMs !== 0) spinPays = Math.max(PAYS_FLOOR, spinPays - (preempted(now) ? spinPays / 2 : spinPays / 8));
+    if (spinMs !== 0) {
+      spinPays -= spinPays / 8;
+      if (preempted(now)) spinPays -= spinPays / 8;
+      if (spinPays < PAYS_FLOOR) spinPays = PAYS_FLOOR;
+    }
     idleState = 2;
     for (let i = 0; i < pollers.length; i++) (pollers[i] as IdlePoller).park();
     return;
