@@ -12,7 +12,16 @@
  *   processes exchange length-prefixed byte messages over a plain `node:net`
  *   socket, sequentially, each the size of a call's request frame and reply
  *   frame (round trips/s). `remote_call` / `tcp_pingpong` is printed as
- *   `remote_call_vs_wire`.
+ *   `remote_call_vs_wire`. No Beamline work runs meanwhile, so no idle spin.
+ * - `tcp_pingpong_spin`: the same bare ping-pong where both ends, after each
+ *   write, busy-wait as a Beamline node does after distribution traffic
+ *   (a `setImmediate` loop, polling I/O without blocking, until nothing has
+ *   come for the nodes' `maxSpinUs`; see `socket-spin.ts`): what the spin
+ *   itself buys, without Beamline. `remote_call` / `tcp_pingpong_spin` is
+ *   printed as `remote_call_vs_wire_spin`.
+ *
+ * Both Beamline nodes run with the default idle spin; `BEAMLINE_BENCH_SPIN_US=N`
+ * gives both `maxSpinUs: N` (0: no spin), for `tcp_pingpong_spin` too.
  *
  * Run alone: `npx tsc -p . && node build/bench/distribution.js [--quick] [--no-erlang] [--scenario=remote_call,remote_call_8]`
  * (the child role: `node build/bench/distribution.js --peer receiver|sender ...`).
@@ -31,6 +40,7 @@ import { startNode } from '../src/distribution/index.js';
 import { Encoder } from '../src/etf/encoder.js';
 import { EtfWriter } from '../src/etf/writer.js';
 import { AtomCacheWriter } from '../src/distribution/atom-cache.js';
+import { idleSpinState } from '../src/core/scheduler.js';
 
 /** One measurement. */
 export interface DistBenchResult {
@@ -66,10 +76,19 @@ interface BeamlinePairResult {
   remote_call?: Measured;
   remote_call_8?: Measured;
   tcp_pingpong?: Measured;
+  tcp_pingpong_spin?: Measured;
+  /** The nodes' idle spin (µs), also the bare ping-pong's. */
+  spinUs: number;
   sizes: { request: number; reply: number };
 }
 
 const COOKIE = 'benchcookie';
+
+/** `BEAMLINE_BENCH_SPIN_US`: both nodes' `maxSpinUs`; absent, the default. */
+function spinOption(): { maxSpinUs?: number } {
+  const v = process.env['BEAMLINE_BENCH_SPIN_US'];
+  return v === undefined || v === '' ? {} : { maxSpinUs: Number(v) };
+}
 
 function counts(quick: boolean): Counts {
   return quick ? { send: 100_000, call: 5_000, call8: 20_000, rounds: 2 } : { send: 1_000_000, call: 50_000, call8: 200_000, rounds: 3 };
@@ -96,7 +115,7 @@ async function heapSampling(role: string): Promise<() => Promise<void>> {
 /** Child role: the receiving node (a sink and an echo server). */
 async function receiver(name: string, epmdPort: number): Promise<void> {
   const heap = await heapSampling('receiver');
-  const node = await startNode({ name, cookie: COOKIE, epmdPort });
+  const node = await startNode({ name, cookie: COOKIE, epmdPort, ...spinOption() });
   let count = 0;
   node.spawn(
     {
@@ -168,8 +187,31 @@ function callFrameSizes(self: string, peer: string): { request: number; reply: n
 }
 
 /**
- * Receiver side of `tcp_pingpong`: each connection first sends `u32 request, u32 reply` sizes;
- * then every whole request of that size is answered with a reply of that size. Returns the port.
+ * The bare busy-wait of `tcp_pingpong_spin`, as a Beamline node spins after distribution traffic
+ * (without its adaptive back-off): `busy()` after a write or a read starts (or extends) a loop of
+ * immediates, each letting the event loop poll for I/O without blocking, that ends once nothing has
+ * happened for `spinUs`. With `spinUs` 0, nothing.
+ */
+function bareSpin(spinUs: number): () => void {
+  const spinMs = spinUs / 1000;
+  let lastBusy = 0;
+  let spinning = false;
+  const step = (): void => {
+    if (performance.now() - lastBusy >= spinMs) spinning = false;
+    else setImmediate(step);
+  };
+  return () => {
+    lastBusy = performance.now();
+    if (spinning || spinUs === 0) return;
+    spinning = true;
+    setImmediate(step);
+  };
+}
+
+/**
+ * Receiver side of `tcp_pingpong`: each connection first sends `u32 request, u32 reply, u32 spinUs`;
+ * then every whole request of that size is answered with a reply of that size, followed by a spin
+ * of `spinUs` (see {@link bareSpin}). Returns the port.
  */
 async function pingpongServer(): Promise<number> {
   const server = createServer((s) => {
@@ -177,18 +219,21 @@ async function pingpongServer(): Promise<number> {
     let requestSize = 0;
     let reply: Buffer | undefined;
     let have = 0;
+    let busy = (): void => {};
     s.on('data', (chunk: Buffer) => {
       let at = 0;
       if (reply === undefined) {
         requestSize = chunk.readUInt32BE(0);
         reply = Buffer.alloc(chunk.readUInt32BE(4), 7);
-        at = 8;
+        busy = bareSpin(chunk.readUInt32BE(8));
+        at = 12;
       }
       have += chunk.length - at;
       while (have >= requestSize) {
         have -= requestSize;
         s.write(reply);
       }
+      busy();
     });
     s.on('error', () => {});
   });
@@ -197,15 +242,17 @@ async function pingpongServer(): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-/** Sender side of `tcp_pingpong`: one connection; `run(n)` makes `n` sequential round trips. */
-async function openPingpong(port: number, sizes: { request: number; reply: number }): Promise<{ run: (n: number) => Promise<void>; close: () => void }> {
+/** Sender side of `tcp_pingpong`: one connection, both ends spinning `spinUs` after each write; `run(n)` makes `n` sequential round trips. */
+async function openPingpong(port: number, sizes: { request: number; reply: number }, spinUs: number): Promise<{ run: (n: number) => Promise<void>; close: () => void }> {
   const s: Socket = connect(port, '127.0.0.1');
   s.setNoDelay(true);
   await new Promise<void>((resolve, reject) => s.once('connect', resolve).once('error', reject));
-  const head = Buffer.alloc(8);
+  const head = Buffer.alloc(12);
   head.writeUInt32BE(sizes.request, 0);
   head.writeUInt32BE(sizes.reply, 4);
+  head.writeUInt32BE(spinUs, 8);
   s.write(head);
+  const busy = bareSpin(spinUs);
   const request = Buffer.alloc(sizes.request, 5);
   const run = (count: number): Promise<void> =>
     new Promise((resolve) => {
@@ -222,9 +269,11 @@ async function openPingpong(port: number, sizes: { request: number; reply: numbe
           }
           s.write(request);
         }
+        busy();
       };
       s.on('data', onData);
       s.write(request);
+      busy();
     });
   return { run, close: () => s.destroy() };
 }
@@ -232,7 +281,7 @@ async function openPingpong(port: number, sizes: { request: number; reply: numbe
 /** Child role: the sending node; prints the results as JSON. */
 async function sender(name: string, epmdPort: number, peer: string, c: Counts, wirePort: number): Promise<void> {
   const heap = await heapSampling('sender');
-  const node = await startNode({ name, cookie: COOKIE, epmdPort, embeddedEpmd: false });
+  const node = await startNode({ name, cookie: COOKIE, epmdPort, embeddedEpmd: false, ...spinOption() });
   const sink = { name: 'sink', node: peer };
   const echo = { name: 'echo', node: peer };
   await node.call(echo, 'warmup');
@@ -284,14 +333,18 @@ async function sender(name: string, epmdPort: number, peer: string, c: Counts, w
   const per = Math.floor(c.call8 / 8);
   // tcp_pingpong: the same processes, the same count and warm-up as remote_call, bare sockets.
   const sizes = callFrameSizes(name, peer);
-  const wire = await openPingpong(wirePort, sizes);
+  const spinUs = idleSpinState().maxSpinUs;
+  const wire = await openPingpong(wirePort, sizes, 0);
+  const wireSpin = await openPingpong(wirePort, sizes, spinUs);
   await wire.run(Math.max(1000, c.call / 5));
+  await wireSpin.run(Math.max(1000, c.call / 5));
   const scenarios: [string, number, () => Promise<void>][] = [
     ['remote_send', c.send, sendAll],
     ['remote_call', c.call, async () => {
       for (let i = 0; i < c.call; i++) await node.call(echo, i);
     }],
     ['tcp_pingpong', c.call, () => wire.run(c.call)],
+    ['tcp_pingpong_spin', c.call, () => wireSpin.run(c.call)],
     ['remote_call_8', per * 8, async () => {
       await Promise.all(
         Array.from({ length: 8 }, async () => {
@@ -311,7 +364,8 @@ async function sender(name: string, epmdPort: number, peer: string, c: Counts, w
     }
   }
   wire.close();
-  const results = { ...best, sizes };
+  wireSpin.close();
+  const results = { ...best, spinUs, sizes };
   await heap();
   process.stdout.write(`RESULT ${JSON.stringify(results)}\n`);
   await node.stop();
@@ -447,13 +501,19 @@ export async function runDistributionBench(opts: { quick: boolean; erlang?: bool
       rows.push({ scenario, impl: 'beamline', value: Math.round(m.rate), unit: unitOf(scenario), notes: `${best}; ${cpuNote(m, scenario === 'remote_send' ? 'message' : 'call')}` });
   }
   const wire = ours.tcp_pingpong;
+  const wireSpin = ours.tcp_pingpong_spin;
   const call = ours.remote_call;
-  if (wire !== undefined && call !== undefined) {
-    const notes = `two Node.js processes, node:net, sequential, ${ours.sizes.request}-byte request / ${ours.sizes.reply}-byte reply (a call's frames), n=${c.call}, ${best}; ${cpuNote(wire, 'round trip')}`;
-    rows.push(
-      { scenario: 'tcp_pingpong', impl: 'node_net', value: Math.round(wire.rate), unit: 'round trips/s', notes },
-      { scenario: 'remote_call_vs_wire', impl: 'beamline', value: Math.round((call.rate / wire.rate) * 100) / 100, unit: 'x tcp_pingpong (target >= 0.85)', notes: 'remote_call / tcp_pingpong, same processes, same run' },
-    );
+  const ratio = (a: Measured, b: Measured): number => Math.round((a.rate / b.rate) * 100) / 100;
+  const pingNotes = `two Node.js processes, node:net, sequential, ${ours.sizes.request}-byte request / ${ours.sizes.reply}-byte reply (a call's frames), n=${c.call}, ${best}`;
+  if (wire !== undefined) {
+    rows.push({ scenario: 'tcp_pingpong', impl: 'node_net', value: Math.round(wire.rate), unit: 'round trips/s', notes: `${pingNotes}, no spin; ${cpuNote(wire, 'round trip')}` });
+    if (call !== undefined)
+      rows.push({ scenario: 'remote_call_vs_wire', impl: 'beamline', value: ratio(call, wire), unit: 'x tcp_pingpong (target >= 0.85)', notes: 'remote_call / tcp_pingpong, same processes, same run' });
+  }
+  if (wireSpin !== undefined) {
+    rows.push({ scenario: 'tcp_pingpong_spin', impl: 'node_net', value: Math.round(wireSpin.rate), unit: 'round trips/s', notes: `${pingNotes}, both ends busy-wait up to ${ours.spinUs} us after each write, as the nodes do; ${cpuNote(wireSpin, 'round trip')}` });
+    if (call !== undefined)
+      rows.push({ scenario: 'remote_call_vs_wire_spin', impl: 'beamline', value: ratio(call, wireSpin), unit: 'x tcp_pingpong_spin', notes: 'remote_call / tcp_pingpong_spin, same processes, same run: the wire with the same spin' });
   }
   const push = (impl: 'erlang', r: Record<string, number>): void => {
     for (const scenario of ['remote_send', 'remote_call', 'remote_call_8']) {

@@ -2,18 +2,28 @@
  * The scheduler's idle poller hook: a registered poller is polled when the
  * thread goes idle and parked when nothing comes; a poller that always has
  * something never keeps timers or I/O from running; a removed poller is
- * left alone; a node going idle polls; bad spin options are refused.
+ * left alone; a node going idle polls; bad spin options are refused. A
+ * poller fed by the event loop (`eventLoop`) has the spin's steps turn the
+ * event loop, while memory-fed pollers alone chain through microtasks; a
+ * spin with nothing found ends parked, at once with `maxSpinUs: 0`; spins
+ * that keep ending parked stop the spinning (one stretch in 32 probes), and
+ * spins that pay bring it back (the average has a floor); a spin during
+ * which the process was preempted counts as more than one wasted; a poller
+ * that removes itself in its poll does not make the next one miss its poll. The preemption
+ * count is the tests' own, and no assertion depends on how long anything takes.
  * @module
  */
-import { afterEach, describe, it } from 'node:test';
+import { after, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { addIdlePoller, pollIdle, setIdleSpin, type IdlePoller } from './scheduler.js';
+import { performance } from 'node:perf_hooks';
+import { addIdlePoller, idleSpinState, pollIdle, setIdleSpin, type IdlePoller } from './scheduler.js';
 import { Node } from './node.js';
 import { eventually } from '../../test/support.js';
 
-/** A poller that counts its polls and parks, and finds something while `busy` says so. */
-function counting(busy: () => boolean = () => false): IdlePoller & { polls: number; parks: number } {
+/** A poller that counts its polls and parks, and finds something while `busy` says so (fed by the event loop when `eventLoop`). */
+function counting(busy: () => boolean = () => false, eventLoop = false): IdlePoller & { polls: number; parks: number } {
   return {
+    eventLoop,
     polls: 0,
     parks: 0,
     poll() {
@@ -26,12 +36,18 @@ function counting(busy: () => boolean = () => false): IdlePoller & { polls: numb
   };
 }
 
+/** The spin options of these tests: never preempted (so nothing depends on the machine's load), and `more`. */
+function spin(more: { maxSpinUs?: number; maxChainUs?: number; preemptions?: () => number } = {}): void {
+  setIdleSpin({ preemptions: () => 0, ...more });
+}
+
 describe('idle poller', () => {
-  afterEach(() => setIdleSpin({}));
+  beforeEach(() => spin());
+  after(() => setIdleSpin({}));
 
   it('is polled when the thread may have work, then parked when nothing comes', async () => {
     for (const maxSpinUs of [0, 50]) {
-      setIdleSpin({ maxSpinUs });
+      spin({ maxSpinUs });
       const p = counting();
       const remove = addIdlePoller(p);
       try {
@@ -82,9 +98,206 @@ describe('idle poller', () => {
     }
   });
 
+  /**
+   * Whether the event loop turned between a spin's first and second poll: the first poll finds
+   * something (so a second poll comes whatever the clock says) and queues an immediate; the second
+   * reads whether it ran.
+   */
+  async function turnedBetweenPolls(eventLoop: boolean): Promise<boolean> {
+    let turned = false;
+    let seen: boolean | undefined;
+    const p = counting(() => {
+      if (p.polls === 1) {
+        setImmediate(() => (turned = true));
+        return true;
+      }
+      if (p.polls === 2) seen = turned;
+      return false;
+    }, eventLoop);
+    const remove = addIdlePoller(p);
+    try {
+      pollIdle();
+      await eventually(() => p.parks === 1, 10_000, 'parked');
+      assert.ok(seen !== undefined, 'polled twice');
+      return seen;
+    } finally {
+      remove();
+    }
+  }
+
+  it('a poller fed by the event loop has each step turn the event loop', async () => {
+    assert.equal(await turnedBetweenPolls(true), true);
+  });
+
+  it('memory-fed pollers alone are polled without turning the event loop', async () => {
+    spin({ maxChainUs: 100_000 }); // no turn for the chain's sake within the test
+    assert.equal(await turnedBetweenPolls(false), false);
+  });
+
+  it('while a poller fed by the event loop is registered, memory-fed ones are polled on its steps too', async () => {
+    const fed = counting(() => false, true);
+    const removeFed = addIdlePoller(fed);
+    try {
+      assert.equal(idleSpinState().eventLoopPollers, 1);
+      assert.equal(await turnedBetweenPolls(false), true);
+      assert.ok(fed.polls >= 2);
+    } finally {
+      removeFed();
+      removeFed(); // removing twice is harmless
+    }
+    assert.deepEqual([idleSpinState().pollers, idleSpinState().eventLoopPollers], [0, 0]);
+  });
+
+  it('a spin fed by the event loop with nothing found ends parked; with maxSpinUs 0 after one poll', async () => {
+    for (const maxSpinUs of [0, 200]) {
+      spin({ maxSpinUs });
+      const p = counting(() => false, true);
+      const remove = addIdlePoller(p);
+      try {
+        pollIdle();
+        assert.equal(idleSpinState().state, 'polling');
+        await eventually(() => p.parks === 1, 10_000, `parked (maxSpinUs ${maxSpinUs})`);
+        assert.equal(idleSpinState().state, 'parked');
+        if (maxSpinUs === 0) assert.equal(p.polls, 1, 'parked at once');
+        else assert.ok(p.polls >= 2, `spun before parking (${p.polls} polls)`);
+        const polls = p.polls;
+        await new Promise((r) => setTimeout(r, 2));
+        assert.equal(p.polls, polls, 'a parked poller is not polled');
+      } finally {
+        remove();
+      }
+      assert.equal(idleSpinState().state, 'idle');
+    }
+  });
+
+  it('spins that end parked stop the spinning, but for one probe in 32; spins that pay bring it back', async () => {
+    spin({ maxSpinUs: 50 });
+    // While `pays`, traffic as calls make it: something is found on every other poll, 16 times a
+    // stretch, each at least 5 µs after the one before (busy-waited here), so the spin waited for it
+    // and it counts as paid; then nothing, and the stretch ends parked (one wasted spin).
+    let pays = false;
+    let inStretch = 0;
+    const p: IdlePoller & { parks: number } = {
+      eventLoop: true,
+      parks: 0,
+      poll() {
+        inStretch++;
+        if (!pays || inStretch > 32) return false;
+        if (inStretch % 2 === 1) {
+          const t = performance.now();
+          while (performance.now() - t < 0.005);
+          return false;
+        }
+        return true;
+      },
+      park() {
+        this.parks++;
+      },
+    };
+    const remove = addIdlePoller(p);
+    /**
+     * One idle stretch, polled to its park; returns its spin budget and its polls. It begins at least
+     * 1 ms after the last one parked: longer than a spin, so a stretch that did not spin does not count
+     * as one that would have paid.
+     */
+    let lastPark = 0;
+    const stretch = async (): Promise<{ spinUs: number; polls: number }> => {
+      while (performance.now() - lastPark < 1) await new Promise((r) => setTimeout(r, 1));
+      inStretch = 0;
+      const parks = p.parks;
+      pollIdle();
+      const spinUs = idleSpinState().spinUs;
+      await eventually(() => p.parks === parks + 1, 10_000, 'parked');
+      lastPark = performance.now();
+      return { spinUs, polls: inStretch };
+    };
+    try {
+      // Nothing ever comes: three wasted spins (1 -> 7/8 -> 49/64 -> 343/512) bring the average below 3/4.
+      for (let i = 0; i < 3; i++) assert.equal((await stretch()).spinUs, 50, `spin ${i} while it has paid`);
+      assert.ok(idleSpinState().pays < 0.75);
+      // Now at most one stretch in 32 spins (the probe); the others poll once and park.
+      const spins: number[] = [];
+      for (let i = 0; i < 32; i++) {
+        const s = await stretch();
+        if (s.spinUs === 0) assert.equal(s.polls, 1, 'not spinning: parked after one poll');
+        spins.push(s.spinUs);
+      }
+      assert.equal(spins.filter((u) => u !== 0).length, 1, 'exactly one probe in 32 stretches');
+      assert.equal(idleSpinState().pays, 0.6, 'the average stays at its floor');
+      // Replies come again: the probes pay, and spinning comes back.
+      pays = true;
+      for (let i = 0; i < 32 * 8 && idleSpinState().pays < 0.75; i++) await stretch();
+      assert.ok(idleSpinState().pays >= 0.75, `spinning pays again (${idleSpinState().pays})`);
+      assert.equal((await stretch()).spinUs, 50);
+    } finally {
+      remove();
+    }
+  });
+
+  it('a spin during which the process was preempted counts as more than one wasted spin', async () => {
+    for (const maxSpinUs of [50, 10_000]) {
+      let switches = 0;
+      spin({ maxSpinUs, preemptions: () => switches });
+      const p = counting(() => {
+        switches++; // preempted all along
+        return false;
+      }, true);
+      const remove = addIdlePoller(p);
+      try {
+        pollIdle();
+        await eventually(() => p.parks === 1, 10_000, 'parked');
+        const pays = idleSpinState().pays;
+        assert.ok(pays < 0.875 && pays >= 0.6, `maxSpinUs ${maxSpinUs}: lower than after a wasted spin alone (7/8), not below the floor: ${pays}`);
+      } finally {
+        remove();
+      }
+    }
+  });
+
+  it('memory-fed pollers park as usual once the last poller fed by the event loop is gone', async () => {
+    const fed = counting(() => false, true);
+    const removeFed = addIdlePoller(fed);
+    pollIdle();
+    await eventually(() => fed.parks === 1, 10_000, 'the event-loop-fed poller parked');
+    removeFed();
+    // Longer than a chain of microtask steps may last (maxChainUs, 1 ms) since the last step.
+    const t = performance.now();
+    while (performance.now() - t < 2) await new Promise((r) => setTimeout(r, 1));
+    const ring = counting();
+    const remove = addIdlePoller(ring);
+    try {
+      pollIdle();
+      await eventually(() => ring.parks === 1, 10_000, 'the memory-fed poller parked');
+    } finally {
+      remove();
+    }
+  });
+
+  it('a poller removed by its own poll does not make the next one miss its turn (maxSpinUs 0)', async () => {
+    spin({ maxSpinUs: 0 });
+    const next = counting();
+    let removeFirst = (): void => {};
+    const first: IdlePoller = {
+      poll() {
+        removeFirst(); // as a socket that saw its end destroys itself
+        return false;
+      },
+      park() {},
+    };
+    removeFirst = addIdlePoller(first);
+    const removeNext = addIdlePoller(next);
+    try {
+      pollIdle();
+      await eventually(() => next.parks === 1, 10_000, 'parked');
+      assert.ok(next.polls >= 1, 'polled before parking');
+    } finally {
+      removeNext();
+    }
+  });
+
   it('refuses spin options out of range', () => {
-    assert.throws(() => setIdleSpin({ maxSpinUs: -1 }), RangeError);
-    assert.throws(() => setIdleSpin({ maxSpinUs: Number.NaN }), RangeError);
-    assert.throws(() => setIdleSpin({ maxChainUs: 0 }), RangeError);
+    assert.throws(() => spin({ maxSpinUs: -1 }), RangeError);
+    assert.throws(() => spin({ maxSpinUs: Number.NaN }), RangeError);
+    assert.throws(() => spin({ maxChainUs: 0 }), RangeError);
   });
 });

@@ -19,6 +19,21 @@
  * event loop and waiting to be woken; when nothing comes, it is told to
  * park (arm a real wake-up) and the thread sleeps as usual. Core knows
  * nothing of what is polled.
+ *
+ * A poller whose work comes through the event loop (a socket: its bytes reach
+ * JavaScript only when libuv polls for I/O) says so with
+ * {@link IdlePoller.eventLoop}: while one is registered, the spin's steps are
+ * queued with `setImmediate`, so each step lets the event loop turn and poll
+ * for I/O without blocking (a pending immediate makes libuv poll with a zero
+ * timeout): the thread keeps running instead of halting its core and paying
+ * a wake-up when the reply comes. With only memory-fed pollers, steps chain
+ * through microtasks and ticks, which is faster.
+ *
+ * Spinning pays only while the peer runs on another core at the same time:
+ * a moving average of how often spins found something decides whether an
+ * idle stretch spins, and a spin during which the kernel preempted the
+ * process (the machine is oversubscribed) lowers it (see
+ * {@link IdleSpinOptions.maxSpinUs}).
  * @module
  */
 import { performance } from 'node:perf_hooks';
@@ -179,6 +194,14 @@ export interface IdlePoller {
   poll(): boolean;
   /** The idle spin is over: arrange for a real wake-up (an event), and call {@link pollIdle} on it. */
   park(): void;
+  /**
+   * True for a source fed by the event loop (socket bytes, read by libuv):
+   * polling it helps only after the loop has turned, so while such a poller
+   * is registered the spin's steps turn the event loop (`setImmediate`)
+   * rather than chaining through microtasks. Default false (memory shared
+   * with another thread). Read once, when the poller is added.
+   */
+  readonly eventLoop?: boolean;
 }
 
 /** Options of the idle spin ({@link setIdleSpin}). */
@@ -191,14 +214,29 @@ export interface IdleSpinOptions {
    * another core: the thread keeps a moving average of how often a spin
    * ended with something found rather than parked, and while that is below
    * 3 in 4 (a loaded machine, where the peer waits for a core) it does not
-   * spin, except one idle stretch in 32 that spins to notice when it pays again.
+   * spin, except one idle stretch in 32 that spins to notice when it pays
+   * again (the average never goes below 0.6, so that a few probes that pay
+   * are enough, after any stretch of bad times). A spin during which
+   * the kernel preempted the process (its involuntary context switches: the
+   * machine has more runnable threads than cores) counts as one more that
+   * did not pay, for each half millisecond it was preempted in.
    */
   readonly maxSpinUs?: number;
   /** Longest run of polling and the work it brings in without a turn of the event loop (timers, I/O), in µs. Default 1000. */
   readonly maxChainUs?: number;
+  /**
+   * Reads a count that grows each time the kernel preempts this process
+   * (default: `process.resourceUsage().involuntaryContextSwitches`); tests
+   * give their own, so that what they check does not depend on the machine's load.
+   */
+  readonly preemptions?: () => number;
 }
 
 const pollers: IdlePoller[] = [];
+/** Pollers removed so far: a poll that removes one (a socket that saw its end) shifts the others in the array. */
+let removals = 0;
+/** Registered pollers fed by the event loop ({@link IdlePoller.eventLoop}): while any, steps are queued with setImmediate. */
+let eventLoopPollers = 0;
 let maxSpinMs = 0.05;
 let maxChainMs = 1;
 /** This idle stretch's spin budget: maxSpinMs, or 0 while spinning does not pay. */
@@ -210,13 +248,50 @@ let spinMs = maxSpinMs;
 let spinPays = 1;
 /** Idle stretches begun; while spinning does not pay, one in PROBE spins anyway, to notice when it would again. */
 let stretches = 0;
+/**
+ * The process's involuntary context switches at the last check, and when
+ * that was (NaN: at the next step). A spinning thread that the kernel
+ * preempted found the machine oversubscribed: its spin takes a core another
+ * thread wants (often the peer it waits for), even when it ends with
+ * something found. Checked when a spin begins, every CHECK_MS of spinning,
+ * and when it parks (one getrusage call, under a µs, while idle anyway).
+ */
+let preemptions = 0;
+let checkedAt = Number.NaN;
+const CHECK_MS = 0.5;
+
+/** The default preemption count (IdleSpinOptions.preemptions): the process's involuntary context switches, all threads. */
+const involuntarySwitches = (): number => process.resourceUsage().involuntaryContextSwitches;
+let readPreemptions = involuntarySwitches;
+
+/** True when the process was preempted since the last check. */
+function preempted(now: number): boolean {
+  const n = readPreemptions();
+  const was = n !== preemptions;
+  preemptions = n;
+  checkedAt = now;
+  return was;
+}
 const PROBE = 32;
 /** Spinning is worth it while it pays at least this often (a wasted spin costs more than the wake-up it saves). */
 const PAYS_ENOUGH = 0.75;
+/**
+ * The average's floor: however long spinning did not pay (a loaded machine, a
+ * peer that stopped spinning too and so answers slowly), four probes in a row
+ * that pay bring it back (0.6, 0.65, 0.69, 0.73, 0.77).
+ */
+const PAYS_FLOOR = 0.6;
 /** 0: not polling; 1: polling (a step is queued); 2: parked. */
 let idleState = 0;
 /** When the thread last had something (work found, or pollIdle called), or NaN until the next step reads the clock. */
 let busyAt = Number.NaN;
+/**
+ * Steps in a row that found nothing, since the stretch began or something
+ * was last found (a pollIdle while polling does not reset it: the work that
+ * called it, a reply being written, is often what the data found next brought).
+ * Something found after at least one empty step was waited for: the spin paid.
+ */
+let emptySteps = 0;
 /** When the current chain of steps began, or NaN once the event loop has turned since. */
 let chainAt = Number.NaN;
 const onTurn = (): void => {
@@ -228,35 +303,62 @@ const resume = (): void => {
 // A step runs as a microtask and queues the next one through process.nextTick, so that both the
 // microtasks (processes running, promises settling) and the ticks (a connection's batched write)
 // queued by the work a step brings in run between two steps.
+// While a poller fed by the event loop is registered, a step is an immediate instead: each step lets
+// the loop turn (libuv polls for I/O with a zero timeout while an immediate is pending), and the
+// loop's turn is the chain's end, so no chain bookkeeping.
 const requeue = (): void => void RESOLVED.then(step);
+
+/** Queues the spin's next step: a turn of the event loop while a poller needs it, else a tick then a microtask. */
+function queueStep(): void {
+  if (eventLoopPollers !== 0) setImmediate(step);
+  else process.nextTick(requeue);
+}
 
 function step(): void {
   if (idleState !== 1) return;
   const now = performance.now();
   if (busyAt !== busyAt) busyAt = now;
-  if (chainAt !== chainAt) {
+  if (spinMs !== 0) {
+    if (checkedAt !== checkedAt) checkedAt = now;
+    // Preempted while spinning: the machine may be loaded, counted as a spin that did not pay. (Not
+    // more: two nodes and their runtimes' threads on two cores are preempted now and then, quiet or not.)
+    else if (now - checkedAt >= CHECK_MS && preempted(now)) spinPays = Math.max(PAYS_FLOOR, spinPays - spinPays / 8);
+  }
+  // Steps that are immediates turn the loop each time: no chain (NaN also keeps the check below false,
+  // and a chain of microtask steps, once only memory-fed pollers are left, starts afresh).
+  if (eventLoopPollers !== 0) chainAt = Number.NaN;
+  else if (chainAt !== chainAt) {
     chainAt = now;
     setImmediate(onTurn);
   }
   let found = false;
+  const removed = removals;
   for (let i = 0; i < pollers.length; i++) if ((pollers[i] as IdlePoller).poll()) found = true;
+  // A poller removed during the loop (its poll saw its end) shifted the next one into its place,
+  // unpolled this time, though its own wake-up may have come already: poll again, as for work found.
+  if (removals !== removed) found = true;
   if (found) {
-    // Found after waiting for it: the spin paid.
-    if (spinMs !== 0 && now - busyAt > 0.001) spinPays += (1 - spinPays) / 8;
+    // Found after waiting for it (an empty step before): the spin paid.
+    if (spinMs !== 0 && emptySteps !== 0) spinPays += (1 - spinPays) / 8;
+    emptySteps = 0;
     busyAt = now;
-  }
+  } else emptySteps++;
   if (now - chainAt >= maxChainMs) {
     // Timers and I/O get their turn; polling resumes right after it.
     setImmediate(resume);
     return;
   }
   if (!found && now - busyAt >= spinMs) {
-    if (spinMs !== 0) spinPays -= spinPays / 8;
+    if (spinMs !== 0) {
+      spinPays -= spinPays / 8;
+      if (preempted(now)) spinPays -= spinPays / 8;
+      if (spinPays < PAYS_FLOOR) spinPays = PAYS_FLOOR;
+    }
     idleState = 2;
     for (let i = 0; i < pollers.length; i++) (pollers[i] as IdlePoller).park();
     return;
   }
-  process.nextTick(requeue);
+  queueStep();
 }
 
 /**
@@ -270,17 +372,42 @@ export function pollIdle(): void {
   busyAt = Number.NaN;
   if (idleState === 1) return;
   idleState = 1;
+  emptySteps = 0;
   spinMs = spinPays >= PAYS_ENOUGH || ++stretches % PROBE === 0 ? maxSpinMs : 0;
-  void RESOLVED.then(step);
+  if (spinMs !== 0) {
+    preemptions = readPreemptions();
+    checkedAt = Number.NaN;
+  }
+  if (eventLoopPollers !== 0) setImmediate(step);
+  else void RESOLVED.then(step);
 }
 
-/** Registers `poller` for this thread's idle spin; returns the function that removes it. */
+/** Registers `poller` for this thread's idle spin; returns the function that removes it (once; later calls do nothing). */
 export function addIdlePoller(poller: IdlePoller): () => void {
+  const evented = poller.eventLoop === true;
   pollers.push(poller);
+  if (evented) eventLoopPollers++;
+  let removed = false;
   return () => {
+    if (removed) return;
+    removed = true;
     const i = pollers.indexOf(poller);
     if (i >= 0) pollers.splice(i, 1);
+    removals++;
+    if (evented) eventLoopPollers--;
     if (pollers.length === 0) idleState = 0;
+  };
+}
+
+/** The idle spin's state, for tests and diagnostics: registered pollers (of which fed by the event loop), polling or parked, the spin setting, the spin budget of this idle stretch (0 while spinning does not pay) and how often spinning has paid lately. */
+export function idleSpinState(): { pollers: number; eventLoopPollers: number; state: 'idle' | 'polling' | 'parked'; maxSpinUs: number; spinUs: number; pays: number } {
+  return {
+    maxSpinUs: maxSpinMs * 1000,
+    pollers: pollers.length,
+    eventLoopPollers,
+    state: idleState === 0 ? 'idle' : idleState === 1 ? 'polling' : 'parked',
+    spinUs: spinMs * 1000,
+    pays: spinPays,
   };
 }
 
@@ -300,4 +427,6 @@ export function setIdleSpin(options: IdleSpinOptions): void {
   maxSpinMs = spin / 1000;
   maxChainMs = chain / 1000;
   spinPays = 1;
+  readPreemptions = options.preemptions ?? involuntarySwitches;
+  preemptions = readPreemptions();
 }

@@ -27,6 +27,7 @@ import { Encoder } from '../etf/encoder.js';
 import { EtfWriter } from '../etf/writer.js';
 import { RESOLVED } from '../core/scheduler.js';
 import { writeControl, writeMessage } from './control-codec.js';
+import type { SocketSpin } from './socket-spin.js';
 
 /**
  * Default largest accepted message, whole frame or reassembled fragments:
@@ -462,6 +463,13 @@ export interface DistConnectionOptions extends Omit<FrameParserOptions, 'onRefus
   onClose?: (reason: DistError) => void;
   /** Called with true when unsent bytes pass the high-water mark, false when they drain below it. */
   onBackpressure?: (congested: boolean) => void;
+  /**
+   * The node's idle spin for socket connections (see `socket-spin.ts`): the
+   * connection is counted in it while open, marks it when bytes arrive and
+   * starts it when frames are written. Absent: no spin (a connection over
+   * in-host rings, polled by their own poller).
+   */
+  spin?: SocketSpin;
 }
 
 const TICK = Buffer.alloc(4);
@@ -496,6 +504,7 @@ export class DistConnection {
   private readonly highWaterMark: number;
   private readonly fragmentSize: number;
   private readonly reuseFrames: boolean;
+  private readonly spin: SocketSpin | undefined;
   private resolveClosed!: (reason: DistError) => void;
   private closeReason: DistError | undefined;
   private corked = false;
@@ -537,6 +546,7 @@ export class DistConnection {
     this.highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024;
     this.reuseFrames = options.reuseFrames === true;
     this.fragmentSize = options.fragmentSize ?? DEFAULT_FRAGMENT_SIZE;
+    this.spin = options.spin;
     this.decoder = new FrameDecoder(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, this.refuse);
     const parserOptions: FrameParserOptions = { onRefuse: this.refuse };
     if (options.maxMessageBytes !== undefined) parserOptions.maxMessageBytes = options.maxMessageBytes;
@@ -562,6 +572,7 @@ export class DistConnection {
     }, netTickTime / 4).unref();
 
     const s = this.socket;
+    this.spin?.attach();
     s.on('data', (chunk: Buffer) => this.receive(chunk));
     s.on('error', (err) => this.fail(new DistError('socket_error', err.message, { cause: err })));
     s.on('end', () => this.fail(new DistError('connection_closed', `${this.peerName} closed the connection`)));
@@ -622,6 +633,7 @@ export class DistConnection {
   private receive(chunk: Buffer): void {
     if (this.closeReason !== undefined) return;
     this.receivedChunks++;
+    if (this.spin !== undefined) this.spin.arrived = true;
     try {
       const decoder = this.decoder;
       decoder.feed(chunk);
@@ -784,6 +796,7 @@ export class DistConnection {
       socket.write(out);
     }
     this.wrote = true;
+    this.spin?.wrote();
     if (!this.isCongested && socket.writableLength > this.highWaterMark) {
       this.isCongested = true;
       this.opts.onBackpressure?.(true);
@@ -803,6 +816,7 @@ export class DistConnection {
     }
     for (const b of buffers) this.socket.write(b);
     this.wrote = true;
+    this.spin?.wrote();
     if (!this.isCongested && this.socket.writableLength > this.highWaterMark) {
       this.isCongested = true;
       this.opts.onBackpressure?.(true);
@@ -877,6 +891,7 @@ export class DistConnection {
     this.closeReason = reason;
     clearInterval(this.tickTimer);
     clearInterval(this.livenessTimer);
+    this.spin?.detach();
     this.socket.destroy();
     this.resolveClosed(reason);
     this.opts.onClose?.(reason);
