@@ -103,7 +103,7 @@ describe('idle poller', () => {
    * something (so a second poll comes whatever the clock says) and queues an immediate; the second
    * reads whether it ran.
    */
-  async function turnedBetweenPolls(eventLoop: boolean): Promise<boolean> {
+  async function turnedBetweenPolls(eventLoop: boolean, startedBySocket = eventLoop): Promise<boolean> {
     let turned = false;
     let seen: boolean | undefined;
     const p = counting(() => {
@@ -116,7 +116,7 @@ describe('idle poller', () => {
     }, eventLoop);
     const remove = addIdlePoller(p);
     try {
-      pollIdle();
+      pollIdle(startedBySocket);
       await eventually(() => p.parks === 1, 10_000, 'parked');
       assert.ok(seen !== undefined, 'polled twice');
       return seen;
@@ -134,12 +134,12 @@ describe('idle poller', () => {
     assert.equal(await turnedBetweenPolls(false), false);
   });
 
-  it('while a poller fed by the event loop is registered, memory-fed ones are polled on its steps too', async () => {
+  it('in a stretch a socket started, memory-fed pollers are polled on its steps too', async () => {
     const fed = counting(() => false, true);
     const removeFed = addIdlePoller(fed);
     try {
       assert.equal(idleSpinState().eventLoopPollers, 1);
-      assert.equal(await turnedBetweenPolls(false), true);
+      assert.equal(await turnedBetweenPolls(false, true), true);
       assert.ok(fed.polls >= 2);
     } finally {
       removeFed();
@@ -148,13 +148,41 @@ describe('idle poller', () => {
     assert.deepEqual([idleSpinState().pollers, idleSpinState().eventLoopPollers], [0, 0]);
   });
 
+  it('a stretch no socket started polls memory-fed pollers without turning the event loop, a socket poller registered or not', async () => {
+    spin({ maxChainUs: 100_000 });
+    const fed = counting(() => false, true);
+    const removeFed = addIdlePoller(fed);
+    try {
+      assert.equal(await turnedBetweenPolls(false, false), false);
+    } finally {
+      removeFed();
+    }
+  });
+
+  it('a thread whose pollers are all fed by the event loop does not spin when it goes idle, only after a write', async () => {
+    const fed = counting(() => false, true);
+    const remove = addIdlePoller(fed);
+    try {
+      pollIdle();
+      assert.equal(idleSpinState().state, 'idle');
+      await new Promise((r) => setImmediate(r));
+      assert.equal(fed.polls, 0, 'not polled');
+      pollIdle(true);
+      assert.equal(idleSpinState().state, 'polling');
+      await eventually(() => fed.parks === 1, 10_000, 'parked');
+      assert.ok(fed.polls >= 1);
+    } finally {
+      remove();
+    }
+  });
+
   it('a spin fed by the event loop with nothing found ends parked; with maxSpinUs 0 after one poll', async () => {
     for (const maxSpinUs of [0, 200]) {
       spin({ maxSpinUs });
       const p = counting(() => false, true);
       const remove = addIdlePoller(p);
       try {
-        pollIdle();
+        pollIdle(true);
         assert.equal(idleSpinState().state, 'polling');
         await eventually(() => p.parks === 1, 10_000, `parked (maxSpinUs ${maxSpinUs})`);
         assert.equal(idleSpinState().state, 'parked');
@@ -205,7 +233,7 @@ describe('idle poller', () => {
       while (performance.now() - lastPark < 1) await new Promise((r) => setTimeout(r, 1));
       inStretch = 0;
       const parks = p.parks;
-      pollIdle();
+      pollIdle(true);
       const spinUs = idleSpinState().spinUs;
       await eventually(() => p.parks === parks + 1, 10_000, 'parked');
       lastPark = performance.now();
@@ -244,7 +272,7 @@ describe('idle poller', () => {
       }, true);
       const remove = addIdlePoller(p);
       try {
-        pollIdle();
+        pollIdle(true);
         await eventually(() => p.parks === 1, 10_000, 'parked');
         const pays = idleSpinState().pays;
         assert.ok(pays < 0.875 && pays >= 0.6, `maxSpinUs ${maxSpinUs}: lower than after a wasted spin alone (7/8), not below the floor: ${pays}`);
@@ -257,7 +285,7 @@ describe('idle poller', () => {
   it('memory-fed pollers park as usual once the last poller fed by the event loop is gone', async () => {
     const fed = counting(() => false, true);
     const removeFed = addIdlePoller(fed);
-    pollIdle();
+    pollIdle(true);
     await eventually(() => fed.parks === 1, 10_000, 'the event-loop-fed poller parked');
     removeFed();
     // Longer than a chain of microtask steps may last (maxChainUs, 1 ms) since the last step.

@@ -196,9 +196,11 @@ export interface IdlePoller {
   park(): void;
   /**
    * True for a source fed by the event loop (socket bytes, read by libuv):
-   * polling it helps only after the loop has turned, so while such a poller
-   * is registered the spin's steps turn the event loop (`setImmediate`)
-   * rather than chaining through microtasks. Default false (memory shared
+   * polling it helps only after the loop has turned, so an idle stretch
+   * that its source started (`pollIdle(true)`: it wrote a request, a reply
+   * is likely) has its steps turn the event loop (`setImmediate`) rather
+   * than chain through microtasks; other stretches (the thread went idle,
+   * a ring was written) do not spin for it. Default false (memory shared
    * with another thread). Read once, when the poller is added.
    */
   readonly eventLoop?: boolean;
@@ -209,7 +211,7 @@ export interface IdleSpinOptions {
   /**
    * Longest time, in µs, this thread polls its {@link IdlePoller}s with
    * nothing to run before it parks them and goes back to the event loop.
-   * Default 50; 0: polls until nothing more comes, then parks (no
+   * Default 500 (a local cluster's ring nodes: 50); 0: polls until nothing more comes, then parks (no
    * busy-waiting). Spinning pays only while the other side is running on
    * another core: the thread keeps a moving average of how often a spin
    * ended with something found rather than parked, and while that is below
@@ -235,9 +237,15 @@ export interface IdleSpinOptions {
 const pollers: IdlePoller[] = [];
 /** Pollers removed so far: a poll that removes one (a socket that saw its end) shifts the others in the array. */
 let removals = 0;
-/** Registered pollers fed by the event loop ({@link IdlePoller.eventLoop}): while any, steps are queued with setImmediate. */
+/** Registered pollers fed by the event loop ({@link IdlePoller.eventLoop}). */
 let eventLoopPollers = 0;
-let maxSpinMs = 0.05;
+/**
+ * The current idle stretch turns the event loop: one of those pollers' sources
+ * wrote during it (`pollIdle(true)`), so its steps are immediates. Else they
+ * chain through microtasks, polling the memory-fed pollers at full speed.
+ */
+let evented = false;
+let maxSpinMs = 0.5;
 let maxChainMs = 1;
 /** This idle stretch's spin budget: maxSpinMs, or 0 while spinning does not pay. */
 let spinMs = maxSpinMs;
@@ -303,14 +311,14 @@ const resume = (): void => {
 // A step runs as a microtask and queues the next one through process.nextTick, so that both the
 // microtasks (processes running, promises settling) and the ticks (a connection's batched write)
 // queued by the work a step brings in run between two steps.
-// While a poller fed by the event loop is registered, a step is an immediate instead: each step lets
+// In a stretch that a poller fed by the event loop started, a step is an immediate instead: each step lets
 // the loop turn (libuv polls for I/O with a zero timeout while an immediate is pending), and the
 // loop's turn is the chain's end, so no chain bookkeeping.
 const requeue = (): void => void RESOLVED.then(step);
 
-/** Queues the spin's next step: a turn of the event loop while a poller needs it, else a tick then a microtask. */
+/** Queues the spin's next step: a turn of the event loop in an evented stretch, else a tick then a microtask. */
 function queueStep(): void {
-  if (eventLoopPollers !== 0) setImmediate(step);
+  if (evented) setImmediate(step);
   else process.nextTick(requeue);
 }
 
@@ -326,7 +334,7 @@ function step(): void {
   }
   // Steps that are immediates turn the loop each time: no chain (NaN also keeps the check below false,
   // and a chain of microtask steps, once only memory-fed pollers are left, starts afresh).
-  if (eventLoopPollers !== 0) chainAt = Number.NaN;
+  if (evented) chainAt = Number.NaN;
   else if (chainAt !== chainAt) {
     chainAt = now;
     setImmediate(onTurn);
@@ -365,28 +373,37 @@ function step(): void {
  * Something may arrive soon (this thread just went idle, sent a request, or
  * was woken by a parked poller): poll the registered {@link IdlePoller}s,
  * for up to the spin while spinning pays, else until they have nothing.
- * Does nothing when none is registered.
+ * `eventLoop`: the caller is the source of a poller fed by the event loop
+ * (a socket that wrote): the stretch's steps turn the event loop. Without
+ * it, a thread whose pollers are all fed by the event loop does not spin
+ * (they find something only after their source wrote). Does nothing when
+ * none is registered.
  */
-export function pollIdle(): void {
+export function pollIdle(eventLoop = false): void {
   if (pollers.length === 0) return;
+  if (eventLoop) {
+    if (eventLoopPollers === 0) return;
+    evented = true;
+  } else if (idleState !== 1 && eventLoopPollers === pollers.length) return;
   busyAt = Number.NaN;
   if (idleState === 1) return;
   idleState = 1;
+  evented = eventLoop;
   emptySteps = 0;
   spinMs = spinPays >= PAYS_ENOUGH || ++stretches % PROBE === 0 ? maxSpinMs : 0;
   if (spinMs !== 0) {
     preemptions = readPreemptions();
     checkedAt = Number.NaN;
   }
-  if (eventLoopPollers !== 0) setImmediate(step);
+  if (evented) setImmediate(step);
   else void RESOLVED.then(step);
 }
 
 /** Registers `poller` for this thread's idle spin; returns the function that removes it (once; later calls do nothing). */
 export function addIdlePoller(poller: IdlePoller): () => void {
-  const evented = poller.eventLoop === true;
+  const isEvented = poller.eventLoop === true;
   pollers.push(poller);
-  if (evented) eventLoopPollers++;
+  if (isEvented) eventLoopPollers++;
   let removed = false;
   return () => {
     if (removed) return;
@@ -394,7 +411,8 @@ export function addIdlePoller(poller: IdlePoller): () => void {
     const i = pollers.indexOf(poller);
     if (i >= 0) pollers.splice(i, 1);
     removals++;
-    if (evented) eventLoopPollers--;
+    if (isEvented) eventLoopPollers--;
+    if (eventLoopPollers === 0) evented = false;
     if (pollers.length === 0) idleState = 0;
   };
 }
@@ -420,7 +438,7 @@ export function idleSpinState(): { pollers: number; eventLoopPollers: number; st
  * ```
  */
 export function setIdleSpin(options: IdleSpinOptions): void {
-  const spin = options.maxSpinUs ?? 50;
+  const spin = options.maxSpinUs ?? 500;
   const chain = options.maxChainUs ?? 1000;
   if (!(spin >= 0 && spin <= 10_000)) throw new RangeError(`maxSpinUs must be between 0 and 10000, got ${spin}`);
   if (!(chain >= 1 && chain <= 100_000)) throw new RangeError(`maxChainUs must be between 1 and 100000, got ${chain}`);

@@ -122,7 +122,7 @@ export interface StartNodeOptions extends Omit<NodeOptions, 'name' | 'creation'>
   /** Cancels the start between its steps (EPMD, listen, register): what was set up is closed and it rejects with AbortedError. */
   readonly signal?: AbortSignal;
   /**
-   * Busy-wait, in µs, after distribution traffic (default 50; 0: never).
+   * Busy-wait, in µs, after distribution traffic (default 500; 0: never).
    * After it writes frames to a socket connection (TCP, TLS, Unix domain), a
    * node with nothing to run keeps its thread turning the event loop (polling
    * for I/O without blocking) for up to this long before it sleeps, as BEAM's

@@ -7,7 +7,8 @@
  * before they sleep (`+sbwt`).
  *
  * One per node, registered with the scheduler while at least one socket
- * connection is up. `poll()` says whether distribution bytes arrived since
+ * connection is up; it spins only in an idle stretch that a write started
+ * (`pollIdle(true)`), so in-host rings are polled at full speed otherwise. `poll()` says whether distribution bytes arrived since
  * the last poll (the connection's data handler sets {@link SocketSpin.arrived}):
  * the scheduler's moving average of spins that paid, and its back-off on a
  * loaded machine, are built on that. `park()` needs nothing: the socket's own
@@ -52,7 +53,7 @@ export class SocketSpin implements IdlePoller {
 
   /** A connection wrote frames: a reply may come soon, spin for it. */
   wrote(): void {
-    pollIdle();
+    pollIdle(true);
   }
 
   /** {@link IdlePoller}: whether distribution bytes arrived since the last poll. */
