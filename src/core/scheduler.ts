@@ -261,7 +261,7 @@ let stretches = 0;
  * that was (NaN: at the next step). A spinning thread that the kernel
  * preempted found the machine oversubscribed: its spin takes a core another
  * thread wants (often the peer it waits for), even when it ends with
- * something found. Checked when a spin begins, every CHECK_MS of spinning,
+ * something found. Checked every CHECK_MS of spinning (from the count read at the last check),
  * and when it parks (one getrusage call, under a µs, while idle anyway).
  */
 let preemptions = 0;
@@ -391,10 +391,10 @@ export function pollIdle(eventLoop = false): void {
   evented = eventLoop;
   emptySteps = 0;
   spinMs = spinPays >= PAYS_ENOUGH || ++stretches % PROBE === 0 ? maxSpinMs : 0;
-  if (spinMs !== 0) {
-    preemptions = readPreemptions();
-    checkedAt = Number.NaN;
-  }
+  // No getrusage here (one per idle stretch, so per call in a ping-pong over rings, cost a tenth of
+  // the call): the count read at the last check or park is the baseline, and preemptions since then
+  // (the thread was working or asleep) are as much a sign of an oversubscribed machine.
+  if (spinMs !== 0) checkedAt = Number.NaN;
   if (evented) setImmediate(step);
   else void RESOLVED.then(step);
 }
