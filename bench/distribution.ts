@@ -30,6 +30,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { freePort } from '../src/raft/testing/free-port.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
@@ -402,7 +403,7 @@ function profileFlags(role: string): string[] {
 
 async function beamlinePair(c: Counts): Promise<BeamlinePairResult> {
   const self = fileURLToPath(import.meta.url);
-  const epmdPort = randomInt(20000, 60000);
+  const epmdPort = await freePort();
   const tag = randomInt(1e6);
   const R = `benchr${tag}@127.0.0.1`;
   const rx = spawn(process.execPath, [...profileFlags('receiver'), self, '--peer', 'receiver', R, String(epmdPort)], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -430,9 +431,9 @@ async function stopReceiver(rx: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function erlangPair(c: Counts): Promise<Record<string, number>> {
+async function erlangPair(c: Counts): Promise<Record<string, number>> {
   const dir = mkdtempSync(join(tmpdir(), 'beamline-distbench-'));
-  const epmdPort = randomInt(20000, 60000);
+  const epmdPort = await freePort();
   const tag = randomInt(1e6);
   const R = `erlr${tag}@127.0.0.1`;
   const env = { ...process.env, ERL_EPMD_PORT: String(epmdPort), ERL_CRASH_DUMP_SECONDS: '0' };
