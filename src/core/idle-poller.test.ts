@@ -282,6 +282,23 @@ describe('idle poller', () => {
     }
   });
 
+  it('preemptions do not count against a spin no socket started (the threads of one process preempt each other)', async () => {
+    let switches = 0;
+    spin({ maxSpinUs: 50, preemptions: () => switches });
+    const p = counting(() => {
+      switches++; // preempted all along
+      return false;
+    });
+    const remove = addIdlePoller(p);
+    try {
+      pollIdle();
+      await eventually(() => p.parks === 1, 10_000, 'parked');
+      assert.equal(idleSpinState().pays, 7 / 8, 'one wasted spin, nothing more');
+    } finally {
+      remove();
+    }
+  });
+
   it('memory-fed pollers park as usual once the last poller fed by the event loop is gone', async () => {
     const fed = counting(() => false, true);
     const removeFed = addIdlePoller(fed);
