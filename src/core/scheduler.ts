@@ -22,17 +22,19 @@
  *
  * A poller whose work comes through the event loop (a socket: its bytes reach
  * JavaScript only when libuv polls for I/O) says so with
- * {@link IdlePoller.eventLoop}: while one is registered, the spin's steps are
- * queued with `setImmediate`, so each step lets the event loop turn and poll
+ * {@link IdlePoller.eventLoop}: an idle stretch that its source started
+ * (`pollIdle(true)`, after a socket write) has its steps queued with
+ * `setImmediate`, so each step lets the event loop turn and poll
  * for I/O without blocking (a pending immediate makes libuv poll with a zero
  * timeout): the thread keeps running instead of halting its core and paying
- * a wake-up when the reply comes. With only memory-fed pollers, steps chain
- * through microtasks and ticks, which is faster.
+ * a wake-up when the reply comes. Other stretches poll only the memory-fed
+ * pollers' way, chaining through microtasks and ticks, which is faster; a
+ * thread whose pollers are all fed by the event loop spins only after a write.
  *
  * Spinning pays only while the peer runs on another core at the same time:
  * a moving average of how often spins found something decides whether an
- * idle stretch spins, and a spin during which the kernel preempted the
- * process (the machine is oversubscribed) lowers it (see
+ * idle stretch spins, and a socket-started spin during which the kernel
+ * preempted the process (the machine is oversubscribed) lowers it (see
  * {@link IdleSpinOptions.maxSpinUs}).
  * @module
  */
