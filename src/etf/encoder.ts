@@ -204,7 +204,11 @@ export class Encoder {
   /** Encoded atoms of object keys seen (see `writeKey`). */
   private readonly keyBytes = new Map<string, Encoded>();
   /** Per nesting depth (mod MEMO_DEPTHS): the object keys last written at each position, and their encodings. */
-  private readonly memoKeys: Array<Array<string | undefined>> = Array.from({ length: MEMO_DEPTHS }, () => new Array<string | undefined>(MEMO_KEYS).fill(undefined));
+  /**
+   * (Filled with the key '' rather than undefined, `memoBytes` with its encoding: a comparison that has
+   * only seen strings compiles to a pointer comparison instead of a call.)
+   */
+  private readonly memoKeys: string[][] = Array.from({ length: MEMO_DEPTHS }, () => new Array<string>(MEMO_KEYS).fill(''));
   private readonly memoBytes: Encoded[] = new Array<Encoded>(MEMO_DEPTHS * MEMO_KEYS).fill(NO_ENCODED);
   /** The entries of the ASCII run being gathered (see `flushRun`): their keys and string values. */
   private readonly runKeys: Encoded[] = new Array<Encoded>(RUN_ENTRIES).fill(NO_ENCODED);
@@ -223,6 +227,9 @@ export class Encoder {
     this.maxBigIntBytes = opts.maxBigIntBytes ?? MAX_PORTABLE_BIGINT_BYTES;
     this.nativeRecords = opts.nativeRecords ?? true;
     this.fastDepth = this.canonical ? 0 : Math.min(FAST_DEPTH, this.maxDepth);
+    // Every position starts out remembering the key '' (with its true encoding under these options; the
+    // positions are not used under an atom cache).
+    if (this.cacheIndex === undefined) this.memoBytes.fill(this.keyEncoding(''));
   }
 
   /**
@@ -289,101 +296,103 @@ export class Encoder {
    * stack stays bounded and a value that contains itself is found there.
    */
   private fast(w: EtfWriter, v: unknown, depth: number): void {
-    switch (typeof v) {
-      case 'string':
-        this.string(w, v);
+    // Tests of `typeof v` against one literal each: TurboFan turns each into a type check, where a
+    // `switch (typeof v)` first calls the Typeof builtin for the type's name.
+    if (typeof v === 'string') {
+      this.string(w, v);
+      return;
+    }
+    if (typeof v === 'number') {
+      if (v >= 0 && v <= 255 && (v | 0) === v && !(v === 0 && 1 / v < 0)) {
+        if (w.length + 2 > w.buf.length) w.ensure(2);
+        const b = w.buf;
+        b[w.length] = Tag.SMALL_INTEGER;
+        b[w.length + 1] = v;
+        w.length += 2;
+      } else {
+        this.number(w, v);
+      }
+      return;
+    }
+    if (typeof v === 'object') {
+      if (v === null) {
+        this.writeAtom(w, NIL);
         return;
-      case 'number':
-        if (v >= 0 && v <= 255 && (v | 0) === v && !(v === 0 && 1 / v < 0)) {
+      }
+      const ctor = (v as { constructor?: unknown }).constructor;
+      if (ctor === Atom) return this.writeAtom(w, v as Atom);
+      if (ctor === Pid) return this.pid(w, v as Pid);
+      if (ctor === Ref) return this.ref(w, v as Ref);
+      if (depth >= this.fastDepth) {
+        this.deep(w, v, depth);
+        return;
+      }
+      const d = depth + 1;
+      if (ctor === Tuple) {
+        const a = (v as Tuple).elements;
+        const n = a.length;
+        if (n <= 255) {
           if (w.length + 2 > w.buf.length) w.ensure(2);
-          const b = w.buf;
-          b[w.length] = Tag.SMALL_INTEGER;
-          b[w.length + 1] = v;
+          w.buf[w.length] = Tag.SMALL_TUPLE;
+          w.buf[w.length + 1] = n;
           w.length += 2;
         } else {
-          this.number(w, v);
+          w.tagU32(Tag.LARGE_TUPLE, n);
         }
+        for (let i = 0; i < n; i++) this.fast(w, a[i], d);
         return;
-      case 'boolean':
-        this.writeAtom(w, v ? TRUE : FALSE);
-        return;
-      case 'undefined':
-        this.writeAtom(w, UNDEFINED);
-        return;
-      case 'bigint':
-        this.bigint(w, v);
-        return;
-      case 'object': {
-        if (v === null) {
-          this.writeAtom(w, NIL);
-          return;
-        }
-        const ctor = (v as { constructor?: unknown }).constructor;
-        if (ctor === Atom) return this.writeAtom(w, v as Atom);
-        if (ctor === Pid) return this.pid(w, v as Pid);
-        if (ctor === Ref) return this.ref(w, v as Ref);
-        if (depth >= this.fastDepth) break;
-        const d = depth + 1;
-        if (ctor === Tuple) {
-          const a = (v as Tuple).elements;
-          const n = a.length;
-          if (n <= 255) {
-            if (w.length + 2 > w.buf.length) w.ensure(2);
-            w.buf[w.length] = Tag.SMALL_TUPLE;
-            w.buf[w.length + 1] = n;
-            w.length += 2;
-          } else {
-            w.tagU32(Tag.LARGE_TUPLE, n);
-          }
-          for (let i = 0; i < n; i++) this.fast(w, a[i], d);
-          return;
-        }
-        if (ctor === Array) {
-          const a = v as readonly unknown[];
-          const n = a.length;
-          if (n > 0) {
-            w.tagU32(Tag.LIST, n);
-            for (let i = 0; i < n; i++) this.fast(w, a[i], d);
-          }
-          w.u8(Tag.NIL);
-          return;
-        }
-        if (ctor === Object && Object.getPrototypeOf(v) === Object.prototype) {
-          // for-in with an own-property check is Object.keys' order and set without the key array, and V8
-          // loads `o[k]` through the shape's enum cache (Object.keys + o[k] is a generic keyed load per key).
-          const o = v as Record<string, unknown>;
-          if (w.length + 5 > w.buf.length) w.ensure(5);
-          const at = w.length;
-          w.buf[at] = Tag.MAP;
-          w.length = at + 5;
-          let n: number;
-          if (this.runCooldown > 0) {
-            this.runCooldown--;
-            n = this.entries(w, o, depth);
-          } else {
-            n = this.entriesWithRuns(w, o, depth);
-          }
-          writeU32(w.buf, at + 1, n);
-          return;
-        }
-        if (ctor === Map) {
-          const m = v as Map<unknown, unknown>;
-          const n = m.size;
-          w.tagU32(Tag.MAP, n);
-          if (n === 0) return;
-          const it = m.entries();
-          for (let i = 0; i < n; i++) {
-            const e = it.next();
-            if (e.done === true) throw new EtfEncodeError('bad_value', 'map changed size while being encoded');
-            this.fast(w, e.value[0], d);
-            this.fast(w, e.value[1], d);
-          }
-          return;
-        }
-        break;
       }
-      default:
-        break;
+      if (ctor === Array) {
+        const a = v as readonly unknown[];
+        const n = a.length;
+        if (n > 0) {
+          w.tagU32(Tag.LIST, n);
+          for (let i = 0; i < n; i++) this.fast(w, a[i], d);
+        }
+        w.u8(Tag.NIL);
+        return;
+      }
+      if (ctor === Object && Object.getPrototypeOf(v) === Object.prototype) {
+        // for-in with an own-property check is Object.keys' order and set without the key array, and V8
+        // loads `o[k]` through the shape's enum cache (Object.keys + o[k] is a generic keyed load per key).
+        const o = v as Record<string, unknown>;
+        if (w.length + 5 > w.buf.length) w.ensure(5);
+        const at = w.length;
+        w.buf[at] = Tag.MAP;
+        w.length = at + 5;
+        let n: number;
+        if (this.runCooldown > 0) {
+          this.runCooldown--;
+          n = this.entries(w, o, depth);
+        } else {
+          n = this.entriesWithRuns(w, o, depth);
+        }
+        writeU32(w.buf, at + 1, n);
+        return;
+      }
+      if (ctor === Map) {
+        const m = v as Map<unknown, unknown>;
+        const n = m.size;
+        w.tagU32(Tag.MAP, n);
+        if (n === 0) return;
+        const it = m.entries();
+        for (let i = 0; i < n; i++) {
+          const e = it.next();
+          if (e.done === true) throw new EtfEncodeError('bad_value', 'map changed size while being encoded');
+          this.fast(w, e.value[0], d);
+          this.fast(w, e.value[1], d);
+        }
+        return;
+      }
+    } else if (typeof v === 'boolean') {
+      this.writeAtom(w, v ? TRUE : FALSE);
+      return;
+    } else if (typeof v === 'undefined') {
+      this.writeAtom(w, UNDEFINED);
+      return;
+    } else if (typeof v === 'bigint') {
+      this.bigint(w, v);
+      return;
     }
     this.deep(w, v, depth);
   }
@@ -539,7 +548,7 @@ export class Encoder {
   private keyAt(k: string, i: number, depth: number): Encoded {
     if (i >= MEMO_KEYS) return this.keyEncoding(k);
     const row = depth & (MEMO_DEPTHS - 1);
-    const keys = this.memoKeys[row] as Array<string | undefined>;
+    const keys = this.memoKeys[row] as string[];
     const slot = row * MEMO_KEYS + i;
     if (keys[i] === k) return this.memoBytes[slot] as Encoded;
     const bytes = this.keyEncoding(k);
