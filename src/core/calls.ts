@@ -92,6 +92,10 @@ export class CallWaiter extends Tuple<[Pid, ImproperList<Atom, Ref>]> implements
     this.request = request;
     this.delivered = false;
   }
+  /** As JSON, what the plain tuple `{Pid, [alias | Ref]}` would give (not the call's internals). */
+  toJSON(): { elements: readonly unknown[] } {
+    return { elements: this.elements };
+  }
   /** The reply `{Tag, Reply}` arrived through the alias. */
   deliver(message: unknown): void {
     if (this.done) return;

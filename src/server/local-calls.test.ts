@@ -69,6 +69,9 @@ describe('local calls', () => {
     await eventually(() => replies.length === 2);
     assert.deepEqual(replies, [tuple(atom('ok'), tuple('a', 0)), tuple(atom('ok'), tuple('b', 1))]);
     for (const from of froms) assertFrom(from, c);
+    // Logged as JSON, a From shows what a plain {Pid, Tag} tuple shows, not the call behind it.
+    const from = froms[0] as Tuple;
+    assert.equal(JSON.stringify(from), JSON.stringify(new Tuple([...from.elements])));
     // From outside any process too.
     assert.deepEqual(await node.call(server, 'c'), tuple('c', 2));
   });
