@@ -23,6 +23,9 @@
  * Each kv row set has the rate of both sides, the ratio, both p99s and both
  * servers' CPU time per request (`*_cpu`, from `process.cpuUsage` around the
  * measured run: the figure that moves least with the load of a shared machine).
+ * `tcp_kv` adds two diagnostics of the server process: scavenges per 10k
+ * requests (`tcp_kv_gc`) and bytes allocated per request (`tcp_kv_bytes`,
+ * from V8's GC profiler: the used heap's growth between collections).
  *
  * Run alone: `node build/bench/web.js [--quick] [--only=web_kv|--only=tcp_kv]` (`--only` runs that kv
  * scenario alone); `npm run bench` runs it as a part.
@@ -40,6 +43,7 @@ import { Agent, createServer as createHttpServer, request } from 'node:http';
 import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { constants as perfConstants, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
+import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { Node } from '../src/core/node.js';
 import { ok } from '../src/server/server.js';
 import { json, respond, route, startWeb, type WebHandler } from '../src/web/index.js';
@@ -304,6 +308,35 @@ interface Served {
   cpuPerRequest: number;
   /** Young-generation collections (scavenges) of this process per 10k requests, where measured. */
   scavengesPer10k?: number;
+  /** Bytes this process allocated per request, where measured. */
+  bytesPerRequest?: number;
+}
+
+/**
+ * Bytes this process allocates between {@link AllocationMeter.start} and {@link AllocationMeter.stop}: the
+ * growth of the used heap between collections, summed (V8's GC profiler gives the used heap before and after
+ * each one). Independent of how often the young generation is collected, so steadier than the scavenge count.
+ */
+class AllocationMeter {
+  private profiler: GCProfiler | undefined;
+  private usedAtStart = 0;
+  start(): void {
+    this.profiler = new GCProfiler();
+    this.usedAtStart = getHeapStatistics().used_heap_size;
+    this.profiler.start();
+  }
+  stop(): number {
+    const stats = (this.profiler as GCProfiler).stop()?.statistics ?? [];
+    const usedAtEnd = getHeapStatistics().used_heap_size;
+    this.profiler = undefined;
+    let bytes = 0;
+    let after = this.usedAtStart;
+    for (const gc of stats) {
+      bytes += gc.beforeGC.heapStatistics.usedHeapSize - after;
+      after = gc.afterGC.heapStatistics.usedHeapSize;
+    }
+    return bytes + usedAtEnd - after;
+  }
 }
 
 /**
@@ -355,6 +388,12 @@ function kvRows(scenario: string, bareImpl: string, ours: Served, bare: Served, 
       : [
           { scenario: `${scenario}_gc`, impl: 'beamline', value: round2(ours.scavengesPer10k), unit: 'server scavenges per 10k requests (diagnostic)' },
           { scenario: `${scenario}_gc`, impl: bareImpl, value: round2(bare.scavengesPer10k), unit: 'server scavenges per 10k requests (diagnostic)' },
+        ]),
+    ...(ours.bytesPerRequest === undefined || bare.bytesPerRequest === undefined
+      ? []
+      : [
+          { scenario: `${scenario}_bytes`, impl: 'beamline', value: Math.round(ours.bytesPerRequest), unit: 'server bytes allocated per request (diagnostic)' },
+          { scenario: `${scenario}_bytes`, impl: bareImpl, value: Math.round(bare.bytesPerRequest), unit: 'server bytes allocated per request (diagnostic)' },
         ]),
   ];
 }
@@ -408,12 +447,15 @@ async function tcpKv(node: Node, quick: boolean, seconds: number, rounds: number
       const load = async (port: number, warm: boolean): Promise<Served> => {
         const cpu0 = process.cpuUsage();
         const gc0 = scavenges.count;
+        const meter = new AllocationMeter();
+        meter.start();
         const r = await runClient<TcpLoad>(['tcpline', String(port), String(conns), String(seconds * 1000), `GET ${KV_KEY}`, expect, warm ? '1000' : '0']);
         const cpu = process.cpuUsage(cpu0);
+        const bytes = meter.stop();
         // GC entries are delivered after the fact: a turn later, the run's are all counted.
         await new Promise((resolve) => setImmediate(resolve));
         const all = Math.max(1, r.all);
-        return { rate: r.rtps, p99: r.p99, errors: r.errors, cpuPerRequest: (cpu.user + cpu.system) / all, scavengesPer10k: ((scavenges.count - gc0) * 10_000) / all };
+        return { rate: r.rtps, p99: r.p99, errors: r.errors, cpuPerRequest: (cpu.user + cpu.system) / all, scavengesPer10k: ((scavenges.count - gc0) * 10_000) / all, bytesPerRequest: bytes / all };
       };
       const [ours, theirs] = await bestOfRounds(rounds, (w) => load(tcp.port, w), (w) => load(bareTcp.port, w));
       const notes = `demo line protocol GET key (pool of 4, one kv call) vs bare node:net; ${conns} connections, one request in flight each, ${seconds} s, ${best}`;

@@ -13,7 +13,7 @@ import { Tuple, tuple } from '../terms/tuple.js';
 import { BadArgumentError, CallAbortedError, CallTimeoutError, callExitError, NodeStoppedError } from './errors.js';
 import { type Kernel, ownRefKey } from './kernel.js';
 import type { Monitors } from './monitors.js';
-import { type CallLike, type MonitorRecord, ProcessCore, State, trackCall } from './process-core.js';
+import { type CallLike, type MonitorRecord, ProcessCore, State, TAKES_LOCAL_CALLS, trackCall } from './process-core.js';
 import { type Address, type CallOptions, type Destination, ServerRef } from './protocol.js';
 import { CallDeadlines, type TimedCall } from './call-deadlines.js';
 import { type ExitReason, formatReason, noconnection, noproc } from './reasons.js';
@@ -39,8 +39,14 @@ function capture(resolve: (value: unknown) => void, reject: (err: Error) => void
   captured.reject = reject;
 }
 
-/** A call in flight: its alias, its monitor of the target, its deadline. */
-class CallWaiter implements ReplyWaiter, TimedCall {
+/**
+ * A call in flight: its alias, its monitor of the target, its deadline. It is also the call's
+ * `From`, the tuple `{Pid, [alias | Ref]}` a server replies through (one object rather than two),
+ * and, delivered to a local process whose handler takes calls in that form ({@link TAKES_LOCAL_CALLS}:
+ * a Server), the call message itself, which such a handler reads as
+ * `{'$gen_call', From, Request}` ({@link takeLocalCall}) without the runtime building that tuple.
+ */
+export class CallWaiter extends Tuple<[Pid, ImproperList<Atom, Ref>]> implements ReplyWaiter, TimedCall {
   // Every field is assigned in the constructor, in one order (no field initializer function per call).
   declare readonly calls: Calls;
   declare readonly key: number | string;
@@ -56,14 +62,21 @@ class CallWaiter implements ReplyWaiter, TimedCall {
   /** The turn clock's time plus the timeout, or Infinity. */
   declare deadline: number;
   declare done: boolean;
+  /** The request, for a handler that takes the waiter itself as the call message. */
+  declare readonly request: unknown;
+  /** Set while the waiter is in the target's mailbox as the call message itself (see {@link takeLocalCall}). */
+  declare delivered: boolean;
   constructor(
     calls: Calls,
     key: number | string,
     caller: ProcessCore,
+    ref: Ref,
     dest: Destination,
+    request: unknown,
     resolve: (value: unknown) => void,
     reject: (err: Error) => void,
   ) {
+    super([caller.pid, new ImproperList(ALIAS_ITEMS, ref)]);
     this.calls = calls;
     this.key = key;
     this.caller = caller;
@@ -76,6 +89,12 @@ class CallWaiter implements ReplyWaiter, TimedCall {
     this.signal = undefined;
     this.deadline = Infinity;
     this.done = false;
+    this.request = request;
+    this.delivered = false;
+  }
+  /** As JSON, what the plain tuple `{Pid, [alias | Ref]}` would give (not the call's internals). */
+  toJSON(): { elements: readonly unknown[] } {
+    return { elements: this.elements };
   }
   /** The reply `{Tag, Reply}` arrived through the alias. */
   deliver(message: unknown): void {
@@ -116,6 +135,19 @@ class CallWaiter implements ReplyWaiter, TimedCall {
     this.done = true;
     this.calls.finished(this);
   }
+}
+
+/**
+ * The call a message is, when it is a {@link CallWaiter} delivered as the call message itself to a
+ * handler that marks {@link TAKES_LOCAL_CALLS}: such a handler treats the result as
+ * `{'$gen_call', From, Request}` with the waiter as `From` and `waiter.request` as `Request`.
+ * Undefined for anything else, a `From` that was later sent on as an ordinary message included
+ * (it is taken once).
+ */
+export function takeLocalCall(message: unknown): CallWaiter | undefined {
+  if (!(message instanceof CallWaiter) || !message.delivered) return undefined;
+  message.delivered = false;
+  return message;
 }
 
 /**
@@ -160,7 +192,7 @@ export class Calls {
     if (diagnostics.callStart.hasSubscribers || diagnostics.callEnd.hasSubscribers) [resolve, reject] = this.traced(caller, dest, request, resolve, reject);
     const ref = k.makeRef();
     const key = ownRefKey(ref);
-    const waiter = new CallWaiter(this, key, caller, dest, resolve, reject);
+    const waiter = new CallWaiter(this, key, caller, ref, dest, request, resolve, reject);
     if (caller.state === State.Exited) {
       waiter.cancel(noproc);
       return promise;
@@ -199,11 +231,18 @@ export class Calls {
       waiter.onAbort = () => waiter.fail(new CallAbortedError(`call to ${waiter.target()} aborted`, signal.reason));
       signal.addEventListener('abort', waiter.onAbort, { once: true });
     }
-    const message = new Tuple([options.label ?? A_GEN_CALL, new Tuple([caller.pid, new ImproperList(ALIAS_ITEMS, ref)]), request]);
+    const label = options.label;
     if (local !== undefined) {
-      k.deliver(local, message); // what the router would do with it, without looking the target up again
+      // What the router would do with it, without looking the target up again. A Server takes the
+      // waiter itself as the call message (no `$gen_call` tuple); any other handler, or a traced
+      // process, gets the tuple, with the waiter as its From.
+      if (label === undefined && local.handler[TAKES_LOCAL_CALLS] === true && local.tracer === undefined) {
+        waiter.delivered = true;
+        k.deliver(local, waiter);
+      } else k.deliver(local, new Tuple([label ?? A_GEN_CALL, waiter, request]));
       return promise;
     }
+    const message = new Tuple([label ?? A_GEN_CALL, waiter, request]);
     try {
       this.router.send(caller.pid, dest, message);
     } catch (err) {
@@ -299,6 +338,11 @@ export class Calls {
 
   /** Sends `{Tag, Reply}` for a call: to the alias in `[alias | Ref]` tags, else to the caller pid. */
   reply(self: Pid | undefined, from: unknown, reply: unknown): void {
+    if (from instanceof CallWaiter) {
+      // The From of a call made on this node: straight to the waiting call (a late reply is dropped).
+      from.resolveWith(reply);
+      return;
+    }
     const e = from instanceof Tuple ? from.elements : undefined;
     const pid = e?.length === 2 ? e[0] : undefined;
     if (!(pid instanceof Pid)) throw new BadArgumentError(`reply: not a {Pid, Tag} from: ${formatReason(from)}`);

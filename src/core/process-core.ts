@@ -30,6 +30,13 @@ export class ProcessExit {
 export const RESUME: unique symbol = Symbol('beamline.resume');
 
 /**
+ * @internal Set (true) on a handler that reads a call delivered as calls.ts's `CallWaiter` (see
+ * `takeLocalCall`) exactly as `{'$gen_call', From, Request}`: a call between two local processes
+ * then reaches it without the runtime building that tuple. Every other handler receives the tuple.
+ */
+export const TAKES_LOCAL_CALLS: unique symbol = Symbol('beamline.takesLocalCalls');
+
+/**
  * The code of a process as the runtime runs it. The handle it is given is the
  * process's `Process` (see process.ts, where `ProcessHandler` types it).
  *
@@ -46,6 +53,8 @@ export interface CoreHandler {
   init?(proc: object): void | PromiseLike<void>;
   handleMessage(message: unknown, proc: object): void | PromiseLike<void>;
   cleanup?(reason: ExitReason, proc: object): void;
+  /** @internal See {@link TAKES_LOCAL_CALLS}. */
+  readonly [TAKES_LOCAL_CALLS]?: boolean;
   /** @internal The continuation of a behavior's async callback (see above). */
   [RESUME]?(value: unknown, proc: object, ok: boolean): void | PromiseLike<void>;
 }

@@ -33,7 +33,8 @@ import { Tuple, tuple } from '../terms/tuple.js';
 import { AbortedError, BadArgumentError, BeamlineError, causeOf } from '../core/errors.js';
 import type { Node, SpawnOptions } from '../core/node.js';
 import type { From, Process, ProcessHandler } from '../core/process.js';
-import { RESUME } from '../core/process-core.js';
+import { takeLocalCall } from '../core/calls.js';
+import { RESUME, TAKES_LOCAL_CALLS } from '../core/process-core.js';
 import { type CallRequest, type CastOf, type InfoOf, type Protocol, type ReplyMark, type RequestOf, ServerRef, type SharedReplyOf } from '../core/protocol.js';
 import { type ExitReason, formatReason, isCleanExit, normal } from '../core/reasons.js';
 import { issuesJson, type StandardSchemaIssue, type StandardSchemaResult, type StandardSchemaV1 } from '../core/standard-schema.js';
@@ -429,6 +430,8 @@ function isRuntimeMessage(message: unknown): boolean {
 /** The process handler that runs a {@link ServerBehavior}. */
 class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
   readonly behavior: string;
+  /** A local call reaches the server as its waiter (see `takeLocalCall`), not as a `$gen_call` tuple built for it. */
+  readonly [TAKES_LOCAL_CALLS] = true;
   private state!: S;
   private timeoutTimer: { cancel(): boolean } | undefined;
   private timeoutRef = 0;
@@ -505,6 +508,14 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
       this.timeoutTimer = undefined;
     }
     if (message instanceof Tuple) {
+      const call = takeLocalCall(message);
+      if (call !== undefined) {
+        // `{'$gen_call', From, Request}` from a local caller: the call's waiter is its From.
+        const from = call as unknown as CallFrom<P>;
+        return this.schemas?.call === undefined
+          ? this.onCall(call.request as CallRequest<P>, from, ctx)
+          : this.validated(ctx, this.schemas.call, 'call', call.request, timing, from as From, (v) => this.onCall(v as CallRequest<P>, from, ctx));
+      }
       const e = message.elements;
       const tag = e[0];
       if (tag === A_GEN_CALL && e.length === 3) {
