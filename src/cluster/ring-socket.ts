@@ -182,6 +182,19 @@ export class RingSocket extends EventEmitter implements IdlePoller {
     return progress;
   }
 
+  /**
+   * {@link IdlePoller}: whether {@link poll} would find something now (bytes to
+   * read, room for queued ones, an end), from the rings' counters alone: the
+   * scheduler's tight wait calls it over and over.
+   */
+  ready(): boolean {
+    const rx = this.rx;
+    if (rx.closed) return true;
+    if (!this.paused && this.dataListeners > 0 && rx.available() !== 0) return true;
+    const tx = this.tx;
+    return (!this.ended && tx.closed) || (this.pending.length !== 0 && tx.room() !== 0);
+  }
+
   /** {@link IdlePoller}: waits for bytes (or room for queued ones) with `Atomics.waitAsync`. */
   park(): void {
     if (this.destroyed) return;

@@ -3,7 +3,8 @@
  * the end of the ring and past the 32-bit counters; a write larger than the
  * ring waits for room and arrives whole and in order; a parked reader is
  * woken; a peer thread that dies in the middle of a frame leaves its reader
- * the bytes it wrote, then the end of the stream; bad sizes are refused.
+ * the bytes it wrote, then the end of the stream; bad sizes are refused; an
+ * end says it is ready exactly when a poll would find something.
  * @module
  */
 import { describe, it } from 'node:test';
@@ -162,6 +163,34 @@ describe('socket over two rings', () => {
     b.resume();
     await eventually(() => seen === 10, 10_000, 'the bytes after resume');
     a.destroy();
+    b.destroy();
+  });
+
+  it('says it is ready when a poll would find something: bytes to read (unless paused), room for queued bytes, an end', () => {
+    const [a, b] = pair(64);
+    b.on('data', () => {});
+    a.on('data', () => {});
+    assert.equal(b.ready(), false, 'nothing yet');
+    a.write(bytes(10));
+    assert.equal(b.ready(), true, 'bytes to read');
+    b.poll();
+    assert.equal(b.ready(), false, 'read');
+    b.pause();
+    a.write(bytes(10));
+    assert.equal(b.ready(), false, 'paused');
+    b.resume();
+    assert.equal(b.ready(), true, 'resumed');
+    b.poll();
+    // A write larger than the ring: the rest waits in `a` until `b` makes room.
+    a.write(bytes(100));
+    assert.equal(a.ready(), false, 'no room yet');
+    b.poll();
+    assert.equal(a.ready(), true, 'room for the queued bytes');
+    a.poll();
+    b.poll();
+    assert.equal(b.ready(), false);
+    a.destroy();
+    assert.equal(b.ready(), true, 'the peer is gone');
     b.destroy();
   });
 
