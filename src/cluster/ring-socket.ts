@@ -13,12 +13,15 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { addIdlePoller, pollIdle, type IdlePoller } from '../core/scheduler.js';
+import { WRITES_TO_MEMORY } from '../distribution/transport.js';
 import { ByteRing } from './shm-ring.js';
 
 const noop = (): void => {};
 
 /** One end of an in-host connection: reads `rx`, writes `tx`. */
 export class RingSocket extends EventEmitter implements IdlePoller {
+  /** A write is a copy into shared memory, no system call: a connection writes its frames without waiting for the turn's end. */
+  readonly [WRITES_TO_MEMORY] = true;
   bytesRead = 0;
   bytesWritten = 0;
   destroyed = false;

@@ -41,6 +41,18 @@ export interface InHostTransport {
   connect(host: string, port: number): Promise<Socket> | undefined;
 }
 
+/**
+ * Marks a socket whose writes cost no system call (memory shared with the
+ * peer's thread, as a local cluster's rings, whose peer polls that memory):
+ * `socket[WRITES_TO_MEMORY] === true`. A connection over it writes the frames
+ * a microtask queued as soon as that microtask is done, rather than after
+ * every microtask and tick of the turn (the batching that saves system calls
+ * on a real socket), so the peer starts on them sooner: on a call, the reply
+ * leaves before the rest of the server's turn, and the caller's demonitor
+ * before its next request is built.
+ */
+export const WRITES_TO_MEMORY: unique symbol = Symbol.for('beamline.writesToMemory');
+
 let inHost: InHostTransport | undefined;
 
 /** Installs (or, with undefined, removes) this process's {@link InHostTransport}. */
