@@ -20,8 +20,11 @@ const noop = (): void => {};
 
 /** One end of an in-host connection: reads `rx`, writes `tx`. */
 export class RingSocket extends EventEmitter implements IdlePoller {
-  /** A write is a copy into shared memory, no system call: a connection writes its frames without waiting for the turn's end. */
-  readonly [WRITES_TO_MEMORY] = true;
+  /** {@link WRITES_TO_MEMORY}: a write is a copy into shared memory, and the peer is polling it (not parked, to be woken). */
+  get [WRITES_TO_MEMORY](): boolean {
+    return !this.tx.readerParked();
+  }
+
   bytesRead = 0;
   bytesWritten = 0;
   destroyed = false;

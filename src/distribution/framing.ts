@@ -506,7 +506,7 @@ export class DistConnection {
   private readonly fragmentSize: number;
   private readonly reuseFrames: boolean;
   private readonly spin: SocketSpin | undefined;
-  /** What a frame's encoding queues as a microtask: the flush itself on a socket that writes to memory ({@link WRITES_TO_MEMORY}), else the tick that flushes. */
+  /** What a frame's encoding queues as a microtask: {@link flushEarly} on a socket that writes to memory ({@link WRITES_TO_MEMORY}), else the tick that flushes. */
   private readonly flushSoon: () => void;
   private resolveClosed!: (reason: DistError) => void;
   private closeReason: DistError | undefined;
@@ -550,7 +550,7 @@ export class DistConnection {
     this.reuseFrames = options.reuseFrames === true;
     this.fragmentSize = options.fragmentSize ?? DEFAULT_FRAGMENT_SIZE;
     this.spin = options.spin;
-    this.flushSoon = (handshake.socket as unknown as { [WRITES_TO_MEMORY]?: boolean })[WRITES_TO_MEMORY] === true ? this.flushBatch : this.queueFlush;
+    this.flushSoon = WRITES_TO_MEMORY in handshake.socket ? this.flushEarly : this.queueFlush;
     this.decoder = new FrameDecoder(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, this.refuse);
     const parserOptions: FrameParserOptions = { onRefuse: this.refuse };
     if (options.maxMessageBytes !== undefined) parserOptions.maxMessageBytes = options.maxMessageBytes;
@@ -760,8 +760,8 @@ export class DistConnection {
       // After every microtask of this turn: frames queued by continuations (the next call of each
       // caller that just got its reply, however many promise hops away) join the same write. A
       // microtask queues a tick, and Node runs ticks queued by microtasks only once the microtask
-      // queue is empty, still before the event loop moves on. Over memory (WRITES_TO_MEMORY) a write costs
-      // no system call: the frames leave as soon as this microtask is done (flushSoon is flushBatch).
+      // queue is empty, still before the event loop moves on. Over memory that the peer polls (WRITES_TO_MEMORY)
+      // a write costs nothing: the frames leave as soon as this microtask is done (flushSoon is flushEarly).
       void RESOLVED.then(this.flushSoon);
     }
     return true;
@@ -777,6 +777,12 @@ export class DistConnection {
    */
   private readonly queueFlush = (): void => {
     process.nextTick(this.flushBatch);
+  };
+
+  /** The flush over memory: at once while the peer polls it, else (a write would wake the peer) after the turn's ticks, in one write. */
+  private readonly flushEarly = (): void => {
+    if ((this.socket as unknown as { readonly [WRITES_TO_MEMORY]: boolean })[WRITES_TO_MEMORY]) this.flushBatch();
+    else process.nextTick(this.flushBatch);
   };
 
   private readonly flushBatch = (): void => {
