@@ -13,12 +13,18 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { addIdlePoller, pollIdle, type IdlePoller } from '../core/scheduler.js';
+import { WRITES_TO_MEMORY } from '../distribution/transport.js';
 import { ByteRing } from './shm-ring.js';
 
 const noop = (): void => {};
 
 /** One end of an in-host connection: reads `rx`, writes `tx`. */
 export class RingSocket extends EventEmitter implements IdlePoller {
+  /** {@link WRITES_TO_MEMORY}: a write is a copy into shared memory, and the peer is polling it (not parked, to be woken). */
+  get [WRITES_TO_MEMORY](): boolean {
+    return !this.tx.readerParked();
+  }
+
   bytesRead = 0;
   bytesWritten = 0;
   destroyed = false;
@@ -180,6 +186,19 @@ export class RingSocket extends EventEmitter implements IdlePoller {
       this.destroy();
     } else if (!this.ended && this.tx.closed) this.destroy(); // the reader of our direction went away
     return progress;
+  }
+
+  /**
+   * {@link IdlePoller}: whether {@link poll} would find something now (bytes to
+   * read, room for queued ones, an end), from the rings' counters alone: the
+   * scheduler's tight wait calls it over and over.
+   */
+  ready(): boolean {
+    const rx = this.rx;
+    if (rx.closed) return true;
+    if (!this.paused && this.dataListeners > 0 && rx.available() !== 0) return true;
+    const tx = this.tx;
+    return (!this.ended && tx.closed) || (this.pending.length !== 0 && tx.room() !== 0);
   }
 
   /** {@link IdlePoller}: waits for bytes (or room for queued ones) with `Atomics.waitAsync`. */

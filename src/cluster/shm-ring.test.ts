@@ -3,7 +3,9 @@
  * the end of the ring and past the 32-bit counters; a write larger than the
  * ring waits for room and arrives whole and in order; a parked reader is
  * woken; a peer thread that dies in the middle of a frame leaves its reader
- * the bytes it wrote, then the end of the stream; bad sizes are refused.
+ * the bytes it wrote, then the end of the stream; bad sizes are refused; an
+ * end says it is ready exactly when a poll would find something, and that
+ * its writes are free while its peer polls, not once the peer parked.
  * @module
  */
 import { describe, it } from 'node:test';
@@ -12,6 +14,7 @@ import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { ByteRing } from './shm-ring.js';
 import { RingSocket } from './ring-socket.js';
+import { WRITES_TO_MEMORY } from '../distribution/transport.js';
 import { eventually } from '../../test/support.js';
 
 function bytes(n: number, seed = 0): Buffer {
@@ -162,6 +165,40 @@ describe('socket over two rings', () => {
     b.resume();
     await eventually(() => seen === 10, 10_000, 'the bytes after resume');
     a.destroy();
+    b.destroy();
+  });
+
+  it('says it is ready when a poll would find something: bytes to read (unless paused), room for queued bytes, an end; and whether its peer polls', () => {
+    const [a, b] = pair(64);
+    b.on('data', () => {});
+    a.on('data', () => {});
+    assert.equal(b.ready(), false, 'nothing yet');
+    a.write(bytes(10));
+    assert.equal(b.ready(), true, 'bytes to read');
+    b.poll();
+    assert.equal(b.ready(), false, 'read');
+    b.pause();
+    a.write(bytes(10));
+    assert.equal(b.ready(), false, 'paused');
+    b.resume();
+    assert.equal(b.ready(), true, 'resumed');
+    b.poll();
+    // A write larger than the ring: the rest waits in `a` until `b` makes room.
+    a.write(bytes(100));
+    assert.equal(a.ready(), false, 'no room yet');
+    b.poll();
+    assert.equal(a.ready(), true, 'room for the queued bytes');
+    a.poll();
+    b.poll();
+    assert.equal(b.ready(), false);
+    // Writes are free while the peer polls, not once it parked (the next write wakes it).
+    assert.equal(a[WRITES_TO_MEMORY], true);
+    b.park();
+    assert.equal(a[WRITES_TO_MEMORY], false, 'the peer is parked');
+    a.write(bytes(1));
+    assert.equal(a[WRITES_TO_MEMORY], true, 'woken by that write');
+    a.destroy();
+    assert.equal(b.ready(), true, 'the peer is gone');
     b.destroy();
   });
 

@@ -114,6 +114,11 @@ export class ByteRing {
     }
   }
 
+  /** True while the reader is parked: the next {@link commit} wakes it (a system call in the writer, a wake-up in the reader). */
+  readerParked(): boolean {
+    return Atomics.load(this.ctl, READER_PARKED) !== 0;
+  }
+
   // ------------------------------------------------------------------ reader
 
   /** Bytes published and not yet read. */

@@ -9,7 +9,10 @@
  * that keep ending parked stop the spinning (one stretch in 32 probes), and
  * spins that pay bring it back (the average has a floor); a spin during
  * which the process was preempted counts as more than one wasted; a poller
- * that removes itself in its poll does not make the next one miss its poll. The preemption
+ * that removes itself in its poll does not make the next one miss its poll. Pollers
+ * that say whether they are ready are waited on in a tight loop (not when one
+ * cannot say, nor in a stretch a socket started), which holds up neither
+ * timers nor immediates and ends parked. The preemption
  * count is the tests' own, and no assertion depends on how long anything takes.
  * @module
  */
@@ -337,6 +340,93 @@ describe('idle poller', () => {
       assert.ok(next.polls >= 1, 'polled before parking');
     } finally {
       removeNext();
+    }
+  });
+
+  /** A memory-fed poller with `ready()`: ready (and then finding something once) from its `at`-th check on. */
+  function checkable(at: number): IdlePoller & { polls: number; parks: number; checks: number; found: number } {
+    return {
+      polls: 0,
+      parks: 0,
+      checks: 0,
+      found: 0,
+      ready() {
+        return ++this.checks >= at && this.found === 0;
+      },
+      poll() {
+        this.polls++;
+        if (this.checks < at || this.found !== 0) return false;
+        this.found++;
+        return true;
+      },
+      park() {
+        this.parks++;
+      },
+    };
+  }
+
+  it('pollers that can say they are ready are waited on in a tight loop, and polled as soon as one is', async () => {
+    spin({ maxSpinUs: 10_000 });
+    const p = checkable(2000);
+    const remove = addIdlePoller(p);
+    try {
+      // A spin that parks before the poller is ready (the thread was descheduled for the whole budget) is begun again.
+      for (let i = 0; i < 20 && p.found === 0; i++) {
+        const parks = p.parks;
+        pollIdle();
+        await eventually(() => p.found === 1 || p.parks > parks, 10_000, 'found or parked');
+      }
+      assert.equal(p.found, 1, 'found');
+      // Stepping would poll once per check; the tight loop checks at least 32 times between two clock readings.
+      assert.ok(p.polls * 32 <= p.checks + 32 * 4, `${p.polls} polls for ${p.checks} checks`);
+      await eventually(() => p.parks > 0, 10_000, 'parked after');
+    } finally {
+      remove();
+    }
+  });
+
+  it('no tight wait while a memory-fed poller cannot say whether it is ready, nor in a stretch a socket started', async () => {
+    spin({ maxSpinUs: 200 });
+    const p = checkable(Infinity);
+    const removeP = addIdlePoller(p);
+    try {
+      const plain = counting();
+      const removePlain = addIdlePoller(plain);
+      try {
+        pollIdle();
+        await eventually(() => plain.parks === 1, 10_000, 'parked');
+        assert.equal(p.checks, 0, 'never checked');
+        assert.ok(p.polls >= 2, 'stepped instead');
+      } finally {
+        removePlain();
+      }
+      const fed = counting(() => false, true);
+      const removeFed = addIdlePoller(fed);
+      try {
+        pollIdle(true);
+        await eventually(() => fed.parks === 1, 10_000, 'parked');
+        assert.equal(p.checks, 0, 'never checked in a stretch a socket started');
+      } finally {
+        removeFed();
+      }
+    } finally {
+      removeP();
+    }
+  });
+
+  it('a tight wait that nothing ends keeps neither timers nor immediates waiting, and ends parked', async () => {
+    spin({ maxSpinUs: 10_000 });
+    const p = checkable(Infinity);
+    const remove = addIdlePoller(p);
+    try {
+      pollIdle();
+      await new Promise((r) => setImmediate(r));
+      await new Promise((r) => setTimeout(r, 1));
+      assert.ok(p.checks > 0, 'waited in a tight loop');
+      await eventually(() => p.parks === 1, 10_000, 'parked once the budget is spent');
+      assert.equal(idleSpinState().state, 'parked');
+    } finally {
+      remove();
     }
   });
 

@@ -1,7 +1,8 @@
 /**
  * Framing tests: frame splitting and hostile lengths, atom cache headers
  * from frames captured from OTP 25.2.3, fragment reassembly and
- * fragmentation, ticks, liveness, batching and backpressure.
+ * fragmentation, ticks, liveness, batching (frames over memory that the peer polls leave
+ * as soon as their microtask is done) and backpressure.
  * @module
  */
 import { describe, it } from 'node:test';
@@ -16,6 +17,7 @@ import type { HandshakeResult } from './handshake.js';
 import { socketPair, collect } from './testing/sockets.js';
 import { decodeFrameTerms, encodeBareTerm, type FrameTerms } from './frame-terms.js';
 import { OP } from './control.js';
+import { WRITES_TO_MEMORY } from './transport.js';
 import { Encoder } from '../etf/encoder.js';
 import { EtfEncodeError } from '../etf/errors.js';
 import { Pid } from '../terms/identifiers.js';
@@ -345,27 +347,37 @@ describe('DistConnection on a socket', () => {
     assert.equal((await tx.closed).code, 'closed_locally');
   });
 
-  it('frames sent by promise continuations of the same turn, however deep, join one write', async () => {
+  /**
+   * A connection over a real socket pair that counts its socket writes (the sending side's
+   * WRITES_TO_MEMORY set to `memory` unless undefined); `send(i)` sends the message `i`; `all` resolves once `n` arrived.
+   */
+  async function countedWrites(n: number, memory?: boolean) {
     const [a, b] = await socketPair();
+    if (memory !== undefined) Object.defineProperty(a, WRITES_TO_MEMORY, { value: memory });
     const got: FrameTerms[] = [];
     let resolveAll!: () => void;
     const all = new Promise<void>((r) => (resolveAll = r));
     const rx = new DistConnection(fakeHandshake(b), {
       onFrame: (f) => {
         got.push(decodeFrameTerms(f));
-        if (got.length === 4) resolveAll();
+        if (got.length === n) resolveAll();
       },
     });
     const tx = new DistConnection(fakeHandshake(a));
-    let writes = 0;
-    const origWrite = a._write.bind(a);
-    a._write = (chunk, encoding, cb) => {
-      writes++;
-      origWrite(chunk, encoding, cb);
-    };
     const enc = new Encoder();
     const to = new Pid(atom('peer@h'), 5, 0, 1);
-    const send = (i: number): void => void tx.sendControl(enc, 3, OP.SEND, atom(''), to, undefined, true, i);
+    const counted = { writes: 0, got, all, rx, tx, send: (i: number): void => void tx.sendControl(enc, 3, OP.SEND, atom(''), to, undefined, true, i) };
+    const origWrite = a._write.bind(a);
+    a._write = (chunk, encoding, cb) => {
+      counted.writes++;
+      origWrite(chunk, encoding, cb);
+    };
+    return counted;
+  }
+
+  it('frames sent by promise continuations of the same turn, however deep, join one write', async () => {
+    const c = await countedWrites(4);
+    const { got, all, rx, tx, send } = c;
     send(0);
     void Promise.resolve().then(() => send(1));
     void (async () => {
@@ -378,9 +390,33 @@ describe('DistConnection on a socket', () => {
     })();
     await all;
     assert.deepEqual(got.map((t) => t.message), [0, 1, 2, 3], 'in send order');
-    assert.equal(writes, 1, 'one socket write for the turn');
+    assert.equal(c.writes, 1, 'one socket write for the turn');
     tx.close();
     await rx.closed;
+  });
+
+  it('over memory the peer polls, the frames of a microtask leave as soon as it is done, before the ticks of the turn', async () => {
+    // Memory the peer polls; memory whose peer sleeps (a write would wake it: batched as over a socket); a socket.
+    for (const memory of [true, false, undefined]) {
+      const c = await countedWrites(3, memory);
+      const { got, all, rx, tx, send } = c;
+      let writesAtTick = -1;
+      process.nextTick(() => (writesAtTick = c.writes));
+      send(0);
+      send(1);
+      void Promise.resolve().then(() => send(2));
+      await all;
+      assert.deepEqual(got.map((t) => t.message), [0, 1, 2], 'in send order');
+      if (memory) {
+        assert.equal(writesAtTick, 2, 'both writes before the tick: the first microtask\'s two frames, then the next one\'s');
+        assert.equal(c.writes, 2);
+      } else {
+        assert.equal(writesAtTick, 0, 'a real socket (or memory whose peer sleeps) writes after the ticks queued before');
+        assert.equal(c.writes, 1, 'one write for the turn');
+      }
+      tx.close();
+      await rx.closed;
+    }
   });
 
   it('with reuseFrames, hands every frame in one object and lets go of its payload after the chunk', async () => {

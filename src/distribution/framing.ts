@@ -28,6 +28,7 @@ import { EtfWriter } from '../etf/writer.js';
 import { RESOLVED } from '../core/scheduler.js';
 import { writeControl, writeMessage } from './control-codec.js';
 import type { SocketSpin } from './socket-spin.js';
+import { WRITES_TO_MEMORY } from './transport.js';
 
 /**
  * Default largest accepted message, whole frame or reassembled fragments:
@@ -505,6 +506,8 @@ export class DistConnection {
   private readonly fragmentSize: number;
   private readonly reuseFrames: boolean;
   private readonly spin: SocketSpin | undefined;
+  /** What a frame's encoding queues as a microtask: {@link flushEarly} on a socket that writes to memory ({@link WRITES_TO_MEMORY}), else the tick that flushes. */
+  private readonly flushSoon: () => void;
   private resolveClosed!: (reason: DistError) => void;
   private closeReason: DistError | undefined;
   private corked = false;
@@ -547,6 +550,7 @@ export class DistConnection {
     this.reuseFrames = options.reuseFrames === true;
     this.fragmentSize = options.fragmentSize ?? DEFAULT_FRAGMENT_SIZE;
     this.spin = options.spin;
+    this.flushSoon = WRITES_TO_MEMORY in handshake.socket ? this.flushEarly : this.queueFlush;
     this.decoder = new FrameDecoder(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, this.refuse);
     const parserOptions: FrameParserOptions = { onRefuse: this.refuse };
     if (options.maxMessageBytes !== undefined) parserOptions.maxMessageBytes = options.maxMessageBytes;
@@ -756,8 +760,9 @@ export class DistConnection {
       // After every microtask of this turn: frames queued by continuations (the next call of each
       // caller that just got its reply, however many promise hops away) join the same write. A
       // microtask queues a tick, and Node runs ticks queued by microtasks only once the microtask
-      // queue is empty, still before the event loop moves on.
-      void RESOLVED.then(this.queueFlush);
+      // queue is empty, still before the event loop moves on. Over memory that the peer polls (WRITES_TO_MEMORY)
+      // a write costs nothing: the frames leave as soon as this microtask is done (flushSoon is flushEarly).
+      void RESOLVED.then(this.flushSoon);
     }
     return true;
   }
@@ -772,6 +777,12 @@ export class DistConnection {
    */
   private readonly queueFlush = (): void => {
     process.nextTick(this.flushBatch);
+  };
+
+  /** The flush over memory: at once while the peer polls it, else (a write would wake the peer) after the turn's ticks, in one write. */
+  private readonly flushEarly = (): void => {
+    if ((this.socket as unknown as { readonly [WRITES_TO_MEMORY]: boolean })[WRITES_TO_MEMORY]) this.flushBatch();
+    else process.nextTick(this.flushBatch);
   };
 
   private readonly flushBatch = (): void => {

@@ -41,6 +41,20 @@ export interface InHostTransport {
   connect(host: string, port: number): Promise<Socket> | undefined;
 }
 
+/**
+ * A property of a socket whose writes are copies into memory shared with
+ * the peer's thread (a local cluster's rings): `socket[WRITES_TO_MEMORY]` is
+ * true while a write costs neither a system call nor a wake-up (the peer is
+ * polling that memory), false while the peer sleeps (a write wakes it). A
+ * connection over such a socket writes the frames a microtask queued as
+ * soon as that microtask is done while it is true, rather than after every
+ * microtask and tick of the turn (the batching that saves system calls on a
+ * real socket, and wake-ups of a sleeping peer), so the peer starts on them
+ * sooner: on a call, the reply leaves before the rest of the server's turn,
+ * and the caller's demonitor before its next request is built.
+ */
+export const WRITES_TO_MEMORY: unique symbol = Symbol.for('beamline.writesToMemory');
+
 let inHost: InHostTransport | undefined;
 
 /** Installs (or, with undefined, removes) this process's {@link InHostTransport}. */
