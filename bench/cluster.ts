@@ -10,6 +10,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { freePort } from '../src/raft/testing/free-port.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,7 +64,7 @@ function erl(name: string, evalExpr: string, env: NodeJS.ProcessEnv, cwd: string
 export async function runClusterBench(opts: { quick: boolean }): Promise<BenchResult[]> {
   const joins = opts.quick ? 3 : 10;
   const tag = randomInt(1e6);
-  const epmdPort = randomInt(10_000, 32_000); // below the ephemeral range (32768-60999)
+  const epmdPort = await freePort();
   const env = { ...process.env, ERL_EPMD_PORT: String(epmdPort), ERL_CRASH_DUMP_SECONDS: '0' };
   const dir = mkdtempSync(join(tmpdir(), 'beamline-clusterbench-'));
   const epmd = spawn('epmd', ['-port', String(epmdPort), '-address', '127.0.0.1'], { stdio: 'ignore' });

@@ -48,6 +48,7 @@
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { freePort } from '../src/raft/testing/free-port.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
@@ -97,17 +98,8 @@ interface Rig {
   readonly threads: ThreadNodes;
 }
 
-/** A TCP port free right now (each cluster's gateway gets its own). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 async function startRig(cores: number): Promise<Rig> {
-  const epmdPort = 20_000 + randomInt(10_000);
+  const epmdPort = await freePort();
   const base = `b${randomInt(1e6)}`;
   const start = async (name: string, size: number, inHost: boolean, hosting: 'processes' | 'threads' = 'processes'): Promise<LocalCluster> =>
     startLocalCluster({ base: `${base}${name}`, cookie: COOKIE, start: START, size, epmdPort, inHost, hosting, args: { webPort: hosting === 'threads' ? 0 : await freePort() } });

@@ -17,6 +17,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
+import { freePort } from '../src/raft/testing/free-port.js';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Node } from '../src/core/node.js';
@@ -155,7 +156,7 @@ async function elixir(c: ReturnType<typeof counts>, epmdPort: number, tag: numbe
 /** The bench part: Beamline and Elixir GenStage rows for stage_throughput and stage_remote. */
 export async function runStageBench(opts: { quick: boolean }): Promise<BenchResult[]> {
   const c = counts(opts.quick);
-  const epmdPort = randomInt(40000, 50000);
+  const epmdPort = await freePort();
   const tag = randomInt(1e6);
   const rows: BenchResult[] = [];
   const note = `integers, max_demand ${MAX_DEMAND}`;

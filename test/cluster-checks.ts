@@ -10,7 +10,7 @@ import { randomInt } from 'node:crypto';
 import { after, before } from 'node:test';
 import { startNode } from '../src/distribution/node-dist.js';
 import { startLocalCluster, type LocalClusterOptions } from '../src/cluster/index.js';
-import { privatePort } from './support.js';
+import { freePort } from './support.js';
 import type { Node } from '../src/core/node.js';
 import { atom, isTuple, tuple, type Pid } from '../src/terms/index.js';
 import { rpc } from '../src/distribution/node-dist.js';
@@ -20,7 +20,8 @@ import { eventually, eventuallyAsync } from './support.js';
 /** A started 2-node cluster, its events, and a node `t` of this thread connected to it over TCP. */
 export interface TwoNodes {
   readonly base: string;
-  readonly epmdPort: number;
+  /** Its private EPMD's port, chosen when the cluster starts (before the suite's tests). */
+  epmdPort: number;
   cluster: LocalCluster;
   t: Node;
   readonly events: ClusterEvent[];
@@ -31,9 +32,9 @@ export interface TwoNodes {
 /** Starts a 2-node cluster (and `t`) before the suite's tests and stops it after them; `options` add to the defaults. */
 export function twoNodeCluster(prefix: string, cookie: string, options: Partial<LocalClusterOptions> = {}): TwoNodes {
   const base = `${prefix}${randomInt(1e6)}`;
-  const epmdPort = privatePort();
-  const rig = { base, epmdPort, events: [] as ClusterEvent[], n0: '', n1: '' } as TwoNodes;
+  const rig = { base, epmdPort: 0, events: [] as ClusterEvent[], n0: '', n1: '' } as TwoNodes;
   before(async () => {
+    const epmdPort = (rig.epmdPort = await freePort());
     rig.cluster = await startLocalCluster({ base, cookie, start: new URL('./cluster-node.js', import.meta.url), size: 2, epmdPort, intensity: 5, period: 60, ...options });
     rig.cluster.monitor((e) => rig.events.push(e));
     [rig.n0, rig.n1] = rig.cluster.names as [string, string];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { test } from 'node:test';
-import { eventually, privatePort, quietLogger } from './support.js';
+import { eventually, freePort, quietLogger } from './support.js';
 import { type Atom, atom, isAtom } from '../src/terms/atom.js';
 import { noreply, ok, reply, startServer } from '../src/server/server.js';
 import { serverStart, startSupervisor } from '../src/supervisor/index.js';
@@ -79,7 +79,7 @@ test('a supervisor restart publishes the supervisor, the child id and the reason
 test('connection up and down between two nodes, down with its reason', async (t) => {
   const ups = record<ConnectionEvent>(t, diagnosticChannels.connectionUp);
   const downs = record<ConnectionEvent>(t, diagnosticChannels.connectionDown);
-  const epmdPort = privatePort();
+  const epmdPort = await freePort();
   const common = { cookie: 'diag', epmdPort, logger: quietLogger().log, shutdownTimeout: 100 };
   await using a = await startNode({ name: 'diaga@127.0.0.1', ...common });
   await using b = await startNode({ name: 'diagb@127.0.0.1', ...common });

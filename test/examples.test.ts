@@ -8,18 +8,19 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
-import { privatePort } from './support.js';
+import { freePort } from './support.js';
 import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('../examples/', import.meta.url));
 const SUPPORT = new Set(['one-line-logger.js']);
 const examples = readdirSync(dir).filter((f) => f.endsWith('.js') && !SUPPORT.has(f)).sort();
 
-function runExample(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function runExample(file: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const epmdPort = await freePort();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [file], {
       cwd: dir,
-      env: { ...process.env, ERL_EPMD_PORT: String(privatePort()) },
+      env: { ...process.env, ERL_EPMD_PORT: String(epmdPort) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -8,7 +8,7 @@ import { createSocket } from 'node:dgram';
 import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
 import { describe, it } from 'node:test';
-import { deferred, eventually, privatePort, quietLogger } from './support.js';
+import { deferred, eventually, freePort, quietLogger } from './support.js';
 import { atom } from '../src/terms/atom.js';
 import { AbortedError } from '../src/core/errors.js';
 import { Node } from '../src/core/node.js';
@@ -155,7 +155,7 @@ describe('await using stops what was started', () => {
   });
 
   it('a distributed node: disposing it unregisters it and closes its listener', async () => {
-    const epmdPort = privatePort();
+    const epmdPort = await freePort();
     let listenPort: number;
     {
       await using n = await startNode({ name: 'ddist@127.0.0.1', cookie: 'c', epmdPort, logger: () => {}, shutdownTimeout: 100 });
@@ -265,7 +265,7 @@ describe('AbortSignal on long operations', () => {
   });
 
   it('startNode and remoteSpawn', async () => {
-    const epmdPort = privatePort();
+    const epmdPort = await freePort();
     await assert.rejects(startNode({ name: 'anode@127.0.0.1', cookie: 'c', epmdPort, signal: AbortSignal.abort(), logger: () => {} }), AbortedError);
     await using a = await startNode({ name: 'anodea@127.0.0.1', cookie: 'c', epmdPort, logger: () => {}, shutdownTimeout: 100 });
     await using b = await startNode({ name: 'anodeb@127.0.0.1', cookie: 'c', epmdPort, logger: () => {}, shutdownTimeout: 100 });

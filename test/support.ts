@@ -4,7 +4,6 @@
  * only turns a hang into a failure.
  * @module
  */
-import { randomInt } from 'node:crypto';
 import type { Node, SpawnOptions } from '../src/core/node.js';
 import type { Process } from '../src/core/process.js';
 import { atom } from '../src/terms/atom.js';
@@ -103,12 +102,3 @@ export function quietLogger(): { lines: string[]; log: (level: string, message: 
 
 /** A port free now on 127.0.0.1, below Linux's ephemeral range (see free-port.ts for why). */
 export { freePort } from '../src/raft/testing/free-port.js';
-
-/**
- * A random TCP port for a test's private EPMD or listener, below Linux's
- * ephemeral range (32768-60999), so an outgoing connection made by another
- * test cannot be holding it.
- */
-export function privatePort(): number {
-  return randomInt(10_000, 32_000);
-}

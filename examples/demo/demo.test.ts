@@ -18,6 +18,26 @@ import { freePort } from '../../test/support.js';
 
 const run = promisify(execFile);
 
+/**
+ * `request`'s result; a failure says why: the error's causes (their codes and
+ * messages, e.g. ECONNRESET or undici's "other side closed", and a command's
+ * stderr), the sockets on the demo's ports now (`ss`), and everything the
+ * demo printed (with NODE_DEBUG=net,http: its own account of each connection).
+ */
+async function explained<T>(what: string, request: Promise<T>): Promise<T> {
+  try {
+    return await request;
+  } catch (err) {
+    const causes: string[] = [];
+    for (let e: unknown = err; e instanceof Error; e = e.cause) causes.push(`${e.name}${'code' in e ? ` ${String(e.code)}` : ''}: ${e.message}`);
+    const sockets = await run('ss', ['-tanp']).then(
+      ({ stdout }) => stdout.split('\n').filter((l, i) => i === 0 || [httpPort, tcpPort, epmdPort].some((p) => l.includes(`:${p} `))).join('\n'),
+      (e: Error) => `ss failed: ${e.message}`,
+    );
+    throw new Error(`${what} failed: ${causes.join(' <- ')}\nsockets on the demo's ports:\n${sockets}\ndemo output:\n${output}`, { cause: err });
+  }
+}
+
 /** The shell lines of the fenced block after `<!-- demo:<label> -->` in README.md. */
 function readmeCommands(label: string): string[] {
   const readme = readFileSync('README.md', 'utf8');
@@ -38,8 +58,9 @@ let cwd = '';
 before(async () => {
   [httpPort, tcpPort, epmdPort] = [await freePort(), await freePort(), await freePort()];
   cwd = mkdtempSync(join(tmpdir(), 'beamline-demo-'));
+  // NODE_DEBUG: the demo's own account of each connection and request (net, http), shown if a request fails.
   demo = spawn(process.execPath, ['build/examples/demo/main.js'], {
-    env: { ...process.env, PORT: String(httpPort), TCP_PORT: String(tcpPort), ERL_EPMD_PORT: String(epmdPort) },
+    env: { ...process.env, PORT: String(httpPort), TCP_PORT: String(tcpPort), ERL_EPMD_PORT: String(epmdPort), NODE_DEBUG: 'net,http' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   demo.stdout?.on('data', (d: Buffer) => (output += d.toString()));
@@ -64,16 +85,16 @@ after(async () => {
 test('the README curl commands work against the demo', async () => {
   const lines = readmeCommands('curl').map((l) => l.replaceAll('127.0.0.1:8080', `127.0.0.1:${httpPort}`));
   const results: string[] = [];
-  for (const line of lines) results.push((await run('bash', ['-c', line])).stdout);
+  for (const line of lines) results.push((await explained(line, run('bash', ['-c', line]))).stdout);
   assert.deepEqual(JSON.parse(results[0] as string), { ok: true });
   assert.deepEqual(JSON.parse(results[1] as string), { lang: 'erlang' });
   assert.ok((JSON.parse(results[2] as string) as string[]).includes('greeting'));
   assert.deepEqual(JSON.parse(results[3] as string), { ok: true });
   assert.match(results[4] as string, /^HTTP\/1\.1 404/);
   // The observer at `/`: its page, and the supervision tree with kv in its applications view.
-  const page = await fetch(`http://127.0.0.1:${httpPort}/`);
+  const page = await explained('fetch /', fetch(`http://127.0.0.1:${httpPort}/`));
   assert.match(await page.text(), /Beamline observer/);
-  const apps = await fetch(`http://127.0.0.1:${httpPort}/api/applications`);
+  const apps = await explained('fetch /api/applications', fetch(`http://127.0.0.1:${httpPort}/api/applications`));
   assert.match(await apps.text(), /"name":"demo".*"id":"kv","pid":"<0\.\d+\.\d+>"/);
 });
 

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { randomInt } from 'node:crypto';
 import { EpmdServer, registerNode } from '../../src/distribution/epmd/index.js';
-import { privatePort } from '../../test/support.js';
+import { freePort } from '../../test/support.js';
 
 async function holdPort(): Promise<Server> {
   const server = createServer();
@@ -30,11 +30,10 @@ async function runDemo(env: Record<string, string>): Promise<{ code: number | nu
 }
 
 test('a taken HTTP port, TCP port or node name is one line naming the variable to set', async (t) => {
-  const epmd = await EpmdServer.start({ host: '127.0.0.1', port: privatePort() });
+  const epmd = await EpmdServer.start({ host: '127.0.0.1', port: await freePort() });
   const taken = await holdPort();
-  const free = await holdPort();
-  const freePort = (free.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => free.close(() => resolve()));
+  // Free, and below the ephemeral range: no outgoing connection takes it before the demo listens there.
+  const unused = await freePort();
   const takenPort = (taken.address() as AddressInfo).port;
   t.after(async () => {
     taken.close();
@@ -42,18 +41,18 @@ test('a taken HTTP port, TCP port or node name is one line naming the variable t
   });
   const base = { ERL_EPMD_PORT: String(epmd.port), BEAMLINE_NODE: `demo${randomInt(1e6)}@127.0.0.1` };
 
-  const http = await runDemo({ ...base, PORT: String(takenPort), TCP_PORT: String(freePort) });
+  const http = await runDemo({ ...base, PORT: String(takenPort), TCP_PORT: String(unused) });
   assert.equal(http.code, 1);
   assert.equal(http.stderr, `demo failed to start: port ${takenPort} is already in use: set PORT to a free port\n`);
 
-  const tcp = await runDemo({ ...base, PORT: String(freePort), TCP_PORT: String(takenPort) });
+  const tcp = await runDemo({ ...base, PORT: String(unused), TCP_PORT: String(takenPort) });
   assert.equal(tcp.code, 1);
   assert.equal(tcp.stderr, `demo failed to start: port ${takenPort} is already in use: set TCP_PORT to a free port\n`);
 
   const name = `held${randomInt(1e6)}`;
   const registration = await registerNode({ host: '127.0.0.1', port: epmd.port, name, nodePort: takenPort });
   try {
-    const dup = await runDemo({ ...base, BEAMLINE_NODE: `${name}@127.0.0.1`, PORT: String(freePort), TCP_PORT: String(freePort) });
+    const dup = await runDemo({ ...base, BEAMLINE_NODE: `${name}@127.0.0.1`, PORT: String(unused), TCP_PORT: String(unused) });
     assert.equal(dup.code, 1);
     assert.equal(dup.stderr, `demo failed to start: the node name ${name}@127.0.0.1 is taken on this host: set BEAMLINE_NODE to another name\n`);
   } finally {

@@ -15,7 +15,7 @@ import { ok, reply, startServer } from '../server/server.js';
 import { startNode } from '../distribution/node-dist.js';
 import { connectTransport, setInHostTransport } from '../distribution/transport.js';
 import { unixSocketTransport } from './inhost-transport.js';
-import { privatePort } from '../../test/support.js';
+import { freePort } from '../../test/support.js';
 
 describe('in-host transport over Unix domain sockets', () => {
   const dir = mkdtempSync(join(tmpdir(), 'bl-'));
@@ -27,7 +27,7 @@ describe('in-host transport over Unix domain sockets', () => {
   it('carries a distribution connection between two nodes', async () => {
     const transport = unixSocketTransport(dir);
     setInHostTransport(transport);
-    const epmdPort = privatePort();
+    const epmdPort = await freePort();
     const tag = randomInt(1e6);
     const quiet = { logger: (): void => {}, shutdownTimeout: 200 };
     const a = await startNode({ name: `ua${tag}@127.0.0.1`, cookie: 'c', epmdPort, node: quiet });

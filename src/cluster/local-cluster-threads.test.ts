@@ -16,7 +16,7 @@ import type { Node } from '../core/node.js';
 import { atom, tuple } from '../terms/index.js';
 import { rpc } from '../distribution/node-dist.js';
 import { startLocalCluster, type ClusterEvent, type LocalCluster } from './index.js';
-import { privatePort } from '../../test/support.js';
+import { freePort } from '../../test/support.js';
 import { erlSkipReason, startErl } from '../../test/erl.js';
 import { checkExitAndThrowRestart, checkKilledNodeRestarts, twoNodeCluster } from '../../test/cluster-checks.js';
 
@@ -29,8 +29,9 @@ describe('a 2-node local cluster of worker threads', () => {
   let t: Node;
   let n0 = '';
   let n1 = '';
-  const { base, epmdPort } = rig;
-  before(() => ({ cluster, t, n0, n1 } = rig));
+  const { base } = rig;
+  let epmdPort = 0;
+  before(() => ({ cluster, t, n0, n1, epmdPort } = rig));
 
   it('starts the nodes as threads of this process, named base_i@host, connected over rings before their start function runs', async () => {
     assert.equal(cluster.hosting, 'threads');
@@ -87,7 +88,7 @@ describe('local cluster of threads: options', () => {
   });
 
   it('gives up after more restarts than its intensity allows', async () => {
-    const epmdPort = privatePort();
+    const epmdPort = await freePort();
     const c = await startLocalCluster({ base: `r${randomInt(1e6)}`, cookie: COOKIE, start: START, size: 1, epmdPort, intensity: 0, period: 60, hosting: 'threads' });
     const seen: ClusterEvent[] = [];
     c.monitor((e) => seen.push(e));

@@ -19,7 +19,7 @@ import { atom, isTuple, tuple } from '../terms/index.js';
 import { rpc } from '../distribution/node-dist.js';
 import { ok, reply, type ServerBehavior } from '../server/server.js';
 import { startLocalCluster, startSpreadPool, type ClusterEvent, type LocalCluster } from './index.js';
-import { eventually, eventuallyAsync, freePort, privatePort } from '../../test/support.js';
+import { eventually, eventuallyAsync, freePort } from '../../test/support.js';
 import { erlSkipReason, startErl } from '../../test/erl.js';
 import { checkExitAndThrowRestart, checkKilledNodeRestarts, twoNodeCluster } from '../../test/cluster-checks.js';
 
@@ -228,7 +228,7 @@ describe('local cluster failures', () => {
   });
 
   it('a start function that is missing or throws fails the start and stops the other nodes', async () => {
-    const epmdPort = privatePort();
+    const epmdPort = await freePort();
     await assert.rejects(
       startLocalCluster({ base: `m${randomInt(1e6)}`, cookie: COOKIE, start: START, exportName: 'nothing', size: 1, epmdPort, intensity: 0 }),
       /does not export a function nothing/,
@@ -239,7 +239,7 @@ describe('local cluster failures', () => {
     await assert.rejects(startLocalCluster({ base: `a${randomInt(1e6)}`, cookie: COOKIE, start: START, size: 1, signal: AbortSignal.abort('no') }), {
       name: 'AbortedError',
     });
-    const epmdPort = privatePort();
+    const epmdPort = await freePort();
     const controller = new AbortController();
     const workersBefore = Object.keys(nodeCluster.workers ?? {}).length;
     nodeCluster.once('fork', () => controller.abort('changed my mind'));
@@ -251,7 +251,7 @@ describe('local cluster failures', () => {
   });
 
   it('gives up after more restarts than its intensity allows', async () => {
-    const epmdPort = privatePort();
+    const epmdPort = await freePort();
     const c = await startLocalCluster({ base: `r${randomInt(1e6)}`, cookie: COOKIE, start: START, size: 1, epmdPort, intensity: 0, period: 60 });
     const seen: ClusterEvent[] = [];
     c.monitor((e) => seen.push(e));

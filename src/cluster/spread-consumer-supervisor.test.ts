@@ -14,7 +14,7 @@ import { atom, isTuple, tuple, type Pid } from '../terms/index.js';
 import { startNode } from '../distribution/node-dist.js';
 import { emit, producer, startStage, countConsumerChildren, type StageBehavior } from '../stage/index.js';
 import { registerConsumerChild, startLocalCluster, startSpreadConsumerSupervisor, type ClusterEvent, type LocalCluster } from './index.js';
-import { eventually, eventuallyAsync, privatePort, quietLogger } from '../../test/support.js';
+import { eventually, eventuallyAsync, freePort, quietLogger } from '../../test/support.js';
 import { consumerJob } from '../../test/cluster-node.js';
 
 const START = new URL('../../test/cluster-node.js', import.meta.url);
@@ -51,7 +51,7 @@ function reporter(node: Node): { pid: Pid; started: { i: number; pid: Pid }[]; b
 
 describe('a ConsumerSupervisor spread over a local cluster', () => {
   const base = `s${randomInt(1e6)}`;
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const log = quietLogger();
   let cluster: LocalCluster;
   let t: Node;
@@ -59,6 +59,7 @@ describe('a ConsumerSupervisor spread over a local cluster', () => {
   let n1 = '';
   const events: ClusterEvent[] = [];
   before(async () => {
+    epmdPort = await freePort();
     cluster = await startLocalCluster({ base, cookie: COOKIE, start: START, size: 2, epmdPort, intensity: 5, period: 60 });
     cluster.monitor((e) => events.push(e));
     [n0, n1] = cluster.names as [string, string];

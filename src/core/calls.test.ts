@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { eventually, privatePort, quietLogger } from '../../test/support.js';
+import { eventually, freePort, quietLogger } from '../../test/support.js';
 import { startNode } from '../distribution/node-dist.js';
 import { atom } from '../terms/atom.js';
 import { Pid } from '../terms/identifiers.js';
@@ -134,7 +134,7 @@ describe('calls', () => {
     const node = await startNode({
       name: `calls${randomInt(1e6)}@127.0.0.1`,
       cookie: 'c',
-      epmdPort: privatePort(), // below Linux's ephemeral range: a port there may be taken by an outgoing socket
+      epmdPort: await freePort(), // below Linux's ephemeral range: a port there may be taken by an outgoing socket
       node: { logger: () => {}, shutdownTimeout: 100 },
     });
     try {

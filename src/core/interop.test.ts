@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { erlSkipReason, type ErlNode, startErl } from '../../test/erl.js';
-import { deferred, eventually, privatePort } from '../../test/support.js';
+import { deferred, eventually, freePort } from '../../test/support.js';
 import { startNode } from '../distribution/node-dist.js';
 import { type Atom, atom } from '../terms/atom.js';
 import { Tuple, tuple } from '../terms/tuple.js';
@@ -18,11 +18,12 @@ import type { Node } from './node.js';
 describe('signal ordering and calls across a real Erlang node', { skip: erlSkipReason() }, () => {
   const tag = randomInt(1e6);
   const E = `ord${tag}@127.0.0.1`;
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   let ts: Node;
   let erl: ErlNode;
 
   before(async () => {
+    epmdPort = await freePort();
     ts = await startNode({ name: `tsord${tag}@127.0.0.1`, cookie: 'ordcookie', epmdPort, node: { logger: () => {}, shutdownTimeout: 200 } });
     erl = startErl({
       name: E,

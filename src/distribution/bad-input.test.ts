@@ -19,20 +19,21 @@ import { distributionOf, startNode } from './node-dist.js';
 import { connectTransport } from './transport.js';
 import { closedSocket } from './testing/sockets.js';
 import { Inbox } from './testing/inbox.js';
-import { Probe, eventually, privatePort } from '../../test/support.js';
+import { Probe, eventually, freePort } from '../../test/support.js';
 import type { Tuple } from '../terms/tuple.js';
 
 describe('hostile peers', () => {
   const tag = randomInt(1e6);
   const V = `v${tag}@127.0.0.1`;
   const G = `g${tag}@127.0.0.1`;
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const logs: string[] = [];
   let v: Node;
   let good: Node;
   let evilCount = 0;
 
   before(async () => {
+    epmdPort = await freePort();
     v = await startNode({
       name: V,
       cookie: 'c',
@@ -140,7 +141,7 @@ describe('a connection that cannot keep up before its handshake', () => {
     const node = await startNode({
       name: `q${randomInt(1e6)}@127.0.0.1`,
       cookie: 'c',
-      epmdPort: privatePort(),
+      epmdPort: await freePort(),
       maxBufferedBytes: 10_000,
       node: { logger: (_level, message) => logs.push(message), shutdownTimeout: 200 },
     });

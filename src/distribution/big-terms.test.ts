@@ -30,7 +30,7 @@ import { termEquals } from '../etf/index.js';
 import { distributionOf, startNode } from './node-dist.js';
 import { erlOtpRelease, erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
 import { EtfEncodeError, MAX_PORTABLE_BIGINT_BYTES } from '../etf/index.js';
-import { eventually, privatePort } from '../../test/support.js';
+import { eventually, freePort } from '../../test/support.js';
 
 const COOKIE = 'bigtermscookie';
 
@@ -83,8 +83,8 @@ describe('terms of any depth and size cross the wire; no message takes the node 
   const TS = `big${tag}@127.0.0.1`;
   const TS2 = `big2x${tag}@127.0.0.1`;
   const E = `ebig${tag}@127.0.0.1`;
-  const epmdPort = privatePort();
-  const env = { ...process.env, ERL_EPMD_PORT: String(epmdPort), ERL_CRASH_DUMP_SECONDS: '0' };
+  let epmdPort = 0;
+  let env: NodeJS.ProcessEnv = {};
   const logs: string[] = [];
   // OTP 25 makes integers up to 2^25 bits; OTP 26 and later up to 4,194,240 bits.
   const otp25 = erlSkipReason() === false && erlOtpRelease() < 26;
@@ -106,6 +106,8 @@ describe('terms of any depth and size cross the wire; no message takes the node 
   }
 
   before(async () => {
+    epmdPort = await freePort();
+    env = { ...process.env, ERL_EPMD_PORT: String(epmdPort), ERL_CRASH_DUMP_SECONDS: '0' };
     ts = await startNode({
       name: TS,
       cookie: COOKIE,

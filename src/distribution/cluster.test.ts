@@ -14,7 +14,7 @@ import { atom, Pid, Tuple, tuple } from '../terms/index.js';
 import { distributionOf, rpc, startNode } from './node-dist.js';
 import { nodesOf } from './node-events.js';
 import { erlAtom, erlCall, erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
-import { eventually, eventuallyAsync, Probe, privatePort } from '../../test/support.js';
+import { eventually, eventuallyAsync, Probe, freePort } from '../../test/support.js';
 
 const COOKIE = 'clustercookie';
 const quiet = { logger: () => {}, shutdownTimeout: 200 };
@@ -35,7 +35,7 @@ describe('erlang:nodes/1 arguments', () => {
 
 describe('net_kernel details with real OTP 25 nodes', { skip: erlSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const P = `clp${tag}@127.0.0.1`;
   const H = `clh${tag}@127.0.0.1`;
   const E = `cle${tag}@127.0.0.1`;
@@ -47,6 +47,7 @@ describe('net_kernel details with real OTP 25 nodes', { skip: erlSkipReason() },
   const ECHO = `Echo = fun Loop() -> receive {'$gen_call', From, Req} -> gen:reply(From, {echo, Req}), Loop() end end`;
 
   before(async () => {
+    epmdPort = await freePort();
     pub = await startNode({ name: P, cookie: COOKIE, epmdPort, node: quiet });
     hid = await startNode({ name: H, cookie: COOKIE, epmdPort, published: false, node: quiet });
     erl = startErl({ name: E, cookie: COOKIE, epmdPort, eval: `${ECHO}, register(echo, spawn(Echo)), io:format("ready~n").` });

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { privatePort, quietLogger } from '../../test/support.js';
+import { freePort, quietLogger } from '../../test/support.js';
 import { atom } from '../terms/atom.js';
 import { Tuple, tuple } from '../terms/tuple.js';
 import { BadArgumentError, BeamlineError, CallAbortedError, CallExitError, CallTimeoutError, NameTakenError, NodeStoppedError } from '../core/errors.js';
@@ -19,7 +19,7 @@ describe('error codes and causes', () => {
   let b: Node;
   const B = 'errb@127.0.0.1';
   before(async () => {
-    const common = { cookie: 'errs', epmdPort: privatePort(), logger: quietLogger().log, shutdownTimeout: 100 };
+    const common = { cookie: 'errs', epmdPort: await freePort(), logger: quietLogger().log, shutdownTimeout: 100 };
     a = await startNode({ name: 'erra@127.0.0.1', ...common });
     b = await startNode({ name: B, ...common });
     exposeRpc(b, 'calc', { add: (x: number, y: number) => x + y, never: () => new Promise(() => {}) });

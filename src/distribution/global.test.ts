@@ -17,7 +17,7 @@ import { distributionOf, startNode } from './node-dist.js';
 import { GlobalError, globalReRegister, globalRegister, globalRegisteredNames, globalSend, globalServerRef, globalSync, globalUnregister, globalWhereis, startGlobal } from './global.js';
 import { comparePids, theBoss } from './global-locker.js';
 import { elixirSkipReason, erlAtom, erlCall, erlSkipReason, startElixir, startErl, startProgram, type ErlNode } from '../../test/erl.js';
-import { eventually, eventuallyAsync, Probe, privatePort } from '../../test/support.js';
+import { eventually, eventuallyAsync, Probe, freePort } from '../../test/support.js';
 
 const COOKIE = 'globalcookie';
 const quiet = { logger: () => {}, shutdownTimeout: 200 };
@@ -43,11 +43,12 @@ describe('global helpers', () => {
 });
 
 describe('global between Beamline nodes', () => {
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const tag = randomInt(1e6);
   let a: Node;
   let b: Node;
   before(async () => {
+    epmdPort = await freePort();
     a = await startNode({ name: `gla${tag}@127.0.0.1`, cookie: COOKIE, epmdPort, node: quiet });
     b = await startNode({ name: `glb${tag}@127.0.0.1`, cookie: COOKIE, epmdPort, node: quiet });
     assert.ok(distributionOf(a).ensureConnected(b.name));
@@ -146,7 +147,7 @@ describe('global between Beamline nodes', () => {
 
 describe('global in a cluster with real OTP 25 nodes', { skip: erlSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const TS = `glts${tag}@127.0.0.1`;
   const A = `gla${tag}@127.0.0.1`;
   const B = `glb${tag}@127.0.0.1`;
@@ -156,6 +157,7 @@ describe('global in a cluster with real OTP 25 nodes', { skip: erlSkipReason() }
   const ECHO = `Echo = fun Loop() -> receive {'$gen_call', From, Req} -> gen:reply(From, {echo, Req}), Loop() end end`;
 
   before(async () => {
+    epmdPort = await freePort();
     ts = await startNode({ name: TS, cookie: COOKIE, epmdPort, node: quiet });
     const a = startErl({ name: A, cookie: COOKIE, epmdPort, eval: `${ECHO}, P = spawn(Echo), register(erl_srv_local, P), yes = global:register_name(erl_srv, P), io:format("ready~n").` });
     erls.push(a);
@@ -252,10 +254,13 @@ describe('global in a cluster with real OTP 25 nodes', { skip: erlSkipReason() }
 
 describe('global name conflicts when partitions meet, with OTP 25', { skip: erlSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const erls: ErlNode[] = [];
   const nodes: Node[] = [];
   const call = (node: string, expr: string): Promise<{ code: number; out: string }> => erlCall({ node, cookie: COOKIE, epmdPort, expr });
+  before(async () => {
+    epmdPort = await freePort();
+  });
   after(async () => {
     for (const e of erls) await e.kill();
     for (const n of nodes) await n.stop();
@@ -292,11 +297,12 @@ describe('global name conflicts when partitions meet, with OTP 25', { skip: erlS
 
 describe('Elixir :global with a Beamline node', { skip: elixirSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const TS = `gxts${tag}@127.0.0.1`;
   let ts: Node;
   let ex: ErlNode | undefined;
   before(async () => {
+    epmdPort = await freePort();
     ts = await startNode({ name: TS, cookie: COOKIE, epmdPort, node: quiet });
   });
   after(async () => {

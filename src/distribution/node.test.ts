@@ -27,7 +27,7 @@ import {
 import { ErlangThrow } from './rpc.js';
 import { createSelfSignedCertificate } from './transport.js';
 import { Inbox } from './testing/inbox.js';
-import { eventually, privatePort, freePort } from '../../test/support.js';
+import { eventually, freePort } from '../../test/support.js';
 
 const quiet = { logger: (): void => {}, shutdownTimeout: 200 };
 
@@ -274,7 +274,7 @@ describe(`two Beamline nodes over ${mode}`, () => {
 
 describe('simultaneous connects', () => {
   it('two nodes that connect to each other at once end with one connection', async () => {
-    const epmdPort = privatePort();
+    const epmdPort = await freePort();
     const tag = randomInt(1e6);
     const x = await startNode({ name: `x${tag}@127.0.0.1`, cookie: 'c', epmdPort, node: quiet });
     const y = await startNode({ name: `y${tag}@127.0.0.1`, cookie: 'c', epmdPort, node: quiet });

@@ -15,17 +15,18 @@ import { atom, Pid, tuple, Tuple } from '../terms/index.js';
 import { distributionOf, startNode } from './node-dist.js';
 import { PgError, pgDemonitor, pgJoin, pgLeave, pgLocalMembers, pgMembers, pgMonitor, pgMonitorScope, pgWhichGroups, startPgScope } from './pg.js';
 import { elixirSkipReason, erlAtom, erlCall, erlSkipReason, startElixir, startErl, startProgram, type ErlNode } from '../../test/erl.js';
-import { eventually, eventuallyAsync, Probe, privatePort } from '../../test/support.js';
+import { eventually, eventuallyAsync, Probe, freePort } from '../../test/support.js';
 
 const COOKIE = 'pgcookie';
 const quiet = { logger: () => {}, shutdownTimeout: 200 };
 
 describe('pg between Beamline nodes', () => {
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const tag = randomInt(1e6);
   let a: Node;
   let b: Node;
   before(async () => {
+    epmdPort = await freePort();
     a = await startNode({ name: `pga${tag}@127.0.0.1`, cookie: COOKIE, epmdPort, published: true, node: quiet });
     b = await startNode({ name: `pgb${tag}@127.0.0.1`, cookie: COOKIE, epmdPort, published: true, node: quiet });
     startPgScope(a);
@@ -113,7 +114,7 @@ describe('pg between Beamline nodes', () => {
 
 describe('pg with real OTP 25 nodes', { skip: erlSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const TS = `pgts${tag}@127.0.0.1`;
   const E = `pge${tag}@127.0.0.1`;
   let ts: Node;
@@ -122,6 +123,7 @@ describe('pg with real OTP 25 nodes', { skip: erlSkipReason() }, () => {
   const call = (expr: string, node = E): Promise<{ code: number; out: string }> => erlCall({ node, cookie: COOKIE, epmdPort, expr });
 
   before(async () => {
+    epmdPort = await freePort();
     ts = await startNode({ name: TS, cookie: COOKIE, epmdPort, published: true, node: quiet });
     startPgScope(ts);
     erl = startErl({
@@ -185,12 +187,13 @@ describe('pg with real OTP 25 nodes', { skip: erlSkipReason() }, () => {
 
 describe('Phoenix.PubSub-style broadcast over pg with Elixir', { skip: elixirSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const TS = `pubts${tag}@127.0.0.1`;
   const EX = `pubex${tag}@127.0.0.1`;
   let ts: Node;
   let ex: ErlNode;
   before(async () => {
+    epmdPort = await freePort();
     ts = await startNode({ name: TS, cookie: COOKIE, epmdPort, published: true, node: quiet });
     startPgScope(ts, 'my_pubsub');
     // Phoenix.PubSub's PG adapter: one pg scope per PubSub, members joined to a topic group,

@@ -22,7 +22,7 @@ import { atom, isTuple, type Pid, type Ref, tuple, type Tuple } from '../terms/i
 import { distributionOf, rpc, startNode } from './node-dist.js';
 import { DFLAG } from './flags.js';
 import { erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
-import { deferred, eventually, privatePort } from '../../test/support.js';
+import { deferred, eventually, freePort } from '../../test/support.js';
 import { Inbox } from './testing/inbox.js';
 
 const COOKIE = 'priocookie';
@@ -50,13 +50,14 @@ describe('ALTACT_SIG_SEND and priority messages with the erl on PATH', { skip: e
   const tag = randomInt(1e6);
   const TS = `tp${tag}@127.0.0.1`;
   const E = `ep${tag}@127.0.0.1`;
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   let ts: Node;
   let erl: ErlNode;
   let release = 0;
   const dir = mkdtempSync(join(tmpdir(), 'beamline-prio-'));
 
   before(async () => {
+    epmdPort = await freePort();
     writeFileSync(join(dir, 'beamline_eval.erl'), EVAL_MOD);
     writeFileSync(join(dir, 'beamline_esrv.erl'), ESRV_MOD);
     ts = await startNode({ name: TS, cookie: COOKIE, epmdPort, node: { logger: () => {}, shutdownTimeout: 200 } });

@@ -18,7 +18,7 @@ import { atom, tuple } from '../terms/index.js';
 import { distributionOf, startNode } from './node-dist.js';
 import { connectProblem, nameDomainOf, ownNameProblem, splitNodeName } from './node-names.js';
 import { elixirSkipReason, erlCall, startErl, type ErlNode } from '../../test/erl.js';
-import { eventually, quietLogger, privatePort } from '../../test/support.js';
+import { eventually, quietLogger, freePort } from '../../test/support.js';
 
 const COOKIE = 'shortcookie';
 const HOST = hostname();
@@ -58,13 +58,14 @@ describe('node name rules', () => {
 });
 
 describe('short-named Beamline nodes', () => {
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const tag = randomInt(1e6);
   let s1: Node;
   let s2: Node;
   let long: Node;
   const logs = quietLogger();
   before(async () => {
+    epmdPort = await freePort();
     s1 = await startNode({ name: `sa${tag}@${HOST}`, cookie: COOKIE, epmdPort, node: { logger: logs.log, shutdownTimeout: 200 } });
     s2 = await startNode({ name: `sb${tag}@${HOST}`, cookie: COOKIE, epmdPort, node: { logger: logs.log, shutdownTimeout: 200 } });
     long = await startNode({ name: `sl${tag}@127.0.0.1`, cookie: COOKIE, epmdPort, node: { logger: logs.log, shutdownTimeout: 200 } });
@@ -92,12 +93,13 @@ describe('short-named Beamline nodes', () => {
 });
 
 describe('iex --sname and erl -sname with a short-named Beamline node', { skip: elixirSkipReason() }, () => {
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const tag = randomInt(1e6);
   const TS = `sts${tag}@${HOST}`;
   let ts: Node;
   let erl: ErlNode;
   before(async () => {
+    epmdPort = await freePort();
     ts = await startNode({ name: TS, cookie: COOKIE, epmdPort, node: { logger: () => {}, shutdownTimeout: 200 } });
     await startServer<{ call: [unknown, unknown] }, number, undefined>(
       ts,

@@ -15,13 +15,13 @@ import { atom, tuple } from '../terms/index.js';
 import { distributionOf, startNode } from './node-dist.js';
 import { erlAtom, erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
 import { createTestCa, writeSslDistOptfile, type TestCa } from '../../test/pki.js';
-import { eventually, quietLogger, privatePort } from '../../test/support.js';
+import { eventually, quietLogger, freePort } from '../../test/support.js';
 
 const COOKIE = 'tlscookie';
 
 describe('TLS distribution with Erlang inet_tls', { skip: erlSkipReason() }, () => {
   const tag = randomInt(1e6);
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const TS = `tlsts${tag}@127.0.0.1`;
   let ca: TestCa;
   let rogue: TestCa;
@@ -38,6 +38,7 @@ describe('TLS distribution with Erlang inet_tls', { skip: erlSkipReason() }, () 
   };
 
   before(async () => {
+    epmdPort = await freePort();
     ca = await createTestCa('good');
     rogue = await createTestCa('rogue');
     const files = await ca.issue('ts');

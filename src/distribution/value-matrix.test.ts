@@ -33,7 +33,7 @@ import {
 import { atom, Atom, ImproperList, Pid, Port, Ref, Tuple, tuple } from '../terms/index.js';
 import { rpc, startNode } from './node-dist.js';
 import { erlOtpRelease, erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
-import { privatePort } from '../../test/support.js';
+import { freePort } from '../../test/support.js';
 
 const COOKIE = 'matrixcookie';
 
@@ -74,7 +74,7 @@ describe('every row of the value table round-trips through an Erlang echo', { sk
   const tag = randomInt(1e6);
   const TS = `vm${tag}@127.0.0.1`;
   const E = `evm${tag}@127.0.0.1`;
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const dir = mkdtempSync(join(tmpdir(), 'beamline-matrix-'));
   const release = erlSkipReason() === false ? erlOtpRelease() : 0;
   // OTP 25 decodes integers of up to 524,287 words (4,194,296 bytes: 1 bsl 33554367 is the widest
@@ -89,6 +89,7 @@ describe('every row of the value table round-trips through an Erlang echo', { sk
   const ECHO = { name: 'vecho', node: E };
 
   before(async () => {
+    epmdPort = await freePort();
     writeFileSync(join(dir, 'beamline_vecho.erl'), VECHO_MOD);
     ts = await startNode({ name: TS, cookie: COOKIE, epmdPort, ...limits, node: { logger: () => {}, shutdownTimeout: 200 } });
     erl = startErl({

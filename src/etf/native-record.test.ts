@@ -17,7 +17,7 @@ import { tuple, isTuple, type Tuple } from '../terms/tuple.js';
 import type { Node } from '../core/node.js';
 import { distributionOf, rpc, startNode } from '../distribution/node-dist.js';
 import { erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
-import { privatePort } from '../../test/support.js';
+import { freePort } from '../../test/support.js';
 import { Charlist } from './charlist.js';
 import { decode, encode } from './codec.js';
 import { Encoder } from './encoder.js';
@@ -99,13 +99,14 @@ describe('native records with the erl on PATH', { skip: erlSkipReason() }, () =>
   const tag = randomInt(1e6);
   const TS = `tr${tag}@127.0.0.1`;
   const E = `er${tag}@127.0.0.1`;
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const dir = mkdtempSync(join(tmpdir(), 'beamline-nr-'));
   let ts: Node;
   let erl: ErlNode;
   let release = 0;
 
   before(async () => {
+    epmdPort = await freePort();
     ts = await startNode({ name: TS, cookie: 'nrcookie', epmdPort, node: { logger: () => {}, shutdownTimeout: 200 } });
     erl = startErl({ name: E, cookie: 'nrcookie', epmdPort, eval: `io:format("READY~n").` });
     await erl.waitForOutput(/READY/);

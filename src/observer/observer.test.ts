@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { eventually, privatePort, quietLogger } from '../../test/support.js';
+import { eventually, freePort, quietLogger } from '../../test/support.js';
 import { erlSkipReason, startErl } from '../../test/erl.js';
 import { loadApplication, startApplication, whichApplications } from '../application/controller.js';
 import { BadArgumentError } from '../core/errors.js';
@@ -200,7 +200,7 @@ test('options are checked; a base path; off loopback every request needs the tok
 });
 
 test('another Beamline node through distribution: its views and actions', async () => {
-  const epmdPort = privatePort();
+  const epmdPort = await freePort();
   const a = await startNode({ name: `obsa${process.pid}@127.0.0.1`, cookie: COOKIE, epmdPort, node: { logger: quietLogger().log } });
   const bNode = await startNode({ name: `obsb${process.pid}@127.0.0.1`, cookie: COOKIE, epmdPort, node: { logger: quietLogger().log } });
   try {
@@ -253,7 +253,7 @@ test('with 100,000 processes a table page is sorted and cut on the server', asyn
 });
 
 test('an Erlang node through rpc: processes, a process page, applications, kill, stop an application', { skip: erlSkipReason() }, async () => {
-  const epmdPort = privatePort();
+  const epmdPort = await freePort();
   const local = await startNode({ name: `obsl${process.pid}@127.0.0.1`, cookie: COOKIE, epmdPort, node: { logger: quietLogger().log } });
   const erlName = `obse${process.pid}@127.0.0.1`;
   const erl = startErl({

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Page } from 'puppeteer-core';
 import { chromiumSkipReason, launchBrowser, screenshot, type TestBrowser } from '../../test/browser.js';
 import { erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
-import { eventually, privatePort, quietLogger } from '../../test/support.js';
+import { eventually, freePort, quietLogger } from '../../test/support.js';
 import { loadApplication, startApplication } from '../application/controller.js';
 import type { Node } from '../core/node.js';
 import { rpc, startNode } from '../distribution/node-dist.js';
@@ -64,9 +64,10 @@ describe('the observer page in headless Chromium', { skip: chromiumSkipReason() 
   let node: Node;
   let observer: StartedObserver;
   let b: TestBrowser;
-  const epmdPort = privatePort();
+  let epmdPort = 0;
 
   before(async () => {
+    epmdPort = await freePort();
     node = await startNode({ name: `obs${process.pid}@127.0.0.1`, cookie: COOKIE, epmdPort, node: { logger: quietLogger().log } });
     loadApplication(node, {
       name: 'shop',

@@ -11,7 +11,7 @@ import { atom } from '../terms/atom.js';
 import { Ref } from '../terms/identifiers.js';
 import { tuple } from '../terms/tuple.js';
 import { startNode } from '../distribution/node-dist.js';
-import { Probe, privatePort } from '../../test/support.js';
+import { Probe, freePort } from '../../test/support.js';
 import { has, type SagaEvent, testSaga, type TestSagaConfig, until } from '../../test/saga-support.js';
 import { startSaga } from './saga.js';
 import { MemoryJournal } from './journal.js';
@@ -26,7 +26,7 @@ describe('sagas on three Beamline nodes', () => {
   let probe: Probe;
   let seq = 0;
   before(async () => {
-    const epmdPort = privatePort();
+    const epmdPort = await freePort();
     for (const k of ['a', 'b', 'c'] as const) nodes[k] = await startNode({ name: names[k], cookie: 'saga', epmdPort, node: quiet });
     probe = new Probe(nodes.a);
   });

@@ -9,7 +9,7 @@ import { atom } from '../terms/atom.js';
 import { Ref } from '../terms/identifiers.js';
 import { tuple } from '../terms/tuple.js';
 import { startNode } from '../distribution/node-dist.js';
-import { Probe, privatePort } from '../../test/support.js';
+import { Probe, freePort } from '../../test/support.js';
 import { type ErlNode, erlSkipReason, startErl } from '../../test/erl.js';
 import { has, testSaga, until } from '../../test/saga-support.js';
 import { startSaga } from './saga.js';
@@ -36,7 +36,7 @@ describe('an Erlang process as a next saga', { skip }, () => {
   let erl: ErlNode;
   let probe: Probe;
   before(async () => {
-    const epmdPort = privatePort();
+    const epmdPort = await freePort();
     node = await startNode({ name: `ts${tag}@127.0.0.1`, cookie: 'saga', epmdPort, node: { logger: () => {} } });
     erl = startErl({ name: E, cookie: 'saga', epmdPort, eval: LEAF.replace(/\n/g, ' ') });
     await erl.waitForOutput(/READY/);

@@ -5,7 +5,7 @@
 // participant must end with the same outcome (all committed or all
 // cancelled) and no journal may keep a transaction open.
 import { describe, it, before, after } from 'node:test';
-import { privatePort } from '../../test/support.js';
+import { freePort } from '../../test/support.js';
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
@@ -64,13 +64,14 @@ async function poll(check: () => boolean, deadlineMs: number, what: () => string
 
 describe('two-phase commit under SIGKILL, three OS processes with file journals', () => {
   const tag = `f${randomInt(1e6)}`;
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const nodeName = (r: Role) => `${r}${tag}@127.0.0.1`;
   let driver: Node;
   const root = mkdtempSync(join(tmpdir(), 'saga-fault-'));
   const children = new Set<ChildProcess>();
 
   before(async () => {
+    epmdPort = await freePort();
     driver = await startNode({ name: `drv${tag}@127.0.0.1`, cookie: 'fault', epmdPort, node: { logger: () => {} } });
   });
   after(async () => {

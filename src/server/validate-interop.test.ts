@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { erlSkipReason, startErl, type ErlNode } from '../../test/erl.js';
-import { privatePort, quietLogger } from '../../test/support.js';
+import { freePort, quietLogger } from '../../test/support.js';
 import { type Atom, atom } from '../terms/atom.js';
 import { Charlist } from '../etf/charlist.js';
 import { isTagged, Tuple, tuple } from '../terms/tuple.js';
@@ -95,13 +95,14 @@ describe('Server validate with the erl on PATH', { skip: erlSkipReason() }, () =
   const tag = randomInt(1e6);
   const TS = `tv${tag}@127.0.0.1`;
   const E = `ev${tag}@127.0.0.1`;
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const logs = quietLogger();
   let ts: Node;
   let erl: ErlNode;
   const dir = mkdtempSync(join(tmpdir(), 'beamline-validate-'));
 
   before(async () => {
+    epmdPort = await freePort();
     writeFileSync(join(dir, 'validate_probe.erl'), PROBE_MOD);
     ts = await startNode({ name: TS, cookie: COOKIE, epmdPort, node: { logger: logs.log, shutdownTimeout: 200 } });
     await startServer(ts, kv, undefined, { name: 'kv' });

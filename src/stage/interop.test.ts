@@ -13,7 +13,7 @@ import { randomInt } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Sink, counterProducer, recorder } from '../../test/stages.js';
-import { eventually, privatePort } from '../../test/support.js';
+import { eventually, freePort } from '../../test/support.js';
 import { compileStages, elixirSkipReason, evalElixir, startElixirStageNode, type CompiledStages } from '../../test/elixir-stage.js';
 import type { ErlNode } from '../../test/erl.js';
 import { Inbox } from '../distribution/testing/inbox.js';
@@ -32,7 +32,7 @@ const COOKIE = 'stagecookie';
 describe('Stage interop with Elixir GenStage', { skip: elixirSkipReason() }, () => {
   const tag = randomInt(1e6);
   const E = `gs${tag}@127.0.0.1`;
-  const epmdPort = privatePort();
+  let epmdPort = 0;
   const logs: string[] = [];
   let ts: Node;
   let ex: ErlNode;
@@ -63,6 +63,7 @@ describe('Stage interop with Elixir GenStage', { skip: elixirSkipReason() }, () 
   };
 
   before(async () => {
+    epmdPort = await freePort();
     compiled = await compileStages();
     ts = await startNode({ name: `ts${tag}@127.0.0.1`, cookie: COOKIE, epmdPort, node: { logger: (l, m) => logs.push(`${l}: ${m}`), shutdownTimeout: 500 } });
     ex = await startElixirStageNode({ name: E, cookie: COOKIE, epmdPort, ebin: compiled.ebin });
