@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { DistConnection, FrameDecoder, FrameParser, encodeMessageFrames, type DistFrame } from './framing.js';
+import { DistConnection, type DistConnectionOptions, FrameDecoder, FrameParser, encodeMessageFrames, type DistFrame } from './framing.js';
 import { AtomCacheReader } from './atom-cache.js';
 import { DEFAULT_FLAGS, DFLAG } from './flags.js';
 import { isDistError, type DistError } from './errors.js';
@@ -351,7 +351,7 @@ describe('DistConnection on a socket', () => {
    * A connection over a real socket pair that counts its socket writes (the sending side's
    * WRITES_TO_MEMORY set to `memory` unless undefined); `send(i)` sends the message `i`; `all` resolves once `n` arrived.
    */
-  async function countedWrites(n: number, memory?: boolean) {
+  async function countedWrites(n: number, memory?: boolean, txOptions: DistConnectionOptions = {}) {
     const [a, b] = await socketPair();
     if (memory !== undefined) Object.defineProperty(a, WRITES_TO_MEMORY, { value: memory });
     const got: FrameTerms[] = [];
@@ -363,7 +363,7 @@ describe('DistConnection on a socket', () => {
         if (got.length === n) resolveAll();
       },
     });
-    const tx = new DistConnection(fakeHandshake(a));
+    const tx = new DistConnection(fakeHandshake(a), txOptions);
     const enc = new Encoder();
     const to = new Pid(atom('peer@h'), 5, 0, 1);
     const counted = { writes: 0, got, all, rx, tx, send: (i: number): void => void tx.sendControl(enc, 3, OP.SEND, atom(''), to, undefined, true, i) };
@@ -393,6 +393,45 @@ describe('DistConnection on a socket', () => {
     assert.equal(c.writes, 1, 'one socket write for the turn');
     tx.close();
     await rx.closed;
+  });
+
+  it('a turn\'s batch that reaches batchBytes leaves at once, the rest of the turn in one write at its end, in order', async () => {
+    // Each frame is a few dozen bytes: with batchBytes 100 the batch is full at the third or fourth frame.
+    const c = await countedWrites(12, undefined, { batchBytes: 100 });
+    const { got, all, rx, tx, send } = c;
+    for (let i = 0; i < 6; i++) send(i);
+    const writesAtFull = c.writes;
+    void Promise.resolve().then(() => {
+      for (let i = 6; i < 12; i++) send(i);
+    });
+    await all;
+    assert.deepEqual(got.map((t) => t.message), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 'in send order');
+    assert.equal(writesAtFull, 1, 'the full batch was written while the turn went on');
+    assert.equal(c.writes, 2, 'once per turn: the rest, full again, waited for the turn\'s end');
+    // The next turn splits again.
+    const d = got.length;
+    for (let i = 0; i < 6; i++) send(100 + i);
+    assert.equal(c.writes, 3);
+    await eventually(() => got.length === d + 6);
+    assert.equal(c.writes, 4);
+    assert.deepEqual(got.slice(d).map((t) => t.message), [100, 101, 102, 103, 104, 105]);
+    tx.close();
+    await rx.closed;
+  });
+
+  it('batchBytes Infinity keeps one write per turn; a batchBytes below 1 is a RangeError', async () => {
+    const c = await countedWrites(40, undefined, { batchBytes: Infinity });
+    const { got, all, rx, tx, send } = c;
+    for (let i = 0; i < 40; i++) send(i);
+    await all;
+    assert.equal(got.length, 40);
+    assert.equal(c.writes, 1);
+    tx.close();
+    await rx.closed;
+    const [a, b] = await socketPair();
+    for (const bad of [0, -5, Number.NaN]) assert.throws(() => new DistConnection(fakeHandshake(a), { batchBytes: bad }), RangeError);
+    a.destroy();
+    b.destroy();
   });
 
   it('over memory the peer polls, the frames of a microtask leave as soon as it is done, before the ticks of the turn', async () => {

@@ -442,6 +442,18 @@ export interface DistConnectionOptions extends Omit<FrameParserOptions, 'onRefus
   /** Fragment outgoing messages larger than this (peer with FRAGMENTS); default 64 KiB. */
   fragmentSize?: number;
   /**
+   * Write the frames batched in a turn as soon as they hold this many bytes,
+   * without waiting for the turn's end, once per turn (the turn's later
+   * frames follow in one write at its end, in order); default
+   * {@link DEFAULT_BATCH_BYTES}, `Infinity` for one write per turn. A burst
+   * split this way lets the peer start on its first part while this node
+   * produces the rest, so the two nodes work at once rather than taking
+   * turns: 8 callers over loopback on two cores measured about 1.3x the calls
+   * per second and less CPU per call (bench/distribution.ts, `remote_call_8`),
+   * while a stream of sends pays one extra write per turn only.
+   */
+  batchBytes?: number;
+  /**
    * Called for every received message. A throw closes the connection with
    * `frame_protocol`, except a `DistError('message_refused')`, which refuses
    * that one message (`onRefuse`) and reads on.
@@ -475,6 +487,9 @@ export interface DistConnectionOptions extends Omit<FrameParserOptions, 'onRefus
 
 const TICK = Buffer.alloc(4);
 
+/** {@link DistConnectionOptions.batchBytes}' default: about four calls' frames (monitor, request, demonitor) of the call benchmark, half its burst of 8 callers. */
+export const DEFAULT_BATCH_BYTES = 800;
+
 
 /**
  * A distribution connection after a successful handshake. Reads frames and
@@ -504,6 +519,7 @@ export class DistConnection {
   private readonly opts: DistConnectionOptions;
   private readonly highWaterMark: number;
   private readonly fragmentSize: number;
+  private readonly batchBytes: number;
   private readonly reuseFrames: boolean;
   private readonly spin: SocketSpin | undefined;
   /** What a frame's encoding queues as a microtask: {@link flushEarly} on a socket that writes to memory ({@link WRITES_TO_MEMORY}), else the tick that flushes. */
@@ -518,6 +534,8 @@ export class DistConnection {
   /** Header size of the last frame of each kind (control opcode & 63; 0 for a control given as a term): the room left before its terms. */
   private readonly headerGuess = new Int32Array(64).fill(1);
   private flushQueued = false;
+  /** This turn's batch was written early, on reaching batchBytes (once per turn: the flush at its end clears it). */
+  private wroteEarly = false;
   private wrote = false;
   private isCongested = false;
   private nextSeqId = 1n;
@@ -549,6 +567,9 @@ export class DistConnection {
     this.highWaterMark = options.highWaterMark ?? 8 * 1024 * 1024;
     this.reuseFrames = options.reuseFrames === true;
     this.fragmentSize = options.fragmentSize ?? DEFAULT_FRAGMENT_SIZE;
+    const batchBytes = options.batchBytes ?? DEFAULT_BATCH_BYTES;
+    if (!(batchBytes >= 1)) throw new RangeError(`batchBytes must be at least 1, got ${batchBytes}`);
+    this.batchBytes = batchBytes;
     this.spin = options.spin;
     this.flushSoon = WRITES_TO_MEMORY in handshake.socket ? this.flushEarly : this.queueFlush;
     this.decoder = new FrameDecoder(options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE, this.refuse);
@@ -755,6 +776,12 @@ export class DistConnection {
     cache.writeHeader(w);
     w.length = termsEnd + header - gap;
     this.framesOut++;
+    if (w.length >= this.batchBytes && !this.wroteEarly) {
+      // The turn's first batchBytes leave now (the whole batch: frames stay in order), once per turn;
+      // the flush queued for the turn's end writes the rest in one write.
+      this.wroteEarly = true;
+      this.writeBatch();
+    }
     if (!this.flushQueued) {
       this.flushQueued = true;
       // After every microtask of this turn: frames queued by continuations (the next call of each
@@ -787,6 +814,12 @@ export class DistConnection {
 
   private readonly flushBatch = (): void => {
     this.flushQueued = false;
+    this.wroteEarly = false;
+    this.writeBatch();
+  };
+
+  /** {@link flushBatch} without touching the queued flush (a full batch written early: the flush queued for the turn's end still runs). */
+  private writeBatch(): void {
     const w = this.batch;
     if (w.length === 0 || this.closeReason !== undefined) {
       w.reset();
@@ -812,7 +845,7 @@ export class DistConnection {
       this.isCongested = true;
       this.opts.onBackpressure?.(true);
     }
-  };
+  }
 
   private writeRaw(buffers: Buffer[]): void {
     if (this.closeReason !== undefined) return;

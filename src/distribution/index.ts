@@ -29,6 +29,7 @@ export {
   DEFAULT_MAX_FRAME_SIZE,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_FRAGMENT_SIZE,
+  DEFAULT_BATCH_BYTES,
 } from './framing.js';
 export type { DistFrame, DistConnectionOptions, DistLimits, FrameParserOptions, EncodeFramesOptions } from './framing.js';
 export { connectTransport, listenTransport, loadTlsFiles, createSelfSignedCertificate } from './transport.js';
