@@ -16,7 +16,7 @@ import { rmSync } from 'node:fs';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ListenProvider, ListenSpec } from '../core/listen.js';
+import { listenOn, type ListenProvider, type ListenSpec } from '../core/listen.js';
 import type { FromMember, ToMember } from './protocol.js';
 
 /** A Unix socket path no other process uses: the abstract namespace on Linux (nothing on disk), a file elsewhere. */
@@ -26,17 +26,6 @@ function privatePath(n: number): string {
   const path = join(tmpdir(), name);
   rmSync(path, { force: true });
   return path;
-}
-
-function listenPrivately(server: Server, path: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    // exclusive: a node:cluster worker would otherwise ask its primary to share this path.
-    server.listen({ path, exclusive: true }, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 /** What the primary answered a `listen`. */
@@ -70,7 +59,8 @@ export function memberSharedPorts(send: (m: FromMember) => void): MemberSharedPo
     }
     const release = (): void => void used?.delete(index);
     try {
-      await listenPrivately(server, privatePath(id));
+      // exclusive: a node:cluster worker would otherwise ask its primary to share this path.
+      await listenOn(server, { path: privatePath(id), exclusive: true });
     } catch (err) {
       release();
       throw err;

@@ -20,6 +20,7 @@
  * @module
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { listenOn } from '../core/listen.js';
 import type { FromMember, SharedAddress, ToMember } from './protocol.js';
 
 /** How the primary reaches a member: sends a connection's socket with a message, `done(false)` when it could not. */
@@ -176,24 +177,27 @@ export class SharedPorts {
   private open(key: string, host: string, port: number): Promise<Port> {
     let opening = this.opening.get(key);
     if (opening !== undefined) return opening;
-    opening = new Promise<Port>((resolve, reject) => {
-      if (this.stopped) return reject(Object.assign(new Error('the cluster is stopping'), { code: 'ECANCELED' }));
-      const server = createServer({ pauseOnConnect: true, noDelay: true });
-      server.once('error', reject);
-      server.listen({ host, port }, () => {
-        server.off('error', reject);
-        const a = server.address();
-        if (a === null || typeof a === 'string') return reject(new Error(`shared port ${key}: no address`));
-        const p: Port = { key, host, server, address: { address: a.address, family: a.family, port: a.port }, serving: new Map(), claimed: new Set(), queue: new Set(), last: -1 };
-        server.on('connection', (socket: Socket) => this.dispatch(p, socket));
-        // An accept error: the client retries; the port stays open.
-        server.on('error', () => {});
-        this.ports.set(key, p);
-        resolve(p);
-      });
-    }).finally(() => this.opening.delete(key));
+    opening = this.listenPort(key, host, port).finally(() => this.opening.delete(key));
     this.opening.set(key, opening);
     return opening;
+  }
+
+  /** Listens on `host:port` for the port `key` (paused sockets: they go to a node). */
+  private async listenPort(key: string, host: string, port: number): Promise<Port> {
+    if (this.stopped) throw Object.assign(new Error('the cluster is stopping'), { code: 'ECANCELED' });
+    const server = createServer({ pauseOnConnect: true, noDelay: true });
+    await listenOn(server, { host, port });
+    const a = server.address();
+    if (a === null || typeof a === 'string') {
+      server.close();
+      throw new Error(`shared port ${key}: no address`);
+    }
+    const p: Port = { key, host, server, address: { address: a.address, family: a.family, port: a.port }, serving: new Map(), claimed: new Set(), queue: new Set(), last: -1 };
+    server.on('connection', (socket: Socket) => this.dispatch(p, socket));
+    // An accept error: the client retries; the port stays open.
+    server.on('error', () => {});
+    this.ports.set(key, p);
+    return p;
   }
 
   /** Hands `socket` to the serving member with the fewest open connections (ties in turn), or queues it. */

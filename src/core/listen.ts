@@ -32,17 +32,23 @@ export function setListenProvider(p: ListenProvider | undefined): void {
   provider = p;
 }
 
-/** Listens on `server.listen` directly, with SO_REUSEPORT when asked. */
-export function listenDirect(server: Server, spec: ListenSpec): Promise<AddressInfo> {
-  const options: ListenOptions & { reusePort?: boolean } = { host: spec.host, port: spec.port };
-  if (spec.reusePort === true) options.reusePort = true;
+/** `server.listen(options)` as a promise: resolves once it listens, rejects with the listen's error (e.g. `EADDRINUSE`). */
+export function listenOn(server: Server, options: ListenOptions & { reusePort?: boolean }): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options, () => {
       server.off('error', reject);
-      resolve(server.address() as AddressInfo);
+      resolve();
     });
   });
+}
+
+/** Listens on `server.listen` directly, with SO_REUSEPORT when asked. */
+export async function listenDirect(server: Server, spec: ListenSpec): Promise<AddressInfo> {
+  const options: ListenOptions & { reusePort?: boolean } = { host: spec.host, port: spec.port };
+  if (spec.reusePort === true) options.reusePort = true;
+  await listenOn(server, options);
+  return server.address() as AddressInfo;
 }
 
 /**
