@@ -8,7 +8,8 @@
  * spin with nothing found ends parked, at once with `maxSpinUs: 0`; spins
  * that keep ending parked stop the spinning (one stretch in 32 probes), and
  * spins that pay bring it back (the average has a floor); a spin during
- * which the process was preempted counts as more than one wasted; a poller
+ * which the process was preempted counts as more than one wasted, unless
+ * the data kept coming within a few steps (a busy peer); a poller
  * that removes itself in its poll does not make the next one miss its poll. Pollers
  * that say whether they are ready are waited on in a tight loop (not when one
  * cannot say, nor in a stretch a socket started), which holds up neither
@@ -282,6 +283,32 @@ describe('idle poller', () => {
       } finally {
         remove();
       }
+    }
+  });
+
+  it('a preemption while the data keeps coming within a few steps does not count against spinning (a busy peer)', async () => {
+    let switches = 0;
+    spin({ maxSpinUs: 10_000, preemptions: () => switches });
+    let polls = 0;
+    let t0 = Number.NaN;
+    let lowest = 1;
+    const p = counting(() => {
+      switches++; // preempted all along
+      if (t0 !== t0) t0 = performance.now();
+      lowest = Math.min(lowest, idleSpinState().pays);
+      // Something every other step for 5 ms (the preemption count is checked every half millisecond), then nothing.
+      return ++polls % 2 === 0 && performance.now() - t0 < 5;
+    }, true);
+    const remove = addIdlePoller(p);
+    try {
+      pollIdle(true);
+      await eventually(() => performance.now() - t0 >= 5, 10_000, 'five milliseconds of a busy spin');
+      assert.equal(lowest, 1, 'no preemption counted while the data kept coming');
+      // Then nothing comes, preempted still: that wait counts (as in the test above).
+      await eventually(() => p.parks === 1, 10_000, 'parked');
+      assert.ok(idleSpinState().pays < 0.875, `a long wait while preempted counts: ${idleSpinState().pays}`);
+    } finally {
+      remove();
     }
   });
 

@@ -95,7 +95,7 @@ export class Monitors {
       targetCore: undefined,
     };
     this.local.set(key, m);
-    if (isWatcherProc) (watcher.monitors ??= new Map()).set(key, m);
+    if (isWatcherProc) (watcher.monitors ??= AliasTable.forProcess()).set(key, m);
     if (k.isLocalNode(targetNode)) {
       const core = target !== undefined ? k.local(target) : this.registry.names.get(name as Atom);
       if (core === undefined) {
@@ -103,7 +103,7 @@ export class Monitors {
         return m;
       }
       m.targetCore = core;
-      (core.monitoredBy ??= new Map()).set(key, m);
+      (core.monitoredBy ??= AliasTable.forProcess()).set(key, m);
       return m;
     }
     if (k.dist === undefined || !k.dist.ensureConnected(targetNode)) {
@@ -219,7 +219,7 @@ export class Monitors {
       return;
     }
     this.remote.set(key, m);
-    (core.monitoredBy ??= new Map()).set(key, m);
+    (core.monitoredBy ??= AliasTable.forProcess()).set(key, m);
   }
 
   /** DEMONITOR_P from a remote watcher. */

@@ -6,6 +6,7 @@
  */
 import type { Atom } from '../terms/atom.js';
 import type { Pid, Ref } from '../terms/identifiers.js';
+import type { AliasTable } from './alias-table.js';
 import { Queue } from './queue.js';
 import type { ExitReason } from './reasons.js';
 import type { Runnable } from './scheduler.js';
@@ -114,10 +115,10 @@ export class ProcessCore implements Runnable {
   /** Every signal that became a message, in arrival order: messages, `{'EXIT', ...}`, `{'DOWN', ...}`, `{nodedown, ...}`. */
   readonly mailbox = new Queue<unknown>(0);
   links: Map<string, Pid> | undefined;
-  /** Monitors held by this process, by ref key. */
-  monitors: Map<number | string, MonitorRecord> | undefined;
-  /** Monitors on this process, by ref key. */
-  monitoredBy: Map<number | string, MonitorRecord> | undefined;
+  /** Monitors held by this process, by ref key (an {@link AliasTable}: a call's monitor comes and goes with each call). */
+  monitors: AliasTable<MonitorRecord> | undefined;
+  /** Monitors on this process, by ref key (an {@link AliasTable}: a remote caller's calls each bring one and take it down). */
+  monitoredBy: AliasTable<MonitorRecord> | undefined;
   nodeMonitors: Atom[] | undefined;
   aliases: Set<number | string> | undefined;
   /** Calls made by this process (finished ones are pruned lazily); those in flight are cancelled when it exits. */

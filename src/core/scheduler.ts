@@ -247,7 +247,10 @@ export interface IdleSpinOptions {
    * are enough, after any stretch of bad times). A spin that a socket
    * write started (`pollIdle(true)`) during which the kernel preempted the process (its involuntary context switches: the
    * machine has more runnable threads than cores) counts as one more that
-   * did not pay, for each half millisecond it was preempted in.
+   * did not pay, for each half millisecond it was preempted in while waiting
+   * long (32 empty steps in a row or more: a peer that cannot get a core);
+   * a preemption while the data keeps coming within a few steps (a busy
+   * peer) does not count.
    */
   readonly maxSpinUs?: number;
   /** Longest run of polling and the work it brings in without a turn of the event loop (timers, I/O), in µs. Default 1000. */
@@ -295,6 +298,12 @@ let stretches = 0;
 let preemptions = 0;
 let checkedAt = Number.NaN;
 const CHECK_MS = 0.5;
+/**
+ * Empty steps in a row (each a turn of the event loop, about a µs) after which a spin that a socket
+ * write started is waiting long: a preemption seen then counts against spinning. A busy peer answers
+ * within a few (a round trip of a call over loopback is about 20), one that cannot get a core takes hundreds.
+ */
+const CONTESTED_STEPS = 32;
 
 /** The default preemption count (IdleSpinOptions.preemptions): the process's involuntary context switches, all threads. */
 const involuntarySwitches = (): number => process.resourceUsage().involuntaryContextSwitches;
@@ -384,9 +393,14 @@ function step(): void {
   // threads preempt each other routinely on 2 vCPUs (rings measured 124k calls/s with it, 162k without).
   if (spinMs !== 0 && evented) {
     if (checkedAt !== checkedAt) checkedAt = now;
-    // Preempted while spinning: the machine may be loaded, counted as a spin that did not pay. (Not
-    // more: two nodes and their runtimes' threads on two cores are preempted now and then, quiet or not.)
-    else if (now - checkedAt >= CHECK_MS && preempted(now)) spinPays = Math.max(PAYS_FLOOR, spinPays - spinPays / 8);
+    // Preempted while spinning, and waiting long already: the machine may be loaded (the peer cannot
+    // run), counted as a spin that did not pay. (Not more: two nodes and their runtimes' threads on two
+    // cores are preempted now and then, quiet or not.) A preemption while the data keeps coming within
+    // a few steps (a busy peer: 8 callers) says nothing of the spin's worth: the process's count takes
+    // in its GC and other threads too; that long spin of 8 callers went back to sleeping and waking on
+    // every batch, at half its calls per second, after such preemptions (the count is read anyway, to
+    // start the next check afresh).
+    else if (now - checkedAt >= CHECK_MS && preempted(now) && emptySteps >= CONTESTED_STEPS) spinPays = Math.max(PAYS_FLOOR, spinPays - spinPays / 8);
   }
   // Steps that are immediates turn the loop each time: no chain (NaN also keeps the check below false,
   // and a chain of microtask steps, once only memory-fed pollers are left, starts afresh).

@@ -154,6 +154,22 @@ describe('control tuples on the fast path', () => {
     assert.ok(third instanceof Pid && third.id === 43);
   });
 
+  test('a 3-word ref seen lately is the same object (a remote caller\'s DEMONITOR_P names its MONITOR_P\'s ref); others are not', () => {
+    const d = new ControlDecoder();
+    const r1 = new Ref(node, 7, [1, 2, 3]);
+    const monitor = readBack(bothWays(4, [OP.MONITOR_P, pid, atom('echo'), r1]).fast, d).elements[3];
+    assert.ok(monitor instanceof Ref && monitor.equals(r1));
+    // Eight other monitors in between (8 callers), then the demonitor of the first.
+    for (let i = 0; i < 8; i++) readBack(bothWays(4, [OP.MONITOR_P, pid, atom('echo'), new Ref(node, 7, [100 + i, 2, 3])]).fast, d);
+    const demonitor = readBack(bothWays(4, [OP.DEMONITOR_P, pid, atom('echo'), r1]).fast, d).elements[3];
+    assert.equal(demonitor, monitor);
+    // A ref that differs in any word, its node or its creation is another object.
+    for (const other of [new Ref(node, 7, [1, 2, 4]), new Ref(node, 7, [9, 2, 3]), new Ref(node, 7, [1, 9, 3]), new Ref(node, 8, [1, 2, 3]), new Ref(atom('n@other'), 7, [1, 2, 3])]) {
+      const got = readBack(bothWays(4, [OP.DEMONITOR_P, pid, atom('echo'), other]).fast, d).elements[3];
+      assert.ok(got instanceof Ref && got.equals(other) && got !== monitor, String(other));
+    }
+  });
+
   test('property: any control tuple of small ints, atoms, pids and refs: same bytes both ways, read back equal', () => {
     const atomArb = fc.constantFrom(atom(''), atom('echo'), node, other, atom('ünïcødé'), atom('x'.repeat(255)));
     const u32 = fc.integer({ min: 0, max: 2 ** 32 - 1 });

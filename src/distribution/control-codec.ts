@@ -22,6 +22,12 @@ import { Tuple } from '../terms/tuple.js';
 const MAX_ARITY = 6;
 /** Decoded pids kept for reuse: the same few remote processes appear in frame after frame. */
 const PID_CACHE = 8;
+/**
+ * Recent 3-word references the control reader returns again when their bytes come back: a remote
+ * caller's `DEMONITOR_P` names the ref of its `MONITOR_P`, a few frames earlier (8 callers: 8 other
+ * monitors in between), so the demonitor allocates no Ref.
+ */
+const REF_CACHE = 16;
 
 const isU32 = (v: number): boolean => v >>> 0 === v;
 
@@ -143,6 +149,8 @@ export class ControlDecoder {
   refEnd = 0;
   private readonly pids: (Pid | undefined)[] = new Array<Pid | undefined>(PID_CACHE).fill(undefined);
   private nextPid = 0;
+  private readonly refs: (Ref | undefined)[] = new Array<Ref | undefined>(REF_CACHE).fill(undefined);
+  private nextRef = 0;
 
   /**
    * Reads the control tuple at `pos` of a `131,68` frame whose atom cache
@@ -195,13 +203,12 @@ export class ControlDecoder {
           const node = atoms[b[pos + 4] as number];
           if (node === undefined) return -1;
           const creation = u32(b, pos + 5);
-          let ids: number[];
-          if (n === 3) ids = [u32(b, pos + 9), u32(b, pos + 13), u32(b, pos + 17)]; // every ref Erlang and Beamline make
+          if (n === 3) el[i] = this.ref3(node, creation, u32(b, pos + 9), u32(b, pos + 13), u32(b, pos + 17)); // every ref Erlang and Beamline make
           else {
-            ids = new Array<number>(n);
+            const ids = new Array<number>(n);
             for (let k = 0; k < n; k++) ids[k] = u32(b, pos + 9 + 4 * k);
+            el[i] = new Ref(node, creation, ids);
           }
-          el[i] = new Ref(node, creation, ids);
           this.refStart = pos;
           pos += 9 + 4 * n;
           this.refEnd = pos;
@@ -213,6 +220,22 @@ export class ControlDecoder {
     }
     this.end = pos;
     return arity;
+  }
+
+  /** A 3-word ref with these fields: the same object as last time when it was seen lately (refs are immutable). */
+  private ref3(node: Atom, creation: number, id0: number, id1: number, id2: number): Ref {
+    const cache = this.refs;
+    for (let i = 0; i < REF_CACHE; i++) {
+      const r = cache[i];
+      if (r !== undefined) {
+        const ids = r.ids;
+        if (ids[0] === id0 && ids[1] === id1 && ids[2] === id2 && r.node === node && r.creation === creation) return r;
+      }
+    }
+    const r = new Ref(node, creation, [id0, id1, id2]);
+    cache[this.nextRef] = r;
+    this.nextRef = (this.nextRef + 1) & (REF_CACHE - 1);
+    return r;
   }
 
   /** A pid with these fields: the same object as last time when it was seen lately (pids are immutable). */

@@ -57,7 +57,7 @@ import { DistError } from './errors.js';
 import { DEFAULT_FLAGS, DFLAG } from './flags.js';
 import { decodeFrameTerms, decodeMessageAt } from './frame-terms.js';
 import { callReplyAt, ControlDecoder } from './control-codec.js';
-import { DEFAULT_MAX_FRAME_SIZE, DistConnection, type DistFrame, type DistLimits } from './framing.js';
+import { DEFAULT_BATCH_BYTES, DEFAULT_MAX_FRAME_SIZE, DistConnection, type DistFrame, type DistLimits } from './framing.js';
 import { NodeEvents, nodesOf, type NodeEventListener, type NodeKind } from './node-events.js';
 import { connectProblem, nameDomainOf, ownNameProblem, splitNodeName, type NameDomain } from './node-names.js';
 import { acceptHandshake, initiateHandshake, simultaneousStatus, type HandshakeResult, type HandshakeStatus, type PeerInfo } from './handshake.js';
@@ -142,6 +142,23 @@ export interface StartNodeOptions extends Omit<NodeOptions, 'name' | 'creation'>
    * ```
    */
   readonly maxSpinUs?: number;
+  /**
+   * Bytes after which the frames a connection gathered in one event-loop
+   * turn are written at once, the rest of the turn's frames in one write at
+   * its end (see `DistConnectionOptions.batchBytes`); default
+   * {@link DEFAULT_BATCH_BYTES} (800), `Infinity`: one write per turn. The
+   * early write lets the peer start on a burst while this node produces the
+   * rest (8 concurrent callers: about 1.3x the calls per second); a node
+   * whose peers pay per burst they receive, as Raft members that sync their
+   * log once per burst, does better with whole bursts (`Infinity`: a Raft
+   * leader with 64 appends in flight measured about 10% more appends/s).
+   *
+   * @example
+   * ```ts
+   * const node = await startNode({ name: 'raft1@127.0.0.1', cookie: 'secret', batchBytes: Infinity });
+   * ```
+   */
+  readonly batchBytes?: number;
   /** @deprecated The node options as a group; give them at the top level (`startNode({ name, cookie, logger })`), which wins. */
   readonly node?: Omit<NodeOptions, 'name' | 'creation'>;
 }
@@ -268,6 +285,7 @@ interface Settings {
   readonly limits: DistLimits;
   readonly maxBufferedBytes: number;
   readonly stallTimeout: number;
+  readonly batchBytes: number;
 }
 
 /**
@@ -531,6 +549,7 @@ export class NodeDistribution implements Distribution {
       tickInterval: this.settings.tickInterval,
       netTickTime: this.settings.netTickTime,
       maxFrameSize: this.settings.maxFrameSize,
+      batchBytes: this.settings.batchBytes,
       ...this.settings.limits,
       onFrame: (frame) => this.onFrame(peer, frame),
       reuseFrames: true,
@@ -1286,6 +1305,8 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
   const nameDomain = options.nameDomain ?? nameDomainOf(name);
   const problem = ownNameProblem(name, nameDomain);
   if (problem !== undefined) throw new RangeError(problem);
+  const batchBytes = options.batchBytes ?? DEFAULT_BATCH_BYTES;
+  if (!(batchBytes >= 1)) throw new RangeError(`batchBytes must be at least 1 (Infinity: one write per turn), got ${batchBytes}`);
   if (options.maxSpinUs !== undefined) setIdleSpin({ maxSpinUs: options.maxSpinUs });
   const at = name.indexOf('@');
   const signal = options.signal;
@@ -1336,6 +1357,7 @@ export async function startNode(options: StartNodeOptions): Promise<Node> {
         limits: options.limits ?? {},
         maxBufferedBytes: options.maxBufferedBytes ?? 256 * 1024 * 1024,
         stallTimeout: options.stallTimeout ?? netTickTime,
+        batchBytes,
       },
       listener,
       registration,

@@ -26,11 +26,18 @@ interface Args {
   /** Raft tick (heartbeat) in ms and election timeout in ticks; the behavior's defaults (50, 10) when absent. */
   readonly tickMs?: number;
   readonly electionTicks?: number;
+  /**
+   * The node's `batchBytes`; default `Infinity`: a member writes each turn's frames in one write, so a
+   * follower gets each burst of entries whole and syncs its log once for it, and the leader's answers to
+   * 64 clients in flight come back as one burst (with the node default of 800 bytes, `raft_commit_64`
+   * measured about 10% fewer appends/s).
+   */
+  readonly batchBytes?: number;
 }
 
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '{}') as Args;
-  const node = await startNode({ name: args.node, cookie: args.cookie, epmdPort: args.epmdPort, node: { logger: () => {}, shutdownTimeout: 200 } });
+  const node = await startNode({ name: args.node, cookie: args.cookie, epmdPort: args.epmdPort, node: { logger: () => {}, shutdownTimeout: 200 }, batchBytes: args.batchBytes ?? Infinity });
   const blocked = new Set<string>();
   const dist = distributionOf(node);
   node.spawn(
