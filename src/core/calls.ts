@@ -13,7 +13,7 @@ import { Tuple, tuple } from '../terms/tuple.js';
 import { BadArgumentError, CallAbortedError, CallTimeoutError, callExitError, NodeStoppedError } from './errors.js';
 import type { Kernel } from './kernel.js';
 import type { Monitors } from './monitors.js';
-import { type CallLike, type MonitorRecord, ProcessCore, State, TAKES_LOCAL_CALLS, trackCall } from './process-core.js';
+import { type CallLike, idle, type MonitorRecord, ProcessCore, State, TAKES_LOCAL_CALLS, trackCall } from './process-core.js';
 import { type Address, type CallOptions, type Destination, ServerRef } from './protocol.js';
 import { CallDeadlines, type TimedCall } from './call-deadlines.js';
 import { type ExitReason, formatReason, noconnection, noproc } from './reasons.js';
@@ -34,9 +34,9 @@ const NO_OPTIONS: CallOptions = Object.freeze({});
 /** How deep calls run to their end inside `call` nest (a Server calling a Server from its handler, and so on). */
 const MAX_NESTED = 8;
 
-/** A local Server with nothing to do: waiting for a message, an empty mailbox, not on the run queue, not traced. */
+/** A local Server with nothing to do (see process-core.ts's `idle`), which takes a call as its waiter. */
 function idleServer(core: ProcessCore): boolean {
-  return core.state === State.Waiting && !core.queued && core.mailbox.length === 0 && core.tracer === undefined && core.handler[TAKES_LOCAL_CALLS] === true;
+  return idle(core) && core.handler[TAKES_LOCAL_CALLS] === true;
 }
 
 /** The resolving functions of the promise `capture` was last the executor of (one executor for every call: no closure per call). */

@@ -123,6 +123,15 @@ export class Process {
   }
 
   /**
+   * @internal Sends from an event this process owns and no process's run is handling (a socket's
+   * data): `to`, a local process with nothing to do, handles `message` now rather than on the
+   * scheduler's next run (see Router.sendNow). Used by the TCP and Web front doors.
+   */
+  sendNow(to: Pid, message: unknown): void {
+    if (this.core.state !== State.Exited) this.rt.router.sendNow(this.core.pid, to, message);
+  }
+
+  /**
    * Sends a priority message (EEP 76, Erlang's `erlang:send(To, Msg, [priority])`):
    * to an active priority alias (see {@link Process.alias}), here or on an
    * OTP 28+ or Beamline node, it is received after the priority messages
