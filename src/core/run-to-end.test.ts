@@ -215,7 +215,8 @@ describe('Process.sendNow (the front doors: an event for an idle handler)', () =
     return { handleMessage: (m: unknown) => void log.push(m) };
   }
 
-  test('an idle process handles the message before sendNow returns', async () => {
+  /** A node, a process logging what it gets, and `act` run once in another process (its ctx given); the log once `settled` holds. */
+  async function scenario(act: (ctx: Process, target: Pid, log: unknown[], node: Node) => void, settled: (log: unknown[]) => boolean): Promise<unknown[]> {
     const node = newNode();
     try {
       const log: unknown[] = [];
@@ -223,64 +224,59 @@ describe('Process.sendNow (the front doors: an event for an idle handler)', () =
       let done = false;
       const sender = node.spawn({
         handleMessage(_m: unknown, ctx: Process) {
-          ctx.sendNow(target, 'now');
-          log.push(`sender saw ${log.length}`);
+          act(ctx, target, log, node);
           done = true;
         },
       });
       node.send(sender, 'go');
-      await eventually(() => done);
-      assert.deepEqual(log, ['now', 'sender saw 1']);
+      await eventually(() => done && settled(log));
+      await new Promise((r) => setImmediate(r));
+      return log;
     } finally {
       await node.stop();
     }
+  }
+
+  test('an idle process handles the message before sendNow returns', async () => {
+    const log = await scenario(
+      (ctx, target, log) => {
+        ctx.sendNow(target, 'now');
+        log.push(`sender saw ${log.length}`);
+      },
+      (log) => log.length === 2,
+    );
+    assert.deepEqual(log, ['now', 'sender saw 1']);
   });
 
   test('a process with messages waiting gets it after them, in order; a tuple goes the ordinary way', async () => {
-    const node = newNode();
-    try {
-      const log: unknown[] = [];
-      const target = node.spawn(collector(log));
-      let done = false;
-      const sender = node.spawn({
-        handleMessage(_m: unknown, ctx: Process) {
-          ctx.send(target, 'a');
-          ctx.sendNow(target, 'b'); // 'a' waits: not idle
-          ctx.sendNow(node.spawn(collector(log)), tuple(atom('t'))); // a tuple: not at once
-          log.push('sent');
-          done = true;
-        },
-      });
-      node.send(sender, 'go');
-      await eventually(() => done && log.length === 4);
-      assert.deepEqual(log.slice(0, 1), ['sent']);
-      assert.deepEqual(log.filter((m) => m === 'a' || m === 'b'), ['a', 'b']);
-    } finally {
-      await node.stop();
-    }
+    const log = await scenario(
+      (ctx, target, log, node) => {
+        ctx.send(target, 'a');
+        ctx.sendNow(target, 'b'); // 'a' waits: not idle
+        ctx.sendNow(node.spawn(collector(log)), tuple(atom('t'))); // a tuple: not at once
+        log.push('sent');
+      },
+      (log) => log.length === 4,
+    );
+    assert.deepEqual(log.slice(0, 1), ['sent']);
+    assert.deepEqual(log.filter((m) => m === 'a' || m === 'b'), ['a', 'b']);
   });
 
   test('from an exited process nothing is sent; to a dead pid nothing happens', async () => {
-    const node = newNode();
-    try {
-      const log: unknown[] = [];
-      const target = node.spawn(collector(log));
-      let ctxOf: Process | undefined;
-      const sender = node.spawn({
-        handleMessage(_m: unknown, ctx: Process) {
-          ctxOf = ctx;
-          ctx.exit('normal');
-        },
-      });
-      node.send(sender, 'go');
-      await eventually(() => !node.isAlive(sender));
-      (ctxOf as Process).sendNow(target, 'late');
-      node.exit(target, 'kill');
-      (ctxOf as Process).sendNow(target, 'to the dead');
-      await new Promise((r) => setImmediate(r));
-      assert.deepEqual(log, []);
-    } finally {
-      await node.stop();
-    }
+    let sender: Process | undefined;
+    let targetPid: Pid | undefined;
+    const log = await scenario(
+      (ctx, target, _log, node) => {
+        sender = ctx;
+        targetPid = target;
+        ctx.stop('normal');
+        ctx.sendNow(target, 'late'); // the sender has exited: dropped
+        node.exit(target, 'kill');
+      },
+      () => true,
+    );
+    assert.ok(sender !== undefined && targetPid !== undefined);
+    sender.sendNow(targetPid, 'to the dead (node stopped)');
+    assert.deepEqual(log, []);
   });
 });
