@@ -257,10 +257,8 @@ export class Calls {
     const signal = options.signal;
     const label = options.label;
     const traced = diagnostics.callStart.hasSubscribers || diagnostics.callEnd.hasSubscribers;
-    if (!traced && label === undefined && caller.state !== State.Exited && signal?.aborted !== true && this.runningInside < MAX_NESTED) {
-      const local = this.localTarget(dest);
-      if (local instanceof ProcessCore && local !== caller && idleServer(local)) return this.runToEnd(caller, local, dest, request, timeout, signal);
-    }
+    const ran = traced ? undefined : this.runInside(caller, dest, request, options);
+    if (ran !== undefined) return ran.done ? (ran.failed ? Promise.reject(ran.outcome as Error) : Promise.resolve(ran.outcome)) : this.waitFor(ran, timeout, signal);
     const promise = new Promise<unknown>(capture);
     let resolve = captured.resolve;
     let reject = captured.reject;
@@ -333,11 +331,31 @@ export class Calls {
   }
 
   /**
-   * A call to an idle local Server, run to its end now (see {@link Calls.call}): the Server handles
-   * the waiter at once, for one reduction; the call settles now or, if the Server does not answer
-   * at once, waits as any other.
+   * {@link Calls.call}, then `then(reply)`: at once, before this returns and without a promise, when
+   * the call settled inside it (an idle local Server that answered at once); else once the reply
+   * comes, through the call's promise. A call that failed at once throws its error; one that fails
+   * later rejects the promise returned.
    */
-  private runToEnd(caller: ProcessCore, local: ProcessCore, dest: Destination, request: unknown, timeout: number, signal: AbortSignal | undefined): Promise<unknown> {
+  callThen<T>(caller: ProcessCore, to: Destination, request: unknown, then: (reply: unknown) => T, options: CallOptions = NO_OPTIONS): T | Promise<Awaited<T>> {
+    const timeout = options.timeout ?? 5000;
+    const traced = diagnostics.callStart.hasSubscribers || diagnostics.callEnd.hasSubscribers;
+    const ran = traced || this.kernel.closing || !(timeout >= 0) ? undefined : this.runInside(caller, to instanceof ServerRef ? to.dest : to, request, options);
+    if (ran === undefined) return this.call(caller, to, request, options).then(then) as Promise<Awaited<T>>;
+    if (!ran.done) return this.waitFor(ran, timeout, options.signal).then(then) as Promise<Awaited<T>>;
+    if (ran.failed) throw ran.outcome;
+    return then(ran.outcome);
+  }
+
+  /**
+   * A call to an idle local Server, run to its end now (see {@link Calls.call}): the Server handles
+   * the waiter at once, for one reduction. Returns the waiter, settled (`done`) or still waiting
+   * (then {@link Calls.waitFor} it); undefined when the call cannot run so (not an idle local Server,
+   * a labelled call, an exited caller, an aborted signal, nested too deep).
+   */
+  private runInside(caller: ProcessCore, dest: Address, request: unknown, options: CallOptions): CallWaiter | undefined {
+    if (options.label !== undefined || caller.state === State.Exited || options.signal?.aborted === true || this.runningInside >= MAX_NESTED) return undefined;
+    const local = this.localTarget(dest);
+    if (!(local instanceof ProcessCore) || local === caller || !idleServer(local)) return undefined;
     const k = this.kernel;
     const key = k.makeRefKey();
     const waiter = new CallWaiter(this, key, caller, undefined, dest, request, keepReply, keepFailure);
@@ -352,8 +370,11 @@ export class Calls {
     } finally {
       this.runningInside--;
     }
-    if (waiter.done) return waiter.failed ? Promise.reject(waiter.outcome) : Promise.resolve(waiter.outcome);
-    // Not answered at once: the call waits, settled through a promise as usual.
+    return waiter;
+  }
+
+  /** A call {@link Calls.runInside} left waiting (not answered at once): settled through a promise as usual, with its deadline. */
+  private waitFor(waiter: CallWaiter, timeout: number, signal: AbortSignal | undefined): Promise<unknown> {
     const promise = new Promise<unknown>(capture);
     waiter.resolve = captured.resolve;
     waiter.reject = captured.reject;

@@ -167,6 +167,32 @@ export class Process {
   }
 
   /**
+   * Calls a server, then continues with `then(reply)`: at once, before `callThen` returns and
+   * with no promise, when the reply comes at once (a local Server with nothing else to do that
+   * answers its call at once: such a call runs to its end inside, see {@link Node.call}); else
+   * once the reply comes, and `callThen` returns the promise of `then`'s result. For a callback
+   * that may return either a value or a promise (a TCP handler's `handleData`, a Server's
+   * callbacks): in the common case the call costs no promise, no async function and no `await`.
+   * A call that fails at once throws its error, as `await ctx.call(...)` would; one that fails
+   * later rejects the promise returned.
+   *
+   * @example
+   * ```ts
+   * handleData(conn, line, s, ctx) {
+   *   return ctx.callThen(kv, tuple(GET, line.toString()), (found) => {
+   *     conn.send(found instanceof Tuple ? 'FOUND' : 'NOT_FOUND');
+   *     return s;
+   *   });
+   * }
+   * ```
+   */
+  callThen<P extends Protocol, Q extends RequestOf<P>, T>(to: ServerRef<P>, request: Q, then: (reply: ReplyTo<P, Q>) => T, options?: CallOptions): T | Promise<Awaited<T>>;
+  callThen<T>(to: Address, request: unknown, then: (reply: unknown) => T, options?: CallOptions): T | Promise<Awaited<T>>;
+  callThen<T>(to: Destination, request: unknown, then: (reply: never) => T, options?: CallOptions): T | Promise<Awaited<T>> {
+    return this.rt.calls.callThen(this.core, to, request, then as (reply: unknown) => T, options);
+  }
+
+  /**
    * Replies to a call: sends `{Tag, Reply}` to the caller's alias when the tag is
    * `[alias | Ref]` (OTP 24+), else to the caller's pid. `from` is the
    * `{Pid, Tag}` of the `{'$gen_call', From, Request}` message; it can be kept

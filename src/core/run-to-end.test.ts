@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { eventually, quietLogger } from '../../test/support.js';
+import { deferred, eventually, quietLogger } from '../../test/support.js';
 import { noreply, ok, reply, type ServerBehavior, startServer } from '../server/server.js';
 import { type Atom, atom } from '../terms/atom.js';
 import { Pid, Ref } from '../terms/identifiers.js';
@@ -278,5 +278,99 @@ describe('Process.sendNow (the front doors: an event for an idle handler)', () =
     assert.ok(sender !== undefined && targetPid !== undefined);
     sender.sendNow(targetPid, 'to the dead (node stopped)');
     assert.deepEqual(log, []);
+  });
+});
+
+describe('Process.callThen', () => {
+  /** Runs `body` in a process of `node`; resolves with what it returns (awaited), rejects with what it throws. */
+  function inProcess<T>(node: Node, body: (ctx: Process) => T | Promise<T>): Promise<T> {
+    const done = deferred<T>();
+    const pid = node.spawn({
+      async handleMessage(_m: unknown, ctx: Process) {
+        try {
+          done.resolve(await body(ctx));
+        } catch (err) {
+          done.reject(err);
+        }
+      },
+    });
+    node.send(pid, 'go');
+    return done.promise;
+  }
+
+  test('an idle Server that answers at once: then runs before callThen returns, and its value is returned as is', () =>
+    withServer(async (node, seen) => {
+      const out = await inProcess(node, (ctx) => {
+        const order: string[] = [];
+        const r = ctx.callThen(serverRef<Proto>('rec'), 21, (reply) => {
+          order.push(`then ${String(reply)}`);
+          return { doubled: reply };
+        });
+        order.push('returned');
+        return { r, order, handled: [...seen.handled] };
+      });
+      assert.deepEqual(out.r, { doubled: 42 }, 'the value itself, not a promise');
+      assert.deepEqual(out.order, ['then 42', 'returned']);
+      assert.deepEqual(out.handled, [21]);
+    }));
+
+  test('a Server that does not answer at once, or has messages waiting: then runs when the reply comes, through a promise', () =>
+    withServer(async (node, seen) => {
+      const out = await inProcess(node, async (ctx) => {
+        const p = ctx.callThen('rec', 'later', (reply) => `then ${String(reply)}`);
+        assert.ok(p instanceof Promise);
+        ctx.reply(seen.pending as From, 'answered');
+        const first = await p;
+        ctx.cast('rec', 'a cast');
+        const q = ctx.callThen('rec', 5, (reply) => reply);
+        assert.ok(q instanceof Promise, 'the cast waits before the call: not at once');
+        return [first, await q];
+      });
+      assert.deepEqual(out, ['then answered', 10]);
+      assert.deepEqual(seen.handled, ['later', 'a cast', 5]);
+    }));
+
+  test('a call that fails at once throws (then is not run); one that fails later rejects', () =>
+    withServer(async (node) => {
+      let ran = false;
+      const thrown = await inProcess(node, (ctx) => {
+        try {
+          ctx.callThen('rec', 'crash', () => (ran = true));
+          return undefined;
+        } catch (err) {
+          return err;
+        }
+      });
+      assert.ok(thrown instanceof CallExitError);
+      assert.equal(ran, false);
+      await startServer(node, recorder({ handled: [], pending: undefined }), undefined, { name: 'rec' });
+      await assert.rejects(
+        inProcess(node, (ctx) => ctx.callThen('rec', 'later', () => (ran = true), { timeout: 10 })),
+        CallTimeoutError,
+      );
+      assert.equal(ran, false);
+    }));
+
+  test('bad input: a bad timeout, a name nobody has and a call to itself reject without running then', () =>
+    withServer(async (node) => {
+      let ran = 0;
+      await assert.rejects(inProcess(node, (ctx) => ctx.callThen('rec', 1, () => ran++, { timeout: -1 })), BadArgumentError);
+      await assert.rejects(inProcess(node, (ctx) => ctx.callThen('nobody', 1, () => ran++)), CallExitError);
+      await assert.rejects(inProcess(node, (ctx) => ctx.callThen(ctx.self, 1, () => ran++)), CallExitError);
+      assert.equal(ran, 0);
+    }));
+
+  test('types: then gets the reply type of the request it made', () => {
+    type Typed = { call: [Tuple<[Atom<'get'>, string]>, number] | [Atom<'name'>, string] };
+    const ref = serverRef<Typed>('typed');
+    const check = (ctx: Process): void => {
+      void ctx.callThen(ref, atom('name'), (reply) => reply.toUpperCase());
+      void ctx.callThen(ref, tuple(atom('get'), 'k'), (reply) => reply + 1);
+      // @ts-expect-error the reply to {get, K} is a number, not a string
+      void ctx.callThen(ref, tuple(atom('get'), 'k'), (reply: string) => reply);
+      // @ts-expect-error not a request of the protocol
+      void ctx.callThen(ref, atom('other'), () => 0);
+    };
+    assert.equal(typeof check, 'function');
   });
 });
