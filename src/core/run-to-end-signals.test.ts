@@ -1,0 +1,180 @@
+/**
+ * Calls run to their end inside `call` (calls.ts's runInside) against exit
+ * signals, links and the lazy From: a caller that the Server's run ends (a
+ * crash along a link, a kill) dies with the right reason and leaves no
+ * unhandled rejection behind; a trapping caller gets its `{'EXIT', ...}`; a
+ * From made lazily works when handed to a third process, encoded and decoded.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { eventually, quietLogger } from '../../test/support.js';
+import { decode, encode } from '../etf/codec.js';
+import { noreply, ok, reply, type ServerBehavior, startServer } from '../server/server.js';
+import { atom } from '../terms/atom.js';
+import type { Pid } from '../terms/identifiers.js';
+import { Tuple, tuple } from '../terms/tuple.js';
+import { CallExitError } from './errors.js';
+import { Node } from './node.js';
+import type { From, Process } from './process.js';
+
+/** Unhandled rejections seen while these tests run: a caller ended inside its call must leave none. */
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+before(() => process.on('unhandledRejection', onUnhandled));
+after(() => process.off('unhandledRejection', onUnhandled));
+
+/** Lets pending rejections be reported (unhandledRejection fires after the microtask queue drains). */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function newNode(): Node {
+  return new Node({ name: 'runtoendsig@127.0.0.1', logger: quietLogger().log, shutdownTimeout: 100 });
+}
+
+type Proto = { call: [unknown, unknown]; cast: [unknown] };
+
+/** A Server: `crash` throws, `{kill, Pid}` kills Pid then replies, `{hand, Pid}` gives its From to Pid, else echoes. */
+const server: ServerBehavior<Proto, undefined, undefined> = {
+  init: () => ok(undefined),
+  handleCall(req, from, s, ctx) {
+    const r = req as unknown;
+    if (r === 'crash') throw new Error('boom');
+    if (r instanceof Tuple && r.elements[0] === atom('kill')) {
+      ctx.sendExit(r.elements[1] as Pid, 'kill');
+      return reply(req, 'killed', s);
+    }
+    if (r instanceof Tuple && r.elements[0] === atom('hand')) {
+      ctx.send(r.elements[1] as Pid, from);
+      return noreply(s);
+    }
+    return reply(req, r, s);
+  },
+};
+
+async function withNode(body: (node: Node) => Promise<void>): Promise<void> {
+  const node = newNode();
+  try {
+    await body(node);
+  } finally {
+    await node.stop();
+  }
+}
+
+describe('a call run inside call, and exit signals', () => {
+  test('a linked caller that does not trap exits dies with the Server crash reason, and leaves no unhandled rejection', () =>
+    withNode(async (node) => {
+      const before = unhandled.length;
+      let started: Pid | undefined;
+      // The first message starts a linked Server; the second calls it first thing (no await before
+      // the call: the Server's crash ends the caller while its handler runs).
+      const caller2 = node.spawn({
+        async handleMessage(m: unknown, ctx: Process) {
+          if (m === 'start') {
+            started = (await startServer(ctx, server, undefined, { link: true })).pid;
+            return;
+          }
+          await ctx.call(started as Pid, 'crash');
+          ctx.send(ctx.self, 'not reached');
+        },
+      });
+      node.send(caller2, 'start');
+      await eventually(() => started !== undefined);
+      const watched = node.waitExit(caller2);
+      node.send(caller2, 'go');
+      const reason = await watched;
+      assert.match(String((reason as Error).message ?? reason), /boom/);
+      assert.equal(node.isAlive(started as Pid), false);
+      await settle();
+      await settle();
+      assert.deepEqual(unhandled.slice(before), [], 'no unhandled rejection');
+    }));
+
+  test('a trapping linked caller gets the call failure and then {EXIT, Server, Reason}', () =>
+    withNode(async (node) => {
+      const got: unknown[] = [];
+      const caller = node.spawn({
+        async handleMessage(m: unknown, ctx: Process) {
+          if (m === 'go') {
+            ctx.trapExit = true;
+            const s = (await startServer(ctx, server, undefined, { link: true })).pid;
+            try {
+              await ctx.call(s, 'crash');
+            } catch (err) {
+              got.push(err instanceof CallExitError ? 'call failed' : err);
+            }
+            return;
+          }
+          got.push(m instanceof Tuple ? m.elements[0] : m);
+        },
+      });
+      node.send(caller, 'go');
+      await eventually(() => got.length === 2);
+      assert.deepEqual(got, ['call failed', atom('EXIT')]);
+      assert.equal(node.isAlive(caller), true);
+    }));
+
+  test('a caller the Server kills during the call dies killed, and leaves no unhandled rejection', () =>
+    withNode(async (node) => {
+      const before = unhandled.length;
+      const s = (await startServer(node, server, undefined)).pid;
+      const caller = node.spawn({
+        async handleMessage(_m: unknown, ctx: Process) {
+          await ctx.call(s, tuple(atom('kill'), ctx.self));
+          ctx.send(s, 'not reached');
+        },
+      });
+      const watched = node.waitExit(caller);
+      node.send(caller, 'go');
+      assert.equal(await watched, atom('killed'));
+      assert.equal(node.isAlive(s), true);
+      await settle();
+      await settle();
+      assert.deepEqual(unhandled.slice(before), [], 'no unhandled rejection');
+    }));
+
+  test('a caller the Server kills, through callThen: then is not run and the caller is dead', () =>
+    withNode(async (node) => {
+      const s = (await startServer(node, server, undefined)).pid;
+      let ran = false;
+      const caller = node.spawn({
+        handleMessage(_m: unknown, ctx: Process) {
+          try {
+            ctx.callThen(s, tuple(atom('kill'), ctx.self), () => (ran = true));
+          } catch {
+            // the call failed at once (the caller exited): nothing to do
+          }
+        },
+      });
+      const watched = node.waitExit(caller);
+      node.send(caller, 'go');
+      assert.equal(await watched, atom('killed'));
+      assert.equal(ran, false);
+    }));
+});
+
+describe('a From made lazily', () => {
+  test('handed to a third process, which replies through it: the call gets that reply', () =>
+    withNode(async (node) => {
+      const s = (await startServer(node, server, undefined)).pid;
+      const third = node.spawn({
+        handleMessage(from: unknown, ctx: Process) {
+          ctx.reply(from as From, 'from third');
+        },
+      });
+      assert.equal(await node.call(s, tuple(atom('hand'), third)), 'from third');
+    }));
+
+  test('encoded to ETF and decoded, the From still answers the call; it equals its decoded copy', () =>
+    withNode(async (node) => {
+      const s = (await startServer(node, server, undefined)).pid;
+      const third = node.spawn({
+        handleMessage(from: unknown, ctx: Process) {
+          const copy = decode(encode(from)) as From;
+          assert.ok(copy instanceof Tuple);
+          assert.deepEqual(encode(copy), encode(from));
+          assert.deepEqual(JSON.parse(JSON.stringify(from)), JSON.parse(JSON.stringify(copy)));
+          ctx.reply(copy, 'via copy');
+        },
+      });
+      assert.equal(await node.call(s, tuple(atom('hand'), third)), 'via copy');
+    }));
+});
