@@ -324,6 +324,8 @@ export class Calls {
   private armWaiter(waiter: CallWaiter, timeout: number, signal: AbortSignal | undefined): void {
     if (timeout !== Infinity) this.deadlines.add(waiter, timeout);
     if (signal !== undefined) {
+      // Aborted while the call ran inside `call` (the Server it ran did so): no 'abort' event comes now.
+      if (signal.aborted) return waiter.fail(new CallAbortedError(`call to ${waiter.target()} aborted`, signal.reason));
       waiter.signal = signal;
       waiter.onAbort = () => waiter.fail(new CallAbortedError(`call to ${waiter.target()} aborted`, signal.reason));
       signal.addEventListener('abort', waiter.onAbort, { once: true });

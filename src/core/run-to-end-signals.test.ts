@@ -9,11 +9,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { eventually, quietLogger } from '../../test/support.js';
 import { decode, encode } from '../etf/codec.js';
+import { termEquals } from '../etf/encoder.js';
 import { noreply, ok, reply, type ServerBehavior, startServer } from '../server/server.js';
 import { atom } from '../terms/atom.js';
 import type { Pid } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
-import { CallExitError } from './errors.js';
+import { CallAbortedError, CallExitError, CallTimeoutError, NodeStoppedError } from './errors.js';
 import { Node } from './node.js';
 import type { From, Process } from './process.js';
 
@@ -41,6 +42,22 @@ const server: ServerBehavior<Proto, undefined, undefined> = {
     if (r instanceof Tuple && r.elements[0] === atom('kill')) {
       ctx.sendExit(r.elements[1] as Pid, 'kill');
       return reply(req, 'killed', s);
+    }
+    if (r instanceof Tuple && r.elements[0] === atom('abort')) {
+      (r.elements[1] as AbortController).abort('mid-run');
+      return noreply(s);
+    }
+    if (r instanceof Tuple && r.elements[0] === atom('back')) {
+      // Calls back into its caller, which is busy making this call: as in Erlang, that waits (here, times out).
+      return ctx.call(r.elements[1] as Pid, 'ping', { timeout: 30 }).then((x) => reply(req, x, s));
+    }
+    if (r instanceof Tuple && r.elements[0] === atom('tell')) {
+      ctx.send(r.elements[1] as Pid, 'told');
+      return reply(req, 'replied', s);
+    }
+    if (r === 'stop node') {
+      void ctx.node.stop();
+      return reply(req, 'stopping', s);
     }
     if (r instanceof Tuple && r.elements[0] === atom('hand')) {
       ctx.send(r.elements[1] as Pid, from);
@@ -170,11 +187,80 @@ describe('a From made lazily', () => {
         handleMessage(from: unknown, ctx: Process) {
           const copy = decode(encode(from)) as From;
           assert.ok(copy instanceof Tuple);
+          assert.ok(termEquals(copy, from) && termEquals(from, copy));
           assert.deepEqual(encode(copy), encode(from));
           assert.deepEqual(JSON.parse(JSON.stringify(from)), JSON.parse(JSON.stringify(copy)));
           ctx.reply(copy, 'via copy');
         },
       });
       assert.equal(await node.call(s, tuple(atom('hand'), third)), 'via copy');
+    }));
+});
+
+describe('a call run inside call, and its options, the caller and the node', () => {
+  test('a signal aborted by the Server while it runs the call (noreply): the call is aborted, not left to its deadline', () =>
+    withNode(async (node) => {
+      const s = (await startServer(node, server, undefined)).pid;
+      const ac = new AbortController();
+      await assert.rejects(node.call(s, tuple(atom('abort'), ac), { signal: ac.signal, timeout: 5000 }), CallAbortedError);
+    }));
+
+  test('a Server that calls back into its caller, busy making that call, waits as in Erlang: its call times out, it crashes, the call fails', () =>
+    withNode(async (node) => {
+      const s = (await startServer(node, server, undefined)).pid;
+      let caught: unknown;
+      const caller = node.spawn({
+        async handleMessage(m: unknown, ctx: Process) {
+          if (m !== 'go') return;
+          try {
+            await ctx.call(s, tuple(atom('back'), ctx.self));
+          } catch (err) {
+            caught = err;
+          }
+        },
+      });
+      node.send(caller, 'go');
+      await eventually(() => caught !== undefined);
+      assert.ok(caught instanceof CallExitError, String(caught));
+      assert.ok((caught as CallExitError).reason instanceof CallTimeoutError);
+      assert.equal(node.isAlive(caller), true);
+    }));
+
+  test('a message the Server sends its caller while it runs the call is in the caller mailbox after the reply', () =>
+    withNode(async (node) => {
+      const s = (await startServer(node, server, undefined)).pid;
+      const seen: unknown[] = [];
+      const caller = node.spawn({
+        handleMessage(m: unknown, ctx: Process) {
+          if (m !== 'go') return void seen.push(m);
+          return ctx.callThen(s, tuple(atom('tell'), ctx.self), (r) => void seen.push(r));
+        },
+      });
+      node.send(caller, 'go');
+      await eventually(() => seen.length === 2);
+      assert.deepEqual(seen, ['replied', 'told']);
+    }));
+
+  test('the node stopping from inside the run: the Server is shut down in its handler, the call fails with shutdown, the node stops', async () => {
+    const node = newNode();
+    const before = unhandled.length;
+    const s = (await startServer(node, server, undefined)).pid;
+    // stopNode ends every process at once, the one that asked too (as before calls ran inside call).
+    const p = node.call(s, 'stop node');
+    await assert.rejects(p, (err: unknown) => err instanceof CallExitError && err.reason === atom('shutdown'));
+    await node.stop();
+    await assert.rejects(node.call(s, 1), NodeStoppedError);
+    await settle();
+    assert.deepEqual(unhandled.slice(before), []);
+  });
+
+  test('calls run inside leave no alias, deadline or call record behind', () =>
+    withNode(async (node) => {
+      const s = (await startServer(node, server, undefined)).pid;
+      const base = node._stats();
+      for (let i = 0; i < 200; i++) assert.equal(await node.call(s, i), i);
+      const after = node._stats();
+      assert.equal(after.aliases, base.aliases);
+      assert.equal(after.monitors, base.monitors);
     }));
 });
