@@ -264,3 +264,28 @@ describe('a call run inside call, and its options, the caller and the node', () 
       assert.equal(after.monitors, base.monitors);
     }));
 });
+
+describe('a Server killed inside its own callback by a call run inside call', () => {
+  test('a Server linked to one that crashes inside its callThen dies with that reason, and its terminate is not run (OTP: not trapping, no terminate)', () =>
+    withNode(async (node) => {
+      const terminated: unknown[] = [];
+      type P = { call: ['go', unknown] };
+      const front: ServerBehavior<P, Pid, undefined> = {
+        async init(_a, ctx) {
+          return ok((await startServer(ctx, server, undefined, { link: true })).pid);
+        },
+        handleCall(req, from, worker, ctx) {
+          // Sync callback: the worker's crash ends this process inside callThen, which then throws.
+          return ctx.callThen(worker, 'crash', (r) => reply(req, r, worker));
+        },
+        terminate(reason) {
+          terminated.push(reason);
+        },
+      };
+      const f = (await startServer(node, front, undefined)).pid;
+      const exited = node.waitExit(f);
+      await assert.rejects(node.call(f, 'go'), (err: unknown) => err instanceof CallExitError && /boom/.test(String((err.reason as Error).message)));
+      assert.match(String(((await exited) as Error).message), /boom/);
+      assert.deepEqual(terminated, [], 'terminate not run for a process killed by a link');
+    }));
+});
