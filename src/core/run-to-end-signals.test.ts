@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { eventually, quietLogger } from '../../test/support.js';
 import { decode, encode } from '../etf/codec.js';
 import { termEquals } from '../etf/encoder.js';
-import { noreply, ok, reply, type ServerBehavior, startServer } from '../server/server.js';
+import { noreply, ok, reply, type ServerBehavior, startServer, stopAndReply } from '../server/server.js';
 import { atom } from '../terms/atom.js';
 import type { Pid } from '../terms/identifiers.js';
 import { Tuple, tuple } from '../terms/tuple.js';
@@ -55,6 +55,7 @@ const server: ServerBehavior<Proto, undefined, undefined> = {
       ctx.send(r.elements[1] as Pid, 'told');
       return reply(req, 'replied', s);
     }
+    if (r === 'stop with reply') return stopAndReply(req, 'bye', 'last words', s);
     if (r === 'stop node') {
       void ctx.node.stop();
       return reply(req, 'stopping', s);
@@ -127,6 +128,27 @@ describe('a call run inside call, and exit signals', () => {
       await eventually(() => got.length === 2);
       assert.deepEqual(got, ['call failed', atom('EXIT')]);
       assert.equal(node.isAlive(caller), true);
+    }));
+
+  test('a Server that stops with a reply: the trapping linked caller gets the reply, then {EXIT, Server, bye}', () =>
+    withNode(async (node) => {
+      const got: unknown[] = [];
+      const caller = node.spawn({
+        async handleMessage(m: unknown, ctx: Process) {
+          if (m === 'start') {
+            ctx.trapExit = true;
+            const s = (await startServer(ctx, server, undefined, { link: true })).pid;
+            ctx.send(ctx.self, s);
+            return;
+          }
+          if (m instanceof Tuple) return void got.push(m.elements[0], m.elements[2]);
+          // The call is the first thing this step does: the Server stops inside it.
+          got.push(await ctx.call(m as Pid, 'stop with reply'));
+        },
+      });
+      node.send(caller, 'start');
+      await eventually(() => got.length === 3);
+      assert.deepEqual(got, ['last words', atom('EXIT'), atom('bye')]);
     }));
 
   test('a caller the Server kills during the call dies killed, and leaves no unhandled rejection', () =>
