@@ -106,49 +106,44 @@ describe('a call run inside call, and exit signals', () => {
       assert.deepEqual(unhandled.slice(before), [], 'no unhandled rejection');
     }));
 
+  /**
+   * A caller that traps exits: its first message starts a linked Server, its second calls it with
+   * `request` first thing in its step (the Server runs inside that call); it records the reply (or
+   * `call failed`) and each `{'EXIT', Pid, Reason}` as `EXIT, Reason`.
+   */
+  async function trappingCaller(node: Node, request: string): Promise<unknown[]> {
+    const got: unknown[] = [];
+    const caller = node.spawn({
+      async handleMessage(m: unknown, ctx: Process) {
+        if (m === 'start') {
+          ctx.trapExit = true;
+          ctx.send(ctx.self, (await startServer(ctx, server, undefined, { link: true })).pid);
+          return;
+        }
+        if (m instanceof Tuple) return void got.push(m.elements[0], m.elements[2]);
+        try {
+          got.push(await ctx.call(m as Pid, request));
+        } catch (err) {
+          got.push(err instanceof CallExitError ? 'call failed' : err);
+        }
+      },
+    });
+    node.send(caller, 'start');
+    await eventually(() => got.length === 3);
+    assert.equal(node.isAlive(caller), true);
+    return got;
+  }
+
   test('a trapping linked caller gets the call failure and then {EXIT, Server, Reason}', () =>
     withNode(async (node) => {
-      const got: unknown[] = [];
-      const caller = node.spawn({
-        async handleMessage(m: unknown, ctx: Process) {
-          if (m === 'go') {
-            ctx.trapExit = true;
-            const s = (await startServer(ctx, server, undefined, { link: true })).pid;
-            try {
-              await ctx.call(s, 'crash');
-            } catch (err) {
-              got.push(err instanceof CallExitError ? 'call failed' : err);
-            }
-            return;
-          }
-          got.push(m instanceof Tuple ? m.elements[0] : m);
-        },
-      });
-      node.send(caller, 'go');
-      await eventually(() => got.length === 2);
-      assert.deepEqual(got, ['call failed', atom('EXIT')]);
-      assert.equal(node.isAlive(caller), true);
+      const got = await trappingCaller(node, 'crash');
+      assert.deepEqual(got.slice(0, 2), ['call failed', atom('EXIT')]);
+      assert.match(String((got[2] as Error).message), /boom/);
     }));
 
   test('a Server that stops with a reply: the trapping linked caller gets the reply, then {EXIT, Server, bye}', () =>
     withNode(async (node) => {
-      const got: unknown[] = [];
-      const caller = node.spawn({
-        async handleMessage(m: unknown, ctx: Process) {
-          if (m === 'start') {
-            ctx.trapExit = true;
-            const s = (await startServer(ctx, server, undefined, { link: true })).pid;
-            ctx.send(ctx.self, s);
-            return;
-          }
-          if (m instanceof Tuple) return void got.push(m.elements[0], m.elements[2]);
-          // The call is the first thing this step does: the Server stops inside it.
-          got.push(await ctx.call(m as Pid, 'stop with reply'));
-        },
-      });
-      node.send(caller, 'start');
-      await eventually(() => got.length === 3);
-      assert.deepEqual(got, ['last words', atom('EXIT'), atom('bye')]);
+      assert.deepEqual(await trappingCaller(node, 'stop with reply'), ['last words', atom('EXIT'), atom('bye')]);
     }));
 
   test('a caller the Server kills during the call dies killed, and leaves no unhandled rejection', () =>
