@@ -1,7 +1,7 @@
 // Run: npx tsc -p . && node build/examples/server.js
 /**
  * Example: a typed key-value Server (gen_server): calls, casts, a deferred
- * reply, a schema that refuses malformed calls, and a clean stop.
+ * reply, `callThen` from a process, a schema that refuses malformed calls, and a clean stop.
  * @module
  */
 import {
@@ -88,6 +88,18 @@ const later = node.call(store, tuple(atom('await'), 'answer'));
 await node.call(store, tuple(atom('put'), 'answer', 42));
 console.log('deferred reply:', await later);
 console.log('get:', await node.call(store, tuple(atom('get'), 'answer')));
+// callThen, from a process: the continuation runs at once when the reply comes at once (a local
+// Server with nothing else to do answers at once: no promise, no await), otherwise when it comes.
+await new Promise<void>((done) => {
+  const asker = node.spawn({
+    handleMessage: (key: unknown, ctx) =>
+      ctx.callThen(store, tuple(atom('get'), key as string), (value) => {
+        console.log('callThen:', value);
+        done();
+      }),
+  });
+  node.send(asker, 'answer');
+});
 node.cast(store, tuple(atom('delete'), 'answer'));
 console.log('after delete:', await node.call(store, tuple(atom('get'), 'answer')));
 // An untyped caller (as an Erlang node would be) sends a malformed request: the schema answers it.

@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { atom, ok, serverRef, type TcpHandler, Tuple, tuple } from '../../src/index.js';
+import { type Atom, atom, ok, type Process, serverRef, type TcpConnection, type TcpHandler, Tuple, tuple } from '../../src/index.js';
 import { toJson } from './json.js';
 import type { KvProtocol } from './kv.js';
 
@@ -20,34 +20,44 @@ const DELETE = atom('delete');
 /** One request line (the line framing has already taken off its `\r\n`). */
 const REQUEST = /^(PUT|GET|DEL)\s+(\S+)(?:\s+(.*))?$/;
 
+/** Sends `answer`; the state once the client has room for more (at once, unless its buffer is full). */
+function answer(conn: TcpConnection, text: string, s: undefined): undefined | Promise<undefined> {
+  return conn.send(text) ? s : conn.drain().then(() => s);
+}
+
+/** The reply to `GET key`, from what `kv` answered. */
+function found(reply: Tuple<[Atom<'ok'>, unknown]> | Atom<'not_found'>): string {
+  return reply instanceof Tuple ? `VALUE ${JSON.stringify(toJson(reply.elements[1]))}` : 'NOT_FOUND';
+}
+
 export const kvLineProtocol: TcpHandler<undefined> = {
   behavior: 'kv_tcp',
   init: () => ok(undefined),
-  async handleData(conn, data, s, ctx) {
+  handleData(conn, data, s, ctx) {
     const m = REQUEST.exec(data.toString('utf8'));
-    let answer: string;
-    if (m === null) answer = 'ERROR expected PUT key json | GET key | DEL key';
-    else {
-      const op = m[1];
-      const key = m[2] as string;
-      if (op === 'GET') {
-        const found = await ctx.call(kv, tuple(GET, key));
-        answer = found instanceof Tuple ? `VALUE ${JSON.stringify(toJson(found.elements[1]))}` : 'NOT_FOUND';
-      } else if (op === 'PUT') {
-        let value: unknown;
-        try {
-          value = JSON.parse(m[3] ?? '');
-          await ctx.call(kv, tuple(PUT, key, value));
-          answer = 'OK';
-        } catch {
-          answer = 'ERROR the value must be JSON';
-        }
-      } else {
-        await ctx.call(kv, tuple(DELETE, key));
-        answer = 'OK';
-      }
-    }
-    if (!conn.send(answer)) await conn.drain();
-    return s;
+    // GET, the hot path: `kv` answers at once when it has nothing else to do, and then callThen
+    // continues at once, with no promise; otherwise it continues when the reply comes.
+    if (m !== null && m[1] === 'GET') return ctx.callThen(kv, tuple(GET, m[2] as string), (reply) => answer(conn, found(reply), s));
+    return update(conn, m, s, ctx);
   },
 };
+
+/** PUT, DEL and lines that are neither: one `kv` call each (await), then the answer. */
+async function update(conn: TcpConnection, m: RegExpExecArray | null, s: undefined, ctx: Process): Promise<undefined> {
+  let text: string;
+  if (m === null || m[1] === 'GET') text = 'ERROR expected PUT key json | GET key | DEL key';
+  else if (m[1] === 'PUT') {
+    const key = m[2] as string;
+    try {
+      const value: unknown = JSON.parse(m[3] ?? '');
+      await ctx.call(kv, tuple(PUT, key, value));
+      text = 'OK';
+    } catch {
+      text = 'ERROR the value must be JSON';
+    }
+  } else {
+    await ctx.call(kv, tuple(DELETE, m[2] as string));
+    text = 'OK';
+  }
+  return answer(conn, text, s);
+}

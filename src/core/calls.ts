@@ -11,9 +11,9 @@ import { Pid, Ref } from '../terms/identifiers.js';
 import { ImproperList } from '../terms/improper-list.js';
 import { Tuple, tuple } from '../terms/tuple.js';
 import { BadArgumentError, CallAbortedError, CallTimeoutError, callExitError, NodeStoppedError } from './errors.js';
-import { type Kernel, ownRefKey } from './kernel.js';
+import type { Kernel } from './kernel.js';
 import type { Monitors } from './monitors.js';
-import { type CallLike, type MonitorRecord, ProcessCore, State, TAKES_LOCAL_CALLS, trackCall } from './process-core.js';
+import { type CallLike, idle, type MonitorRecord, ProcessCore, State, TAKES_LOCAL_CALLS, trackCall } from './process-core.js';
 import { type Address, type CallOptions, type Destination, ServerRef } from './protocol.js';
 import { CallDeadlines, type TimedCall } from './call-deadlines.js';
 import { type ExitReason, formatReason, noconnection, noproc } from './reasons.js';
@@ -31,6 +31,14 @@ const ALIAS_ITEMS: readonly Atom[] = Object.freeze([A_ALIAS]);
 /** The options of a call made without any (one shared object, not one per call). */
 const NO_OPTIONS: CallOptions = Object.freeze({});
 
+/** How deep calls run to their end inside `call` nest (a Server calling a Server from its handler, and so on). */
+const MAX_NESTED = 8;
+
+/** A local Server with nothing to do (see process-core.ts's `idle`), which takes a call as its waiter. */
+function idleServer(core: ProcessCore): boolean {
+  return idle(core) && core.handler[TAKES_LOCAL_CALLS] === true;
+}
+
 /** The resolving functions of the promise `capture` was last the executor of (one executor for every call: no closure per call). */
 const NOOP = (): void => {};
 const captured: { resolve: (value: unknown) => void; reject: (err: Error) => void } = { resolve: NOOP, reject: NOOP };
@@ -39,21 +47,45 @@ function capture(resolve: (value: unknown) => void, reject: (err: Error) => void
   captured.reject = reject;
 }
 
+/** What a {@link CallWaiter} gives its base Tuple: nothing (its elements are made when first read, see below). */
+const LAZY_ELEMENTS = Object.freeze([]) as unknown as [Pid, ImproperList<Atom, Ref>];
+
+/**
+ * Settles a call run to its end inside `call` (see {@link Calls.call}): the outcome waits on the
+ * waiter until `call` returns it as a settled promise. Called as the waiter's own `resolve`/`reject`
+ * (`this` is the waiter): one shared function, no closure per call.
+ */
+function keepReply(this: CallWaiter, value: unknown): void {
+  this.outcome = value;
+  this.failed = false;
+}
+function keepFailure(this: CallWaiter, err: Error): void {
+  this.outcome = err;
+  this.failed = true;
+}
+
 /**
  * A call in flight: its alias, its monitor of the target, its deadline. It is also the call's
  * `From`, the tuple `{Pid, [alias | Ref]}` a server replies through (one object rather than two),
  * and, delivered to a local process whose handler takes calls in that form ({@link TAKES_LOCAL_CALLS}:
  * a Server), the call message itself, which such a handler reads as
  * `{'$gen_call', From, Request}` ({@link takeLocalCall}) without the runtime building that tuple.
+ *
+ * The `From`'s elements and its alias ref are made when first read ({@link CallWaiter.elements},
+ * {@link CallWaiter.ref}): a local Server answering through the waiter never reads them, so a
+ * local call allocates neither (the alias is known by its key meanwhile).
  */
 export class CallWaiter extends Tuple<[Pid, ImproperList<Atom, Ref>]> implements ReplyWaiter, TimedCall {
+  /** `{Pid, [alias | Ref]}`: an accessor on the prototype, made on first read (defined below the class). */
+  declare readonly elements: [Pid, ImproperList<Atom, Ref>];
   // Every field is assigned in the constructor, in one order (no field initializer function per call).
   declare readonly calls: Calls;
-  declare readonly key: number | string;
+  declare readonly key: number;
   declare readonly caller: ProcessCore;
   declare readonly dest: Destination;
-  declare readonly resolve: (value: unknown) => void;
-  declare readonly reject: (err: Error) => void;
+  /** Settle the call; `keepReply`/`keepFailure` while the call runs inside `call` (see {@link Calls.call}). */
+  declare resolve: (value: unknown) => void;
+  declare reject: (err: Error) => void;
   declare monitor: MonitorRecord | undefined;
   /** The local process called (its `awaitedBy` lists this call), or undefined. */
   declare targetCore: ProcessCore | undefined;
@@ -66,17 +98,24 @@ export class CallWaiter extends Tuple<[Pid, ImproperList<Atom, Ref>]> implements
   declare readonly request: unknown;
   /** Set while the waiter is in the target's mailbox as the call message itself (see {@link takeLocalCall}). */
   declare delivered: boolean;
+  /** The alias ref, once made (see {@link CallWaiter.ref}). */
+  declare aliasRef: Ref | undefined;
+  /** The From's elements, once read. */
+  declare from: [Pid, ImproperList<Atom, Ref>] | undefined;
+  /** The reply or error of a call that settled while `call` ran it (see `keepReply`). */
+  declare outcome: unknown;
+  declare failed: boolean;
   constructor(
     calls: Calls,
-    key: number | string,
+    key: number,
     caller: ProcessCore,
-    ref: Ref,
+    ref: Ref | undefined,
     dest: Destination,
     request: unknown,
     resolve: (value: unknown) => void,
     reject: (err: Error) => void,
   ) {
-    super([caller.pid, new ImproperList(ALIAS_ITEMS, ref)]);
+    super(LAZY_ELEMENTS);
     this.calls = calls;
     this.key = key;
     this.caller = caller;
@@ -91,6 +130,14 @@ export class CallWaiter extends Tuple<[Pid, ImproperList<Atom, Ref>]> implements
     this.done = false;
     this.request = request;
     this.delivered = false;
+    this.aliasRef = ref;
+    this.from = undefined;
+    this.outcome = undefined;
+    this.failed = false;
+  }
+  /** The call's alias (`Ref` in `[alias | Ref]`), made on first use: its key is {@link CallWaiter.key}. */
+  get ref(): Ref {
+    return (this.aliasRef ??= this.calls.ownRef(this.key));
   }
   /** As JSON, what the plain tuple `{Pid, [alias | Ref]}` would give (not the call's internals). */
   toJSON(): { elements: readonly unknown[] } {
@@ -137,6 +184,16 @@ export class CallWaiter extends Tuple<[Pid, ImproperList<Atom, Ref>]> implements
   }
 }
 
+// The From's elements, made when first read. Tuple's constructor assigns `elements`; on a waiter
+// that assignment reaches this setter, which ignores it (the waiter passes no elements).
+Object.defineProperty(CallWaiter.prototype, 'elements', {
+  get(this: CallWaiter): [Pid, ImproperList<Atom, Ref>] {
+    return (this.from ??= [this.caller.pid, new ImproperList(ALIAS_ITEMS, this.ref)]);
+  },
+  set(): void {},
+  configurable: true,
+});
+
 /**
  * The call a message is, when it is a {@link CallWaiter} delivered as the call message itself to a
  * handler that marks {@link TAKES_LOCAL_CALLS}: such a handler treats the result as
@@ -177,7 +234,20 @@ export class Calls {
     this.deadlines = deadlines;
   }
 
-  /** The call protocol: monitor, send `{'$gen_call', {Self, [alias|Ref]}, Req}`, wait for `{Tag, Reply}` on the alias. */
+  /** Calls being run to their end inside `call` right now, nested (see {@link Calls.call}). */
+  private runningInside = 0;
+
+  /**
+   * The call protocol: monitor, send `{'$gen_call', {Self, [alias|Ref]}, Req}`, wait for `{Tag, Reply}` on the alias.
+   *
+   * A call to a local Server that is idle (waiting, nothing in its mailbox, not on the run queue)
+   * is run to its end here: the waiter goes into the Server's mailbox and the Server handles it
+   * now, as the scheduler would have next (its mailbox held nothing else, so no message is
+   * overtaken). A Server that answers at once settles the call before `call` returns: the caller
+   * gets a settled promise, and the call costs no resolving functions, no turn of the scheduler,
+   * no deadline. A Server that does not answer at once (async, `noreply`) leaves the call waiting
+   * as usual. Nested runs (a Server calling another from its handler) go {@link MAX_NESTED} deep.
+   */
   call(caller: ProcessCore, to: Destination, request: unknown, options: CallOptions = NO_OPTIONS): Promise<unknown> {
     const k = this.kernel;
     const dest = to instanceof ServerRef ? to.dest : to;
@@ -185,14 +255,17 @@ export class Calls {
     const timeout = options.timeout ?? 5000;
     if (!(timeout >= 0)) return Promise.reject(new BadArgumentError(`call: bad timeout ${timeout}`));
     const signal = options.signal;
+    const label = options.label;
+    const traced = diagnostics.callStart.hasSubscribers || diagnostics.callEnd.hasSubscribers;
+    const ran = traced ? undefined : this.runInside(caller, dest, request, options);
+    if (ran !== undefined) return ran.done ? (ran.failed ? Promise.reject(ran.outcome as Error) : Promise.resolve(ran.outcome)) : this.waitFor(ran, timeout, signal);
     const promise = new Promise<unknown>(capture);
     let resolve = captured.resolve;
     let reject = captured.reject;
     captured.resolve = captured.reject = NOOP;
-    if (diagnostics.callStart.hasSubscribers || diagnostics.callEnd.hasSubscribers) [resolve, reject] = this.traced(caller, dest, request, resolve, reject);
-    const ref = k.makeRef();
-    const key = ownRefKey(ref);
-    const waiter = new CallWaiter(this, key, caller, ref, dest, request, resolve, reject);
+    if (traced) [resolve, reject] = this.traced(caller, dest, request, resolve, reject);
+    const key = k.makeRefKey();
+    const waiter = new CallWaiter(this, key, caller, undefined, dest, request, resolve, reject);
     if (caller.state === State.Exited) {
       waiter.cancel(noproc);
       return promise;
@@ -218,20 +291,14 @@ export class Calls {
       waiter.targetCore = local;
     } else {
       try {
-        waiter.monitor = this.monitors.create(caller, dest, ref, key, waiter);
+        waiter.monitor = this.monitors.create(caller, dest, waiter.ref, key, waiter);
       } catch (err) {
         waiter.fail(err as Error);
         return promise;
       }
       if (waiter.done) return promise; // the target was already dead: noproc
     }
-    if (timeout !== Infinity) this.deadlines.add(waiter, timeout);
-    if (signal !== undefined) {
-      waiter.signal = signal;
-      waiter.onAbort = () => waiter.fail(new CallAbortedError(`call to ${waiter.target()} aborted`, signal.reason));
-      signal.addEventListener('abort', waiter.onAbort, { once: true });
-    }
-    const label = options.label;
+    this.armWaiter(waiter, timeout, signal);
     if (local !== undefined) {
       // What the router would do with it, without looking the target up again. A Server takes the
       // waiter itself as the call message (no `$gen_call` tuple); any other handler, or a traced
@@ -251,6 +318,76 @@ export class Calls {
       waiter.fail(err instanceof Error ? err : new Error(String(err)));
     }
     return promise;
+  }
+
+  /** The call's deadline and abort listener, for a call that waits. */
+  private armWaiter(waiter: CallWaiter, timeout: number, signal: AbortSignal | undefined): void {
+    if (timeout !== Infinity) this.deadlines.add(waiter, timeout);
+    if (signal !== undefined) {
+      // Aborted while the call ran inside `call` (the Server it ran did so): no 'abort' event comes now.
+      if (signal.aborted) return waiter.fail(new CallAbortedError(`call to ${waiter.target()} aborted`, signal.reason));
+      waiter.signal = signal;
+      waiter.onAbort = () => waiter.fail(new CallAbortedError(`call to ${waiter.target()} aborted`, signal.reason));
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+    }
+  }
+
+  /**
+   * {@link Calls.call}, then `then(reply)`: at once, before this returns and without a promise, when
+   * the call settled inside it (an idle local Server that answered at once); else once the reply
+   * comes, through the call's promise. A call that failed at once throws its error; one that fails
+   * later rejects the promise returned.
+   */
+  callThen<T>(caller: ProcessCore, to: Destination, request: unknown, then: (reply: unknown) => T, options: CallOptions = NO_OPTIONS): T | Promise<Awaited<T>> {
+    const timeout = options.timeout ?? 5000;
+    const traced = diagnostics.callStart.hasSubscribers || diagnostics.callEnd.hasSubscribers;
+    const ran = traced || this.kernel.closing || !(timeout >= 0) ? undefined : this.runInside(caller, to instanceof ServerRef ? to.dest : to, request, options);
+    if (ran === undefined) return this.call(caller, to, request, options).then(then) as Promise<Awaited<T>>;
+    if (!ran.done) return this.waitFor(ran, timeout, options.signal).then(then) as Promise<Awaited<T>>;
+    if (ran.failed) throw ran.outcome;
+    return then(ran.outcome);
+  }
+
+  /**
+   * A call to an idle local Server, run to its end now (see {@link Calls.call}): the Server handles
+   * the waiter at once, for one reduction. Returns the waiter, settled (`done`) or still waiting
+   * (then {@link Calls.waitFor} it); undefined when the call cannot run so (not an idle local Server,
+   * a labelled call, an exited caller, an aborted signal, nested too deep).
+   */
+  private runInside(caller: ProcessCore, dest: Address, request: unknown, options: CallOptions): CallWaiter | undefined {
+    if (options.label !== undefined || caller.state === State.Exited || options.signal?.aborted === true || this.runningInside >= MAX_NESTED) return undefined;
+    const local = this.localTarget(dest);
+    if (!(local instanceof ProcessCore) || local === caller || !idleServer(local)) return undefined;
+    const k = this.kernel;
+    const key = k.makeRefKey();
+    const waiter = new CallWaiter(this, key, caller, undefined, dest, request, keepReply, keepFailure);
+    this.registry.aliases.set(key, waiter);
+    if (caller !== k.outside) trackCall((caller.calls ??= []), waiter);
+    trackCall((local.awaitedBy ??= []), waiter);
+    waiter.targetCore = local;
+    waiter.delivered = true;
+    this.runningInside++;
+    try {
+      k.deliverAndRun(local, waiter);
+    } finally {
+      this.runningInside--;
+    }
+    return waiter;
+  }
+
+  /** A call {@link Calls.runInside} left waiting (not answered at once): settled through a promise as usual, with its deadline. */
+  private waitFor(waiter: CallWaiter, timeout: number, signal: AbortSignal | undefined): Promise<unknown> {
+    const promise = new Promise<unknown>(capture);
+    waiter.resolve = captured.resolve;
+    waiter.reject = captured.reject;
+    captured.resolve = captured.reject = NOOP;
+    this.armWaiter(waiter, timeout, signal);
+    return promise;
+  }
+
+  /** The ref a call's key stands for (see {@link CallWaiter.ref}). */
+  ownRef(key: number): Ref {
+    return this.kernel.ownRef(key);
   }
 
   /** The pid last called and its process, while it lives (a pid is never reused: no invalidation). */

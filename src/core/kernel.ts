@@ -96,8 +96,21 @@ export class Kernel {
 
   /** A new unique reference. */
   makeRef(): Ref {
-    const n = this.nextRef++;
-    return new Ref(this.name, this.creation, [n % 262144, Math.floor(n / 262144) >>> 0, this.refSalt]);
+    return this.ownRef(this.nextRef++);
+  }
+
+  /**
+   * A new unique reference's key ({@link ownRefKey} of the ref it stands for), without the ref:
+   * {@link Kernel.ownRef} makes that ref when it is needed (a call's alias, read only when its
+   * `From` is looked into).
+   */
+  makeRefKey(): number {
+    return this.nextRef++;
+  }
+
+  /** The ref whose {@link ownRefKey} is `key`, a key {@link Kernel.makeRefKey} gave (equal to every other ref made for it). */
+  ownRef(key: number): Ref {
+    return new Ref(this.name, this.creation, [key % 262144, Math.floor(key / 262144) >>> 0, this.refSalt]);
   }
 
   /**
@@ -136,6 +149,25 @@ export class Kernel {
     if (core.tracer !== undefined) core.tracer(message);
     core.mailbox.push(message);
     if (core.state === State.Waiting) this.scheduler.schedule(core);
+  }
+
+  /**
+   * Puts `message` in the mailbox of an idle process (waiting, mailbox empty, not on the run
+   * queue) and has it handle that message now, as the scheduler would have next: one reduction,
+   * then the scheduler takes over if more came meanwhile. The reductions counted for the process
+   * running now (the caller) are kept, plus one for the message.
+   */
+  deliverAndRun(core: ProcessCore, message: unknown): void {
+    this.delivered++;
+    core.mailbox.push(message);
+    const reductions = this.reductions;
+    let more = false;
+    try {
+      more = core.runSlice(1);
+    } finally {
+      this.reductions = reductions + 1;
+    }
+    if (more) this.scheduler.schedule(core);
   }
 
   /**

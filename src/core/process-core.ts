@@ -162,6 +162,15 @@ export class ProcessCore implements Runnable {
   }
 }
 
+/**
+ * A process with nothing to do: waiting for a message, its mailbox empty, not on the run queue,
+ * not traced. A message for it may be handled at once rather than on the scheduler's next run
+ * (Kernel.deliverAndRun): it would have been handled next, nothing before it is overtaken.
+ */
+export function idle(core: ProcessCore): boolean {
+  return core.state === State.Waiting && !core.queued && core.mailbox.length === 0 && core.tracer === undefined;
+}
+
 /** Reads the state through a call, so TypeScript does not narrow it across handler calls. */
 export function exited(core: ProcessCore): boolean {
   return core.state === State.Exited;

@@ -123,6 +123,15 @@ export class Process {
   }
 
   /**
+   * @internal Sends from an event this process owns and no process's run is handling (a socket's
+   * data): `to`, a local process with nothing to do, handles `message` now rather than on the
+   * scheduler's next run (see Router.sendNow). Used by the TCP and Web front doors.
+   */
+  sendNow(to: Pid, message: unknown): void {
+    if (this.core.state !== State.Exited) this.rt.router.sendNow(this.core.pid, to, message);
+  }
+
+  /**
    * Sends a priority message (EEP 76, Erlang's `erlang:send(To, Msg, [priority])`):
    * to an active priority alias (see {@link Process.alias}), here or on an
    * OTP 28+ or Beamline node, it is received after the priority messages
@@ -155,6 +164,32 @@ export class Process {
   call(to: Address, request: unknown, options?: CallOptions): Promise<unknown>;
   call(to: Destination, request: unknown, options?: CallOptions): Promise<unknown> {
     return this.rt.calls.call(this.core, to, request, options);
+  }
+
+  /**
+   * Calls a server, then continues with `then(reply)`: at once, before `callThen` returns and
+   * with no promise, when the reply comes at once (a local Server with nothing else to do that
+   * answers its call at once: such a call runs to its end inside, see {@link Node.call}); else
+   * once the reply comes, and `callThen` returns the promise of `then`'s result. For a callback
+   * that may return either a value or a promise (a TCP handler's `handleData`, a Server's
+   * callbacks): in the common case the call costs no promise, no async function and no `await`.
+   * A call that fails at once throws its error, as `await ctx.call(...)` would; one that fails
+   * later rejects the promise returned.
+   *
+   * @example
+   * ```ts
+   * handleData(conn, line, s, ctx) {
+   *   return ctx.callThen(kv, tuple(GET, line.toString()), (found) => {
+   *     conn.send(found instanceof Tuple ? 'FOUND' : 'NOT_FOUND');
+   *     return s;
+   *   });
+   * }
+   * ```
+   */
+  callThen<P extends Protocol, Q extends RequestOf<P>, T>(to: ServerRef<P>, request: Q, then: (reply: ReplyTo<P, Q>) => T, options?: CallOptions): T | Promise<Awaited<T>>;
+  callThen<T>(to: Address, request: unknown, then: (reply: unknown) => T, options?: CallOptions): T | Promise<Awaited<T>>;
+  callThen<T>(to: Destination, request: unknown, then: (reply: never) => T, options?: CallOptions): T | Promise<Awaited<T>> {
+    return this.rt.calls.callThen(this.core, to, request, then as (reply: unknown) => T, options);
   }
 
   /**

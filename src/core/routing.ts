@@ -10,7 +10,7 @@ import { ImproperList } from '../terms/improper-list.js';
 import { Tuple } from '../terms/tuple.js';
 import { BadArgumentError } from './errors.js';
 import { type Kernel, TWO32 } from './kernel.js';
-import { ProcessCore } from './process-core.js';
+import { idle, ProcessCore } from './process-core.js';
 import { type Destination, ServerRef } from './protocol.js';
 import { formatReason } from './reasons.js';
 import type { Registry } from './registry.js';
@@ -62,6 +62,20 @@ export class Router {
     if (node === k.name) return this.send(from, name, message);
     k.dist?.sendToName(from ?? k.outside.pid, name, node, message);
     return true;
+  }
+
+  /**
+   * Sends `message` from `from` to `to`, from an event that no process's run is handling (a
+   * socket's data): a local process with nothing to do (process-core.ts's `idle`) handles it now,
+   * as the scheduler would have next, without a turn of the scheduler (Kernel.deliverAndRun);
+   * anything else goes as {@link Router.send} sends it.
+   */
+  sendNow(from: Pid, to: Pid, message: unknown): void {
+    const k = this.kernel;
+    const core = to.node === k.name && to.creation === k.creation ? k.procs.get(to.serial * TWO32 + to.id) : undefined;
+    // A tuple may be a `{Tag, Reply}` that completes a call (deliverLocal): it goes the ordinary way.
+    if (core !== undefined && idle(core) && !(message instanceof Tuple)) k.deliverAndRun(core, message);
+    else this.send(from, to, message);
   }
 
   /**

@@ -10,6 +10,9 @@ import type { Exits } from './exits.js';
 import type { Kernel } from './kernel.js';
 import { type CoreRunner, exited, type ProcessCore, ProcessExit, RESUME, State } from './process-core.js';
 
+/** Takes a rejection nobody needs (see RunLoop's continueAfter). */
+const IGNORE = (): void => {};
+
 export class RunLoop implements CoreRunner {
   constructor(
     private readonly kernel: Kernel,
@@ -59,8 +62,14 @@ export class RunLoop implements CoreRunner {
 
   /** After a handler returned: true when the process may take its next message now; false when it exited or awaits a promise. */
   private continueAfter(core: ProcessCore, result: void | PromiseLike<void>): boolean {
-    if (exited(core)) return false;
-    if (result !== undefined && typeof result.then === 'function') {
+    const thenable = result !== undefined && typeof result.then === 'function';
+    if (exited(core)) {
+      // Ended while its handler ran (killed, or a linked process crashed, inside a call run to its end):
+      // what the handler still awaits may reject (the call it made failed), with nobody left to care.
+      if (thenable) result.then(undefined, IGNORE);
+      return false;
+    }
+    if (thenable) {
       core.state = State.Suspended;
       core.onSettled ??= (value: unknown) => this.settled(core, value, true);
       core.onRejected ??= (err: unknown) => this.settled(core, err, false);

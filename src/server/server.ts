@@ -748,6 +748,9 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
   /** A callback threw: OTP runs terminate with the error, then the process exits with it. */
   private crash(ctx: Process, err: unknown): void | Promise<void> {
     if (err !== null && typeof err === 'object' && err.constructor.name === 'ProcessExit') throw err;
+    // Already ended while the callback ran (killed, or by a link, inside a call run to its end): the
+    // callback's throw is that call failing. A process that was killed runs no terminate (OTP).
+    if (!ctx.alive) return;
     if (err instanceof Error) ctx.logger.error({ err }, `server crashed: ${err.message}`);
     const done = this.runTerminate(ctx, err);
     const finish = (): void => ctx.stop(err);

@@ -140,7 +140,8 @@ function listenerBehavior<S, A>(spec: TcpSpec<S, A>): ServerBehavior<Record<neve
           conn.active = true;
           if (conn.owner === undefined) return;
           conn.chunkRead(chunk);
-          ctx.send(conn.owner, data);
+          // An idle owner handles it now, in this callback, as the scheduler would have next.
+          ctx.sendNow(conn.owner, data);
         });
         socket.pause(); // until a handler takes it
         socket.on('error', () => {}); // 'close' follows

@@ -18,8 +18,12 @@ import { Atom } from './atom.js';
 
 /** An Erlang tuple with typed elements. */
 export class Tuple<T extends readonly unknown[] = readonly unknown[]> {
-  /** The elements, in order. */
-  readonly elements: T;
+  /**
+   * The elements, in order. Assigned by the constructor, not declared as a class field: a subclass
+   * may define it as an accessor (calls.ts's CallWaiter makes its elements on first read), which a
+   * field would shadow.
+   */
+  declare readonly elements: T;
   constructor(elements: T) {
     this.elements = elements;
   }

@@ -338,7 +338,8 @@ function dispatch(
   ex.dispatched();
   const request = new WebRequest(method, path, m.params, q < 0 ? '' : url.slice(q + 1), req, body, m.pattern, req.socket.remoteAddress, ex);
   // Straight to the worker the pool would pick (one process hop less); through the pool while its workers restart.
-  ctx.send(pickPoolWorker(m.target) ?? m.target, request);
+  // An idle worker handles it now, in this callback, as the scheduler would have next.
+  ctx.sendNow(pickPoolWorker(m.target) ?? m.target, request);
 }
 
 /**
