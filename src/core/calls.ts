@@ -47,6 +47,19 @@ function capture(resolve: (value: unknown) => void, reject: (err: Error) => void
   captured.reject = reject;
 }
 
+/** The bits of {@link CallWaiter.flags}. */
+const DONE = 1;
+const DELIVERED = 2;
+const FAILED = 4;
+
+/** What only a call that waits has: its deadline, its monitor of a remote target, its abort listener. */
+class WaitingCall {
+  deadline = Infinity;
+  monitor: MonitorRecord | undefined = undefined;
+  signal: AbortSignal | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
+}
+
 /** What a {@link CallWaiter} gives its base Tuple: nothing (its elements are made when first read, see below). */
 const LAZY_ELEMENTS = Object.freeze([]) as unknown as [Pid, ImproperList<Atom, Ref>];
 
@@ -79,6 +92,9 @@ export class CallWaiter extends Tuple<[Pid, ImproperList<Atom, Ref>]> implements
   /** `{Pid, [alias | Ref]}`: an accessor on the prototype, made on first read (defined below the class). */
   declare readonly elements: [Pid, ImproperList<Atom, Ref>];
   // Every field is assigned in the constructor, in one order (no field initializer function per call).
+  // A call to an idle local Server that answers at once (run inside `call`) is the hot case: the
+  // waiter keeps only what that needs as fields; `done`, `delivered` and `failed` are bits of one
+  // field, and what only a waiting call needs (deadline, monitor, abort signal) is in `waiting`.
   declare readonly calls: Calls;
   declare readonly key: number;
   declare readonly caller: ProcessCore;
@@ -86,25 +102,20 @@ export class CallWaiter extends Tuple<[Pid, ImproperList<Atom, Ref>]> implements
   /** Settle the call; `keepReply`/`keepFailure` while the call runs inside `call` (see {@link Calls.call}). */
   declare resolve: (value: unknown) => void;
   declare reject: (err: Error) => void;
-  declare monitor: MonitorRecord | undefined;
   /** The local process called (its `awaitedBy` lists this call), or undefined. */
   declare targetCore: ProcessCore | undefined;
-  declare onAbort: (() => void) | undefined;
-  declare signal: AbortSignal | undefined;
-  /** The turn clock's time plus the timeout, or Infinity. */
-  declare deadline: number;
-  declare done: boolean;
   /** The request, for a handler that takes the waiter itself as the call message. */
   declare readonly request: unknown;
-  /** Set while the waiter is in the target's mailbox as the call message itself (see {@link takeLocalCall}). */
-  declare delivered: boolean;
   /** The alias ref, once made (see {@link CallWaiter.ref}). */
   declare aliasRef: Ref | undefined;
   /** The From's elements, once read. */
   declare from: [Pid, ImproperList<Atom, Ref>] | undefined;
   /** The reply or error of a call that settled while `call` ran it (see `keepReply`). */
   declare outcome: unknown;
-  declare failed: boolean;
+  /** DONE, DELIVERED and FAILED (see the accessors below). */
+  declare flags: number;
+  /** The deadline, monitor and abort listener of a call that has any (made when the first is set). */
+  declare waiting: WaitingCall | undefined;
   constructor(
     calls: Calls,
     key: number,
@@ -122,18 +133,62 @@ export class CallWaiter extends Tuple<[Pid, ImproperList<Atom, Ref>]> implements
     this.dest = dest;
     this.resolve = resolve;
     this.reject = reject;
-    this.monitor = undefined;
     this.targetCore = undefined;
-    this.onAbort = undefined;
-    this.signal = undefined;
-    this.deadline = Infinity;
-    this.done = false;
     this.request = request;
-    this.delivered = false;
     this.aliasRef = ref;
     this.from = undefined;
     this.outcome = undefined;
-    this.failed = false;
+    this.flags = 0;
+    this.waiting = undefined;
+  }
+  /** Settled (replied, failed or cancelled). */
+  get done(): boolean {
+    return (this.flags & DONE) !== 0;
+  }
+  set done(v: boolean) {
+    this.flags = v ? this.flags | DONE : this.flags & ~DONE;
+  }
+  /** Set while the waiter is in the target's mailbox as the call message itself (see {@link takeLocalCall}). */
+  get delivered(): boolean {
+    return (this.flags & DELIVERED) !== 0;
+  }
+  set delivered(v: boolean) {
+    this.flags = v ? this.flags | DELIVERED : this.flags & ~DELIVERED;
+  }
+  /** Whether {@link CallWaiter.outcome} is an error (see `keepFailure`). */
+  get failed(): boolean {
+    return (this.flags & FAILED) !== 0;
+  }
+  set failed(v: boolean) {
+    this.flags = v ? this.flags | FAILED : this.flags & ~FAILED;
+  }
+  /** The turn clock's time plus the timeout, or Infinity. */
+  get deadline(): number {
+    return this.waiting === undefined ? Infinity : this.waiting.deadline;
+  }
+  set deadline(v: number) {
+    (this.waiting ??= new WaitingCall()).deadline = v;
+  }
+  /** The call's monitor of a remote target, or undefined. */
+  get monitor(): MonitorRecord | undefined {
+    return this.waiting?.monitor;
+  }
+  set monitor(v: MonitorRecord | undefined) {
+    (this.waiting ??= new WaitingCall()).monitor = v;
+  }
+  /** The signal the call listens to, or undefined. */
+  get signal(): AbortSignal | undefined {
+    return this.waiting?.signal;
+  }
+  set signal(v: AbortSignal | undefined) {
+    (this.waiting ??= new WaitingCall()).signal = v;
+  }
+  /** The call's listener on {@link CallWaiter.signal}, or undefined. */
+  get onAbort(): (() => void) | undefined {
+    return this.waiting?.onAbort;
+  }
+  set onAbort(v: (() => void) | undefined) {
+    (this.waiting ??= new WaitingCall()).onAbort = v;
   }
   /** The call's alias (`Ref` in `[alias | Ref]`), made on first use: its key is {@link CallWaiter.key}. */
   get ref(): Ref {
@@ -463,9 +518,11 @@ export class Calls {
       dropFinishedTail(w.targetCore.awaitedBy);
       w.targetCore = undefined;
     }
-    if (w.monitor !== undefined) this.monitors.drop(w.monitor);
-    if (w.onAbort !== undefined) w.signal?.removeEventListener('abort', w.onAbort);
-    if (w.deadline !== Infinity) this.deadlines.done();
+    const waiting = w.waiting;
+    if (waiting === undefined) return; // no deadline, no monitor, no abort listener
+    if (waiting.monitor !== undefined) this.monitors.drop(waiting.monitor);
+    if (waiting.onAbort !== undefined) waiting.signal?.removeEventListener('abort', waiting.onAbort);
+    if (waiting.deadline !== Infinity) this.deadlines.done();
   }
 
   /** Casts `{'$gen_cast', Message}`. */
