@@ -47,22 +47,29 @@ function capture(resolve: (value: unknown) => void, reject: (err: Error) => void
   captured.reject = reject;
 }
 
-/** What a {@link CallWaiter} gives its base Tuple: nothing (its elements are made when first read, see below). */
-const LAZY_ELEMENTS = Object.freeze([]) as unknown as [Pid, ImproperList<Atom, Ref>];
+/** The bits of {@link CallWaiter.flags}. */
+const DONE = 1;
+const DELIVERED = 2;
+const FAILED = 4;
 
 /**
- * Settles a call run to its end inside `call` (see {@link Calls.call}): the outcome waits on the
- * waiter until `call` returns it as a settled promise. Called as the waiter's own `resolve`/`reject`
- * (`this` is the waiter): one shared function, no closure per call.
+ * What only a call that waits has: the resolving functions of its promise, its deadline, its
+ * monitor of a remote target, its abort listener. A call run to its end inside `call` (see
+ * {@link Calls.call}) that settles there has none of them.
  */
-function keepReply(this: CallWaiter, value: unknown): void {
-  this.outcome = value;
-  this.failed = false;
+class WaitingCall {
+  constructor(
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (err: Error) => void,
+  ) {}
+  deadline = Infinity;
+  monitor: MonitorRecord | undefined = undefined;
+  signal: AbortSignal | undefined = undefined;
+  onAbort: (() => void) | undefined = undefined;
 }
-function keepFailure(this: CallWaiter, err: Error): void {
-  this.outcome = err;
-  this.failed = true;
-}
+
+/** What a {@link CallWaiter} gives its base Tuple: nothing (its elements are made when first read, see below). */
+const LAZY_ELEMENTS = Object.freeze([]) as unknown as [Pid, ImproperList<Atom, Ref>];
 
 /**
  * A call in flight: its alias, its monitor of the target, its deadline. It is also the call's
@@ -79,65 +86,100 @@ export class CallWaiter extends Tuple<[Pid, ImproperList<Atom, Ref>]> implements
   /** `{Pid, [alias | Ref]}`: an accessor on the prototype, made on first read (defined below the class). */
   declare readonly elements: [Pid, ImproperList<Atom, Ref>];
   // Every field is assigned in the constructor, in one order (no field initializer function per call).
+  // A call to an idle local Server that answers at once (run inside `call`) is the hot case: the
+  // waiter keeps only what that needs as fields; `done`, `delivered` and `failed` are bits of one
+  // field, and what only a waiting call needs (deadline, monitor, abort signal) is in `waiting`.
   declare readonly calls: Calls;
   declare readonly key: number;
   declare readonly caller: ProcessCore;
   declare readonly dest: Destination;
-  /** Settle the call; `keepReply`/`keepFailure` while the call runs inside `call` (see {@link Calls.call}). */
-  declare resolve: (value: unknown) => void;
-  declare reject: (err: Error) => void;
-  declare monitor: MonitorRecord | undefined;
   /** The local process called (its `awaitedBy` lists this call), or undefined. */
   declare targetCore: ProcessCore | undefined;
-  declare onAbort: (() => void) | undefined;
-  declare signal: AbortSignal | undefined;
-  /** The turn clock's time plus the timeout, or Infinity. */
-  declare deadline: number;
-  declare done: boolean;
   /** The request, for a handler that takes the waiter itself as the call message. */
   declare readonly request: unknown;
-  /** Set while the waiter is in the target's mailbox as the call message itself (see {@link takeLocalCall}). */
-  declare delivered: boolean;
-  /** The alias ref, once made (see {@link CallWaiter.ref}). */
-  declare aliasRef: Ref | undefined;
-  /** The From's elements, once read. */
-  declare from: [Pid, ImproperList<Atom, Ref>] | undefined;
-  /** The reply or error of a call that settled while `call` ran it (see `keepReply`). */
+  /** The alias ref once made (see {@link CallWaiter.ref}), then the From's elements once read (its ref is their tail's). */
+  declare from: Ref | [Pid, ImproperList<Atom, Ref>] | undefined;
+  /** The reply or error of a call that settled while `call` ran it, with no promise (see {@link CallWaiter.settled}). */
   declare outcome: unknown;
-  declare failed: boolean;
+  /** DONE, DELIVERED and FAILED (see the accessors below). */
+  declare flags: number;
+  /** The promise's resolving functions, deadline, monitor and abort listener of a call that waits; undefined while it runs inside `call`. */
+  declare waiting: WaitingCall | undefined;
   constructor(
     calls: Calls,
     key: number,
     caller: ProcessCore,
-    ref: Ref | undefined,
     dest: Destination,
     request: unknown,
-    resolve: (value: unknown) => void,
-    reject: (err: Error) => void,
+    waiting: WaitingCall | undefined,
   ) {
     super(LAZY_ELEMENTS);
     this.calls = calls;
     this.key = key;
     this.caller = caller;
     this.dest = dest;
-    this.resolve = resolve;
-    this.reject = reject;
-    this.monitor = undefined;
     this.targetCore = undefined;
-    this.onAbort = undefined;
-    this.signal = undefined;
-    this.deadline = Infinity;
-    this.done = false;
     this.request = request;
-    this.delivered = false;
-    this.aliasRef = ref;
     this.from = undefined;
     this.outcome = undefined;
-    this.failed = false;
+    this.flags = 0;
+    this.waiting = waiting;
+  }
+  /** Settled (replied, failed or cancelled). */
+  get done(): boolean {
+    return (this.flags & DONE) !== 0;
+  }
+  set done(v: boolean) {
+    this.flags = v ? this.flags | DONE : this.flags & ~DONE;
+  }
+  /** Set while the waiter is in the target's mailbox as the call message itself (see {@link takeLocalCall}). */
+  get delivered(): boolean {
+    return (this.flags & DELIVERED) !== 0;
+  }
+  set delivered(v: boolean) {
+    this.flags = v ? this.flags | DELIVERED : this.flags & ~DELIVERED;
+  }
+  /** Whether {@link CallWaiter.outcome} is an error (see `keepFailure`). */
+  get failed(): boolean {
+    return (this.flags & FAILED) !== 0;
+  }
+  set failed(v: boolean) {
+    this.flags = v ? this.flags | FAILED : this.flags & ~FAILED;
+  }
+  /** The turn clock's time plus the timeout, or Infinity. */
+  get deadline(): number {
+    return this.waiting === undefined ? Infinity : this.waiting.deadline;
+  }
+  set deadline(v: number) {
+    (this.waiting as WaitingCall).deadline = v;
+  }
+  /** The call's monitor of a remote target, or undefined. */
+  get monitor(): MonitorRecord | undefined {
+    return this.waiting?.monitor;
+  }
+  set monitor(v: MonitorRecord | undefined) {
+    (this.waiting as WaitingCall).monitor = v;
+  }
+  /** The signal the call listens to, or undefined. */
+  get signal(): AbortSignal | undefined {
+    return this.waiting?.signal;
+  }
+  set signal(v: AbortSignal | undefined) {
+    (this.waiting as WaitingCall).signal = v;
+  }
+  /** The call's listener on {@link CallWaiter.signal}, or undefined. */
+  get onAbort(): (() => void) | undefined {
+    return this.waiting?.onAbort;
+  }
+  set onAbort(v: (() => void) | undefined) {
+    (this.waiting as WaitingCall).onAbort = v;
   }
   /** The call's alias (`Ref` in `[alias | Ref]`), made on first use: its key is {@link CallWaiter.key}. */
   get ref(): Ref {
-    return (this.aliasRef ??= this.calls.ownRef(this.key));
+    const from = this.from;
+    if (from instanceof Ref) return from;
+    if (from !== undefined) return from[1].tail;
+    return (this.from = this.calls.ownRef(this.key));
   }
   /** As JSON, what the plain tuple `{Pid, [alias | Ref]}` would give (not the call's internals). */
   toJSON(): { elements: readonly unknown[] } {
@@ -148,20 +190,35 @@ export class CallWaiter extends Tuple<[Pid, ImproperList<Atom, Ref>]> implements
     if (this.done) return;
     const reply = message instanceof Tuple && message.elements.length === 2 ? message.elements[1] : message;
     this.done = true;
-    this.resolve(reply); // first: the caller's continuation is queued before anything finish() queues
+    this.settle(reply); // first: the caller's continuation is queued before anything finish() queues
     this.finish();
   }
   /** The reply value itself (a local server answered). */
   resolveWith(reply: unknown): void {
     if (this.done) return;
     this.done = true;
-    this.resolve(reply);
+    this.settle(reply);
     this.finish();
   }
   fail(err: Error): void {
     if (this.done) return;
     this.finish();
-    this.reject(err);
+    const w = this.waiting;
+    if (w !== undefined) w.reject(err);
+    else {
+      this.outcome = err;
+      this.failed = true;
+    }
+  }
+  /** Settles with `reply`: the call's promise, or, for a call run inside `call` (no promise yet), its outcome. */
+  private settle(reply: unknown): void {
+    const w = this.waiting;
+    if (w !== undefined) w.resolve(reply);
+    else this.outcome = reply;
+  }
+  /** Waits from now on through a promise (the call did not settle while `call` ran it): its resolving functions. */
+  wait(resolve: (value: unknown) => void, reject: (err: Error) => void): void {
+    this.waiting = new WaitingCall(resolve, reject);
   }
   /** The target went down (the call's monitor fired); a lost connection is OTP's `{nodedown, Node}`. */
   down(reason: ExitReason, cause?: Error): void {
@@ -188,7 +245,9 @@ export class CallWaiter extends Tuple<[Pid, ImproperList<Atom, Ref>]> implements
 // that assignment reaches this setter, which ignores it (the waiter passes no elements).
 Object.defineProperty(CallWaiter.prototype, 'elements', {
   get(this: CallWaiter): [Pid, ImproperList<Atom, Ref>] {
-    return (this.from ??= [this.caller.pid, new ImproperList(ALIAS_ITEMS, this.ref)]);
+    const from = this.from;
+    if (from !== undefined && !(from instanceof Ref)) return from;
+    return (this.from = [this.caller.pid, new ImproperList(ALIAS_ITEMS, this.ref)]);
   },
   set(): void {},
   configurable: true,
@@ -265,7 +324,7 @@ export class Calls {
     captured.resolve = captured.reject = NOOP;
     if (traced) [resolve, reject] = this.traced(caller, dest, request, resolve, reject);
     const key = k.makeRefKey();
-    const waiter = new CallWaiter(this, key, caller, undefined, dest, request, resolve, reject);
+    const waiter = new CallWaiter(this, key, caller, dest, request, new WaitingCall(resolve, reject));
     if (caller.state === State.Exited) {
       waiter.cancel(noproc);
       return promise;
@@ -360,7 +419,7 @@ export class Calls {
     if (!(local instanceof ProcessCore) || local === caller || !idleServer(local)) return undefined;
     const k = this.kernel;
     const key = k.makeRefKey();
-    const waiter = new CallWaiter(this, key, caller, undefined, dest, request, keepReply, keepFailure);
+    const waiter = new CallWaiter(this, key, caller, dest, request, undefined);
     this.registry.aliases.set(key, waiter);
     if (caller !== k.outside) trackCall((caller.calls ??= []), waiter);
     trackCall((local.awaitedBy ??= []), waiter);
@@ -378,8 +437,7 @@ export class Calls {
   /** A call {@link Calls.runInside} left waiting (not answered at once): settled through a promise as usual, with its deadline. */
   private waitFor(waiter: CallWaiter, timeout: number, signal: AbortSignal | undefined): Promise<unknown> {
     const promise = new Promise<unknown>(capture);
-    waiter.resolve = captured.resolve;
-    waiter.reject = captured.reject;
+    waiter.wait(captured.resolve, captured.reject);
     captured.resolve = captured.reject = NOOP;
     this.armWaiter(waiter, timeout, signal);
     return promise;
@@ -463,9 +521,11 @@ export class Calls {
       dropFinishedTail(w.targetCore.awaitedBy);
       w.targetCore = undefined;
     }
-    if (w.monitor !== undefined) this.monitors.drop(w.monitor);
-    if (w.onAbort !== undefined) w.signal?.removeEventListener('abort', w.onAbort);
-    if (w.deadline !== Infinity) this.deadlines.done();
+    const waiting = w.waiting;
+    if (waiting === undefined) return; // no deadline, no monitor, no abort listener
+    if (waiting.monitor !== undefined) this.monitors.drop(waiting.monitor);
+    if (waiting.onAbort !== undefined) waiting.signal?.removeEventListener('abort', waiting.onAbort);
+    if (waiting.deadline !== Infinity) this.deadlines.done();
   }
 
   /** Casts `{'$gen_cast', Message}`. */

@@ -214,6 +214,78 @@ describe('a From made lazily', () => {
     }));
 });
 
+describe('a call run inside call that the Server leaves waiting', () => {
+  test('its From keeps one alias ref, read before or after its elements, and a reply through the From kept answers', () =>
+    withNode(async (node) => {
+      const s = (await startServer(node, server, undefined)).pid;
+      const third = node.spawn({
+        handleMessage(from: unknown, ctx: Process) {
+          const f = from as From & { ref: unknown };
+          const ref = f.ref; // the alias ref first (as a monitor of a remote target reads it), then the elements
+          const elements = (from as Tuple).elements;
+          assert.equal((from as Tuple).elements, elements, 'the elements are made once');
+          assert.equal((elements[1] as { tail: unknown }).tail, ref);
+          assert.equal(f.ref, ref);
+          ctx.reply(from as From, 'answered');
+        },
+      });
+      assert.equal(await node.call(s, tuple(atom('hand'), third)), 'answered');
+    }));
+
+  test('it times out at its deadline; a late reply through its From is dropped; nothing is left behind', () =>
+    withNode(async (node) => {
+      const s = (await startServer(node, server, undefined)).pid;
+      const kept: From[] = [];
+      const third = node.spawn({
+        handleMessage(from: unknown) {
+          kept.push(from as From);
+        },
+      });
+      const base = node._stats();
+      await assert.rejects(node.call(s, tuple(atom('hand'), third), { timeout: 20 }), CallTimeoutError);
+      await eventually(() => kept.length === 1);
+      node.spawn({
+        init(ctx: Process) {
+          ctx.reply(kept[0] as From, 'too late');
+        },
+        handleMessage() {},
+      });
+      assert.equal(await node.call(s, 'still serving'), 'still serving');
+      await eventually(() => node._stats().aliases === base.aliases);
+      assert.equal(node._stats().monitors, base.monitors);
+    }));
+
+  test('through callThen: then runs with the reply once it comes; a failure later rejects', () =>
+    withNode(async (node) => {
+      const s = (await startServer(node, server, undefined)).pid;
+      const third = node.spawn({
+        handleMessage(from: unknown, ctx: Process) {
+          ctx.reply(from as From, 'later');
+        },
+      });
+      const seen: unknown[] = [];
+      const caller = node.spawn({
+        async handleMessage(m: unknown, ctx: Process) {
+          if (m === 'go') {
+            const r = ctx.callThen(s, tuple(atom('hand'), third), (x) => seen.push(x));
+            assert.ok(r instanceof Promise, 'the call waits: then runs later');
+            await r;
+          } else if (m === 'timeout') {
+            const silent = ctx.spawn({ handleMessage() {} });
+            await Promise.resolve(ctx.callThen(s, tuple(atom('hand'), silent), (x) => seen.push(x), { timeout: 20 })).catch((err: unknown) => seen.push(err));
+          }
+        },
+      });
+      node.send(caller, 'go');
+      await eventually(() => seen.length === 1);
+      assert.deepEqual(seen, ['later']);
+      node.send(caller, 'timeout');
+      await eventually(() => seen.length === 2);
+      const err: unknown = seen.at(-1);
+      assert.ok(err instanceof CallTimeoutError, String(err));
+    }));
+});
+
 describe('a call run inside call, and its options, the caller and the node', () => {
   test('a signal aborted by the Server while it runs the call (noreply): the call is aborted, not left to its deadline', () =>
     withNode(async (node) => {
