@@ -41,6 +41,13 @@ class BroadcastDispatcher<E> implements Dispatcher<E> {
   private demands: Entry<E>[] = [];
   private waiting = 0;
   private requested = 0;
+  /**
+   * Events handed back to the producer's buffer (no waiting demand for them) and not yet asked
+   * back out: demand that comes must take them out of the buffer first, or events dispatched
+   * later would overtake them (a subscriber joining takes the waiting demand back, so events
+   * already requested upstream land in the buffer while more are still on their way).
+   */
+  private buffered = 0;
   private readonly subscribed = new Set<string | number>();
 
   constructor(
@@ -100,11 +107,15 @@ class BroadcastDispatcher<E> implements Dispatcher<E> {
     // now or to the producer's buffer (after a new subscriber took the waiting
     // demand back): otherwise that buffer would never be asked for again.
     this.requested = Math.max(0, this.requested - length);
-    if (this.waiting === 0) return events;
+    if (this.waiting === 0) {
+      this.buffered += length;
+      return events;
+    }
     const nowCount = Math.min(length, this.waiting);
     const now = nowCount === length ? events : events.slice(0, nowCount);
     const later = nowCount === length ? [] : events.slice(nowCount);
     this.waiting -= nowCount;
+    this.buffered += later.length;
     for (const d of this.demands) {
       if (d.selector === undefined) {
         this.ctx.sendEvents(d.sub, now);
@@ -135,7 +146,10 @@ class BroadcastDispatcher<E> implements Dispatcher<E> {
     min = this.demands.length === 0 ? 0 : Math.max(min, 0);
     this.adjust(min);
     this.waiting += min;
-    const request = Math.max(0, this.waiting - this.requested);
+    // The producer takes what this returns from its buffer first: enough to empty it of what it
+    // holds up to the waiting demand, whatever is still on its way from upstream.
+    const request = Math.max(0, this.waiting - this.requested, Math.min(this.waiting, this.buffered));
+    this.buffered -= Math.min(request, this.buffered);
     this.requested += request;
     return request;
   }

@@ -218,7 +218,12 @@ describe('dispatcher properties', () => {
           if (h.subs.some((s) => s.active && s.got.length > 0 && (s.got[0] as number) <= e && (selectors[s.consumer] ?? (() => true))(e)))
             assert.ok(seen.has(e), `event ${e} reached no one`);
       }),
-      { numRuns: 300 },
+      {
+        numRuns: 300,
+        // A subscriber joins, so events already requested upstream go to the buffer; the demand
+        // that comes next must take them out before later events go: it once skipped event 1.
+        examples: [[[{ t: 'sub', i: 1 }, { t: 'ask', i: 1, n: 13 }, { t: 'sub', i: 3 }, { t: 'emit', k: 2 }, { t: 'ask', i: 3, n: 12 }, { t: 'emit', k: 1 }, { t: 'sub', i: 0 }]]],
+      },
     );
   });
 
