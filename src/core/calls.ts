@@ -308,6 +308,31 @@ export class Calls {
    * as usual. Nested runs (a Server calling another from its handler) go {@link MAX_NESTED} deep.
    */
   call(caller: ProcessCore, to: Destination, request: unknown, options: CallOptions = NO_OPTIONS): Promise<unknown> {
+    const started = this.start(caller, to, request, options);
+    if (!(started instanceof CallWaiter)) return started;
+    if (!started.done) return this.waitFor(started, options);
+    return started.failed ? Promise.reject(started.outcome as Error) : Promise.resolve(started.outcome);
+  }
+
+  /**
+   * {@link Calls.call}, then `then(reply)`: at once, before this returns and without a promise, when
+   * the call settled inside it (an idle local Server that answered at once); else once the reply
+   * comes, through the call's promise. A call that failed at once throws its error; one that fails
+   * later rejects the promise returned.
+   */
+  callThen<T>(caller: ProcessCore, to: Destination, request: unknown, then: (reply: unknown) => T, options: CallOptions = NO_OPTIONS): T | Promise<Awaited<T>> {
+    const started = this.start(caller, to, request, options);
+    if (!(started instanceof CallWaiter)) return started.then(then) as Promise<Awaited<T>>;
+    if (!started.done) return this.waitFor(started, options).then(then) as Promise<Awaited<T>>;
+    if (started.failed) throw started.outcome;
+    return then(started.outcome);
+  }
+
+  /**
+   * Starts a call: the waiter of a call run to its end inside (settled, or left waiting: see
+   * {@link Calls.call}), else the promise of a call made the ordinary way (or failed at once).
+   */
+  private start(caller: ProcessCore, to: Destination, request: unknown, options: CallOptions): CallWaiter | Promise<unknown> {
     const k = this.kernel;
     const dest = to instanceof ServerRef ? to.dest : to;
     if (k.closing) return Promise.reject(new NodeStoppedError(`node ${k.name.name} is stopping`));
@@ -317,7 +342,7 @@ export class Calls {
     const label = options.label;
     const traced = diagnostics.callStart.hasSubscribers || diagnostics.callEnd.hasSubscribers;
     const ran = traced ? undefined : this.runInside(caller, dest, request, options);
-    if (ran !== undefined) return ran.done ? (ran.failed ? Promise.reject(ran.outcome as Error) : Promise.resolve(ran.outcome)) : this.waitFor(ran, timeout, signal);
+    if (ran !== undefined) return ran;
     const promise = new Promise<unknown>(capture);
     let resolve = captured.resolve;
     let reject = captured.reject;
@@ -392,22 +417,6 @@ export class Calls {
   }
 
   /**
-   * {@link Calls.call}, then `then(reply)`: at once, before this returns and without a promise, when
-   * the call settled inside it (an idle local Server that answered at once); else once the reply
-   * comes, through the call's promise. A call that failed at once throws its error; one that fails
-   * later rejects the promise returned.
-   */
-  callThen<T>(caller: ProcessCore, to: Destination, request: unknown, then: (reply: unknown) => T, options: CallOptions = NO_OPTIONS): T | Promise<Awaited<T>> {
-    const timeout = options.timeout ?? 5000;
-    const traced = diagnostics.callStart.hasSubscribers || diagnostics.callEnd.hasSubscribers;
-    const ran = traced || this.kernel.closing || !(timeout >= 0) ? undefined : this.runInside(caller, to instanceof ServerRef ? to.dest : to, request, options);
-    if (ran === undefined) return this.call(caller, to, request, options).then(then) as Promise<Awaited<T>>;
-    if (!ran.done) return this.waitFor(ran, timeout, options.signal).then(then) as Promise<Awaited<T>>;
-    if (ran.failed) throw ran.outcome;
-    return then(ran.outcome);
-  }
-
-  /**
    * A call to an idle local Server, run to its end now (see {@link Calls.call}): the Server handles
    * the waiter at once, for one reduction. Returns the waiter, settled (`done`) or still waiting
    * (then {@link Calls.waitFor} it); undefined when the call cannot run so (not an idle local Server,
@@ -435,11 +444,11 @@ export class Calls {
   }
 
   /** A call {@link Calls.runInside} left waiting (not answered at once): settled through a promise as usual, with its deadline. */
-  private waitFor(waiter: CallWaiter, timeout: number, signal: AbortSignal | undefined): Promise<unknown> {
+  private waitFor(waiter: CallWaiter, options: CallOptions): Promise<unknown> {
     const promise = new Promise<unknown>(capture);
     waiter.wait(captured.resolve, captured.reject);
     captured.resolve = captured.reject = NOOP;
-    this.armWaiter(waiter, timeout, signal);
+    this.armWaiter(waiter, options.timeout ?? 5000, options.signal);
     return promise;
   }
 
