@@ -4,6 +4,7 @@
  * @module
  */
 import {
+  type Atom,
   atom,
   ok,
   respond,
@@ -30,14 +31,18 @@ const kvApi: WebHandler<undefined> = {
   handleRequest(req, s, ctx) {
     const key = req.params['key'];
     // GET /kv/:key, the hot path: `kv` answers at once when it has nothing else to do, and then
-    // callThen continues at once, with no promise; otherwise it continues when the reply comes.
-    if (key !== undefined && req.method === 'GET')
-      return ctx.callThen(kv, tuple(atom('get'), key), (found) =>
-        respond(found instanceof Tuple ? json(toJson(found.elements[1])) : json({ error: 'not_found', key }, 404), s),
-      );
+    // callThenWith continues at once, with no promise; otherwise it continues when the reply comes.
+    if (key !== undefined && req.method === 'GET') return ctx.callThenWith(kv, tuple(GET, key), found, key);
     return other(req, key, s, ctx);
   },
 };
+
+const GET = atom('get');
+
+/** The response to `GET /kv/:key`, from what `kv` answered (one function for every request: `key` comes as its argument). */
+function found(reply: Tuple<[Atom<'ok'>, unknown]> | Atom<'not_found'>, key: string): WebResult<undefined> {
+  return respond(reply instanceof Tuple ? json(toJson(reply.elements[1])) : json({ error: 'not_found', key }, 404), undefined);
+}
 
 /** `GET /kv`, `PUT` and `DELETE`: one `kv` call each (await), then the response. */
 async function other(req: WebRequest, key: string | undefined, s: undefined, ctx: Process): Promise<WebResult<undefined>> {

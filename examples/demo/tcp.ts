@@ -25,9 +25,9 @@ function answer(conn: TcpConnection, text: string, s: undefined): undefined | Pr
   return conn.send(text) ? s : conn.drain().then(() => s);
 }
 
-/** The reply to `GET key`, from what `kv` answered. */
-function found(reply: Tuple<[Atom<'ok'>, unknown]> | Atom<'not_found'>): string {
-  return reply instanceof Tuple ? `VALUE ${JSON.stringify(toJson(reply.elements[1]))}` : 'NOT_FOUND';
+/** Answers `GET key` on `conn` with what `kv` answered (one function for every line: the connection comes as its argument). */
+function found(reply: Tuple<[Atom<'ok'>, unknown]> | Atom<'not_found'>, conn: TcpConnection): undefined | Promise<undefined> {
+  return answer(conn, reply instanceof Tuple ? `VALUE ${JSON.stringify(toJson(reply.elements[1]))}` : 'NOT_FOUND', undefined);
 }
 
 export const kvLineProtocol: TcpHandler<undefined> = {
@@ -35,9 +35,9 @@ export const kvLineProtocol: TcpHandler<undefined> = {
   init: () => ok(undefined),
   handleData(conn, data, s, ctx) {
     const m = REQUEST.exec(data.toString('utf8'));
-    // GET, the hot path: `kv` answers at once when it has nothing else to do, and then callThen
+    // GET, the hot path: `kv` answers at once when it has nothing else to do, and then callThenWith
     // continues at once, with no promise; otherwise it continues when the reply comes.
-    if (m !== null && m[1] === 'GET') return ctx.callThen(kv, tuple(GET, m[2] as string), (reply) => answer(conn, found(reply), s));
+    if (m !== null && m[1] === 'GET') return ctx.callThenWith(kv, tuple(GET, m[2] as string), found, conn);
     return update(conn, m, s, ctx);
   },
 };

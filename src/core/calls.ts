@@ -315,17 +315,17 @@ export class Calls {
   }
 
   /**
-   * {@link Calls.call}, then `then(reply)`: at once, before this returns and without a promise, when
+   * {@link Calls.call}, then `then(reply, arg)`: at once, before this returns and without a promise, when
    * the call settled inside it (an idle local Server that answered at once); else once the reply
    * comes, through the call's promise. A call that failed at once throws its error; one that fails
    * later rejects the promise returned.
    */
-  callThen<T>(caller: ProcessCore, to: Destination, request: unknown, then: (reply: unknown) => T, options: CallOptions = NO_OPTIONS): T | Promise<Awaited<T>> {
+  callThen<A, T>(caller: ProcessCore, to: Destination, request: unknown, then: (reply: unknown, arg: A) => T, arg: A, options: CallOptions = NO_OPTIONS): T | Promise<Awaited<T>> {
     const started = this.start(caller, to, request, options);
-    if (!(started instanceof CallWaiter)) return started.then(then) as Promise<Awaited<T>>;
-    if (!started.done) return this.waitFor(started, options).then(then) as Promise<Awaited<T>>;
+    if (!(started instanceof CallWaiter)) return started.then((reply) => then(reply, arg)) as Promise<Awaited<T>>;
+    if (!started.done) return this.waitFor(started, options).then((reply) => then(reply, arg)) as Promise<Awaited<T>>;
     if (started.failed) throw started.outcome;
-    return then(started.outcome);
+    return then(started.outcome, arg);
   }
 
   /**

@@ -189,7 +189,31 @@ export class Process {
   callThen<P extends Protocol, Q extends RequestOf<P>, T>(to: ServerRef<P>, request: Q, then: (reply: ReplyTo<P, Q>) => T, options?: CallOptions): T | Promise<Awaited<T>>;
   callThen<T>(to: Address, request: unknown, then: (reply: unknown) => T, options?: CallOptions): T | Promise<Awaited<T>>;
   callThen<T>(to: Destination, request: unknown, then: (reply: never) => T, options?: CallOptions): T | Promise<Awaited<T>> {
-    return this.rt.calls.callThen(this.core, to, request, then as (reply: unknown) => T, options);
+    return this.rt.calls.callThen(this.core, to, request, then as (reply: unknown) => T, undefined, options);
+  }
+
+  /**
+   * {@link Process.callThen} with `arg` handed to `then` as its second argument, so that `then`
+   * can be one function made once (a module-level function) rather than a closure made for each
+   * call: on a hot path, the call then allocates nothing of its own beyond the request.
+   *
+   * @example
+   * ```ts
+   * // Made once: the connection comes as the argument, not from a closure.
+   * function answer(found: Tuple<[Atom<'ok'>, unknown]> | Atom<'not_found'>, conn: TcpConnection): undefined {
+   *   conn.send(found instanceof Tuple ? 'FOUND' : 'NOT_FOUND');
+   *   return undefined;
+   * }
+   * const lookup: TcpHandler<undefined> = {
+   *   init: () => ok(undefined),
+   *   handleData: (conn, line, s, ctx) => ctx.callThenWith(kv, tuple(GET, line.toString()), answer, conn),
+   * };
+   * ```
+   */
+  callThenWith<P extends Protocol, Q extends RequestOf<P>, A, T>(to: ServerRef<P>, request: Q, then: (reply: ReplyTo<P, Q>, arg: A) => T, arg: A, options?: CallOptions): T | Promise<Awaited<T>>;
+  callThenWith<A, T>(to: Address, request: unknown, then: (reply: unknown, arg: A) => T, arg: A, options?: CallOptions): T | Promise<Awaited<T>>;
+  callThenWith<A, T>(to: Destination, request: unknown, then: (reply: never, arg: A) => T, arg: A, options?: CallOptions): T | Promise<Awaited<T>> {
+    return this.rt.calls.callThen(this.core, to, request, then as (reply: unknown, arg: A) => T, arg, options);
   }
 
   /**

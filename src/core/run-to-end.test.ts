@@ -374,3 +374,89 @@ describe('Process.callThen', () => {
     assert.equal(typeof check, 'function');
   });
 });
+
+describe('Process.callThenWith', () => {
+  function inProcess<T>(node: Node, body: (ctx: Process) => T | Promise<T>): Promise<T> {
+    const done = deferred<T>();
+    const pid = node.spawn({
+      async handleMessage(_m: unknown, ctx: Process) {
+        try {
+          done.resolve(await body(ctx));
+        } catch (err) {
+          done.reject(err);
+        }
+      },
+    });
+    node.send(pid, 'go');
+    return done.promise;
+  }
+
+  /** One function for every call: what it was given comes as its arguments. */
+  function record(reply: unknown, into: unknown[]): number {
+    into.push(reply);
+    return into.length;
+  }
+
+  test('answered at once: then(reply, arg) runs before callThenWith returns, and its value is returned as is', () =>
+    withServer(async (node, seen) => {
+      const out = await inProcess(node, (ctx) => {
+        const got: unknown[] = [];
+        const r = ctx.callThenWith(serverRef<Proto>('rec'), 21, record, got);
+        got.push('returned');
+        return { r, got, handled: [...seen.handled] };
+      });
+      assert.equal(out.r, 1, 'the value itself, not a promise');
+      assert.deepEqual(out.got, [42, 'returned']);
+      assert.deepEqual(out.handled, [21]);
+    }));
+
+  test('answered later: then(reply, arg) runs when the reply comes, through a promise', () =>
+    withServer(async (node, seen) => {
+      const got: unknown[] = [];
+      const out = await inProcess(node, async (ctx) => {
+        const p = ctx.callThenWith('rec', 'later', record, got);
+        assert.ok(p instanceof Promise);
+        assert.deepEqual(got, []);
+        ctx.reply(seen.pending as From, 'answered');
+        return p;
+      });
+      assert.equal(out, 1);
+      assert.deepEqual(got, ['answered']);
+    }));
+
+  test('a call that fails at once throws (then is not run); one that fails later rejects; bad input rejects', () =>
+    withServer(async (node) => {
+      const got: unknown[] = [];
+      const thrown = await inProcess(node, (ctx) => {
+        try {
+          ctx.callThenWith('rec', 'crash', record, got);
+          return undefined;
+        } catch (err) {
+          return err;
+        }
+      });
+      assert.ok(thrown instanceof CallExitError);
+      await startServer(node, recorder({ handled: [], pending: undefined }), undefined, { name: 'rec' });
+      await assert.rejects(inProcess(node, (ctx) => ctx.callThenWith('rec', 'later', record, got, { timeout: 10 })), CallTimeoutError);
+      await assert.rejects(inProcess(node, (ctx) => ctx.callThenWith('rec', 1, record, got, { timeout: -1 })), BadArgumentError);
+      await assert.rejects(inProcess(node, (ctx) => ctx.callThenWith('nobody', 1, record, got)), CallExitError);
+      await assert.rejects(inProcess(node, (ctx) => ctx.callThenWith(ctx.self, 1, record, got)), CallExitError);
+      assert.deepEqual(got, []);
+    }));
+
+  test('types: then gets the reply type of the request and the type of the argument given', () => {
+    type Typed = { call: [Tuple<[Atom<'get'>, string]>, number] | [Atom<'name'>, string] };
+    const ref = serverRef<Typed>('typed');
+    const check = (ctx: Process): void => {
+      void ctx.callThenWith(ref, atom('name'), (reply, n: number) => reply.repeat(n), 2);
+      void ctx.callThenWith(ref, tuple(atom('get'), 'k'), (reply, prefix: string) => prefix + String(reply + 1), 'n=');
+      // @ts-expect-error the reply to {get, K} is a number, not a string
+      void ctx.callThenWith(ref, tuple(atom('get'), 'k'), (reply: string, n: number) => reply + n, 1);
+      // @ts-expect-error the argument is not of the type then takes
+      void ctx.callThenWith(ref, atom('name'), (reply, n: number) => reply.repeat(n), 'two');
+      // @ts-expect-error not a request of the protocol
+      void ctx.callThenWith(ref, atom('other'), () => 0, undefined);
+    };
+    assert.equal(typeof check, 'function');
+  });
+});
