@@ -281,23 +281,23 @@ describe('Process.sendNow (the front doors: an event for an idle handler)', () =
   });
 });
 
-describe('Process.callThen', () => {
-  /** Runs `body` in a process of `node`; resolves with what it returns (awaited), rejects with what it throws. */
-  function inProcess<T>(node: Node, body: (ctx: Process) => T | Promise<T>): Promise<T> {
-    const done = deferred<T>();
-    const pid = node.spawn({
-      async handleMessage(_m: unknown, ctx: Process) {
-        try {
-          done.resolve(await body(ctx));
-        } catch (err) {
-          done.reject(err);
-        }
-      },
-    });
-    node.send(pid, 'go');
-    return done.promise;
-  }
+/** Runs `body` in a process of `node`; resolves with what it returns (awaited), rejects with what it throws. */
+function inProcess<T>(node: Node, body: (ctx: Process) => T | Promise<T>): Promise<T> {
+  const done = deferred<T>();
+  const pid = node.spawn({
+    async handleMessage(_m: unknown, ctx: Process) {
+      try {
+        done.resolve(await body(ctx));
+      } catch (err) {
+        done.reject(err);
+      }
+    },
+  });
+  node.send(pid, 'go');
+  return done.promise;
+}
 
+describe('Process.callThen', () => {
   test('an idle Server that answers at once: then runs before callThen returns, and its value is returned as is', () =>
     withServer(async (node, seen) => {
       const out = await inProcess(node, (ctx) => {
@@ -376,21 +376,6 @@ describe('Process.callThen', () => {
 });
 
 describe('Process.callThenWith', () => {
-  function inProcess<T>(node: Node, body: (ctx: Process) => T | Promise<T>): Promise<T> {
-    const done = deferred<T>();
-    const pid = node.spawn({
-      async handleMessage(_m: unknown, ctx: Process) {
-        try {
-          done.resolve(await body(ctx));
-        } catch (err) {
-          done.reject(err);
-        }
-      },
-    });
-    node.send(pid, 'go');
-    return done.promise;
-  }
-
   /** One function for every call: what it was given comes as its arguments. */
   function record(reply: unknown, into: unknown[]): number {
     into.push(reply);
