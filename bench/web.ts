@@ -52,7 +52,7 @@ import { startServer } from '../src/server/server.js';
 import { atom, tuple } from '../src/terms/index.js';
 import { kvServer } from '../examples/demo/kv.js';
 import { demoRoutes } from '../examples/demo/http.js';
-import { kvLineProtocol } from '../examples/demo/tcp.js';
+import { KV_LINES, kvLineProtocol } from '../examples/demo/tcp.js';
 
 /** A part of the run that `--only=<part>` (or `runWebBench`'s `only`) runs alone. */
 export type WebBenchPart = 'web_kv' | 'tcp_kv';
@@ -438,7 +438,7 @@ async function webKv(node: Node, seconds: number, rounds: number, best: string):
 /** tcp_kv: the demo's TCP line protocol against bare node:net, at 32 connections (full run: 1, 32 and 256). */
 async function tcpKv(node: Node, quick: boolean, seconds: number, rounds: number, best: string): Promise<WebBenchResult[]> {
   const results: WebBenchResult[] = [];
-  const tcp = await startTcp(node, { framing: 'line', handler: kvLineProtocol, args: undefined, poolSize: 4, idleTimeout: 300_000 });
+  const tcp = await startTcp(node, { framing: KV_LINES, handler: kvLineProtocol, args: undefined, poolSize: 4, idleTimeout: 300_000 });
   const bareTcp = await bareKvTcp();
   const scavenges = new ScavengeCounter();
   try {

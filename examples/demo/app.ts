@@ -11,7 +11,7 @@ import { ErlMap } from '../../src/etf/index.js';
 import { observerRoutes } from '../../src/observer/index.js';
 import { demoRoutes } from './http.js';
 import { kvServer } from './kv.js';
-import { kvLineProtocol } from './tcp.js';
+import { KV_LINES, kvLineProtocol } from './tcp.js';
 
 /** Where the demo listens. */
 export interface DemoPorts {
@@ -37,7 +37,7 @@ export async function startDemo(node: Node, { host, httpPort, tcpPort, observerT
       children: [
         { id: 'kv', start: serverStart(kvServer(store), undefined, { name: 'kv' }) },
         webChild('web', { host, port: httpPort, routes: [...observerRoutes(node, { token: observerToken }).routes, ...demoRoutes()] }),
-        tcpChild('tcp', { host, port: tcpPort, framing: 'line', handler: kvLineProtocol, args: undefined, poolSize: 4, idleTimeout: 300_000 }),
+        tcpChild('tcp', { host, port: tcpPort, framing: KV_LINES, handler: kvLineProtocol, args: undefined, poolSize: 4, idleTimeout: 300_000 }),
       ],
     },
   });

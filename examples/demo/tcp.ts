@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import { type Atom, atom, ok, type Process, serverRef, type TcpConnection, type TcpHandler, Tuple, tuple } from '../../src/index.js';
+import { type Atom, atom, ok, type Process, serverRef, type TcpConnection, type TcpHandler, type TextLineFraming, Tuple, tuple } from '../../src/index.js';
 import { toJson } from './json.js';
 import type { KvProtocol } from './kv.js';
 
@@ -30,11 +30,14 @@ function found(reply: Tuple<[Atom<'ok'>, unknown]> | Atom<'not_found'>, conn: Tc
   return answer(conn, reply instanceof Tuple ? `VALUE ${JSON.stringify(toJson(reply.elements[1]))}` : 'NOT_FOUND', undefined);
 }
 
-export const kvLineProtocol: TcpHandler<undefined> = {
+/** The line framing the protocol is served with: each line comes to `handleData` as a string. */
+export const KV_LINES: TextLineFraming = { type: 'line', encoding: 'utf8' };
+
+export const kvLineProtocol: TcpHandler<undefined, undefined, string> = {
   behavior: 'kv_tcp',
   init: () => ok(undefined),
-  handleData(conn, data, s, ctx) {
-    const m = REQUEST.exec(data.toString('utf8'));
+  handleData(conn, line, s, ctx) {
+    const m = REQUEST.exec(line);
     // GET, the hot path: `kv` answers at once when it has nothing else to do, and then callThenWith
     // continues at once, with no promise; otherwise it continues when the reply comes.
     if (m !== null && m[1] === 'GET') return ctx.callThenWith(kv, tuple(GET, m[2] as string), found, conn);

@@ -3,6 +3,7 @@
  * @module
  */
 import type { ChildSpec, RestartType } from '../supervisor/child-spec.js';
+import type { TcpData } from './handler.js';
 import { startTcp, type TcpSpec } from './listener.js';
 
 /**
@@ -14,7 +15,7 @@ import { startTcp, type TcpSpec } from './listener.js';
  * await startSupervisor(node, { strategy: 'one_for_one', children: [tcpChild('echo', { port: 7000, handler: echo, args: undefined })] });
  * ```
  */
-export function tcpChild<S, A>(id: string, spec: TcpSpec<S, A>, options: { readonly restart?: RestartType; readonly name?: string } = {}): ChildSpec {
+export function tcpChild<S, A, D extends TcpData = Buffer>(id: string, spec: TcpSpec<S, A, D>, options: { readonly restart?: RestartType; readonly name?: string } = {}): ChildSpec {
   return {
     id,
     start: async (parent) => (await startTcp(parent, spec, { link: true, ...(options.name !== undefined ? { name: options.name } : {}) })).pid,

@@ -20,7 +20,7 @@ import type { Socket } from 'node:net';
 import type { Pid } from '../terms/identifiers.js';
 import { Queue } from '../core/queue.js';
 import { TurnBatch } from '../core/turn-batch.js';
-import { type Framing, framePacket, Framer } from './framing.js';
+import { type Framing, framePacket, Framer, type TextLineFraming } from './framing.js';
 
 /** Data messages in a handler's mailbox for one connection before the socket stops reading. */
 const MAX_QUEUED = 8;
@@ -78,7 +78,7 @@ export class TcpConnection {
     readonly id: number,
     /** @internal */
     readonly socket: Socket,
-    readonly framing: Framing,
+    readonly framing: Framing | TextLineFraming,
   ) {
     this.framer = framing === 'raw' ? undefined : new Framer(framing);
     socket.on('drain', () => {

@@ -55,3 +55,32 @@ test('size limits: a line or packet over the limit throws FramingError when next
   assert.throws(() => packets.next(), /over the 3-byte limit/);
   assert.throws(() => new Framer({ type: 'length', bytes: 4, maxPacket: 10 }).push(Buffer.from([0, 0, 1, 0])), FramingError);
 });
+
+test('text line framing: nextText() gives the lines as strings, without their \\r\\n, and keeps a partial line (a UTF-8 character split across chunks included)', () => {
+  const f = new Framer({ type: 'line', encoding: 'utf8' });
+  assert.equal(f.encoding, 'utf8');
+  const bytes = Buffer.from('héllo\r\nwörld\n', 'utf8');
+  const cut = bytes.indexOf(0xc3, 8); // inside the two bytes of ö
+  f.feed(bytes.subarray(0, cut + 1));
+  assert.equal(f.nextText(), 'héllo');
+  assert.equal(f.nextText(), undefined, 'half a character and no newline: nothing yet');
+  f.feed(bytes.subarray(cut + 1));
+  assert.equal(f.nextText(), 'wörld');
+  assert.equal(f.nextText(), undefined);
+  f.feed(Buffer.from('\n\xe9\n', 'latin1'));
+  assert.equal(f.nextText(), '');
+  assert.equal(f.nextText('latin1'), 'é', 'an encoding given to nextText overrides the framing’s');
+});
+
+test('text line framing: the size limit, and nextText() on a length framing', () => {
+  const f = new Framer({ type: 'line', encoding: 'latin1', maxLine: 3 });
+  f.feed(Buffer.from('abc\nabcdef'));
+  assert.equal(f.nextText(), 'abc');
+  assert.throws(() => f.nextText(), FramingError);
+  const bin = new Framer({ type: 'length', bytes: 1 });
+  assert.equal(bin.encoding, undefined);
+  bin.feed(Buffer.from([1, 97]));
+  assert.throws(() => bin.nextText(), TypeError);
+  assert.equal(bin.next()?.toString(), 'a', 'the refused call took nothing');
+  assert.equal(new Framer('line').encoding, undefined);
+});

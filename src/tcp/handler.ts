@@ -9,7 +9,7 @@ import type { Process } from '../core/process.js';
 import type { Protocol } from '../core/protocol.js';
 import { type InitResult, noreply, type NoReplyResult, type ServerBehavior, SETTLE, type SettleLater } from '../server/server.js';
 import type { TcpConnection } from './connection.js';
-import { type Framer, FramingError } from './framing.js';
+import { type Framer, FramingError, type TextLineFraming } from './framing.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -51,9 +51,12 @@ export function unconsumed<S>(state: S, bytes: number): Unconsumed<S> {
 }
 
 /**
- * The callbacks of a TCP handler with state `S`, started with `A`. They
- * return the next state. A handler that throws crashes: its connections
- * are closed and the pool restarts it; other handlers' connections stay.
+ * The callbacks of a TCP handler with state `S`, started with `A`, that
+ * gets its data as `D`: a `Buffer` (the default), or a `string` for a
+ * {@link TextLineFraming} (lines decoded as they are cut: no Buffer per
+ * line). They return the next state. A handler that throws crashes: its
+ * connections are closed and the pool restarts it; other handlers'
+ * connections stay.
  *
  * @example
  * ```ts
@@ -63,12 +66,12 @@ export function unconsumed<S>(state: S, bytes: number): Unconsumed<S> {
  * };
  * ```
  */
-export interface TcpHandler<S, A = undefined> {
+export interface TcpHandler<S, A = undefined, D extends TcpData = Buffer> {
   readonly behavior?: string;
   init(args: A, ctx: Process): MaybePromise<InitResult<S>>;
   handleConnect?(conn: TcpConnection, state: S, ctx: Process): MaybePromise<S>;
-  /** A whole packet (line, length-prefixed) or, for `raw`, the bytes read (after any unconsumed ones). */
-  handleData(conn: TcpConnection, data: Buffer, state: S, ctx: Process): MaybePromise<S | Unconsumed<S>>;
+  /** A whole packet (line, length-prefixed) or, for `raw`, the bytes read (after any unconsumed ones); a line as a string for a {@link TextLineFraming}. */
+  handleData(conn: TcpConnection, data: D, state: S, ctx: Process): MaybePromise<S | Unconsumed<S>>;
   /** No data for the idle timeout. Default: close the connection. */
   handleTimeout?(conn: TcpConnection, state: S, ctx: Process): MaybePromise<S>;
   handleDisconnect?(conn: TcpConnection, state: S, ctx: Process): MaybePromise<S>;
@@ -77,10 +80,16 @@ export interface TcpHandler<S, A = undefined> {
   terminate?: ServerBehavior<Protocol, S, A>['terminate'];
 }
 
+/** What a handler's data is: bytes, or the lines of a {@link TextLineFraming}. */
+export type TcpData = Buffer | string;
+
+/** Any handler, as this module calls it (the data it gets follows the connection's framing). */
+type AnyTcpHandler<S> = TcpHandler<S, unknown, TcpData>;
+
 /** What handleData returned: the next state, or the state of an {@link Unconsumed}. */
-function stateOf<S>(conn: TcpConnection, data: Buffer, r: S | Unconsumed<S>): S {
+function stateOf<S>(conn: TcpConnection, data: TcpData, r: S | Unconsumed<S>): S {
   if (!(r instanceof Unconsumed)) return r;
-  if (conn.framer !== undefined) return r.state;
+  if (conn.framer !== undefined || typeof data === 'string') return r.state;
   const n = Math.max(0, Math.min(r.bytes, data.length));
   if (n > 0) conn.leftover = Buffer.from(data.subarray(data.length - n));
   return r.state;
@@ -93,7 +102,7 @@ function stateOf<S>(conn: TcpConnection, data: Buffer, r: S | Unconsumed<S>): S 
  * and {@link PacketLater} goes on with the chunk's other packets. No array
  * per chunk, and no promise of ours per async packet.
  */
-function onData<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, chunk: Buffer, state: S, ctx: Process): NoReplyResult<S> {
+function onData<S>(h: AnyTcpHandler<S>, conn: TcpConnection, chunk: Buffer, state: S, ctx: Process): NoReplyResult<S> {
   const framer = conn.framer;
   if (framer !== undefined) {
     framer.feed(chunk);
@@ -119,12 +128,13 @@ function continueWith<S>(conn: TcpConnection, state: S): NoReplyResult<S> {
 }
 
 /** The framed packets fed to the connection and not yet handled, from `state` on. */
-function packets<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, framer: Framer, state: S, ctx: Process): NoReplyResult<S> {
+function packets<S>(h: AnyTcpHandler<S>, conn: TcpConnection, framer: Framer, state: S, ctx: Process): NoReplyResult<S> {
+  const text = framer.encoding !== undefined;
   for (;;) {
     if (!conn.open) return noreply(state);
-    let p: Buffer | undefined;
+    let p: TcpData | undefined;
     try {
-      p = framer.next();
+      p = text ? framer.nextText() : framer.next();
     } catch (err) {
       if (!(err instanceof FramingError)) throw err;
       ctx.node.log('warning', `tcp: closing connection ${conn.id}: ${err.message}`);
@@ -145,12 +155,12 @@ function packets<S>(h: TcpHandler<S, unknown>, conn: TcpConnection, framer: Fram
  */
 class PacketLater<S> implements SettleLater<S> {
   promise: PromiseLike<S | Unconsumed<S>>;
-  packet: Buffer;
+  packet: TcpData;
   constructor(
     promise: PromiseLike<S | Unconsumed<S>>,
-    private readonly h: TcpHandler<S, unknown>,
+    private readonly h: AnyTcpHandler<S>,
     private readonly conn: TcpConnection,
-    packet: Buffer,
+    packet: TcpData,
     readonly ctx: Process,
   ) {
     this.promise = promise;
@@ -170,7 +180,7 @@ const SETTLED: PromiseLike<never> = new Promise<never>(() => {});
 const EMPTY = Buffer.alloc(0);
 
 /** The connection's PacketLater, set to wait for `promise` (the owner process, `ctx`, handles all of its packets). */
-function packetLater<S>(promise: PromiseLike<S | Unconsumed<S>>, h: TcpHandler<S, unknown>, conn: TcpConnection, packet: Buffer, ctx: Process): PacketLater<S> {
+function packetLater<S>(promise: PromiseLike<S | Unconsumed<S>>, h: AnyTcpHandler<S>, conn: TcpConnection, packet: TcpData, ctx: Process): PacketLater<S> {
   const l = conn.later as PacketLater<S> | undefined;
   if (l === undefined || l.promise !== SETTLED || l.ctx !== ctx) return (conn.later = new PacketLater(promise, h, conn, packet, ctx));
   l.promise = promise;
@@ -196,8 +206,8 @@ function isThenable<T>(v: MaybePromise<T>): v is Promise<T> {
 }
 
 /** @internal A TCP handler as the Server behavior its pool runs. */
-export function tcpHandlerServer<S, A>(handler: TcpHandler<S, A>): ServerBehavior<Protocol, S, A> {
-  const h = handler as TcpHandler<S, unknown>;
+export function tcpHandlerServer<S, A, D extends TcpData>(handler: TcpHandler<S, A, D>): ServerBehavior<Protocol, S, A> {
+  const h = handler as unknown as AnyTcpHandler<S>;
   const next = (r: MaybePromise<S>): NoReplyResult<S> => (isThenable(r) ? later(new StateLater<S>(r)) : noreply(r));
   const behavior: ServerBehavior<Protocol, S, A> = {
     behavior: handler.behavior ?? 'tcp_handler',

@@ -8,8 +8,8 @@
  * ```
  * @module
  */
-export { StartedTcp, startTcp, type TcpSpec, type TcpStartOptions, type TcpState } from './listener.js';
-export { type TcpHandler, unconsumed, Unconsumed } from './handler.js';
+export { StartedTcp, startTcp, type TcpSpec, type TcpSpecBase, type TcpStartOptions, type TcpState } from './listener.js';
+export { type TcpData, type TcpHandler, unconsumed, Unconsumed } from './handler.js';
 export { TcpConnection } from './connection.js';
-export { type Framing, Framer, FramingError, framePacket } from './framing.js';
+export { type Framing, Framer, FramingError, framePacket, type TextEncoding, type TextLineFraming } from './framing.js';
 export { tcpChild } from './child.js';

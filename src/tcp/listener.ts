@@ -24,12 +24,20 @@ import { shutdownAll } from '../supervisor/shutdown.js';
 import { startPool } from '../pool/pool.js';
 import { closeOnExit, ownerExitReason, ownerStartOptions } from '../pool/owner.js';
 import { TcpConnection } from './connection.js';
-import type { Framing } from './framing.js';
-import { TcpEvent, type TcpHandler, tcpHandlerServer } from './handler.js';
+import type { Framing, TextLineFraming } from './framing.js';
+import { type TcpData, TcpEvent, type TcpHandler, tcpHandlerServer } from './handler.js';
 import { sweepIdle } from './idle-sweep.js';
 
-/** What a TCP listener serves and how. */
-export interface TcpSpec<S, A> {
+/**
+ * What a TCP listener serves and how. `D` is the data its handler gets: a
+ * `Buffer` (any {@link Framing}), or a `string` for a {@link TextLineFraming},
+ * which is then required.
+ */
+export type TcpSpec<S, A, D extends TcpData = Buffer> = TcpSpecBase<S, A, D> &
+  ([D] extends [string] ? { readonly framing: TextLineFraming } : { /** Default `raw`. */ readonly framing?: Framing });
+
+/** A {@link TcpSpec} but its framing. */
+export interface TcpSpecBase<S, A, D extends TcpData> {
   /** Default `127.0.0.1`; `::` or `0.0.0.0` for all interfaces. */
   readonly host?: string;
   /** Default 0: a free port (see {@link StartedTcp.port}). */
@@ -42,12 +50,10 @@ export interface TcpSpec<S, A> {
    * ignores it on older runtimes (Node 20 included).
    */
   readonly reusePort?: boolean;
-  readonly handler: TcpHandler<S, A>;
+  readonly handler: TcpHandler<S, A, D>;
   readonly args: A;
   /** Handlers in the pool; default 4. */
   readonly poolSize?: number;
-  /** Default `raw`. */
-  readonly framing?: Framing;
   /**
    * Close (or call `handleTimeout` on) a connection with no activity for this many ms. Default: none.
    * One sweep per listener checks every `idleTimeout / 8` ms (5 ms to 1 s), so the timeout fires no
@@ -96,8 +102,8 @@ function pidKey(p: Pid): string {
   return `${p.id}.${p.serial}.${p.creation}`;
 }
 
-function listenerBehavior<S, A>(spec: TcpSpec<S, A>): ServerBehavior<Record<never, never>, TcpState, Listening> {
-  const framing = spec.framing ?? 'raw';
+function listenerBehavior<S, A, D extends TcpData>(spec: TcpSpec<S, A, D>): ServerBehavior<Record<never, never>, TcpState, Listening> {
+  const framing: Framing | TextLineFraming = spec.framing ?? 'raw';
   return {
     behavior: 'tcp',
     async init(listening, ctx) {
@@ -194,7 +200,7 @@ function listenerBehavior<S, A>(spec: TcpSpec<S, A>): ServerBehavior<Record<neve
  * const tcp = await startTcp(node, { framing: { type: 'length', bytes: 4 }, handler: rpc, args: db, poolSize: 8, idleTimeout: 60_000 });
  * ```
  */
-export async function startTcp<S, A>(starter: Node | Process, spec: TcpSpec<S, A>, options: TcpStartOptions = {}): Promise<StartedTcp> {
+export async function startTcp<S, A, D extends TcpData = Buffer>(starter: Node | Process, spec: TcpSpec<S, A, D>, options: TcpStartOptions = {}): Promise<StartedTcp> {
   const listening: Listening = {};
   const started = await startServer(starter, listenerBehavior(spec), listening, ownerStartOptions(options));
   const address = listening.address as AddressInfo;

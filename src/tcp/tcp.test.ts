@@ -88,6 +88,49 @@ describe('TCP', () => {
     assert.equal(await probe.next(), 'disconnect 1');
   });
 
+  test('text line framing: the handler gets each line as a string, decoded whole whatever the chunking, sync and async answers alike', async () => {
+    await using node = newNode();
+    const seen: string[] = [];
+    const upper: TcpHandler<number, undefined, string> = {
+      init: () => ok(0),
+      handleData(conn, line, n) {
+        seen.push(typeof line);
+        if (n % 2 === 1) return Promise.resolve().then(() => (conn.send(`${n}:${line.toUpperCase()}`), n + 1));
+        conn.send(`${n}:${line.toUpperCase()}`);
+        return n + 1;
+      },
+    };
+    const tcp = await startTcp(node, { framing: { type: 'line', encoding: 'utf8' }, handler: upper, args: undefined, poolSize: 1 });
+    const c = await Client.open(tcp.port);
+    const bytes = Buffer.from('grüße\r\nstraße\nok\n', 'utf8');
+    for (let i = 0; i < bytes.length; i++) c.socket.write(bytes.subarray(i, i + 1)); // split inside every character
+    await c.waitText('0:GRÜSSE\n1:STRASSE\n2:OK\n');
+    assert.deepEqual(seen, ['string', 'string', 'string']);
+  });
+
+  test('text line framing, types: a string handler needs a text framing, and a Buffer handler cannot have one', async () => {
+    await using node = newNode();
+    const text: TcpHandler<undefined, undefined, string> = { init: () => ok(undefined), handleData: (conn, line, s) => (conn.send(line.trim()), s) };
+    const bytes: TcpHandler<undefined> = { init: () => ok(undefined), handleData: (conn, data, s) => (conn.send(data.subarray(1)), s) };
+    const check = async (): Promise<void> => {
+      // @ts-expect-error lines as strings need a framing that decodes them
+      await startTcp(node, { framing: 'line', handler: text, args: undefined });
+      // @ts-expect-error nor may the framing be left out
+      await startTcp(node, { handler: text, args: undefined });
+      // @ts-expect-error a handler of Buffers would get strings
+      await startTcp(node, { framing: { type: 'line', encoding: 'utf8' }, handler: bytes, args: undefined });
+      // @ts-expect-error not an encoding lines are decoded with
+      await startTcp(node, { framing: { type: 'line', encoding: 'base64' }, handler: text, args: undefined });
+    };
+    assert.equal(typeof check, 'function');
+    // The same handler with its text framing, inline or as a tcpChild spec, compiles and serves.
+    const tcp = await startTcp(node, { framing: { type: 'line', encoding: 'latin1' }, handler: text, args: undefined });
+    assert.equal(typeof tcpChild('t', { framing: { type: 'line', encoding: 'ascii' }, handler: text, args: undefined }).start, 'function');
+    const c = await Client.open(tcp.port);
+    c.socket.write(Buffer.from(' caf\xe9 \n', 'latin1'));
+    await c.waitText('caf\xe9\n'); // decoded as latin1; the answer, a string, is written as UTF-8
+  });
+
   test('packets of one chunk are handled in order, the state threaded through sync and async answers alike', async () => {
     await using node = newNode();
     // Counts lines; every third answer is async; a line `crash` thrown synchronously mid-chunk crashes the handler.
