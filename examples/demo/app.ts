@@ -10,7 +10,7 @@ import { loadApplication, serverStart, startApplication, tcpChild, webChild, typ
 import { ErlMap } from '../../src/etf/index.js';
 import { observerRoutes } from '../../src/observer/index.js';
 import { demoRoutes } from './http.js';
-import { kvServer } from './kv.js';
+import { type KvStore, kvServer } from './kv.js';
 import { KV_LINES, kvLineProtocol } from './tcp.js';
 
 /** Where the demo listens. */
@@ -25,7 +25,7 @@ export interface DemoPorts {
 /** Loads and starts the `demo` application on `node`. */
 export async function startDemo(node: Node, { host, httpPort, tcpPort, observerToken }: DemoPorts): Promise<void> {
   // The store belongs to the application, not to the kv worker: a restarted worker finds the same data.
-  const store = new ErlMap();
+  const store: KvStore = new ErlMap();
   loadApplication(node, {
     name: 'demo',
     version: '0.1.0',

@@ -33,10 +33,14 @@ export type KvProtocol = {
     | [Tuple<[Atom<'get'>, unknown]>, Tuple<[Atom<'ok'>, unknown]> | Atom<'not_found'>]
     | [Tuple<[Atom<'delete'>, unknown]>, Atom<'ok'>]
     | [Atom<'keys'>, unknown[]];
-  cast: [Tuple<[Atom<'put'>, unknown, unknown]> | Tuple<[Atom<'delete'>, unknown]>];
+  cast: Tuple<[Atom<'put'>, unknown, unknown]> | Tuple<[Atom<'delete'>, unknown]>;
 };
 
 const OK = atom('ok');
+/** What `get` answers for a stored key, and what the store keeps for it. */
+type Found = Tuple<[Atom<'ok'>, unknown]>;
+/** The store: each key with the `{ok, Value}` that `get` answers. */
+export type KvStore = ErlMap<unknown, Found>;
 const NOT_FOUND = atom('not_found');
 
 /**
@@ -44,30 +48,29 @@ const NOT_FOUND = atom('not_found');
  * survives restarts of the worker). Unknown requests get
  * `{error, bad_request}` as Erlang servers often answer.
  *
+ * The store keeps each value as the `{ok, Value}` that `get` answers: the
+ * tuple is made once, when the value is put, not on every read.
+ *
  * @example
  * ```ts
- * const store = new ErlMap();   // owned by the application, not the worker
+ * const store: KvStore = new ErlMap();   // owned by the application, not the worker
  * { id: 'kv', start: serverStart(kvServer(store), undefined, { name: 'kv' }) }
  * ```
  */
-export function kvServer(store: ErlMap = new ErlMap()): ServerBehavior<KvProtocol, ErlMap, undefined> {
+export function kvServer(store: KvStore = new ErlMap()): ServerBehavior<KvProtocol, KvStore, undefined> {
   return {
     behavior: 'kv',
     init: () => ok(store),
     handleCall(request, _from, s) {
       // Each branch narrows the request, so `reply` checks the value against that request's reply type.
       if (isAtom(request, 'keys')) return reply(request, [...s.keys()], s);
-      if (isTagged(request, 'get', 2)) {
-        const key = request.elements[1];
-        const value = s.get(key); // one lookup; `has` only tells a stored undefined from a missing key
-        return reply(request, value !== undefined || s.has(key) ? tuple(OK, value) : NOT_FOUND, s);
-      }
+      if (isTagged(request, 'get', 2)) return reply(request, s.get(request.elements[1]) ?? NOT_FOUND, s);
       if (isTagged(request, 'delete', 2)) {
         s.delete(request.elements[1]);
         return reply(request, OK, s);
       }
       if (isTagged(request, 'put', 3)) {
-        s.set(request.elements[1], request.elements[2]);
+        s.set(request.elements[1], tuple(OK, request.elements[2]));
         return reply(request, OK, s);
       }
       // Anything else (an Erlang caller is not type-checked): OTP's usual answer.
@@ -77,7 +80,7 @@ export function kvServer(store: ErlMap = new ErlMap()): ServerBehavior<KvProtoco
       if (message instanceof Tuple) {
         const [op, key] = message.elements;
         if (op === atom('put') && message.elements.length === 3) {
-          s.set(key, message.elements[2]);
+          s.set(key, tuple(OK, message.elements[2]));
           return noreply(s);
         }
         if (op === atom('delete') && message.elements.length === 2) {
