@@ -278,6 +278,15 @@ function dropFinishedTail(list: CallLike[] | undefined): void {
   while (list.length > 0 && (list[list.length - 1] as CallLike).done) list.pop();
 }
 
+/**
+ * `then(reply, arg)` once `promise` settles. Its own function: a closure in {@link Calls.callThen} would
+ * capture `then` and `arg`, and optimized code then allocates their context on every call, the calls
+ * answered at once included, once it has seen one call wait.
+ */
+function thenLater<A, T>(promise: Promise<unknown>, then: (reply: unknown, arg: A) => T, arg: A): Promise<Awaited<T>> {
+  return promise.then((reply) => then(reply, arg)) as Promise<Awaited<T>>;
+}
+
 export class Calls {
   private readonly deadlines: CallDeadlines;
 
@@ -322,8 +331,8 @@ export class Calls {
    */
   callThen<A, T>(caller: ProcessCore, to: Destination, request: unknown, then: (reply: unknown, arg: A) => T, arg: A, options: CallOptions = NO_OPTIONS): T | Promise<Awaited<T>> {
     const started = this.start(caller, to, request, options);
-    if (!(started instanceof CallWaiter)) return started.then((reply) => then(reply, arg)) as Promise<Awaited<T>>;
-    if (!started.done) return this.waitFor(started, options).then((reply) => then(reply, arg)) as Promise<Awaited<T>>;
+    if (!(started instanceof CallWaiter)) return thenLater(started, then, arg);
+    if (!started.done) return thenLater(this.waitFor(started, options), then, arg);
     if (started.failed) throw started.outcome;
     return then(started.outcome, arg);
   }
