@@ -279,6 +279,18 @@ function dropFinishedTail(list: CallLike[] | undefined): void {
 }
 
 /**
+ * Fails `waiter` when `signal` aborts (at once if it already has: aborted while the call ran inside
+ * `call`, by the Server it ran, so no 'abort' event comes now). Its own function, as {@link thenLater}:
+ * its closure would make armWaiter allocate a context for every call that waits.
+ */
+function listenForAbort(waiter: CallWaiter, signal: AbortSignal): void {
+  if (signal.aborted) return waiter.fail(new CallAbortedError(`call to ${waiter.target()} aborted`, signal.reason));
+  waiter.signal = signal;
+  waiter.onAbort = () => waiter.fail(new CallAbortedError(`call to ${waiter.target()} aborted`, signal.reason));
+  signal.addEventListener('abort', waiter.onAbort, { once: true });
+}
+
+/**
  * `then(reply, arg)` once `promise` settles. Its own function: a closure in {@link Calls.callThen} would
  * capture `then` and `arg`, and optimized code then allocates their context on every call, the calls
  * answered at once included, once it has seen one call wait.
@@ -416,13 +428,7 @@ export class Calls {
   /** The call's deadline and abort listener, for a call that waits. */
   private armWaiter(waiter: CallWaiter, timeout: number, signal: AbortSignal | undefined): void {
     if (timeout !== Infinity) this.deadlines.add(waiter, timeout);
-    if (signal !== undefined) {
-      // Aborted while the call ran inside `call` (the Server it ran did so): no 'abort' event comes now.
-      if (signal.aborted) return waiter.fail(new CallAbortedError(`call to ${waiter.target()} aborted`, signal.reason));
-      waiter.signal = signal;
-      waiter.onAbort = () => waiter.fail(new CallAbortedError(`call to ${waiter.target()} aborted`, signal.reason));
-      signal.addEventListener('abort', waiter.onAbort, { once: true });
-    }
+    if (signal !== undefined) listenForAbort(waiter, signal);
   }
 
   /**
