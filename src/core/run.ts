@@ -71,13 +71,23 @@ export class RunLoop implements CoreRunner {
     }
     if (thenable) {
       core.state = State.Suspended;
-      core.onSettled ??= (value: unknown) => this.settled(core, value, true);
-      core.onRejected ??= (err: unknown) => this.settled(core, err, false);
+      if (core.onSettled === undefined) this.makeContinuations(core);
       result.then(core.onSettled, core.onRejected);
       return false;
     }
     core.state = State.Waiting;
     return true;
+  }
+
+  /**
+   * The process's continuations for its async handlers ({@link ProcessCore.onSettled}, made once).
+   * Their closures capture `core`: made here, not in {@link RunLoop.continueAfter}, whose every call
+   * would otherwise allocate the context they share (V8 makes a function's context on entry), once
+   * optimized code has seen a handler return a promise.
+   */
+  private makeContinuations(core: ProcessCore): void {
+    core.onSettled = (value: unknown) => this.settled(core, value, true);
+    core.onRejected = (err: unknown) => this.settled(core, err, false);
   }
 
   /** An async handler settled (`ok`) or rejected; a handler with a continuation ({@link RESUME}) gets the outcome. */

@@ -514,7 +514,7 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
         const from = call as unknown as CallFrom<P>;
         return this.schemas?.call === undefined
           ? this.onCall(call.request as CallRequest<P>, from, ctx)
-          : this.validated(ctx, this.schemas.call, 'call', call.request, timing, from as From, (v) => this.onCall(v as CallRequest<P>, from, ctx));
+          : this.validated(ctx, this.schemas.call, 'call', call.request, timing, from as From);
       }
       const e = message.elements;
       const tag = e[0];
@@ -523,11 +523,11 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
         if (from instanceof Tuple && from.elements.length === 2 && from.elements[0] instanceof Pid)
           return this.schemas?.call === undefined
             ? this.onCall(e[2] as CallRequest<P>, from as CallFrom<P>, ctx)
-            : this.validated(ctx, this.schemas.call, 'call', e[2], timing, from as From, (v) => this.onCall(v as CallRequest<P>, from as CallFrom<P>, ctx));
+            : this.validated(ctx, this.schemas.call, 'call', e[2], timing, from as From);
       } else if (tag === A_GEN_CAST && e.length === 2) {
         return this.schemas?.cast === undefined
           ? this.onNoReply(ctx, 'handleCast', e[1])
-          : this.validated(ctx, this.schemas.cast, 'cast', e[1], timing, undefined, (v) => this.onNoReply(ctx, 'handleCast', v));
+          : this.validated(ctx, this.schemas.cast, 'cast', e[1], timing, undefined);
       } else if (tag === A_EXIT && e.length === 3 && this.linkedTo !== undefined && this.linkedTo.equals(e[1]) && ctx.trapExit) {
         // The parent (the linked starter, a supervisor) asks us to stop: terminate, then exit with its reason.
         return this.terminate(ctx, e[2]);
@@ -542,15 +542,18 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     }
     const info = this.schemas?.info;
     if (info !== undefined && !isRuntimeMessage(message))
-      return this.validated(ctx, info, 'info', message, timing, undefined, (v) => this.onNoReply(ctx, 'handleInfo', v));
+      return this.validated(ctx, info, 'info', message, timing, undefined);
     return this.onNoReply(ctx, 'handleInfo', message);
   }
 
   /**
-   * Validates `message` with `schema` and runs `then` with the validated
-   * value; an invalid message is logged, answered when it is a call
-   * (`from`), and otherwise leaves the server as it was (a running timeout
-   * starts again, as after a system message).
+   * Validates `message` with `schema` and handles the validated value as a `kind` ({@link ServerProcess.accepted});
+   * an invalid message is logged, answered when it is a call (`from`), and otherwise leaves the server as it was
+   * (a running timeout starts again, as after a system message).
+   *
+   * No closure is made in {@link ServerProcess.handleMessage} for this: a closure there would capture `ctx` (and the
+   * call's `from`), and V8 makes the context of captured variables on entry, for every message of every Server,
+   * once optimized code has seen a validated message.
    */
   private validated(
     ctx: Process,
@@ -559,10 +562,9 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
     message: unknown,
     timing: boolean,
     from: From | undefined,
-    then: (value: unknown) => void | Promise<void>,
   ): void | Promise<void> {
     const settle = (r: StandardSchemaResult<unknown>): void | Promise<void> => {
-      if (r.issues === undefined) return then(r.value);
+      if (r.issues === undefined) return this.accepted(ctx, kind, r.value, from);
       this.refuse(ctx, kind, message, r.issues, from);
       if (timing && ctx.alive) this.armTimeout(ctx, this.timeoutMs);
     };
@@ -573,6 +575,12 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
       return this.crash(ctx, err);
     }
     return isThenable(r) ? r.then(settle, (err) => this.crash(ctx, err)) : settle(r);
+  }
+
+  /** A message its schema accepted (`value`), handled as the `kind` it came as. */
+  private accepted(ctx: Process, kind: 'call' | 'cast' | 'info', value: unknown, from: From | undefined): void | Promise<void> {
+    if (kind === 'call') return this.onCall(value as CallRequest<P>, from as unknown as CallFrom<P>, ctx);
+    return this.onNoReply(ctx, kind === 'cast' ? 'handleCast' : 'handleInfo', value);
   }
 
   private refuse(ctx: Process, kind: 'call' | 'cast' | 'info', message: unknown, issues: ReadonlyArray<StandardSchemaIssue>, from: From | undefined): void {
@@ -641,11 +649,19 @@ class ServerProcess<P extends Protocol, S, A> implements ProcessHandler {
         return this.next(ctx, result.next);
       case 'stop':
         if (result.state !== undefined) this.state = result.state;
-        // OTP order: terminate runs first, the reply goes out after it, then the process exits.
-        return this.terminate(ctx, result.reason, 'reply' in result ? () => ctx.reply(from as From, result.reply) : undefined);
+        return this.stopFromCall(ctx, from, result);
       default:
         return this.crash(ctx, new TypeError(`handleCall returned ${formatReason(result)}; expected reply(), noreply() or stop()`));
     }
+  }
+
+  /**
+   * `handleCall` returned `stop` (with a reply or not). Its own method: the closure that sends the reply captures
+   * `ctx`, `from` and `result`, and in {@link ServerProcess.afterCall} their context would be made on every call.
+   */
+  private stopFromCall(ctx: Process, from: CallFrom<P>, result: StopAndReplyResult<S> | StopResult<S>): void | Promise<void> {
+    // OTP order: terminate runs first, the reply goes out after it, then the process exits.
+    return this.terminate(ctx, result.reason, 'reply' in result ? () => ctx.reply(from as From, result.reply) : undefined);
   }
 
   private onNoReply(ctx: Process, which: 'handleCast' | 'handleInfo' | 'handleContinue', message: unknown): void | Promise<void> {

@@ -119,10 +119,16 @@ export function handlerServer<S, A>(handler: WebHandler<S, A>, body?: StandardSc
         throw new TypeError(`handleRequest returned ${String(r)}; expected respond(), wait() or stop()`);
     }
   };
+  // The closures that wait for a promise are made in functions of their own (afterLater, handleLater): made in
+  // `handle` or `handleInfo`, the variables they capture would be put in a context made on every request
+  // (V8 makes a function's context on entry) once any request of the process had taken the async path.
+  const afterLater = (req: WebRequest, r: Promise<WebResult<S>>): Promise<NoReplyResult<S>> => r.then((v) => after(req, v));
   const handle = (req: WebRequest, state: S, ctx: Process): MaybePromise<NoReplyResult<S>> => {
     const r = handler.handleRequest(req, state, ctx);
-    return isThenable(r) ? r.then((v) => after(req, v)) : after(req, r);
+    return isThenable(r) ? afterLater(req, r) : after(req, r);
   };
+  const handleLater = (valid: Promise<boolean>, req: WebRequest, state: S, ctx: Process): Promise<NoReplyResult<S>> =>
+    valid.then((ok) => (ok ? handle(req, state, ctx) : noreply(state)));
   const behavior: ServerBehavior<Protocol, S, A> = {
     behavior: handler.behavior ?? 'web_handler',
     init: (args, ctx) => handler.init(args, ctx),
@@ -133,7 +139,7 @@ export function handlerServer<S, A>(handler: WebHandler<S, A>, body?: StandardSc
         if (body === undefined) return handle(message, state, ctx);
         const valid = validateBody(message, body);
         if (!isThenable(valid)) return valid ? handle(message, state, ctx) : noreply(state);
-        return valid.then((ok) => (ok ? handle(message, state, ctx) : noreply(state)));
+        return handleLater(valid, message, state, ctx);
       }
       if (handler.handleInfo === undefined) return noreply(state);
       return handler.handleInfo(message, state, ctx);
