@@ -22,7 +22,13 @@ const REQUEST = /^(PUT|GET|DEL)\s+(\S+)(?:\s+(.*))?$/;
 
 /** Sends `answer`; the state once the client has room for more (at once, unless its buffer is full). */
 function answer(conn: TcpConnection, text: string, s: undefined): undefined | Promise<undefined> {
-  return conn.send(text) ? s : conn.drain().then(() => s);
+  return conn.send(text) ? s : drained(conn, s);
+}
+
+/** `s` once the client has read what was sent (a function of its own, so that `answer` makes no closure context). */
+async function drained(conn: TcpConnection, s: undefined): Promise<undefined> {
+  await conn.drain();
+  return s;
 }
 
 /** Answers `GET key` on `conn` with what `kv` answered (one function for every line: the connection comes as its argument). */

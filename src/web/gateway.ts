@@ -210,15 +210,7 @@ function gatewayBehavior(spec: WebSpec): ServerBehavior<Record<never, never>, Ga
         },
         watch(worker, ex) {
           let list = taken.get(worker);
-          if (list === undefined) {
-            const l = new TakenRequests();
-            taken.set(worker, (list = l));
-            // A handler that exits before answering (a crash) leaves its requests to us: 500.
-            void ctx.node.waitExit(worker).then(() => {
-              taken.delete(worker);
-              l.finishAll({ status: 500, headers: { 'content-type': 'text/plain' }, body: 'handler crashed\n' });
-            });
-          }
+          if (list === undefined) taken.set(worker, (list = watchWorker(ctx, taken, worker)));
           list.add(ex);
         },
         log: (m) => ctx.node.log('warning', m),
@@ -278,6 +270,20 @@ function declaredBody(req: IncomingMessage): { length: string | undefined; body:
     else if (lower === 'transfer-encoding') found ??= { length: undefined, body: true };
   }
   return found;
+}
+
+/**
+ * The requests `worker` takes from now on, answered 500 if it exits first (a crash). Its own function:
+ * the closure here, in `watch`, would capture `watch`'s arguments, and optimized code then allocates
+ * their context on every request.
+ */
+function watchWorker(ctx: Process, taken: Map<Pid, TakenRequests>, worker: Pid): TakenRequests {
+  const list = new TakenRequests();
+  void ctx.node.waitExit(worker).then(() => {
+    taken.delete(worker);
+    list.finishAll({ status: 500, headers: { 'content-type': 'text/plain' }, body: 'handler crashed\n' });
+  });
+  return list;
 }
 
 function onRequest(
