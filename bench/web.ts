@@ -357,17 +357,22 @@ class ScavengeCounter {
 }
 
 /**
- * `rounds` rounds of Beamline then bare, interleaved so that a disturbance of the shared machine does not fall on
- * one side only; the best round of each side is kept (its p99 and CPU with it). Only the first round warms up.
+ * `rounds` rounds of both sides, interleaved so that a disturbance of the shared machine does not fall on
+ * one side only, and taking turns at going first (Beamline, then bare first, and so on), so that neither side
+ * always runs on what the other left (Node's stream code re-optimized after connections closed, garbage to
+ * collect); the best round of each side is kept (its p99 and CPU with it). Only the first round warms up.
  */
 async function bestOfRounds(rounds: number, ours: (warm: boolean) => Promise<Served>, bare: (warm: boolean) => Promise<Served>): Promise<[Served, Served]> {
   let a: Served | undefined;
   let b: Served | undefined;
   for (let r = 0; r < rounds; r++) {
-    const x = await ours(r === 0);
-    if (a === undefined || x.rate > a.rate) a = x;
-    const y = await bare(r === 0);
-    if (b === undefined || y.rate > b.rate) b = y;
+    const warm = r === 0;
+    const first = r % 2 === 0 ? ours : bare;
+    const x = await first(warm);
+    const y = await (first === ours ? bare : ours)(warm);
+    const [o, t] = first === ours ? [x, y] : [y, x];
+    if (a === undefined || o.rate > a.rate) a = o;
+    if (b === undefined || t.rate > b.rate) b = t;
   }
   return [a as Served, b as Served];
 }
