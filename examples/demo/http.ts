@@ -24,6 +24,7 @@ import { toJson } from './json.js';
 import type { KvProtocol } from './kv.js';
 
 const kv = serverRef<KvProtocol>('kv');
+const GET = atom('get');
 
 const kvApi: WebHandler<undefined> = {
   behavior: 'kv_http',
@@ -37,7 +38,6 @@ const kvApi: WebHandler<undefined> = {
   },
 };
 
-const GET = atom('get');
 
 /** The response to `GET /kv/:key`, from what `kv` answered (one function for every request: `key` comes as its argument). */
 function found(reply: Tuple<[Atom<'ok'>, unknown]> | Atom<'not_found'>, key: string): WebResult<undefined> {

@@ -185,51 +185,53 @@ describe('a call run inside call, and exit signals', () => {
     }));
 });
 
+/**
+ * Calls the test server with `{hand, Third}`: it leaves the call waiting and hands its From to a
+ * third process, which gets it as its message and does `onFrom` with it. Resolves with the call's answer.
+ */
+async function callHandingFrom(node: Node, onFrom: (from: From, ctx: Process) => void): Promise<unknown> {
+  const s = (await startServer(node, server, undefined)).pid;
+  const third = node.spawn({
+    handleMessage(from: unknown, ctx: Process) {
+      onFrom(from as From, ctx);
+    },
+  });
+  return node.call(s, tuple(atom('hand'), third));
+}
+
 describe('a From made lazily', () => {
   test('handed to a third process, which replies through it: the call gets that reply', () =>
     withNode(async (node) => {
-      const s = (await startServer(node, server, undefined)).pid;
-      const third = node.spawn({
-        handleMessage(from: unknown, ctx: Process) {
-          ctx.reply(from as From, 'from third');
-        },
-      });
-      assert.equal(await node.call(s, tuple(atom('hand'), third)), 'from third');
+      assert.equal(await callHandingFrom(node, (from, ctx) => ctx.reply(from, 'from third')), 'from third');
     }));
 
   test('encoded to ETF and decoded, the From still answers the call; it equals its decoded copy', () =>
     withNode(async (node) => {
-      const s = (await startServer(node, server, undefined)).pid;
-      const third = node.spawn({
-        handleMessage(from: unknown, ctx: Process) {
-          const copy = decode(encode(from)) as From;
-          assert.ok(copy instanceof Tuple);
-          assert.ok(termEquals(copy, from) && termEquals(from, copy));
-          assert.deepEqual(encode(copy), encode(from));
-          assert.deepEqual(JSON.parse(JSON.stringify(from)), JSON.parse(JSON.stringify(copy)));
-          ctx.reply(copy, 'via copy');
-        },
+      const answer = await callHandingFrom(node, (from, ctx) => {
+        const copy = decode(encode(from)) as From;
+        assert.ok(copy instanceof Tuple);
+        assert.ok(termEquals(copy, from) && termEquals(from, copy));
+        assert.deepEqual(encode(copy), encode(from));
+        assert.deepEqual(JSON.parse(JSON.stringify(from)), JSON.parse(JSON.stringify(copy)));
+        ctx.reply(copy, 'via copy');
       });
-      assert.equal(await node.call(s, tuple(atom('hand'), third)), 'via copy');
+      assert.equal(answer, 'via copy');
     }));
 });
 
 describe('a call run inside call that the Server leaves waiting', () => {
   test('its From keeps one alias ref, read before or after its elements, and a reply through the From kept answers', () =>
     withNode(async (node) => {
-      const s = (await startServer(node, server, undefined)).pid;
-      const third = node.spawn({
-        handleMessage(from: unknown, ctx: Process) {
-          const f = from as From & { ref: unknown };
-          const ref = f.ref; // the alias ref first (as a monitor of a remote target reads it), then the elements
-          const elements = (from as Tuple).elements;
-          assert.equal((from as Tuple).elements, elements, 'the elements are made once');
-          assert.equal((elements[1] as { tail: unknown }).tail, ref);
-          assert.equal(f.ref, ref);
-          ctx.reply(from as From, 'answered');
-        },
+      const answer = await callHandingFrom(node, (from, ctx) => {
+        const f = from as From & { ref: unknown };
+        const ref = f.ref; // the alias ref first (as a monitor of a remote target reads it), then the elements
+        const elements = (from as unknown as Tuple).elements;
+        assert.equal((from as unknown as Tuple).elements, elements, 'the elements are made once');
+        assert.equal((elements[1] as { tail: unknown }).tail, ref);
+        assert.equal(f.ref, ref);
+        ctx.reply(from, 'answered');
       });
-      assert.equal(await node.call(s, tuple(atom('hand'), third)), 'answered');
+      assert.equal(answer, 'answered');
     }));
 
   test('it times out at its deadline; a late reply through its From is dropped; nothing is left behind', () =>
